@@ -1,0 +1,1 @@
+"""Shipments, invoices, credit memos, billing rules and the finance release queue."""

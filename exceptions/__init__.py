@@ -1,0 +1,1 @@
+"""Hold rules, thresholds, the Hold state machine and the role work queues."""

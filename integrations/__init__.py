@@ -1,0 +1,1 @@
+"""Connectors to ERP/WMS/TMS, the inbox and outbox, dead letters and worker health."""

@@ -1,0 +1,67 @@
+"""Keyset pagination: a page costs the same query whether it is the first or the thousandth."""
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from .errors import ApplicationError
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Any]
+    next_cursor: str | None
+
+
+def _encode(values: list[Any]) -> str:
+    raw = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    return base64.urlsafe_b64encode(json.dumps(raw).encode()).decode()
+
+
+def _decode(cursor: str, count: int) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError) as exc:
+        raise ApplicationError(
+            "That page link is no longer valid; start from the first page."
+        ) from exc
+    if not isinstance(values, list) or len(values) != count:
+        raise ApplicationError("That page link is no longer valid; start from the first page.")
+    return values
+
+
+def keyset_page(
+    queryset: QuerySet, *, ordering: tuple[str, ...], cursor: str | None, size: int
+) -> Page:
+    """One page of ``queryset`` ordered by ``ordering`` (the last field must be unique, e.g. -id).
+
+    The cursor holds the sort values of the last row shown; the next page starts strictly after
+    them, so rows inserted meanwhile never shift or repeat what the user sees.
+    """
+    fields = [name.lstrip("-") for name in ordering]
+    queryset = queryset.order_by(*ordering)
+    if cursor:
+        values = _decode(cursor, len(fields))
+        for index, name in enumerate(fields):
+            field = queryset.model._meta.get_field(name)
+            values[index] = field.to_python(values[index])
+        # (a, b) after (x, y) in mixed directions: a > x OR (a = x AND b > y) ...
+        condition = Q()
+        for index, order_name in enumerate(ordering):
+            op = "lt" if order_name.startswith("-") else "gt"
+            term = Q(**{f"{fields[index]}__{op}": values[index]})
+            for prior in range(index):
+                term &= Q(**{fields[prior]: values[prior]})
+            condition |= term
+        queryset = queryset.filter(condition)
+    rows = list(queryset[: size + 1])
+    next_cursor = None
+    if len(rows) > size:
+        rows = rows[:size]
+        last = rows[-1]
+        next_cursor = _encode([getattr(last, name) for name in fields])
+    return Page(rows=rows, next_cursor=next_cursor)

@@ -1,0 +1,8 @@
+"""Settings for `make run` on a developer machine: debug on, an embedded, non-secret key."""
+
+from .base import *  # noqa: F403
+from .base import env_bool
+
+DEBUG = env_bool("DEBUG", True)
+# Only for local development; production refuses to start without a real SECRET_KEY.
+SECRET_KEY = SECRET_KEY or "local-dev-only-not-a-secret"  # noqa: F405, S105

@@ -1,0 +1,1 @@
+"""Master data and the canonical order with its lifecycle state machine."""

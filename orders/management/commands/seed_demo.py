@@ -1,0 +1,26 @@
+"""manage.py seed_demo: deterministic, idempotent demo data and one login per role."""
+
+from django.core.management.base import BaseCommand
+
+from orders.demo import seed_demo
+
+
+class Command(BaseCommand):
+    help = "Seed demo users, master data and orders (safe to run again: existing data is kept)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--orders", type=int, default=2000)
+        parser.add_argument("--customers", type=int, default=200)
+        parser.add_argument("--items", type=int, default=500)
+
+    def handle(self, *args, orders: int, customers: int, items: int, **options):
+        result = seed_demo(orders=orders, customers=customers, items=items)
+        if result.created:
+            self.stdout.write(
+                self.style.SUCCESS(f"Seeded {customers} customers, {items} items, {orders} orders.")
+            )
+        else:
+            self.stdout.write("Demo data already present; left as it is.")
+        self.stdout.write("\nLog in at http://127.0.0.1:8000/login/ with:")
+        for username, password, role in result.logins:
+            self.stdout.write(f"  {username:<12} {password:<16} {role}")

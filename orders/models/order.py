@@ -1,0 +1,243 @@
+"""The canonical order and its lines, with the order lifecycle state machine."""
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
+from simple_history.models import HistoricalRecords
+
+from ..lifecycle import Step, blocking_reasons
+from ..roles import Role, has_role, is_system_user
+from .master import MONEY, NON_NEGATIVE, PRICE, QTY, Customer, ExternalRef, Item, ShipTo, Warehouse
+
+
+class OrderState(models.TextChoices):
+    RECEIVED = "received", "Received"  # stored, rules not yet run
+    ON_HOLD = "on_hold", "On hold"  # at least one blocking hold is open
+    RELEASED = "released", "Released"  # cleared for the warehouse
+    ALLOCATED = "allocated", "Allocated"  # stock reserved
+    PARTIALLY_SHIPPED = "partially_shipped", "Partially shipped"
+    SHIPPED = "shipped", "Shipped"  # every line shipped in full
+    PARTIALLY_INVOICED = "partially_invoiced", "Partially invoiced"
+    INVOICED = "invoiced", "Invoiced"  # every line invoiced in full
+    CLOSED = "closed", "Closed"  # finished, nothing left to do
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Channel(models.TextChoices):
+    EDI = "edi", "EDI"
+    ECOMMERCE = "ecommerce", "eCommerce"
+    INSIDE_SALES = "inside_sales", "Inside sales"
+    PORTAL = "portal", "Portal"
+    API = "api", "API"
+
+
+def _allowed(*roles: str):
+    """Transition permission: the system user or any of the given roles (managers always)."""
+
+    def check(instance, user) -> bool:
+        return is_system_user(user) or has_role(user, Role.MANAGER, *roles)
+
+    return check
+
+
+S = OrderState
+SHIPPABLE = [S.ALLOCATED, S.PARTIALLY_SHIPPED, S.PARTIALLY_INVOICED]
+INVOICEABLE = [S.SHIPPED, S.PARTIALLY_SHIPPED, S.PARTIALLY_INVOICED]
+
+
+class Order(ExternalRef, ConcurrentTransitionMixin, FSMModelMixin):
+    number = models.CharField(max_length=32, unique=True)
+    channel = models.CharField(max_length=16, choices=Channel)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    ship_to = models.ForeignKey(
+        ShipTo, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+    )
+    requested_date = models.DateField(null=True, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    subtotal = models.DecimalField(**MONEY, default=Decimal("0"))
+    tax_total = models.DecimalField(**MONEY, default=Decimal("0"))
+    total = models.DecimalField(**MONEY, default=Decimal("0"))
+    state = FSMField(default=S.RECEIVED, choices=OrderState, protected=True, db_index=True)
+    correlation_id = models.UUIDField(default=uuid.uuid4, db_index=True)
+    received_at = models.DateTimeField()
+    released_at = models.DateTimeField(null=True, blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta(ExternalRef.Meta):
+        indexes = [
+            # Keyset pagination of the order list, newest first, with and without a state filter.
+            models.Index(fields=["-received_at", "-id"], name="orders_order_keyset"),
+            models.Index(fields=["state", "-received_at", "-id"], name="orders_order_state_keyset"),
+            models.Index(fields=["customer", "-received_at"], name="orders_order_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    # -- conditions (read the lines; services prefetch them) --
+
+    def _lines(self):
+        return list(self.lines.all())
+
+    def release_not_blocked(self) -> bool:
+        return not blocking_reasons(self, Step.RELEASE)
+
+    def ship_not_blocked(self) -> bool:
+        return not blocking_reasons(self, Step.SHIP)
+
+    def invoice_not_blocked(self) -> bool:
+        return not blocking_reasons(self, Step.INVOICE)
+
+    def fully_shipped(self) -> bool:
+        lines = self._lines()
+        return bool(lines) and all(line.shipped_qty >= line.ordered_qty for line in lines)
+
+    def partly_shipped(self) -> bool:
+        return not self.fully_shipped() and any(line.shipped_qty > 0 for line in self._lines())
+
+    def fully_invoiced(self) -> bool:
+        lines = self._lines()
+        return bool(lines) and all(line.invoiced_qty >= line.ordered_qty for line in lines)
+
+    def partly_invoiced(self) -> bool:
+        return not self.fully_invoiced() and any(line.invoiced_qty > 0 for line in self._lines())
+
+    # -- transitions: state only, no side effects (services lock, save and notify) --
+
+    @transition(
+        state,
+        source=[S.RECEIVED, S.RELEASED],
+        target=S.ON_HOLD,
+        permission=_allowed(Role.CUSTOMER_SERVICE, Role.CREDIT, Role.PRICING, Role.WAREHOUSE),
+        custom={"label": "Put on hold", "manual": True},
+    )
+    def place_on_hold(self) -> None:
+        pass
+
+    @transition(
+        state,
+        source=[S.RECEIVED, S.ON_HOLD],
+        target=S.RELEASED,
+        conditions=[release_not_blocked],
+        permission=_allowed(Role.CUSTOMER_SERVICE, Role.CREDIT),
+        custom={"label": "Release", "manual": True},
+    )
+    def release(self, *, at) -> None:
+        self.released_at = at
+
+    @transition(
+        state,
+        source=S.RELEASED,
+        target=S.ALLOCATED,
+        conditions=[ship_not_blocked],
+        permission=_allowed(Role.WAREHOUSE),
+        custom={"label": "Allocate", "manual": True},
+    )
+    def allocate(self) -> None:
+        pass
+
+    @transition(
+        state,
+        source=SHIPPABLE,
+        target=S.PARTIALLY_SHIPPED,
+        conditions=[ship_not_blocked, partly_shipped],
+        permission=_allowed(Role.WAREHOUSE),
+        custom={"label": "Record partial shipment", "admin": False},
+    )
+    def ship_partially(self) -> None:
+        pass
+
+    @transition(
+        state,
+        source=SHIPPABLE,
+        target=S.SHIPPED,
+        conditions=[ship_not_blocked, fully_shipped],
+        permission=_allowed(Role.WAREHOUSE),
+        custom={"label": "Record shipment", "admin": False},
+    )
+    def ship(self) -> None:
+        pass
+
+    @transition(
+        state,
+        source=INVOICEABLE,
+        target=S.PARTIALLY_INVOICED,
+        conditions=[invoice_not_blocked, partly_invoiced],
+        permission=_allowed(Role.FINANCE),
+        custom={"label": "Record partial invoice", "admin": False},
+    )
+    def invoice_partially(self) -> None:
+        pass
+
+    @transition(
+        state,
+        source=INVOICEABLE,
+        target=S.INVOICED,
+        conditions=[invoice_not_blocked, fully_invoiced],
+        permission=_allowed(Role.FINANCE),
+        custom={"label": "Record invoice", "admin": False},
+    )
+    def invoice(self) -> None:
+        pass
+
+    @transition(
+        state,
+        source=S.INVOICED,
+        target=S.CLOSED,
+        permission=_allowed(Role.FINANCE),
+        custom={"label": "Close", "manual": True},
+    )
+    def close(self) -> None:
+        pass
+
+    @transition(
+        state,
+        source=[S.RECEIVED, S.ON_HOLD, S.RELEASED, S.ALLOCATED],
+        target=S.CANCELLED,
+        permission=_allowed(Role.CUSTOMER_SERVICE, Role.CREDIT),
+        custom={"label": "Cancel order", "manual": True, "destructive": True},
+    )
+    def cancel(self) -> None:
+        pass
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    line_number = models.PositiveIntegerField()
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="order_lines")
+    warehouse = models.ForeignKey(
+        Warehouse, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    ordered_qty = models.DecimalField(**QTY, validators=NON_NEGATIVE)
+    allocated_qty = models.DecimalField(**QTY, default=Decimal("0"), validators=NON_NEGATIVE)
+    shipped_qty = models.DecimalField(**QTY, default=Decimal("0"), validators=NON_NEGATIVE)
+    invoiced_qty = models.DecimalField(**QTY, default=Decimal("0"), validators=NON_NEGATIVE)
+    unit_price = models.DecimalField(**PRICE, null=True, blank=True, validators=NON_NEGATIVE)
+    contract_price = models.DecimalField(**PRICE, null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order_id", "line_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line_number"], name="orders_line_unique"),
+            models.CheckConstraint(
+                condition=Q(ordered_qty__gt=0), name="orders_line_positive_quantity"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}/{self.line_number}"
+
+    @property
+    def sku(self) -> str:
+        return self.item.sku

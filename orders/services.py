@@ -1,0 +1,353 @@
+"""Every write to orders: atomic, row-locked, with history authors and reasons; events after commit."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
+from simple_history.utils import bulk_create_with_history
+
+from o2c.errors import ApplicationError, Conflict, PermissionDenied
+
+from .lifecycle import Step, blocking_reasons
+from .models import Customer, Order, OrderLine, OrderState, PriceAgreement, ShipTo
+from .money import ZERO, line_amount
+from .roles import Role, has_role, is_system_user
+from .selectors import customers_for_user, items_by_sku, orders_for_user
+from .signals import order_changed, order_received, order_transitioned
+
+#: States in which the order's lines may still be edited by customer service.
+EDITABLE_STATES = {OrderState.RECEIVED, OrderState.ON_HOLD}
+#: Transitions a person may trigger from the order page or admin; the rest follow events.
+MANUAL_TRANSITIONS = ("place_on_hold", "release", "allocate", "close", "cancel")
+_STEP_OF = {
+    "release": Step.RELEASE,
+    "allocate": Step.SHIP,
+    "ship": Step.SHIP,
+    "ship_partially": Step.SHIP,
+    "invoice": Step.INVOICE,
+    "invoice_partially": Step.INVOICE,
+}
+
+
+@dataclass(frozen=True)
+class LineInput:
+    sku: str
+    quantity: Decimal
+    unit_price: Decimal | None = None
+
+
+def _require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("A reason is required.", {"field": "reason"})
+    return reason
+
+
+def _require_writer(actor) -> None:
+    if not (is_system_user(actor) or has_role(actor, Role.CUSTOMER_SERVICE, Role.MANAGER)):
+        raise PermissionDenied("Only customer service can enter or edit orders.")
+
+
+def _lock_order(*, order_id: int, actor) -> Order:
+    """Lock the order row for this transaction, through the actor's row-scoped queryset."""
+    order = orders_for_user(actor).select_for_update(of=("self",)).filter(pk=order_id).first()
+    if order is None:
+        raise PermissionDenied("Order not found or not yours to change.", {"order_id": order_id})
+    return order
+
+
+def _contract_prices(customer: Customer, item_ids: list[int], on: date) -> dict[int, Decimal]:
+    agreements = (
+        PriceAgreement.objects.filter(customer=customer, item_id__in=item_ids, valid_from__lte=on)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on))
+        .order_by("item_id", "-valid_from")
+    )
+    prices: dict[int, Decimal] = {}
+    for agreement in agreements:
+        prices.setdefault(agreement.item_id, agreement.contract_price)
+    return prices
+
+
+def _recalculate_totals(order: Order, lines: list[OrderLine]) -> None:
+    order.subtotal = sum((line_amount(line.ordered_qty, line.unit_price) for line in lines), ZERO)
+    order.total = order.subtotal + order.tax_total
+
+
+def _validate_lines(lines: list[LineInput]) -> dict:
+    if not lines:
+        raise ApplicationError("An order needs at least one line.", {"field": "lines"})
+    items = items_by_sku([line.sku for line in lines])
+    unknown = sorted({line.sku for line in lines} - items.keys())
+    if unknown:
+        raise ApplicationError(f"Unknown SKU: {', '.join(unknown)}", {"skus": unknown})
+    for line in lines:
+        if line.quantity <= 0:
+            raise ApplicationError("Quantities must be greater than zero.", {"sku": line.sku})
+        if line.unit_price is not None and line.unit_price < 0:
+            raise ApplicationError("Prices cannot be negative.", {"sku": line.sku})
+    return items
+
+
+def _next_number() -> str:
+    last = Order.objects.filter(number__startswith="SO-").order_by("-number").first()
+    sequence = int(last.number[3:]) + 1 if last and last.number[3:].isdigit() else 1
+    return f"SO-{sequence:07d}"
+
+
+@transaction.atomic
+def order_create(
+    *,
+    actor,
+    customer_id: int,
+    channel: str,
+    lines: list[LineInput],
+    ship_to_id: int | None = None,
+    requested_date: date | None = None,
+    currency: str = "USD",
+    number: str | None = None,
+    reason: str = "Order entered",
+) -> Order:
+    _require_writer(actor)
+    customer = customers_for_user(actor).filter(pk=customer_id).first()
+    if customer is None:
+        raise ApplicationError("Unknown customer.", {"field": "customer"})
+    ship_to = None
+    if ship_to_id is not None:
+        ship_to = ShipTo.objects.filter(pk=ship_to_id, customer=customer).first()
+        if ship_to is None:
+            raise ApplicationError(
+                "That ship-to does not belong to the customer.", {"field": "ship_to"}
+            )
+    items = _validate_lines(lines)
+    now = timezone.now()
+    if number is None:
+        # The sequence read and the insert share the transaction; the unique number is the backstop.
+        number = _next_number()
+    order = Order(
+        number=number,
+        channel=channel,
+        customer=customer,
+        ship_to=ship_to,
+        requested_date=requested_date,
+        currency=currency,
+        received_at=now,
+        entered_by=actor,
+        last_edited_by=actor,
+    )
+    contract = _contract_prices(customer, [item.pk for item in items.values()], now.date())
+    order_lines = []
+    for index, line in enumerate(lines, start=1):
+        item = items[line.sku]
+        order_lines.append(
+            OrderLine(
+                order=order,
+                line_number=index,
+                item=item,
+                ordered_qty=line.quantity,
+                unit_price=line.unit_price
+                if line.unit_price is not None
+                else contract.get(item.pk, item.list_price),
+                contract_price=contract.get(item.pk),
+            )
+        )
+    _recalculate_totals(order, order_lines)
+    order._history_user = actor
+    order._change_reason = reason
+    order.save()
+    for order_line in order_lines:
+        order_line.order = order
+    bulk_create_with_history(
+        order_lines, OrderLine, default_user=actor, default_change_reason=reason
+    )
+    transaction.on_commit(
+        lambda: order_received.send_robust(
+            sender=Order, order_id=order.pk, correlation_id=str(order.correlation_id)
+        )
+    )
+    return order
+
+
+@transaction.atomic
+def order_update_line(
+    *,
+    actor,
+    order_id: int,
+    line_id: int,
+    quantity: Decimal,
+    unit_price: Decimal | None,
+    reason: str,
+) -> OrderLine:
+    """Change a line's quantity or price; the order is re-evaluated after commit."""
+    _require_writer(actor)
+    reason = _require_reason(reason)
+    order = _lock_order(order_id=order_id, actor=actor)
+    if order.state not in EDITABLE_STATES:
+        raise Conflict(
+            f"Order {order.number} is {order.get_state_display().lower()}; its lines can no longer be edited."
+        )
+    if quantity <= 0:
+        raise ApplicationError("Quantities must be greater than zero.", {"field": "quantity"})
+    if unit_price is not None and unit_price < 0:
+        raise ApplicationError("Prices cannot be negative.", {"field": "unit_price"})
+    lines = list(order.lines.all())
+    line = next((line for line in lines if line.pk == line_id), None)
+    if line is None:
+        raise ApplicationError("That line is not on this order.", {"field": "line"})
+    if line.ordered_qty == quantity and line.unit_price == unit_price:
+        return line
+    line.ordered_qty = quantity
+    line.unit_price = unit_price
+    line._history_user = actor
+    line._change_reason = reason
+    line.save()
+    _recalculate_totals(order, lines)
+    order.last_edited_by = actor
+    order._history_user = actor
+    order._change_reason = reason
+    order.save()
+    transaction.on_commit(lambda: order_changed.send_robust(sender=Order, order_id=order.pk))
+    return line
+
+
+def _explain_refusal(order: Order, name: str, actor) -> ApplicationError:
+    method = getattr(order, name)
+    if not method._django_fsm.has_transition(order.state):
+        return Conflict(
+            f"Order {order.number} is {order.get_state_display().lower()}; "
+            f"“{name.replace('_', ' ')}” is not possible from there.",
+            {"state": order.state, "transition": name},
+        )
+    reasons = blocking_reasons(order, _STEP_OF[name]) if name in _STEP_OF else []
+    if reasons:
+        return Conflict(
+            f"Order {order.number} is blocked: {'; '.join(reasons)}.",
+            {"state": order.state, "transition": name, "blocked_by": reasons},
+        )
+    if not has_transition_perm(method, actor) and can_proceed(method):
+        return PermissionDenied("Your role may not do that to this order.", {"transition": name})
+    return Conflict(
+        f"Order {order.number} does not meet the conditions to {name.replace('_', ' ')}.",
+        {"state": order.state, "transition": name},
+    )
+
+
+def _apply(order: Order, name: str, *, actor, reason: str, **kwargs) -> Order:
+    """Run one lifecycle transition on a locked order, or raise a clear error and change nothing."""
+    method = getattr(order, name)
+    if not (can_proceed(method) and has_transition_perm(method, actor)):
+        raise _explain_refusal(order, name, actor)
+    source = order.state
+    method(**kwargs)
+    order._history_user = actor
+    order._change_reason = reason
+    try:
+        order.save()
+    except ConcurrentTransition as exc:
+        raise Conflict(
+            f"Order {order.number} was changed by someone else; reload and retry."
+        ) from exc
+    target = order.state
+    transaction.on_commit(
+        lambda: order_transitioned.send_robust(
+            sender=Order, order_id=order.pk, transition=name, source=source, target=target
+        )
+    )
+    return order
+
+
+@transaction.atomic
+def order_transition(*, actor, order_id: int, transition: str, reason: str) -> Order:
+    """A manual lifecycle step from the order page or admin (release, allocate, cancel, ...)."""
+    reason = _require_reason(reason)
+    if transition not in MANUAL_TRANSITIONS:
+        raise ApplicationError(
+            f"“{transition}” cannot be triggered by hand.", {"transition": transition}
+        )
+    order = _lock_order(order_id=order_id, actor=actor)
+    if transition == "release":
+        return _apply(order, "release", actor=actor, reason=reason, at=timezone.now())
+    if transition == "allocate":
+        _apply(order, "allocate", actor=actor, reason=reason)
+        for line in order.lines.all():
+            line.allocated_qty = line.ordered_qty
+            line._history_user = actor
+            line._change_reason = reason
+            line.save(update_fields=["allocated_qty"])
+        return order
+    return _apply(order, transition, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def order_release(*, actor, order_id: int, reason: str) -> Order:
+    """Release an order whose blocking holds are all cleared (or that never had one)."""
+    order = _lock_order(order_id=order_id, actor=actor)
+    return _apply(order, "release", actor=actor, reason=_require_reason(reason), at=timezone.now())
+
+
+@transaction.atomic
+def order_place_on_hold(*, actor, order_id: int, reason: str) -> Order:
+    order = _lock_order(order_id=order_id, actor=actor)
+    if order.state == OrderState.ON_HOLD:
+        return order  # idempotent: a second hold on a held order changes nothing here
+    return _apply(order, "place_on_hold", actor=actor, reason=_require_reason(reason))
+
+
+def _record_quantities(
+    order: Order, quantities: dict[int, Decimal], field: str, actor, reason: str
+):
+    lines = {line.pk: line for line in order.lines.all()}
+    unknown = set(quantities) - lines.keys()
+    if unknown:
+        raise ApplicationError(
+            "Quantities name lines that are not on this order.", {"lines": sorted(unknown)}
+        )
+    for line_id, quantity in quantities.items():
+        if quantity < 0:
+            raise ApplicationError("Quantities cannot be negative.", {"line": line_id})
+        line = lines[line_id]
+        setattr(line, field, getattr(line, field) + quantity)
+        line._history_user = actor
+        line._change_reason = reason
+        line.save(update_fields=[field])
+
+
+@transaction.atomic
+def order_record_shipment(
+    *, actor, order_id: int, quantities: dict[int, Decimal], reason: str
+) -> Order:
+    """Add shipped quantities per line, then move the order to shipped or partially shipped."""
+    order = _lock_order(order_id=order_id, actor=actor)
+    if order.state not in {
+        OrderState.ALLOCATED,
+        OrderState.PARTIALLY_SHIPPED,
+        OrderState.PARTIALLY_INVOICED,
+    }:
+        raise Conflict(
+            f"Order {order.number} is {order.get_state_display().lower()}; it cannot ship."
+        )
+    _record_quantities(order, quantities, "shipped_qty", actor, reason)
+    name = "ship" if order.fully_shipped() else "ship_partially"
+    return _apply(order, name, actor=actor, reason=_require_reason(reason))
+
+
+@transaction.atomic
+def order_record_invoice(
+    *, actor, order_id: int, quantities: dict[int, Decimal], reason: str
+) -> Order:
+    """Add invoiced quantities per line, then move the order to invoiced or partially invoiced."""
+    order = _lock_order(order_id=order_id, actor=actor)
+    if order.state not in {
+        OrderState.SHIPPED,
+        OrderState.PARTIALLY_SHIPPED,
+        OrderState.PARTIALLY_INVOICED,
+    }:
+        raise Conflict(
+            f"Order {order.number} is {order.get_state_display().lower()}; it cannot be invoiced."
+        )
+    _record_quantities(order, quantities, "invoiced_qty", actor, reason)
+    name = "invoice" if order.fully_invoiced() else "invoice_partially"
+    return _apply(order, name, actor=actor, reason=_require_reason(reason))

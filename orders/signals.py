@@ -1,0 +1,10 @@
+"""Events the order lifecycle emits after commit, so higher apps (holds, billing) can react."""
+
+from django.dispatch import Signal
+
+#: A new order was stored. kwargs: order_id, correlation_id.
+order_received = Signal()
+#: An order changed materially (lines, prices, quantities or customer). kwargs: order_id.
+order_changed = Signal()
+#: An order moved in its lifecycle. kwargs: order_id, transition, source, target.
+order_transitioned = Signal()

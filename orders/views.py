@@ -1,0 +1,215 @@
+"""HTMX pages for orders: list, detail with timeline, entry, line edits and lifecycle actions."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
+
+from o2c.errors import ApplicationError, PermissionDenied
+
+from . import selectors, services
+from .forms import LineEditForm, OrderFilterForm, OrderHeaderForm, OrderLineFormSet, TransitionForm
+from .models import Order
+from .roles import Role, has_role
+from .services import MANUAL_TRANSITIONS, LineInput
+
+
+def _require_order_viewer(request: HttpRequest) -> None:
+    if not selectors.can_view_orders(request.user):
+        raise DjangoPermissionDenied("Your account has no role that works with orders.")
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    from integrations.selectors import worker_status  # noqa: PLC0415 - home is the one shared page
+
+    counts = selectors.order_state_counts(user=request.user)
+    return render(
+        request,
+        "orders/home.html",
+        {
+            "state_counts": [
+                (label, value, counts.get(value, 0))
+                for value, label in Order._meta.get_field("state").choices
+            ],
+            "worker": worker_status() if has_role(request.user, Role.INTEGRATION_ADMIN) else None,
+        },
+    )
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def order_list(request: HttpRequest) -> HttpResponse:
+    _require_order_viewer(request)
+    form = OrderFilterForm(request.GET or None)
+    page, error = None, None
+    if form.is_bound and not form.is_valid():
+        error = "Fix the filters to see orders."
+    else:
+        data = form.cleaned_data if form.is_bound else {}
+        filters = selectors.OrderFilters(
+            state=data.get("state") or "",
+            channel=data.get("channel") or "",
+            customer_id=data.get("customer"),
+            received_from=data.get("received_from"),
+            received_to=data.get("received_to"),
+            search=data.get("q") or "",
+        )
+        try:
+            page = selectors.order_list(
+                user=request.user,
+                filters=filters,
+                cursor=request.GET.get("after"),
+                size=settings.O2C_PAGE_SIZE,
+            )
+        except ApplicationError as exc:
+            error = exc.message
+    query = request.GET.copy()
+    query.pop("after", None)
+    context = {"form": form, "page": page, "error": error, "query": query.urlencode()}
+    if request.htmx and request.GET.get("after"):
+        return render(request, "orders/order_list.html#rows", context)
+    if request.htmx:
+        return render(request, "orders/order_list.html#results", context)
+    return render(request, "orders/order_list.html", context)
+
+
+def _detail_context(request: HttpRequest, order: Order) -> dict:
+    transitions = [
+        t
+        for t in order.get_available_user_state_transitions(user=request.user)
+        if t.name in MANUAL_TRANSITIONS
+    ]
+    editable = order.state in services.EDITABLE_STATES and has_role(
+        request.user, Role.CUSTOMER_SERVICE, Role.MANAGER
+    )
+    return {
+        "order": order,
+        "lines": order.lines.all(),
+        "transitions": transitions,
+        "editable": editable,
+        "timeline": selectors.order_timeline(order=order),
+    }
+
+
+@login_required
+@require_GET
+def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
+    _require_order_viewer(request)
+    try:
+        order = selectors.order_get(user=request.user, order_id=order_id)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(exc.message) from exc
+    return render(request, "orders/order_detail.html", _detail_context(request, order))
+
+
+@login_required
+@require_POST
+def order_transition(request: HttpRequest, order_id: int) -> HttpResponse:
+    _require_order_viewer(request)
+    form = TransitionForm(request.POST)
+    status = 200
+    if not form.is_valid():
+        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+        status = 400
+    else:
+        try:
+            order = services.order_transition(
+                actor=request.user,
+                order_id=order_id,
+                transition=form.cleaned_data["transition"],
+                reason=form.cleaned_data["reason"],
+            )
+            messages.success(
+                request, f"Order {order.number} is now {order.get_state_display().lower()}."
+            )
+        except ApplicationError as exc:
+            if isinstance(exc, PermissionDenied):
+                raise DjangoPermissionDenied(exc.message) from exc
+            messages.error(request, exc.message)
+            status = exc.status_code
+    if request.htmx:
+        order = selectors.order_get(user=request.user, order_id=order_id)
+        # 4xx bodies are swapped too (htmx-config in base.html), so the message shows in place.
+        response = render(
+            request,
+            "orders/order_detail.html#order-body",
+            _detail_context(request, order),
+            status=status,
+        )
+        return trigger_client_event(response, "orders-changed")
+    return redirect("orders:detail", order_id=order_id)
+
+
+@login_required
+@require_POST
+def order_line_edit(request: HttpRequest, order_id: int, line_id: int) -> HttpResponse:
+    _require_order_viewer(request)
+    form = LineEditForm(request.POST)
+    if form.is_valid():
+        try:
+            services.order_update_line(
+                actor=request.user,
+                order_id=order_id,
+                line_id=line_id,
+                quantity=form.cleaned_data["quantity"],
+                unit_price=form.cleaned_data["unit_price"],
+                reason=form.cleaned_data["reason"],
+            )
+            messages.success(request, "Line updated.")
+            return redirect("orders:detail", order_id=order_id)
+        except PermissionDenied as exc:
+            raise DjangoPermissionDenied(exc.message) from exc
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+    try:
+        order = selectors.order_get(user=request.user, order_id=order_id)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(exc.message) from exc
+    context = _detail_context(request, order) | {"line_form": form, "line_form_id": line_id}
+    return render(request, "orders/order_detail.html", context, status=400)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def order_create(request: HttpRequest) -> HttpResponse:
+    if not has_role(request.user, Role.CUSTOMER_SERVICE, Role.MANAGER):
+        raise DjangoPermissionDenied("Only customer service can enter orders.")
+    customers = selectors.customers_for_user(request.user)
+    header = OrderHeaderForm(request.POST or None, customers=customers)
+    lines = OrderLineFormSet(request.POST or None, prefix="lines")
+    if request.method == "POST" and header.is_valid() and lines.is_valid():
+        data = header.cleaned_data
+        try:
+            order = services.order_create(
+                actor=request.user,
+                customer_id=data["customer"].pk,
+                channel=data["channel"],
+                ship_to_id=data["ship_to"].pk if data["ship_to"] else None,
+                requested_date=data["requested_date"],
+                lines=[
+                    LineInput(
+                        sku=f.cleaned_data["sku"],
+                        quantity=f.cleaned_data["quantity"],
+                        unit_price=f.cleaned_data.get("unit_price"),
+                    )
+                    for f in lines.forms
+                    if f.cleaned_data
+                ],
+            )
+        except ApplicationError as exc:
+            header.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Order {order.number} entered.")
+            return redirect("orders:detail", order_id=order.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "orders/order_form.html", {"header": header, "lines": lines}, status=status
+    )
