@@ -19,3 +19,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# A queue of this run's own, so a shared Redis never hands this run's tasks to another run's
+# worker (or stale tasks to ours). Worker processes started by tests inherit it via the env.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE") or f"o2c-test-{os.getpid()}"

@@ -298,7 +298,7 @@ class Migration(migrations.Migration):
             options={
                 'abstract': False,
             },
-            bases=(models.Model, django_fsm.ConcurrentTransitionMixin, django_fsm.FSMModelMixin),
+            bases=(django_fsm.ConcurrentTransitionMixin, django_fsm.FSMModelMixin, models.Model),
         ),
         migrations.CreateModel(
             name='HistoricalOrder',

@@ -49,7 +49,7 @@ SHIPPABLE = [S.ALLOCATED, S.PARTIALLY_SHIPPED, S.PARTIALLY_INVOICED]
 INVOICEABLE = [S.SHIPPED, S.PARTIALLY_SHIPPED, S.PARTIALLY_INVOICED]
 
 
-class Order(ExternalRef, ConcurrentTransitionMixin, FSMModelMixin):
+class Order(ConcurrentTransitionMixin, FSMModelMixin, ExternalRef):
     number = models.CharField(max_length=32, unique=True)
     channel = models.CharField(max_length=16, choices=Channel)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")

@@ -1,0 +1,20 @@
+"""Shared pytest setup: fixtures, and the rule that a skip is a failure when services are required."""
+
+import os
+
+import pytest
+
+pytest_plugins = ["tests.fixtures.users", "tests.fixtures.orders"]
+
+REQUIRE_SERVICES = os.environ.get("O2C_REQUIRE_SERVICES") == "1"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With O2C_REQUIRE_SERVICES=1 (CI), a test skipped for a missing service fails instead."""
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRE_SERVICES and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"O2C_REQUIRE_SERVICES=1, but this test was skipped: {reason}"
