@@ -23,3 +23,7 @@ STORAGES = {
 # A queue of this run's own, so a shared Redis never hands this run's tasks to another run's
 # worker (or stale tasks to ours). Worker processes started by tests inherit it via the env.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE") or f"o2c-test-{os.getpid()}"
+
+# Serve static files from the app folders in tests; no collectstatic step needed.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -35,17 +35,39 @@ def _walk(order, *, system_user, to: str):
         return Order.objects.get(pk=order.pk)
     lines = list(order.lines.all())
     if to == S.PARTIALLY_SHIPPED:
-        return order_record_shipment(actor=system_user, order_id=order.pk, quantities={lines[0].pk: Decimal("3")}, reason="short")
-    order_record_shipment(actor=system_user, order_id=order.pk, quantities={l.pk: l.ordered_qty for l in lines}, reason="shipped")
+        return order_record_shipment(
+            actor=system_user,
+            order_id=order.pk,
+            quantities={lines[0].pk: Decimal("3")},
+            reason="short",
+        )
+    order_record_shipment(
+        actor=system_user,
+        order_id=order.pk,
+        quantities={l.pk: l.ordered_qty for l in lines},
+        reason="shipped",
+    )
     if to == S.SHIPPED:
         return Order.objects.get(pk=order.pk)
     if to == S.PARTIALLY_INVOICED:
-        return order_record_invoice(actor=system_user, order_id=order.pk, quantities={lines[0].pk: Decimal("1")}, reason="partial")
-    order_record_invoice(actor=system_user, order_id=order.pk, quantities={l.pk: l.ordered_qty for l in lines}, reason="invoiced")
+        return order_record_invoice(
+            actor=system_user,
+            order_id=order.pk,
+            quantities={lines[0].pk: Decimal("1")},
+            reason="partial",
+        )
+    order_record_invoice(
+        actor=system_user,
+        order_id=order.pk,
+        quantities={l.pk: l.ordered_qty for l in lines},
+        reason="invoiced",
+    )
     if to == S.INVOICED:
         return Order.objects.get(pk=order.pk)
     if to == S.CLOSED:
-        return order_transition(actor=system_user, order_id=order.pk, transition="close", reason="paid")
+        return order_transition(
+            actor=system_user, order_id=order.pk, transition="close", reason="paid"
+        )
     if to == S.CANCELLED:
         raise AssertionError("use cancel from an open state")
     raise AssertionError(to)
@@ -64,19 +86,29 @@ ALLOWED_MANUAL = {
     S.CLOSED: set(),
 }
 MANUAL = ["place_on_hold", "release", "allocate", "close", "cancel"]
-TARGET = {"place_on_hold": S.ON_HOLD, "release": S.RELEASED, "allocate": S.ALLOCATED, "close": S.CLOSED, "cancel": S.CANCELLED}
+TARGET = {
+    "place_on_hold": S.ON_HOLD,
+    "release": S.RELEASED,
+    "allocate": S.ALLOCATED,
+    "close": S.CLOSED,
+    "cancel": S.CANCELLED,
+}
 
 
 @pytest.mark.parametrize("state", list(ALLOWED_MANUAL))
 @pytest.mark.parametrize("name", MANUAL)
-def test_every_manual_transition_from_every_state(state, name, make_order, manager_user, system_user):
+def test_every_manual_transition_from_every_state(
+    state, name, make_order, manager_user, system_user
+):
     # given an order driven to `state` through the services
     order = _walk(make_order(), system_user=system_user, to=state)
     history_before = Order.history.filter(id=order.pk).count()
 
     # when a manager asks for the transition
     if name in ALLOWED_MANUAL[state]:
-        result = order_transition(actor=manager_user, order_id=order.pk, transition=name, reason="why not")
+        result = order_transition(
+            actor=manager_user, order_id=order.pk, transition=name, reason="why not"
+        )
         # then it moves, and one history row records who and why
         assert result.state == TARGET[name]
         latest = Order.history.filter(id=order.pk).latest("history_date")
@@ -86,7 +118,9 @@ def test_every_manual_transition_from_every_state(state, name, make_order, manag
         assert Order.history.filter(id=order.pk).count() == history_before + 1
     else:
         with pytest.raises(Conflict) as refused:
-            order_transition(actor=manager_user, order_id=order.pk, transition=name, reason="why not")
+            order_transition(
+                actor=manager_user, order_id=order.pk, transition=name, reason="why not"
+            )
         # then the refusal names the state and nothing changed
         assert "not possible" in refused.value.message or "conditions" in refused.value.message
         order.refresh_from_db()
@@ -100,16 +134,26 @@ def test_event_transitions_follow_quantities(make_order, system_user):
     first, second = order.lines.all()
 
     # when the WMS ships part of line 1, then the rest
-    order = order_record_shipment(actor=system_user, order_id=order.pk, quantities={first.pk: Decimal("4")}, reason="short")
+    order = order_record_shipment(
+        actor=system_user, order_id=order.pk, quantities={first.pk: Decimal("4")}, reason="short"
+    )
     assert order.state == S.PARTIALLY_SHIPPED
-    order = order_record_shipment(actor=system_user, order_id=order.pk,
-                                  quantities={first.pk: Decimal("6"), second.pk: Decimal("4")}, reason="rest")
+    order = order_record_shipment(
+        actor=system_user,
+        order_id=order.pk,
+        quantities={first.pk: Decimal("6"), second.pk: Decimal("4")},
+        reason="rest",
+    )
     assert order.state == S.SHIPPED
 
     # then invoicing part then all moves to partially invoiced, invoiced
-    order = order_record_invoice(actor=system_user, order_id=order.pk, quantities={first.pk: Decimal("10")}, reason="inv 1")
+    order = order_record_invoice(
+        actor=system_user, order_id=order.pk, quantities={first.pk: Decimal("10")}, reason="inv 1"
+    )
     assert order.state == S.PARTIALLY_INVOICED
-    order = order_record_invoice(actor=system_user, order_id=order.pk, quantities={second.pk: Decimal("4")}, reason="inv 2")
+    order = order_record_invoice(
+        actor=system_user, order_id=order.pk, quantities={second.pk: Decimal("4")}, reason="inv 2"
+    )
     assert order.state == S.INVOICED
     first.refresh_from_db()
     assert (first.shipped_qty, first.invoiced_qty) == (Decimal("10"), Decimal("10"))
@@ -119,7 +163,9 @@ def test_shipping_an_unreleased_order_is_refused(make_order, system_user):
     order = make_order()
     line = order.lines.first()
     with pytest.raises(Conflict, match="cannot ship"):
-        order_record_shipment(actor=system_user, order_id=order.pk, quantities={line.pk: Decimal("1")}, reason="x")
+        order_record_shipment(
+            actor=system_user, order_id=order.pk, quantities={line.pk: Decimal("1")}, reason="x"
+        )
     line.refresh_from_db()
     assert line.shipped_qty == 0
 
@@ -135,33 +181,45 @@ def test_release_is_refused_while_a_step_guard_blocks(make_order, manager_user):
     order = make_order()
 
     def guard(o, step):
-        return ["credit hold CR-1 open"] if step == lifecycle.Step.RELEASE and o.pk == order.pk else []
+        return (
+            ["credit hold CR-1 open"] if step == lifecycle.Step.RELEASE and o.pk == order.pk else []
+        )
 
     lifecycle.register_step_guard(guard)
     try:
         # when someone releases it, then the refusal names the blocking hold
         with pytest.raises(Conflict, match="credit hold CR-1 open"):
-            order_transition(actor=manager_user, order_id=order.pk, transition="release", reason="go")
+            order_transition(
+                actor=manager_user, order_id=order.pk, transition="release", reason="go"
+            )
     finally:
         lifecycle._guards.remove(guard)
     order.refresh_from_db()
     assert order.state == S.RECEIVED
 
 
-@pytest.mark.parametrize("role_fixture, name, allowed", [
-    ("warehouse_user", "release", False),
-    ("finance_user", "cancel", False),
-    ("pricing_user", "allocate", False),
-    ("credit_user", "release", True),
-    ("cs_user", "cancel", True),
-])
-def test_transition_permissions_follow_roles(request, role_fixture, name, allowed, make_order, system_user):
+@pytest.mark.parametrize(
+    "role_fixture, name, allowed",
+    [
+        ("warehouse_user", "release", False),
+        ("finance_user", "cancel", False),
+        ("pricing_user", "allocate", False),
+        ("credit_user", "release", True),
+        ("cs_user", "cancel", True),
+    ],
+)
+def test_transition_permissions_follow_roles(
+    request, role_fixture, name, allowed, make_order, system_user
+):
     order = make_order()
     if name == "allocate":
         order = _walk(order, system_user=system_user, to=S.RELEASED)
     actor = request.getfixturevalue(role_fixture)
     if allowed:
-        assert order_transition(actor=actor, order_id=order.pk, transition=name, reason="ok").state == TARGET[name]
+        assert (
+            order_transition(actor=actor, order_id=order.pk, transition=name, reason="ok").state
+            == TARGET[name]
+        )
     else:
         with pytest.raises(PermissionDenied):
             order_transition(actor=actor, order_id=order.pk, transition=name, reason="ok")
