@@ -184,3 +184,32 @@ class OrderAdmin(FSMAdminMixin, SimpleHistoryAdmin):
             return False
         self.message_user(request, f"Order {obj.number}: {transition_name.replace('_', ' ')} done.")
         return True
+
+
+@admin.register(OrderLine)
+class OrderLineAdmin(SimpleHistoryAdmin):
+    """Read-only: lines change through order entry, line edits and shipment/invoice events."""
+
+    list_display = [
+        "order",
+        "line_number",
+        "item",
+        "ordered_qty",
+        "allocated_qty",
+        "shipped_qty",
+        "invoiced_qty",
+        "unit_price",
+        "contract_price",
+    ]
+    list_select_related = ["order", "item"]
+    list_filter = ["order__state", "warehouse"]
+    search_fields = ["order__number", "item__sku"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -82,11 +82,8 @@ def order_list(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, order: Order) -> dict:
-    transitions = [
-        t
-        for t in order.get_available_user_state_transitions(user=request.user)
-        if t.name in MANUAL_TRANSITIONS
-    ]
+    available = {t.name: t for t in order.get_available_user_state_transitions(user=request.user)}
+    transitions = [available[name] for name in MANUAL_TRANSITIONS if name in available]
     editable = order.state in services.EDITABLE_STATES and has_role(
         request.user, Role.CUSTOMER_SERVICE, Role.MANAGER
     )

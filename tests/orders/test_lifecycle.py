@@ -44,7 +44,7 @@ def _walk(order, *, system_user, to: str):
     order_record_shipment(
         actor=system_user,
         order_id=order.pk,
-        quantities={l.pk: l.ordered_qty for l in lines},
+        quantities={line.pk: line.ordered_qty for line in lines},
         reason="shipped",
     )
     if to == S.SHIPPED:
@@ -59,7 +59,7 @@ def _walk(order, *, system_user, to: str):
     order_record_invoice(
         actor=system_user,
         order_id=order.pk,
-        quantities={l.pk: l.ordered_qty for l in lines},
+        quantities={line.pk: line.ordered_qty for line in lines},
         reason="invoiced",
     )
     if to == S.INVOICED:

@@ -1,0 +1,50 @@
+"""Browser tests drive Debian's chromium through Playwright; never a downloaded browser."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.factories import PASSWORD
+
+CHROMIUM = os.environ.get("O2C_CHROMIUM", "/usr/bin/chromium")
+
+
+# Playwright's sync API keeps an event loop running in the main thread for the rest of the session,
+# and Django then refuses sync database calls from every later test. Our tests are plain sync
+# code, so allow them. (The deploy-check test strips this variable from its subprocess.)
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        pytest.skip(
+            f"chromium not found at {CHROMIUM} (apt-get install chromium); browser tests skipped"
+        )
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture
+def login(page, live_server):
+    def do(username: str, password: str = PASSWORD):
+        page.goto(f"{live_server.url}/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(f"{live_server.url}/")
+
+    return do
