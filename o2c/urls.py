@@ -4,13 +4,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from orders import views as order_views
+from . import views
 
 admin.site.site_header = "o2c administration"
 admin.site.site_title = "o2c admin"
 
 urlpatterns = [
-    path("", order_views.home, name="home"),
+    path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("orders/", include("orders.urls")),

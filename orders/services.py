@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
@@ -92,6 +92,21 @@ def _validate_lines(lines: list[LineInput]) -> dict:
     return items
 
 
+def _save_with_number(order: Order, *, given: str | None, attempts: int = 5) -> None:
+    """Insert the order under the next free SO- number; a number taken by a concurrent entry
+    only undoes this savepoint, and the next try reads the new maximum."""
+    for attempt in range(attempts):
+        order.number = given or _next_number()
+        try:
+            with transaction.atomic():
+                order.save()
+            return
+        except IntegrityError as exc:
+            order.pk = None
+            if given or attempt == attempts - 1:
+                raise Conflict(f"Order number {order.number} is already taken.") from exc
+
+
 def _next_number() -> str:
     last = Order.objects.filter(number__startswith="SO-").order_by("-number").first()
     sequence = int(last.number[3:]) + 1 if last and last.number[3:].isdigit() else 1
@@ -124,11 +139,8 @@ def order_create(
             )
     items = _validate_lines(lines)
     now = timezone.now()
-    if number is None:
-        # The sequence read and the insert share the transaction; the unique number is the backstop.
-        number = _next_number()
     order = Order(
-        number=number,
+        number=number or "",
         channel=channel,
         customer=customer,
         ship_to=ship_to,
@@ -157,7 +169,7 @@ def order_create(
     _recalculate_totals(order, order_lines)
     order._history_user = actor
     order._change_reason = reason
-    order.save()
+    _save_with_number(order, given=number)
     for order_line in order_lines:
         order_line.order = order
     bulk_create_with_history(

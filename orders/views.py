@@ -26,25 +26,6 @@ def _require_order_viewer(request: HttpRequest) -> None:
 
 @login_required
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    from integrations.selectors import worker_status  # noqa: PLC0415 - home is the one shared page
-
-    counts = selectors.order_state_counts(user=request.user)
-    return render(
-        request,
-        "orders/home.html",
-        {
-            "state_counts": [
-                (label, value, counts.get(value, 0))
-                for value, label in Order._meta.get_field("state").choices
-            ],
-            "worker": worker_status() if has_role(request.user, Role.INTEGRATION_ADMIN) else None,
-        },
-    )
-
-
-@login_required
-@require_GET
 @vary_on_headers("HX-Request")
 def order_list(request: HttpRequest) -> HttpResponse:
     _require_order_viewer(request)

@@ -192,3 +192,35 @@ def test_line_edit_outside_territory_is_denied(make_order, west_cs_user, custome
             unit_price=None,
             reason="x",
         )
+
+
+def test_entry_skips_a_number_taken_meanwhile_and_refuses_a_duplicate_given_number(cs_user, items):
+    # given orders numbered from the sequence
+    customer = CustomerFactory()
+    first = order_create(
+        actor=cs_user,
+        customer_id=customer.pk,
+        channel="edi",
+        lines=[LineInput(sku="SKU-A", quantity=Decimal("1"))],
+    )
+    assert first.number == "SO-0000001"
+    second = order_create(
+        actor=cs_user,
+        customer_id=customer.pk,
+        channel="edi",
+        lines=[LineInput(sku="SKU-A", quantity=Decimal("1"))],
+    )
+    assert second.number == "SO-0000002"
+
+    # when an import brings an order whose number is already used
+    with pytest.raises(Conflict, match="already taken"):
+        order_create(
+            actor=cs_user,
+            customer_id=customer.pk,
+            channel="edi",
+            number="SO-0000002",
+            lines=[LineInput(sku="SKU-A", quantity=Decimal("1"))],
+        )
+
+    # then nothing of it was stored
+    assert Order.objects.count() == 2 and OrderLine.objects.count() == 2
