@@ -6,10 +6,11 @@ only when a figure is strictly beyond its threshold; exactly at the threshold pa
 """
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 ZERO = Decimal("0")
 ONE = Decimal("1")
+CENT = Decimal("0.01")
 
 
 class Category:
@@ -83,7 +84,7 @@ def _s(value) -> str | None:
 def credit_rule(facts: OrderFacts, t: Thresholds) -> list[Finding]:
     c = facts.customer
     exposure = c.open_ar + c.released_uninvoiced + facts.order_total
-    allowed = c.credit_limit * (ONE + t.credit_tolerance)
+    allowed = (c.credit_limit * (ONE + t.credit_tolerance)).quantize(CENT, rounding=ROUND_HALF_UP)
     context = {
         "exposure": _s(exposure),
         "open_ar": _s(c.open_ar),

@@ -47,9 +47,10 @@ def _require_reason(reason: str) -> str:
     return reason
 
 
-def _require_writer(actor) -> None:
-    if not (is_system_user(actor) or has_role(actor, Role.CUSTOMER_SERVICE, Role.MANAGER)):
-        raise PermissionDenied("Only customer service can enter or edit orders.")
+def _require_writer(actor, *roles: str) -> None:
+    roles = roles or (Role.CUSTOMER_SERVICE,)
+    if not (is_system_user(actor) or has_role(actor, Role.MANAGER, *roles)):
+        raise PermissionDenied("Your role may not change this order.")
 
 
 def _lock_order(*, order_id: int, actor) -> Order:
@@ -363,3 +364,80 @@ def order_record_invoice(
     _record_quantities(order, quantities, "invoiced_qty", actor, reason)
     name = "invoice" if order.fully_invoiced() else "invoice_partially"
     return _apply(order, name, actor=actor, reason=_require_reason(reason))
+
+
+@transaction.atomic
+def order_line_set_price(
+    *, actor, order_id: int, line_id: int, unit_price: Decimal, reason: str
+) -> OrderLine:
+    """Pricing's correction of one line's price; the order is re-evaluated after commit."""
+    _require_writer(actor, Role.PRICING, Role.CUSTOMER_SERVICE)
+    reason = _require_reason(reason)
+    if unit_price is None or unit_price < 0:
+        raise ApplicationError("Enter a price of zero or more.", {"field": "unit_price"})
+    order = _lock_order(order_id=order_id, actor=actor)
+    if order.state not in EDITABLE_STATES:
+        raise Conflict(
+            f"Order {order.number} is {order.get_state_display().lower()}; its prices are final."
+        )
+    lines = list(order.lines.all())
+    line = next((line for line in lines if line.pk == line_id), None)
+    if line is None:
+        raise ApplicationError("That line is not on this order.", {"field": "line"})
+    line.unit_price = unit_price
+    line._history_user = actor
+    line._change_reason = reason
+    line.save(update_fields=["unit_price"])
+    _recalculate_totals(order, lines)
+    order.last_edited_by = actor
+    order._history_user = actor
+    order._change_reason = reason
+    order.save()
+    transaction.on_commit(lambda: order_changed.send_robust(sender=Order, order_id=order.pk))
+    return line
+
+
+@transaction.atomic
+def order_set_ship_to(*, actor, order_id: int, ship_to_id: int, reason: str) -> Order:
+    """Customer service fills in or corrects the ship-to; the order is re-evaluated after commit."""
+    _require_writer(actor)
+    reason = _require_reason(reason)
+    order = _lock_order(order_id=order_id, actor=actor)
+    if order.state not in EDITABLE_STATES:
+        raise Conflict(
+            f"Order {order.number} is {order.get_state_display().lower()}; its ship-to is final."
+        )
+    ship_to = ShipTo.objects.filter(pk=ship_to_id, customer_id=order.customer_id).first()
+    if ship_to is None:
+        raise ApplicationError(
+            "That ship-to does not belong to the customer.", {"field": "ship_to"}
+        )
+    order.ship_to = ship_to
+    order.last_edited_by = actor
+    order._history_user = actor
+    order._change_reason = reason
+    order.save()
+    transaction.on_commit(lambda: order_changed.send_robust(sender=Order, order_id=order.pk))
+    return order
+
+
+@transaction.atomic
+def customer_update_master_data(
+    *, actor, customer_id: int, payment_terms: str, tax_region: str, reason: str
+) -> Customer:
+    """Customer service fills in missing payment terms or tax region."""
+    _require_writer(actor)
+    reason = _require_reason(reason)
+    customer = customers_for_user(actor).select_for_update().filter(pk=customer_id).first()
+    if customer is None:
+        raise PermissionDenied("Customer not found or not yours to change.")
+    if payment_terms not in Customer.PaymentTerms.values:
+        raise ApplicationError("Choose valid payment terms.", {"field": "payment_terms"})
+    if not tax_region.strip():
+        raise ApplicationError("Enter a tax region.", {"field": "tax_region"})
+    customer.payment_terms = payment_terms
+    customer.tax_region = tax_region.strip().upper()
+    customer._history_user = actor
+    customer._change_reason = reason
+    customer.save()
+    return customer

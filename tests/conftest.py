@@ -4,7 +4,12 @@ import os
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.users", "tests.fixtures.orders", "tests.fixtures.processes"]
+pytest_plugins = [
+    "tests.fixtures.users",
+    "tests.fixtures.orders",
+    "tests.fixtures.holds",
+    "tests.fixtures.processes",
+]
 
 REQUIRE_SERVICES = os.environ.get("O2C_REQUIRE_SERVICES") == "1"
 

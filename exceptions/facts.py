@@ -1,0 +1,91 @@
+"""Gather the facts the hold rules need for one order, in a fixed number of queries."""
+
+from collections import defaultdict
+from decimal import Decimal
+from statistics import median
+
+from django.db.models import Sum
+
+from orders.models import ARBalance, InventoryPosition, Order, OrderLine, OrderState
+
+from .rules import CustomerFacts, LineFacts, OrderFacts
+
+ZERO = Decimal("0")
+#: Orders whose value counts toward credit exposure until invoiced.
+EXPOSED_STATES = [
+    OrderState.RELEASED,
+    OrderState.ALLOCATED,
+    OrderState.PARTIALLY_SHIPPED,
+    OrderState.SHIPPED,
+    OrderState.PARTIALLY_INVOICED,
+]
+
+
+def order_facts(order: Order, *, history_orders: int) -> OrderFacts:
+    customer = order.customer
+    ar = ARBalance.objects.filter(customer=customer).first()
+    released_uninvoiced = (
+        Order.objects.filter(customer=customer, state__in=EXPOSED_STATES)
+        .exclude(pk=order.pk)
+        .aggregate(total=Sum("total"))["total"]
+        or ZERO
+    )
+    lines = list(order.lines.select_related("item").order_by("line_number"))
+    item_ids = {line.item_id for line in lines}
+
+    stock = defaultdict(lambda: {"available": ZERO, "erp": ZERO, "wms": ZERO})
+    for row in (
+        InventoryPosition.objects.filter(item_id__in=item_ids)
+        .values("item_id")
+        .annotate(wms=Sum("wms_on_hand"), erp=Sum("erp_on_hand"), allocated=Sum("allocated"))
+    ):
+        stock[row["item_id"]] = {
+            "available": row["wms"] - row["allocated"],
+            "erp": row["erp"],
+            "wms": row["wms"],
+        }
+
+    # The customer's last N orders before this one, and their quantities of these items.
+    recent = list(
+        Order.objects.filter(customer=customer, received_at__lt=order.received_at)
+        .exclude(state=OrderState.CANCELLED)
+        .order_by("-received_at")
+        .values_list("id", flat=True)[:history_orders]
+    )
+    quantities = defaultdict(list)
+    for item_id, quantity in OrderLine.objects.filter(
+        order_id__in=recent, item_id__in=item_ids
+    ).values_list("item_id", "ordered_qty"):
+        quantities[item_id].append(quantity)
+
+    return OrderFacts(
+        order_total=order.total,
+        has_ship_to=order.ship_to_id is not None,
+        customer=CustomerFacts(
+            credit_limit=customer.credit_limit,
+            credit_status=customer.credit_status,
+            open_ar=ar.open_amount if ar else ZERO,
+            oldest_past_due_days=ar.oldest_past_due_days if ar else 0,
+            released_uninvoiced=released_uninvoiced,
+            payment_terms=customer.payment_terms,
+            tax_region=customer.tax_region,
+        ),
+        lines=tuple(
+            LineFacts(
+                line_id=line.pk,
+                sku=line.item.sku,
+                quantity=line.ordered_qty,
+                unit_price=line.unit_price,
+                contract_price=line.contract_price,
+                list_price=line.item.list_price,
+                unit_cost=line.item.unit_cost,
+                available=stock[line.item_id]["available"],
+                erp_on_hand=stock[line.item_id]["erp"],
+                wms_on_hand=stock[line.item_id]["wms"],
+                median_quantity=Decimal(median(quantities[line.item_id]))
+                if quantities[line.item_id]
+                else None,
+            )
+            for line in lines
+        ),
+    )

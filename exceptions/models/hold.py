@@ -1,0 +1,214 @@
+"""The Hold: one problem on an order (or one of its lines), owned by a role's queue."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
+from simple_history.models import HistoricalRecords
+
+from orders.lifecycle import Step
+from orders.models import Order, OrderLine
+from orders.roles import Role, has_role, is_system_user
+
+from .policy import HoldReason, Queue
+
+
+class HoldState(models.TextChoices):
+    OPEN = "open", "Open"  # waiting in the queue, nobody on it
+    CLAIMED = "claimed", "Claimed"  # an analyst is working it
+    AWAITING_SECOND_APPROVAL = (
+        "awaiting_second_approval",
+        "Awaiting second approval",
+    )  # maker-checker
+    RELEASED = "released", "Released"  # resolved: the order may proceed past this hold
+    REJECTED = "rejected", "Rejected"  # resolved against the order
+
+
+ACTIVE_STATES = (HoldState.OPEN, HoldState.CLAIMED, HoldState.AWAITING_SECOND_APPROVAL)
+H = HoldState
+
+
+def queue_member(instance: "Hold", user) -> bool:
+    """Only the queue's role (managers and the system included) may act on its holds."""
+    return is_system_user(user) or has_role(user, Role.MANAGER, instance.queue)
+
+
+class Hold(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="holds")
+    line = models.ForeignKey(
+        OrderLine, on_delete=models.CASCADE, null=True, blank=True, related_name="holds"
+    )
+    #: "order" or "line:<id>": with reason and order, identifies a finding, so re-evaluation
+    #: never opens a second hold for a problem that is still open.
+    scope = models.CharField(max_length=32, default="order")
+    reason = models.ForeignKey(HoldReason, on_delete=models.PROTECT, related_name="holds")
+    category = models.CharField(max_length=16)
+    queue = models.CharField(max_length=24, choices=Queue, db_index=True)
+    blocks = models.CharField(max_length=16, choices=Step, default=Step.RELEASE)
+    state = FSMField(default=H.OPEN, choices=HoldState, protected=True)
+    value_at_risk = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    approval_amount = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text="The figure maker-checker compares with the policy: credit overage or value at risk.",
+    )
+    priority_score = models.DecimalField(max_digits=18, decimal_places=2, default=Decimal("0"))
+    raised_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    context = models.JSONField(default=dict, blank=True)
+    resolution_code = models.CharField(max_length=32, blank=True)
+    resolution_note = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    first_approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    second_approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "reason", "scope"],
+                condition=Q(state__in=["open", "claimed", "awaiting_second_approval"]),
+                name="exceptions_hold_one_active_per_finding",
+            )
+        ]
+        indexes = [
+            # Queue pages: active holds of one queue, by priority / age / value, keyset on id.
+            models.Index(
+                fields=["queue", "state", "-priority_score", "-id"], name="hold_queue_priority"
+            ),
+            models.Index(fields=["queue", "state", "raised_at", "id"], name="hold_queue_age"),
+            models.Index(
+                fields=["queue", "state", "-value_at_risk", "-id"], name="hold_queue_value"
+            ),
+            models.Index(fields=["assignee", "state"], name="hold_assignee"),
+            models.Index(fields=["order", "state"], name="hold_order_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason_id} on {self.order_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    # -- transitions: state and the fields that go with it; services lock, save and notify --
+
+    @transition(
+        state, source=H.OPEN, target=H.CLAIMED, permission=queue_member, custom={"label": "Claim"}
+    )
+    def claim(self, *, by) -> None:
+        self.assignee = by
+
+    @transition(
+        state, source=H.CLAIMED, target=H.OPEN, permission=queue_member, custom={"label": "Unclaim"}
+    )
+    def unclaim(self) -> None:
+        self.assignee = None
+
+    @transition(
+        state,
+        source=[H.OPEN, H.CLAIMED],
+        target=H.CLAIMED,
+        permission=queue_member,
+        custom={"label": "Reassign"},
+    )
+    def reassign(self, *, to) -> None:
+        self.assignee = to
+
+    @transition(
+        state,
+        source=H.CLAIMED,
+        target=H.RELEASED,
+        permission=queue_member,
+        custom={"label": "Release"},
+    )
+    def release(self, *, by, code: str, note: str, at) -> None:
+        self.first_approver = by
+        self._resolve(by=by, code=code, note=note, at=at)
+
+    @transition(
+        state,
+        source=H.CLAIMED,
+        target=H.AWAITING_SECOND_APPROVAL,
+        permission=queue_member,
+        custom={"label": "Release (needs second approval)"},
+    )
+    def request_second_approval(self, *, by, code: str, note: str) -> None:
+        self.first_approver = by
+        self.resolution_code = code
+        self.resolution_note = note
+
+    @transition(
+        state,
+        source=H.AWAITING_SECOND_APPROVAL,
+        target=H.RELEASED,
+        permission=queue_member,
+        custom={"label": "Approve release"},
+    )
+    def approve(self, *, by, note: str, at) -> None:
+        self.second_approver = by
+        self._resolve(
+            by=by, code=self.resolution_code, note=f"{self.resolution_note}\n{note}".strip(), at=at
+        )
+
+    @transition(
+        state,
+        source=[H.CLAIMED, H.AWAITING_SECOND_APPROVAL],
+        target=H.REJECTED,
+        permission=queue_member,
+        custom={"label": "Reject"},
+    )
+    def reject(self, *, by, code: str, note: str, at) -> None:
+        self._resolve(by=by, code=code, note=note, at=at)
+
+    @transition(
+        state,
+        source=list(ACTIVE_STATES),
+        target=H.RELEASED,
+        permission=queue_member,
+        custom={"label": "Cleared"},
+    )
+    def clear(self, *, by, note: str, at) -> None:
+        """The cause is gone (re-evaluation no longer finds it): released without an override."""
+        self._resolve(by=by, code="CLEARED", note=note, at=at)
+
+    def _resolve(self, *, by, code: str, note: str, at) -> None:
+        self.resolution_code = code
+        self.resolution_note = note
+        self.resolved_by = by
+        self.resolved_at = at
+
+
+class Notification(models.Model):
+    """An in-app message (escalations); shown in the navigation until read."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    hold = models.ForeignKey(
+        Hold, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    message = models.CharField(max_length=300)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_unread")]
+
+    def __str__(self) -> str:
+        return self.message

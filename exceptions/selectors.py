@@ -1,0 +1,181 @@
+"""Reads for holds and policies, scoped to the queues and territories of the acting user."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from o2c.errors import PermissionDenied
+from o2c.pagination import Page, keyset_page
+from orders.roles import Role, UserLike, is_system_user, user_roles
+from orders.selectors import territories_for
+
+from .models import ACTIVE_STATES, Hold, HoldPolicy, Queue
+from .rules import Thresholds
+
+#: The queues each role works; managers (and the system) see every queue.
+QUEUE_OF_ROLE = {
+    Role.CREDIT: Queue.CREDIT,
+    Role.PRICING: Queue.PRICING,
+    Role.WAREHOUSE: Queue.WAREHOUSE,
+    Role.CUSTOMER_SERVICE: Queue.CUSTOMER_SERVICE,
+    Role.FINANCE: Queue.FINANCE,
+    Role.INTEGRATION_ADMIN: Queue.INTEGRATION,
+}
+#: Queues with a page in this app (finance's comes with billing).
+WORK_QUEUES = [Queue.CREDIT, Queue.PRICING, Queue.WAREHOUSE, Queue.CUSTOMER_SERVICE]
+
+
+@dataclass(frozen=True)
+class ResolvedPolicy:
+    thresholds: Thresholds
+    anomaly_history_orders: int
+    maker_checker_amount: Decimal
+    segment_weight: Decimal
+
+
+def policy_for(segment: str) -> ResolvedPolicy:
+    """The thresholds in force for a segment: its override row over the global default."""
+    rows = {row.segment: row for row in HoldPolicy.objects.filter(segment__in=["", segment])}
+    default = rows.get("")
+    if default is None:
+        raise RuntimeError("No global HoldPolicy: run migrations, or add one in admin.")
+    values = (
+        rows[segment].merged_over(default)
+        if segment in rows and segment
+        else default.merged_over(default)
+    )
+    return ResolvedPolicy(
+        thresholds=HoldPolicy.thresholds_from(values),
+        anomaly_history_orders=values["anomaly_history_orders"],
+        maker_checker_amount=values["maker_checker_amount"],
+        segment_weight=values["segment_weight"],
+    )
+
+
+def queues_for_user(user: UserLike) -> list[str]:
+    if is_system_user(user):
+        return list(Queue.values)
+    roles = user_roles(user)
+    if Role.MANAGER in roles:
+        return list(Queue.values)
+    return [queue for role, queue in QUEUE_OF_ROLE.items() if role in roles]
+
+
+def holds_for_user(user: UserLike) -> QuerySet[Hold]:
+    """Every hold the user may see: their queues' holds, within their territories."""
+    queues = queues_for_user(user)
+    if not queues:
+        return Hold.objects.none()
+    queryset = Hold.objects.filter(queue__in=queues)
+    territories = territories_for(user) if not is_system_user(user) else None
+    if territories is not None:
+        queryset = queryset.filter(order__customer__territory__in=territories)
+    return queryset
+
+
+@dataclass(frozen=True)
+class HoldFilters:
+    reason: str = ""
+    customer: str = ""
+    territory: str = ""
+    mine: bool = False
+    unclaimed: bool = False
+    overdue: bool = False
+    min_value: Decimal | None = None
+    max_value: Decimal | None = None
+    sort: str = "priority"
+
+
+SORTS = {
+    "priority": ("-priority_score", "-id"),
+    "age": ("raised_at", "id"),
+    "value": ("-value_at_risk", "-id"),
+}
+
+
+def _queue_queryset(*, user: UserLike, queue: str | None, filters: HoldFilters) -> QuerySet[Hold]:
+    if queue is not None and queue not in queues_for_user(user):
+        raise PermissionDenied("This queue belongs to another team.", {"queue": queue})
+    queryset = holds_for_user(user).filter(state__in=ACTIVE_STATES)
+    if queue is not None:
+        queryset = queryset.filter(queue=queue)
+    if filters.reason:
+        queryset = queryset.filter(reason__code=filters.reason)
+    if filters.customer:
+        queryset = queryset.filter(
+            Q(order__customer__name__icontains=filters.customer)
+            | Q(order__customer__number__iexact=filters.customer)
+        )
+    if filters.territory:
+        queryset = queryset.filter(order__customer__territory=filters.territory)
+    if filters.mine:
+        queryset = queryset.filter(assignee=user)
+    if filters.unclaimed:
+        queryset = queryset.filter(assignee__isnull=True)
+    if filters.overdue:
+        queryset = queryset.filter(due_at__lt=timezone.now())
+    if filters.min_value is not None:
+        queryset = queryset.filter(value_at_risk__gte=filters.min_value)
+    if filters.max_value is not None:
+        queryset = queryset.filter(value_at_risk__lte=filters.max_value)
+    return queryset
+
+
+def holds_for_queue(
+    *, user: UserLike, queue: str | None, filters: HoldFilters, cursor: str | None, size: int
+) -> Page:
+    """One page of a queue (or, with queue=None, "My work": the user's claimed holds everywhere)."""
+    queryset = _queue_queryset(user=user, queue=queue, filters=filters).select_related(
+        "order", "order__customer", "line", "line__item", "reason", "assignee"
+    )
+    return keyset_page(
+        queryset, ordering=SORTS.get(filters.sort, SORTS["priority"]), cursor=cursor, size=size
+    )
+
+
+def queue_counts(*, user: UserLike) -> dict[str, int]:
+    """Active holds per visible queue, in one query, for the navigation badges."""
+    rows = (
+        holds_for_user(user)
+        .filter(state__in=ACTIVE_STATES)
+        .values("queue")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts = {queue: 0 for queue in queues_for_user(user)}
+    counts.update({row["queue"]: row["n"] for row in rows})
+    return counts
+
+
+def hold_get(*, user: UserLike, hold_id: int) -> Hold:
+    hold = (
+        holds_for_user(user)
+        .select_related(
+            "order", "order__customer", "line", "line__item", "reason", "assignee", "resolved_by"
+        )
+        .filter(pk=hold_id)
+        .first()
+    )
+    if hold is None:
+        raise PermissionDenied("Hold not found or not in your queues.", {"hold_id": hold_id})
+    return hold
+
+
+def holds_of_order(*, order_id: int) -> QuerySet[Hold]:
+    return (
+        Hold.objects.filter(order_id=order_id)
+        .select_related("reason", "assignee", "resolved_by", "line")
+        .order_by("-raised_at", "-id")
+    )
+
+
+def blocking_reasons(order, step: str) -> list[str]:
+    """The step guard the order lifecycle consults: open holds that block ``step``."""
+    if order.pk is None:
+        return []
+    holds = Hold.objects.filter(
+        order_id=order.pk, blocks=step, state__in=ACTIVE_STATES
+    ).select_related("reason")
+    return [f"{hold.reason.description} ({hold.get_state_display().lower()})" for hold in holds]

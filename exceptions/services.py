@@ -1,0 +1,406 @@
+"""Every write to holds: evaluation of an order, and the queue actions, each locked and audited."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
+
+from o2c.errors import ApplicationError, Conflict, PermissionDenied
+from orders.lifecycle import Step
+from orders.models import Order, OrderState
+from orders.roles import get_system_user, is_system_user
+from orders.services import order_place_on_hold, order_release, order_transition
+
+from .facts import order_facts
+from .models import ACTIVE_STATES, Hold, HoldReason, HoldState
+from .rules import Finding, evaluate
+from .selectors import holds_for_user, policy_for
+
+EVALUATED_STATES = {OrderState.RECEIVED, OrderState.ON_HOLD}
+RULE_CATEGORIES = {"credit", "pricing", "inventory", "master_data", "anomaly"}
+
+
+def _require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("A reason is required.", {"field": "reason"})
+    return reason
+
+
+def _who(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user else "someone"
+
+
+def _approval_amount(finding: Finding) -> Decimal:
+    overage = finding.context.get("overage")
+    return Decimal(overage) if overage is not None else finding.value_at_risk
+
+
+# --- Evaluation ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_evaluate(*, order_id: int, actor=None) -> list[Hold]:
+    """Run the rules on an order; open a hold per new finding, clear holds whose cause is gone,
+    then put the order on hold or release it. Safe to run any number of times."""
+    actor = actor or get_system_user()
+    order = (
+        Order.objects.select_for_update(of=("self",)).select_related("customer").get(pk=order_id)
+    )
+    if order.state not in EVALUATED_STATES:
+        return []
+    policy = policy_for(order.customer.segment)
+    findings = evaluate(
+        order_facts(order, history_orders=policy.anomaly_history_orders), policy.thresholds
+    )
+    reasons = {reason.code: reason for reason in HoldReason.objects.filter(active=True)}
+    existing = {
+        (hold.reason.code, hold.scope): hold
+        for hold in Hold.objects.filter(order=order).select_related("reason").order_by("raised_at")
+        # an override (released by a person) sticks: re-evaluation does not raise it again
+        if hold.state in ACTIVE_STATES or hold.resolution_code not in ("", "CLEARED")
+    }
+    now = timezone.now()
+    raised, found_keys = [], set()
+    for finding in findings:
+        reason = reasons.get(finding.reason_code)
+        if reason is None:
+            continue  # an admin switched this reason off
+        scope = f"line:{finding.line_id}" if finding.line_id else "order"
+        found_keys.add((reason.code, scope))
+        if (reason.code, scope) in existing:
+            continue
+        hold = Hold(
+            order=order,
+            line_id=finding.line_id,
+            scope=scope,
+            reason=reason,
+            category=reason.category,
+            queue=reason.queue,
+            blocks=reason.blocks,
+            value_at_risk=finding.value_at_risk.quantize(Decimal("0.01")),
+            approval_amount=_approval_amount(finding).quantize(Decimal("0.01")),
+            priority_score=(finding.value_at_risk * policy.segment_weight).quantize(
+                Decimal("0.01")
+            ),
+            raised_at=now,
+            due_at=now + timedelta(hours=reason.sla_hours),
+            context=finding.context,
+        )
+        hold._history_user = actor
+        hold._change_reason = f"Raised by rule: {reason.description}"
+        hold.save()
+        raised.append(hold)
+    for key, hold in existing.items():
+        if (
+            hold.state in ACTIVE_STATES
+            and key not in found_keys
+            and hold.category in RULE_CATEGORIES
+        ):
+            hold.clear(by=actor, note="No longer found on re-evaluation", at=now)
+            _save(hold, actor, "Cleared: the cause is gone")
+    _sync_order(order, actor=actor)
+    return raised
+
+
+def _sync_order(order: Order, *, actor) -> None:
+    """Hold the order while a release-blocking hold is active; release it when none is left."""
+    blocking = Hold.objects.filter(
+        order=order, blocks=Step.RELEASE, state__in=ACTIVE_STATES
+    ).exists()
+    system = get_system_user()
+    if blocking and order.state == OrderState.RECEIVED:
+        order_place_on_hold(actor=system, order_id=order.pk, reason="Holds raised by rules")
+    elif not blocking and order.state in EVALUATED_STATES:
+        why = (
+            "Touchless: no hold raised"
+            if order.state == OrderState.RECEIVED
+            else (f"Last blocking hold resolved by {_who(actor)}")
+        )
+        order_release(actor=system, order_id=order.pk, reason=why)
+
+
+# --- Queue actions ---------------------------------------------------------------------------
+
+
+def _lock(*, hold_id: int, actor) -> Hold:
+    hold = (
+        holds_for_user(actor)
+        .select_for_update(of=("self",))
+        .select_related("order", "reason", "assignee")
+        .filter(pk=hold_id)
+        .first()
+    )
+    if hold is None:
+        raise PermissionDenied(
+            "Hold not found or not in your queues; nothing was changed.", {"hold_id": hold_id}
+        )
+    return hold
+
+
+def _refuse(hold: Hold, action: str) -> ApplicationError:
+    if hold.state in (HoldState.RELEASED, HoldState.REJECTED):
+        when = (
+            timezone.localtime(hold.resolved_at).strftime("%Y-%m-%d %H:%M")
+            if hold.resolved_at
+            else "earlier"
+        )
+        return Conflict(
+            f"Already {hold.get_state_display().lower()} by {_who(hold.resolved_by)} at {when}.",
+            {"state": hold.state},
+        )
+    if hold.state == HoldState.CLAIMED and action == "claim":
+        return Conflict(f"Already claimed by {_who(hold.assignee)}.", {"state": hold.state})
+    if hold.state == HoldState.AWAITING_SECOND_APPROVAL and action != "approve":
+        return Conflict(
+            f"Waiting for a second approver since {_who(hold.first_approver)} released it.",
+            {"state": hold.state},
+        )
+    return Conflict(
+        f"A hold that is {hold.get_state_display().lower()} cannot be {action}ed.",
+        {"state": hold.state},
+    )
+
+
+def _run(hold: Hold, name: str, actor, **kwargs) -> None:
+    method = getattr(hold, name)
+    if not can_proceed(method):
+        raise _refuse(hold, name)
+    if not has_transition_perm(method, actor):
+        raise PermissionDenied("Only the queue's team may act on this hold.")
+    method(**kwargs)
+
+
+def _save(hold: Hold, actor, reason: str) -> Hold:
+    hold._history_user = actor
+    hold._change_reason = reason
+    try:
+        hold.save()
+    except ConcurrentTransition as exc:
+        raise Conflict("Someone else changed this hold a moment ago; reload to see it.") from exc
+    return hold
+
+
+def _require_not_own_order(hold: Hold, actor, action: str) -> None:
+    """Maker-checker: nobody, superusers included, approves an order they entered or edited."""
+    order = hold.order
+    for who in (order.entered_by_id, order.last_edited_by_id):
+        if who == actor.pk and not is_system_user(actor):
+            raise PermissionDenied(
+                f"You entered or edited order {order.number}; someone else must {action} its holds."
+            )
+
+
+def _check_assignee(hold: Hold, actor) -> None:
+    if hold.state == HoldState.CLAIMED and hold.assignee_id not in (None, actor.pk):
+        raise Conflict(f"Claimed by {_who(hold.assignee)}; ask them, or reassign it first.")
+
+
+@transaction.atomic
+def hold_claim(*, hold_id: int, actor) -> Hold:
+    hold = _lock(hold_id=hold_id, actor=actor)
+    _run(hold, "claim", actor, by=actor)
+    return _save(hold, actor, f"Claimed by {_who(actor)}")
+
+
+@transaction.atomic
+def hold_unclaim(*, hold_id: int, actor, reason: str) -> Hold:
+    reason = _require_reason(reason)
+    hold = _lock(hold_id=hold_id, actor=actor)
+    _check_assignee(hold, actor)
+    _run(hold, "unclaim", actor)
+    return _save(hold, actor, reason)
+
+
+@transaction.atomic
+def hold_reassign(*, hold_id: int, actor, to_user_id: int, reason: str) -> Hold:
+    reason = _require_reason(reason)
+    hold = _lock(hold_id=hold_id, actor=actor)
+    to = get_user_model().objects.filter(pk=to_user_id, is_active=True).first()
+    if to is None or hold.queue not in _queues(to):
+        raise ApplicationError("Reassign to an active member of this queue.", {"field": "to_user"})
+    _run(hold, "reassign", actor, to=to)
+    return _save(hold, actor, f"Reassigned to {_who(to)}: {reason}")
+
+
+def _queues(user) -> list[str]:
+    from .selectors import queues_for_user
+
+    return queues_for_user(user)
+
+
+@transaction.atomic
+def hold_release(*, hold_id: int, actor, reason: str, code: str = "OVERRIDE") -> Hold:
+    """Release a hold; above the policy amount it waits for a second approver instead."""
+    reason = _require_reason(reason)
+    hold = _lock(hold_id=hold_id, actor=actor)
+    if hold.state == HoldState.OPEN:
+        _run(hold, "claim", actor, by=actor)  # releasing an unclaimed hold claims it first
+        _save(hold, actor, f"Claimed by {_who(actor)} to release")
+    _check_assignee(hold, actor)
+    if not hold.reason.overridable and code == "OVERRIDE":
+        raise Conflict(
+            f"“{hold.reason.description}” cannot be overridden; fix the cause and re-evaluate."
+        )
+    _require_not_own_order(hold, actor, "release")
+    limit = policy_for(hold.order.customer.segment).maker_checker_amount
+    if hold.approval_amount > limit:
+        _run(hold, "request_second_approval", actor, by=actor, code=code, note=reason)
+        return _save(
+            hold,
+            actor,
+            f"Released by {_who(actor)}, awaiting a second approver "
+            f"({hold.approval_amount} is above {limit}): {reason}",
+        )
+    _run(hold, "release", actor, by=actor, code=code, note=reason, at=timezone.now())
+    _save(hold, actor, reason)
+    _sync_order(Order.objects.select_for_update(of=("self",)).get(pk=hold.order_id), actor=actor)
+    return hold
+
+
+@transaction.atomic
+def hold_approve(*, hold_id: int, actor, reason: str) -> Hold:
+    """The second approver of a maker-checker release: not the first, nor the order's author."""
+    reason = _require_reason(reason)
+    hold = _lock(hold_id=hold_id, actor=actor)
+    if hold.first_approver_id == actor.pk:
+        raise PermissionDenied("You released this hold; a different person must approve it.")
+    _require_not_own_order(hold, actor, "approve")
+    _run(hold, "approve", actor, by=actor, note=reason, at=timezone.now())
+    _save(hold, actor, f"Second approval by {_who(actor)}: {reason}")
+    _sync_order(Order.objects.select_for_update(of=("self",)).get(pk=hold.order_id), actor=actor)
+    return hold
+
+
+@transaction.atomic
+def hold_reject(*, hold_id: int, actor, reason: str, confirm_cancel: bool) -> Hold:
+    """Reject a hold: the order is cancelled, so the user must confirm that first."""
+    reason = _require_reason(reason)
+    if not confirm_cancel:
+        raise ApplicationError(
+            "Rejecting cancels the order. Confirm to go ahead.", {"field": "confirm_cancel"}
+        )
+    hold = _lock(hold_id=hold_id, actor=actor)
+    _check_assignee(hold, actor)
+    if hold.state == HoldState.OPEN:
+        _run(hold, "claim", actor, by=actor)
+        _save(hold, actor, f"Claimed by {_who(actor)} to reject")
+    now = timezone.now()
+    _run(hold, "reject", actor, by=actor, code="REJECTED", note=reason, at=now)
+    _save(hold, actor, reason)
+    system = get_system_user()
+    for other in Hold.objects.select_for_update(of=("self",)).filter(
+        order_id=hold.order_id, state__in=ACTIVE_STATES
+    ):
+        if other.state == HoldState.OPEN:
+            other.claim(by=system)
+        other.reject(
+            by=system,
+            code="ORDER_CANCELLED",
+            note=f"Order cancelled: {hold.reason.description}",
+            at=now,
+        )
+        _save(other, system, "Order cancelled by a rejected hold")
+    order_transition(
+        actor=system,
+        order_id=hold.order_id,
+        transition="cancel",
+        reason=f"{hold.reason.description} rejected by {_who(actor)}: {reason}",
+    )
+    return hold
+
+
+@transaction.atomic
+def hold_escalate(*, hold_id: int, actor, reason: str) -> Hold:
+    reason = _require_reason(reason)
+    hold = _lock(hold_id=hold_id, actor=actor)
+    if hold.state not in ACTIVE_STATES:
+        raise _refuse(hold, "escalat")
+    return _escalate(hold, actor=actor, reason=reason)
+
+
+def _escalate(hold: Hold, *, actor, reason: str) -> Hold:
+    from .notifications import notify_managers
+
+    hold.escalation_level += 1
+    weight = policy_for(hold.order.customer.segment).segment_weight
+    # Priority = value at risk × segment weight × (1 + escalation level): the level is the age
+    # measure, rising once per SLA period overdue, so the score stays stored and sortable.
+    hold.priority_score = (hold.value_at_risk * weight * (1 + hold.escalation_level)).quantize(
+        Decimal("0.01")
+    )
+    _save(hold, actor, f"Escalated to level {hold.escalation_level}: {reason}")
+    notify_managers(
+        hold,
+        f"{hold.reason.description} on {hold.order.number} escalated to level "
+        f"{hold.escalation_level}: {reason}",
+    )
+    return hold
+
+
+def holds_escalate_overdue(*, now=None) -> int:
+    """Beat task body: raise each overdue hold to one level per SLA period overdue. Idempotent."""
+    now = now or timezone.now()
+    system = get_system_user()
+    escalated = 0
+    overdue_ids = list(
+        Hold.objects.filter(state__in=ACTIVE_STATES, due_at__lt=now).values_list("id", flat=True)
+    )
+    for hold_id in overdue_ids:
+        with transaction.atomic():
+            hold = (
+                Hold.objects.select_for_update(of=("self",))
+                .select_related("order__customer", "reason")
+                .filter(pk=hold_id, state__in=ACTIVE_STATES)
+                .first()
+            )
+            if hold is None:
+                continue
+            sla = timedelta(hours=max(hold.reason.sla_hours, 1))
+            due_level = 1 + int((now - hold.due_at) / sla)
+            if hold.escalation_level >= due_level:
+                continue
+            _escalate(hold, actor=system, reason=f"SLA of {hold.reason.sla_hours} h passed")
+            escalated += 1
+    return escalated
+
+
+@transaction.atomic
+def hold_correct_price(*, hold_id: int, actor, reason: str) -> Hold:
+    """Pricing: set the line to its contract (or list) price; re-evaluation then clears the hold."""
+    from orders.services import order_line_set_price
+
+    reason = _require_reason(reason)
+    hold = _lock(hold_id=hold_id, actor=actor)
+    if hold.category != "pricing" or hold.line_id is None:
+        raise ApplicationError("Only a pricing hold on a line can be corrected to contract.")
+    if hold.state not in ACTIVE_STATES:
+        raise _refuse(hold, "correct")
+    line = hold.line
+    target = line.contract_price if line.contract_price is not None else line.item.list_price
+    order_line_set_price(
+        actor=actor,
+        order_id=hold.order_id,
+        line_id=line.pk,
+        unit_price=target,
+        reason=f"Price corrected to {target}: {reason}",
+    )
+    return hold
+
+
+@transaction.atomic
+def hold_approve_partial(*, hold_id: int, actor, reason: str) -> Hold:
+    """Warehouse: ship what is available now and backorder the rest; the stock hold is released."""
+    reason = _require_reason(reason)
+    hold = _lock(hold_id=hold_id, actor=actor)
+    if hold.reason.code != "STOCK_SHORT":
+        raise ApplicationError("A partial shipment can only settle a stock shortage.")
+    hold.context = hold.context | {
+        "approved_partial": hold.context.get("available"),
+        "backorder": hold.context.get("short"),
+    }
+    _save(hold, actor, "Partial shipment approved")
+    return hold_release(hold_id=hold_id, actor=actor, reason=reason, code="PARTIAL_BACKORDER")
