@@ -9,29 +9,66 @@ from .models import Hold, HoldPolicy, HoldReason, Notification
 
 @admin.register(HoldPolicy)
 class HoldPolicyAdmin(SimpleHistoryAdmin):
-    list_display = ["__str__", "credit_tolerance", "past_due_days", "price_tolerance", "margin_floor",
-                    "stock_variance", "anomaly_factor", "maker_checker_amount", "segment_weight"]
+    list_display = [
+        "__str__",
+        "credit_tolerance",
+        "past_due_days",
+        "price_tolerance",
+        "margin_floor",
+        "stock_variance",
+        "anomaly_factor",
+        "maker_checker_amount",
+        "segment_weight",
+    ]
     search_fields = ["segment"]
     fieldsets = [
-        (None, {"fields": ["segment"], "description": "Empty fields on a segment row inherit the global default."}),
+        (
+            None,
+            {
+                "fields": ["segment"],
+                "description": "Empty fields on a segment row inherit the global default.",
+            },
+        ),
         ("Credit", {"fields": ["credit_tolerance", "past_due_days"]}),
         ("Pricing", {"fields": ["price_tolerance", "margin_floor"]}),
-        ("Inventory and anomalies", {"fields": ["stock_variance", "anomaly_factor", "anomaly_history_orders"]}),
+        (
+            "Inventory and anomalies",
+            {"fields": ["stock_variance", "anomaly_factor", "anomaly_history_orders"]},
+        ),
         ("Controls and priority", {"fields": ["maker_checker_amount", "segment_weight"]}),
     ]
 
 
 @admin.register(HoldReason)
 class HoldReasonAdmin(SimpleHistoryAdmin):
-    list_display = ["code", "category", "description", "blocks", "queue", "sla_hours", "overridable", "active"]
+    list_display = [
+        "code",
+        "category",
+        "description",
+        "blocks",
+        "queue",
+        "sla_hours",
+        "overridable",
+        "active",
+    ]
     list_filter = ["category", "queue", "blocks", "overridable", "active"]
     search_fields = ["code", "description"]
 
 
 @admin.register(Hold)
 class HoldAdmin(SimpleHistoryAdmin):
-    list_display = ["id", "order", "reason", "queue", "state", "value_at_risk", "priority_score",
-                    "escalation_level", "assignee", "due_at"]
+    list_display = [
+        "id",
+        "order",
+        "reason",
+        "queue",
+        "state",
+        "value_at_risk",
+        "priority_score",
+        "escalation_level",
+        "assignee",
+        "due_at",
+    ]
     list_select_related = ["order", "reason", "assignee"]
     list_filter = ["queue", "state", "category", "escalation_level"]
     search_fields = ["order__number", "order__customer__name", "reason__code"]

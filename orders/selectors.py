@@ -130,6 +130,8 @@ _ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 _SKIP_FIELDS = {"id", "history_id", "history_date", "history_user", "history_change_reason"}
 #: Higher apps (holds, shipments, invoices, messages) register providers that add their rows.
 timeline_providers: list = []
+#: Higher apps register panels for the order page: ``panel(order, user) -> (template, context)``.
+order_panels: list = []
 
 
 def history_entries(rows: list, *, subject_of) -> list[TimelineEntry]:
@@ -163,6 +165,10 @@ def history_entries(rows: list, *, subject_of) -> list[TimelineEntry]:
             )
         )
     return entries
+
+
+def order_page_panels(*, order: Order, user: UserLike) -> list[tuple[str, dict]]:
+    return [panel(order, user) for panel in order_panels]
 
 
 def order_timeline(*, order: Order) -> list[TimelineEntry]:

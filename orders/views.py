@@ -74,6 +74,7 @@ def _detail_context(request: HttpRequest, order: Order) -> dict:
         "transitions": transitions,
         "editable": editable,
         "timeline": selectors.order_timeline(order=order),
+        "panels": selectors.order_page_panels(order=order, user=request.user),
     }
 
 

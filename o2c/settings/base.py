@@ -73,7 +73,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "orders.context_processors.navigation",
+                "o2c.context_processors.navigation",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },

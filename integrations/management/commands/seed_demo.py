@@ -1,7 +1,10 @@
-"""manage.py seed_demo: deterministic, idempotent demo data and one login per role."""
+"""manage.py seed_demo: deterministic, idempotent demo data and one login per role.
+
+It lives in integrations, the top of the dependency chain, because it seeds every app."""
 
 from django.core.management.base import BaseCommand
 
+from exceptions.demo import seed_holds
 from orders.demo import seed_demo
 
 
@@ -15,9 +18,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, orders: int, customers: int, items: int, **options):
         result = seed_demo(orders=orders, customers=customers, items=items)
+        holds = seed_holds()
         if result.created:
             self.stdout.write(
-                self.style.SUCCESS(f"Seeded {customers} customers, {items} items, {orders} orders.")
+                self.style.SUCCESS(
+                    f"Seeded {customers} customers, {items} items, {orders} orders, {holds} holds."
+                )
             )
         else:
             self.stdout.write("Demo data already present; left as it is.")

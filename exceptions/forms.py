@@ -1,0 +1,60 @@
+"""Forms for the queues: filters, and the reason every action needs."""
+
+from django import forms
+
+from .selectors import SORTS
+
+
+class QueueFilterForm(forms.Form):
+    reason = forms.CharField(required=False, label="Reason code")
+    customer = forms.CharField(
+        required=False, widget=forms.SearchInput(attrs={"placeholder": "Customer"})
+    )
+    territory = forms.CharField(required=False)
+    mine = forms.BooleanField(required=False, label="Claimed by me")
+    unclaimed = forms.BooleanField(required=False)
+    overdue = forms.BooleanField(required=False)
+    min_value = forms.DecimalField(required=False, min_value=0, label="Value from")
+    max_value = forms.DecimalField(required=False, min_value=0, label="Value to")
+    sort = forms.ChoiceField(
+        required=False, choices=[(key, key.title()) for key in SORTS], initial="priority"
+    )
+
+    def clean(self):
+        data = super().clean()
+        low, high = data.get("min_value"), data.get("max_value")
+        if low is not None and high is not None and low > high:
+            raise forms.ValidationError("“Value from” must not exceed “Value to”.")
+        return data
+
+
+class ActionForm(forms.Form):
+    reason = forms.CharField(max_length=500)
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("A reason is required.")
+        return reason
+
+
+class RejectForm(ActionForm):
+    confirm_cancel = forms.BooleanField(required=False, label="Yes, cancel the order")
+
+
+class BulkForm(ActionForm):
+    ACTIONS = [("claim", "Claim"), ("release", "Release")]
+    action = forms.ChoiceField(choices=ACTIONS)
+    holds = forms.TypedMultipleChoiceField(coerce=int, choices=[])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Any id is accepted here; the services decide, per row, what this user may do.
+        self.fields["holds"].valid_value = lambda value: str(value).isdigit()
+        self.fields["reason"].required = False
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == "release" and not data.get("reason"):
+            self.add_error("reason", "A reason is required to release.")
+        return data

@@ -1,0 +1,16 @@
+"""URLs of the work queues."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "exceptions"
+
+urlpatterns = [
+    path("mine/", views.queue_page, name="mine"),
+    path("counts/", views.queue_counts, name="counts"),
+    path("holds/<int:hold_id>/", views.hold_detail, name="hold"),
+    path("holds/<int:hold_id>/<str:action>/", views.hold_action, name="action"),
+    path("<str:queue>/", views.queue_page, name="queue"),
+    path("<str:queue>/bulk/", views.bulk_action, name="bulk"),
+]

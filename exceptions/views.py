@@ -1,0 +1,228 @@
+"""HTMX work queues: one page per role's queue plus "My work", row actions, bulk actions, counts."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
+
+from o2c.errors import ApplicationError, PermissionDenied
+from orders.selectors import order_timeline
+
+from . import selectors, services
+from .forms import ActionForm, BulkForm, QueueFilterForm, RejectForm
+from .models import Queue
+
+QUEUE_PAGES = {queue: Queue(queue).label for queue in selectors.WORK_QUEUES}
+
+
+def _filters(data: dict) -> selectors.HoldFilters:
+    return selectors.HoldFilters(
+        reason=data.get("reason") or "",
+        customer=data.get("customer") or "",
+        territory=data.get("territory") or "",
+        mine=bool(data.get("mine")),
+        unclaimed=bool(data.get("unclaimed")),
+        overdue=bool(data.get("overdue")),
+        min_value=data.get("min_value"),
+        max_value=data.get("max_value"),
+        sort=data.get("sort") or "priority",
+    )
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def queue_page(request: HttpRequest, queue: str | None = None) -> HttpResponse:
+    if queue is not None and queue not in QUEUE_PAGES:
+        raise Http404("No such queue.")
+    form = QueueFilterForm(request.GET or None)
+    page, error = None, None
+    if form.is_bound and not form.is_valid():
+        error = "Fix the filters to see holds."
+    else:
+        filters = _filters(form.cleaned_data if form.is_bound else {})
+        if queue is None:  # "My work": what I have claimed, across my queues
+            filters = selectors.HoldFilters(**{**filters.__dict__, "mine": True})
+        try:
+            page = selectors.holds_for_queue(
+                user=request.user,
+                queue=queue,
+                filters=filters,
+                cursor=request.GET.get("after"),
+                size=settings.O2C_PAGE_SIZE,
+            )
+        except PermissionDenied as exc:
+            raise DjangoPermissionDenied(exc.message) from exc
+        except ApplicationError as exc:
+            error = exc.message
+    query = request.GET.copy()
+    query.pop("after", None)
+    context = {
+        "queue": queue,
+        "queue_label": QUEUE_PAGES.get(queue, "My work"),
+        "form": form,
+        "page": page,
+        "error": error,
+        "query": query.urlencode(),
+    }
+    if request.htmx and request.GET.get("after"):
+        return render(request, "exceptions/queue.html#rows", context)
+    if request.htmx:
+        return render(request, "exceptions/queue.html#results", context)
+    return render(request, "exceptions/queue.html", context)
+
+
+@login_required
+@require_GET
+def hold_detail(request: HttpRequest, hold_id: int) -> HttpResponse:
+    """The expanded row: the numbers behind the hold, the order's lines and its timeline."""
+    try:
+        hold = selectors.hold_get(user=request.user, hold_id=hold_id)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(exc.message) from exc
+    return render(
+        request,
+        "exceptions/hold_detail.html",
+        {
+            "hold": hold,
+            "lines": hold.order.lines.select_related("item"),
+            "timeline": order_timeline(order=hold.order)[:15],
+        },
+    )
+
+
+ACTIONS = {
+    "claim": (None, lambda hold_id, user, data: services.hold_claim(hold_id=hold_id, actor=user)),
+    "unclaim": (
+        ActionForm,
+        lambda hold_id, user, data: services.hold_unclaim(
+            hold_id=hold_id, actor=user, reason=data["reason"]
+        ),
+    ),
+    "release": (
+        ActionForm,
+        lambda hold_id, user, data: services.hold_release(
+            hold_id=hold_id, actor=user, reason=data["reason"]
+        ),
+    ),
+    "approve": (
+        ActionForm,
+        lambda hold_id, user, data: services.hold_approve(
+            hold_id=hold_id, actor=user, reason=data["reason"]
+        ),
+    ),
+    "reject": (
+        RejectForm,
+        lambda hold_id, user, data: services.hold_reject(
+            hold_id=hold_id,
+            actor=user,
+            reason=data["reason"],
+            confirm_cancel=data["confirm_cancel"],
+        ),
+    ),
+    "escalate": (
+        ActionForm,
+        lambda hold_id, user, data: services.hold_escalate(
+            hold_id=hold_id, actor=user, reason=data["reason"]
+        ),
+    ),
+    "correct_price": (
+        ActionForm,
+        lambda hold_id, user, data: services.hold_correct_price(
+            hold_id=hold_id, actor=user, reason=data["reason"]
+        ),
+    ),
+    "approve_partial": (
+        ActionForm,
+        lambda hold_id, user, data: services.hold_approve_partial(
+            hold_id=hold_id, actor=user, reason=data["reason"]
+        ),
+    ),
+}
+
+
+@login_required
+@require_POST
+def hold_action(request: HttpRequest, hold_id: int, action: str) -> HttpResponse:
+    if action not in ACTIONS:
+        raise Http404("No such action.")
+    form_class, run = ACTIONS[action]
+    form = form_class(request.POST) if form_class else None
+    status, error = 200, None
+    if form is not None and not form.is_valid():
+        status, error = 400, "; ".join(e for errors in form.errors.values() for e in errors)
+    else:
+        try:
+            run(hold_id, request.user, form.cleaned_data if form else {})
+        except PermissionDenied as exc:
+            raise DjangoPermissionDenied(exc.message) from exc
+        except ApplicationError as exc:
+            status, error = exc.status_code, exc.message
+    if not request.htmx:
+        messages.error(request, error) if error else messages.success(
+            request, f"Done: {action.replace('_', ' ')}."
+        )
+        return redirect(request.POST.get("next") or reverse("exceptions:mine"))
+    hold = selectors.hold_get(user=request.user, hold_id=hold_id)
+    response = render(
+        request,
+        "exceptions/queue.html#row",
+        {"hold": hold, "row_error": error, "row_done": None if error else action},
+        status=status,
+    )
+    return trigger_client_event(response, "holds-changed")
+
+
+@login_required
+@require_POST
+def bulk_action(request: HttpRequest, queue: str) -> HttpResponse:
+    """Claim or release many rows at once; each row succeeds or fails on its own, with a reason."""
+    if queue not in QUEUE_PAGES or queue not in selectors.queues_for_user(request.user):
+        raise DjangoPermissionDenied("This queue belongs to another team.")
+    form = BulkForm(request.POST)
+    results = []
+    if form.is_valid():
+        for hold_id in form.cleaned_data["holds"]:
+            try:
+                if form.cleaned_data["action"] == "claim":
+                    services.hold_claim(hold_id=hold_id, actor=request.user)
+                else:
+                    services.hold_release(
+                        hold_id=hold_id, actor=request.user, reason=form.cleaned_data["reason"]
+                    )
+                results.append((hold_id, True, "done"))
+            except ApplicationError as exc:
+                results.append((hold_id, False, exc.message))
+    status = 200 if form.is_valid() else 400
+    context = {"form": form, "results": results, "queue": queue}
+    if request.htmx:
+        response = render(request, "exceptions/bulk_result.html", context, status=status)
+        return trigger_client_event(response, "holds-changed")
+    for hold_id, ok, message in results:
+        (messages.success if ok else messages.error)(request, f"Hold {hold_id}: {message}")
+    if not form.is_valid():
+        messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
+    return redirect("exceptions:queue", queue=queue)
+
+
+@login_required
+@require_GET
+def queue_counts(request: HttpRequest) -> HttpResponse:
+    counts = selectors.queue_counts(user=request.user)
+    return render(
+        request,
+        "exceptions/counts.html",
+        {
+            "counts": [
+                (queue, label, counts.get(queue, 0))
+                for queue, label in QUEUE_PAGES.items()
+                if queue in counts
+            ]
+        },
+    )

@@ -1,0 +1,31 @@
+"""Navigation shown to each user according to their roles; lives here because it spans apps."""
+
+from django.urls import reverse
+from django.utils import timezone
+
+from exceptions.selectors import WORK_QUEUES, queues_for_user
+from orders.roles import Role, user_roles
+from orders.selectors import can_view_orders
+
+
+def navigation(request) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": [], "user_roles": frozenset(), "has_queues": False}
+    roles = user_roles(user)
+    items = [("Home", reverse("home"))]
+    if can_view_orders(user):
+        items.append(("Orders", reverse("orders:list")))
+    if roles & {Role.CUSTOMER_SERVICE, Role.MANAGER}:
+        items.append(("New order", reverse("orders:create")))
+    has_queues = any(queue in WORK_QUEUES for queue in queues_for_user(user))
+    if has_queues:
+        items.append(("My work", reverse("exceptions:mine")))
+    if user.is_staff:
+        items.append(("Admin", reverse("admin:index")))
+    return {
+        "nav_items": items,
+        "user_roles": roles,
+        "has_queues": has_queues,
+        "now": timezone.now(),
+    }
