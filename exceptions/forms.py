@@ -53,6 +53,11 @@ class BulkForm(ActionForm):
         self.fields["holds"].valid_value = lambda value: str(value).isdigit()
         self.fields["reason"].required = False
 
+    def clean_reason(self) -> str:
+        return self.cleaned_data[
+            "reason"
+        ].strip()  # optional for claims; clean() asks for it to release
+
     def clean(self):
         data = super().clean()
         if data.get("action") == "release" and not data.get("reason"):

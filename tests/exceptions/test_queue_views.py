@@ -1,0 +1,245 @@
+"""The work queues as analysts use them: access per role, actions in place, conflicts, bulk, counts."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from exceptions.models import Hold, HoldState
+from orders.models import OrderState
+from tests.fixtures.factories import CustomerFactory
+from tests.fixtures.users import make_user
+
+pytestmark = pytest.mark.django_db
+
+QUEUES = ["credit", "pricing", "warehouse", "customer_service"]
+ROLE_QUEUES = {
+    "customer_service": {"customer_service"},
+    "credit": {"credit"},
+    "pricing": {"pricing"},
+    "warehouse": {"warehouse"},
+    "finance": set(),
+    "integration_admin": set(),
+    "manager": set(QUEUES),
+}
+
+
+@pytest.fixture
+def credit_hold(enter):
+    return enter(quantity="60").holds.get()
+
+
+@pytest.mark.parametrize("role", list(ROLE_QUEUES))
+def test_queue_access_for_every_role(client, role, credit_hold):
+    client.force_login(make_user(f"u_{role}", role))
+    for queue in QUEUES:
+        response = client.get(reverse("exceptions:queue", args=[queue]))
+        assert response.status_code == (200 if queue in ROLE_QUEUES[role] else 403), (role, queue)
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        "claim",
+        "unclaim",
+        "release",
+        "approve",
+        "reject",
+        "escalate",
+        "correct_price",
+        "approve_partial",
+    ],
+)
+@pytest.mark.parametrize("role", list(ROLE_QUEUES) + ["anonymous"])
+def test_credit_hold_actions_for_every_role(client, role, action, credit_hold):
+    if role != "anonymous":
+        client.force_login(make_user(f"u_{role}", role))
+    response = client.post(
+        reverse("exceptions:action", args=[credit_hold.pk, action]),
+        {"reason": "test", "confirm_cancel": "on"},
+        HTTP_HX_REQUEST="true",
+    )
+    if role == "anonymous":
+        assert response.status_code == 302 and "/login/" in response["Location"]
+    elif "credit" not in ROLE_QUEUES[role]:
+        assert response.status_code == 403
+    else:
+        assert response.status_code in (200, 400, 409)  # allowed to try; the state decides
+    if role == "anonymous" or "credit" not in ROLE_QUEUES[role]:
+        credit_hold.refresh_from_db()
+        assert credit_hold.state == HoldState.OPEN and credit_hold.escalation_level == 0
+
+
+def test_anonymous_users_are_sent_to_login(client):
+    for url in [
+        reverse("exceptions:queue", args=["credit"]),
+        reverse("exceptions:mine"),
+        reverse("exceptions:counts"),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_hold_appears_in_the_credit_queue_with_its_numbers(client, credit_user, credit_hold):
+    client.force_login(credit_user)
+    body = client.get(reverse("exceptions:queue", args=["credit"])).content.decode()
+    assert credit_hold.order.number in body and "Exposure above credit limit" in body
+    detail = client.get(
+        reverse("exceptions:hold", args=[credit_hold.pk]), HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "6000.00" in detail and "<html" not in detail  # exposure, as a fragment
+
+
+def test_release_in_place_returns_the_row_and_refreshes_counts(client, credit_user, credit_hold):
+    client.force_login(credit_user)
+    response = client.post(
+        reverse("exceptions:action", args=[credit_hold.pk, "release"]),
+        {"reason": "Paid by wire"},
+        HTTP_HX_REQUEST="true",
+    )
+    body = response.content.decode()
+    assert response.status_code == 200 and body.lstrip().startswith(
+        f'<tbody id="hold-{credit_hold.pk}"'
+    )
+    assert "Released" in body and "holds-changed" in response["HX-Trigger"]
+    credit_hold.refresh_from_db()
+    assert credit_hold.state == HoldState.RELEASED
+    assert credit_hold.order.state == OrderState.RELEASED
+    counts = client.get(reverse("exceptions:counts")).content.decode()
+    assert re.search(
+        r'data-queue="credit">Credit <span class="count" aria-label="0 open">0</span>', counts
+    )
+
+
+def test_second_click_gets_a_clear_conflict(client, credit_user, credit_hold):
+    client.force_login(credit_user)
+    url = reverse("exceptions:action", args=[credit_hold.pk, "release"])
+    client.post(url, {"reason": "first"}, HTTP_HX_REQUEST="true")
+    second = client.post(url, {"reason": "second"}, HTTP_HX_REQUEST="true")
+    assert second.status_code == 409
+    assert re.search(
+        r"Already released by credit at \d{4}-\d\d-\d\d \d\d:\d\d", second.content.decode()
+    )
+
+
+def test_action_without_reason_is_a_field_error(client, credit_user, credit_hold):
+    client.force_login(credit_user)
+    response = client.post(
+        reverse("exceptions:action", args=[credit_hold.pk, "release"]),
+        {"reason": ""},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 400 and "This field is required" in response.content.decode()
+    credit_hold.refresh_from_db()
+    assert credit_hold.state == HoldState.OPEN
+
+
+def test_plain_form_post_works_without_javascript(client, credit_user, credit_hold):
+    client.force_login(credit_user)
+    next_url = reverse("exceptions:queue", args=["credit"])
+    response = client.post(
+        reverse("exceptions:action", args=[credit_hold.pk, "claim"]), {"next": next_url}
+    )
+    assert response.status_code == 302 and response["Location"] == next_url
+    credit_hold.refresh_from_db()
+    assert credit_hold.assignee == credit_user
+
+
+def test_bulk_release_reports_each_row(client, credit_user, enter, superuser):
+    held = [enter(quantity="60").holds.get() for _ in range(2)]
+    big = enter(quantity="200").holds.get(reason__code="CREDIT_LIMIT")  # needs a second approver
+    client.force_login(credit_user)
+    response = client.post(
+        reverse("exceptions:bulk", args=["credit"]),
+        {"action": "release", "reason": "Month-end review", "holds": [h.pk for h in [*held, big]]},
+        HTTP_HX_REQUEST="true",
+    )
+    body = response.content.decode()
+    assert response.status_code == 200 and "3 holds processed" in body
+    assert {h.state for h in Hold.objects.filter(pk__in=[h.pk for h in held])} == {
+        HoldState.RELEASED
+    }
+    assert Hold.objects.get(pk=big.pk).state == HoldState.AWAITING_SECOND_APPROVAL
+
+
+def test_bulk_rows_outside_scope_fail_alone(client, credit_user, enter, west_customer):
+    mine = enter(quantity="60").holds.get()
+    west = make_user("credit_west", "credit")
+    from orders.models import TerritoryAssignment
+
+    TerritoryAssignment.objects.create(user=west, territory="WEST")
+    client.force_login(west)
+    west_hold = enter(
+        customer=CustomerFactory(territory="WEST", credit_limit=Decimal("100"))
+    ).holds.get()
+    response = client.post(
+        reverse("exceptions:bulk", args=["credit"]),
+        {"action": "claim", "holds": [mine.pk, west_hold.pk]},
+        HTTP_HX_REQUEST="true",
+    )
+    body = response.content.decode()
+    assert (
+        f"Hold {mine.pk}: Hold not found or not in your queues" in body
+        and f"Hold {west_hold.pk}: done" in body
+    )
+    assert Hold.objects.get(pk=mine.pk).assignee is None
+
+
+def test_territory_user_sees_only_their_territory(client, enter):
+    west_user = make_user("credit_west", "credit")
+    from orders.models import TerritoryAssignment
+
+    TerritoryAssignment.objects.create(user=west_user, territory="WEST")
+    east = enter(quantity="60").holds.get()
+    west = enter(
+        customer=CustomerFactory(territory="WEST", credit_limit=Decimal("100"))
+    ).holds.get()
+    client.force_login(west_user)
+    page = client.get(reverse("exceptions:queue", args=["credit"])).content.decode()
+    assert west.order.number in page and east.order.number not in page
+    assert client.get(reverse("exceptions:hold", args=[east.pk])).status_code == 403
+
+
+def test_filters_sorting_and_my_work(client, credit_user, enter):
+    small = enter(quantity="53").holds.get()
+    large = enter(quantity="90").holds.get()
+    client.force_login(credit_user)
+    url = reverse("exceptions:queue", args=["credit"])
+    by_value = client.get(url, {"sort": "value"}).content.decode()
+    assert by_value.index(large.order.number) < by_value.index(small.order.number)
+    assert small.order.number not in client.get(url, {"min_value": "6000"}).content.decode()
+    client.post(reverse("exceptions:action", args=[small.pk, "claim"]), HTTP_HX_REQUEST="true")
+    mine = client.get(reverse("exceptions:mine")).content.decode()
+    assert small.order.number in mine and large.order.number not in mine
+    unclaimed = client.get(url, {"unclaimed": "on"}).content.decode()
+    assert large.order.number in unclaimed and small.order.number not in unclaimed
+    assert (
+        "must not exceed" in client.get(url, {"min_value": "5", "max_value": "1"}).content.decode()
+    )
+
+
+def test_queue_page_queries_do_not_grow_with_rows(client, manager_user, enter):
+    enter(quantity="60")
+    client.force_login(manager_user)
+    url = reverse("exceptions:queue", args=["credit"])
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for _ in range(8):
+        enter(quantity="70")
+    with CaptureQueriesContext(connection) as many:
+        body = client.get(url).content.decode()
+    assert body.count('class="hold state-open"') == 9
+    assert len(many) == len(few)
+
+
+def test_order_page_shows_holds_and_their_history(client, cs_user, credit_user, credit_hold):
+    from exceptions.services import hold_release
+
+    hold_release(hold_id=credit_hold.pk, actor=credit_user, reason="Paid by wire")
+    client.force_login(cs_user)
+    body = client.get(reverse("orders:detail", args=[credit_hold.order_id])).content.decode()
+    assert "Exposure above credit limit" in body and "OVERRIDE by credit" in body
+    assert "Hold CREDIT_LIMIT" in body and "Paid by wire" in body
