@@ -173,7 +173,7 @@ def hold_action(request: HttpRequest, hold_id: int, action: str) -> HttpResponse
     response = render(
         request,
         "exceptions/queue.html#row",
-        {"hold": hold, "row_error": error, "row_done": None if error else action},
+        {"hold": hold, "row_error": error, "row_done": None if error else action.replace("_", " ")},
         status=status,
     )
     return trigger_client_event(response, "holds-changed")
