@@ -2,6 +2,8 @@
 
 from django import forms
 
+from orders.models import Customer
+
 from .selectors import SORTS
 
 
@@ -63,3 +65,11 @@ class BulkForm(ActionForm):
         if data.get("action") == "release" and not data.get("reason"):
             self.add_error("reason", "A reason is required to release.")
         return data
+
+
+class MasterDataForm(ActionForm):
+    payment_terms = forms.ChoiceField(
+        required=False, choices=[("", "—"), *Customer.PaymentTerms.choices]
+    )
+    tax_region = forms.CharField(required=False, max_length=16)
+    ship_to = forms.IntegerField(required=False, min_value=1)

@@ -404,3 +404,41 @@ def hold_approve_partial(*, hold_id: int, actor, reason: str) -> Hold:
     }
     _save(hold, actor, "Partial shipment approved")
     return hold_release(hold_id=hold_id, actor=actor, reason=reason, code="PARTIAL_BACKORDER")
+
+
+@transaction.atomic
+def hold_fix_master_data(
+    *, hold_id: int, actor, payment_terms: str, tax_region: str, ship_to_id: int | None, reason: str
+) -> Hold:
+    """Customer service fills in what is missing, then the order is re-evaluated at once."""
+    from orders.services import customer_update_master_data, order_set_ship_to
+
+    reason = _require_reason(reason)
+    hold = _lock(hold_id=hold_id, actor=actor)
+    if hold.reason.code != "MASTER_DATA_MISSING":
+        raise ApplicationError("Only a master-data hold is fixed this way.")
+    if hold.state not in ACTIVE_STATES:
+        raise _refuse(hold, "fix")
+    customer = hold.order.customer
+    if payment_terms or tax_region:
+        customer_update_master_data(
+            actor=actor,
+            customer_id=customer.pk,
+            payment_terms=payment_terms or customer.payment_terms,
+            tax_region=tax_region or customer.tax_region,
+            reason=reason,
+        )
+    if ship_to_id:
+        order_set_ship_to(actor=actor, order_id=hold.order_id, ship_to_id=ship_to_id, reason=reason)
+    order_evaluate(order_id=hold.order_id, actor=actor)
+    hold.refresh_from_db()
+    return hold
+
+
+@transaction.atomic
+def hold_reevaluate(*, hold_id: int, actor) -> Hold:
+    """Run the rules again for the hold's order (after a fix made elsewhere)."""
+    hold = _lock(hold_id=hold_id, actor=actor)
+    order_evaluate(order_id=hold.order_id, actor=actor)
+    hold.refresh_from_db()
+    return hold

@@ -12,10 +12,11 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from o2c.errors import ApplicationError, PermissionDenied
-from orders.selectors import order_timeline
+from orders.models import Customer
+from orders.selectors import order_timeline, ship_tos_for_customer
 
 from . import selectors, services
-from .forms import ActionForm, BulkForm, QueueFilterForm, RejectForm
+from .forms import ActionForm, BulkForm, MasterDataForm, QueueFilterForm, RejectForm
 from .models import Queue
 
 QUEUE_PAGES = {queue: Queue(queue).label for queue in selectors.WORK_QUEUES}
@@ -93,6 +94,10 @@ def hold_detail(request: HttpRequest, hold_id: int) -> HttpResponse:
             "hold": hold,
             "lines": hold.order.lines.select_related("item"),
             "timeline": order_timeline(order=hold.order)[:15],
+            "ship_tos": ship_tos_for_customer(hold.order.customer)
+            if hold.reason.code == "MASTER_DATA_MISSING"
+            else [],
+            "payment_terms": Customer.PaymentTerms.choices,
         },
     )
 
@@ -143,6 +148,21 @@ ACTIONS = {
         lambda hold_id, user, data: services.hold_approve_partial(
             hold_id=hold_id, actor=user, reason=data["reason"]
         ),
+    ),
+    "fix_master_data": (
+        MasterDataForm,
+        lambda hold_id, user, data: services.hold_fix_master_data(
+            hold_id=hold_id,
+            actor=user,
+            payment_terms=data["payment_terms"],
+            tax_region=data["tax_region"],
+            ship_to_id=data["ship_to"],
+            reason=data["reason"],
+        ),
+    ),
+    "reevaluate": (
+        None,
+        lambda hold_id, user, data: services.hold_reevaluate(hold_id=hold_id, actor=user),
     ),
 }
 

@@ -171,6 +171,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }
 
+# Reasons ("why") can be long: a maker-checker note names both amounts and the analyst's words.
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
 # --- o2c ---------------------------------------------------------------------------------------
 # The account that imports, tasks and beat act as, so history always names an author.
 O2C_SYSTEM_USERNAME = "o2c-system"

@@ -276,23 +276,56 @@ def test_segment_override_applies(enter):
     assert enter(quantity="57").state == OrderState.ON_HOLD  # standard: 5,250 allowed
 
 
-def test_escalation_is_idempotent_and_notifies_managers(enter, manager_user, credit_user):
+def test_escalation_is_idempotent_and_notifies_managers(
+    enter, manager_user, credit_user, django_capture_on_commit_callbacks
+):
     from datetime import timedelta
-
-    from django.utils import timezone
 
     manager_user.email = "boss@example.com"
     manager_user.save()
     hold = enter(quantity="60").holds.get()
     later = hold.due_at + timedelta(minutes=1)
-    assert holds_escalate_overdue(now=later) == 1
-    assert holds_escalate_overdue(now=later) == 0  # same moment: nothing new
+
+    # when the beat task runs past the SLA, twice at the same moment
+    with django_capture_on_commit_callbacks(execute=True):
+        assert holds_escalate_overdue(now=later) == 1
+    assert holds_escalate_overdue(now=later) == 0
+
+    # then the hold rose one level, its priority with it, and the managers heard of it once
     hold.refresh_from_db()
     assert hold.escalation_level == 1 and hold.priority_score == hold.value_at_risk * 2
     assert Notification.objects.filter(user=manager_user, hold=hold).count() == 1
-    assert len(mail.outbox) == 0 or "escalated" in mail.outbox[0].subject
-    # a manual escalation adds a level
+    assert [m.to for m in mail.outbox] == [["boss@example.com"]] and "escalated" in mail.outbox[
+        0
+    ].subject
+    assert (
+        Hold.history.filter(id=hold.pk)
+        .latest("history_date")
+        .history_change_reason.startswith("Escalated to level 1")
+    )
+
+    # a day later it rises again; a manual escalation adds a level on top
+    assert holds_escalate_overdue(now=later + timedelta(hours=hold.reason.sla_hours)) == 1
     hold_escalate(hold_id=hold.pk, actor=credit_user, reason="Customer called twice")
     hold.refresh_from_db()
-    assert hold.escalation_level == 2
-    assert timezone.now() < later + timedelta(days=1)
+    assert hold.escalation_level == 3
+
+
+def test_non_numeric_threshold_is_a_field_error_in_admin(client, superuser, hold_policy):
+    from django.urls import reverse
+
+    client.force_login(superuser)
+    url = reverse("admin:exceptions_holdpolicy_change", args=[hold_policy.pk])
+    data = {name: getattr(hold_policy, name) for name in HoldPolicy.THRESHOLD_FIELDS} | {
+        "segment": "",
+        "credit_tolerance": "ten percent",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 200 and b"Enter a number" in response.content
+    hold_policy.refresh_from_db()
+    assert hold_policy.credit_tolerance == Decimal("0.05")
+    # and a change with a number is saved with history
+    client.post(url, data | {"credit_tolerance": "0.07"})
+    hold_policy.refresh_from_db()
+    assert hold_policy.credit_tolerance == Decimal("0.07")
+    assert hold_policy.history.latest("history_date").history_user == superuser

@@ -51,6 +51,8 @@ def test_queue_access_for_every_role(client, role, credit_hold):
         "escalate",
         "correct_price",
         "approve_partial",
+        "fix_master_data",
+        "reevaluate",
     ],
 )
 @pytest.mark.parametrize("role", list(ROLE_QUEUES) + ["anonymous"])
@@ -243,3 +245,41 @@ def test_order_page_shows_holds_and_their_history(client, cs_user, credit_user, 
     body = client.get(reverse("orders:detail", args=[credit_hold.order_id])).content.decode()
     assert "Exposure above credit limit" in body and "OVERRIDE by credit" in body
     assert "Hold CREDIT_LIMIT" in body and "Paid by wire" in body
+
+
+def test_customer_service_fixes_master_data_from_the_queue(client, cs_user_2, enter):
+    customer = CustomerFactory(credit_limit=Decimal("5000"), payment_terms="", tax_region="")
+    order = enter(customer=customer, ship_to=False)
+    hold = order.holds.get()
+    assert hold.context["missing"] == ["ship_to", "payment_terms", "tax_region"]
+    from tests.fixtures.factories import ShipToFactory
+
+    dock = ShipToFactory(customer=customer, name="North dock")
+    client.force_login(cs_user_2)
+    detail = client.get(
+        reverse("exceptions:hold", args=[hold.pk]), HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "Fix master data" in detail and "North dock" in detail
+
+    # a bad value is refused and changes nothing
+    bad = client.post(
+        reverse("exceptions:action", args=[hold.pk, "fix_master_data"]),
+        {"payment_terms": "NET999", "reason": "x"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert bad.status_code == 400 and "Select a valid choice" in bad.content.decode()
+
+    response = client.post(
+        reverse("exceptions:action", args=[hold.pk, "fix_master_data"]),
+        {
+            "payment_terms": "NET30",
+            "tax_region": "us-ny",
+            "ship_to": dock.pk,
+            "reason": "Confirmed with the buyer",
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200 and "Released" in response.content.decode()
+    order.refresh_from_db()
+    assert order.state == OrderState.RELEASED and order.ship_to == dock
+    assert Hold.objects.get(pk=hold.pk).resolution_code == "CLEARED"
