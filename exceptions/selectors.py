@@ -179,3 +179,17 @@ def blocking_reasons(order, step: str) -> list[str]:
         order_id=order.pk, blocks=step, state__in=ACTIVE_STATES
     ).select_related("reason")
     return [f"{hold.reason.description} ({hold.get_state_display().lower()})" for hold in holds]
+
+
+def notifications_for(*, user: UserLike):
+    from .models import Notification
+
+    return (
+        Notification.objects.filter(user=user).select_related("hold__order").order_by("-created_at")
+    )
+
+
+def unread_notifications(*, user: UserLike) -> int:
+    from .models import Notification
+
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()

@@ -442,3 +442,13 @@ def hold_reevaluate(*, hold_id: int, actor) -> Hold:
     order_evaluate(order_id=hold.order_id, actor=actor)
     hold.refresh_from_db()
     return hold
+
+
+@transaction.atomic
+def notifications_mark_read(*, actor) -> int:
+    """Mark the user's notifications read (operational state, not audited)."""
+    from .models import Notification
+
+    return Notification.objects.filter(user=actor, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )

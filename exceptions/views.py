@@ -246,3 +246,13 @@ def queue_counts(request: HttpRequest) -> HttpResponse:
             ]
         },
     )
+
+
+@login_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    """The user's in-app notices (escalations); POST marks them all read."""
+    if request.method == "POST":
+        services.notifications_mark_read(actor=request.user)
+        return redirect("exceptions:notifications")
+    items = selectors.notifications_for(user=request.user)[:100]
+    return render(request, "exceptions/notifications.html", {"items": items})

@@ -3,7 +3,7 @@
 from django.urls import reverse
 from django.utils import timezone
 
-from exceptions.selectors import WORK_QUEUES, queues_for_user
+from exceptions.selectors import WORK_QUEUES, queues_for_user, unread_notifications
 from orders.roles import Role, user_roles
 from orders.selectors import can_view_orders
 
@@ -21,6 +21,13 @@ def navigation(request) -> dict:
     has_queues = any(queue in WORK_QUEUES for queue in queues_for_user(user))
     if has_queues:
         items.append(("My work", reverse("exceptions:mine")))
+    unread = unread_notifications(user=user)
+    items.append(
+        (
+            f"Notifications ({unread})" if unread else "Notifications",
+            reverse("exceptions:notifications"),
+        )
+    )
     if user.is_staff:
         items.append(("Admin", reverse("admin:index")))
     return {

@@ -283,3 +283,19 @@ def test_customer_service_fixes_master_data_from_the_queue(client, cs_user_2, en
     order.refresh_from_db()
     assert order.state == OrderState.RELEASED and order.ship_to == dock
     assert Hold.objects.get(pk=hold.pk).resolution_code == "CLEARED"
+
+
+def test_managers_read_escalation_notices_in_the_app(client, manager_user, enter):
+    from datetime import timedelta
+
+    from exceptions.services import holds_escalate_overdue
+
+    hold = enter(quantity="60").holds.get()
+    holds_escalate_overdue(now=hold.due_at + timedelta(minutes=5))
+    client.force_login(manager_user)
+    home = client.get(reverse("home")).content.decode()
+    assert "Notifications (1)" in home
+    page = client.get(reverse("exceptions:notifications")).content.decode()
+    assert "escalated to level 1" in page and hold.order.number in page
+    client.post(reverse("exceptions:notifications"))
+    assert "Notifications (1)" not in client.get(reverse("home")).content.decode()
