@@ -30,7 +30,7 @@ def order_facts(order: Order, *, history_orders: int) -> OrderFacts:
         .aggregate(total=Sum("total"))["total"]
         or ZERO
     )
-    lines = list(order.lines.select_related("item").order_by("line_number"))
+    lines = list(order.lines.filter(cancelled=False).select_related("item").order_by("line_number"))
     item_ids = {line.item_id for line in lines}
 
     stock = defaultdict(lambda: {"available": ZERO, "erp": ZERO, "wms": ZERO})

@@ -73,3 +73,11 @@ class MasterDataForm(ActionForm):
     )
     tax_region = forms.CharField(required=False, max_length=16)
     ship_to = forms.IntegerField(required=False, min_value=1)
+
+
+class SubstituteForm(ActionForm):
+    sku = forms.CharField(max_length=64, label="Substitute SKU")
+
+
+class ReassignForm(ActionForm):
+    to_user = forms.IntegerField(min_value=1)

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from o2c.errors import PermissionDenied
@@ -193,3 +193,24 @@ def unread_notifications(*, user: UserLike) -> int:
     from .models import Notification
 
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def queue_members(*, queue: str):
+    """Active users who work ``queue`` (its role group), for reassignment."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(groups__name=queue, is_active=True).order_by("username")
+
+
+def hold_live_context(*, hold: Hold) -> dict:
+    """Today's numbers beside the snapshot: AR aging and stock by warehouse for the order's items."""
+    from orders.models import ARBalance, InventoryPosition
+
+    item_ids = [line.item_id for line in hold.order.lines.all()]
+    return {
+        "ar": ARBalance.objects.filter(customer_id=hold.order.customer_id).first(),
+        "positions": InventoryPosition.objects.filter(item_id__in=item_ids)
+        .annotate(available=F("wms_on_hand") - F("allocated"))
+        .select_related("item", "warehouse")
+        .order_by("item__sku", "warehouse__code"),
+    }

@@ -452,3 +452,40 @@ def notifications_mark_read(*, actor) -> int:
     return Notification.objects.filter(user=actor, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+
+
+@transaction.atomic
+def hold_cancel_line(*, hold_id: int, actor, reason: str) -> Hold:
+    """Warehouse: cancel the short line; re-evaluation after commit clears its holds."""
+    from orders.services import order_line_cancel
+
+    reason = _require_reason(reason)
+    hold = _inventory_line_hold(hold_id=hold_id, actor=actor)
+    order_line_cancel(actor=actor, order_id=hold.order_id, line_id=hold.line_id, reason=reason)
+    return hold
+
+
+@transaction.atomic
+def hold_substitute(*, hold_id: int, actor, sku: str, reason: str) -> Hold:
+    """Warehouse: ship another SKU instead; re-evaluation after commit checks the substitute."""
+    from orders.services import order_line_substitute
+
+    reason = _require_reason(reason)
+    hold = _inventory_line_hold(hold_id=hold_id, actor=actor)
+    order_line_substitute(
+        actor=actor,
+        order_id=hold.order_id,
+        line_id=hold.line_id,
+        sku=sku,
+        reason=f"Substituted {sku}: {reason}",
+    )
+    return hold
+
+
+def _inventory_line_hold(*, hold_id: int, actor) -> Hold:
+    hold = _lock(hold_id=hold_id, actor=actor)
+    if hold.category != "inventory" or hold.line_id is None:
+        raise ApplicationError("Only an inventory hold on a line can be settled this way.")
+    if hold.state not in ACTIVE_STATES:
+        raise _refuse(hold, "settl")
+    return hold

@@ -16,7 +16,15 @@ from orders.models import Customer
 from orders.selectors import order_timeline, ship_tos_for_customer
 
 from . import selectors, services
-from .forms import ActionForm, BulkForm, MasterDataForm, QueueFilterForm, RejectForm
+from .forms import (
+    ActionForm,
+    BulkForm,
+    MasterDataForm,
+    QueueFilterForm,
+    ReassignForm,
+    RejectForm,
+    SubstituteForm,
+)
 from .models import Queue
 
 QUEUE_PAGES = {queue: Queue(queue).label for queue in selectors.WORK_QUEUES}
@@ -98,6 +106,8 @@ def hold_detail(request: HttpRequest, hold_id: int) -> HttpResponse:
             if hold.reason.code == "MASTER_DATA_MISSING"
             else [],
             "payment_terms": Customer.PaymentTerms.choices,
+            "members": selectors.queue_members(queue=hold.queue),
+            **selectors.hold_live_context(hold=hold),
         },
     )
 
@@ -164,6 +174,24 @@ ACTIONS = {
         None,
         lambda hold_id, user, data: services.hold_reevaluate(hold_id=hold_id, actor=user),
     ),
+    "cancel_line": (
+        ActionForm,
+        lambda hold_id, user, data: services.hold_cancel_line(
+            hold_id=hold_id, actor=user, reason=data["reason"]
+        ),
+    ),
+    "substitute": (
+        SubstituteForm,
+        lambda hold_id, user, data: services.hold_substitute(
+            hold_id=hold_id, actor=user, sku=data["sku"], reason=data["reason"]
+        ),
+    ),
+    "reassign": (
+        ReassignForm,
+        lambda hold_id, user, data: services.hold_reassign(
+            hold_id=hold_id, actor=user, to_user_id=data["to_user"], reason=data["reason"]
+        ),
+    ),
 }
 
 
@@ -173,6 +201,10 @@ def hold_action(request: HttpRequest, hold_id: int, action: str) -> HttpResponse
     if action not in ACTIONS:
         raise Http404("No such action.")
     form_class, run = ACTIONS[action]
+    try:  # row access first: a hold outside the user's queues is a 403 whatever the input
+        selectors.hold_get(user=request.user, hold_id=hold_id)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(exc.message) from exc
     form = form_class(request.POST) if form_class else None
     status, error = 200, None
     if form is not None and not form.is_valid():

@@ -74,7 +74,8 @@ def _contract_prices(customer: Customer, item_ids: list[int], on: date) -> dict[
 
 
 def _recalculate_totals(order: Order, lines: list[OrderLine]) -> None:
-    order.subtotal = sum((line_amount(line.ordered_qty, line.unit_price) for line in lines), ZERO)
+    active = (line for line in lines if not line.cancelled)
+    order.subtotal = sum((line_amount(line.ordered_qty, line.unit_price) for line in active), ZERO)
     order.total = order.subtotal + order.tax_total
 
 
@@ -441,3 +442,65 @@ def customer_update_master_data(
     customer._change_reason = reason
     customer.save()
     return customer
+
+
+def _editable_line(order: Order, line_id: int) -> tuple[OrderLine, list[OrderLine]]:
+    if order.state not in EDITABLE_STATES:
+        raise Conflict(
+            f"Order {order.number} is {order.get_state_display().lower()}; its lines are final."
+        )
+    lines = list(order.lines.select_related("item"))
+    line = next((line for line in lines if line.pk == line_id), None)
+    if line is None or line.cancelled:
+        raise ApplicationError("That line is not open on this order.", {"field": "line"})
+    return line, lines
+
+
+def _save_line_change(
+    order: Order, line: OrderLine, lines: list[OrderLine], actor, reason: str
+) -> None:
+    line._history_user = actor
+    line._change_reason = reason
+    line.save()
+    _recalculate_totals(order, lines)
+    order.last_edited_by = actor
+    order._history_user = actor
+    order._change_reason = reason
+    order.save()
+    transaction.on_commit(lambda: order_changed.send_robust(sender=Order, order_id=order.pk))
+
+
+@transaction.atomic
+def order_line_cancel(*, actor, order_id: int, line_id: int, reason: str) -> OrderLine:
+    """Cancel one line (kept for the record); the rest of the order goes on."""
+    _require_writer(actor, Role.WAREHOUSE, Role.CUSTOMER_SERVICE)
+    reason = _require_reason(reason)
+    order = _lock_order(order_id=order_id, actor=actor)
+    line, lines = _editable_line(order, line_id)
+    if sum(1 for other in lines if not other.cancelled) == 1:
+        raise Conflict("This is the order's last open line; cancel the order instead.")
+    line.cancelled = True
+    _save_line_change(order, line, lines, actor, reason)
+    return line
+
+
+@transaction.atomic
+def order_line_substitute(
+    *, actor, order_id: int, line_id: int, sku: str, reason: str
+) -> OrderLine:
+    """Replace a line's item with another SKU, priced at the customer's contract or list price."""
+    _require_writer(actor, Role.WAREHOUSE, Role.CUSTOMER_SERVICE)
+    reason = _require_reason(reason)
+    order = _lock_order(order_id=order_id, actor=actor)
+    line, lines = _editable_line(order, line_id)
+    item = items_by_sku([(sku or "").strip().upper()]).get((sku or "").strip().upper())
+    if item is None:
+        raise ApplicationError(f"Unknown SKU “{sku}”.", {"field": "sku"})
+    if item.pk == line.item_id:
+        raise ApplicationError("That is already the line's item.", {"field": "sku"})
+    contract = _contract_prices(order.customer, [item.pk], timezone.now().date())
+    line.item = item
+    line.contract_price = contract.get(item.pk)
+    line.unit_price = contract.get(item.pk, item.list_price)
+    _save_line_change(order, line, lines, actor, reason)
+    return line

@@ -87,7 +87,8 @@ class Order(ConcurrentTransitionMixin, FSMModelMixin, ExternalRef):
     # -- conditions (read the lines; services prefetch them) --
 
     def _lines(self):
-        return list(self.lines.all())
+        """The lines still to deliver: a cancelled line neither ships nor invoices."""
+        return [line for line in self.lines.all() if not line.cancelled]
 
     def release_not_blocked(self) -> bool:
         return not blocking_reasons(self, Step.RELEASE)
@@ -224,6 +225,9 @@ class OrderLine(models.Model):
     invoiced_qty = models.DecimalField(**QTY, default=Decimal("0"), validators=NON_NEGATIVE)
     unit_price = models.DecimalField(**PRICE, null=True, blank=True, validators=NON_NEGATIVE)
     contract_price = models.DecimalField(**PRICE, null=True, blank=True)
+    cancelled = models.BooleanField(
+        default=False, help_text="Cancelled lines are kept for the record."
+    )
     history = HistoricalRecords()
 
     class Meta:

@@ -9,12 +9,14 @@ from exceptions.models import Hold, HoldPolicy, HoldState, Notification
 from exceptions.services import (
     hold_approve,
     hold_approve_partial,
+    hold_cancel_line,
     hold_claim,
     hold_correct_price,
     hold_escalate,
     hold_reassign,
     hold_reject,
     hold_release,
+    hold_substitute,
     hold_unclaim,
     holds_escalate_overdue,
     order_evaluate,
@@ -329,3 +331,66 @@ def test_non_numeric_threshold_is_a_field_error_in_admin(client, superuser, hold
     hold_policy.refresh_from_db()
     assert hold_policy.credit_tolerance == Decimal("0.07")
     assert hold_policy.history.latest("history_date").history_user == superuser
+
+
+def test_warehouse_cancels_the_short_line_and_the_hold_clears(
+    enter, warehouse_user, stocked_item, django_capture_on_commit_callbacks
+):
+    from orders.services import LineInput, order_create
+    from tests.fixtures.factories import ItemFactory, ShipToFactory
+
+    # given an order whose second line is short of stock
+    ItemFactory(sku="SKU-NONE", list_price=Decimal("10"), unit_cost=Decimal("5"))
+    customer = CustomerFactory(credit_limit=Decimal("50000"))
+    with django_capture_on_commit_callbacks(execute=True):
+        order = order_create(
+            actor=make_user("agent", "customer_service"),
+            customer_id=customer.pk,
+            channel="edi",
+            ship_to_id=ShipToFactory(customer=customer).pk,
+            lines=[
+                LineInput(sku="SKU-S", quantity=Decimal("1")),
+                LineInput(sku="SKU-NONE", quantity=Decimal("3")),
+            ],
+        )
+    hold = Hold.objects.get(order=order, reason__code="STOCK_SHORT")
+
+    # when the warehouse cancels that line
+    with django_capture_on_commit_callbacks(execute=True):
+        hold_cancel_line(hold_id=hold.pk, actor=warehouse_user, reason="Discontinued item")
+
+    # then the line is kept but cancelled, the total drops, the hold clears and the order releases
+    order.refresh_from_db()
+    line = order.lines.get(line_number=2)
+    assert line.cancelled and order.total == Decimal("100.00")
+    assert Hold.objects.get(pk=hold.pk).resolution_code == "CLEARED"
+    assert order.state == OrderState.RELEASED
+
+
+def test_warehouse_substitutes_an_item(enter, warehouse_user, django_capture_on_commit_callbacks):
+    from orders.models import InventoryPosition
+    from tests.fixtures.factories import ItemFactory, WarehouseFactory
+
+    order = enter(quantity="1500")
+    hold = order.holds.get(reason__code="STOCK_SHORT")
+    alt = ItemFactory(sku="SKU-ALT", list_price=Decimal("100"), unit_cost=Decimal("60"))
+    InventoryPosition.objects.create(
+        item=alt,
+        warehouse=WarehouseFactory(),
+        erp_on_hand=Decimal("5000"),
+        wms_on_hand=Decimal("5000"),
+        as_of="2026-01-01T00:00:00Z",
+    )
+    with pytest.raises(ApplicationError, match="Unknown SKU"):
+        hold_substitute(hold_id=hold.pk, actor=warehouse_user, sku="NOPE", reason="x")
+    with django_capture_on_commit_callbacks(execute=True):
+        hold_substitute(hold_id=hold.pk, actor=warehouse_user, sku="sku-alt", reason="Same spec")
+    order.refresh_from_db()
+    assert order.lines.get().item == alt
+    assert Hold.objects.get(pk=hold.pk).resolution_code == "CLEARED"
+
+
+def test_the_last_open_line_cannot_be_cancelled(enter, warehouse_user):
+    hold = enter(quantity="1500").holds.get(reason__code="STOCK_SHORT")
+    with pytest.raises(Conflict, match="last open line"):
+        hold_cancel_line(hold_id=hold.pk, actor=warehouse_user, reason="x")

@@ -53,6 +53,9 @@ def test_queue_access_for_every_role(client, role, credit_hold):
         "approve_partial",
         "fix_master_data",
         "reevaluate",
+        "cancel_line",
+        "substitute",
+        "reassign",
     ],
 )
 @pytest.mark.parametrize("role", list(ROLE_QUEUES) + ["anonymous"])
@@ -299,3 +302,20 @@ def test_managers_read_escalation_notices_in_the_app(client, manager_user, enter
     assert "escalated to level 1" in page and hold.order.number in page
     client.post(reverse("exceptions:notifications"))
     assert "Notifications (1)" not in client.get(reverse("home")).content.decode()
+
+
+def test_reassign_from_the_expanded_row(client, credit_user, credit_hold):
+    colleague = make_user("credit_b", "credit")
+    client.force_login(credit_user)
+    detail = client.get(
+        reverse("exceptions:hold", args=[credit_hold.pk]), HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "AR aging" in detail and "Stock by warehouse" in detail and "credit_b" in detail
+    response = client.post(
+        reverse("exceptions:action", args=[credit_hold.pk, "reassign"]),
+        {"to_user": colleague.pk, "reason": "Her account"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    credit_hold.refresh_from_db()
+    assert credit_hold.assignee == colleague and credit_hold.state == HoldState.CLAIMED
