@@ -11,14 +11,16 @@ from simple_history.utils import bulk_create_with_history
 from orders.models import Order, OrderState
 from orders.roles import get_system_user
 
+from .facts import order_facts
 from .models import Hold, HoldReason, HoldState
+from .rules import evaluate
 from .selectors import policy_for
 
 CODE_FOR_HISTORY = {
     "Credit exposure above limit": "CREDIT_LIMIT",
     "Price below contract": "PRICE_BELOW_CONTRACT",
     "Short stock at DC": "STOCK_SHORT",
-    "Missing tax region": "MASTER_DATA_MISSING",
+    "Missing ship-to": "MASTER_DATA_MISSING",
     "Quantity far above customer's usual": "QUANTITY_ANOMALY",
 }
 LINE_LEVEL = {"PRICE_BELOW_CONTRACT", "STOCK_SHORT", "QUANTITY_ANOMALY"}
@@ -65,6 +67,20 @@ def seed_holds(*, source: str = "demo", seed: int = 20261122) -> int:
         value = (line.ordered_qty * (line.unit_price or 0) if line else order.total).quantize(
             Decimal("0.01")
         )
+        # The numbers behind the hold come from the real rules where today's data still shows the
+        # problem; otherwise from the order itself.
+        finding = _finding(order, code, line, policy)
+        context = (
+            finding.context
+            if finding
+            else {
+                "order_total": str(order.total),
+                "credit_limit": str(order.customer.credit_limit),
+                "sku": line.item.sku if line else None,
+            }
+        )
+        if finding:
+            value = finding.value_at_risk.quantize(Decimal("0.01"))
         hold = Hold(
             order=order,
             line=line,
@@ -74,16 +90,11 @@ def seed_holds(*, source: str = "demo", seed: int = 20261122) -> int:
             queue=reason.queue,
             blocks=reason.blocks,
             value_at_risk=value,
-            approval_amount=value,
+            approval_amount=_approval(finding, value),
             priority_score=(value * policy.segment_weight).quantize(Decimal("0.01")),
             raised_at=raised_at,
             due_at=raised_at + timedelta(hours=reason.sla_hours),
-            context={
-                "order_total": str(order.total),
-                "credit_limit": str(order.customer.credit_limit),
-                "sku": line.item.sku if line else None,
-                "source": "demo seed",
-            },
+            context=context,
         )
         if order.state == OrderState.ON_HOLD:
             state = rng.choices(
@@ -120,3 +131,19 @@ def seed_holds(*, source: str = "demo", seed: int = 20261122) -> int:
         default_change_reason="Raised by rule (demo data)",
     )
     return len(holds)
+
+
+def _finding(order, code, line, policy):
+    findings = evaluate(
+        order_facts(order, history_orders=policy.anomaly_history_orders), policy.thresholds
+    )
+    for finding in findings:
+        if finding.reason_code == code and (line is None or finding.line_id in (None, line.pk)):
+            return finding
+    return None
+
+
+def _approval(finding, value):
+    if finding and finding.context.get("overage"):
+        return Decimal(finding.context["overage"]).quantize(Decimal("0.01"))
+    return value

@@ -11,6 +11,7 @@ from orders.models import ARBalance, InventoryPosition, Order, OrderLine, OrderS
 from .rules import CustomerFacts, LineFacts, OrderFacts
 
 ZERO = Decimal("0")
+CENT = Decimal("0.01")
 #: Orders whose value counts toward credit exposure until invoiced.
 EXPOSED_STATES = [
     OrderState.RELEASED,
@@ -29,7 +30,7 @@ def order_facts(order: Order, *, history_orders: int) -> OrderFacts:
         .exclude(pk=order.pk)
         .aggregate(total=Sum("total"))["total"]
         or ZERO
-    )
+    ).quantize(CENT)  # SQLite sums decimals loosely; money stays in cents
     lines = list(order.lines.filter(cancelled=False).select_related("item").order_by("line_number"))
     item_ids = {line.item_id for line in lines}
 

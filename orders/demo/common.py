@@ -96,7 +96,7 @@ HOLD_REASONS = [
     "Credit exposure above limit",
     "Price below contract",
     "Short stock at DC",
-    "Missing tax region",
+    "Missing ship-to",
     "Quantity far above customer's usual",
 ]
 

@@ -68,6 +68,7 @@ def seed_orders(
         final = _pick(rng, STATE_MIX)
         held = final == OrderState.ON_HOLD or rng.random() < 0.25
         path = _path(final, held)
+        hold_reason = rng.choice(HOLD_REASONS) if OrderState.ON_HOLD in path else None
         # Older orders are further along: closed ones are weeks old, new ones hours.
         age_days = {OrderState.RECEIVED: 0.2, OrderState.ON_HOLD: 2, OrderState.CLOSED: 60}.get(
             final, 20
@@ -84,7 +85,7 @@ def seed_orders(
                 who = entered_by
                 why = "Order entered" if who == cs else f"Imported from {Channel(channel).label}"
             elif state == OrderState.ON_HOLD:
-                who, why = system, f"Hold raised: {rng.choice(HOLD_REASONS)}"
+                who, why = system, f"Hold raised: {hold_reason}"
             elif state == OrderState.RELEASED and OrderState.ON_HOLD not in path:
                 who, why = system, "Touchless: no hold raised"
             else:
@@ -128,6 +129,8 @@ def seed_orders(
             )
         if lines[0].ordered_qty < 2:
             lines[0].ordered_qty = Decimal(10)  # so a partial shipment can really be partial
+        if hold_reason:
+            _give_problem(order, lines[0], hold_reason)
         order.subtotal = sum(
             (line_amount(line.ordered_qty, line.unit_price) for line in lines), ZERO
         )
@@ -202,3 +205,17 @@ def _quantities(line: OrderLine, path: list[str]) -> dict[str, Decimal]:
     elif s.PARTIALLY_INVOICED in path:
         invoiced = shipped
     return {"allocated_qty": allocated, "shipped_qty": shipped, "invoiced_qty": invoiced}
+
+
+def _give_problem(order: Order, line: OrderLine, reason: str) -> None:
+    """Make a held order really show the problem its hold names, so the rules agree with it."""
+    if reason == "Price below contract":
+        line.unit_price = (line.unit_price * Decimal("0.80")).quantize(Decimal("0.01"))
+    elif reason == "Short stock at DC":
+        line.ordered_qty = Decimal(5000)  # more than the three DCs hold together
+    elif reason == "Credit exposure above limit":
+        # Enough of line 1 to pass 130 % of the customer's limit on its own.
+        needed = order.customer.credit_limit * Decimal("1.3") / max(line.unit_price, Decimal("1"))
+        line.ordered_qty = max(line.ordered_qty, needed.to_integral_value() + 1)
+    elif reason == "Missing ship-to":
+        order.ship_to = None
