@@ -394,3 +394,24 @@ def test_the_last_open_line_cannot_be_cancelled(enter, warehouse_user):
     hold = enter(quantity="1500").holds.get(reason__code="STOCK_SHORT")
     with pytest.raises(Conflict, match="last open line"):
         hold_cancel_line(hold_id=hold.pk, actor=warehouse_user, reason="x")
+
+
+@pytest.mark.parametrize(
+    "segment, tolerance, maker_checker, weight",
+    [
+        ("standard", "0.0500", "10000.00", "1.00"),  # no override row: the global default
+        ("strategic", "0.1500", "50000.00", "3.00"),
+        ("key", "0.0500", "10000.00", "2.00"),  # overrides only the weight
+        ("small", "0.0000", "2500.00", "0.50"),
+    ],
+)
+def test_each_segment_override_merges_over_the_default(
+    hold_policy, segment, tolerance, maker_checker, weight
+):
+    from exceptions.selectors import policy_for
+
+    policy = policy_for(segment)
+    assert policy.thresholds.credit_tolerance == Decimal(tolerance)
+    assert policy.maker_checker_amount == Decimal(maker_checker)
+    assert policy.segment_weight == Decimal(weight)
+    assert policy.thresholds.past_due_days == 60  # inherited everywhere
