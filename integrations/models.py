@@ -1,6 +1,188 @@
-"""Integration state: for now the worker heartbeat that proves the task pipeline is alive."""
+"""Integration state: connectors and their cursors, the inbox and outbox, and worker health."""
+
+import uuid
 
 from django.db import models
+from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
+from simple_history.models import HistoricalRecords
+
+
+class Connector(models.Model):
+    class Kind(models.TextChoices):
+        ERP = "erp", "ERP"  # customers, items, prices, AR, orders; receives invoices
+        WMS = "wms", "WMS"  # stock and ship confirmations; receives order releases
+        TMS = "tms", "TMS"  # deliveries / proof of delivery
+
+    STREAMS = {
+        Kind.ERP: ["customers", "items", "prices", "ar", "orders"],
+        Kind.WMS: ["inventory", "shipments"],
+        Kind.TMS: ["deliveries"],
+    }
+
+    name = models.SlugField(max_length=40, unique=True)
+    kind = models.CharField(max_length=8, choices=Kind)
+    base_url = models.URLField()
+    credentials_ref = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Name of the environment variable holding the API token (never the token itself).",
+    )
+    enabled = models.BooleanField(
+        default=True, help_text="Untick to pause every pull of this connector."
+    )
+    poll_interval_seconds = models.PositiveIntegerField(default=60)
+    page_size = models.PositiveIntegerField(default=100)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def streams(self) -> list[str]:
+        return self.STREAMS.get(self.kind, [])
+
+
+class SyncCursor(models.Model):
+    """Where the next pull of one stream starts, and how the current or last sync went."""
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="cursors")
+    stream = models.CharField(max_length=32)
+    cursor = models.CharField(max_length=200, blank=True)
+    running = models.BooleanField(default=False)
+    pages = models.PositiveIntegerField(default=0, help_text="Pages read by the current/last sync.")
+    messages = models.PositiveIntegerField(
+        default=0, help_text="Messages stored by the current/last sync."
+    )
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connector", "stream"], name="integrations_cursor_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connector_id}/{self.stream}@{self.cursor or 'start'}"
+
+
+class InboundState(models.TextChoices):
+    RECEIVED = "received", "Received"  # stored raw, not yet applied
+    PROCESSED = "processed", "Processed"  # applied to the canonical model (or a no-op repeat)
+    FAILED = "failed", "Failed (retrying)"  # transient trouble or waiting for a reference; retried
+    DEAD = "dead", "Dead letter"  # permanent: kept with its reason until replayed
+
+
+class InboundMessage(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
+    connector = models.ForeignKey(Connector, on_delete=models.PROTECT, related_name="inbox")
+    stream = models.CharField(max_length=32)
+    external_id = models.CharField(max_length=100)
+    version = models.PositiveIntegerField(default=1)
+    payload = models.JSONField(null=True)
+    payload_hash = models.CharField(max_length=64)
+    correlation_id = models.UUIDField(default=uuid.uuid4, db_index=True)
+    received_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    state = FSMField(default=InboundState.RECEIVED, choices=InboundState, protected=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            # The idempotency key: a repeat of the same version of a record changes nothing.
+            models.UniqueConstraint(
+                fields=["connector", "stream", "external_id", "version"],
+                name="integrations_inbox_idempotency",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["state", "received_at"], name="inbox_state"),
+            models.Index(fields=["connector", "stream", "state"], name="inbox_stream_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stream}:{self.external_id} v{self.version}"
+
+    @transition(
+        state, source=[InboundState.RECEIVED, InboundState.FAILED], target=InboundState.PROCESSED
+    )
+    def mark_processed(self, *, at) -> None:
+        self.processed_at = at
+        self.last_error = ""
+
+    @transition(
+        state, source=[InboundState.RECEIVED, InboundState.FAILED], target=InboundState.FAILED
+    )
+    def mark_failed(self, *, error: str) -> None:
+        self.last_error = error
+
+    @transition(
+        state, source=[InboundState.RECEIVED, InboundState.FAILED], target=InboundState.DEAD
+    )
+    def mark_dead(self, *, error: str) -> None:
+        self.last_error = error
+
+    @transition(state, source=InboundState.DEAD, target=InboundState.RECEIVED)
+    def replay(self) -> None:
+        self.attempts = 0
+
+
+class OutboundState(models.TextChoices):
+    PENDING = "pending", "Pending"  # written with the business change, waiting for the relay
+    SENT = "sent", "Sent"  # the target system acknowledged it
+    FAILED = "failed", "Failed (retrying)"
+    DEAD = "dead", "Dead letter"
+
+
+class OutboundMessage(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
+    connector = models.ForeignKey(Connector, on_delete=models.PROTECT, related_name="outbox")
+    topic = models.CharField(max_length=32)  # e.g. order_release, invoice_release
+    key = models.CharField(
+        max_length=100, unique=True, help_text="Idempotency key sent to the target."
+    )
+    payload = models.JSONField()
+    correlation_id = models.UUIDField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    state = FSMField(default=OutboundState.PENDING, choices=OutboundState, protected=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "created_at"], name="outbox_state")]
+
+    def __str__(self) -> str:
+        return f"{self.topic}:{self.key}"
+
+    @transition(
+        state, source=[OutboundState.PENDING, OutboundState.FAILED], target=OutboundState.SENT
+    )
+    def mark_sent(self, *, at) -> None:
+        self.sent_at = at
+        self.last_error = ""
+
+    @transition(
+        state, source=[OutboundState.PENDING, OutboundState.FAILED], target=OutboundState.FAILED
+    )
+    def mark_failed(self, *, error: str) -> None:
+        self.last_error = error
+
+    @transition(
+        state, source=[OutboundState.PENDING, OutboundState.FAILED], target=OutboundState.DEAD
+    )
+    def mark_dead(self, *, error: str) -> None:
+        self.last_error = error
+
+    @transition(state, source=OutboundState.DEAD, target=OutboundState.PENDING)
+    def replay(self) -> None:
+        self.attempts = 0
 
 
 class WorkerHeartbeat(models.Model):
@@ -15,3 +197,14 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname} @ {self.last_seen:%Y-%m-%d %H:%M:%S}"
+
+
+__all__ = [
+    "Connector",
+    "InboundMessage",
+    "InboundState",
+    "OutboundMessage",
+    "OutboundState",
+    "SyncCursor",
+    "WorkerHeartbeat",
+]

@@ -1,0 +1,29 @@
+"""manage.py sandbox: run the sandbox ERP/WMS/TMS alone on loopback."""
+
+import time
+
+from django.core.management.base import BaseCommand
+
+from integrations.sandbox import Sandbox, SandboxState
+from integrations.sandbox.data import Catalog
+
+
+class Command(BaseCommand):
+    help = "Run the sandbox ERP/WMS/TMS over HTTP (Ctrl-C stops it)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8100)
+        parser.add_argument("--orders", type=int, default=30, help="Orders available at start.")
+        parser.add_argument("--orders-per-minute", type=float, default=2.0)
+
+    def handle(self, *args, port: int, orders: int, orders_per_minute: float, **options):
+        state = SandboxState(catalog=Catalog(), orders=orders, orders_per_minute=orders_per_minute)
+        sandbox = Sandbox(port=port, state=state).start()
+        self.stdout.write(
+            f"Sandbox ERP/WMS/TMS at {sandbox.url} ({orders} orders, +{orders_per_minute}/min)"
+        )
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            sandbox.stop()

@@ -1,0 +1,149 @@
+"""Deterministic generated master data and orders for the sandbox (seeded, so runs repeat)."""
+
+import random
+from decimal import Decimal
+
+TERRITORIES = ["NORTHEAST", "SOUTHEAST", "MIDWEST", "SOUTHWEST", "WEST"]
+CHANNELS = ["edi", "ecommerce", "inside_sales", "portal"]
+WAREHOUSES = ["SBX-EAST", "SBX-WEST"]
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01")))
+
+
+class Catalog:
+    """Everything the sandbox serves, built once from a seed."""
+
+    def __init__(self, *, seed: int = 7, customers: int = 40, items: int = 80):
+        rng = random.Random(seed)
+        self.customers = []
+        for n in range(1, customers + 1):
+            number = f"SBC{n:04d}"
+            self.customers.append(
+                {
+                    "id": number,
+                    "version": 1,
+                    "number": number,
+                    "name": f"Sandbox Customer {n:03d}",
+                    "segment": rng.choice(["strategic", "key", "standard", "standard", "small"]),
+                    "territory": rng.choice(TERRITORIES),
+                    "credit_limit": _money(Decimal(rng.choice([20000, 50000, 100000]))),
+                    "payment_terms": rng.choice(["NET30", "NET45"]),
+                    "credit_status": "ok",
+                    "billing_rule": rng.choice(["immediate", "immediate", "hold_for_pod"]),
+                    "tax_region": rng.choice(["US-MA", "US-TX", "US-CA"]),
+                    "ship_tos": [
+                        {
+                            "code": "MAIN",
+                            "name": f"Sandbox Customer {n:03d} main dock",
+                            "address": f"{rng.randint(1, 999)} Dock Rd",
+                            "city": "Springfield",
+                            "postal_code": "01101",
+                        }
+                    ],
+                }
+            )
+        self.items = []
+        for n in range(1, items + 1):
+            cost = Decimal(rng.randint(100, 20000)) / 100
+            self.items.append(
+                {
+                    "id": f"SB-{n:04d}",
+                    "version": 1,
+                    "sku": f"SB-{n:04d}",
+                    "description": f"Sandbox part {n}",
+                    "uom": "EA",
+                    "unit_cost": _money(cost),
+                    "list_price": _money(cost * Decimal("1.4")),
+                }
+            )
+        self.prices = []
+        for customer in self.customers:
+            for item in rng.sample(self.items, 5):
+                self.prices.append(
+                    {
+                        "id": f"PA-{customer['number']}-{item['sku']}",
+                        "version": 1,
+                        "customer": customer["number"],
+                        "sku": item["sku"],
+                        "contract_price": _money(Decimal(item["list_price"]) * Decimal("0.92")),
+                        "valid_from": "2026-01-01",
+                        "valid_to": None,
+                    }
+                )
+        self.ar = [
+            {
+                "id": f"AR-{c['number']}",
+                "version": 1,
+                "customer": c["number"],
+                "open_amount": _money(Decimal(rng.randint(0, 10000))),
+                "current": "0.00",
+                "past_due_1_30": "0.00",
+                "past_due_31_60": "0.00",
+                "past_due_61_90": "0.00",
+                "past_due_over_90": "0.00",
+                "oldest_past_due_days": 0,
+                "as_of": "2026-11-01T00:00:00Z",
+            }
+            for c in self.customers
+        ]
+        self.inventory = [
+            {
+                "id": f"INV-{item['sku']}-{wh}",
+                "version": 1,
+                "sku": item["sku"],
+                "warehouse": wh,
+                "erp_on_hand": str(qty),
+                "wms_on_hand": str(qty),
+                "allocated": "0",
+                "as_of": "2026-11-01T00:00:00Z",
+            }
+            for item in self.items
+            for wh in WAREHOUSES
+            for qty in [rng.randint(50, 400)]
+        ]
+        self._rng = random.Random(seed + 1)
+        self._orders: list[dict] = []
+
+    def order(self, index: int) -> dict:
+        """The index-th order of the stream; about one in five has a credit, price or stock problem."""
+        while len(self._orders) <= index:
+            self._orders.append(self._make_order(len(self._orders)))
+        return self._orders[index]
+
+    def _make_order(self, index: int) -> dict:
+        rng = self._rng
+        customer = rng.choice(self.customers)
+        lines = []
+        for k in range(1, rng.choice([1, 2, 3]) + 1):
+            item = rng.choice(self.items)
+            lines.append(
+                {
+                    "line": k,
+                    "sku": item["sku"],
+                    "quantity": str(rng.choice([1, 2, 5, 10])),
+                    "unit_price": item["list_price"],
+                }
+            )
+        problem = rng.random()
+        if problem < 0.07:  # over the credit limit
+            lines[0]["quantity"] = str(
+                int(Decimal(customer["credit_limit"]) / Decimal(lines[0]["unit_price"])) + 50
+            )
+        elif problem < 0.14:  # under-priced
+            lines[0]["unit_price"] = _money(Decimal(lines[0]["unit_price"]) * Decimal("0.7"))
+        elif problem < 0.20:  # short on stock
+            lines[0]["quantity"] = "5000"
+        number = f"SBO{100000 + index}"
+        return {
+            "id": number,
+            "version": 1,
+            "number": number,
+            "channel": rng.choice(CHANNELS),
+            "customer": customer["number"],
+            "ship_to": "MAIN",
+            "requested_date": "2026-12-15",
+            "currency": "USD",
+            "lines": lines,
+        }
