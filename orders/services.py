@@ -17,7 +17,7 @@ from .models import Customer, Order, OrderLine, OrderState, PriceAgreement, Ship
 from .money import ZERO, line_amount
 from .roles import Role, has_role, is_system_user
 from .selectors import customers_for_user, items_by_sku, orders_for_user
-from .signals import order_changed, order_received, order_transitioned
+from .signals import order_changed, order_received, order_transitioned, order_transitioning
 
 #: States in which the order's lines may still be edited by customer service.
 EDITABLE_STATES = {OrderState.RECEIVED, OrderState.ON_HOLD}
@@ -127,6 +127,9 @@ def order_create(
     currency: str = "USD",
     number: str | None = None,
     reason: str = "Order entered",
+    source_system: str = "o2c",
+    external_id: str | None = None,
+    correlation_id=None,
 ) -> Order:
     _require_writer(actor)
     customer = customers_for_user(actor).filter(pk=customer_id).first()
@@ -151,7 +154,11 @@ def order_create(
         received_at=now,
         entered_by=actor,
         last_edited_by=actor,
+        source_system=source_system,
+        external_id=external_id,
     )
+    if correlation_id is not None:
+        order.correlation_id = correlation_id
     contract = _contract_prices(customer, [item.pk for item in items.values()], now.date())
     order_lines = []
     for index, line in enumerate(lines, start=1):
@@ -265,6 +272,9 @@ def _apply(order: Order, name: str, *, actor, reason: str, **kwargs) -> Order:
             f"Order {order.number} was changed by someone else; reload and retry."
         ) from exc
     target = order.state
+    order_transitioning.send(
+        sender=Order, order=order, transition=name, source=source, target=target
+    )
     transaction.on_commit(
         lambda: order_transitioned.send_robust(
             sender=Order, order_id=order.pk, transition=name, source=source, target=target

@@ -8,6 +8,7 @@ pytest_plugins = [
     "tests.fixtures.users",
     "tests.fixtures.orders",
     "tests.fixtures.holds",
+    "tests.fixtures.integrations",
     "tests.fixtures.processes",
 ]
 

@@ -103,8 +103,11 @@ class Handler(BaseHTTPRequestHandler):
             page = page + [dict(r) for r in page]
         if self.state.shuffle:
             random.shuffle(page)
-        nxt = after + limit if after + limit < len(records) else None
-        return self._send(200, {"records": page, "next": str(nxt) if nxt is not None else None})
+        # "next" always says where to resume, so a drained stream is polled from its end next time.
+        resume = min(after + limit, len(records))
+        return self._send(
+            200, {"records": page, "next": str(resume), "more": resume < len(records)}
+        )
 
     def do_POST(self):  # noqa: N802
         url = urlparse(self.path)

@@ -1,11 +1,11 @@
-"""Writes for integrations."""
+"""Worker health: the heartbeat a beat-scheduled task records."""
 
 import socket
 
 from django.db import transaction
 from django.utils import timezone
 
-from .models import WorkerHeartbeat
+from ..models import WorkerHeartbeat
 
 
 @transaction.atomic

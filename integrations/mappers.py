@@ -1,0 +1,285 @@
+"""Map raw upstream records to canonical records; a bad field raises MappingError naming it."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+
+class MappingError(Exception):
+    """A record cannot be applied as sent (permanent: it goes to the dead letters)."""
+
+
+def _req(record: dict, name: str):
+    if not isinstance(record, dict):
+        raise MappingError("record: expected a JSON object")
+    value = record.get(name)
+    if value is None or value == "":
+        raise MappingError(f"{name}: required")
+    return value
+
+
+def _text(record: dict, name: str, *, required: bool = True, max_length: int = 200) -> str:
+    value = _req(record, name) if required else (record.get(name) or "")
+    if not isinstance(value, str):
+        raise MappingError(f"{name}: expected text, got {type(value).__name__}")
+    if len(value) > max_length:
+        raise MappingError(f"{name}: longer than {max_length} characters")
+    return value.strip()
+
+
+def _decimal(
+    record: dict, name: str, *, required: bool = True, minimum: Decimal | None = Decimal("0")
+):
+    raw = _req(record, name) if required else record.get(name)
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+        raise MappingError(f"{name}: expected a decimal string, got {type(raw).__name__}")
+    try:
+        value = Decimal(str(raw))
+    except InvalidOperation as exc:
+        raise MappingError(f"{name}: “{raw}” is not a number") from exc
+    if not value.is_finite():
+        raise MappingError(f"{name}: “{raw}” is not a number")
+    if minimum is not None and value < minimum:
+        raise MappingError(f"{name}: must be at least {minimum}, got {value}")
+    return value
+
+
+def _date(record: dict, name: str, *, required: bool = True) -> date | None:
+    raw = _req(record, name) if required else record.get(name)
+    if raw is None:
+        return None
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError as exc:
+        raise MappingError(f"{name}: “{raw}” is not a date (YYYY-MM-DD)") from exc
+
+
+def _datetime(record: dict, name: str) -> datetime:
+    raw = _req(record, name)
+    try:
+        return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise MappingError(f"{name}: “{raw}” is not a timestamp") from exc
+
+
+def _choice(record: dict, name: str, choices, *, default: str | None = None) -> str:
+    value = record.get(name) or default
+    if value not in choices:
+        raise MappingError(f"{name}: “{value}” is not one of {', '.join(sorted(choices))}")
+    return value
+
+
+@dataclass(frozen=True)
+class ShipToRecord:
+    code: str
+    name: str
+    address: str
+    city: str
+    postal_code: str
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    external_id: str
+    number: str
+    name: str
+    segment: str
+    territory: str
+    credit_limit: Decimal
+    payment_terms: str
+    credit_status: str
+    billing_rule: str
+    tax_region: str
+    ship_tos: tuple[ShipToRecord, ...]
+
+
+@dataclass(frozen=True)
+class ItemRecord:
+    external_id: str
+    sku: str
+    description: str
+    uom: str
+    list_price: Decimal
+    unit_cost: Decimal
+
+
+@dataclass(frozen=True)
+class PriceRecord:
+    external_id: str
+    customer: str
+    sku: str
+    contract_price: Decimal
+    valid_from: date
+    valid_to: date | None
+
+
+@dataclass(frozen=True)
+class ARRecord:
+    external_id: str
+    customer: str
+    open_amount: Decimal
+    buckets: tuple[Decimal, Decimal, Decimal, Decimal, Decimal]
+    oldest_past_due_days: int
+    as_of: datetime
+
+
+@dataclass(frozen=True)
+class InventoryRecord:
+    external_id: str
+    sku: str
+    warehouse: str
+    erp_on_hand: Decimal
+    wms_on_hand: Decimal
+    allocated: Decimal
+    as_of: datetime
+
+
+@dataclass(frozen=True)
+class OrderLineRecord:
+    sku: str
+    quantity: Decimal
+    unit_price: Decimal | None
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    external_id: str
+    number: str
+    channel: str
+    customer: str
+    ship_to: str
+    requested_date: date | None
+    currency: str
+    lines: tuple[OrderLineRecord, ...]
+
+
+def map_customer(r: dict) -> CustomerRecord:
+    ship_tos = r.get("ship_tos") or []
+    if not isinstance(ship_tos, list):
+        raise MappingError("ship_tos: expected a list")
+    return CustomerRecord(
+        external_id=_text(r, "id", max_length=64),
+        number=_text(r, "number", max_length=32),
+        name=_text(r, "name"),
+        segment=_choice(
+            r, "segment", {"strategic", "key", "standard", "small"}, default="standard"
+        ),
+        territory=_text(r, "territory", max_length=32),
+        credit_limit=_decimal(r, "credit_limit"),
+        payment_terms=_text(r, "payment_terms", required=False, max_length=16),
+        credit_status=_choice(r, "credit_status", {"ok", "watch", "blocked"}, default="ok"),
+        billing_rule=_choice(
+            r,
+            "billing_rule",
+            {"immediate", "hold_for_pod", "consolidated_daily", "consolidated_weekly"},
+            default="immediate",
+        ),
+        tax_region=_text(r, "tax_region", required=False, max_length=16),
+        ship_tos=tuple(
+            ShipToRecord(
+                code=_text(s, "code", max_length=32),
+                name=_text(s, "name"),
+                address=_text(s, "address", max_length=300),
+                city=_text(s, "city", max_length=100),
+                postal_code=_text(s, "postal_code", required=False, max_length=20),
+            )
+            for s in ship_tos
+        ),
+    )
+
+
+def map_item(r: dict) -> ItemRecord:
+    return ItemRecord(
+        external_id=_text(r, "id", max_length=64),
+        sku=_text(r, "sku", max_length=64).upper(),
+        description=_text(r, "description", max_length=300),
+        uom=_text(r, "uom", required=False, max_length=8) or "EA",
+        list_price=_decimal(r, "list_price"),
+        unit_cost=_decimal(r, "unit_cost"),
+    )
+
+
+def map_price(r: dict) -> PriceRecord:
+    record = PriceRecord(
+        external_id=_text(r, "id", max_length=64),
+        customer=_text(r, "customer", max_length=64),
+        sku=_text(r, "sku", max_length=64).upper(),
+        contract_price=_decimal(r, "contract_price"),
+        valid_from=_date(r, "valid_from"),
+        valid_to=_date(r, "valid_to", required=False),
+    )
+    if record.valid_to and record.valid_to < record.valid_from:
+        raise MappingError("valid_to: before valid_from")
+    return record
+
+
+def map_ar(r: dict) -> ARRecord:
+    names = ["current", "past_due_1_30", "past_due_31_60", "past_due_61_90", "past_due_over_90"]
+    days = r.get("oldest_past_due_days", 0)
+    if not isinstance(days, int) or days < 0:
+        raise MappingError("oldest_past_due_days: expected a whole number of days")
+    return ARRecord(
+        external_id=_text(r, "id", max_length=64),
+        customer=_text(r, "customer", max_length=64),
+        open_amount=_decimal(r, "open_amount", minimum=None),
+        buckets=tuple(_decimal(r, name, minimum=None) for name in names),
+        oldest_past_due_days=days,
+        as_of=_datetime(r, "as_of"),
+    )
+
+
+def map_inventory(r: dict) -> InventoryRecord:
+    return InventoryRecord(
+        external_id=_text(r, "id", max_length=64),
+        sku=_text(r, "sku", max_length=64).upper(),
+        warehouse=_text(r, "warehouse", max_length=16),
+        erp_on_hand=_decimal(r, "erp_on_hand", minimum=None),
+        wms_on_hand=_decimal(r, "wms_on_hand", minimum=None),
+        allocated=_decimal(r, "allocated"),
+        as_of=_datetime(r, "as_of"),
+    )
+
+
+def map_order(r: dict) -> OrderRecord:
+    lines = r.get("lines") if isinstance(r, dict) else None
+    if not isinstance(lines, list) or not lines:
+        raise MappingError("lines: at least one line is required")
+    mapped = []
+    for index, line in enumerate(lines, start=1):
+        if not isinstance(line, dict):
+            raise MappingError(f"lines[{index}]: expected an object")
+        try:
+            quantity = _decimal(line, "quantity")
+            if quantity == 0:
+                raise MappingError("quantity: must be greater than zero")
+            mapped.append(
+                OrderLineRecord(
+                    sku=_text(line, "sku", max_length=64).upper(),
+                    quantity=quantity,
+                    unit_price=_decimal(line, "unit_price", required=False),
+                )
+            )
+        except MappingError as exc:
+            raise MappingError(f"lines[{index}].{exc}") from exc
+    return OrderRecord(
+        external_id=_text(r, "id", max_length=64),
+        number=_text(r, "number", max_length=32),
+        channel=_choice(r, "channel", {"edi", "ecommerce", "inside_sales", "portal", "api"}),
+        customer=_text(r, "customer", max_length=64),
+        ship_to=_text(r, "ship_to", required=False, max_length=32),
+        requested_date=_date(r, "requested_date", required=False),
+        currency=_text(r, "currency", required=False, max_length=3) or "USD",
+        lines=tuple(mapped),
+    )
+
+
+MAPPERS = {
+    "customers": map_customer,
+    "items": map_item,
+    "prices": map_price,
+    "ar": map_ar,
+    "inventory": map_inventory,
+    "orders": map_order,
+}

@@ -1,0 +1,274 @@
+"""The inbox: store raw messages idempotently, map and apply them, dead-letter what cannot apply."""
+
+import hashlib
+import json
+import logging
+from collections import defaultdict
+
+from django.db import transaction
+from django.utils import timezone
+
+from o2c.errors import ApplicationError, Conflict
+from orders import upserts
+from orders.models import Order, ShipTo
+from orders.roles import get_system_user
+from orders.services import LineInput, order_create
+
+from ..mappers import MAPPERS, MappingError
+from ..models import Connector, InboundMessage, InboundState
+
+logger = logging.getLogger(__name__)
+
+
+def payload_hash(payload) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _identity(record) -> tuple[str, int] | None:
+    if not isinstance(record, dict):
+        return None
+    external_id, version = record.get("id"), record.get("version", 1)
+    if not isinstance(external_id, (str, int)) or not str(external_id).strip():
+        return None
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        return None
+    return str(external_id)[:100], version
+
+
+@transaction.atomic
+def inbox_store(*, connector: Connector, stream: str, records: list) -> list[int]:
+    """Store raw records; a repeat of (connector, stream, id, version) is ignored. Records with no
+    usable identity are kept too, straight as dead letters, so nothing upstream is ever lost."""
+    now = timezone.now()
+    rows, broken = [], []
+    for record in records:
+        identity = _identity(record)
+        digest = payload_hash(record)
+        if identity is None:
+            broken.append(
+                InboundMessage(
+                    connector=connector,
+                    stream=stream,
+                    external_id=f"unidentified:{digest[:32]}",
+                    version=1,
+                    payload=record,
+                    payload_hash=digest,
+                    received_at=now,
+                    last_error="id/version: missing or not valid",
+                )
+            )
+            continue
+        rows.append(
+            InboundMessage(
+                connector=connector,
+                stream=stream,
+                external_id=identity[0],
+                version=identity[1],
+                payload=record,
+                payload_hash=digest,
+                received_at=now,
+            )
+        )
+    for message in broken:
+        message.__dict__["state"] = InboundState.DEAD  # protected field: born a dead letter
+    # INSERT .. ON CONFLICT DO NOTHING: the idempotency key turns repeats into no-ops.
+    InboundMessage.objects.bulk_create(rows + broken, ignore_conflicts=True, batch_size=500)
+    keys = {(r.external_id, r.version) for r in rows}
+    stored = InboundMessage.objects.filter(
+        connector=connector,
+        stream=stream,
+        state=InboundState.RECEIVED,
+        external_id__in={k[0] for k in keys},
+    )
+    return [m.pk for m in stored if (m.external_id, m.version) in keys]
+
+
+def _finish(message: InboundMessage, *, error: str | None, dead: bool = False, actor=None) -> None:
+    actor = actor or get_system_user()
+    message.attempts += 1
+    if error is None:
+        message.mark_processed(at=timezone.now())
+        reason = "Applied"
+    elif dead:
+        message.mark_dead(error=error)
+        reason = f"Dead letter: {error}"
+    else:
+        message.mark_failed(error=error)
+        reason = f"Will retry: {error}"
+    message._history_user = actor
+    message._change_reason = reason[:1000]
+    message.save()
+
+
+MASTER_UPSERTS = {
+    "customers": upserts.customers_upsert,
+    "items": upserts.items_upsert,
+    "prices": upserts.prices_upsert,
+    "ar": upserts.ar_upsert,
+    "inventory": upserts.inventory_upsert,
+}
+
+
+def inbox_process(*, connector_id: int, stream: str, limit: int = 1000) -> dict[str, int]:
+    """Apply the stream's waiting messages; returns counts by outcome."""
+    counts = defaultdict(int)
+    messages = list(
+        InboundMessage.objects.filter(
+            connector_id=connector_id,
+            stream=stream,
+            state__in=[InboundState.RECEIVED, InboundState.FAILED],
+        )
+        .select_related("connector")
+        .order_by("external_id", "version")[:limit]
+    )
+    if not messages:
+        return counts
+    if stream in MASTER_UPSERTS:
+        _process_master(messages, stream, counts)
+    elif stream == "orders":
+        for message in messages:
+            _process_order(message, counts)
+    else:
+        for message in messages:
+            with transaction.atomic():
+                _finish(_locked(message), error=f"stream “{stream}” has no mapper yet", dead=True)
+            counts["dead"] += 1
+    return dict(counts)
+
+
+def _locked(message: InboundMessage) -> InboundMessage:
+    return InboundMessage.objects.select_for_update().get(pk=message.pk)
+
+
+def _process_master(messages: list[InboundMessage], stream: str, counts) -> None:
+    mapper, upsert = MAPPERS[stream], MASTER_UPSERTS[stream]
+    system = get_system_user()
+    latest: dict[str, InboundMessage] = {}
+    mapped = {}
+    with transaction.atomic():
+        for message in messages:
+            message = _locked(message)
+            if message.state not in (InboundState.RECEIVED, InboundState.FAILED):
+                continue  # another worker finished it meanwhile
+            try:
+                record = mapper(message.payload)
+            except MappingError as exc:
+                _finish(message, error=str(exc), dead=True, actor=system)
+                counts["dead"] += 1
+                continue
+            older = latest.get(message.external_id)
+            if older is not None:  # an older version in the same batch is superseded, not applied
+                _finish(older, error=None, actor=system)
+                counts["processed"] += 1
+            latest[message.external_id] = message
+            mapped[message.external_id] = record
+        source = messages[0].connector.name
+        rejected = (
+            upsert(
+                actor=system,
+                source=source,
+                records=list(mapped.values()),
+                reason=f"Imported from {source} {stream}",
+            )
+            or {}
+        )
+        for external_id, message in latest.items():
+            record = mapped[external_id]
+            error = rejected.get(record.external_id)
+            _finish(message, error=error, dead=error is not None, actor=system)
+            counts["dead" if error else "processed"] += 1
+
+
+def _process_order(message: InboundMessage, counts) -> None:
+    system = get_system_user()
+    source = message.connector.name
+    try:
+        with transaction.atomic():
+            message = _locked(message)
+            if message.state not in (InboundState.RECEIVED, InboundState.FAILED):
+                return
+            try:
+                record = MAPPERS["orders"](message.payload)
+            except MappingError as exc:
+                _finish(message, error=str(exc), dead=True, actor=system)
+                counts["dead"] += 1
+                return
+            if Order.objects.filter(source_system=source, external_id=record.external_id).exists():
+                _finish(
+                    message, error=None, actor=system
+                )  # already applied: a repeat changes nothing
+                counts["processed"] += 1
+                return
+            customer = upserts.resolve_customers(source=source, refs=[record.customer]).get(
+                record.customer
+            )
+            if customer is None:
+                _finish(
+                    message, error=f"customer: unknown “{record.customer}”", dead=True, actor=system
+                )
+                counts["dead"] += 1
+                return
+            ship_to = (
+                ShipTo.objects.filter(customer=customer, code=record.ship_to).first()
+                if record.ship_to
+                else None
+            )
+            try:
+                with transaction.atomic():  # the order and its lines apply whole, or not at all
+                    order_create(
+                        actor=system,
+                        customer_id=customer.pk,
+                        channel=record.channel,
+                        lines=[
+                            LineInput(
+                                sku=line.sku, quantity=line.quantity, unit_price=line.unit_price
+                            )
+                            for line in record.lines
+                        ],
+                        ship_to_id=ship_to.pk if ship_to else None,
+                        requested_date=record.requested_date,
+                        currency=record.currency,
+                        number=record.number,
+                        source_system=source,
+                        external_id=record.external_id,
+                        correlation_id=message.correlation_id,
+                        reason=f"Imported from {source} ({record.channel})",
+                    )
+            except Conflict as exc:
+                _finish(message, error=exc.message, dead=True, actor=system)
+                counts["dead"] += 1
+                return
+            except ApplicationError as exc:
+                _finish(message, error=_field_message(exc), dead=True, actor=system)
+                counts["dead"] += 1
+                return
+            _finish(message, error=None, actor=system)
+            counts["processed"] += 1
+    except Exception:
+        logger.exception("Order message %s failed unexpectedly", message.pk)
+        raise
+
+
+def _field_message(exc: ApplicationError) -> str:
+    if exc.extra.get("skus"):
+        return f"lines.sku: unknown {', '.join(exc.extra['skus'])}"
+    field = exc.extra.get("field")
+    return f"{field}: {exc.message}" if field else exc.message
+
+
+@transaction.atomic
+def inbox_replay(*, message_ids: list[int], actor, reason: str) -> int:
+    """Put dead letters back in the inbox (recorded in their history); the caller processes them."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("A reason is required to replay.", {"field": "reason"})
+    replayed = 0
+    for message in InboundMessage.objects.select_for_update().filter(
+        pk__in=message_ids, state=InboundState.DEAD
+    ):
+        message.replay()
+        message._history_user = actor
+        message._change_reason = f"Replayed: {reason}"
+        message.save()
+        replayed += 1
+    return replayed

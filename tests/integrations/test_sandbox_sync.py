@@ -1,0 +1,164 @@
+"""Connectors against the sandbox over real HTTP: idempotent pulls, retries, dead letters, replay, outbox."""
+
+import pytest
+from django.db.models import Count
+
+from exceptions.models import Hold
+from integrations.client import PermanentError
+from integrations.models import (
+    InboundMessage,
+    InboundState,
+    OutboundMessage,
+    OutboundState,
+    SyncCursor,
+)
+from integrations.services import connector_sync, inbox_process, inbox_replay, outbox_relay
+from o2c.errors import TransientError
+from orders.models import Customer, Item, Order, OrderState
+
+pytestmark = pytest.mark.django_db
+ERP_STREAMS = ["customers", "items", "prices", "ar", "orders"]
+
+
+def sync(connector, streams, capture):
+    with capture(execute=True):  # run what follows each commit: rule evaluation, as in production
+        for stream in streams:
+            connector_sync(connector_id=connector.pk, stream=stream)
+            inbox_process(connector_id=connector.pk, stream=stream)
+
+
+def full_sync(erp, wms, capture):
+    """Master data, then stock, then orders: the order a real first load takes."""
+    sync(erp, ["customers", "items", "prices", "ar"], capture)
+    sync(wms, ["inventory"], capture)
+    sync(erp, ["orders"], capture)
+
+
+def fingerprint():
+    return {
+        "orders": sorted(Order.objects.values_list("number", "state", "total", "correlation_id")),
+        "customers": Customer.objects.count(),
+        "items": Item.objects.count(),
+        "holds": Hold.objects.count(),
+        "order_history": Order.history.count(),
+    }
+
+
+def test_full_sync_creates_orders_with_holds_for_problem_orders(
+    erp, wms, django_capture_on_commit_callbacks
+):
+    full_sync(erp, wms, django_capture_on_commit_callbacks)
+
+    assert Customer.objects.filter(source_system="sandbox-erp").count() == 40
+    orders = Order.objects.filter(source_system="sandbox-erp")
+    assert orders.count() == 30
+    # about a fifth of sandbox orders carry a problem: they wait on hold, the rest flowed through
+    states = dict(orders.values_list("state").annotate(n=Count("id")))
+    assert states.get(OrderState.ON_HOLD, 0) >= 1 and states.get(OrderState.RELEASED, 0) >= 15
+    # the inbound message's correlation id travels to the order
+    message = InboundMessage.objects.get(stream="orders", external_id="SBO100000")
+    assert Order.objects.get(external_id="SBO100000").correlation_id == message.correlation_id
+    assert not InboundMessage.objects.exclude(state=InboundState.PROCESSED).exists()
+
+
+def test_feeding_every_stream_again_shuffled_and_duplicated_changes_nothing(
+    erp, wms, sandbox, django_capture_on_commit_callbacks
+):
+    full_sync(erp, wms, django_capture_on_commit_callbacks)
+    before = fingerprint()
+
+    # when the whole feed is delivered again, duplicated and out of order
+    sandbox.state.duplicates = sandbox.state.shuffle = True
+    SyncCursor.objects.update(cursor="")
+    full_sync(erp, wms, django_capture_on_commit_callbacks)
+
+    # then nothing changed: same orders, totals, holds, and not one new history row
+    assert fingerprint() == before
+
+
+def test_5xx_then_success_is_processed_once(erp, sandbox, django_capture_on_commit_callbacks):
+    sandbox.state.fail_next = [503, 500, 429]
+    for _ in range(3):
+        with pytest.raises(TransientError):
+            connector_sync(connector_id=erp.pk, stream="customers")
+    assert SyncCursor.objects.get(connector=erp, stream="customers").last_error.endswith(
+        "HTTP 429 on erp/customers"
+    )
+    sync(erp, ["customers"], django_capture_on_commit_callbacks)
+    assert Customer.objects.count() == 40
+    assert InboundMessage.objects.filter(stream="customers").count() == 40
+    assert not SyncCursor.objects.get(connector=erp, stream="customers").last_error
+
+
+def test_permanent_http_error_is_not_retried(erp, sandbox):
+    erp.base_url = sandbox.url + "/nowhere"
+    erp.save()
+    with pytest.raises(PermanentError, match="HTTP 404"):
+        connector_sync(connector_id=erp.pk, stream="customers")
+
+
+def test_malformed_and_unknown_references_become_dead_letters_then_replay_after_the_fix(
+    erp, sandbox, manager_user, django_capture_on_commit_callbacks
+):
+    # given orders arrive before their items are known, and one order is malformed
+    sandbox.state.malformed = {"SBO100002"}
+    sync(erp, ["customers", "orders"], django_capture_on_commit_callbacks)
+    dead = InboundMessage.objects.filter(stream="orders", state=InboundState.DEAD)
+    assert dead.count() == 30 and not Order.objects.exists()
+    malformed = dead.get(external_id="SBO100002")
+    assert malformed.last_error == "lines[1].quantity: must be at least 0, got -3"
+    assert dead.get(external_id="SBO100000").last_error.startswith("lines.sku: unknown SB-")
+
+    # when the items arrive and the dead letters are replayed
+    sync(erp, ["items", "prices"], django_capture_on_commit_callbacks)
+    replayed = inbox_replay(
+        message_ids=list(dead.values_list("pk", flat=True)),
+        actor=manager_user,
+        reason="Items now loaded",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        inbox_process(connector_id=erp.pk, stream="orders")
+
+    # then every order applies except the malformed one, which stays dead with its reason
+    assert replayed == 30
+    assert Order.objects.count() == 29
+    malformed.refresh_from_db()
+    assert malformed.state == InboundState.DEAD
+    reasons = list(
+        InboundMessage.history.filter(id=malformed.pk)
+        .order_by("history_date")
+        .values_list("history_change_reason", flat=True)
+    )
+    assert reasons[-2:] == [
+        "Replayed: Items now loaded",
+        "Dead letter: lines[1].quantity: must be at least 0, got -3",
+    ]
+
+
+def test_records_without_identity_are_kept_as_dead_letters(erp):
+    from integrations.services import inbox_store
+
+    inbox_store(
+        connector=erp, stream="customers", records=[["not", "an", "object"], {"name": "no id"}]
+    )
+    dead = InboundMessage.objects.filter(state=InboundState.DEAD)
+    assert dead.count() == 2 and set(dead.values_list("last_error", flat=True)) == {
+        "id/version: missing or not valid"
+    }
+
+
+def test_released_orders_reach_the_wms_exactly_once(
+    erp, wms, sandbox, django_capture_on_commit_callbacks
+):
+    full_sync(erp, wms, django_capture_on_commit_callbacks)
+    released = Order.objects.filter(state=OrderState.RELEASED).count()
+    assert OutboundMessage.objects.filter(topic="order_release").count() == released
+
+    # the first relay meets a 503 and retries; later relays send the rest once
+    sandbox.state.fail_next = [503]
+    first = outbox_relay()
+    assert first["failed"] == 1
+    outbox_relay()
+    assert outbox_relay() == {"sent": 0, "failed": 0, "dead": 0}
+    assert len(sandbox.state.releases) == released == sandbox.state.release_posts
+    assert set(OutboundMessage.objects.values_list("state", flat=True)) == {OutboundState.SENT}
