@@ -1,12 +1,70 @@
-"""Admin for integrations."""
+"""Admin for integrations: connectors are configured here; inbox and outbox are read-only records."""
 
 from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
 
-from .models import WorkerHeartbeat
+from .models import Connector, InboundMessage, OutboundMessage, SyncCursor, WorkerHeartbeat
+
+
+class ReadOnly:
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Connector)
+class ConnectorAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "kind", "base_url", "enabled", "poll_interval_seconds", "page_size"]
+    list_filter = ["kind", "enabled"]
+    search_fields = ["name", "base_url"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        from .services.schedule import connector_schedule
+
+        super().save_model(request, obj, form, change)
+        connector_schedule(connector=obj)  # the pull schedule follows the connector's settings
+
+
+@admin.register(SyncCursor)
+class SyncCursorAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["connector", "stream", "cursor", "running", "last_success_at", "last_error_at"]
+    list_select_related = ["connector"]
+    list_filter = ["connector", "stream"]
+    search_fields = ["connector__name", "stream"]
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(ReadOnly, SimpleHistoryAdmin):
+    list_display = [
+        "id",
+        "connector",
+        "stream",
+        "external_id",
+        "version",
+        "state",
+        "attempts",
+        "received_at",
+    ]
+    list_select_related = ["connector"]
+    list_filter = ["state", "connector", "stream"]
+    search_fields = ["external_id", "correlation_id", "last_error"]
+    date_hierarchy = "received_at"
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(ReadOnly, SimpleHistoryAdmin):
+    list_display = ["id", "connector", "topic", "key", "state", "attempts", "created_at", "sent_at"]
+    list_select_related = ["connector"]
+    list_filter = ["state", "topic", "connector"]
+    search_fields = ["key", "correlation_id", "last_error"]
 
 
 @admin.register(WorkerHeartbeat)
-class WorkerHeartbeatAdmin(admin.ModelAdmin):
+class WorkerHeartbeatAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["hostname", "beats", "last_seen"]
     search_fields = ["hostname"]
-    readonly_fields = ["hostname", "beats", "last_seen"]

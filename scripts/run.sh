@@ -17,6 +17,13 @@ stop() {
 }
 trap stop INT TERM EXIT
 
+$BIN/python manage.py sandbox --port 8100 &
+pids+=($!)
+for _ in $(seq 50); do (echo > /dev/tcp/127.0.0.1/8100) 2>/dev/null && break; sleep 0.2; done
+# First load in the order a real one takes: master data, then stock; orders follow on the schedule.
+$BIN/python manage.py sync_connector sandbox-erp --stream customers --stream items --stream prices --stream ar || true
+$BIN/python manage.py sync_connector sandbox-wms --stream inventory || true
+
 $BIN/celery -A o2c worker --loglevel=info --concurrency=2 --hostname="o2c-worker@%h" &
 pids+=($!)
 $BIN/celery -A o2c beat --loglevel=info --schedule=data/celerybeat-schedule &
@@ -25,5 +32,6 @@ $BIN/python manage.py runserver 127.0.0.1:8000 &
 pids+=($!)
 
 echo
-echo "o2c is running at http://127.0.0.1:8000/ (log in with a login listed above). Ctrl-C stops it."
+echo "o2c is running at http://127.0.0.1:8000/ (log in with a login listed above)."
+echo "The sandbox ERP/WMS at http://127.0.0.1:8100 feeds a couple of new orders a minute. Ctrl-C stops it all."
 wait -n "${pids[@]}"

@@ -5,6 +5,7 @@ It lives in integrations, the top of the dependency chain, because it seeds ever
 from django.core.management.base import BaseCommand
 
 from exceptions.demo import seed_holds
+from integrations.demo import seed_connectors
 from orders.demo import seed_demo
 
 
@@ -19,6 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args, orders: int, customers: int, items: int, **options):
         result = seed_demo(orders=orders, customers=customers, items=items)
         holds = seed_holds()
+        connectors = seed_connectors()
         if result.created:
             self.stdout.write(
                 self.style.SUCCESS(
@@ -27,6 +29,7 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write("Demo data already present; left as it is.")
+        self.stdout.write(f"Connectors: {', '.join(connectors)} (sandbox at http://127.0.0.1:8100)")
         self.stdout.write("\nLog in at http://127.0.0.1:8000/login/ with:")
         for username, password, role in result.logins:
             self.stdout.write(f"  {username:<12} {password:<16} {role}")

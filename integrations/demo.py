@@ -1,0 +1,22 @@
+"""Demo connectors: the bundled sandbox ERP and WMS on loopback, with their pull schedules."""
+
+from .models import Connector
+from .services.schedule import connector_schedule, outbox_schedule
+
+SANDBOX_URL = "http://127.0.0.1:8100"
+
+
+def seed_connectors() -> list[str]:
+    names = []
+    for name, kind, every in [
+        ("sandbox-erp", Connector.Kind.ERP, 30),
+        ("sandbox-wms", Connector.Kind.WMS, 30),
+    ]:
+        connector, _ = Connector.objects.get_or_create(
+            name=name,
+            defaults={"kind": kind, "base_url": SANDBOX_URL, "poll_interval_seconds": every},
+        )
+        connector_schedule(connector=connector)
+        names.append(name)
+    outbox_schedule()
+    return names
