@@ -21,6 +21,8 @@ def navigation(request) -> dict:
     has_queues = any(queue in WORK_QUEUES for queue in queues_for_user(user))
     if has_queues:
         items.append(("My work", reverse("exceptions:mine")))
+    if roles & {Role.INTEGRATION_ADMIN, Role.MANAGER}:
+        items.append(("Integrations", reverse("integrations:console")))
     unread = unread_notifications(user=user)
     items.append(
         (

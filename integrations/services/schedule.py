@@ -35,3 +35,37 @@ def outbox_schedule(*, seconds: int = 15) -> PeriodicTask:
         defaults={"task": "integrations.tasks.outbox_relay_task", "interval": every},
     )
     return task
+
+
+@transaction.atomic
+def connector_set_enabled(*, connector_id: int, actor, enabled: bool, reason: str) -> Connector:
+    """Pause or resume a connector; its beat entry follows, and history records who and why."""
+    from o2c.errors import ApplicationError
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("A reason is required.", {"field": "reason"})
+    connector = Connector.objects.select_for_update().get(pk=connector_id)
+    connector.enabled = enabled
+    connector._history_user = actor
+    connector._change_reason = f"{'Resumed' if enabled else 'Paused'}: {reason}"
+    connector.save()
+    connector_schedule(connector=connector)
+    return connector
+
+
+@transaction.atomic
+def connector_sync_now(*, connector_id: int) -> None:
+    """Queue an immediate pull of every stream. Its cursors show as running (queued) at once, so
+    the progress bar polls until the worker has been through every stream."""
+    from ..models import SyncCursor
+    from ..tasks import connector_sync_all
+
+    connector = Connector.objects.get(pk=connector_id)
+    for stream in connector.streams:
+        cursor, _ = SyncCursor.objects.select_for_update().get_or_create(
+            connector=connector, stream=stream
+        )
+        cursor.running, cursor.pages, cursor.messages = True, 0, 0
+        cursor.save(update_fields=["running", "pages", "messages"])
+    transaction.on_commit(lambda: connector_sync_all.delay(connector_id))

@@ -34,6 +34,7 @@ def connector_sync(
     if stream not in connector.streams:
         raise ApplicationError(f"{connector.name} has no stream “{stream}”.")
     if not connector.enabled:
+        SyncCursor.objects.filter(connector=connector, stream=stream).update(running=False)
         return SyncResult(done=True)
     result = SyncResult()
     with transaction.atomic():

@@ -1,0 +1,16 @@
+"""URLs of the integration console."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "integrations"
+
+urlpatterns = [
+    path("", views.console, name="console"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/replay/", views.replay, name="replay"),
+    path("connectors/<int:connector_id>/toggle/", views.connector_toggle, name="toggle"),
+    path("connectors/<int:connector_id>/sync/", views.sync_now, name="sync"),
+    path("connectors/<int:connector_id>/progress/", views.progress, name="progress"),
+]

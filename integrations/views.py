@@ -1,0 +1,144 @@
+"""The integration console (HTMX): stream health, inbox browser, dead letters with replay,
+pause/resume and "sync now" with live progress. For integration admins and managers."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from o2c.errors import ApplicationError
+
+from . import selectors
+from .models import Connector, InboundMessage, InboundState
+from .services import inbox_replay
+from .services.schedule import connector_set_enabled, connector_sync_now
+from .tasks import inbox_process_task
+
+
+def _require_console(request: HttpRequest) -> None:
+    if not selectors.can_watch_integrations(request.user):
+        raise PermissionDenied("The integration console is for integration admins and managers.")
+
+
+@login_required
+@require_GET
+def console(request: HttpRequest) -> HttpResponse:
+    _require_console(request)
+    context = {"health": selectors.stream_health(), "worker": selectors.worker_status()}
+    if request.htmx:
+        return render(request, "integrations/console.html#health", context)
+    return render(request, "integrations/console.html", context)
+
+
+@login_required
+@require_GET
+def inbox(request: HttpRequest) -> HttpResponse:
+    _require_console(request)
+    state = request.GET.get("state", "")
+    if state and state not in InboundState.values:
+        state = ""
+    connector = request.GET.get("connector", "")
+    try:
+        page = selectors.inbox_page(
+            state=state,
+            connector_id=int(connector) if connector.isdigit() else None,
+            stream=request.GET.get("stream", ""),
+            search=request.GET.get("q", "").strip(),
+            cursor=request.GET.get("after"),
+            size=settings.O2C_PAGE_SIZE,
+        )
+        error = None
+    except ApplicationError as exc:
+        page, error = None, exc.message
+    query = request.GET.copy()
+    query.pop("after", None)
+    return render(
+        request,
+        "integrations/inbox.html",
+        {
+            "page": page,
+            "error": error,
+            "states": InboundState.choices,
+            "state": state,
+            "connectors": Connector.objects.order_by("name"),
+            "query": query.urlencode(),
+            "dead_view": state == InboundState.DEAD,
+        },
+    )
+
+
+@login_required
+@require_POST
+def replay(request: HttpRequest) -> HttpResponse:
+    _require_console(request)
+    ids = [int(v) for v in request.POST.getlist("messages") if v.isdigit()]
+    if not ids:
+        messages.error(request, "Select at least one dead letter to replay.")
+        return redirect(f"{request.path.rsplit('/', 2)[0]}/inbox/?state=dead")
+    try:
+        count = inbox_replay(
+            message_ids=ids, actor=request.user, reason=request.POST.get("reason", "")
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        targets = set(
+            InboundMessage.objects.filter(pk__in=ids).values_list("connector_id", "stream")
+        )
+        for connector_id, stream in targets:
+            inbox_process_task.delay(connector_id, stream)
+        messages.success(request, f"Replayed {count} message(s); they are being processed now.")
+    return redirect("/integrations/inbox/?state=dead")
+
+
+@login_required
+@require_POST
+def connector_toggle(request: HttpRequest, connector_id: int) -> HttpResponse:
+    _require_console(request)
+    connector = get_object_or_404(Connector, pk=connector_id)
+    try:
+        connector_set_enabled(
+            connector_id=connector.pk,
+            actor=request.user,
+            enabled=not connector.enabled,
+            reason=request.POST.get("reason", ""),
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("integrations:console")
+
+
+@login_required
+@require_POST
+def sync_now(request: HttpRequest, connector_id: int) -> HttpResponse:
+    _require_console(request)
+    connector = get_object_or_404(Connector, pk=connector_id)
+    if not connector.enabled:
+        messages.error(request, f"{connector.name} is paused; resume it first.")
+        return redirect("integrations:console")
+    connector_sync_now(connector_id=connector.pk)
+    if request.htmx:
+        return progress(request, connector_id)
+    messages.success(request, f"Sync of {connector.name} started.")
+    return redirect("integrations:console")
+
+
+@login_required
+def progress(request: HttpRequest, connector_id: int) -> HttpResponse:
+    """Polled by htmx every second while a sync runs: pages and messages per stream."""
+    _require_console(request)
+    connector = get_object_or_404(Connector, pk=connector_id)
+    cursors = selectors.sync_progress(connector_id=connector.pk)
+    return render(
+        request,
+        "integrations/progress.html",
+        {
+            "connector": connector,
+            "cursors": cursors,
+            "running": any(c.running for c in cursors),
+            "streams": len(connector.streams),
+        },
+    )
