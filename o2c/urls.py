@@ -16,5 +16,6 @@ urlpatterns = [
     path("orders/", include("orders.urls")),
     path("queues/", include("exceptions.urls")),
     path("integrations/", include("integrations.urls")),
+    path("api/v1/", include("o2c.api_urls")),
     path("admin/", admin.site.urls),
 ]

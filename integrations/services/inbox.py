@@ -36,13 +36,18 @@ def _identity(record) -> tuple[str, int] | None:
 
 
 @transaction.atomic
-def inbox_store(*, connector: Connector, stream: str, records: list) -> list[int]:
+def inbox_store(
+    *, connector: Connector, stream: str, records: list, key: str | None = None
+) -> list[int]:
     """Store raw records; a repeat of (connector, stream, id, version) is ignored. Records with no
-    usable identity are kept too, straight as dead letters, so nothing upstream is ever lost."""
+    usable identity are kept too, straight as dead letters, so nothing upstream is ever lost.
+    ``key`` (a webhook's Idempotency-Key) replaces the record id as the message's identity."""
     now = timezone.now()
     rows, broken = [], []
     for record in records:
         identity = _identity(record)
+        if identity is not None and key:
+            identity = (key[:100], identity[1])
         digest = payload_hash(record)
         if identity is None:
             broken.append(
