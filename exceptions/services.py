@@ -489,3 +489,38 @@ def _inventory_line_hold(*, hold_id: int, actor) -> Hold:
     if hold.state not in ACTIVE_STATES:
         raise _refuse(hold, "settl")
     return hold
+
+
+@transaction.atomic
+def hold_raise(
+    *, order_id: int, reason_code: str, context: dict, actor=None, value: Decimal | None = None
+) -> Hold:
+    """Raise a hold from outside the rules (integrations, billing); one active hold per reason."""
+    actor = actor or get_system_user()
+    order = (
+        Order.objects.select_for_update(of=("self",)).select_related("customer").get(pk=order_id)
+    )
+    reason = HoldReason.objects.get(code=reason_code)
+    existing = Hold.objects.filter(
+        order=order, reason=reason, scope="order", state__in=ACTIVE_STATES
+    ).first()
+    if existing is not None:
+        return existing
+    now = timezone.now()
+    value = (value if value is not None else order.total).quantize(Decimal("0.01"))
+    weight = policy_for(order.customer.segment).segment_weight
+    hold = Hold(
+        order=order,
+        scope="order",
+        reason=reason,
+        category=reason.category,
+        queue=reason.queue,
+        blocks=reason.blocks,
+        value_at_risk=value,
+        approval_amount=value,
+        priority_score=(value * weight).quantize(Decimal("0.01")),
+        raised_at=now,
+        due_at=now + timedelta(hours=reason.sla_hours),
+        context=context,
+    )
+    return _save(hold, actor, f"Raised: {reason.description}")

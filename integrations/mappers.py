@@ -275,7 +275,49 @@ def map_order(r: dict) -> OrderRecord:
     )
 
 
+@dataclass(frozen=True)
+class ShipmentLineRecord:
+    line: int
+    quantity: Decimal
+
+
+@dataclass(frozen=True)
+class ShipmentRecord:
+    external_id: str
+    order: str
+    warehouse: str
+    carrier: str
+    tracking: str
+    shipped_at: datetime
+    lines: tuple[ShipmentLineRecord, ...]
+
+
+def map_shipment(r: dict) -> ShipmentRecord:
+    lines = r.get("lines") if isinstance(r, dict) else None
+    if not isinstance(lines, list) or not lines:
+        raise MappingError("lines: at least one line is required")
+    mapped = []
+    for index, line in enumerate(lines, start=1):
+        number = line.get("line") if isinstance(line, dict) else None
+        if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+            raise MappingError(f"lines[{index}].line: expected a line number")
+        try:
+            mapped.append(ShipmentLineRecord(line=number, quantity=_decimal(line, "quantity")))
+        except MappingError as exc:
+            raise MappingError(f"lines[{index}].{exc}") from exc
+    return ShipmentRecord(
+        external_id=_text(r, "id", max_length=64),
+        order=_text(r, "order", max_length=32),
+        warehouse=_text(r, "warehouse", required=False, max_length=16),
+        carrier=_text(r, "carrier", required=False),
+        tracking=_text(r, "tracking", required=False),
+        shipped_at=_datetime(r, "shipped_at"),
+        lines=tuple(mapped),
+    )
+
+
 MAPPERS = {
+    "shipments": map_shipment,
     "customers": map_customer,
     "items": map_item,
     "prices": map_price,

@@ -28,6 +28,12 @@ class SandboxState:
     shuffle: bool = False  # serve each page in random order (out-of-order delivery)
     releases: dict[str, dict] = field(default_factory=dict)  # outbound order releases by key
     release_posts: int = 0
+    release_times: dict[str, float] = field(default_factory=dict)
+    ship_after_seconds: float = 0.0  # how long the warehouse takes to ship a released order
+    short_every: int = 7  # every n-th shipment ships one unit short on its first line
+    orphan_shipments: list[str] = field(
+        default_factory=list
+    )  # shipments for orders o2c never released
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def order_count(self) -> int:
@@ -39,12 +45,62 @@ class SandboxState:
             return getattr(self.catalog, stream)
         if stream == "orders":
             return [self.catalog.order(i) for i in range(self.order_count())]
+        if stream == "shipments":
+            return self.shipments()
         raise KeyError(stream)
+
+    def shipments(self) -> list[dict]:
+        """One shipment per release, once the warehouse had time to ship it; in release order."""
+        now = time.monotonic()
+        with self.lock:
+            released = [
+                (key, self.releases[key])
+                for key in self.releases
+                if now - self.release_times.get(key, now) >= self.ship_after_seconds
+            ]
+        records = []
+        for index, (_key, release) in enumerate(released, start=1):
+            lines = [
+                {"line": line["line"], "sku": line["sku"], "quantity": line["quantity"]}
+                for line in release["lines"]
+            ]
+            if (
+                self.short_every
+                and index % self.short_every == 0
+                and int(float(lines[0]["quantity"])) > 1
+            ):
+                lines[0]["quantity"] = str(int(float(lines[0]["quantity"])) - 1)
+            records.append(
+                {
+                    "id": f"SHP-{release['order']}",
+                    "version": 1,
+                    "order": release["order"],
+                    "warehouse": "SBX-EAST",
+                    "carrier": "UPS",
+                    "tracking": f"1Z{index:010d}",
+                    "shipped_at": "2026-11-22T12:00:00Z",
+                    "lines": lines,
+                }
+            )
+        for number in self.orphan_shipments:
+            records.append(
+                {
+                    "id": f"SHP-{number}",
+                    "version": 1,
+                    "order": number,
+                    "warehouse": "SBX-EAST",
+                    "carrier": "UPS",
+                    "tracking": "1Z-ORPHAN",
+                    "shipped_at": "2026-11-22T12:00:00Z",
+                    "lines": [{"line": 1, "sku": "SB-0001", "quantity": "1"}],
+                }
+            )
+        return records
 
 
 STREAM_PATHS = {
     "erp": {"customers", "items", "prices", "ar", "orders"},
-    "wms": {"inventory"},
+    "wms": {"inventory", "shipments"},
 }
 
 
@@ -127,6 +183,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.state.release_posts += 1
                 duplicate = key in self.state.releases
                 self.state.releases.setdefault(key, message)
+                self.state.release_times.setdefault(key, time.monotonic())
             return self._send(200, {"status": "accepted", "duplicate": duplicate})
         return self._send(404, {"error": "no such endpoint"})
 

@@ -4,13 +4,15 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from o2c.errors import ApplicationError, Conflict
 from orders import upserts
-from orders.models import Order, ShipTo
+from orders.models import Order, OrderState, ShipTo
 from orders.roles import get_system_user
 from orders.services import LineInput, order_create
 
@@ -133,6 +135,9 @@ def inbox_process(*, connector_id: int, stream: str, limit: int = 1000) -> dict[
     elif stream == "orders":
         for message in messages:
             _process_order(message, counts)
+    elif stream == "shipments":
+        for message in messages:
+            _process_shipment(message, counts)
     else:
         for message in messages:
             with transaction.atomic():
@@ -277,3 +282,89 @@ def inbox_replay(*, message_ids: list[int], actor, reason: str) -> int:
         message.save()
         replayed += 1
     return replayed
+
+
+SHIPPABLE = {OrderState.ALLOCATED, OrderState.PARTIALLY_SHIPPED, OrderState.PARTIALLY_INVOICED}
+
+
+def _process_shipment(message: InboundMessage, counts) -> None:
+    """Apply a WMS ship confirmation. One that arrives before its order is released (or known) is
+    parked and retried; past O2C_PARK_HOURS it raises a hold in the integration queue, or, for an
+    order o2c never heard of, becomes a dead letter."""
+    from exceptions.services import hold_raise
+    from orders.services import order_record_shipment, order_transition
+
+    system = get_system_user()
+    with transaction.atomic():
+        message = _locked(message)
+        if message.state not in (InboundState.RECEIVED, InboundState.FAILED):
+            return
+        try:
+            record = MAPPERS["shipments"](message.payload)
+        except MappingError as exc:
+            _finish(message, error=str(exc), dead=True, actor=system)
+            counts["dead"] += 1
+            return
+        order = Order.objects.filter(number=record.order).first()
+        if order is None or order.state not in SHIPPABLE | {OrderState.RELEASED}:
+            overdue = timezone.now() - message.received_at > timedelta(
+                hours=settings.O2C_PARK_HOURS
+            )
+            what = f"order “{record.order}” " + (
+                "is unknown" if order is None else f"is {order.get_state_display().lower()}"
+            )
+            if overdue and order is None:
+                _finish(
+                    message,
+                    error=f"order: {what} after {settings.O2C_PARK_HOURS} h",
+                    dead=True,
+                    actor=system,
+                )
+                counts["dead"] += 1
+                return
+            if overdue:
+                hold_raise(
+                    order_id=order.pk,
+                    reason_code="SHIPMENT_UNMATCHED",
+                    actor=system,
+                    context={
+                        "shipment": record.external_id,
+                        "order_state": order.state,
+                        "waiting_since": message.received_at.isoformat(),
+                    },
+                )
+            _finish(message, error=f"parked: {what}; retrying", actor=system)
+            counts["parked"] += 1
+            return
+        lines = {line.line_number: line for line in order.lines.all()}
+        unknown = [line.line for line in record.lines if line.line not in lines]
+        if unknown:
+            _finish(
+                message,
+                error=f"lines.line: {unknown} not on order {order.number}",
+                dead=True,
+                actor=system,
+            )
+            counts["dead"] += 1
+            return
+        try:
+            with transaction.atomic():
+                if order.state == OrderState.RELEASED:
+                    order_transition(
+                        actor=system,
+                        order_id=order.pk,
+                        transition="allocate",
+                        reason=f"Allocated by the WMS ({record.warehouse or 'warehouse'})",
+                    )
+                order_record_shipment(
+                    actor=system,
+                    order_id=order.pk,
+                    quantities={lines[line.line].pk: line.quantity for line in record.lines},
+                    reason=f"Shipped {record.external_id} via {record.carrier or 'carrier'} {record.tracking}".strip(),
+                )
+        except ApplicationError as exc:
+            _finish(message, error=f"parked: {exc.message}; retrying", actor=system)
+            counts["parked"] += 1
+            return
+        _finish(message, error=None, actor=system)
+        counts["processed"] += 1

@@ -181,6 +181,9 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 # The account that imports, tasks and beat act as, so history always names an author.
 O2C_SYSTEM_USERNAME = "o2c-system"
 O2C_PAGE_SIZE = 50
+#: How long a message waiting for its order (a shipment before the release) stays parked before
+#: it raises an integration hold (or, for an order never seen, becomes a dead letter).
+O2C_PARK_HOURS = float(os.environ.get("O2C_PARK_HOURS", "4"))
 
 LOGGING = {
     "version": 1,

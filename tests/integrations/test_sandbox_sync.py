@@ -162,3 +162,61 @@ def test_released_orders_reach_the_wms_exactly_once(
     assert outbox_relay() == {"sent": 0, "failed": 0, "dead": 0}
     assert len(sandbox.state.releases) == released == sandbox.state.release_posts
     assert set(OutboundMessage.objects.values_list("state", flat=True)) == {OutboundState.SENT}
+
+
+def test_released_orders_ship_and_short_shipments_stay_partial(
+    erp, wms, sandbox, django_capture_on_commit_callbacks
+):
+    full_sync(erp, wms, django_capture_on_commit_callbacks)
+    outbox_relay()
+    sync(wms, ["shipments"], django_capture_on_commit_callbacks)
+    released = len(sandbox.state.releases)
+    shipped = Order.objects.filter(state__in=[OrderState.SHIPPED, OrderState.PARTIALLY_SHIPPED])
+    assert shipped.count() == released
+    # the sandbox ships some orders one short on their first line: those stay partially shipped
+    ordered = {r["order"]: r["lines"][0]["quantity"] for r in sandbox.state.releases.values()}
+    short = [
+        s["order"]
+        for s in sandbox.state.shipments()
+        if s["lines"][0]["quantity"] != ordered[s["order"]]
+    ]
+    assert short and sorted(short) == sorted(
+        shipped.filter(state=OrderState.PARTIALLY_SHIPPED).values_list("number", flat=True)
+    )
+    partial = shipped.filter(state=OrderState.PARTIALLY_SHIPPED).first()
+    first = partial.lines.get(line_number=1)
+    assert first.shipped_qty == first.ordered_qty - 1
+    # the shipment's reason names the carrier and tracking number in the timeline
+    assert (
+        "via UPS 1Z"
+        in Order.history.filter(id=partial.pk).latest("history_date").history_change_reason
+    )
+
+
+def test_a_shipment_before_its_order_is_parked_then_held_or_dead_lettered(
+    erp, wms, sandbox, settings, django_capture_on_commit_callbacks
+):
+    full_sync(erp, wms, django_capture_on_commit_callbacks)
+    held = Order.objects.filter(state=OrderState.ON_HOLD).first()
+    sandbox.state.orphan_shipments = [held.number, "NEVER-SEEN"]
+
+    # within the parking time both wait, retried on every run
+    sync(wms, ["shipments"], django_capture_on_commit_callbacks)
+    parked = InboundMessage.objects.filter(stream="shipments", state=InboundState.FAILED)
+    assert set(parked.values_list("external_id", flat=True)) == {
+        f"SHP-{held.number}",
+        "SHP-NEVER-SEEN",
+    }
+    assert (
+        "parked: order “NEVER-SEEN” is unknown"
+        in parked.get(external_id="SHP-NEVER-SEEN").last_error
+    )
+
+    # past it, the unknown order's shipment is a dead letter; the held order gets an integration hold
+    settings.O2C_PARK_HOURS = 0
+    inbox_process(connector_id=wms.pk, stream="shipments")
+    assert InboundMessage.objects.get(external_id="SHP-NEVER-SEEN").state == InboundState.DEAD
+    hold = Hold.objects.get(order=held, reason__code="SHIPMENT_UNMATCHED")
+    assert hold.queue == "integration_admin" and hold.context["shipment"] == f"SHP-{held.number}"
+    inbox_process(connector_id=wms.pk, stream="shipments")
+    assert Hold.objects.filter(order=held, reason__code="SHIPMENT_UNMATCHED").count() == 1

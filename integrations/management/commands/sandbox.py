@@ -15,9 +15,19 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8100)
         parser.add_argument("--orders", type=int, default=30, help="Orders available at start.")
         parser.add_argument("--orders-per-minute", type=float, default=2.0)
+        parser.add_argument(
+            "--ship-after", type=float, default=20.0, help="Seconds from release to shipment."
+        )
 
-    def handle(self, *args, port: int, orders: int, orders_per_minute: float, **options):
-        state = SandboxState(catalog=Catalog(), orders=orders, orders_per_minute=orders_per_minute)
+    def handle(
+        self, *args, port: int, orders: int, orders_per_minute: float, ship_after: float, **options
+    ):
+        state = SandboxState(
+            catalog=Catalog(),
+            orders=orders,
+            orders_per_minute=orders_per_minute,
+            ship_after_seconds=ship_after,
+        )
         sandbox = Sandbox(port=port, state=state).start()
         self.stdout.write(
             f"Sandbox ERP/WMS/TMS at {sandbox.url} ({orders} orders, +{orders_per_minute}/min)"
