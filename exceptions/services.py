@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
-from o2c.errors import ApplicationError, Conflict, PermissionDenied
+from o2c.errors import ApplicationError, Conflict, PermissionDenied, require_reason
 from orders.lifecycle import Step
 from orders.models import Order, OrderState
 from orders.roles import get_system_user, is_system_user
@@ -17,17 +17,10 @@ from orders.services import order_place_on_hold, order_release, order_transition
 from .facts import order_facts
 from .models import ACTIVE_STATES, Hold, HoldReason, HoldState
 from .rules import Finding, evaluate
-from .selectors import holds_for_user, policy_for
+from .selectors import holds_for_user, policy_for, queues_for_user
 
 EVALUATED_STATES = {OrderState.RECEIVED, OrderState.ON_HOLD}
 RULE_CATEGORIES = {"credit", "pricing", "inventory", "master_data", "anomaly"}
-
-
-def _require_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ApplicationError("A reason is required.", {"field": "reason"})
-    return reason
 
 
 def _who(user) -> str:
@@ -208,7 +201,7 @@ def hold_claim(*, hold_id: int, actor) -> Hold:
 
 @transaction.atomic
 def hold_unclaim(*, hold_id: int, actor, reason: str) -> Hold:
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     hold = _lock(hold_id=hold_id, actor=actor)
     _check_assignee(hold, actor)
     _run(hold, "unclaim", actor)
@@ -217,25 +210,19 @@ def hold_unclaim(*, hold_id: int, actor, reason: str) -> Hold:
 
 @transaction.atomic
 def hold_reassign(*, hold_id: int, actor, to_user_id: int, reason: str) -> Hold:
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     hold = _lock(hold_id=hold_id, actor=actor)
     to = get_user_model().objects.filter(pk=to_user_id, is_active=True).first()
-    if to is None or hold.queue not in _queues(to):
+    if to is None or hold.queue not in queues_for_user(to):
         raise ApplicationError("Reassign to an active member of this queue.", {"field": "to_user"})
     _run(hold, "reassign", actor, to=to)
     return _save(hold, actor, f"Reassigned to {_who(to)}: {reason}")
 
 
-def _queues(user) -> list[str]:
-    from .selectors import queues_for_user
-
-    return queues_for_user(user)
-
-
 @transaction.atomic
 def hold_release(*, hold_id: int, actor, reason: str, code: str = "OVERRIDE") -> Hold:
     """Release a hold; above the policy amount it waits for a second approver instead."""
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     hold = _lock(hold_id=hold_id, actor=actor)
     if hold.state == HoldState.OPEN:
         _run(hold, "claim", actor, by=actor)  # releasing an unclaimed hold claims it first
@@ -264,7 +251,7 @@ def hold_release(*, hold_id: int, actor, reason: str, code: str = "OVERRIDE") ->
 @transaction.atomic
 def hold_approve(*, hold_id: int, actor, reason: str) -> Hold:
     """The second approver of a maker-checker release: not the first, nor the order's author."""
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     hold = _lock(hold_id=hold_id, actor=actor)
     if hold.first_approver_id == actor.pk:
         raise PermissionDenied("You released this hold; a different person must approve it.")
@@ -278,7 +265,7 @@ def hold_approve(*, hold_id: int, actor, reason: str) -> Hold:
 @transaction.atomic
 def hold_reject(*, hold_id: int, actor, reason: str, confirm_cancel: bool) -> Hold:
     """Reject a hold: the order is cancelled, so the user must confirm that first."""
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     if not confirm_cancel:
         raise ApplicationError(
             "Rejecting cancels the order. Confirm to go ahead.", {"field": "confirm_cancel"}
@@ -315,7 +302,7 @@ def hold_reject(*, hold_id: int, actor, reason: str, confirm_cancel: bool) -> Ho
 
 @transaction.atomic
 def hold_escalate(*, hold_id: int, actor, reason: str) -> Hold:
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     hold = _lock(hold_id=hold_id, actor=actor)
     if hold.state not in ACTIVE_STATES:
         raise _refuse(hold, "escalat")
@@ -373,7 +360,7 @@ def hold_correct_price(*, hold_id: int, actor, reason: str) -> Hold:
     """Pricing: set the line to its contract (or list) price; re-evaluation then clears the hold."""
     from orders.services import order_line_set_price
 
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     hold = _lock(hold_id=hold_id, actor=actor)
     if hold.category != "pricing" or hold.line_id is None:
         raise ApplicationError("Only a pricing hold on a line can be corrected to contract.")
@@ -394,7 +381,7 @@ def hold_correct_price(*, hold_id: int, actor, reason: str) -> Hold:
 @transaction.atomic
 def hold_approve_partial(*, hold_id: int, actor, reason: str) -> Hold:
     """Warehouse: ship what is available now and backorder the rest; the stock hold is released."""
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     hold = _lock(hold_id=hold_id, actor=actor)
     if hold.reason.code != "STOCK_SHORT":
         raise ApplicationError("A partial shipment can only settle a stock shortage.")
@@ -413,7 +400,7 @@ def hold_fix_master_data(
     """Customer service fills in what is missing, then the order is re-evaluated at once."""
     from orders.services import customer_update_master_data, order_set_ship_to
 
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     hold = _lock(hold_id=hold_id, actor=actor)
     if hold.reason.code != "MASTER_DATA_MISSING":
         raise ApplicationError("Only a master-data hold is fixed this way.")
@@ -459,7 +446,7 @@ def hold_cancel_line(*, hold_id: int, actor, reason: str) -> Hold:
     """Warehouse: cancel the short line; re-evaluation after commit clears its holds."""
     from orders.services import order_line_cancel
 
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     hold = _inventory_line_hold(hold_id=hold_id, actor=actor)
     order_line_cancel(actor=actor, order_id=hold.order_id, line_id=hold.line_id, reason=reason)
     return hold
@@ -470,7 +457,7 @@ def hold_substitute(*, hold_id: int, actor, sku: str, reason: str) -> Hold:
     """Warehouse: ship another SKU instead; re-evaluation after commit checks the substitute."""
     from orders.services import order_line_substitute
 
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     hold = _inventory_line_hold(hold_id=hold_id, actor=actor)
     order_line_substitute(
         actor=actor,

@@ -32,3 +32,11 @@ class Conflict(ApplicationError):
 
 class TransientError(Exception):
     """A retryable failure (timeout, connection refused, 429/5xx): tasks retry these with backoff."""
+
+
+def require_reason(reason: str | None) -> str:
+    """Every state change records why; an empty reason is a field error, not a silent default."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("A reason is required.", {"field": "reason"})
+    return reason

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 from simple_history.utils import bulk_create_with_history
 
-from o2c.errors import ApplicationError, Conflict, PermissionDenied
+from o2c.errors import ApplicationError, Conflict, PermissionDenied, require_reason
 
 from .lifecycle import Step, blocking_reasons
 from .models import Customer, Order, OrderLine, OrderState, PriceAgreement, ShipTo
@@ -38,13 +38,6 @@ class LineInput:
     sku: str
     quantity: Decimal
     unit_price: Decimal | None = None
-
-
-def _require_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ApplicationError("A reason is required.", {"field": "reason"})
-    return reason
 
 
 def _require_writer(actor, *roles: str) -> None:
@@ -204,33 +197,18 @@ def order_update_line(
 ) -> OrderLine:
     """Change a line's quantity or price; the order is re-evaluated after commit."""
     _require_writer(actor)
-    reason = _require_reason(reason)
-    order = _lock_order(order_id=order_id, actor=actor)
-    if order.state not in EDITABLE_STATES:
-        raise Conflict(
-            f"Order {order.number} is {order.get_state_display().lower()}; its lines can no longer be edited."
-        )
+    reason = require_reason(reason)
     if quantity <= 0:
         raise ApplicationError("Quantities must be greater than zero.", {"field": "quantity"})
     if unit_price is not None and unit_price < 0:
         raise ApplicationError("Prices cannot be negative.", {"field": "unit_price"})
-    lines = list(order.lines.all())
-    line = next((line for line in lines if line.pk == line_id), None)
-    if line is None:
-        raise ApplicationError("That line is not on this order.", {"field": "line"})
+    order = _lock_order(order_id=order_id, actor=actor)
+    line, lines = _editable_line(order, line_id)
     if line.ordered_qty == quantity and line.unit_price == unit_price:
         return line
     line.ordered_qty = quantity
     line.unit_price = unit_price
-    line._history_user = actor
-    line._change_reason = reason
-    line.save()
-    _recalculate_totals(order, lines)
-    order.last_edited_by = actor
-    order._history_user = actor
-    order._change_reason = reason
-    order.save()
-    transaction.on_commit(lambda: order_changed.send_robust(sender=Order, order_id=order.pk))
+    _save_line_change(order, line, lines, actor, reason)
     return line
 
 
@@ -286,7 +264,7 @@ def _apply(order: Order, name: str, *, actor, reason: str, **kwargs) -> Order:
 @transaction.atomic
 def order_transition(*, actor, order_id: int, transition: str, reason: str) -> Order:
     """A manual lifecycle step from the order page or admin (release, allocate, cancel, ...)."""
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     if transition not in MANUAL_TRANSITIONS:
         raise ApplicationError(
             f"“{transition}” cannot be triggered by hand.", {"transition": transition}
@@ -309,7 +287,7 @@ def order_transition(*, actor, order_id: int, transition: str, reason: str) -> O
 def order_release(*, actor, order_id: int, reason: str) -> Order:
     """Release an order whose blocking holds are all cleared (or that never had one)."""
     order = _lock_order(order_id=order_id, actor=actor)
-    return _apply(order, "release", actor=actor, reason=_require_reason(reason), at=timezone.now())
+    return _apply(order, "release", actor=actor, reason=require_reason(reason), at=timezone.now())
 
 
 @transaction.atomic
@@ -317,7 +295,7 @@ def order_place_on_hold(*, actor, order_id: int, reason: str) -> Order:
     order = _lock_order(order_id=order_id, actor=actor)
     if order.state == OrderState.ON_HOLD:
         return order  # idempotent: a second hold on a held order changes nothing here
-    return _apply(order, "place_on_hold", actor=actor, reason=_require_reason(reason))
+    return _apply(order, "place_on_hold", actor=actor, reason=require_reason(reason))
 
 
 def _record_quantities(
@@ -355,7 +333,7 @@ def order_record_shipment(
         )
     _record_quantities(order, quantities, "shipped_qty", actor, reason)
     name = "ship" if order.fully_shipped() else "ship_partially"
-    return _apply(order, name, actor=actor, reason=_require_reason(reason))
+    return _apply(order, name, actor=actor, reason=require_reason(reason))
 
 
 @transaction.atomic
@@ -374,7 +352,7 @@ def order_record_invoice(
         )
     _record_quantities(order, quantities, "invoiced_qty", actor, reason)
     name = "invoice" if order.fully_invoiced() else "invoice_partially"
-    return _apply(order, name, actor=actor, reason=_require_reason(reason))
+    return _apply(order, name, actor=actor, reason=require_reason(reason))
 
 
 @transaction.atomic
@@ -383,28 +361,13 @@ def order_line_set_price(
 ) -> OrderLine:
     """Pricing's correction of one line's price; the order is re-evaluated after commit."""
     _require_writer(actor, Role.PRICING, Role.CUSTOMER_SERVICE)
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     if unit_price is None or unit_price < 0:
         raise ApplicationError("Enter a price of zero or more.", {"field": "unit_price"})
     order = _lock_order(order_id=order_id, actor=actor)
-    if order.state not in EDITABLE_STATES:
-        raise Conflict(
-            f"Order {order.number} is {order.get_state_display().lower()}; its prices are final."
-        )
-    lines = list(order.lines.all())
-    line = next((line for line in lines if line.pk == line_id), None)
-    if line is None:
-        raise ApplicationError("That line is not on this order.", {"field": "line"})
+    line, lines = _editable_line(order, line_id)
     line.unit_price = unit_price
-    line._history_user = actor
-    line._change_reason = reason
-    line.save(update_fields=["unit_price"])
-    _recalculate_totals(order, lines)
-    order.last_edited_by = actor
-    order._history_user = actor
-    order._change_reason = reason
-    order.save()
-    transaction.on_commit(lambda: order_changed.send_robust(sender=Order, order_id=order.pk))
+    _save_line_change(order, line, lines, actor, reason)
     return line
 
 
@@ -412,23 +375,16 @@ def order_line_set_price(
 def order_set_ship_to(*, actor, order_id: int, ship_to_id: int, reason: str) -> Order:
     """Customer service fills in or corrects the ship-to; the order is re-evaluated after commit."""
     _require_writer(actor)
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     order = _lock_order(order_id=order_id, actor=actor)
-    if order.state not in EDITABLE_STATES:
-        raise Conflict(
-            f"Order {order.number} is {order.get_state_display().lower()}; its ship-to is final."
-        )
+    _require_editable(order)
     ship_to = ShipTo.objects.filter(pk=ship_to_id, customer_id=order.customer_id).first()
     if ship_to is None:
         raise ApplicationError(
             "That ship-to does not belong to the customer.", {"field": "ship_to"}
         )
     order.ship_to = ship_to
-    order.last_edited_by = actor
-    order._history_user = actor
-    order._change_reason = reason
-    order.save()
-    transaction.on_commit(lambda: order_changed.send_robust(sender=Order, order_id=order.pk))
+    _save_order_edit(order, actor, reason)
     return order
 
 
@@ -438,7 +394,7 @@ def customer_update_master_data(
 ) -> Customer:
     """Customer service fills in missing payment terms or tax region."""
     _require_writer(actor)
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     customer = customers_for_user(actor).select_for_update().filter(pk=customer_id).first()
     if customer is None:
         raise PermissionDenied("Customer not found or not yours to change.")
@@ -454,16 +410,30 @@ def customer_update_master_data(
     return customer
 
 
-def _editable_line(order: Order, line_id: int) -> tuple[OrderLine, list[OrderLine]]:
+def _require_editable(order: Order) -> None:
     if order.state not in EDITABLE_STATES:
         raise Conflict(
-            f"Order {order.number} is {order.get_state_display().lower()}; its lines are final."
+            f"Order {order.number} is {order.get_state_display().lower()}; "
+            "its lines can no longer be edited."
         )
+
+
+def _editable_line(order: Order, line_id: int) -> tuple[OrderLine, list[OrderLine]]:
+    _require_editable(order)
     lines = list(order.lines.select_related("item"))
     line = next((line for line in lines if line.pk == line_id), None)
     if line is None or line.cancelled:
         raise ApplicationError("That line is not open on this order.", {"field": "line"})
     return line, lines
+
+
+def _save_order_edit(order: Order, actor, reason: str) -> None:
+    """Record who edited the order last (maker-checker reads it) and re-evaluate after commit."""
+    order.last_edited_by = actor
+    order._history_user = actor
+    order._change_reason = reason
+    order.save()
+    transaction.on_commit(lambda: order_changed.send_robust(sender=Order, order_id=order.pk))
 
 
 def _save_line_change(
@@ -473,18 +443,14 @@ def _save_line_change(
     line._change_reason = reason
     line.save()
     _recalculate_totals(order, lines)
-    order.last_edited_by = actor
-    order._history_user = actor
-    order._change_reason = reason
-    order.save()
-    transaction.on_commit(lambda: order_changed.send_robust(sender=Order, order_id=order.pk))
+    _save_order_edit(order, actor, reason)
 
 
 @transaction.atomic
 def order_line_cancel(*, actor, order_id: int, line_id: int, reason: str) -> OrderLine:
     """Cancel one line (kept for the record); the rest of the order goes on."""
     _require_writer(actor, Role.WAREHOUSE, Role.CUSTOMER_SERVICE)
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     order = _lock_order(order_id=order_id, actor=actor)
     line, lines = _editable_line(order, line_id)
     if sum(1 for other in lines if not other.cancelled) == 1:
@@ -500,7 +466,7 @@ def order_line_substitute(
 ) -> OrderLine:
     """Replace a line's item with another SKU, priced at the customer's contract or list price."""
     _require_writer(actor, Role.WAREHOUSE, Role.CUSTOMER_SERVICE)
-    reason = _require_reason(reason)
+    reason = require_reason(reason)
     order = _lock_order(order_id=order_id, actor=actor)
     line, lines = _editable_line(order, line_id)
     item = items_by_sku([(sku or "").strip().upper()]).get((sku or "").strip().upper())

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from o2c.errors import ApplicationError, Conflict
+from o2c.errors import ApplicationError, Conflict, require_reason
 from orders import upserts
 from orders.models import Order, OrderState, ShipTo
 from orders.roles import get_system_user
@@ -269,9 +269,7 @@ def _field_message(exc: ApplicationError) -> str:
 @transaction.atomic
 def inbox_replay(*, message_ids: list[int], actor, reason: str) -> int:
     """Put dead letters back in the inbox (recorded in their history); the caller processes them."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ApplicationError("A reason is required to replay.", {"field": "reason"})
+    reason = require_reason(reason)
     replayed = 0
     for message in InboundMessage.objects.select_for_update().filter(
         pk__in=message_ids, state=InboundState.DEAD

@@ -40,11 +40,9 @@ def outbox_schedule(*, seconds: int = 15) -> PeriodicTask:
 @transaction.atomic
 def connector_set_enabled(*, connector_id: int, actor, enabled: bool, reason: str) -> Connector:
     """Pause or resume a connector; its beat entry follows, and history records who and why."""
-    from o2c.errors import ApplicationError
+    from o2c.errors import require_reason
 
-    reason = (reason or "").strip()
-    if not reason:
-        raise ApplicationError("A reason is required.", {"field": "reason"})
+    reason = require_reason(reason)
     connector = Connector.objects.select_for_update().get(pk=connector_id)
     connector.enabled = enabled
     connector._history_user = actor
