@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from o2c.errors import ApplicationError, Conflict, require_reason
+from o2c.logs import correlated
 from orders import upserts
 from orders.models import Order, OrderState, ShipTo
 from orders.roles import get_system_user
@@ -134,10 +135,12 @@ def inbox_process(*, connector_id: int, stream: str, limit: int = 1000) -> dict[
         _process_master(messages, stream, counts)
     elif stream == "orders":
         for message in messages:
-            _process_order(message, counts)
+            with correlated(message.correlation_id):
+                _process_order(message, counts)
     elif stream == "shipments":
         for message in messages:
-            _process_shipment(message, counts)
+            with correlated(message.correlation_id):
+                _process_shipment(message, counts)
     else:
         for message in messages:
             with transaction.atomic():
@@ -253,6 +256,7 @@ def _process_order(message: InboundMessage, counts) -> None:
                 counts["dead"] += 1
                 return
             _finish(message, error=None, actor=system)
+            logger.info("Order %s imported from %s", record.number, source)
             counts["processed"] += 1
     except Exception:
         logger.exception("Order message %s failed unexpectedly", message.pk)

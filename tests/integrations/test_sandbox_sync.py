@@ -45,8 +45,12 @@ def fingerprint():
 
 
 def test_full_sync_creates_orders_with_holds_for_problem_orders(
-    erp, wms, django_capture_on_commit_callbacks
+    erp, wms, caplog, django_capture_on_commit_callbacks
 ):
+    from o2c.logs import CorrelationFilter
+
+    caplog.handler.addFilter(CorrelationFilter())
+    caplog.set_level("INFO", logger="integrations")
     full_sync(erp, wms, django_capture_on_commit_callbacks)
 
     assert Customer.objects.filter(source_system="sandbox-erp").count() == 40
@@ -58,6 +62,9 @@ def test_full_sync_creates_orders_with_holds_for_problem_orders(
     # the inbound message's correlation id travels to the order
     message = InboundMessage.objects.get(stream="orders", external_id="SBO100000")
     assert Order.objects.get(external_id="SBO100000").correlation_id == message.correlation_id
+    # and every log line written while applying it carries the same id
+    lines = [r for r in caplog.records if "SBO100000" in r.getMessage()]
+    assert lines and {r.correlation_id for r in lines} == {str(message.correlation_id)}
     assert not InboundMessage.objects.exclude(state=InboundState.PROCESSED).exists()
 
 
