@@ -163,6 +163,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Keep Django's LOGGING (JSON lines with correlation ids) in worker processes too.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- REST framework --------------------------------------------------------------------------
 REST_FRAMEWORK = {
