@@ -227,3 +227,18 @@ def test_a_shipment_before_its_order_is_parked_then_held_or_dead_lettered(
     assert hold.queue == "integration_admin" and hold.context["shipment"] == f"SHP-{held.number}"
     inbox_process(connector_id=wms.pk, stream="shipments")
     assert Hold.objects.filter(order=held, reason__code="SHIPMENT_UNMATCHED").count() == 1
+
+
+def test_order_timeline_tells_the_message_story(
+    client, erp, wms, cs_user, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    full_sync(erp, wms, django_capture_on_commit_callbacks)
+    outbox_relay()
+    order = Order.objects.filter(state=OrderState.RELEASED).first()
+    client.force_login(cs_user)
+    body = client.get(reverse("orders:detail", args=[order.pk])).content.decode()
+    assert f"Message orders:{order.external_id} v1 (processed)" in body
+    assert "Outbound order_release (sent)" in body
+    assert str(order.correlation_id) in body
