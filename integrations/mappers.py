@@ -316,7 +316,25 @@ def map_shipment(r: dict) -> ShipmentRecord:
     )
 
 
+@dataclass(frozen=True)
+class DeliveryRecord:
+    external_id: str
+    shipment: str
+    delivered_at: datetime
+    signed_by: str
+
+
+def map_delivery(r: dict) -> DeliveryRecord:
+    return DeliveryRecord(
+        external_id=_text(r, "id", max_length=64),
+        shipment=_text(r, "shipment", max_length=64),
+        delivered_at=_datetime(r, "delivered_at"),
+        signed_by=_text(r, "signed_by", required=False, max_length=100),
+    )
+
+
 MAPPERS = {
+    "deliveries": map_delivery,
     "shipments": map_shipment,
     "customers": map_customer,
     "items": map_item,

@@ -30,6 +30,7 @@ class SandboxState:
     release_posts: int = 0
     release_times: dict[str, float] = field(default_factory=dict)
     ship_after_seconds: float = 0.0  # how long the warehouse takes to ship a released order
+    deliver_after_seconds: float = 0.0  # and the carrier to deliver it
     short_every: int = 7  # every n-th shipment ships one unit short on its first line
     orphan_shipments: list[str] = field(
         default_factory=list
@@ -47,7 +48,28 @@ class SandboxState:
             return [self.catalog.order(i) for i in range(self.order_count())]
         if stream == "shipments":
             return self.shipments()
+        if stream == "deliveries":
+            return self.deliveries()
         raise KeyError(stream)
+
+    def deliveries(self) -> list[dict]:
+        """Proof of delivery for each shipment, once the carrier had time to deliver it."""
+        now = time.monotonic()
+        with self.lock:
+            times = dict(self.release_times)
+        return [
+            {
+                "id": f"POD-{s['order']}",
+                "version": 1,
+                "shipment": s["id"],
+                "delivered_at": "2026-11-23T09:00:00Z",
+                "signed_by": "R. Receiver",
+            }
+            for s in self.shipments()
+            if s["tracking"] != "1Z-ORPHAN"
+            and now - times.get(f"release:{s['order']}", now)
+            >= self.ship_after_seconds + self.deliver_after_seconds
+        ]
 
     def shipments(self) -> list[dict]:
         """One shipment per release, once the warehouse had time to ship it; in release order."""
@@ -101,6 +123,7 @@ class SandboxState:
 STREAM_PATHS = {
     "erp": {"customers", "items", "prices", "ar", "orders"},
     "wms": {"inventory", "shipments"},
+    "tms": {"deliveries"},
 }
 
 

@@ -141,6 +141,10 @@ def inbox_process(*, connector_id: int, stream: str, limit: int = 1000) -> dict[
         for message in messages:
             with correlated(message.correlation_id):
                 _process_shipment(message, counts)
+    elif stream == "deliveries":
+        for message in messages:
+            with correlated(message.correlation_id):
+                _process_delivery(message, counts)
     else:
         for message in messages:
             with transaction.atomic():
@@ -293,8 +297,8 @@ def _process_shipment(message: InboundMessage, counts) -> None:
     """Apply a WMS ship confirmation. One that arrives before its order is released (or known) is
     parked and retried; past O2C_PARK_HOURS it raises a hold in the integration queue, or, for an
     order o2c never heard of, becomes a dead letter."""
+    from billing.services import shipment_record
     from exceptions.services import hold_raise
-    from orders.services import order_record_shipment, order_transition
 
     system = get_system_user()
     with transaction.atomic():
@@ -351,22 +355,64 @@ def _process_shipment(message: InboundMessage, counts) -> None:
             return
         try:
             with transaction.atomic():
-                if order.state == OrderState.RELEASED:
-                    order_transition(
-                        actor=system,
-                        order_id=order.pk,
-                        transition="allocate",
-                        reason=f"Allocated by the WMS ({record.warehouse or 'warehouse'})",
-                    )
-                order_record_shipment(
+                shipment_record(
                     actor=system,
                     order_id=order.pk,
+                    source=message.connector.name,
+                    external_id=record.external_id,
                     quantities={lines[line.line].pk: line.quantity for line in record.lines},
-                    reason=f"Shipped {record.external_id} via {record.carrier or 'carrier'} {record.tracking}".strip(),
+                    shipped_at=record.shipped_at,
+                    warehouse_code=record.warehouse,
+                    carrier=record.carrier,
+                    tracking_number=record.tracking,
+                    correlation_id=order.correlation_id,
                 )
         except ApplicationError as exc:
             _finish(message, error=f"parked: {exc.message}; retrying", actor=system)
             counts["parked"] += 1
             return
+        _finish(message, error=None, actor=system)
+        counts["processed"] += 1
+
+
+def _process_delivery(message: InboundMessage, counts) -> None:
+    """Proof of delivery from the TMS; one for a shipment not yet known is parked, then dead-lettered."""
+    from billing.models import Shipment
+    from billing.services import shipment_deliver
+
+    system = get_system_user()
+    with transaction.atomic():
+        message = _locked(message)
+        if message.state not in (InboundState.RECEIVED, InboundState.FAILED):
+            return
+        try:
+            record = MAPPERS["deliveries"](message.payload)
+        except MappingError as exc:
+            _finish(message, error=str(exc), dead=True, actor=system)
+            counts["dead"] += 1
+            return
+        shipment = Shipment.objects.filter(external_id=record.shipment).first()
+        if shipment is None:
+            overdue = timezone.now() - message.received_at > timedelta(
+                hours=settings.O2C_PARK_HOURS
+            )
+            what = f"shipment “{record.shipment}” is unknown"
+            _finish(
+                message,
+                error=f"shipment: {what} after {settings.O2C_PARK_HOURS} h"
+                if overdue
+                else f"parked: {what}; retrying",
+                dead=overdue,
+                actor=system,
+            )
+            counts["dead" if overdue else "parked"] += 1
+            return
+        shipment_deliver(
+            actor=system,
+            source=shipment.source_system,
+            external_id=shipment.external_id,
+            delivered_at=record.delivered_at,
+            signed_by=record.signed_by,
+        )
         _finish(message, error=None, actor=system)
         counts["processed"] += 1

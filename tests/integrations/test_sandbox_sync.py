@@ -242,3 +242,26 @@ def test_order_timeline_tells_the_message_story(
     assert f"Message orders:{order.external_id} v1 (processed)" in body
     assert "Outbound order_release (sent)" in body
     assert str(order.correlation_id) in body
+
+
+def test_shipments_are_recorded_and_delivered_from_the_tms(
+    erp, wms, tms, sandbox, django_capture_on_commit_callbacks
+):
+    from billing.models import Shipment, ShipmentState
+
+    full_sync(erp, wms, django_capture_on_commit_callbacks)
+    outbox_relay()
+
+    # a proof of delivery that arrives before its shipment is parked, not dropped
+    sync(tms, ["deliveries"], django_capture_on_commit_callbacks)
+    early = InboundMessage.objects.filter(stream="deliveries", state=InboundState.FAILED)
+    assert early.exists() and "parked: shipment" in early.first().last_error
+
+    # once the WMS confirms, each shipment is recorded with its lines, then delivered on the next pass
+    sync(wms, ["shipments"], django_capture_on_commit_callbacks)
+    shipment = Shipment.objects.select_related("order").first()
+    assert shipment.lines.count() == shipment.order.lines.count() and shipment.carrier == "UPS"
+    inbox_process(connector_id=tms.pk, stream="deliveries")
+    assert set(Shipment.objects.values_list("state", flat=True)) == {ShipmentState.DELIVERED}
+    assert Shipment.objects.filter(delivered_at__isnull=True).count() == 0
+    assert not InboundMessage.objects.filter(stream="deliveries").exclude(state=InboundState.PROCESSED).exists()
