@@ -264,4 +264,47 @@ def test_shipments_are_recorded_and_delivered_from_the_tms(
     inbox_process(connector_id=tms.pk, stream="deliveries")
     assert set(Shipment.objects.values_list("state", flat=True)) == {ShipmentState.DELIVERED}
     assert Shipment.objects.filter(delivered_at__isnull=True).count() == 0
-    assert not InboundMessage.objects.filter(stream="deliveries").exclude(state=InboundState.PROCESSED).exists()
+    assert (
+        not InboundMessage.objects.filter(stream="deliveries")
+        .exclude(state=InboundState.PROCESSED)
+        .exists()
+    )
+
+
+def test_an_out_of_order_shipment_is_processed_once_its_order_is_released(
+    erp, wms, sandbox, manager_user, django_capture_on_commit_callbacks
+):
+    from billing.models import Shipment
+    from exceptions.services import hold_release
+
+    full_sync(erp, wms, django_capture_on_commit_callbacks)
+    held = (
+        Order.objects.filter(state=OrderState.ON_HOLD, holds__reason__code="STOCK_SHORT").first()
+        or Order.objects.filter(state=OrderState.ON_HOLD).first()
+    )
+    sandbox.state.orphan_shipments = [held.number]
+    sync(wms, ["shipments"], django_capture_on_commit_callbacks)
+    message = InboundMessage.objects.get(external_id=f"SHP-{held.number}")
+    assert message.state == InboundState.FAILED
+
+    # when the order's holds are released, the parked shipment applies on the next pass, once
+    from exceptions.services import hold_approve
+    from tests.fixtures.users import make_user
+
+    checker = make_user("manager2", "manager")
+    with django_capture_on_commit_callbacks(execute=True):
+        for hold in held.holds.filter(state__in=["open", "claimed"]):
+            hold = hold_release(
+                hold_id=hold.pk, actor=manager_user, reason="Cleared with the customer"
+            )
+            if hold.state == "awaiting_second_approval":  # maker-checker above the policy amount
+                hold_approve(hold_id=hold.pk, actor=checker, reason="Agreed")
+    held.refresh_from_db()
+    assert held.state == OrderState.RELEASED
+    inbox_process(connector_id=wms.pk, stream="shipments")
+    inbox_process(connector_id=wms.pk, stream="shipments")
+    message.refresh_from_db()
+    assert message.state == InboundState.PROCESSED
+    assert Shipment.objects.filter(order=held).count() == 1
+    held.refresh_from_db()
+    assert held.state in (OrderState.SHIPPED, OrderState.PARTIALLY_SHIPPED)
