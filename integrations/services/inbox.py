@@ -133,18 +133,10 @@ def inbox_process(*, connector_id: int, stream: str, limit: int = 1000) -> dict[
         return counts
     if stream in MASTER_UPSERTS:
         _process_master(messages, stream, counts)
-    elif stream == "orders":
+    elif stream in PER_MESSAGE:
         for message in messages:
             with correlated(message.correlation_id):
-                _process_order(message, counts)
-    elif stream == "shipments":
-        for message in messages:
-            with correlated(message.correlation_id):
-                _process_shipment(message, counts)
-    elif stream == "deliveries":
-        for message in messages:
-            with correlated(message.correlation_id):
-                _process_delivery(message, counts)
+                _guarded(PER_MESSAGE[stream], message, counts)
     else:
         for message in messages:
             with transaction.atomic():
@@ -199,72 +191,64 @@ def _process_master(messages: list[InboundMessage], stream: str, counts) -> None
 def _process_order(message: InboundMessage, counts) -> None:
     system = get_system_user()
     source = message.connector.name
-    try:
-        with transaction.atomic():
-            message = _locked(message)
-            if message.state not in (InboundState.RECEIVED, InboundState.FAILED):
-                return
-            try:
-                record = MAPPERS["orders"](message.payload)
-            except MappingError as exc:
-                _finish(message, error=str(exc), dead=True, actor=system)
-                counts["dead"] += 1
-                return
-            if Order.objects.filter(source_system=source, external_id=record.external_id).exists():
-                _finish(
-                    message, error=None, actor=system
-                )  # already applied: a repeat changes nothing
-                counts["processed"] += 1
-                return
-            customer = upserts.resolve_customers(source=source, refs=[record.customer]).get(
-                record.customer
-            )
-            if customer is None:
-                _finish(
-                    message, error=f"customer: unknown “{record.customer}”", dead=True, actor=system
-                )
-                counts["dead"] += 1
-                return
-            ship_to = (
-                ShipTo.objects.filter(customer=customer, code=record.ship_to).first()
-                if record.ship_to
-                else None
-            )
-            try:
-                with transaction.atomic():  # the order and its lines apply whole, or not at all
-                    order_create(
-                        actor=system,
-                        customer_id=customer.pk,
-                        channel=record.channel,
-                        lines=[
-                            LineInput(
-                                sku=line.sku, quantity=line.quantity, unit_price=line.unit_price
-                            )
-                            for line in record.lines
-                        ],
-                        ship_to_id=ship_to.pk if ship_to else None,
-                        requested_date=record.requested_date,
-                        currency=record.currency,
-                        number=record.number,
-                        source_system=source,
-                        external_id=record.external_id,
-                        correlation_id=message.correlation_id,
-                        reason=f"Imported from {source} ({record.channel})",
-                    )
-            except Conflict as exc:
-                _finish(message, error=exc.message, dead=True, actor=system)
-                counts["dead"] += 1
-                return
-            except ApplicationError as exc:
-                _finish(message, error=_field_message(exc), dead=True, actor=system)
-                counts["dead"] += 1
-                return
-            _finish(message, error=None, actor=system)
-            logger.info("Order %s imported from %s", record.number, source)
+    with transaction.atomic():
+        message = _locked(message)
+        if message.state not in (InboundState.RECEIVED, InboundState.FAILED):
+            return
+        try:
+            record = MAPPERS["orders"](message.payload)
+        except MappingError as exc:
+            _finish(message, error=str(exc), dead=True, actor=system)
+            counts["dead"] += 1
+            return
+        if Order.objects.filter(source_system=source, external_id=record.external_id).exists():
+            _finish(message, error=None, actor=system)  # already applied: a repeat changes nothing
             counts["processed"] += 1
-    except Exception:
-        logger.exception("Order message %s failed unexpectedly", message.pk)
-        raise
+            return
+        customer = upserts.resolve_customers(source=source, refs=[record.customer]).get(
+            record.customer
+        )
+        if customer is None:
+            _finish(
+                message, error=f"customer: unknown “{record.customer}”", dead=True, actor=system
+            )
+            counts["dead"] += 1
+            return
+        ship_to = (
+            ShipTo.objects.filter(customer=customer, code=record.ship_to).first()
+            if record.ship_to
+            else None
+        )
+        try:
+            with transaction.atomic():  # the order and its lines apply whole, or not at all
+                order_create(
+                    actor=system,
+                    customer_id=customer.pk,
+                    channel=record.channel,
+                    lines=[
+                        LineInput(sku=line.sku, quantity=line.quantity, unit_price=line.unit_price)
+                        for line in record.lines
+                    ],
+                    ship_to_id=ship_to.pk if ship_to else None,
+                    requested_date=record.requested_date,
+                    currency=record.currency,
+                    number=record.number,
+                    source_system=source,
+                    external_id=record.external_id,
+                    correlation_id=message.correlation_id,
+                    reason=f"Imported from {source} ({record.channel})",
+                )
+        except Conflict as exc:
+            _finish(message, error=exc.message, dead=True, actor=system)
+            counts["dead"] += 1
+            return
+        except ApplicationError as exc:
+            _finish(message, error=_field_message(exc), dead=True, actor=system)
+            counts["dead"] += 1
+            return
+        _finish(message, error=None, actor=system)
+        logger.info("Order %s imported from %s", record.number, source)
+        counts["processed"] += 1
 
 
 def _field_message(exc: ApplicationError) -> str:
@@ -416,3 +400,25 @@ def _process_delivery(message: InboundMessage, counts) -> None:
         )
         _finish(message, error=None, actor=system)
         counts["processed"] += 1
+
+
+#: A message that fails unexpectedly this many times is a poison message: dead-lettered, not retried forever.
+POISON_ATTEMPTS = 5
+PER_MESSAGE = {
+    "orders": _process_order,
+    "shipments": _process_shipment,
+    "deliveries": _process_delivery,
+}
+
+
+def _guarded(process, message: InboundMessage, counts) -> None:
+    try:
+        process(message, counts)
+    except Exception as exc:  # noqa: BLE001 - one bad message must not stop the rest of the batch
+        logger.exception("Message %s failed unexpectedly", message.pk)
+        with transaction.atomic():
+            fresh = _locked(message)
+            if fresh.state in (InboundState.RECEIVED, InboundState.FAILED):
+                dead = fresh.attempts + 1 >= POISON_ATTEMPTS
+                _finish(fresh, error=f"unexpected {type(exc).__name__}: {exc}"[:1000], dead=dead)
+                counts["dead" if dead else "failed"] += 1

@@ -308,3 +308,27 @@ def test_an_out_of_order_shipment_is_processed_once_its_order_is_released(
     assert Shipment.objects.filter(order=held).count() == 1
     held.refresh_from_db()
     assert held.state in (OrderState.SHIPPED, OrderState.PARTIALLY_SHIPPED)
+
+
+def test_a_poison_message_ends_in_the_dead_letters_not_in_an_endless_loop(
+    erp, sandbox, monkeypatch, django_capture_on_commit_callbacks
+):
+    from integrations.services import inbox as inbox_module
+
+    sandbox.state.orders = 1
+    sync(erp, ["customers", "items"], django_capture_on_commit_callbacks)
+    connector_sync(connector_id=erp.pk, stream="orders")
+
+    def explode(**kwargs):
+        raise RuntimeError("mapper bug")
+
+    monkeypatch.setattr(inbox_module, "order_create", explode)
+    for attempt in range(1, inbox_module.POISON_ATTEMPTS + 1):
+        counts = inbox_process(connector_id=erp.pk, stream="orders")
+        assert counts == ({"dead": 1} if attempt == inbox_module.POISON_ATTEMPTS else {"failed": 1})
+    message = InboundMessage.objects.get(stream="orders")
+    assert (
+        message.state == InboundState.DEAD
+        and message.last_error == "unexpected RuntimeError: mapper bug"
+    )
+    assert inbox_process(connector_id=erp.pk, stream="orders") == {}
