@@ -35,7 +35,15 @@ def test_worker_syncs_the_sandbox_and_relays_releases(celery_worker_process, erp
 
     # then every sandbox order arrives once, evaluated, and released ones are relayed to the WMS
     assert wait_for(lambda: Order.objects.count() == 30, timeout=120), "orders did not arrive"
-    released = wait_for(lambda: OutboundMessage.objects.count(), timeout=30)
+    assert wait_for(
+        lambda: (
+            InboundMessage.objects.filter(stream="orders", state=InboundState.PROCESSED).count()
+            == 30
+        ),
+        timeout=60,
+    )
+    released = Order.objects.filter(state="released").count()
+    assert released and OutboundMessage.objects.count() == released
     outbox_relay_task.apply_async()
     assert wait_for(
         lambda: OutboundMessage.objects.filter(state=OutboundState.SENT).count() == released,
