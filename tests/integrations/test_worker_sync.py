@@ -42,6 +42,8 @@ def test_worker_syncs_the_sandbox_and_relays_releases(celery_worker_process, erp
         ),
         timeout=60,
     )
+    # each order is evaluated just after its import commits: wait until none is left unevaluated
+    assert wait_for(lambda: not Order.objects.filter(state="received").exists(), timeout=60)
     released = Order.objects.filter(state="released").count()
     assert released and OutboundMessage.objects.count() == released
     outbox_relay_task.apply_async()
