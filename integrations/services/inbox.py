@@ -136,7 +136,7 @@ def inbox_process(*, connector_id: int, stream: str, limit: int = 1000) -> dict[
     elif stream in PER_MESSAGE:
         for message in messages:
             with correlated(message.correlation_id):
-                _guarded(PER_MESSAGE[stream], message, counts)
+                _guarded(stream, message, counts)
     else:
         for message in messages:
             with transaction.atomic():
@@ -188,67 +188,52 @@ def _process_master(messages: list[InboundMessage], stream: str, counts) -> None
             counts["dead" if error else "processed"] += 1
 
 
-def _process_order(message: InboundMessage, counts) -> None:
-    system = get_system_user()
+def _process_order(message: InboundMessage, record, counts, system) -> None:
     source = message.connector.name
-    with transaction.atomic():
-        message = _locked(message)
-        if message.state not in (InboundState.RECEIVED, InboundState.FAILED):
-            return
-        try:
-            record = MAPPERS["orders"](message.payload)
-        except MappingError as exc:
-            _finish(message, error=str(exc), dead=True, actor=system)
-            counts["dead"] += 1
-            return
-        if Order.objects.filter(source_system=source, external_id=record.external_id).exists():
-            _finish(message, error=None, actor=system)  # already applied: a repeat changes nothing
-            counts["processed"] += 1
-            return
-        customer = upserts.resolve_customers(source=source, refs=[record.customer]).get(
-            record.customer
-        )
-        if customer is None:
-            _finish(
-                message, error=f"customer: unknown “{record.customer}”", dead=True, actor=system
-            )
-            counts["dead"] += 1
-            return
-        ship_to = (
-            ShipTo.objects.filter(customer=customer, code=record.ship_to).first()
-            if record.ship_to
-            else None
-        )
-        try:
-            with transaction.atomic():  # the order and its lines apply whole, or not at all
-                order_create(
-                    actor=system,
-                    customer_id=customer.pk,
-                    channel=record.channel,
-                    lines=[
-                        LineInput(sku=line.sku, quantity=line.quantity, unit_price=line.unit_price)
-                        for line in record.lines
-                    ],
-                    ship_to_id=ship_to.pk if ship_to else None,
-                    requested_date=record.requested_date,
-                    currency=record.currency,
-                    number=record.number,
-                    source_system=source,
-                    external_id=record.external_id,
-                    correlation_id=message.correlation_id,
-                    reason=f"Imported from {source} ({record.channel})",
-                )
-        except Conflict as exc:
-            _finish(message, error=exc.message, dead=True, actor=system)
-            counts["dead"] += 1
-            return
-        except ApplicationError as exc:
-            _finish(message, error=_field_message(exc), dead=True, actor=system)
-            counts["dead"] += 1
-            return
-        _finish(message, error=None, actor=system)
-        logger.info("Order %s imported from %s", record.number, source)
+    if Order.objects.filter(source_system=source, external_id=record.external_id).exists():
+        _finish(message, error=None, actor=system)  # already applied: a repeat changes nothing
         counts["processed"] += 1
+        return
+    customer = upserts.resolve_customers(source=source, refs=[record.customer]).get(record.customer)
+    if customer is None:
+        _finish(message, error=f"customer: unknown “{record.customer}”", dead=True, actor=system)
+        counts["dead"] += 1
+        return
+    ship_to = (
+        ShipTo.objects.filter(customer=customer, code=record.ship_to).first()
+        if record.ship_to
+        else None
+    )
+    try:
+        with transaction.atomic():  # the order and its lines apply whole, or not at all
+            order_create(
+                actor=system,
+                customer_id=customer.pk,
+                channel=record.channel,
+                lines=[
+                    LineInput(sku=line.sku, quantity=line.quantity, unit_price=line.unit_price)
+                    for line in record.lines
+                ],
+                ship_to_id=ship_to.pk if ship_to else None,
+                requested_date=record.requested_date,
+                currency=record.currency,
+                number=record.number,
+                source_system=source,
+                external_id=record.external_id,
+                correlation_id=message.correlation_id,
+                reason=f"Imported from {source} ({record.channel})",
+            )
+    except Conflict as exc:
+        _finish(message, error=exc.message, dead=True, actor=system)
+        counts["dead"] += 1
+        return
+    except ApplicationError as exc:
+        _finish(message, error=_field_message(exc), dead=True, actor=system)
+        counts["dead"] += 1
+        return
+    _finish(message, error=None, actor=system)
+    logger.info("Order %s imported from %s", record.number, source)
+    counts["processed"] += 1
 
 
 def _field_message(exc: ApplicationError) -> str:
@@ -277,129 +262,103 @@ def inbox_replay(*, message_ids: list[int], actor, reason: str) -> int:
 SHIPPABLE = {OrderState.ALLOCATED, OrderState.PARTIALLY_SHIPPED, OrderState.PARTIALLY_INVOICED}
 
 
-def _process_shipment(message: InboundMessage, counts) -> None:
+def _process_shipment(message: InboundMessage, record, counts, system) -> None:
     """Apply a WMS ship confirmation. One that arrives before its order is released (or known) is
     parked and retried; past O2C_PARK_HOURS it raises a hold in the integration queue, or, for an
     order o2c never heard of, becomes a dead letter."""
     from billing.services import shipment_record
     from exceptions.services import hold_raise
 
-    system = get_system_user()
-    with transaction.atomic():
-        message = _locked(message)
-        if message.state not in (InboundState.RECEIVED, InboundState.FAILED):
-            return
-        try:
-            record = MAPPERS["shipments"](message.payload)
-        except MappingError as exc:
-            _finish(message, error=str(exc), dead=True, actor=system)
-            counts["dead"] += 1
-            return
-        order = Order.objects.filter(number=record.order).first()
-        if order is None or order.state not in SHIPPABLE | {OrderState.RELEASED}:
-            overdue = timezone.now() - message.received_at > timedelta(
-                hours=settings.O2C_PARK_HOURS
-            )
-            what = f"order “{record.order}” " + (
-                "is unknown" if order is None else f"is {order.get_state_display().lower()}"
-            )
-            if overdue and order is None:
-                _finish(
-                    message,
-                    error=f"order: {what} after {settings.O2C_PARK_HOURS} h",
-                    dead=True,
-                    actor=system,
-                )
-                counts["dead"] += 1
-                return
-            if overdue:
-                hold_raise(
-                    order_id=order.pk,
-                    reason_code="SHIPMENT_UNMATCHED",
-                    actor=system,
-                    context={
-                        "shipment": record.external_id,
-                        "order_state": order.state,
-                        "waiting_since": message.received_at.isoformat(),
-                    },
-                )
-            _finish(message, error=f"parked: {what}; retrying", actor=system)
-            counts["parked"] += 1
-            return
-        lines = {line.line_number: line for line in order.lines.all()}
-        unknown = [line.line for line in record.lines if line.line not in lines]
-        if unknown:
+    order = Order.objects.filter(number=record.order).first()
+    if order is None or order.state not in SHIPPABLE | {OrderState.RELEASED}:
+        overdue = timezone.now() - message.received_at > timedelta(hours=settings.O2C_PARK_HOURS)
+        what = f"order “{record.order}” " + (
+            "is unknown" if order is None else f"is {order.get_state_display().lower()}"
+        )
+        if overdue and order is None:
             _finish(
                 message,
-                error=f"lines.line: {unknown} not on order {order.number}",
+                error=f"order: {what} after {settings.O2C_PARK_HOURS} h",
                 dead=True,
                 actor=system,
             )
             counts["dead"] += 1
             return
-        try:
-            with transaction.atomic():
-                shipment_record(
-                    actor=system,
-                    order_id=order.pk,
-                    source=message.connector.name,
-                    external_id=record.external_id,
-                    quantities={lines[line.line].pk: line.quantity for line in record.lines},
-                    shipped_at=record.shipped_at,
-                    warehouse_code=record.warehouse,
-                    carrier=record.carrier,
-                    tracking_number=record.tracking,
-                    correlation_id=order.correlation_id,
-                )
-        except ApplicationError as exc:
-            _finish(message, error=f"parked: {exc.message}; retrying", actor=system)
-            counts["parked"] += 1
-            return
-        _finish(message, error=None, actor=system)
-        counts["processed"] += 1
+        if overdue:
+            hold_raise(
+                order_id=order.pk,
+                reason_code="SHIPMENT_UNMATCHED",
+                actor=system,
+                context={
+                    "shipment": record.external_id,
+                    "order_state": order.state,
+                    "waiting_since": message.received_at.isoformat(),
+                },
+            )
+        _finish(message, error=f"parked: {what}; retrying", actor=system)
+        counts["parked"] += 1
+        return
+    lines = {line.line_number: line for line in order.lines.all()}
+    unknown = [line.line for line in record.lines if line.line not in lines]
+    if unknown:
+        _finish(
+            message,
+            error=f"lines.line: {unknown} not on order {order.number}",
+            dead=True,
+            actor=system,
+        )
+        counts["dead"] += 1
+        return
+    try:
+        with transaction.atomic():
+            shipment_record(
+                actor=system,
+                order_id=order.pk,
+                source=message.connector.name,
+                external_id=record.external_id,
+                quantities={lines[line.line].pk: line.quantity for line in record.lines},
+                shipped_at=record.shipped_at,
+                warehouse_code=record.warehouse,
+                carrier=record.carrier,
+                tracking_number=record.tracking,
+                correlation_id=order.correlation_id,
+            )
+    except ApplicationError as exc:
+        _finish(message, error=f"parked: {exc.message}; retrying", actor=system)
+        counts["parked"] += 1
+        return
+    _finish(message, error=None, actor=system)
+    counts["processed"] += 1
 
 
-def _process_delivery(message: InboundMessage, counts) -> None:
+def _process_delivery(message: InboundMessage, record, counts, system) -> None:
     """Proof of delivery from the TMS; one for a shipment not yet known is parked, then dead-lettered."""
     from billing.models import Shipment
     from billing.services import shipment_deliver
 
-    system = get_system_user()
-    with transaction.atomic():
-        message = _locked(message)
-        if message.state not in (InboundState.RECEIVED, InboundState.FAILED):
-            return
-        try:
-            record = MAPPERS["deliveries"](message.payload)
-        except MappingError as exc:
-            _finish(message, error=str(exc), dead=True, actor=system)
-            counts["dead"] += 1
-            return
-        shipment = Shipment.objects.filter(external_id=record.shipment).first()
-        if shipment is None:
-            overdue = timezone.now() - message.received_at > timedelta(
-                hours=settings.O2C_PARK_HOURS
-            )
-            what = f"shipment “{record.shipment}” is unknown"
-            _finish(
-                message,
-                error=f"shipment: {what} after {settings.O2C_PARK_HOURS} h"
-                if overdue
-                else f"parked: {what}; retrying",
-                dead=overdue,
-                actor=system,
-            )
-            counts["dead" if overdue else "parked"] += 1
-            return
-        shipment_deliver(
+    shipment = Shipment.objects.filter(external_id=record.shipment).first()
+    if shipment is None:
+        overdue = timezone.now() - message.received_at > timedelta(hours=settings.O2C_PARK_HOURS)
+        what = f"shipment “{record.shipment}” is unknown"
+        _finish(
+            message,
+            error=f"shipment: {what} after {settings.O2C_PARK_HOURS} h"
+            if overdue
+            else f"parked: {what}; retrying",
+            dead=overdue,
             actor=system,
-            source=shipment.source_system,
-            external_id=shipment.external_id,
-            delivered_at=record.delivered_at,
-            signed_by=record.signed_by,
         )
-        _finish(message, error=None, actor=system)
-        counts["processed"] += 1
+        counts["dead" if overdue else "parked"] += 1
+        return
+    shipment_deliver(
+        actor=system,
+        source=shipment.source_system,
+        external_id=shipment.external_id,
+        delivered_at=record.delivered_at,
+        signed_by=record.signed_by,
+    )
+    _finish(message, error=None, actor=system)
+    counts["processed"] += 1
 
 
 #: A message that fails unexpectedly this many times is a poison message: dead-lettered, not retried forever.
@@ -411,9 +370,22 @@ PER_MESSAGE = {
 }
 
 
-def _guarded(process, message: InboundMessage, counts) -> None:
+def _guarded(stream: str, message: InboundMessage, counts) -> None:
+    """Lock the message, map it (a bad record is a dead letter naming the field), then apply it;
+    an unexpected failure is retried, and dead-lettered as poison after POISON_ATTEMPTS."""
+    system = get_system_user()
     try:
-        process(message, counts)
+        with transaction.atomic():
+            message = _locked(message)
+            if message.state not in (InboundState.RECEIVED, InboundState.FAILED):
+                return  # another worker finished it meanwhile
+            try:
+                record = MAPPERS[stream](message.payload)
+            except MappingError as exc:
+                _finish(message, error=str(exc), dead=True, actor=system)
+                counts["dead"] += 1
+                return
+            PER_MESSAGE[stream](message, record, counts, system)
     except Exception as exc:  # noqa: BLE001 - one bad message must not stop the rest of the batch
         logger.exception("Message %s failed unexpectedly", message.pk)
         with transaction.atomic():
