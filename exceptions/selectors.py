@@ -3,15 +3,17 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from o2c.errors import PermissionDenied
 from o2c.pagination import Page, keyset_page
+from orders.models import ARBalance, InventoryPosition
 from orders.roles import Role, UserLike, is_system_user, user_roles
 from orders.selectors import territories_for
 
-from .models import ACTIVE_STATES, Hold, HoldPolicy, Queue
+from .models import ACTIVE_STATES, Hold, HoldPolicy, Notification, Queue
 from .rules import Thresholds
 
 #: The queues each role works; managers (and the system) see every queue.
@@ -182,30 +184,22 @@ def blocking_reasons(order, step: str) -> list[str]:
 
 
 def notifications_for(*, user: UserLike):
-    from .models import Notification
-
     return (
         Notification.objects.filter(user=user).select_related("hold__order").order_by("-created_at")
     )
 
 
 def unread_notifications(*, user: UserLike) -> int:
-    from .models import Notification
-
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
 
 
 def queue_members(*, queue: str):
     """Active users who work ``queue`` (its role group), for reassignment."""
-    from django.contrib.auth import get_user_model
-
     return get_user_model().objects.filter(groups__name=queue, is_active=True).order_by("username")
 
 
 def hold_live_context(*, hold: Hold) -> dict:
     """Today's numbers beside the snapshot: AR aging and stock by warehouse for the order's items."""
-    from orders.models import ARBalance, InventoryPosition
-
     item_ids = [line.item_id for line in hold.order.lines.all()]
     return {
         "ar": ARBalance.objects.filter(customer_id=hold.order.customer_id).first(),

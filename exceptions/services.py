@@ -16,6 +16,7 @@ from orders.services import order_place_on_hold, order_release, order_transition
 
 from .facts import order_facts
 from .models import ACTIVE_STATES, Hold, HoldReason, HoldState
+from .notifications import notify_managers
 from .rules import Finding, evaluate
 from .selectors import holds_for_user, policy_for, queues_for_user
 
@@ -192,6 +193,13 @@ def _check_assignee(hold: Hold, actor) -> None:
         raise Conflict(f"Claimed by {_who(hold.assignee)}; ask them, or reassign it first.")
 
 
+def _claim_if_open(hold: Hold, actor, purpose: str) -> None:
+    """Acting on an unclaimed hold claims it first, so history shows who took it."""
+    if hold.state == HoldState.OPEN:
+        _run(hold, "claim", actor, by=actor)
+        _save(hold, actor, f"Claimed by {_who(actor)} to {purpose}")
+
+
 @transaction.atomic
 def hold_claim(*, hold_id: int, actor) -> Hold:
     hold = _lock(hold_id=hold_id, actor=actor)
@@ -224,9 +232,7 @@ def hold_release(*, hold_id: int, actor, reason: str, code: str = "OVERRIDE") ->
     """Release a hold; above the policy amount it waits for a second approver instead."""
     reason = require_reason(reason)
     hold = _lock(hold_id=hold_id, actor=actor)
-    if hold.state == HoldState.OPEN:
-        _run(hold, "claim", actor, by=actor)  # releasing an unclaimed hold claims it first
-        _save(hold, actor, f"Claimed by {_who(actor)} to release")
+    _claim_if_open(hold, actor, "release")
     _check_assignee(hold, actor)
     if not hold.reason.overridable and code == "OVERRIDE":
         raise Conflict(
@@ -272,9 +278,7 @@ def hold_reject(*, hold_id: int, actor, reason: str, confirm_cancel: bool) -> Ho
         )
     hold = _lock(hold_id=hold_id, actor=actor)
     _check_assignee(hold, actor)
-    if hold.state == HoldState.OPEN:
-        _run(hold, "claim", actor, by=actor)
-        _save(hold, actor, f"Claimed by {_who(actor)} to reject")
+    _claim_if_open(hold, actor, "reject")
     now = timezone.now()
     _run(hold, "reject", actor, by=actor, code="REJECTED", note=reason, at=now)
     _save(hold, actor, reason)
@@ -310,8 +314,6 @@ def hold_escalate(*, hold_id: int, actor, reason: str) -> Hold:
 
 
 def _escalate(hold: Hold, *, actor, reason: str) -> Hold:
-    from .notifications import notify_managers
-
     hold.escalation_level += 1
     weight = policy_for(hold.order.customer.segment).segment_weight
     # Priority = value at risk × segment weight × (1 + escalation level): the level is the age

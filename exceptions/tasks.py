@@ -20,8 +20,3 @@ TASK_OPTIONS = {
 @shared_task(**TASK_OPTIONS)
 def holds_escalate_overdue() -> int:
     return services.holds_escalate_overdue()
-
-
-@shared_task(**TASK_OPTIONS)
-def order_evaluate(order_id: int) -> int:
-    return len(services.order_evaluate(order_id=order_id))

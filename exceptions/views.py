@@ -112,87 +112,24 @@ def hold_detail(request: HttpRequest, hold_id: int) -> HttpResponse:
     )
 
 
+#: action -> (form with its inputs, service). The service gets hold_id, actor and the form's
+#: cleaned data as keyword arguments (renamed where a form field names an object by its id).
 ACTIONS = {
-    "claim": (None, lambda hold_id, user, data: services.hold_claim(hold_id=hold_id, actor=user)),
-    "unclaim": (
-        ActionForm,
-        lambda hold_id, user, data: services.hold_unclaim(
-            hold_id=hold_id, actor=user, reason=data["reason"]
-        ),
-    ),
-    "release": (
-        ActionForm,
-        lambda hold_id, user, data: services.hold_release(
-            hold_id=hold_id, actor=user, reason=data["reason"]
-        ),
-    ),
-    "approve": (
-        ActionForm,
-        lambda hold_id, user, data: services.hold_approve(
-            hold_id=hold_id, actor=user, reason=data["reason"]
-        ),
-    ),
-    "reject": (
-        RejectForm,
-        lambda hold_id, user, data: services.hold_reject(
-            hold_id=hold_id,
-            actor=user,
-            reason=data["reason"],
-            confirm_cancel=data["confirm_cancel"],
-        ),
-    ),
-    "escalate": (
-        ActionForm,
-        lambda hold_id, user, data: services.hold_escalate(
-            hold_id=hold_id, actor=user, reason=data["reason"]
-        ),
-    ),
-    "correct_price": (
-        ActionForm,
-        lambda hold_id, user, data: services.hold_correct_price(
-            hold_id=hold_id, actor=user, reason=data["reason"]
-        ),
-    ),
-    "approve_partial": (
-        ActionForm,
-        lambda hold_id, user, data: services.hold_approve_partial(
-            hold_id=hold_id, actor=user, reason=data["reason"]
-        ),
-    ),
-    "fix_master_data": (
-        MasterDataForm,
-        lambda hold_id, user, data: services.hold_fix_master_data(
-            hold_id=hold_id,
-            actor=user,
-            payment_terms=data["payment_terms"],
-            tax_region=data["tax_region"],
-            ship_to_id=data["ship_to"],
-            reason=data["reason"],
-        ),
-    ),
-    "reevaluate": (
-        None,
-        lambda hold_id, user, data: services.hold_reevaluate(hold_id=hold_id, actor=user),
-    ),
-    "cancel_line": (
-        ActionForm,
-        lambda hold_id, user, data: services.hold_cancel_line(
-            hold_id=hold_id, actor=user, reason=data["reason"]
-        ),
-    ),
-    "substitute": (
-        SubstituteForm,
-        lambda hold_id, user, data: services.hold_substitute(
-            hold_id=hold_id, actor=user, sku=data["sku"], reason=data["reason"]
-        ),
-    ),
-    "reassign": (
-        ReassignForm,
-        lambda hold_id, user, data: services.hold_reassign(
-            hold_id=hold_id, actor=user, to_user_id=data["to_user"], reason=data["reason"]
-        ),
-    ),
+    "claim": (None, services.hold_claim),
+    "unclaim": (ActionForm, services.hold_unclaim),
+    "release": (ActionForm, services.hold_release),
+    "approve": (ActionForm, services.hold_approve),
+    "reject": (RejectForm, services.hold_reject),
+    "escalate": (ActionForm, services.hold_escalate),
+    "correct_price": (ActionForm, services.hold_correct_price),
+    "approve_partial": (ActionForm, services.hold_approve_partial),
+    "fix_master_data": (MasterDataForm, services.hold_fix_master_data),
+    "reevaluate": (None, services.hold_reevaluate),
+    "cancel_line": (ActionForm, services.hold_cancel_line),
+    "substitute": (SubstituteForm, services.hold_substitute),
+    "reassign": (ReassignForm, services.hold_reassign),
 }
+FIELD_TO_KWARG = {"ship_to": "ship_to_id", "to_user": "to_user_id"}
 
 
 @login_required
@@ -200,7 +137,7 @@ ACTIONS = {
 def hold_action(request: HttpRequest, hold_id: int, action: str) -> HttpResponse:
     if action not in ACTIONS:
         raise Http404("No such action.")
-    form_class, run = ACTIONS[action]
+    form_class, service = ACTIONS[action]
     try:  # row access first: a hold outside the user's queues is a 403 whatever the input
         selectors.hold_get(user=request.user, hold_id=hold_id)
     except PermissionDenied as exc:
@@ -211,7 +148,12 @@ def hold_action(request: HttpRequest, hold_id: int, action: str) -> HttpResponse
         status, error = 400, "; ".join(e for errors in form.errors.values() for e in errors)
     else:
         try:
-            run(hold_id, request.user, form.cleaned_data if form else {})
+            data = form.cleaned_data if form else {}
+            service(
+                hold_id=hold_id,
+                actor=request.user,
+                **{FIELD_TO_KWARG.get(k, k): v for k, v in data.items()},
+            )
         except PermissionDenied as exc:
             raise DjangoPermissionDenied(exc.message) from exc
         except ApplicationError as exc:

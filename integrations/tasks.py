@@ -34,13 +34,6 @@ def worker_heartbeat() -> int:
 
 
 @shared_task(**RETRYING)
-def connector_sync_task(connector_id: int, stream: str) -> int:
-    result = services.connector_sync(connector_id=connector_id, stream=stream)
-    inbox_process_task.delay(connector_id, stream)  # no transaction is open here: safe to enqueue
-    return result.stored
-
-
-@shared_task(**RETRYING)
 def connector_sync_all(connector_id: int) -> dict:
     """Beat entry per connector: each stream in turn, master data before the orders that use it."""
     from .models import Connector

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from o2c.errors import ApplicationError
@@ -70,6 +71,10 @@ def inbox(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _dead_letters_url() -> str:
+    return f"{reverse('integrations:inbox')}?state={InboundState.DEAD}"
+
+
 @login_required
 @require_POST
 def replay(request: HttpRequest) -> HttpResponse:
@@ -77,7 +82,7 @@ def replay(request: HttpRequest) -> HttpResponse:
     ids = [int(v) for v in request.POST.getlist("messages") if v.isdigit()]
     if not ids:
         messages.error(request, "Select at least one dead letter to replay.")
-        return redirect(f"{request.path.rsplit('/', 2)[0]}/inbox/?state=dead")
+        return redirect(_dead_letters_url())
     try:
         count = inbox_replay(
             message_ids=ids, actor=request.user, reason=request.POST.get("reason", "")
@@ -91,7 +96,7 @@ def replay(request: HttpRequest) -> HttpResponse:
         for connector_id, stream in targets:
             inbox_process_task.delay(connector_id, stream)
         messages.success(request, f"Replayed {count} message(s); they are being processed now.")
-    return redirect("/integrations/inbox/?state=dead")
+    return redirect(_dead_letters_url())
 
 
 @login_required

@@ -13,7 +13,7 @@ from django.utils import timezone
 from o2c.errors import ApplicationError, Conflict, require_reason
 from o2c.logs import correlated
 from orders import upserts
-from orders.models import Order, OrderState, ShipTo
+from orders.models import Order, ShipTo
 from orders.roles import get_system_user
 from orders.services import LineInput, order_create
 
@@ -79,16 +79,33 @@ def inbox_store(
         )
     for message in broken:
         message.__dict__["state"] = InboundState.DEAD  # protected field: born a dead letter
-    # INSERT .. ON CONFLICT DO NOTHING: the idempotency key turns repeats into no-ops.
-    InboundMessage.objects.bulk_create(rows + broken, ignore_conflicts=True, batch_size=500)
-    keys = {(r.external_id, r.version) for r in rows}
-    stored = InboundMessage.objects.filter(
-        connector=connector,
-        stream=stream,
-        state=InboundState.RECEIVED,
-        external_id__in={k[0] for k in keys},
+    messages = rows + broken
+    ids = {m.external_id for m in messages}
+    before = set(
+        InboundMessage.objects.filter(
+            connector=connector, stream=stream, external_id__in=ids
+        ).values_list("external_id", "version")
     )
-    return [m.pk for m in stored if (m.external_id, m.version) in keys]
+    # INSERT .. ON CONFLICT DO NOTHING: the idempotency key turns repeats into no-ops.
+    InboundMessage.objects.bulk_create(messages, ignore_conflicts=True, batch_size=500)
+    stored = list(
+        InboundMessage.objects.filter(connector=connector, stream=stream, external_id__in=ids)
+    )
+    # bulk_create writes no history: record the arrival of what this call inserted ("+" rows).
+    new = [m for m in stored if (m.external_id, m.version) not in before]
+    if new:
+        InboundMessage.history.bulk_history_create(
+            new,
+            default_user=get_system_user(),
+            default_change_reason=f"Received from {connector.name}",
+            default_date=now,
+        )
+    keys = {(r.external_id, r.version) for r in rows}
+    return [
+        m.pk
+        for m in stored
+        if m.state == InboundState.RECEIVED and (m.external_id, m.version) in keys
+    ]
 
 
 def _finish(message: InboundMessage, *, error: str | None, dead: bool = False, actor=None) -> None:
@@ -259,18 +276,15 @@ def inbox_replay(*, message_ids: list[int], actor, reason: str) -> int:
     return replayed
 
 
-SHIPPABLE = {OrderState.ALLOCATED, OrderState.PARTIALLY_SHIPPED, OrderState.PARTIALLY_INVOICED}
-
-
 def _process_shipment(message: InboundMessage, record, counts, system) -> None:
     """Apply a WMS ship confirmation. One that arrives before its order is released (or known) is
     parked and retried; past O2C_PARK_HOURS it raises a hold in the integration queue, or, for an
     order o2c never heard of, becomes a dead letter."""
-    from billing.services import shipment_record
+    from billing.services import SHIPPABLE, shipment_record
     from exceptions.services import hold_raise
 
     order = Order.objects.filter(number=record.order).first()
-    if order is None or order.state not in SHIPPABLE | {OrderState.RELEASED}:
+    if order is None or order.state not in SHIPPABLE:
         overdue = timezone.now() - message.received_at > timedelta(hours=settings.O2C_PARK_HOURS)
         what = f"order “{record.order}” " + (
             "is unknown" if order is None else f"is {order.get_state_display().lower()}"

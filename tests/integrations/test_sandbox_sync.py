@@ -41,6 +41,7 @@ def fingerprint():
         "items": Item.objects.count(),
         "holds": Hold.objects.count(),
         "order_history": Order.history.count(),
+        "arrivals": InboundMessage.history.filter(history_type="+").count(),
     }
 
 
@@ -66,6 +67,10 @@ def test_full_sync_creates_orders_with_holds_for_problem_orders(
     lines = [r for r in caplog.records if "SBO100000" in r.getMessage()]
     assert lines and {r.correlation_id for r in lines} == {str(message.correlation_id)}
     assert not InboundMessage.objects.exclude(state=InboundState.PROCESSED).exists()
+    # each message's arrival is in its history, authored by the connector's system user
+    arrival = InboundMessage.history.get(id=message.pk, history_type="+")
+    assert arrival.history_change_reason == "Received from sandbox-erp"
+    assert arrival.history_user.username == "o2c-system"
 
 
 def test_feeding_every_stream_again_shuffled_and_duplicated_changes_nothing(
