@@ -25,8 +25,9 @@ QUEUE_OF_ROLE = {
     Role.FINANCE: Queue.FINANCE,
     Role.INTEGRATION_ADMIN: Queue.INTEGRATION,
 }
-#: Queues with a page in this app (finance's comes with billing).
-WORK_QUEUES = [Queue.CREDIT, Queue.PRICING, Queue.WAREHOUSE, Queue.CUSTOMER_SERVICE]
+#: Queues with a page in this app. Finance's billing holds are here too; its invoice approvals
+#: have their own page in billing.
+WORK_QUEUES = [Queue.CREDIT, Queue.PRICING, Queue.WAREHOUSE, Queue.CUSTOMER_SERVICE, Queue.FINANCE]
 
 
 @dataclass(frozen=True)

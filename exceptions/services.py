@@ -12,13 +12,20 @@ from o2c.errors import ApplicationError, Conflict, PermissionDenied, require_rea
 from orders.lifecycle import Step
 from orders.models import Order, OrderState
 from orders.roles import get_system_user, is_system_user
-from orders.services import order_place_on_hold, order_release, order_transition
+from orders.services import (
+    order_line_accept_price,
+    order_line_close_short,
+    order_place_on_hold,
+    order_release,
+    order_transition,
+)
 
 from .facts import order_facts
 from .models import ACTIVE_STATES, Hold, HoldReason, HoldState
 from .notifications import notify_managers
 from .rules import Finding, evaluate
 from .selectors import holds_for_user, policy_for, queues_for_user
+from .signals import hold_released
 
 EVALUATED_STATES = {OrderState.RECEIVED, OrderState.ON_HOLD}
 RULE_CATEGORIES = {"credit", "pricing", "inventory", "master_data", "anomaly"}
@@ -250,8 +257,27 @@ def hold_release(*, hold_id: int, actor, reason: str, code: str = "OVERRIDE") ->
         )
     _run(hold, "release", actor, by=actor, code=code, note=reason, at=timezone.now())
     _save(hold, actor, reason)
+    if hold.category == "pricing" and hold.line_id and code == "OVERRIDE":
+        # The analyst accepted an off-contract price: finance's maker-checker must know who.
+        order_line_accept_price(
+            actor=actor, order_id=hold.order_id, line_id=hold.line_id, reason=reason
+        )
     _sync_order(Order.objects.select_for_update(of=("self",)).get(pk=hold.order_id), actor=actor)
+    _announce_release(hold, actor)
     return hold
+
+
+def _announce_release(hold: Hold, actor) -> None:
+    transaction.on_commit(
+        lambda: hold_released.send_robust(
+            sender=Hold,
+            hold_id=hold.pk,
+            order_id=hold.order_id,
+            reason_code=hold.reason.code,
+            resolution_code=hold.resolution_code,
+            actor_id=actor.pk,
+        )
+    )
 
 
 @transaction.atomic
@@ -264,7 +290,12 @@ def hold_approve(*, hold_id: int, actor, reason: str) -> Hold:
     _require_not_own_order(hold, actor, "approve")
     _run(hold, "approve", actor, by=actor, note=reason, at=timezone.now())
     _save(hold, actor, f"Second approval by {_who(actor)}: {reason}")
+    if hold.resolution_code == "CLOSED_SHORT":  # the first approver chose to close the line
+        order_line_close_short(
+            actor=actor, order_id=hold.order_id, line_id=hold.line_id, reason=reason
+        )
     _sync_order(Order.objects.select_for_update(of=("self",)).get(pk=hold.order_id), actor=actor)
+    _announce_release(hold, actor)
     return hold
 
 
@@ -482,16 +513,24 @@ def _inventory_line_hold(*, hold_id: int, actor) -> Hold:
 
 @transaction.atomic
 def hold_raise(
-    *, order_id: int, reason_code: str, context: dict, actor=None, value: Decimal | None = None
+    *,
+    order_id: int,
+    reason_code: str,
+    context: dict,
+    actor=None,
+    value: Decimal | None = None,
+    line_id: int | None = None,
 ) -> Hold:
-    """Raise a hold from outside the rules (integrations, billing); one active hold per reason."""
+    """Raise a hold from outside the rules (integrations, billing); one active hold per reason
+    and scope (the order, or one of its lines)."""
     actor = actor or get_system_user()
     order = (
         Order.objects.select_for_update(of=("self",)).select_related("customer").get(pk=order_id)
     )
     reason = HoldReason.objects.get(code=reason_code)
+    scope = f"line:{line_id}" if line_id else "order"
     existing = Hold.objects.filter(
-        order=order, reason=reason, scope="order", state__in=ACTIVE_STATES
+        order=order, reason=reason, scope=scope, state__in=ACTIVE_STATES
     ).first()
     if existing is not None:
         return existing
@@ -500,7 +539,8 @@ def hold_raise(
     weight = policy_for(order.customer.segment).segment_weight
     hold = Hold(
         order=order,
-        scope="order",
+        line_id=line_id,
+        scope=scope,
         reason=reason,
         category=reason.category,
         queue=reason.queue,
@@ -513,3 +553,77 @@ def hold_raise(
         context=context,
     )
     return _save(hold, actor, f"Raised: {reason.description}")
+
+
+@transaction.atomic
+def holds_clear(*, order_id: int, reason_code: str, note: str, actor=None) -> int:
+    """The cause of a hold raised from outside the rules is gone (the POD arrived, the tax now
+    computes): clear its active holds on the order. Returns how many were cleared."""
+    actor = actor or get_system_user()
+    now = timezone.now()
+    cleared = 0
+    for hold in Hold.objects.select_for_update(of=("self",)).filter(
+        order_id=order_id, reason__code=reason_code, state__in=ACTIVE_STATES
+    ):
+        hold.clear(by=actor, note=note, at=now)
+        _save(hold, actor, f"Cleared: {note}")
+        cleared += 1
+    return cleared
+
+
+# --- Fulfilment: a shipment that differs from what was released -------------------------------
+
+FULFILMENT_REASONS = ("SHIPMENT_SHORT", "SHIPMENT_OVER")
+
+
+def _fulfilment_hold(*, hold_id: int, actor, codes=FULFILMENT_REASONS) -> Hold:
+    hold = _lock(hold_id=hold_id, actor=actor)
+    if hold.reason.code not in codes:
+        raise ApplicationError("This action settles a shipment mismatch only.")
+    if hold.state not in ACTIVE_STATES:
+        raise _refuse(hold, "settl")
+    return hold
+
+
+@transaction.atomic
+def hold_accept_backorder(*, hold_id: int, actor, reason: str) -> Hold:
+    """Accept the short shipment; the rest of the line stays open and ships later."""
+    reason = require_reason(reason)
+    _fulfilment_hold(hold_id=hold_id, actor=actor, codes=("SHIPMENT_SHORT",))
+    return hold_release(
+        hold_id=hold_id,
+        actor=actor,
+        reason=f"Short accepted, rest backordered: {reason}",
+        code="BACKORDER",
+    )
+
+
+@transaction.atomic
+def hold_close_short(*, hold_id: int, actor, reason: str) -> Hold:
+    """Accept the short shipment and close the line at what shipped: nothing more will ship."""
+    reason = require_reason(reason)
+    hold = _fulfilment_hold(hold_id=hold_id, actor=actor, codes=("SHIPMENT_SHORT",))
+    hold = hold_release(
+        hold_id=hold_id,
+        actor=actor,
+        reason=f"Short accepted, line closed: {reason}",
+        code="CLOSED_SHORT",
+    )
+    if hold.state == HoldState.RELEASED:  # not waiting for a second approver
+        order_line_close_short(
+            actor=actor, order_id=hold.order_id, line_id=hold.line_id, reason=reason
+        )
+    return hold
+
+
+@transaction.atomic
+def hold_investigate(*, hold_id: int, actor, reason: str) -> Hold:
+    """Take the mismatch to investigate with the warehouse: claimed, noted, still open."""
+    reason = require_reason(reason)
+    hold = _fulfilment_hold(hold_id=hold_id, actor=actor)
+    _claim_if_open(hold, actor, "investigate")
+    _check_assignee(hold, actor)
+    notes = list(hold.context.get("investigation", []))
+    notes.append({"by": _who(actor), "at": timezone.now().isoformat(), "note": reason})
+    hold.context = hold.context | {"investigation": notes}
+    return _save(hold, actor, f"Investigating: {reason}")

@@ -128,6 +128,9 @@ ACTIONS = {
     "cancel_line": (ActionForm, services.hold_cancel_line),
     "substitute": (SubstituteForm, services.hold_substitute),
     "reassign": (ReassignForm, services.hold_reassign),
+    "accept_backorder": (ActionForm, services.hold_accept_backorder),
+    "close_short": (ActionForm, services.hold_close_short),
+    "investigate": (ActionForm, services.hold_investigate),
 }
 FIELD_TO_KWARG = {"ship_to": "ship_to_id", "to_user": "to_user_id"}
 

@@ -1,14 +1,42 @@
-"""Integrations reacting to the order lifecycle: a released order instructs the WMS via the outbox."""
+"""Integrations reacting to the business: releases and invoices go out through the outbox, written
+in the very transaction that makes them, and a released ERP-rejection hold resends."""
 
+from django.contrib.auth import get_user_model
 from django.dispatch import receiver
 
+from billing.signals import credit_memo_issued, invoice_released
+from exceptions.signals import hold_released
 from orders.models import OrderState
+from orders.roles import get_system_user
 from orders.signals import order_transitioning
 
-from .services import outbox_enqueue_release
+from .services import (
+    outbox_enqueue_credit_memo,
+    outbox_enqueue_invoice,
+    outbox_enqueue_release,
+    outbox_resend_invoices,
+)
 
 
 @receiver(order_transitioning, dispatch_uid="integrations.release_to_wms")
 def release_to_wms(sender, order, target, **kwargs) -> None:
     if target == OrderState.RELEASED:
         outbox_enqueue_release(order=order)
+
+
+@receiver(invoice_released, dispatch_uid="integrations.invoice_to_erp")
+def invoice_to_erp(sender, invoice, **kwargs) -> None:
+    outbox_enqueue_invoice(invoice=invoice)
+
+
+@receiver(credit_memo_issued, dispatch_uid="integrations.credit_memo_to_erp")
+def credit_memo_to_erp(sender, credit_memo, **kwargs) -> None:
+    outbox_enqueue_credit_memo(credit_memo=credit_memo)
+
+
+@receiver(hold_released, dispatch_uid="integrations.resend_rejected_invoices")
+def resend_rejected_invoices(sender, order_id, reason_code, resolution_code, actor_id, **kwargs):
+    if reason_code != "ERP_POSTING_REJECTED" or resolution_code == "CLEARED":
+        return
+    actor = get_user_model().objects.filter(pk=actor_id).first() or get_system_user()
+    outbox_resend_invoices(order_id=order_id, actor=actor, reason="ERP rejection hold released")

@@ -3,6 +3,7 @@
 from django.urls import reverse
 from django.utils import timezone
 
+from billing.selectors import is_finance
 from exceptions.selectors import WORK_QUEUES, queues_for_user, unread_notifications
 from orders.roles import Role, user_roles
 from orders.selectors import can_view_orders
@@ -11,7 +12,12 @@ from orders.selectors import can_view_orders
 def navigation(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": [], "user_roles": frozenset(), "has_queues": False}
+        return {
+            "nav_items": [],
+            "user_roles": frozenset(),
+            "has_queues": False,
+            "is_finance": False,
+        }
     roles = user_roles(user)
     items = [("Home", reverse("home"))]
     if can_view_orders(user):
@@ -21,6 +27,9 @@ def navigation(request) -> dict:
     has_queues = any(queue in WORK_QUEUES for queue in queues_for_user(user))
     if has_queues:
         items.append(("My work", reverse("exceptions:mine")))
+    finance = is_finance(user)
+    if finance:
+        items.append(("Invoices", reverse("billing:invoices")))
     if roles & {Role.INTEGRATION_ADMIN, Role.MANAGER}:
         items.append(("Integrations", reverse("integrations:console")))
     unread = unread_notifications(user=user)
@@ -36,5 +45,6 @@ def navigation(request) -> dict:
         "nav_items": items,
         "user_roles": roles,
         "has_queues": has_queues,
+        "is_finance": finance,
         "now": timezone.now(),
     }

@@ -15,6 +15,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("orders/", include("orders.urls")),
     path("queues/", include("exceptions.urls")),
+    path("billing/", include("billing.urls")),
     path("integrations/", include("integrations.urls")),
     path("api/v1/", include("o2c.api_urls")),
     path("admin/", admin.site.urls),

@@ -26,8 +26,6 @@ MANUAL_TRANSITIONS = ("place_on_hold", "release", "allocate", "close", "cancel")
 _STEP_OF = {
     "release": Step.RELEASE,
     "allocate": Step.SHIP,
-    "ship": Step.SHIP,
-    "ship_partially": Step.SHIP,
     "invoice": Step.INVOICE,
     "invoice_partially": Step.INVOICE,
 }
@@ -168,6 +166,7 @@ def order_create(
                 contract_price=contract.get(item.pk),
             )
         )
+        _note_price_override(order_lines[-1], actor)
     _recalculate_totals(order, order_lines)
     order._history_user = actor
     order._change_reason = reason
@@ -208,8 +207,16 @@ def order_update_line(
         return line
     line.ordered_qty = quantity
     line.unit_price = unit_price
+    _note_price_override(line, actor)
     _save_line_change(order, line, lines, actor, reason)
     return line
+
+
+def _note_price_override(line: OrderLine, actor) -> None:
+    """Remember who set a price other than the contract (or list) price; finance's maker-checker
+    keeps that person from approving the invoice."""
+    overridden = line.unit_price is not None and line.unit_price != line.default_price
+    line.price_overridden_by = actor if overridden and not is_system_user(actor) else None
 
 
 def _explain_refusal(order: Order, name: str, actor) -> ApplicationError:
@@ -367,8 +374,72 @@ def order_line_set_price(
     order = _lock_order(order_id=order_id, actor=actor)
     line, lines = _editable_line(order, line_id)
     line.unit_price = unit_price
+    _note_price_override(line, actor)
     _save_line_change(order, line, lines, actor, reason)
     return line
+
+
+@transaction.atomic
+def order_line_accept_price(*, actor, order_id: int, line_id: int, reason: str) -> OrderLine:
+    """A person accepted a line's off-contract price (a pricing hold overridden): they own it now,
+    for finance's maker-checker."""
+    reason = require_reason(reason)
+    order = _lock_order(order_id=order_id, actor=actor)
+    line = order.lines.select_related("item").filter(pk=line_id).first()
+    if line is None:
+        raise ApplicationError("That line is not on this order.", {"field": "line"})
+    if line.unit_price != line.default_price and not is_system_user(actor):
+        line.price_overridden_by = actor
+        line._history_user = actor
+        line._change_reason = reason
+        line.save(update_fields=["price_overridden_by"])
+    return line
+
+
+@transaction.atomic
+def order_line_close_short(*, actor, order_id: int, line_id: int, reason: str) -> OrderLine:
+    """After a short shipment, close the line at what shipped: nothing more ships or invoices for
+    it, and the order moves on to shipped (or invoiced) if that was all it waited for."""
+    _require_writer(actor, Role.WAREHOUSE)
+    reason = require_reason(reason)
+    order = _lock_order(order_id=order_id, actor=actor)
+    lines = list(order.lines.select_related("item"))
+    line = next((line for line in lines if line.pk == line_id), None)
+    if line is None or line.cancelled:
+        raise ApplicationError("That line is not open on this order.", {"field": "line"})
+    if line.short_closed:
+        raise Conflict(f"Line {line.line_number} is already closed short.")
+    if line.shipped_qty >= line.ordered_qty:
+        raise Conflict(f"Line {line.line_number} shipped in full; there is nothing to close.")
+    if order.state not in SHIPPED_SO_FAR:
+        raise Conflict(
+            f"Order {order.number} is {order.get_state_display().lower()}; "
+            "only a line of a shipping order can be closed short."
+        )
+    line.short_closed = True
+    line._history_user = actor
+    line._change_reason = reason
+    line.save(update_fields=["short_closed"])
+    _settle_state(order, actor=actor, reason=reason)
+    return line
+
+
+#: States in which some of the order has shipped and more may still ship or invoice.
+SHIPPED_SO_FAR = {
+    OrderState.PARTIALLY_SHIPPED,
+    OrderState.SHIPPED,
+    OrderState.PARTIALLY_INVOICED,
+}
+
+
+def _settle_state(order: Order, *, actor, reason: str) -> None:
+    """Move the order as far as its lines now allow: shipped in full, then invoiced in full."""
+    if order.state == OrderState.PARTIALLY_SHIPPED and order.fully_shipped():
+        _apply(order, "ship", actor=actor, reason=reason)
+    if order.state in {OrderState.SHIPPED, OrderState.PARTIALLY_INVOICED} and (
+        order.fully_invoiced()
+    ):
+        _apply(order, "invoice", actor=actor, reason=reason)
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.fixtures.holds",
     "tests.fixtures.integrations",
     "tests.fixtures.processes",
+    "tests.fixtures.billing",
 ]
 
 REQUIRE_SERVICES = os.environ.get("O2C_REQUIRE_SERVICES") == "1"

@@ -35,6 +35,9 @@ class SandboxState:
     orphan_shipments: list[str] = field(
         default_factory=list
     )  # shipments for orders o2c never released
+    invoices: dict[str, dict] = field(default_factory=dict)  # invoices posted to the ERP, by key
+    credit_memos: dict[str, dict] = field(default_factory=dict)
+    reject_invoices: bool = False  # the ERP refuses every invoice posting (422)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def order_count(self) -> int:
@@ -159,7 +162,12 @@ class Handler(BaseHTTPRequestHandler):
         if parts == ["_state"]:
             return self._send(
                 200,
-                {"releases": len(self.state.releases), "release_posts": self.state.release_posts},
+                {
+                    "releases": len(self.state.releases),
+                    "release_posts": self.state.release_posts,
+                    "invoices": len(self.state.invoices),
+                    "credit_memos": len(self.state.credit_memos),
+                },
             )
         if self._fault():
             return None
@@ -208,7 +216,29 @@ class Handler(BaseHTTPRequestHandler):
                 self.state.releases.setdefault(key, message)
                 self.state.release_times.setdefault(key, time.monotonic())
             return self._send(200, {"status": "accepted", "duplicate": duplicate})
+        if url.path in ("/erp/invoices", "/erp/credit-memos"):
+            return self._post_document(url.path, body)
         return self._send(404, {"error": "no such endpoint"})
+
+    def _post_document(self, path: str, body: bytes) -> None:
+        """The ERP books an invoice (or credit memo) once per key and answers with its reference;
+        a repeat gets the same reference. With reject_invoices on, invoices are refused."""
+        try:
+            message = json.loads(body)
+            key, number = message["key"], message["number"]
+        except (ValueError, KeyError):
+            return self._send(400, {"error": "a JSON body with key and number is required"})
+        invoices = path == "/erp/invoices"
+        book = self.state.invoices if invoices else self.state.credit_memos
+        with self.state.lock:
+            if invoices and self.state.reject_invoices and key not in book:
+                return self._send(
+                    422, {"error": f"customer {message.get('customer')} is closed in the ERP"}
+                )
+            duplicate = key in book
+            book.setdefault(key, message)
+            reference = f"{'AR' if invoices else 'CR'}-{number}"
+        return self._send(200, {"status": "posted", "reference": reference, "duplicate": duplicate})
 
     def _control(self, switches: dict) -> None:
         state = self.state
@@ -220,6 +250,7 @@ class Handler(BaseHTTPRequestHandler):
                 "shuffle",
                 "orders",
                 "orders_per_minute",
+                "reject_invoices",
             ):
                 if name in switches:
                     setattr(state, name, switches[name])

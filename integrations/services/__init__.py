@@ -2,7 +2,13 @@
 
 from .heartbeat import worker_heartbeat_record
 from .inbox import inbox_process, inbox_replay, inbox_store
-from .outbox import outbox_enqueue_release, outbox_relay
+from .outbox import (
+    outbox_enqueue_credit_memo,
+    outbox_enqueue_invoice,
+    outbox_enqueue_release,
+    outbox_relay,
+    outbox_resend_invoices,
+)
 from .sync import connector_sync
 
 __all__ = [
@@ -10,7 +16,10 @@ __all__ = [
     "inbox_process",
     "inbox_replay",
     "inbox_store",
+    "outbox_enqueue_credit_memo",
+    "outbox_enqueue_invoice",
     "outbox_enqueue_release",
     "outbox_relay",
+    "outbox_resend_invoices",
     "worker_heartbeat_record",
 ]

@@ -1,8 +1,13 @@
-"""The outbox: rows written in the business transaction, relayed to the target after commit."""
+"""The outbox: rows written in the business transaction, relayed to the target after commit.
+
+Topics: an order release goes to the WMS; an invoice release and a credit memo go to the ERP,
+whose answer posts the invoice (or, refused, raises a billing hold for finance).
+"""
 
 from django.db import transaction
 from django.utils import timezone
 
+from billing.services import invoice_mark_posted, invoice_posting_rejected
 from o2c.errors import TransientError
 from orders.roles import get_system_user
 
@@ -10,34 +15,30 @@ from ..client import PermanentError, post
 from ..models import Connector, OutboundMessage, OutboundState
 
 MAX_ATTEMPTS = 8
+K = Connector.Kind
+#: topic -> (the kind of system it goes to, the path it is posted to)
+TOPICS = {
+    "order_release": (K.WMS, "wms/releases"),
+    "invoice_release": (K.ERP, "erp/invoices"),
+    "credit_memo": (K.ERP, "erp/credit-memos"),
+}
 
 
-def outbox_enqueue_release(*, order) -> OutboundMessage | None:
-    """Called inside the transaction that releases the order: the instruction to the WMS commits
-    (or rolls back) with the release itself."""
-    wms = Connector.objects.filter(kind=Connector.Kind.WMS, enabled=True).order_by("pk").first()
-    if wms is None:
+def _enqueue(*, topic: str, key: str, payload: dict, correlation_id) -> OutboundMessage | None:
+    """Write the outbox row in the caller's transaction; the relay runs after it commits. With no
+    enabled connector of the right kind there is nobody to tell, and nothing is written."""
+    kind, _ = TOPICS[topic]
+    connector = Connector.objects.filter(kind=kind, enabled=True).order_by("pk").first()
+    if connector is None:
         return None
     message, created = OutboundMessage.objects.get_or_create(
-        key=f"release:{order.number}",
+        key=key,
         defaults={
-            "connector": wms,
-            "topic": "order_release",
-            "correlation_id": order.correlation_id,
+            "connector": connector,
+            "topic": topic,
+            "correlation_id": correlation_id,
             "created_at": timezone.now(),
-            "payload": {
-                "key": f"release:{order.number}",
-                "order": order.number,
-                "correlation_id": str(order.correlation_id),
-                "lines": [
-                    {
-                        "line": line.line_number,
-                        "sku": line.item.sku,
-                        "quantity": str(line.ordered_qty),
-                    }
-                    for line in order.lines.select_related("item").filter(cancelled=False)
-                ],
-            },
+            "payload": {"key": key, "correlation_id": str(correlation_id), **payload},
         },
     )
     if created:
@@ -45,6 +46,106 @@ def outbox_enqueue_release(*, order) -> OutboundMessage | None:
 
         outbox_relay_task.delay_on_commit()
     return message
+
+
+def outbox_enqueue_release(*, order) -> OutboundMessage | None:
+    """Called inside the transaction that releases the order: the instruction to the WMS commits
+    (or rolls back) with the release itself."""
+    return _enqueue(
+        topic="order_release",
+        key=f"release:{order.number}",
+        correlation_id=order.correlation_id,
+        payload={
+            "order": order.number,
+            "lines": [
+                {"line": line.line_number, "sku": line.item.sku, "quantity": str(line.ordered_qty)}
+                for line in order.lines.select_related("item").filter(cancelled=False)
+            ],
+        },
+    )
+
+
+def outbox_enqueue_invoice(*, invoice) -> OutboundMessage | None:
+    """Called inside the transaction that releases the invoice: the ERP posting goes with it."""
+    return _enqueue(
+        topic="invoice_release",
+        key=f"invoice:{invoice.number}",
+        correlation_id=invoice.correlation_id,
+        payload={
+            "number": invoice.number,
+            "customer": invoice.customer.number,
+            "issued_on": invoice.issued_on.isoformat(),
+            "due_date": invoice.due_date.isoformat(),
+            "currency": invoice.currency,
+            "subtotal": str(invoice.subtotal),
+            "tax": str(invoice.tax_total),
+            "total": str(invoice.total),
+            "lines": [
+                {
+                    "line": line.line_number,
+                    "order": line.order_line.order.number,
+                    "order_line": line.order_line.line_number,
+                    "sku": line.order_line.item.sku,
+                    "quantity": str(line.quantity),
+                    "unit_price": str(line.unit_price),
+                    "amount": str(line.amount),
+                    "tax": str(line.tax_amount),
+                }
+                for line in invoice.lines.select_related("order_line__order", "order_line__item")
+            ],
+        },
+    )
+
+
+def outbox_enqueue_credit_memo(*, credit_memo) -> OutboundMessage | None:
+    return _enqueue(
+        topic="credit_memo",
+        key=f"credit_memo:{credit_memo.number}",
+        correlation_id=credit_memo.correlation_id,
+        payload={
+            "number": credit_memo.number,
+            "invoice": credit_memo.invoice.number,
+            "subtotal": str(credit_memo.subtotal),
+            "tax": str(credit_memo.tax_total),
+            "total": str(credit_memo.total),
+            "reason": credit_memo.reason,
+            "lines": [
+                {
+                    "invoice_line": line.invoice_line.line_number,
+                    "quantity": str(line.quantity),
+                    "amount": str(line.amount),
+                    "tax": str(line.tax_amount),
+                }
+                for line in credit_memo.lines.select_related("invoice_line")
+            ],
+        },
+    )
+
+
+@transaction.atomic
+def outbox_resend_invoices(*, order_id: int, actor, reason: str) -> int:
+    """Finance released an ERP-rejection hold: send the order's refused invoices again."""
+    from billing.models import Invoice
+
+    numbers = Invoice.objects.filter(lines__order_line__order_id=order_id).values_list(
+        "number", flat=True
+    )
+    resent = 0
+    for message in OutboundMessage.objects.select_for_update().filter(
+        topic="invoice_release",
+        state=OutboundState.DEAD,
+        key__in=[f"invoice:{number}" for number in set(numbers)],
+    ):
+        message.replay()
+        message._history_user = actor
+        message._change_reason = f"Resent: {reason}"
+        message.save()
+        resent += 1
+    if resent:
+        from ..tasks import outbox_relay_task
+
+        outbox_relay_task.delay_on_commit()
+    return resent
 
 
 def outbox_relay(*, limit: int = 100) -> dict[str, int]:
@@ -68,21 +169,32 @@ def outbox_relay(*, limit: int = 100) -> dict[str, int]:
             if message is None:
                 continue
             message.attempts += 1
+            answer = None
             try:
-                post(message.connector, "wms/releases", message.payload)
+                answer = post(message.connector, TOPICS[message.topic][1], message.payload)
             except TransientError as exc:
                 if message.attempts >= MAX_ATTEMPTS:
                     message.mark_dead(error=f"gave up after {message.attempts} attempts: {exc}")
                     counts["dead"] += 1
+                    if message.topic == "invoice_release":
+                        invoice_posting_rejected(
+                            number=message.payload["number"], error=message.last_error
+                        )
                 else:
                     message.mark_failed(error=str(exc))
                     counts["failed"] += 1
             except PermanentError as exc:
                 message.mark_dead(error=str(exc))
                 counts["dead"] += 1
+                if message.topic == "invoice_release":
+                    invoice_posting_rejected(number=message.payload["number"], error=str(exc))
             else:
                 message.mark_sent(at=timezone.now())
                 counts["sent"] += 1
+                if message.topic == "invoice_release":
+                    invoice_mark_posted(
+                        number=message.payload["number"], reference=str(answer.get("reference", ""))
+                    )
             message._history_user = system
             message._change_reason = (
                 f"Relay attempt {message.attempts}: {message.get_state_display()}"

@@ -101,14 +101,14 @@ class Order(ConcurrentTransitionMixin, FSMModelMixin, ExternalRef):
 
     def fully_shipped(self) -> bool:
         lines = self._lines()
-        return bool(lines) and all(line.shipped_qty >= line.ordered_qty for line in lines)
+        return bool(lines) and all(line.shipped_qty >= line.due_qty for line in lines)
 
     def partly_shipped(self) -> bool:
         return not self.fully_shipped() and any(line.shipped_qty > 0 for line in self._lines())
 
     def fully_invoiced(self) -> bool:
         lines = self._lines()
-        return bool(lines) and all(line.invoiced_qty >= line.ordered_qty for line in lines)
+        return bool(lines) and all(line.invoiced_qty >= line.due_qty for line in lines)
 
     def partly_invoiced(self) -> bool:
         return not self.fully_invoiced() and any(line.invoiced_qty > 0 for line in self._lines())
@@ -151,7 +151,9 @@ class Order(ConcurrentTransitionMixin, FSMModelMixin, ExternalRef):
         state,
         source=SHIPPABLE,
         target=S.PARTIALLY_SHIPPED,
-        conditions=[ship_not_blocked, partly_shipped],
+        # No hold guard: a ship confirmation records what already left the dock. Holds block
+        # o2c's decisions (release, allocate, invoice), never the recording of a fact.
+        conditions=[partly_shipped],
         permission=_allowed(Role.WAREHOUSE),
         custom={"label": "Record partial shipment", "admin": False},
     )
@@ -162,7 +164,7 @@ class Order(ConcurrentTransitionMixin, FSMModelMixin, ExternalRef):
         state,
         source=SHIPPABLE,
         target=S.SHIPPED,
-        conditions=[ship_not_blocked, fully_shipped],
+        conditions=[fully_shipped],
         permission=_allowed(Role.WAREHOUSE),
         custom={"label": "Record shipment", "admin": False},
     )
@@ -228,6 +230,18 @@ class OrderLine(models.Model):
     cancelled = models.BooleanField(
         default=False, help_text="Cancelled lines are kept for the record."
     )
+    short_closed = models.BooleanField(
+        default=False,
+        help_text="Closed after a short shipment: what shipped is all this line will ship.",
+    )
+    price_overridden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who set a price other than the contract (or list) price; maker-checker reads it.",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -245,3 +259,13 @@ class OrderLine(models.Model):
     @property
     def sku(self) -> str:
         return self.item.sku
+
+    @property
+    def due_qty(self) -> Decimal:
+        """What this line still owes in full: the ordered quantity, or what shipped once the line
+        was closed short."""
+        return self.shipped_qty if self.short_closed else self.ordered_qty
+
+    @property
+    def default_price(self) -> Decimal:
+        return self.contract_price if self.contract_price is not None else self.item.list_price

@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 from simple_history.models import HistoricalRecords
@@ -24,6 +25,14 @@ class Shipment(ConcurrentTransitionMixin, FSMModelMixin, ExternalRef):
     shipped_at = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True)
     signed_by = models.CharField(max_length=100, blank=True)
+    pod_waived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Finance chose to invoice without waiting for proof of delivery.",
+    )
     correlation_id = models.UUIDField(default=uuid.uuid4, db_index=True)
     state = FSMField(default=ShipmentState.CONFIRMED, choices=ShipmentState, protected=True)
     history = HistoricalRecords()

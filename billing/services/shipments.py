@@ -1,15 +1,19 @@
-"""Writes for billing: recording shipments from the warehouse and their proof of delivery."""
+"""Recording shipments from the warehouse and their proof of delivery; a shipment that differs
+from what was released raises a fulfilment hold, and each shipment is invoiced after commit."""
 
 from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
 
+from exceptions.services import hold_raise
 from o2c.errors import ApplicationError, Conflict
 from orders.models import Order, OrderState, Warehouse
+from orders.money import ZERO, line_amount
 from orders.services import order_record_shipment, order_transition
 
-from .models import Shipment, ShipmentLine, ShipmentState
+from ..models import Shipment, ShipmentLine, ShipmentState
+from .invoicing import pod_arrived, shipments_invoice
 
 SHIPPABLE = {
     OrderState.RELEASED,
@@ -66,13 +70,47 @@ def shipment_record(
     shipment._history_user = actor
     shipment._change_reason = reason
     shipment.save()
+    before = {line.pk: line for line in order.lines.select_related("item")}
     for line_id, quantity in quantities.items():
         line = ShipmentLine(shipment=shipment, order_line_id=line_id, quantity=quantity)
         line._history_user = actor
         line._change_reason = reason
         line.save()
     order_record_shipment(actor=actor, order_id=order.pk, quantities=quantities, reason=reason)
+    _raise_mismatches(shipment, before, quantities, actor=actor)
+    transaction.on_commit(lambda: shipments_invoice(order_id=order.pk), robust=True)
     return shipment
+
+
+def _raise_mismatches(shipment, before: dict, quantities: dict[int, Decimal], *, actor) -> None:
+    """A line shipped short of what was released (allocated), or beyond what was ordered, gets a
+    fulfilment hold in the warehouse queue, naming the numbers."""
+    for line_id, quantity in quantities.items():
+        line = before.get(line_id)
+        if line is None or line.cancelled:
+            continue
+        expected = max((line.allocated_qty or line.ordered_qty) - line.shipped_qty, ZERO)
+        if quantity == expected:
+            continue
+        over = line.shipped_qty + quantity - line.ordered_qty
+        code = "SHIPMENT_OVER" if over > 0 else "SHIPMENT_SHORT"
+        gap = over if over > 0 else expected - quantity
+        hold_raise(
+            order_id=shipment.order_id,
+            line_id=line.pk,
+            reason_code=code,
+            actor=actor,
+            value=line_amount(gap, line.unit_price),
+            context={
+                "shipment": shipment.external_id or str(shipment.pk),
+                "sku": line.item.sku,
+                "ordered": str(line.ordered_qty),
+                "released": str(line.allocated_qty or line.ordered_qty),
+                "shipped_before": str(line.shipped_qty),
+                "shipped_now": str(quantity),
+                "short" if code == "SHIPMENT_SHORT" else "over": str(gap),
+            },
+        )
 
 
 @transaction.atomic
@@ -93,4 +131,11 @@ def shipment_deliver(
     shipment._history_user = actor
     shipment._change_reason = f"Delivered, signed by {signed_by or 'unknown'}"
     shipment.save()
+    order_id = shipment.order_id
+
+    def after_commit() -> None:
+        pod_arrived(order_id=order_id)
+        shipments_invoice(order_id=order_id)
+
+    transaction.on_commit(after_commit, robust=True)
     return shipment

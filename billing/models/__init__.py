@@ -1,0 +1,25 @@
+"""Models of billing: shipments and their proof of delivery, invoices, credit memos, and the
+governed settings (billing policy, tax rates) finance keeps in admin."""
+
+from .invoice import (
+    CreditMemo,
+    CreditMemoLine,
+    Invoice,
+    InvoiceLine,
+    InvoiceState,
+)
+from .policy import BillingPolicy, TaxRate
+from .shipment import Shipment, ShipmentLine, ShipmentState
+
+__all__ = [
+    "BillingPolicy",
+    "CreditMemo",
+    "CreditMemoLine",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceState",
+    "Shipment",
+    "ShipmentLine",
+    "ShipmentState",
+    "TaxRate",
+]

@@ -1,0 +1,142 @@
+"""Reads for billing, scoped to the territories of the acting user: the finance queue, invoices,
+and what the order page shows of shipments, invoices and credit memos."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+
+from o2c.errors import PermissionDenied
+from o2c.pagination import Page, keyset_page
+from orders.roles import Role, UserLike, has_role, is_system_user
+from orders.selectors import customers_for_user
+
+from .models import CreditMemo, Invoice, InvoiceLine, InvoiceState, Shipment
+
+
+def is_finance(user: UserLike) -> bool:
+    return is_system_user(user) or has_role(user, Role.FINANCE, Role.MANAGER)
+
+
+def invoices_for_user(user: UserLike) -> QuerySet[Invoice]:
+    """Invoices of the customers the user may see (their territories, if limited)."""
+    return Invoice.objects.filter(customer__in=customers_for_user(user))
+
+
+@dataclass(frozen=True)
+class InvoiceFilters:
+    customer: str = ""
+    state: str = ""
+    tier: int | None = None
+    awaiting_second: bool = False
+    min_total: Decimal | None = None
+    max_total: Decimal | None = None
+    sort: str = "age"
+
+
+SORTS = {
+    "age": ("created_at", "id"),
+    "amount": ("-total", "-id"),
+    "newest": ("-created_at", "-id"),
+}
+
+
+def _filtered(queryset: QuerySet[Invoice], filters: InvoiceFilters) -> QuerySet[Invoice]:
+    if filters.customer:
+        queryset = queryset.filter(
+            Q(customer__name__icontains=filters.customer)
+            | Q(customer__number__iexact=filters.customer)
+            | Q(number__iexact=filters.customer)
+        )
+    if filters.state:
+        queryset = queryset.filter(state=filters.state)
+    if filters.tier is not None:
+        queryset = queryset.filter(approval_tier=filters.tier)
+    if filters.awaiting_second:
+        queryset = queryset.filter(first_approver__isnull=False)
+    if filters.min_total is not None:
+        queryset = queryset.filter(total__gte=filters.min_total)
+    if filters.max_total is not None:
+        queryset = queryset.filter(total__lte=filters.max_total)
+    return queryset
+
+
+def finance_queue(
+    *, user: UserLike, filters: InvoiceFilters, cursor: str | None, size: int
+) -> Page:
+    """One page of invoices waiting for finance approval."""
+    if not is_finance(user):
+        raise PermissionDenied("The finance queue belongs to finance.")
+    queryset = _filtered(
+        invoices_for_user(user).filter(state=InvoiceState.PENDING_APPROVAL), filters
+    ).select_related("customer", "order", "first_approver", "created_by")
+    return keyset_page(
+        queryset, ordering=SORTS.get(filters.sort, SORTS["age"]), cursor=cursor, size=size
+    )
+
+
+def invoice_list(*, user: UserLike, filters: InvoiceFilters, cursor: str | None, size: int) -> Page:
+    queryset = _filtered(invoices_for_user(user), filters).select_related("customer", "order")
+    return keyset_page(
+        queryset, ordering=SORTS.get(filters.sort, SORTS["newest"]), cursor=cursor, size=size
+    )
+
+
+def pending_count(*, user: UserLike) -> int:
+    if not is_finance(user):
+        return 0
+    return invoices_for_user(user).filter(state=InvoiceState.PENDING_APPROVAL).count()
+
+
+def invoice_get(*, user: UserLike, invoice_id: int) -> Invoice:
+    invoice = (
+        invoices_for_user(user)
+        .select_related(
+            "customer", "order", "created_by", "last_edited_by", "first_approver", "second_approver"
+        )
+        .prefetch_related(
+            Prefetch(
+                "lines",
+                queryset=InvoiceLine.objects.select_related(
+                    "order_line__order",
+                    "order_line__price_overridden_by",
+                    "shipment_line__shipment",
+                ).annotate(credited_qty=Sum("credit_lines__quantity")),
+            ),
+            Prefetch("credit_memos", queryset=CreditMemo.objects.select_related("created_by")),
+        )
+        .filter(pk=invoice_id)
+        .first()
+    )
+    if invoice is None:
+        raise PermissionDenied(
+            "Invoice not found or not in your territories.", {"invoice_id": invoice_id}
+        )
+    return invoice
+
+
+def shipments_of_order(*, order_id: int) -> QuerySet[Shipment]:
+    return (
+        Shipment.objects.filter(order_id=order_id)
+        .select_related("warehouse")
+        .annotate(line_count=Count("lines"), quantity=Sum("lines__quantity"))
+        .order_by("shipped_at", "id")
+    )
+
+
+def invoices_of_order(*, order_id: int) -> QuerySet[Invoice]:
+    """Invoices billing any line of the order (consolidated ones included)."""
+    return (
+        Invoice.objects.filter(lines__order_line__order_id=order_id)
+        .distinct()
+        .order_by("created_at", "id")
+    )
+
+
+def credit_memos_of_order(*, order_id: int) -> QuerySet[CreditMemo]:
+    return (
+        CreditMemo.objects.filter(invoice__lines__order_line__order_id=order_id)
+        .select_related("invoice")
+        .distinct()
+        .order_by("created_at", "id")
+    )

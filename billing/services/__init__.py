@@ -1,0 +1,46 @@
+"""Every write in billing: shipments, invoicing under the billing rules, finance's approvals and
+credit memos. Import from here."""
+
+from .approvals import (
+    invoice_approve,
+    invoice_bill_ordered_only,
+    invoice_mark_paid,
+    invoice_mark_posted,
+    invoice_posting_rejected,
+    invoice_void,
+    makers,
+    release_invoice,
+)
+from .credit_memos import credit_memo_create
+from .invoicing import (
+    consolidation_window,
+    due_date,
+    invoice_create,
+    invoices_consolidate,
+    pod_overdue_scan,
+    shipments_invoice,
+    shipments_waive_pod,
+)
+from .shipments import SHIPPABLE, shipment_deliver, shipment_record
+
+__all__ = [
+    "SHIPPABLE",
+    "consolidation_window",
+    "credit_memo_create",
+    "due_date",
+    "invoice_approve",
+    "invoice_bill_ordered_only",
+    "invoice_create",
+    "invoice_mark_paid",
+    "invoice_mark_posted",
+    "invoice_posting_rejected",
+    "invoice_void",
+    "invoices_consolidate",
+    "makers",
+    "pod_overdue_scan",
+    "release_invoice",
+    "shipment_deliver",
+    "shipment_record",
+    "shipments_invoice",
+    "shipments_waive_pod",
+]

@@ -1,0 +1,238 @@
+"""Finance's writes on invoices: tiered approval under maker-checker, void, billing only what was
+ordered, payment, and the ERP's posting answer. Each locks the invoice and records who and why."""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import ConcurrentTransition
+
+from exceptions.services import hold_raise
+from o2c.errors import ApplicationError, Conflict, PermissionDenied, require_reason
+from orders.money import ZERO, round_money
+from orders.roles import Role, get_system_user, has_role, is_system_user
+from orders.services import order_record_invoice
+
+from ..models import Invoice, InvoiceState
+from ..selectors import invoices_for_user
+from ..signals import invoice_released
+
+
+def _who(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user else "someone"
+
+
+def _when(at) -> str:
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M") if at else "earlier"
+
+
+def require_finance(actor) -> None:
+    if not (is_system_user(actor) or has_role(actor, Role.FINANCE, Role.MANAGER)):
+        raise PermissionDenied("Only finance may do this to invoices.")
+
+
+def _lock(*, invoice_id: int, actor) -> Invoice:
+    require_finance(actor)
+    invoice = (
+        invoices_for_user(actor)
+        .select_for_update(of=("self",))
+        .select_related("customer", "first_approver", "second_approver", "created_by")
+        .filter(pk=invoice_id)
+        .first()
+    )
+    if invoice is None:
+        raise PermissionDenied(
+            "Invoice not found or not yours to approve; nothing was changed.",
+            {"invoice_id": invoice_id},
+        )
+    return invoice
+
+
+def _save(invoice: Invoice, actor, reason: str) -> Invoice:
+    invoice._history_user = actor
+    invoice._change_reason = reason
+    try:
+        invoice.save()
+    except ConcurrentTransition as exc:
+        raise Conflict("Someone else changed this invoice a moment ago; reload to see it.") from exc
+    return invoice
+
+
+def not_pending(invoice: Invoice) -> Conflict:
+    """The clear answer to acting on an invoice someone already settled: who, and when."""
+    if invoice.state in (InvoiceState.RELEASED, InvoiceState.POSTED, InvoiceState.PAID):
+        who = invoice.second_approver or invoice.first_approver
+        return Conflict(
+            f"Invoice {invoice.number} was already released by {_who(who) if who else 'the system'} "
+            f"at {_when(invoice.released_at)}; nothing was changed.",
+            {"state": invoice.state},
+        )
+    if invoice.state == InvoiceState.VOID:
+        voider = invoice.history.filter(state=InvoiceState.VOID).order_by("history_date").first()
+        return Conflict(
+            f"Invoice {invoice.number} was voided by "
+            f"{_who(voider.history_user) if voider else 'someone'} at {_when(invoice.voided_at)}; "
+            "nothing was changed.",
+            {"state": invoice.state},
+        )
+    return Conflict(
+        f"Invoice {invoice.number} is {invoice.get_state_display().lower()}; "
+        "it is not waiting for approval.",
+        {"state": invoice.state},
+    )
+
+
+def makers(invoice: Invoice) -> dict[int, str]:
+    """Who may not approve this invoice, and why: whoever created or edited it, and whoever set an
+    off-contract price on one of its orders' lines. Superusers are no exception."""
+    barred: dict[int, str] = {}
+    for line in invoice.lines.select_related("order_line"):
+        who = line.order_line.price_overridden_by_id
+        if who:
+            barred.setdefault(who, f"you set the price of line {line.order_line.line_number}")
+    for who, why in ((invoice.created_by_id, "created"), (invoice.last_edited_by_id, "edited")):
+        if who:
+            barred.setdefault(who, f"you {why} this invoice")
+    return barred
+
+
+@transaction.atomic
+def invoice_approve(*, invoice_id: int, actor, reason: str) -> Invoice:
+    """Approve a pending invoice. Tier 1 releases it; tier 2 needs two different approvers, so the
+    first approval records itself and the second releases."""
+    reason = require_reason(reason)
+    invoice = _lock(invoice_id=invoice_id, actor=actor)
+    if invoice.state != InvoiceState.PENDING_APPROVAL:
+        raise not_pending(invoice)
+    why_not = makers(invoice).get(actor.pk)
+    if why_not and not is_system_user(actor):
+        raise PermissionDenied(
+            f"Maker-checker: {why_not}, so someone else must approve {invoice.number}."
+        )
+    if invoice.first_approver_id == actor.pk:
+        raise PermissionDenied(
+            f"You gave the first approval of {invoice.number}; a different person must give the second."
+        )
+    now = timezone.now()
+    if invoice.approval_tier >= Invoice.Tier.TWO and invoice.first_approver_id is None:
+        invoice.approve_first(by=actor, at=now)
+        return _save(invoice, actor, f"First of two approvals by {_who(actor)}: {reason}")
+    return release_invoice(invoice, actor=actor, reason=f"Approved by {_who(actor)}: {reason}")
+
+
+def release_invoice(invoice: Invoice, *, actor, reason: str) -> Invoice:
+    """Release a locked invoice: final from here on. The orders record the invoiced quantities,
+    and the ERP instruction is written in this same transaction (the outbox listens)."""
+    invoice.release(by=actor, at=timezone.now())
+    _save(invoice, actor, reason)
+    quantities: dict[int, dict[int, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for line in invoice.lines.select_related("order_line"):
+        quantities[line.order_line.order_id][line.order_line_id] += line.quantity
+    system = get_system_user()
+    for order_id, per_line in sorted(quantities.items()):
+        order_record_invoice(
+            actor=system,
+            order_id=order_id,
+            quantities=dict(per_line),
+            reason=f"Invoice {invoice.number} released",
+        )
+    invoice_released.send(sender=Invoice, invoice=invoice)
+    return invoice
+
+
+@transaction.atomic
+def invoice_void(*, invoice_id: int, actor, reason: str, confirm: bool) -> Invoice:
+    """Void an invoice before release; its shipment lines become billable again."""
+    reason = require_reason(reason)
+    if not confirm:
+        raise ApplicationError(
+            "Voiding cannot be undone. Confirm to go ahead.", {"field": "confirm"}
+        )
+    invoice = _lock(invoice_id=invoice_id, actor=actor)
+    if invoice.state not in (InvoiceState.DRAFT, InvoiceState.PENDING_APPROVAL):
+        if invoice.state == InvoiceState.VOID:
+            raise not_pending(invoice)
+        raise Conflict(
+            f"Invoice {invoice.number} is {invoice.get_state_display().lower()}: a released "
+            "invoice is corrected by a credit memo, never voided.",
+            {"state": invoice.state},
+        )
+    invoice.void(at=timezone.now(), reason=reason)
+    _save(invoice, actor, f"Voided by {_who(actor)}: {reason}")
+    for line in invoice.lines.all():
+        line.voided = True
+        line._history_user = actor
+        line._change_reason = f"Invoice {invoice.number} voided"
+        line.save(update_fields=["voided"])
+    return invoice
+
+
+@transaction.atomic
+def invoice_bill_ordered_only(*, invoice_id: int, actor, reason: str) -> Invoice:
+    """Finance declines to bill an over-shipment: each over-shipped line is cut back to what was
+    ordered. The invoice stays pending, and its editor may no longer approve it."""
+    reason = require_reason(reason)
+    invoice = _lock(invoice_id=invoice_id, actor=actor)
+    if invoice.state != InvoiceState.PENDING_APPROVAL:
+        raise not_pending(invoice)
+    lines = list(invoice.lines.all())
+    over = [line for line in lines if line.over_shipped_qty > 0]
+    if not over:
+        raise ApplicationError(f"Invoice {invoice.number} bills no over-shipment.")
+    for line in over:
+        line.quantity -= line.over_shipped_qty
+        line.amount = round_money(line.quantity * line.unit_price)
+        line.tax_amount = round_money(line.amount * line.tax_rate)
+        line._history_user = actor
+        line._change_reason = f"Over-shipment of {line.over_shipped_qty} not billed: {reason}"
+        line.over_shipped_qty = ZERO
+        line.save()
+    invoice.subtotal = sum((line.amount for line in lines), ZERO)
+    invoice.tax_total = sum((line.tax_amount for line in lines), ZERO)
+    invoice.total = invoice.subtotal + invoice.tax_total
+    invoice.approval_reasons = [r for r in invoice.approval_reasons if "beyond the" not in r] + [
+        f"Edited by {_who(actor)}: over-shipment not billed"
+    ]
+    invoice.last_edited_by = actor
+    return _save(invoice, actor, f"Over-shipment not billed: {reason}")
+
+
+@transaction.atomic
+def invoice_mark_paid(*, invoice_id: int, actor, reason: str) -> Invoice:
+    reason = require_reason(reason)
+    invoice = _lock(invoice_id=invoice_id, actor=actor)
+    if invoice.state not in (InvoiceState.RELEASED, InvoiceState.POSTED):
+        raise Conflict(
+            f"Invoice {invoice.number} is {invoice.get_state_display().lower()}; only a released "
+            "or posted invoice can be paid.",
+            {"state": invoice.state},
+        )
+    invoice.pay(at=timezone.now())
+    return _save(invoice, actor, f"Payment recorded by {_who(actor)}: {reason}")
+
+
+@transaction.atomic
+def invoice_mark_posted(*, number: str, reference: str) -> Invoice | None:
+    """The ERP acknowledged the invoice (the relay's answer). A repeat changes nothing."""
+    invoice = Invoice.objects.select_for_update(of=("self",)).filter(number=number).first()
+    if invoice is None or invoice.state != InvoiceState.RELEASED:
+        return invoice
+    invoice.post(at=timezone.now(), reference=reference)
+    return _save(invoice, get_system_user(), f"Posted in the ERP as {reference or 'acknowledged'}")
+
+
+@transaction.atomic
+def invoice_posting_rejected(*, number: str, error: str) -> None:
+    """The ERP refused the invoice: finance gets a billing hold on each of its orders."""
+    invoice = Invoice.objects.filter(number=number).first()
+    if invoice is None:
+        return
+    order_ids = sorted(set(invoice.lines.values_list("order_line__order_id", flat=True)))
+    for order_id in order_ids:
+        hold_raise(
+            order_id=order_id,
+            reason_code="ERP_POSTING_REJECTED",
+            context={"invoice": invoice.number, "error": error[:500]},
+            value=invoice.total,
+        )

@@ -1,0 +1,100 @@
+"""Credit memos: the only correction of a released invoice, never above what it invoiced."""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from o2c.errors import ApplicationError, Conflict, require_reason
+from orders.money import ZERO, round_money
+
+from ..models import CreditMemo, CreditMemoLine
+from ..models.invoice import FINAL_STATES
+from ..signals import credit_memo_issued
+from .approvals import _lock
+from .numbering import save_with_next_number
+
+
+@transaction.atomic
+def credit_memo_create(
+    *, invoice_id: int, actor, quantities: dict[int, Decimal], reason: str
+) -> CreditMemo:
+    """Credit quantities of a released invoice's lines. Each line can be credited up to what it
+    billed, less earlier memos; crediting a line's whole remainder credits its exact remaining
+    amount, so rounding never leaves (or over-credits) a cent."""
+    reason = require_reason(reason)
+    invoice = _lock(invoice_id=invoice_id, actor=actor)
+    if invoice.state not in FINAL_STATES:
+        raise Conflict(
+            f"Invoice {invoice.number} is {invoice.get_state_display().lower()}; only a released "
+            "invoice takes a credit memo (void a pending one instead).",
+            {"state": invoice.state},
+        )
+    quantities = {line_id: q for line_id, q in quantities.items() if q}
+    if not quantities:
+        raise ApplicationError(
+            "Enter a quantity to credit on at least one line.", {"field": "lines"}
+        )
+    lines = {
+        line.pk: line
+        for line in invoice.lines.annotate(
+            credited_qty=Sum("credit_lines__quantity"),
+            credited_amount=Sum("credit_lines__amount"),
+            credited_tax=Sum("credit_lines__tax_amount"),
+        )
+    }
+    memo_lines = []
+    for line_id, quantity in sorted(quantities.items()):
+        line = lines.get(line_id)
+        if line is None:
+            raise ApplicationError("That line is not on this invoice.", {"field": "lines"})
+        if quantity < 0:
+            raise ApplicationError(
+                "Credit quantities cannot be negative.", {"line": line.line_number}
+            )
+        left_qty = line.quantity - (line.credited_qty or ZERO)
+        left_amount = line.amount - (line.credited_amount or ZERO)
+        left_tax = line.tax_amount - (line.credited_tax or ZERO)
+        if quantity > left_qty:
+            raise ApplicationError(
+                f"Line {line.line_number}: crediting {quantity} is above the {left_qty} still "
+                f"invoiced; a credit memo cannot exceed the invoiced amount.",
+                {"line": line.line_number, "available": str(left_qty)},
+            )
+        if quantity == left_qty:
+            amount, tax = left_amount, left_tax
+        else:
+            amount = min(round_money(quantity * line.unit_price), left_amount)
+            tax = min(round_money(amount * line.tax_rate), left_tax)
+        memo_lines.append(
+            CreditMemoLine(invoice_line=line, quantity=quantity, amount=amount, tax_amount=tax)
+        )
+    memo = CreditMemo(
+        invoice=invoice,
+        reason=reason,
+        created_at=timezone.now(),
+        created_by=actor,
+        subtotal=sum((line.amount for line in memo_lines), ZERO),
+        tax_total=sum((line.tax_amount for line in memo_lines), ZERO),
+        correlation_id=invoice.correlation_id,
+    )
+    memo.total = memo.subtotal + memo.tax_total
+    already = invoice.credit_memos.aggregate(total=Sum("total"))["total"] or ZERO
+    if memo.total + already > invoice.total:
+        raise ApplicationError(
+            f"A credit of {memo.total} would take {invoice.number} below zero "
+            f"(invoiced {invoice.total}, already credited {already}).",
+            {"field": "lines"},
+        )
+    memo._history_user = actor
+    memo._change_reason = reason
+    save_with_next_number(memo, prefix="CM-")
+    for line in memo_lines:
+        line.credit_memo = memo
+    bulk_create_with_history(
+        memo_lines, CreditMemoLine, default_user=actor, default_change_reason=reason
+    )
+    credit_memo_issued.send(sender=CreditMemo, credit_memo=memo)
+    return memo

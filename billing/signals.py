@@ -1,0 +1,9 @@
+"""Events billing sends inside the transaction that makes them, so a receiver's writes (an outbox
+row for the ERP) commit or roll back with the invoice itself."""
+
+from django.dispatch import Signal
+
+#: An invoice was released to the customer. kwargs: invoice.
+invoice_released = Signal()
+#: A credit memo was issued against a released invoice. kwargs: credit_memo.
+credit_memo_issued = Signal()

@@ -1,0 +1,246 @@
+"""The finance desk: invoices awaiting approval (HTMX queue with bulk approval), the invoice list,
+the invoice page (printable) with its actions, and credit memos."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
+
+from exceptions.forms import ActionForm
+from o2c.errors import ApplicationError, PermissionDenied
+
+from . import selectors, services
+from .forms import BulkApproveForm, CreditMemoForm, InvoiceFilterForm, VoidForm
+
+INVOICES_CHANGED = "invoices-changed"
+
+
+def _filters(data: dict) -> selectors.InvoiceFilters:
+    return selectors.InvoiceFilters(
+        customer=data.get("customer") or "",
+        state=data.get("state") or "",
+        tier=data.get("tier"),
+        awaiting_second=bool(data.get("awaiting_second")),
+        min_total=data.get("min_total"),
+        max_total=data.get("max_total"),
+        sort=data.get("sort") or "",
+    )
+
+
+def _list_page(request: HttpRequest, *, template: str, select, default_sort: str) -> HttpResponse:
+    """A filtered, keyset-paged list; HTMX gets the results or the next rows only."""
+    form = InvoiceFilterForm(request.GET or None)
+    page, error = None, None
+    if form.is_bound and not form.is_valid():
+        error = "Fix the filters to see invoices."
+    else:
+        filters = _filters(form.cleaned_data if form.is_bound else {})
+        filters = selectors.InvoiceFilters(
+            **{**filters.__dict__, "sort": filters.sort or default_sort}
+        )
+        try:
+            page = select(
+                user=request.user,
+                filters=filters,
+                cursor=request.GET.get("after"),
+                size=settings.O2C_PAGE_SIZE,
+            )
+        except PermissionDenied as exc:
+            raise DjangoPermissionDenied(exc.message) from exc
+        except ApplicationError as exc:
+            error = exc.message
+    query = request.GET.copy()
+    query.pop("after", None)
+    context = {"form": form, "page": page, "error": error, "query": query.urlencode()}
+    if request.htmx and request.GET.get("after"):
+        return render(request, f"{template}#rows", context)
+    if request.htmx:
+        return render(request, f"{template}#results", context)
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def finance_queue(request: HttpRequest) -> HttpResponse:
+    if not selectors.is_finance(request.user):
+        raise DjangoPermissionDenied("The finance queue belongs to finance.")
+    return _list_page(
+        request,
+        template="billing/finance_queue.html",
+        select=selectors.finance_queue,
+        default_sort="age",
+    )
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def invoice_list(request: HttpRequest) -> HttpResponse:
+    if not selectors.is_finance(request.user):
+        raise DjangoPermissionDenied("Invoices are finance's.")
+    return _list_page(
+        request,
+        template="billing/invoice_list.html",
+        select=selectors.invoice_list,
+        default_sort="newest",
+    )
+
+
+def _invoice_or_403(request: HttpRequest, invoice_id: int):
+    try:
+        return selectors.invoice_get(user=request.user, invoice_id=invoice_id)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(exc.message) from exc
+
+
+@login_required
+@require_GET
+def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    """The invoice: lines, tax, shipments, approvals, credit memos and history; printable."""
+    if not selectors.is_finance(request.user):
+        raise DjangoPermissionDenied("Invoices are finance's.")
+    invoice = _invoice_or_403(request, invoice_id)
+    history = list(
+        invoice.history.select_related("history_user").order_by("-history_date", "-history_id")
+    )
+    return render(
+        request,
+        "billing/invoice_detail.html",
+        {
+            "invoice": invoice,
+            "history": history,
+            "credit_form": CreditMemoForm(lines=invoice.lines.all()),
+            "barred": services.makers(invoice) if invoice.state == "pending_approval" else {},
+        },
+    )
+
+
+#: action -> (form, service): the service gets invoice_id, actor and the form's cleaned data.
+ACTIONS = {
+    "approve": (ActionForm, services.invoice_approve),
+    "void": (VoidForm, services.invoice_void),
+    "bill_ordered_only": (ActionForm, services.invoice_bill_ordered_only),
+    "mark_paid": (ActionForm, services.invoice_mark_paid),
+}
+
+
+@login_required
+@require_POST
+def invoice_action(request: HttpRequest, invoice_id: int, action: str) -> HttpResponse:
+    if action not in ACTIONS:
+        raise Http404("No such action.")
+    if not selectors.is_finance(request.user):
+        raise DjangoPermissionDenied("Only finance may act on invoices.")
+    _invoice_or_403(request, invoice_id)  # row access first: 403 whatever the input
+    form_class, service = ACTIONS[action]
+    form = form_class(request.POST)
+    status, error = 200, None
+    if not form.is_valid():
+        status, error = 400, "; ".join(e for errors in form.errors.values() for e in errors)
+    else:
+        try:
+            service(invoice_id=invoice_id, actor=request.user, **form.cleaned_data)
+        except PermissionDenied as exc:
+            status, error = 403, exc.message
+        except ApplicationError as exc:
+            status, error = exc.status_code, exc.message
+    done = action.replace("_", " ")
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, f"Done: {done}.")
+        return redirect(request.POST.get("next") or reverse("billing:invoice", args=[invoice_id]))
+    invoice = _invoice_or_403(request, invoice_id)
+    response = render(
+        request,
+        "billing/finance_queue.html#row",
+        {"invoice": invoice, "row_error": error, "row_done": None if error else done},
+        status=status,
+    )
+    return trigger_client_event(response, INVOICES_CHANGED)
+
+
+@login_required
+@require_POST
+def bulk_approve(request: HttpRequest) -> HttpResponse:
+    """Approve many invoices at once; each succeeds or fails on its own, with a reason."""
+    if not selectors.is_finance(request.user):
+        raise DjangoPermissionDenied("Only finance may approve invoices.")
+    form = BulkApproveForm(request.POST)
+    results = []
+    if form.is_valid():
+        for invoice_id in form.cleaned_data["invoices"]:
+            try:
+                invoice = services.invoice_approve(
+                    invoice_id=invoice_id, actor=request.user, reason=form.cleaned_data["reason"]
+                )
+                results.append(
+                    (
+                        invoice.number,
+                        True,
+                        "released"
+                        if invoice.state != "pending_approval"
+                        else "first approval recorded; waits for a second approver",
+                    )
+                )
+            except ApplicationError as exc:
+                results.append((f"Invoice {invoice_id}", False, exc.message))
+    status = 200 if form.is_valid() else 400
+    context = {"form": form, "results": results}
+    if request.htmx:
+        response = render(request, "billing/bulk_result.html", context, status=status)
+        return trigger_client_event(response, INVOICES_CHANGED)
+    for label, ok, message in results:
+        (messages.success if ok else messages.error)(request, f"{label}: {message}")
+    if not form.is_valid():
+        messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
+    return redirect("billing:queue")
+
+
+@login_required
+@require_http_methods(["POST"])
+def credit_memo_create(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    if not selectors.is_finance(request.user):
+        raise DjangoPermissionDenied("Only finance may issue credit memos.")
+    invoice = _invoice_or_403(request, invoice_id)
+    form = CreditMemoForm(request.POST, lines=invoice.lines.all())
+    if form.is_valid():
+        try:
+            memo = services.credit_memo_create(
+                invoice_id=invoice_id,
+                actor=request.user,
+                quantities=form.quantities(),
+                reason=form.cleaned_data["reason"],
+            )
+        except PermissionDenied as exc:
+            raise DjangoPermissionDenied(exc.message) from exc
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Credit memo {memo.number} issued for {memo.total}.")
+            return redirect("billing:invoice", invoice_id=invoice_id)
+    history = list(invoice.history.select_related("history_user").order_by("-history_date"))
+    return render(
+        request,
+        "billing/invoice_detail.html",
+        {"invoice": invoice, "history": history, "credit_form": form, "barred": {}},
+        status=400,
+    )
+
+
+@login_required
+@require_GET
+def finance_counts(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "billing/counts.html",
+        {"pending": selectors.pending_count(user=request.user)},
+    )
