@@ -15,7 +15,7 @@ from o2c.errors import ApplicationError, Conflict, PermissionDenied, require_rea
 from .lifecycle import Step, blocking_reasons
 from .models import Customer, Order, OrderLine, OrderState, PriceAgreement, ShipTo
 from .money import ZERO, line_amount
-from .roles import Role, has_role, is_system_user
+from .roles import Role, get_system_user, has_role, is_system_user
 from .selectors import customers_for_user, items_by_sku, orders_for_user
 from .signals import order_changed, order_received, order_transitioned, order_transitioning
 
@@ -433,13 +433,15 @@ SHIPPED_SO_FAR = {
 
 
 def _settle_state(order: Order, *, actor, reason: str) -> None:
-    """Move the order as far as its lines now allow: shipped in full, then invoiced in full."""
+    """Move the order as far as its lines now allow: shipped in full, then invoiced in full. These
+    steps follow from the facts, so the system takes them (the line change names the person)."""
+    system = get_system_user()
     if order.state == OrderState.PARTIALLY_SHIPPED and order.fully_shipped():
-        _apply(order, "ship", actor=actor, reason=reason)
+        _apply(order, "ship", actor=system, reason=reason)
     if order.state in {OrderState.SHIPPED, OrderState.PARTIALLY_INVOICED} and (
         order.fully_invoiced()
     ):
-        _apply(order, "invoice", actor=actor, reason=reason)
+        _apply(order, "invoice", actor=system, reason=reason)
 
 
 @transaction.atomic
