@@ -7,8 +7,12 @@ from django.db import migrations
 
 TAX_RATES = [
     ("US-CA", "California (state base rate)", Decimal("0.07250")),
+    ("US-CO", "Colorado (state base rate)", Decimal("0.02900")),
+    ("US-GA", "Georgia (state base rate)", Decimal("0.04000")),
+    ("US-IL", "Illinois (state base rate)", Decimal("0.06250")),
     ("US-MA", "Massachusetts", Decimal("0.06250")),
     ("US-TX", "Texas (state base rate)", Decimal("0.06250")),
+    ("US-WA", "Washington (state base rate)", Decimal("0.06500")),
 ]
 CRON_TASKS = [
     # name, task, minute, hour, day_of_week

@@ -4,6 +4,7 @@ It lives in integrations, the top of the dependency chain, because it seeds ever
 
 from django.core.management.base import BaseCommand
 
+from billing.demo import seed_billing
 from exceptions.demo import seed_holds
 from integrations.demo import seed_connectors
 from orders.demo import seed_demo
@@ -21,10 +22,12 @@ class Command(BaseCommand):
         result = seed_demo(orders=orders, customers=customers, items=items)
         holds = seed_holds()
         connectors = seed_connectors()
+        invoices = seed_billing()
         if result.created:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Seeded {customers} customers, {items} items, {orders} orders, {holds} holds."
+                    f"Seeded {customers} customers, {items} items, {orders} orders, {holds} holds, "
+                    f"{invoices} invoices."
                 )
             )
         else:
