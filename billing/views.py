@@ -14,6 +14,7 @@ from django_htmx.http import trigger_client_event
 
 from exceptions.forms import ActionForm
 from o2c.errors import ApplicationError, PermissionDenied
+from o2c.pagination import render_paged_list
 
 from . import selectors, services
 from .forms import BulkApproveForm, CreditMemoForm, InvoiceFilterForm, VoidForm
@@ -55,14 +56,7 @@ def _list_page(request: HttpRequest, *, template: str, select, default_sort: str
             raise DjangoPermissionDenied(exc.message) from exc
         except ApplicationError as exc:
             error = exc.message
-    query = request.GET.copy()
-    query.pop("after", None)
-    context = {"form": form, "page": page, "error": error, "query": query.urlencode()}
-    if request.htmx and request.GET.get("after"):
-        return render(request, f"{template}#rows", context)
-    if request.htmx:
-        return render(request, f"{template}#results", context)
-    return render(request, template, context)
+    return render_paged_list(request, template, {"form": form, "page": page, "error": error})
 
 
 @login_required

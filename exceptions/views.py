@@ -12,6 +12,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from o2c.errors import ApplicationError, PermissionDenied
+from o2c.pagination import render_paged_list
 from orders.models import Customer
 from orders.selectors import order_timeline, ship_tos_for_customer
 
@@ -70,21 +71,14 @@ def queue_page(request: HttpRequest, queue: str | None = None) -> HttpResponse:
             raise DjangoPermissionDenied(exc.message) from exc
         except ApplicationError as exc:
             error = exc.message
-    query = request.GET.copy()
-    query.pop("after", None)
     context = {
         "queue": queue,
         "queue_label": QUEUE_PAGES.get(queue, "My work"),
         "form": form,
         "page": page,
         "error": error,
-        "query": query.urlencode(),
     }
-    if request.htmx and request.GET.get("after"):
-        return render(request, "exceptions/queue.html#rows", context)
-    if request.htmx:
-        return render(request, "exceptions/queue.html#results", context)
-    return render(request, "exceptions/queue.html", context)
+    return render_paged_list(request, "exceptions/queue.html", context)
 
 
 @login_required

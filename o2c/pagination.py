@@ -4,6 +4,7 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -18,7 +19,11 @@ class Page:
 
 
 def _encode(values: list[Any]) -> str:
-    raw = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    # Datetimes and Decimals travel as strings; the ORM converts them back when filtering.
+    raw = [
+        v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(v, Decimal) else v
+        for v in values
+    ]
     return base64.urlsafe_b64encode(json.dumps(raw).encode()).decode()
 
 
@@ -65,3 +70,19 @@ def keyset_page(
         last = rows[-1]
         next_cursor = _encode([getattr(last, name) for name in fields])
     return Page(rows=rows, next_cursor=next_cursor)
+
+
+def render_paged_list(request, template: str, context: dict):
+    """Render a filtered, keyset-paged list page. The page template names two partials: ``results``
+    (swapped when the filters change) and ``rows`` (appended by "Show more"). ``query`` is the
+    current filter string without the cursor, for the next page's link."""
+    from django.shortcuts import render
+
+    query = request.GET.copy()
+    query.pop("after", None)
+    context = {**context, "query": query.urlencode()}
+    if getattr(request, "htmx", False) and request.GET.get("after"):
+        return render(request, f"{template}#rows", context)
+    if getattr(request, "htmx", False):
+        return render(request, f"{template}#results", context)
+    return render(request, template, context)

@@ -11,6 +11,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from o2c.errors import ApplicationError, PermissionDenied
+from o2c.pagination import render_paged_list
 
 from . import selectors, services
 from .forms import LineEditForm, OrderFilterForm, OrderHeaderForm, OrderLineFormSet, TransitionForm
@@ -52,14 +53,9 @@ def order_list(request: HttpRequest) -> HttpResponse:
             )
         except ApplicationError as exc:
             error = exc.message
-    query = request.GET.copy()
-    query.pop("after", None)
-    context = {"form": form, "page": page, "error": error, "query": query.urlencode()}
-    if request.htmx and request.GET.get("after"):
-        return render(request, "orders/order_list.html#rows", context)
-    if request.htmx:
-        return render(request, "orders/order_list.html#results", context)
-    return render(request, "orders/order_list.html", context)
+    return render_paged_list(
+        request, "orders/order_list.html", {"form": form, "page": page, "error": error}
+    )
 
 
 def _detail_context(request: HttpRequest, order: Order) -> dict:

@@ -37,7 +37,9 @@ def _lock(*, invoice_id: int, actor) -> Invoice:
     invoice = (
         invoices_for_user(actor)
         .select_for_update(of=("self",))
-        .select_related("customer", "first_approver", "second_approver", "created_by")
+        # Only the customer is joined: on PostgreSQL a row that waited for the lock is re-read,
+        # but rows joined to it are not, so approvers are loaded after the lock, fresh.
+        .select_related("customer")
         .filter(pk=invoice_id)
         .first()
     )
