@@ -140,3 +140,21 @@ def credit_memos_of_order(*, order_id: int) -> QuerySet[CreditMemo]:
         .distinct()
         .order_by("created_at", "id")
     )
+
+
+def shipments_for_user(user: UserLike) -> QuerySet[Shipment]:
+    """Shipments of the orders the user may see."""
+    from orders.selectors import orders_for_user
+
+    return Shipment.objects.filter(order__in=orders_for_user(user))
+
+
+def shipment_list(*, user: UserLike, order_id: int | None, cursor: str | None, size: int) -> Page:
+    queryset = (
+        shipments_for_user(user)
+        .select_related("order", "warehouse")
+        .prefetch_related("lines__order_line")
+    )
+    if order_id:
+        queryset = queryset.filter(order_id=order_id)
+    return keyset_page(queryset, ordering=("-shipped_at", "-id"), cursor=cursor, size=size)

@@ -6,9 +6,12 @@ import json
 import os
 
 from django.db import transaction
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from o2c.api import error
@@ -55,8 +58,35 @@ class InboundWebhook(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    # Upstream systems are anonymous callers: their own scope, not the anonymous user's rate.
+    throttle_classes = [ScopedRateThrottle]
     throttle_scope = "webhook"
 
+    @extend_schema(
+        operation_id="inbound_webhook",
+        auth=[],
+        parameters=[
+            OpenApiParameter("connector", str, OpenApiParameter.PATH),
+            OpenApiParameter("stream", str, OpenApiParameter.PATH),
+            OpenApiParameter(
+                SIGNATURE_HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="sha256=<hex HMAC-SHA256 of the raw body with the connector's secret>",
+            ),
+            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER),
+        ],
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={
+            200: OpenApiTypes.OBJECT,
+            202: OpenApiTypes.OBJECT,
+            400: OpenApiTypes.OBJECT,
+            401: OpenApiTypes.OBJECT,
+            409: OpenApiTypes.OBJECT,
+        },
+        summary="Push one upstream record (signed)",
+    )
     def post(self, request, connector: str, stream: str):
         target = Connector.objects.filter(name=connector).first()
         if target is None or stream not in target.streams:

@@ -1,6 +1,9 @@
-"""API plumbing shared by every app: one error body {"message", "code", "extra"} for all errors."""
+"""API plumbing shared by every app: one error body {"message", "code", "extra"} for all errors,
+and keyset ("cursor") pages over the same selectors the pages use."""
 
-from rest_framework import status
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -30,3 +33,52 @@ def error(
     message: str, *, code: str, status_code: int = status.HTTP_400_BAD_REQUEST, **extra
 ) -> Response:
     return Response({"message": message, "code": code, "extra": extra}, status=status_code)
+
+
+#: The cursor and page size every list endpoint takes.
+PAGE_PARAMETERS = [
+    OpenApiParameter("after", str, description="The `next` cursor of the previous page."),
+    OpenApiParameter("size", int, description="Rows per page (1–200, default 50)."),
+]
+
+
+def page_size(request) -> int:
+    raw = request.query_params.get("size", "")
+    return max(1, min(int(raw), 200)) if raw.isdigit() else settings.O2C_PAGE_SIZE
+
+
+def paged(request, page, serializer_class) -> Response:
+    """One page as {"results": [...], "next": url or null}: follow ``next`` until it is null."""
+    next_url = None
+    if page.next_cursor:
+        query = request.query_params.copy()
+        query["after"] = page.next_cursor
+        next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+    return Response(
+        {
+            "results": serializer_class(page.rows, many=True, context={"request": request}).data,
+            "next": next_url,
+        }
+    )
+
+
+def page_of(serializer_class, name: str):
+    """The schema of a page of ``serializer_class`` rows."""
+    return inline_serializer(
+        name=name,
+        fields={
+            "results": serializer_class(many=True),
+            "next": serializers.URLField(allow_null=True),
+        },
+    )
+
+
+class ReasonSerializer(serializers.Serializer):
+    """Every action says why; the reason lands in history."""
+
+    reason = serializers.CharField(max_length=500)
+
+    def validate_reason(self, value: str) -> str:
+        if not value.strip():
+            raise serializers.ValidationError("A reason is required.")
+        return value.strip()
