@@ -37,6 +37,15 @@ class OrderFilterForm(forms.Form):
     state = forms.ChoiceField(required=False, choices=[("", "Any status"), *OrderState.choices])
     channel = forms.ChoiceField(required=False, choices=[("", "Any channel"), *Channel.choices])
     customer = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    segment = forms.ChoiceField(
+        required=False, choices=[("", "Any segment"), *Customer.Segment.choices]
+    )
+    territory = forms.CharField(required=False, max_length=32)
+    held = forms.ChoiceField(
+        required=False,
+        label="Holds",
+        choices=[("", "With or without holds"), ("yes", "Ever held"), ("no", "Touchless")],
+    )
     received_from = forms.DateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
     )

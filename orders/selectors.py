@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from o2c.errors import PermissionDenied
 from o2c.pagination import Page, keyset_page
@@ -61,6 +61,10 @@ class OrderFilters:
     received_from: date | None = None
     received_to: date | None = None
     search: str = ""
+    segment: str = ""
+    territory: str = ""
+    #: "yes": orders that ever had a hold; "no": touchless ones; "": both.
+    held: str = ""
 
 
 def order_list(*, user: UserLike, filters: OrderFilters, cursor: str | None, size: int) -> Page:
@@ -75,6 +79,15 @@ def order_list(*, user: UserLike, filters: OrderFilters, cursor: str | None, siz
         queryset = queryset.filter(received_at__date__gte=filters.received_from)
     if filters.received_to:
         queryset = queryset.filter(received_at__date__lte=filters.received_to)
+    if filters.segment:
+        queryset = queryset.filter(customer__segment=filters.segment)
+    if filters.territory:
+        queryset = queryset.filter(customer__territory=filters.territory)
+    if filters.held:
+        # Holds live in a higher app; the reverse relation "holds" is all orders needs to know.
+        hold_model = Order._meta.get_field("holds").related_model
+        ever_held = Exists(hold_model.objects.filter(order=OuterRef("pk")))
+        queryset = queryset.filter(ever_held if filters.held == "yes" else ~ever_held)
     if filters.search:
         term = filters.search.strip()
         queryset = queryset.filter(

@@ -43,6 +43,9 @@ def order_list(request: HttpRequest) -> HttpResponse:
             received_from=data.get("received_from"),
             received_to=data.get("received_to"),
             search=data.get("q") or "",
+            segment=data.get("segment") or "",
+            territory=data.get("territory") or "",
+            held=data.get("held") or "",
         )
         try:
             page = selectors.order_list(

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "exceptions",
     "billing",
     "integrations",
+    "insights",
 ]
 
 MIDDLEWARE = [
