@@ -42,7 +42,7 @@ def dataset(hold_policy, settings):
     settings.TIME_ZONE = "UTC"
     east = CustomerFactory(territory="EAST", segment="key")
     west = CustomerFactory(territory="WEST", segment="small")
-    o1 = OrderFactory(customer=east, received_at=at(2), state="released", released_at=at(2, 9))
+    OrderFactory(customer=east, received_at=at(2), state="released", released_at=at(2, 9))  # o1
     o2 = OrderFactory(customer=east, received_at=at(3), state="released", released_at=at(3, 12))
     hold(o2, "CREDIT_LIMIT", at(3), resolved=at(3, 10))  # 2 h
     o3 = OrderFactory(customer=west, received_at=at(4), state="on_hold", total=Decimal("500.00"))
