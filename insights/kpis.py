@@ -22,7 +22,7 @@ from django.db.models import (
     Sum,
     Window,
 )
-from django.db.models.functions import Ceil, RowNumber, TruncDate
+from django.db.models.functions import Ceil, RowNumber, TruncDate, TruncWeek
 from django.utils import timezone
 
 from billing.models import CreditMemo, Invoice, InvoiceState
@@ -248,12 +248,13 @@ def dead_letters(filters: KpiFilters) -> list[dict]:
     )
 
 
-def daily_trend(filters: KpiFilters) -> list[dict]:
-    """Per day: orders received, touchless, held."""
+def daily_trend(filters: KpiFilters, *, by: str = "day") -> list[dict]:
+    """Per day (or week, starting Monday): orders received, touchless, held."""
     has_hold = Exists(Hold.objects.filter(order=OuterRef("pk")))
+    bucket = TruncWeek("received_at") if by == "week" else TruncDate("received_at")
     rows = (
         orders_in_scope(filters)
-        .annotate(day=TruncDate("received_at"))
+        .annotate(day=bucket)
         .values("day")
         .annotate(orders=Count("pk"), held=Count("pk", filter=Q(has_hold)))
         .order_by("day")
@@ -277,7 +278,7 @@ class Dashboard:
     trend: list = field(default_factory=list)
 
 
-def dashboard(filters: KpiFilters) -> Dashboard:
+def dashboard(filters: KpiFilters, *, by: str = "day") -> Dashboard:
     return Dashboard(
         filters=filters,
         touchless=touchless(filters),
@@ -290,5 +291,5 @@ def dashboard(filters: KpiFilters) -> Dashboard:
         shipment_to_invoice=shipment_to_invoice(filters),
         first_pass=first_pass(filters),
         dead_letters=dead_letters(filters),
-        trend=daily_trend(filters),
+        trend=daily_trend(filters, by=by),
     )

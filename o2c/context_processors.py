@@ -30,6 +30,8 @@ def navigation(request) -> dict:
     finance = is_finance(user)
     if finance:
         items.append(("Invoices", reverse("billing:invoices")))
+    if Role.MANAGER in roles:
+        items.append(("Dashboard", reverse("insights:dashboard")))
     if roles & {Role.INTEGRATION_ADMIN, Role.MANAGER}:
         items.append(("Integrations", reverse("integrations:console")))
     unread = unread_notifications(user=user)

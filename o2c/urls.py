@@ -22,6 +22,7 @@ urlpatterns = [
     path("queues/", include("exceptions.urls")),
     path("billing/", include("billing.urls")),
     path("integrations/", include("integrations.urls")),
+    path("insights/", include("insights.urls")),
     path("api/v1/", include("o2c.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -68,6 +68,16 @@ class OrderFilters:
 
 
 def order_list(*, user: UserLike, filters: OrderFilters, cursor: str | None, size: int) -> Page:
+    return keyset_page(
+        orders_filtered(user=user, filters=filters),
+        ordering=ORDER_LIST_ORDERING,
+        cursor=cursor,
+        size=size,
+    )
+
+
+def orders_filtered(*, user: UserLike, filters: OrderFilters) -> QuerySet[Order]:
+    """The user's orders matching the filters (the list page, its CSV export, the API)."""
     queryset = orders_for_user(user).select_related("customer")
     if filters.state:
         queryset = queryset.filter(state=filters.state)
@@ -95,7 +105,7 @@ def order_list(*, user: UserLike, filters: OrderFilters, cursor: str | None, siz
             | Q(customer__name__icontains=term)
             | Q(customer__number__iexact=term)
         )
-    return keyset_page(queryset, ordering=ORDER_LIST_ORDERING, cursor=cursor, size=size)
+    return queryset
 
 
 def order_state_counts(*, user: UserLike) -> dict[str, int]:

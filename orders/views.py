@@ -11,6 +11,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from o2c.errors import ApplicationError, PermissionDenied
+from o2c.exports import csv_response
 from o2c.pagination import render_paged_list
 
 from . import selectors, services
@@ -47,6 +48,8 @@ def order_list(request: HttpRequest) -> HttpResponse:
             territory=data.get("territory") or "",
             held=data.get("held") or "",
         )
+        if request.GET.get("format") == "csv":
+            return _orders_csv(selectors.orders_filtered(user=request.user, filters=filters))
         try:
             page = selectors.order_list(
                 user=request.user,
@@ -59,6 +62,37 @@ def order_list(request: HttpRequest) -> HttpResponse:
     return render_paged_list(
         request, "orders/order_list.html", {"form": form, "page": page, "error": error}
     )
+
+
+def _orders_csv(orders) -> HttpResponse:
+    header = [
+        "number",
+        "state",
+        "channel",
+        "customer",
+        "customer name",
+        "territory",
+        "total",
+        "currency",
+        "received",
+        "released",
+    ]
+    rows = (
+        [
+            o.number,
+            o.state,
+            o.channel,
+            o.customer.number,
+            o.customer.name,
+            o.customer.territory,
+            o.total,
+            o.currency,
+            o.received_at.isoformat(),
+            o.released_at.isoformat() if o.released_at else "",
+        ]
+        for o in orders.order_by(*selectors.ORDER_LIST_ORDERING).iterator(chunk_size=2000)
+    )
+    return csv_response("orders.csv", header, rows)
 
 
 def _detail_context(request: HttpRequest, order: Order) -> dict:

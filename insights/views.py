@@ -1,0 +1,282 @@
+"""The process dashboard (managers): KPI cards, trend and breakdown charts as server-rendered SVG,
+every figure a link to the orders or holds behind it, and CSV export of every table."""
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from exceptions.models import ACTIVE_STATES
+from o2c.exports import csv_response
+from o2c.pagination import keyset_page, render_paged_list
+from orders.roles import Role, has_role
+
+from . import kpis
+from .forms import DashboardForm
+
+CHART_HEIGHT = 120
+
+
+def _require_manager(request: HttpRequest) -> None:
+    if not has_role(request.user, Role.MANAGER):
+        raise PermissionDenied("The dashboard is for managers.")
+
+
+def _form(request: HttpRequest) -> DashboardForm:
+    form = DashboardForm(request.GET)
+    form.is_valid()
+    return form
+
+
+def _hours(value) -> str:
+    return f"{value.total_seconds() / 3600:.1f} h" if value is not None else "—"
+
+
+def order_link(filters: kpis.KpiFilters, **extra) -> str:
+    """The order list showing the orders behind a figure."""
+    query = {
+        "received_from": filters.start.isoformat(),
+        "received_to": filters.end.isoformat(),
+        "channel": filters.channel,
+        "segment": filters.segment,
+        "territory": filters.territory,
+        **extra,
+    }
+    return f"{reverse('orders:list')}?{urlencode({k: v for k, v in query.items() if v})}"
+
+
+def hold_link(filters: kpis.KpiFilters, **extra) -> str:
+    """The hold list (drill-down) showing the holds behind a figure."""
+    query = {
+        "start": filters.start.isoformat(),
+        "end": filters.end.isoformat(),
+        "channel": filters.channel,
+        "segment": filters.segment,
+        "territory": filters.territory,
+        **extra,
+    }
+    return f"{reverse('insights:holds')}?{urlencode({k: v for k, v in query.items() if v})}"
+
+
+def _trend_chart(filters: kpis.KpiFilters, rows: list[dict], by: str) -> dict:
+    """Stacked bars (touchless under held) per day or week, each a link to its orders."""
+    peak = max((row["orders"] for row in rows), default=0) or 1
+    width = 24
+    bars = []
+    for index, row in enumerate(rows):
+        day = row["day"]
+        last = day + timedelta(days=6 if by == "week" else 0)
+        held_h = round(CHART_HEIGHT * row["held"] / peak)
+        clean_h = round(CHART_HEIGHT * row["touchless"] / peak)
+        bars.append(
+            {
+                "x": index * (width + 4),
+                "width": width,
+                "held_y": CHART_HEIGHT - held_h - clean_h,
+                "held_h": held_h,
+                "clean_y": CHART_HEIGHT - clean_h,
+                "clean_h": clean_h,
+                "label": f"{day:%m-%d}",
+                "title": f"{day:%Y-%m-%d}: {row['orders']} orders, {row['touchless']} touchless, "
+                f"{row['held']} held",
+                "url": order_link(
+                    kpis.KpiFilters(
+                        start=day,
+                        end=last,
+                        channel=filters.channel,
+                        segment=filters.segment,
+                        territory=filters.territory,
+                    )
+                ),
+                **row,
+            }
+        )
+    return {"bars": bars, "width": max(len(bars) * (width + 4), width), "height": CHART_HEIGHT}
+
+
+def _hold_bars(filters: kpis.KpiFilters, rows: list[dict]) -> list[dict]:
+    peak = max((row["holds"] for row in rows), default=0) or 1
+    return [
+        {
+            **row,
+            "pct": round(100 * row["holds"] / peak),
+            "url": hold_link(filters, reason=row["reason__code"]),
+        }
+        for row in rows
+    ]
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    _require_manager(request)
+    form = _form(request)
+    if not form.is_valid():
+        return render(request, "insights/dashboard.html", {"form": form}, status=400)
+    filters = form.filters()
+    board = kpis.dashboard(filters, by=form.cleaned_data["by"])
+    aging_links = [
+        {**row, "url": hold_link(filters, queue=row["queue"], active="1")}
+        for row in board.queue_aging
+    ]
+    context = {
+        "form": form,
+        "board": board,
+        "filters": filters,
+        "query": request.GET.urlencode(),
+        "trend": _trend_chart(filters, board.trend, form.cleaned_data["by"]),
+        "hold_bars": _hold_bars(filters, board.hold_rates),
+        "aging": aging_links,
+        "buckets": [label for label, _low, _high in kpis.AGING_BUCKETS],
+        "links": {
+            "decided": order_link(filters),
+            "touchless": order_link(filters, held="no"),
+            "held": order_link(filters, held="yes"),
+            "on_hold": order_link(filters, state="on_hold"),
+            "holds": hold_link(filters),
+        },
+        "release_cycle": {k: _hours(v) for k, v in board.release_cycle.items() if k != "released"},
+        "resolution": [
+            {**row, "median_h": _hours(row["median"]), "p90_h": _hours(row["p90"])}
+            for row in board.resolution_times
+        ],
+    }
+    return render(request, "insights/dashboard.html", context)
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+TABLES = {
+    "hold-rates": (
+        ["category", "reason", "description", "queue", "holds", "orders held", "rate"],
+        lambda b: [
+            [
+                r["category"],
+                r["reason__code"],
+                r["reason__description"],
+                r["queue"],
+                r["holds"],
+                r["orders"],
+                r["rate"],
+            ]
+            for r in b.hold_rates
+        ],
+    ),
+    "resolution": (
+        ["category", "resolved", "median hours", "p90 hours"],
+        lambda b: [
+            [
+                r["category"],
+                r["resolved"],
+                _hours(r["median"]).removesuffix(" h"),
+                _hours(r["p90"]).removesuffix(" h"),
+            ]
+            for r in b.resolution_times
+        ],
+    ),
+    "aging": (
+        [
+            "queue",
+            "active",
+            "SLA breached",
+            "value",
+            *[label for label, _l, _h in kpis.AGING_BUCKETS],
+        ],
+        lambda b: [
+            [r["queue"], r["active"], r["breached"], r["value"], *r["buckets"]]
+            for r in b.queue_aging
+        ],
+    ),
+    "trend": (
+        ["period", "orders", "touchless", "held"],
+        lambda b: [[r["day"], r["orders"], r["touchless"], r["held"]] for r in b.trend],
+    ),
+    "dead-letters": (
+        ["connector", "stream", "dead letters"],
+        lambda b: [[r["connector__name"], r["stream"], r["n"]] for r in b.dead_letters],
+    ),
+}
+
+
+@login_required
+@require_GET
+def export_table(request: HttpRequest, table: str) -> HttpResponse:
+    _require_manager(request)
+    if table not in TABLES:
+        return HttpResponse("No such table.", status=404)
+    form = _form(request)
+    if not form.is_valid():
+        return HttpResponse("; ".join(form.non_field_errors()) or "Bad filters.", status=400)
+    header, rows_of = TABLES[table]
+    board = kpis.dashboard(form.filters(), by=form.cleaned_data["by"])
+    return csv_response(f"{table}.csv", header, rows_of(board))
+
+
+# --- Hold drill-down -------------------------------------------------------------------------
+
+
+def _drill_holds(request: HttpRequest, form: DashboardForm):
+    holds = kpis.holds_in_scope(form.filters()).select_related("order", "order__customer", "reason")
+    if request.GET.get("reason"):
+        holds = holds.filter(reason__code=request.GET["reason"])
+    if request.GET.get("queue"):
+        holds = holds.filter(queue=request.GET["queue"])
+    if request.GET.get("category"):
+        holds = holds.filter(category=request.GET["category"])
+    if request.GET.get("active"):
+        holds = holds.filter(state__in=ACTIVE_STATES)
+    return holds
+
+
+@login_required
+@require_GET
+def hold_list(request: HttpRequest) -> HttpResponse:
+    """The holds behind a dashboard figure, keyset-paged, with CSV export."""
+    _require_manager(request)
+    form = _form(request)
+    if not form.is_valid():
+        return render(request, "insights/holds.html", {"form": form, "page": None}, status=400)
+    holds = _drill_holds(request, form)
+    if request.GET.get("format") == "csv":
+        return csv_response(
+            "holds.csv",
+            [
+                "hold",
+                "order",
+                "customer",
+                "reason",
+                "queue",
+                "state",
+                "value at risk",
+                "raised",
+                "resolved",
+            ],
+            (
+                [
+                    h.pk,
+                    h.order.number,
+                    h.order.customer.name,
+                    h.reason.code,
+                    h.queue,
+                    h.state,
+                    h.value_at_risk,
+                    h.raised_at.isoformat(),
+                    h.resolved_at.isoformat() if h.resolved_at else "",
+                ]
+                for h in holds.order_by("-raised_at", "-id").iterator(chunk_size=2000)
+            ),
+        )
+    page = keyset_page(
+        holds,
+        ordering=("-raised_at", "-id"),
+        cursor=request.GET.get("after"),
+        size=settings.O2C_PAGE_SIZE,
+    )
+    return render_paged_list(request, "insights/holds.html", {"form": form, "page": page})
