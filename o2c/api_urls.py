@@ -4,6 +4,7 @@ from django.urls import path
 
 from billing.api import InvoiceApproveApi, InvoiceDetailApi, InvoiceListApi, ShipmentListApi
 from exceptions.api import ACTION_VIEWS, HoldDetailApi, HoldListApi
+from insights.api import KpiApi
 from integrations.api import InboundWebhook
 from orders.api import OrderDetailApi, OrderListApi
 
@@ -24,6 +25,7 @@ urlpatterns = [
         name="api-invoice-approve",
     ),
     path("shipments/", ShipmentListApi.as_view(), name="api-shipments"),
+    path("kpis/", KpiApi.as_view(), name="api-kpis"),
     path(
         "inbound/<slug:connector>/<str:stream>/", InboundWebhook.as_view(), name="inbound-webhook"
     ),

@@ -105,3 +105,19 @@ def test_dashboard_queries_do_not_grow_with_orders(client, dataset, manager_user
     with CaptureQueriesContext(connection) as many:
         client.get(url, RANGE)
     assert len(many) == len(few)
+
+
+def test_kpis_over_the_api(client, dataset, manager_user, cs_user):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(cs_user)
+    assert api.get("/api/v1/kpis/", RANGE).status_code == 403
+    api.force_authenticate(manager_user)
+    body = api.get("/api/v1/kpis/", RANGE).json()
+    assert body["touchless"] == {"total": 4, "touchless": 1, "rate": "0.2500"}
+    assert body["release_cycle"] == {"released": 3, "median": 14400.0, "p90": 86400.0}
+    assert body["shipment_to_invoice_seconds"] == {"invoices": 4, "median": 200, "p90": 4000}
+    assert body["value_on_hold"] == "500.00"
+    bad = api.get("/api/v1/kpis/", {"start": "2026-11-10", "end": "2026-11-01"})
+    assert bad.status_code == 400 and "start date" in bad.json()["message"]
