@@ -30,6 +30,7 @@ from exceptions.models import ACTIVE_STATES, Hold
 from integrations.models import InboundMessage, InboundState
 from orders.models import Order, OrderState
 
+CENT = Decimal("0.01")
 #: Active-hold age buckets: (label, lower bound, upper bound or None).
 AGING_BUCKETS = [
     ("0–4 h", timedelta(0), timedelta(hours=4)),
@@ -191,7 +192,7 @@ def queue_aging(filters: KpiFilters, *, now: datetime | None = None) -> list[dic
             "queue": row["queue"],
             "active": row["active"],
             "breached": row["breached"],
-            "value": row["value"],
+            "value": (row["value"] or Decimal("0")).quantize(CENT),
             "buckets": [row[f"b{i}"] for i in range(len(AGING_BUCKETS))],
         }
         for row in rows
@@ -201,7 +202,7 @@ def queue_aging(filters: KpiFilters, *, now: datetime | None = None) -> list[dic
 def value_on_hold(filters: KpiFilters) -> Decimal:
     """The total of orders in scope that are on hold now."""
     total = orders_in_scope(filters).filter(state=OrderState.ON_HOLD).aggregate(v=Sum("total"))["v"]
-    return total or Decimal("0.00")
+    return (total or Decimal("0")).quantize(CENT)
 
 
 def rehold(filters: KpiFilters) -> dict:
