@@ -9,5 +9,6 @@ app_name = "insights"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("holds/", views.hold_list, name="holds"),
+    path("flow/", views.process_flow, name="flow"),
     path("export/<slug:table>.csv", views.export_table, name="export"),
 ]

@@ -17,7 +17,7 @@ from o2c.exports import csv_response
 from o2c.pagination import keyset_page, render_paged_list
 from orders.roles import Role, has_role
 
-from . import kpis
+from . import flow, kpis
 from .forms import DashboardForm
 
 CHART_HEIGHT = 120
@@ -280,3 +280,59 @@ def hold_list(request: HttpRequest) -> HttpResponse:
         size=settings.O2C_PAGE_SIZE,
     )
     return render_paged_list(request, "insights/holds.html", {"form": form, "page": page})
+
+
+@login_required
+@require_GET
+def process_flow(request: HttpRequest) -> HttpResponse:
+    """The directly-follows graph of order states and the top variants, from history."""
+    _require_manager(request)
+    form = _form(request)
+    if not form.is_valid():
+        return render(request, "insights/flow.html", {"form": form}, status=400)
+    filters = form.filters()
+    edges = flow.directly_follows(filters)
+    found = flow.variants(filters)
+    if request.GET.get("format") == "csv":
+        if request.GET.get("table") == "variants":
+            return csv_response(
+                "variants.csv",
+                ["path", "orders", "rework"],
+                ([" > ".join(v.path), v.count, "yes" if v.rework else ""] for v in found),
+            )
+        return csv_response(
+            "flow.csv",
+            ["from", "to", "transitions", "median hours"],
+            (
+                [
+                    e.source or "(start)",
+                    e.target,
+                    e.count,
+                    f"{e.median_seconds / 3600:.2f}" if e.median_seconds is not None else "",
+                ]
+                for e in edges
+            ),
+        )
+    peak = max((e.count for e in edges), default=0) or 1
+    total = sum(v.count for v in found) or 1
+    return render(
+        request,
+        "insights/flow.html",
+        {
+            "form": form,
+            "query": request.GET.urlencode(),
+            "edges": [
+                {
+                    "edge": e,
+                    "pct": round(100 * e.count / peak),
+                    "median": _hours(timedelta(seconds=e.median_seconds))
+                    if e.median_seconds is not None
+                    else "—",
+                    "url": order_link(filters, state=e.target) if e.target else "",
+                }
+                for e in edges
+            ],
+            "variants": [{"variant": v, "share": round(100 * v.count / total)} for v in found],
+            "rehold": kpis.rehold(filters),
+        },
+    )
