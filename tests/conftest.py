@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.fixtures.integrations",
     "tests.fixtures.processes",
     "tests.fixtures.billing",
+    "tests.fixtures.insights",
 ]
 
 REQUIRE_SERVICES = os.environ.get("O2C_REQUIRE_SERVICES") == "1"

@@ -9,7 +9,7 @@ from insights import flow
 from insights.kpis import KpiFilters
 from orders.models import Order
 from tests.fixtures.factories import OrderFactory
-from tests.insights.conftest import at
+from tests.fixtures.insights import at
 
 pytestmark = pytest.mark.django_db
 H = timedelta(hours=1)

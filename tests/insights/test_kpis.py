@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from insights import kpis
-from tests.insights.conftest import H, at
+from tests.fixtures.insights import H, at
 
 pytestmark = pytest.mark.django_db
 
