@@ -1,10 +1,11 @@
 """Reads for holds and policies, scoped to the queues and territories of the acting user."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from o2c.errors import PermissionDenied
@@ -208,4 +209,34 @@ def hold_live_context(*, hold: Hold) -> dict:
         .annotate(available=F("wms_on_hand") - F("allocated"))
         .select_related("item", "warehouse")
         .order_by("item__sku", "warehouse__code"),
+    }
+
+
+#: Queue summary age buckets, as on the dashboard: (label, lower bound in hours, upper or None).
+AGE_BUCKETS = [("0–4 h", 0, 4), ("4–24 h", 4, 24), ("1–3 d", 24, 72), ("> 3 d", 72, None)]
+
+
+def queue_summary(*, user: UserLike, queue: str | None) -> dict:
+    """One aggregate query for the queue page's header: open holds by age, SLA breaches, value."""
+    now = timezone.now()
+    buckets = {
+        f"b{i}": Count(
+            "id",
+            filter=Q(raised_at__lte=now - timedelta(hours=low))
+            & (Q(raised_at__gt=now - timedelta(hours=high)) if high is not None else Q()),
+        )
+        for i, (_label, low, high) in enumerate(AGE_BUCKETS)
+    }
+    queryset = _queue_queryset(user=user, queue=queue, filters=HoldFilters(mine=queue is None))
+    row = queryset.aggregate(
+        open=Count("id"),
+        breached=Count("id", filter=Q(due_at__lt=now)),
+        value=Sum("value_at_risk"),
+        **buckets,
+    )
+    return {
+        "open": row["open"],
+        "breached": row["breached"],
+        "value": row["value"] or Decimal("0"),
+        "ages": [(label, row[f"b{i}"]) for i, (label, _l, _h) in enumerate(AGE_BUCKETS)],
     }

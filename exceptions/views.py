@@ -73,6 +73,9 @@ def queue_page(request: HttpRequest, queue: str | None = None) -> HttpResponse:
             error = exc.message
     context = {
         "queue": queue,
+        "summary": selectors.queue_summary(user=request.user, queue=queue)
+        if page is not None and not request.GET.get("after")
+        else None,
         "queue_label": QUEUE_PAGES.get(queue, "My work"),
         "form": form,
         "page": page,

@@ -2,6 +2,7 @@
 filtered order list, and exports it as CSV, in chromium."""
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -38,6 +39,6 @@ def test_manager_drills_from_a_chart_bar_to_orders_and_exports_csv(
         page.get_by_role("link", name="Export CSV").click()
     download = download_info.value
     assert download.suggested_filename == "orders.csv"
-    lines = open(download.path(), encoding="utf-8").read().splitlines()
+    lines = Path(download.path()).read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("number,state,channel") and len(lines) == 2
     assert lines[1].startswith(held.number)

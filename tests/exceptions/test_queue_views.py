@@ -319,3 +319,23 @@ def test_reassign_from_the_expanded_row(client, credit_user, credit_hold):
     assert response.status_code == 200
     credit_hold.refresh_from_db()
     assert credit_hold.assignee == colleague and credit_hold.state == HoldState.CLAIMED
+
+
+def test_queue_page_summarises_open_holds_by_age_and_sla(client, credit_user, enter):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    fresh = enter(quantity="60").holds.get()
+    old = enter(quantity="70").holds.get()
+    # test setup: age one hold by two days (past its 24 h SLA)
+    Hold.objects.filter(pk=old.pk).update(
+        raised_at=timezone.now() - timedelta(days=2), due_at=timezone.now() - timedelta(days=1)
+    )
+    client.force_login(credit_user)
+    body = client.get(reverse("exceptions:queue", args=["credit"])).content.decode()
+    summary = body.split('aria-label="Queue summary"')[1].split("</p>")[0]
+    assert "<strong>2</strong> open" in summary
+    assert '<strong class="warn">1</strong> past SLA' in summary
+    assert "0–4 h <strong>1</strong>" in summary and "1–3 d <strong>1</strong>" in summary
+    assert fresh.pk != old.pk
