@@ -75,8 +75,12 @@ def finance_queue(
     )
 
 
+def invoices_filtered(*, user: UserLike, filters: InvoiceFilters) -> QuerySet[Invoice]:
+    return _filtered(invoices_for_user(user), filters).select_related("customer", "order")
+
+
 def invoice_list(*, user: UserLike, filters: InvoiceFilters, cursor: str | None, size: int) -> Page:
-    queryset = _filtered(invoices_for_user(user), filters).select_related("customer", "order")
+    queryset = invoices_filtered(user=user, filters=filters)
     return keyset_page(
         queryset, ordering=SORTS.get(filters.sort, SORTS["newest"]), cursor=cursor, size=size
     )

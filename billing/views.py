@@ -14,6 +14,7 @@ from django_htmx.http import trigger_client_event
 
 from exceptions.forms import ActionForm
 from o2c.errors import ApplicationError, PermissionDenied
+from o2c.exports import csv_response
 from o2c.pagination import render_paged_list
 
 from . import selectors, services
@@ -79,6 +80,45 @@ def finance_queue(request: HttpRequest) -> HttpResponse:
 def invoice_list(request: HttpRequest) -> HttpResponse:
     if not selectors.is_finance(request.user):
         raise DjangoPermissionDenied("Invoices are finance's.")
+    if request.GET.get("format") == "csv":
+        form = InvoiceFilterForm(request.GET)
+        if not form.is_valid():
+            return HttpResponse("Fix the filters to export invoices.", status=400)
+        invoices = selectors.invoices_filtered(
+            user=request.user, filters=_filters(form.cleaned_data)
+        )
+        return csv_response(
+            "invoices.csv",
+            [
+                "number",
+                "state",
+                "customer",
+                "order",
+                "total",
+                "currency",
+                "issued",
+                "due",
+                "approval tier",
+                "shipment to invoice (s)",
+            ],
+            (
+                [
+                    i.number,
+                    i.state,
+                    i.customer.number,
+                    i.order.number if i.order else "",
+                    i.total,
+                    i.currency,
+                    i.issued_on,
+                    i.due_date,
+                    i.approval_tier,
+                    i.shipment_to_invoice_seconds
+                    if i.shipment_to_invoice_seconds is not None
+                    else "",
+                ]
+                for i in invoices.order_by("-created_at", "-id").iterator(chunk_size=2000)
+            ),
+        )
     return _list_page(
         request,
         template="billing/invoice_list.html",

@@ -187,3 +187,28 @@ def test_list_endpoints_per_role(api, role, expected, db):
     as_user(api, user)
     for name, status in expected.items():
         assert api.get(f"/api/v1/{name}/").status_code == status, name
+
+
+@pytest.mark.parametrize(
+    ("role", "claim", "approve_invoice"),
+    [
+        ("customer_service", 403, 403),
+        ("credit", 200, 403),
+        ("pricing", 403, 403),
+        ("warehouse", 403, 403),
+        ("finance", 403, 200),
+        ("integration_admin", 403, 403),
+        ("manager", 200, 200),
+    ],
+)
+def test_actions_per_role(api, role, claim, approve_invoice, credit_hold, pending_invoice):
+    user = make_user(f"act_{role}", role)
+    as_user(api, user)
+    assert api.post(f"/api/v1/holds/{credit_hold.pk}/claim/").status_code == claim
+    response = api.post(
+        f"/api/v1/invoices/{pending_invoice.pk}/approve/", {"reason": "ok"}, format="json"
+    )
+    assert response.status_code == approve_invoice
+    assert set(response.json()) >= (
+        {"message", "code", "extra"} if approve_invoice != 200 else {"number"}
+    )

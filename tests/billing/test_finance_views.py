@@ -224,3 +224,18 @@ def test_queue_pages_with_show_more_and_sorts_by_amount(
     body = more.content.decode()
     assert body.count('class="invoice state-pending_approval"') == 1 and str(totals[2]) in body
     assert "Show more" not in body
+
+
+def test_invoice_list_exports_csv(client, pending, finance_user, cs_user):
+    import csv
+    import io
+
+    client.force_login(cs_user)
+    assert client.get(reverse("billing:invoices"), {"format": "csv"}).status_code == 403
+    client.force_login(finance_user)
+    response = client.get(
+        reverse("billing:invoices"), {"format": "csv", "state": "pending_approval"}
+    )
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][:3] == ["number", "state", "customer"]
+    assert [row[0] for row in rows[1:]] == [pending.number] and rows[1][4] == "33.96"

@@ -50,7 +50,8 @@ def test_agent_filters_orders_and_opens_the_timeline(page, live_server, login, c
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Acme Supply")
     expect(page).to_have_url(
-        f"{live_server.url}/orders/?q=acme&state=&channel=&received_from=&received_to=&customer="
+        f"{live_server.url}/orders/?q=acme&state=&channel=&segment=&territory=&held="
+        "&received_from=&received_to=&customer="
     )
 
     # and the order's timeline tells who changed what, and why
