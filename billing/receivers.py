@@ -2,6 +2,7 @@
 
 import logging
 
+from django.contrib.auth import get_user_model
 from django.dispatch import receiver
 
 from exceptions.signals import hold_released
@@ -21,8 +22,6 @@ def billing_hold_released(
     (a rate fixed in admin now applies; if it still fails, a new hold says so)."""
     if reason_code not in ("POD_OVERDUE", "TAX_FAILED") or resolution_code == "CLEARED":
         return
-    from django.contrib.auth import get_user_model
-
     actor = get_user_model().objects.filter(pk=actor_id).first() or get_system_user()
     if reason_code == "POD_OVERDUE":
         shipments_waive_pod(order_id=order_id, actor=actor, reason="POD hold released by finance")

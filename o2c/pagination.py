@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.shortcuts import render
 
 from .errors import ApplicationError
 
@@ -76,8 +77,6 @@ def render_paged_list(request, template: str, context: dict):
     """Render a filtered, keyset-paged list page. The page template names two partials: ``results``
     (swapped when the filters change) and ``rows`` (appended by "Show more"). ``query`` is the
     current filter string without the cursor, for the next page's link."""
-    from django.shortcuts import render
-
     query = request.GET.copy()
     query.pop("after", None)
     context = {**context, "query": query.urlencode()}

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -166,7 +166,15 @@ def invoice_create(
 def _bill(lines: list[ShipmentLine], rate: Decimal) -> tuple[list[InvoiceLine], list[str]]:
     """Invoice lines for the shipped quantities, and the reasons finance must look at them."""
     reasons: list[str] = []
+    # What each order line has on live invoices already, pending ones included: an over-shipment
+    # split over two shipments must not slip through while the first invoice waits for approval.
     billed_so_far: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    billed_so_far.update(
+        InvoiceLine.objects.filter(order_line__in={sl.order_line_id for sl in lines}, voided=False)
+        .values("order_line")
+        .annotate(q=Sum("quantity"))
+        .values_list("order_line", "q")
+    )
     result = []
     for number, sl in enumerate(lines, start=1):
         order_line = sl.order_line
@@ -179,7 +187,7 @@ def _bill(lines: list[ShipmentLine], rate: Decimal) -> tuple[list[InvoiceLine], 
             price = order_line.contract_price
         if price is None:
             price = order_line.item.list_price
-        already = order_line.invoiced_qty + billed_so_far[order_line.pk]
+        already = billed_so_far[order_line.pk]
         over = min(sl.quantity, max(ZERO, already + sl.quantity - order_line.ordered_qty))
         billed_so_far[order_line.pk] += sl.quantity
         amount = round_money(sl.quantity * price)

@@ -246,3 +246,12 @@ def test_a_pending_invoice_takes_no_credit_memo(released_order, ship, known_cust
             reason="x",
         )
     assert not CreditMemo.objects.exists()
+
+
+def test_an_over_shipment_split_over_two_shipments_still_needs_finance(released_order, ship):
+    order = released_order(lines=[("B", "10")])
+    ship(order, {1: "6"})  # the customer's first invoice: it waits for finance
+    ship(order, {1: "6"})  # 12 shipped of 10 while the first invoice is still pending
+    second = Invoice.objects.filter(lines__order_line__order=order).distinct().order_by("pk").last()
+    assert second.state == InvoiceState.PENDING_APPROVAL
+    assert second.approval_reasons == ["Line 1: 2.000 shipped beyond the 10.000 ordered"]
