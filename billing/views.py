@@ -15,6 +15,7 @@ from django_htmx.http import trigger_client_event
 from exceptions.forms import ActionForm
 from o2c.errors import ApplicationError, PermissionDenied
 from o2c.exports import csv_response
+from o2c.http import next_url
 from o2c.pagination import render_paged_list
 
 from . import selectors, services
@@ -191,7 +192,7 @@ def invoice_action(request: HttpRequest, invoice_id: int, action: str) -> HttpRe
             messages.error(request, error)
         else:
             messages.success(request, f"Done: {done}.")
-        return redirect(request.POST.get("next") or reverse("billing:invoice", args=[invoice_id]))
+        return redirect(next_url(request, reverse("billing:invoice", args=[invoice_id])))
     invoice = _invoice_or_403(request, invoice_id)
     response = render(
         request,

@@ -12,6 +12,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
 from o2c.errors import ApplicationError, PermissionDenied
+from o2c.http import next_url
 from o2c.pagination import render_paged_list
 from orders.models import Customer
 from orders.selectors import order_timeline, ship_tos_for_customer
@@ -162,7 +163,7 @@ def hold_action(request: HttpRequest, hold_id: int, action: str) -> HttpResponse
         messages.error(request, error) if error else messages.success(
             request, f"Done: {action.replace('_', ' ')}."
         )
-        return redirect(request.POST.get("next") or reverse("exceptions:mine"))
+        return redirect(next_url(request, reverse("exceptions:mine")))
     hold = selectors.hold_get(user=request.user, hold_id=hold_id)
     response = render(
         request,

@@ -239,3 +239,11 @@ def test_invoice_list_exports_csv(client, pending, finance_user, cs_user):
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][:3] == ["number", "state", "customer"]
     assert [row[0] for row in rows[1:]] == [pending.number] and rows[1][4] == "33.96"
+
+
+def test_a_plain_form_post_never_redirects_off_site(client, pending, finance_user):
+    client.force_login(finance_user)
+    url = reverse("billing:action", args=[pending.pk, "approve"])
+    response = client.post(url, {"reason": "ok", "next": "https://evil.example/phish"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("billing:invoice", args=[pending.pk])
