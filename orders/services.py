@@ -383,6 +383,7 @@ def order_line_set_price(
 def order_line_accept_price(*, actor, order_id: int, line_id: int, reason: str) -> OrderLine:
     """A person accepted a line's off-contract price (a pricing hold overridden): they own it now,
     for finance's maker-checker."""
+    _require_writer(actor, Role.PRICING, Role.CUSTOMER_SERVICE)
     reason = require_reason(reason)
     order = _lock_order(order_id=order_id, actor=actor)
     line = order.lines.select_related("item").filter(pk=line_id).first()

@@ -255,3 +255,16 @@ def test_an_over_shipment_split_over_two_shipments_still_needs_finance(released_
     second = Invoice.objects.filter(lines__order_line__order=order).distinct().order_by("pk").last()
     assert second.state == InvoiceState.PENDING_APPROVAL
     assert second.approval_reasons == ["Line 1: 2.000 shipped beyond the 10.000 ordered"]
+
+
+def test_releasing_an_under_price_hold_makes_the_analyst_the_price_owner(
+    enter, pricing_user, finance_user
+):
+    from exceptions.services import hold_release
+
+    order = enter(price="80")  # list 100: a pricing hold on the line
+    hold = order.holds.get(reason__code="PRICE_BELOW_CONTRACT")
+    hold_release(hold_id=hold.pk, actor=pricing_user, reason="Promotion agreed with the customer")
+    line = order.lines.get()
+    assert line.price_overridden_by == pricing_user
+    assert line.history.first().history_change_reason == "Promotion agreed with the customer"
