@@ -24,6 +24,12 @@ class InvoiceFilterForm(forms.Form):
     awaiting_second = forms.BooleanField(required=False, label="Awaiting second approval")
     min_total = forms.DecimalField(required=False, min_value=0, label="Total from")
     max_total = forms.DecimalField(required=False, min_value=0, label="Total to")
+    created_from = forms.DateField(
+        required=False, label="Created from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = forms.DateField(
+        required=False, label="Created to", widget=forms.DateInput(attrs={"type": "date"})
+    )
     sort = forms.ChoiceField(required=False, choices=[(key, key.title()) for key in SORTS])
 
     def clean(self):

@@ -2,6 +2,7 @@
 and what the order page shows of shipments, invoices and credit memos."""
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
@@ -31,6 +32,8 @@ class InvoiceFilters:
     awaiting_second: bool = False
     min_total: Decimal | None = None
     max_total: Decimal | None = None
+    created_from: date | None = None
+    created_to: date | None = None
     sort: str = "age"
 
 
@@ -58,6 +61,10 @@ def _filtered(queryset: QuerySet[Invoice], filters: InvoiceFilters) -> QuerySet[
         queryset = queryset.filter(total__gte=filters.min_total)
     if filters.max_total is not None:
         queryset = queryset.filter(total__lte=filters.max_total)
+    if filters.created_from:
+        queryset = queryset.filter(created_at__date__gte=filters.created_from)
+    if filters.created_to:
+        queryset = queryset.filter(created_at__date__lte=filters.created_to)
     return queryset
 
 

@@ -32,6 +32,8 @@ def _filters(data: dict) -> selectors.InvoiceFilters:
         awaiting_second=bool(data.get("awaiting_second")),
         min_total=data.get("min_total"),
         max_total=data.get("max_total"),
+        created_from=data.get("created_from"),
+        created_to=data.get("created_to"),
         sort=data.get("sort") or "",
     )
 

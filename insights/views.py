@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 from exceptions.models import ACTIVE_STATES
 from o2c.exports import csv_response
 from o2c.pagination import keyset_page, render_paged_list
+from orders.models import OrderState
 from orders.roles import Role, has_role
 
 from . import flow, kpis
@@ -140,8 +141,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "held": order_link(filters, held="yes"),
             "on_hold": order_link(filters, state="on_hold"),
             "holds": hold_link(filters),
+            "invoices": f"{reverse('billing:invoices')}?"
+            + urlencode(
+                {"created_from": filters.start.isoformat(), "created_to": filters.end.isoformat()}
+            ),
         },
         "release_cycle": {k: _hours(v) for k, v in board.release_cycle.items() if k != "released"},
+        "invoice_latency": {
+            k: _hours(timedelta(seconds=v)) if v is not None else "—"
+            for k, v in board.shipment_to_invoice.items()
+            if k != "invoices"
+        },
         "resolution": [
             {**row, "median_h": _hours(row["median"]), "p90_h": _hours(row["p90"])}
             for row in board.resolution_times
@@ -315,6 +325,7 @@ def process_flow(request: HttpRequest) -> HttpResponse:
         )
     peak = max((e.count for e in edges), default=0) or 1
     total = sum(v.count for v in found) or 1
+    graph = _flow_graph(edges, peak)
     return render(
         request,
         "insights/flow.html",
@@ -333,6 +344,43 @@ def process_flow(request: HttpRequest) -> HttpResponse:
                 for e in edges
             ],
             "variants": [{"variant": v, "share": round(100 * v.count / total)} for v in found],
+            "graph": graph,
             "rehold": kpis.rehold(filters),
         },
     )
+
+
+#: Node order of the drawn graph: the lifecycle, left to right.
+LIFECYCLE = [state for state, _label in OrderState.choices]
+NODE_GAP, BASELINE = 110, 150
+
+
+def _flow_graph(edges: list, peak: int) -> dict:
+    """Nodes on a line in lifecycle order; forward transitions arc above, rework loops below, the
+    stroke as wide as the share of transitions."""
+    used = {e.target for e in edges} | {e.source for e in edges if e.source}
+    nodes = [state for state in LIFECYCLE if state in used]
+    x_of = {state: 50 + i * NODE_GAP for i, state in enumerate(nodes)}
+    arcs = []
+    for e in edges:
+        if not e.source or e.source not in x_of:
+            continue
+        x1, x2 = x_of[e.source], x_of[e.target]
+        lift = min(130, 25 + abs(x2 - x1) / 4) * (-1 if x2 > x1 else 1)
+        arcs.append(
+            {
+                "d": f"M {x1} {BASELINE} Q {(x1 + x2) / 2} {BASELINE + 2 * lift} {x2} {BASELINE}",
+                "width": 1 + round(9 * e.count / peak),
+                "label_x": (x1 + x2) / 2,
+                "label_y": BASELINE + lift,
+                "back": x2 < x1,
+                "edge": e,
+            }
+        )
+    return {
+        "nodes": [{"state": state, "x": x} for state, x in x_of.items()],
+        "arcs": arcs,
+        "width": 100 + NODE_GAP * max(len(nodes) - 1, 0),
+        "height": 2 * BASELINE,
+        "baseline": BASELINE,
+    }

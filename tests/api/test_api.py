@@ -201,9 +201,16 @@ def test_list_endpoints_per_role(api, role, expected, db):
         ("manager", 200, 200),
     ],
 )
-def test_actions_per_role(api, role, claim, approve_invoice, credit_hold, pending_invoice):
+def test_details_and_actions_per_role(
+    api, role, claim, approve_invoice, credit_hold, pending_invoice
+):
     user = make_user(f"act_{role}", role)
     as_user(api, user)
+    # every role may open an order of its territory; a hold only in its queue; invoices: finance
+    assert api.get(f"/api/v1/orders/{credit_hold.order_id}/").status_code == 200
+    assert api.get(f"/api/v1/holds/{credit_hold.pk}/").status_code == claim
+    assert api.get(f"/api/v1/invoices/{pending_invoice.pk}/").status_code == approve_invoice
+    assert api.get("/api/v1/kpis/").status_code == (200 if role == "manager" else 403)
     assert api.post(f"/api/v1/holds/{credit_hold.pk}/claim/").status_code == claim
     response = api.post(
         f"/api/v1/invoices/{pending_invoice.pk}/approve/", {"reason": "ok"}, format="json"

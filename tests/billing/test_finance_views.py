@@ -145,7 +145,7 @@ def test_invoice_page_shows_lines_tax_shipment_approvals_and_history(client, pen
         shipment.external_id,
         "First: finance",
         "Approved by finance: Looks right",
-        "window.print()",
+        "data-print",
         "Issue a credit memo",
     ):
         assert text in body, text
@@ -247,3 +247,12 @@ def test_a_plain_form_post_never_redirects_off_site(client, pending, finance_use
     response = client.post(url, {"reason": "ok", "next": "https://evil.example/phish"})
     assert response.status_code == 302
     assert response["Location"] == reverse("billing:invoice", args=[pending.pk])
+
+
+def test_invoice_list_filters_by_creation_date(client, pending, finance_user):
+    client.force_login(finance_user)
+    today = pending.created_at.date()
+    url = reverse("billing:invoices")
+    assert pending.number in client.get(url, {"created_from": today}).content.decode()
+    later = client.get(url, {"created_from": today.replace(year=today.year + 1)})
+    assert pending.number not in later.content.decode() and "No invoices" in later.content.decode()

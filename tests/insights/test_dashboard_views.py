@@ -37,6 +37,7 @@ def test_dashboard_shows_the_figures_and_drill_down_links(client, dataset, manag
     assert "4.0 h" in body and "24.0 h" in body  # release cycle median and p90
     assert "500" in body  # value on hold
     assert "received_from=2026-11-05&amp;received_to=2026-11-05" in body  # a day's bar
+    assert "/billing/invoices/?created_from=2026-11-01&amp;created_to=2026-11-10" in body
     assert (
         reverse("insights:holds") + "?start=2026-11-01&amp;end=2026-11-10&amp;reason=CREDIT_LIMIT"
         in body

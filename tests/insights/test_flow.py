@@ -87,6 +87,8 @@ def test_flow_page_and_its_csv(client, history, manager_user, cs_user):
     client.force_login(manager_user)
     body = client.get(url, query).content.decode()
     assert "received → on_hold → released → on_hold → released" in body and "rework" in body
+    assert 'aria-label="Directly-follows graph of order states"' in body
+    assert "released → on_hold: 1" in body  # the rework loop, drawn below the line
     rows = list(
         csv.reader(
             io.StringIO(
