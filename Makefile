@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean bench
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The benchmark needs PostgreSQL (DATABASE_URL); SCALE=small or tiny for a quicker run.
+bench: $(STAMP)
+	$(BIN)/python -m bench --scale $(or $(SCALE),full)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

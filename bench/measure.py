@@ -1,0 +1,205 @@
+"""The measurements: each figure with its baseline taken in the same run, so a noisy machine moves
+both alike. Server time is measured in-process around Django's request handling (the test
+client): no network, no browser."""
+
+import os
+import resource
+import statistics
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from exceptions.models import Hold
+from exceptions.services import hold_release
+from integrations.models import Connector, InboundMessage
+from integrations.services import inbox_process, inbox_store
+from orders.models import Customer, Item, Order
+from orders.roles import Role
+
+from .generate import SOURCE
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float
+    unit: str
+    target: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def _pct(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[max(0, min(len(ordered) - 1, int(round(p * len(ordered) + 0.5)) - 1))]
+
+
+def _user(username: str, *roles: str, superuser: bool = False):
+    user, _ = get_user_model().objects.get_or_create(
+        username=username, defaults={"is_superuser": superuser, "is_staff": superuser}
+    )
+    user.groups.set([Group.objects.get_or_create(name=role)[0] for role in roles])
+    return user
+
+
+def _client(user) -> Client:
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    return client
+
+
+def _timed_get(client: Client, url: str, n: int) -> tuple[list[float], int]:
+    client.get(url)  # warm up: templates compiled, caches filled, as on a running server
+    samples, queries = [], 0
+    for _ in range(n):
+        with CaptureQueriesContext(connection) as captured:
+            start = time.perf_counter()
+            response = client.get(url)
+            samples.append((time.perf_counter() - start) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"{url} answered {response.status_code}")
+        queries = len(captured)
+    return samples, queries
+
+
+def queue_page(requests: int) -> list[Figure]:
+    """The credit queue's first page, a filtered and sorted later page, and the admin changelist
+    of the same holds with the same filter."""
+    analyst = _user("bench-credit", Role.CREDIT)
+    admin = _user("bench-admin", superuser=True)
+    client = _client(analyst)
+    first, first_q = _timed_get(client, "/queues/credit/", requests)
+    page = client.get("/queues/credit/?sort=value&min_value=100").content.decode()
+    cursor = page.split("after=")[1].split('"')[0] if "after=" in page else ""
+    later_url = f"/queues/credit/?sort=value&min_value=100&after={cursor}"
+    later, later_q = _timed_get(client, later_url, requests)
+    changelist, admin_q = _timed_get(
+        _client(admin), "/admin/exceptions/hold/?queue__exact=credit&state__exact=open", requests
+    )
+    p95 = _pct(first, 0.95)
+    return [
+        Figure("queue page p50", statistics.median(first), "ms", extra={"queries": first_q}),
+        Figure("queue page p95", p95, "ms", "<= 50 ms, <= 10 queries", {"queries": first_q}),
+        Figure("queue later page p95", _pct(later, 0.95), "ms", "<= 50 ms", {"queries": later_q}),
+        Figure(
+            "admin changelist p95",
+            _pct(changelist, 0.95),
+            "ms",
+            extra={
+                "queries": admin_q,
+                "queue page is faster by": round(_pct(changelist, 0.95) / p95, 1),
+            },
+        ),
+    ]
+
+
+def release_action(count: int) -> list[Figure]:
+    """Release open credit holds one by one: locks, history, auto-release, the outbox row."""
+    analyst = _user("bench-credit", Role.CREDIT)
+    ids = list(
+        Hold.objects.filter(queue="credit", state="open", order__source_system=SOURCE)
+        .order_by("id")
+        .values_list("id", flat=True)[:count]
+    )
+    samples = []
+    for hold_id in ids:
+        start = time.perf_counter()
+        hold_release(hold_id=hold_id, actor=analyst, reason="Benchmark release")
+        samples.append((time.perf_counter() - start) * 1000)
+    return [Figure("hold release p95", _pct(samples, 0.95), "ms", "<= 100 ms", {"n": len(samples)})]
+
+
+def dashboard(requests: int) -> list[Figure]:
+    manager = _user("bench-manager", Role.MANAGER)
+    samples, queries = _timed_get(_client(manager), "/insights/", requests)
+    return [
+        Figure(
+            "dashboard p95 (30 days)", _pct(samples, 0.95), "ms", "<= 300 ms", {"queries": queries}
+        )
+    ]
+
+
+def ingestion(orders: int) -> list[Figure]:
+    """Orders of 4 lines through the real pipeline (inbox → mapping → order_create → rules → holds
+    and history), with the naive per-object save() path as its baseline in this run (the COPY
+    baseline is the generator's own rate)."""
+    # Named after the generator's source system, so imported orders find its customers.
+    connector, _ = Connector.objects.get_or_create(
+        name=SOURCE, defaults={"kind": "erp", "base_url": "http://127.0.0.1:9", "enabled": False}
+    )
+    customers = list(
+        Customer.objects.filter(source_system=SOURCE).values_list("number", flat=True)[:200]
+    )
+    skus = list(Item.objects.filter(source_system=SOURCE).values_list("sku", flat=True)[:400])
+    stamp = int(time.time())
+    records = [
+        {
+            "id": f"ING-{stamp}-{n}",
+            "version": 1,
+            "number": f"ING-{stamp}-{n}",
+            "channel": "edi",
+            "customer": customers[n % len(customers)],
+            "ship_to": "MAIN",
+            "lines": [{"sku": skus[(n * 4 + k) % len(skus)], "quantity": "2"} for k in range(4)],
+        }
+        for n in range(orders)
+    ]
+    before = Order.objects.count()
+    start = time.perf_counter()
+    inbox_store(connector=connector, stream="orders", records=records)
+    inbox_process(connector_id=connector.pk, stream="orders")
+    elapsed = time.perf_counter() - start
+    made = Order.objects.count() - before
+    pipeline_rate = made / elapsed if elapsed else 0.0
+
+    # (b) the naive path: one save() per object, history signals and all
+    customer = Customer.objects.filter(source_system=SOURCE).first()
+    items = list(Item.objects.filter(source_system=SOURCE)[:4])
+    start = time.perf_counter()
+    naive = max(50, orders // 10)
+    for n in range(naive):
+        with transaction.atomic():
+            order = Order(
+                number=f"NAIVE-{stamp}-{n}",
+                channel="edi",
+                customer=customer,
+                received_at=timezone.now(),
+            )
+            order.save()
+            for k, item in enumerate(items, start=1):
+                order.lines.create(
+                    line_number=k, item=item, ordered_qty=Decimal(2), unit_price=item.list_price
+                )
+    naive_rate = naive / (time.perf_counter() - start)
+    dead = InboundMessage.objects.filter(connector=connector, state="dead").count()
+    return [
+        Figure(
+            "ingestion",
+            round(pipeline_rate, 1),
+            "orders/s",
+            ">= 2,000 orders/s, >= 10x naive",
+            {
+                "orders": made,
+                "dead": dead,
+                "naive orders/s": round(naive_rate, 1),
+                "x naive": round(pipeline_rate / naive_rate, 2) if naive_rate else None,
+            },
+        )
+    ]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def machine() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version()")
+        database = cursor.fetchone()[0]
+    return {"cpus": os.cpu_count(), "uname": " ".join(os.uname()), "database": database}

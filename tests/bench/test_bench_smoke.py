@@ -1,0 +1,48 @@
+"""`make bench` keeps working: CI runs the harness at the tiny scale against PostgreSQL (the
+targets are for a person running the full scale, not for timed tests). On SQLite it must refuse
+with a clear message."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from tests.fixtures.processes import ROOT, database_url_for_tests
+
+
+def run_bench(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(  # noqa: S603 - fixed argv
+        [sys.executable, "-m", "bench", *args],
+        cwd=ROOT,
+        env=os.environ | {"DJANGO_SETTINGS_MODULE": "o2c.settings.test", **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_the_harness_refuses_sqlite_with_a_clear_message(tmp_path):
+    result = run_bench("--scale", "tiny", env={"DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3"})
+    assert result.returncode == 2
+    assert "runs on PostgreSQL only" in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_harness_runs_at_tiny_scale_on_postgresql(billing_defaults):
+    if connection.vendor != "postgresql":
+        pytest.skip("the benchmark needs PostgreSQL (DATABASE_URL); SQLite is refused")
+    result = run_bench(
+        "--scale", "tiny", "--requests", "3", env={"DATABASE_URL": database_url_for_tests()}
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    for figure in ("queue page p95", "hold release p95", "dashboard p95", "ingestion"):
+        assert figure in result.stdout
+    written = result.stdout.rsplit("written to ", 1)[1].strip()
+    report = json.loads(Path(written).read_text(encoding="utf-8"))
+    assert report["scale"] == "tiny" and report["machine"]["cpus"]
+    ingestion = next(f for f in report["figures"] if f["name"] == "ingestion")
+    assert ingestion["extra"]["orders"] == 200 and ingestion["extra"]["dead"] == 0
