@@ -35,7 +35,15 @@ def main() -> int:
     scale = SCALES[args.scale]
     requests = args.requests or (20 if scale.name == "tiny" else 200)
     call_command("migrate", verbosity=0)
-    generated = {} if present(scale) else generate(scale)
+    there = present(scale)
+    if there is None:
+        print(
+            f"This database holds a smaller benchmark dataset than {scale.name}: "
+            "use a fresh database for each scale.",
+            file=sys.stderr,
+        )
+        return 2
+    generated = {} if there else generate(scale)
     figures = [
         *measure.queue_page(requests),
         *measure.release_action(min(100, scale.open_holds // 10) or 1),

@@ -71,8 +71,12 @@ HOLD_REASONS = [
 ]
 
 
-def present(scale: Scale) -> bool:
-    return Order.objects.filter(source_system=SOURCE).count() >= scale.orders
+def present(scale: Scale) -> bool | None:
+    """True when this scale's data is there, False when none is, None when another scale's is."""
+    count = Order.objects.filter(source_system=SOURCE).count()
+    if count == 0:
+        return False
+    return True if count >= scale.orders else None
 
 
 def _columns(model) -> list[models.Field]:
