@@ -4,6 +4,8 @@ credit memos are records (read-only): invoices change only through the finance d
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from o2c.admin import ReadOnlyAdminMixin
+
 from .models import (
     BillingPolicy,
     CreditMemo,
@@ -16,17 +18,8 @@ from .models import (
 )
 
 
-class ReadOnlyAdmin(SimpleHistoryAdmin):
-    """A record admin: browse, search and read history; no add, edit or delete."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    pass
 
 
 @admin.register(BillingPolicy)
@@ -144,13 +137,7 @@ class ShipmentAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ShipmentLine)
-class ShipmentLineAdmin(SimpleHistoryAdmin):
+class ShipmentLineAdmin(ReadOnlyAdmin):
     list_display = ["shipment", "order_line", "quantity", "lot"]
     list_select_related = ["shipment", "order_line"]
     search_fields = ["shipment__external_id"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False

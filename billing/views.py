@@ -144,18 +144,20 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
     if not selectors.is_finance(request.user):
         raise DjangoPermissionDenied("Invoices are finance's.")
     invoice = _invoice_or_403(request, invoice_id)
-    history = list(
-        invoice.history.select_related("history_user").order_by("-history_date", "-history_id")
+    return _render_invoice(request, invoice, CreditMemoForm(lines=invoice.lines.all()))
+
+
+def _render_invoice(request: HttpRequest, invoice, credit_form, *, status: int = 200):
+    """The invoice page: lines, approvals (and who may not give them), memos, history."""
+    history = invoice.history.select_related("history_user").order_by(
+        "-history_date", "-history_id"
     )
+    barred = services.makers(invoice) if invoice.state == "pending_approval" else {}
     return render(
         request,
         "billing/invoice_detail.html",
-        {
-            "invoice": invoice,
-            "history": history,
-            "credit_form": CreditMemoForm(lines=invoice.lines.all()),
-            "barred": services.makers(invoice) if invoice.state == "pending_approval" else {},
-        },
+        {"invoice": invoice, "history": history, "credit_form": credit_form, "barred": barred},
+        status=status,
     )
 
 
@@ -264,13 +266,7 @@ def credit_memo_create(request: HttpRequest, invoice_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Credit memo {memo.number} issued for {memo.total}.")
             return redirect("billing:invoice", invoice_id=invoice_id)
-    history = list(invoice.history.select_related("history_user").order_by("-history_date"))
-    return render(
-        request,
-        "billing/invoice_detail.html",
-        {"invoice": invoice, "history": history, "credit_form": form, "barred": {}},
-        status=400,
-    )
+    return _render_invoice(request, invoice, form, status=400)
 
 
 @login_required

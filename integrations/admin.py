@@ -3,18 +3,9 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from o2c.admin import ReadOnlyAdminMixin
+
 from .models import Connector, InboundMessage, OutboundMessage, SyncCursor, WorkerHeartbeat
-
-
-class ReadOnly:
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Connector)
@@ -31,7 +22,7 @@ class ConnectorAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(SyncCursor)
-class SyncCursorAdmin(ReadOnly, admin.ModelAdmin):
+class SyncCursorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["connector", "stream", "cursor", "running", "last_success_at", "last_error_at"]
     list_select_related = ["connector"]
     list_filter = ["connector", "stream"]
@@ -39,7 +30,7 @@ class SyncCursorAdmin(ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(ReadOnly, SimpleHistoryAdmin):
+class InboundMessageAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "id",
         "connector",
@@ -57,7 +48,7 @@ class InboundMessageAdmin(ReadOnly, SimpleHistoryAdmin):
 
 
 @admin.register(OutboundMessage)
-class OutboundMessageAdmin(ReadOnly, SimpleHistoryAdmin):
+class OutboundMessageAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ["id", "connector", "topic", "key", "state", "attempts", "created_at", "sent_at"]
     list_select_related = ["connector"]
     list_filter = ["state", "topic", "connector"]
@@ -65,6 +56,6 @@ class OutboundMessageAdmin(ReadOnly, SimpleHistoryAdmin):
 
 
 @admin.register(WorkerHeartbeat)
-class WorkerHeartbeatAdmin(ReadOnly, admin.ModelAdmin):
+class WorkerHeartbeatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["hostname", "beats", "last_seen"]
     search_fields = ["hostname"]
