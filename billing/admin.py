@@ -2,9 +2,8 @@
 credit memos are records (read-only): invoices change only through the finance desk's services."""
 
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
-from o2c.admin import ReadOnlyAdminMixin
+from o2c.admin import HistoryAdmin, ReadOnlyAdminMixin
 
 from .models import (
     BillingPolicy,
@@ -18,12 +17,12 @@ from .models import (
 )
 
 
-class ReadOnlyAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, HistoryAdmin):
     pass
 
 
 @admin.register(BillingPolicy)
-class BillingPolicyAdmin(SimpleHistoryAdmin):
+class BillingPolicyAdmin(HistoryAdmin):
     list_display = ["__str__", "approval_amount", "second_approval_amount", "pod_overdue_days"]
 
     def has_add_permission(self, request) -> bool:
@@ -34,7 +33,7 @@ class BillingPolicyAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(TaxRate)
-class TaxRateAdmin(SimpleHistoryAdmin):
+class TaxRateAdmin(HistoryAdmin):
     list_display = ["region", "name", "rate", "active"]
     list_filter = ["active"]
     search_fields = ["region", "name"]
@@ -100,7 +99,7 @@ class ShipmentLineInline(admin.TabularInline):
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(SimpleHistoryAdmin):
+class ShipmentAdmin(HistoryAdmin):
     list_display = [
         "external_id",
         "order",

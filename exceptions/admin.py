@@ -2,13 +2,14 @@
 worked in the queues, where the services keep locks, maker-checker and reasons."""
 
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
+
+from o2c.admin import HistoryAdmin
 
 from .models import Hold, HoldPolicy, HoldReason, Notification
 
 
 @admin.register(HoldPolicy)
-class HoldPolicyAdmin(SimpleHistoryAdmin):
+class HoldPolicyAdmin(HistoryAdmin):
     list_display = [
         "__str__",
         "credit_tolerance",
@@ -40,7 +41,7 @@ class HoldPolicyAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(HoldReason)
-class HoldReasonAdmin(SimpleHistoryAdmin):
+class HoldReasonAdmin(HistoryAdmin):
     list_display = [
         "code",
         "category",
@@ -56,7 +57,7 @@ class HoldReasonAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Hold)
-class HoldAdmin(SimpleHistoryAdmin):
+class HoldAdmin(HistoryAdmin):
     list_display = [
         "id",
         "order",

@@ -155,9 +155,9 @@ def hold_action(request: HttpRequest, hold_id: int, action: str) -> HttpResponse
                 actor=request.user,
                 **{FIELD_TO_KWARG.get(k, k): v for k, v in data.items()},
             )
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(exc.message) from exc
         except ApplicationError as exc:
+            # a refusal after row access (maker-checker: "someone else must approve") is shown
+            # in the row like a conflict, with its 403, instead of a bare error page
             status, error = exc.status_code, exc.message
     if not request.htmx:
         messages.error(request, error) if error else messages.success(

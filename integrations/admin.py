@@ -1,15 +1,14 @@
 """Admin for integrations: connectors are configured here; inbox and outbox are read-only records."""
 
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
-from o2c.admin import ReadOnlyAdminMixin
+from o2c.admin import HistoryAdmin, ReadOnlyAdminMixin
 
 from .models import Connector, InboundMessage, OutboundMessage, SyncCursor, WorkerHeartbeat
 
 
 @admin.register(Connector)
-class ConnectorAdmin(SimpleHistoryAdmin):
+class ConnectorAdmin(HistoryAdmin):
     list_display = ["name", "kind", "base_url", "enabled", "poll_interval_seconds", "page_size"]
     list_filter = ["kind", "enabled"]
     search_fields = ["name", "base_url"]
@@ -30,7 +29,7 @@ class SyncCursorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class InboundMessageAdmin(ReadOnlyAdminMixin, HistoryAdmin):
     list_display = [
         "id",
         "connector",
@@ -48,7 +47,7 @@ class InboundMessageAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(OutboundMessage)
-class OutboundMessageAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class OutboundMessageAdmin(ReadOnlyAdminMixin, HistoryAdmin):
     list_display = ["id", "connector", "topic", "key", "state", "attempts", "created_at", "sent_at"]
     list_select_related = ["connector"]
     list_filter = ["state", "topic", "connector"]

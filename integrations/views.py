@@ -126,16 +126,20 @@ def sync_now(request: HttpRequest, connector_id: int) -> HttpResponse:
         return redirect("integrations:console")
     connector_sync_now(connector_id=connector.pk)
     if request.htmx:
-        return progress(request, connector_id)
+        return _progress(request, connector)
     messages.success(request, f"Sync of {connector.name} started.")
     return redirect("integrations:console")
 
 
 @login_required
+@require_GET
 def progress(request: HttpRequest, connector_id: int) -> HttpResponse:
     """Polled by htmx every second while a sync runs: pages and messages per stream."""
     _require_console(request)
-    connector = get_object_or_404(Connector, pk=connector_id)
+    return _progress(request, get_object_or_404(Connector, pk=connector_id))
+
+
+def _progress(request: HttpRequest, connector: Connector) -> HttpResponse:
     cursors = selectors.sync_progress(connector_id=connector.pk)
     return render(
         request,

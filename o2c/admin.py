@@ -1,5 +1,8 @@
 """Admin pieces every app shares (this module imports no app)."""
 
+from django.core.exceptions import PermissionDenied
+from simple_history.admin import SimpleHistoryAdmin
+
 
 class ReadOnlyAdminMixin:
     """A record admin: browse, search and read history; no add, edit or delete."""
@@ -12,3 +15,17 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """simple-history's admin with its history kept a record: the history list and each past
+    version can be read, never posted back. (SIMPLE_HISTORY_REVERT_DISABLED only hides the
+    Revert button; the version page would still accept a POST and overwrite the object.)"""
+
+    def has_change_history_permission(self, request, obj=None) -> bool:
+        return False
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method != "GET":
+            raise PermissionDenied("History is read-only.")
+        return super().history_form_view(request, object_id, version_id, extra_context)

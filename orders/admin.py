@@ -2,8 +2,8 @@
 
 from django.contrib import admin, messages
 from django_fsm.admin import FSMAdminMixin
-from simple_history.admin import SimpleHistoryAdmin
 
+from o2c.admin import HistoryAdmin
 from o2c.errors import ApplicationError
 
 from .forms import ReasonForm
@@ -29,7 +29,7 @@ class ShipToInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(SimpleHistoryAdmin):
+class CustomerAdmin(HistoryAdmin):
     list_display = [
         "number",
         "name",
@@ -47,7 +47,7 @@ class CustomerAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ShipTo)
-class ShipToAdmin(SimpleHistoryAdmin):
+class ShipToAdmin(HistoryAdmin):
     list_display = ["code", "name", "customer", "city", "country"]
     list_select_related = ["customer"]
     search_fields = ["code", "name", "customer__name", "customer__number"]
@@ -56,20 +56,20 @@ class ShipToAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Item)
-class ItemAdmin(SimpleHistoryAdmin):
+class ItemAdmin(HistoryAdmin):
     list_display = ["sku", "description", "uom", "list_price", "unit_cost", "active"]
     list_filter = ["active", "uom"]
     search_fields = ["sku", "description", "external_id"]
 
 
 @admin.register(Warehouse)
-class WarehouseAdmin(SimpleHistoryAdmin):
+class WarehouseAdmin(HistoryAdmin):
     list_display = ["code", "name", "source_system"]
     search_fields = ["code", "name"]
 
 
 @admin.register(PriceAgreement)
-class PriceAgreementAdmin(SimpleHistoryAdmin):
+class PriceAgreementAdmin(HistoryAdmin):
     list_display = ["customer", "item", "contract_price", "valid_from", "valid_to"]
     list_select_related = ["customer", "item"]
     list_filter = ["valid_from"]
@@ -78,7 +78,7 @@ class PriceAgreementAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(InventoryPosition)
-class InventoryPositionAdmin(SimpleHistoryAdmin):
+class InventoryPositionAdmin(HistoryAdmin):
     list_display = ["item", "warehouse", "erp_on_hand", "wms_on_hand", "allocated", "as_of"]
     list_select_related = ["item", "warehouse"]
     list_filter = ["warehouse"]
@@ -87,7 +87,7 @@ class InventoryPositionAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ARBalance)
-class ARBalanceAdmin(SimpleHistoryAdmin):
+class ARBalanceAdmin(HistoryAdmin):
     list_display = [
         "customer",
         "open_amount",
@@ -105,7 +105,7 @@ class ARBalanceAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(TerritoryAssignment)
-class TerritoryAssignmentAdmin(SimpleHistoryAdmin):
+class TerritoryAssignmentAdmin(HistoryAdmin):
     list_display = ["user", "territory"]
     list_select_related = ["user"]
     list_filter = ["territory"]
@@ -133,7 +133,7 @@ class OrderLineInline(admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(FSMAdminMixin, SimpleHistoryAdmin):
+class OrderAdmin(FSMAdminMixin, HistoryAdmin):
     """Orders are read-only here: entry and edits belong to the services that keep maker-checker
     and re-evaluation honest; the transition buttons ask for a reason and call the services."""
 
@@ -187,7 +187,7 @@ class OrderAdmin(FSMAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(OrderLine)
-class OrderLineAdmin(SimpleHistoryAdmin):
+class OrderLineAdmin(HistoryAdmin):
     """Read-only: lines change through order entry, line edits and shipment/invoice events."""
 
     list_display = [

@@ -26,3 +26,18 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"O2C_REQUIRE_SERVICES=1, but this test was skipped: {reason}"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The reliability and security scenarios' one-line summaries, as one table."""
+    from tests.summary import LINES
+
+    if not LINES:
+        return
+    terminalreporter.section("reliability and security scenarios")
+    width = max(len(line["scenario"]) for line in LINES)
+    for line in LINES:
+        terminalreporter.write_line(
+            f"{line['scenario']:<{width}}  {line['result']:<10}  lost={line['lost']}  "
+            f"faults: {line['faults']}  load: {line['load']}"
+        )

@@ -1,9 +1,11 @@
 """Settings shared by every environment; everything that differs per machine comes from the environment."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -43,6 +45,7 @@ INSTALLED_APPS = [
     "simple_history",
     "django_celery_beat",
     "django_fsm",
+    "axes",
     "orders",
     "exceptions",
     "billing",
@@ -60,9 +63,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Records request.user as the author of every history row written during a request.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "o2c.urls"
@@ -115,6 +121,40 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# django-axes first: it counts failed logins and refuses a locked-out username + address
+# before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+# Lock the pair, so one mistyping analyst cannot lock out a whole office behind one NAT address.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+
+# Content Security Policy: scripts and styles come from this app only, never inline, never
+# another host (the API docs views widen styles alone; see o2c/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# History is the record: nobody reverts an object to an old version from the history page.
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -194,6 +234,8 @@ SPECTACULAR_SETTINGS = {
     "Every action goes through the same services, permissions and maker-checker as the UI.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The API's map is for its users: staff with an account (or a token), not the internet.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Swagger UI and Redoc are served from this app (drf-spectacular-sidecar), never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -226,7 +268,10 @@ LOGGING = {
     "filters": {"correlation": {"()": "o2c.logs.CorrelationFilter"}},
     "formatters": {
         "json": {"()": "o2c.logs.JsonFormatter"},
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
+        "plain": {
+            "()": "o2c.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s",
+        },
     },
     "handlers": {
         "console": {
@@ -236,7 +281,11 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # axes logs every login and cleanup at INFO; lockouts (WARNING) are what matters
+        "axes": {"level": "WARNING"},
+    },
 }
 
 

@@ -48,3 +48,20 @@ def login(page, live_server):
         page.wait_for_url(f"{live_server.url}/")
 
     return do
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations(page):
+    """Every journey doubles as a CSP check: chromium reports each blocked inline script, style
+    or foreign host on the console, and any such report fails the test. A test may name a
+    violation it expects (``no_csp_violations.append(text)``); nothing else is let through."""
+    violations, expected = [], []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    yield expected
+    unexpected = [v for v in violations if not any(e in v for e in expected)]
+    assert not unexpected, "\n".join(unexpected)

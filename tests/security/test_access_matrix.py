@@ -1,0 +1,273 @@
+"""Every URL and API endpoint × every role and anonymous, generated from the URL conf: a new route
+without a row in ACCESS fails here. Each request runs in a savepoint that is rolled back, so every
+role meets the same state; POSTs carry a valid body, so a refusal is the access rule and not a
+form error."""
+
+import re
+
+import pytest
+from django.contrib import admin
+from django.db import transaction
+from django.test import Client
+from django.urls import get_resolver, reverse
+from django.urls.resolvers import URLResolver
+
+from orders.roles import Role
+from tests.security.conftest import ROLES
+from tests.summary import summary
+
+pytestmark = pytest.mark.django_db
+
+CS, CREDIT, FINANCE, INTEGRATION, MANAGER = (
+    Role.CUSTOMER_SERVICE,
+    Role.CREDIT,
+    Role.FINANCE,
+    Role.INTEGRATION_ADMIN,
+    Role.MANAGER,
+)
+EVERY_ROLE = frozenset(ROLES)
+AUTHENTICATED = EVERY_ROLE | {"nobody"}
+PUBLIC = AUTHENTICATED | {"anonymous"}
+WHO = ["anonymous", "nobody", *ROLES, "superuser"]
+
+#: route name → {method: (who may, body)}. "superuser" may whatever any role may; "nobody" is a
+#: logged-in user with no role. A method not listed must answer 405 to everyone.
+ACCESS = {
+    "home": {"get": (AUTHENTICATED, None)},
+    "login": {"get": (PUBLIC, None), "post": (PUBLIC, {"username": "x", "password": "y"})},
+    "logout": {"post": (PUBLIC, {})},
+    "orders:list": {"get": (EVERY_ROLE, None)},
+    "orders:detail": {"get": (EVERY_ROLE, None)},
+    "orders:create": {"get": ({CS, MANAGER}, None), "post": ({CS, MANAGER}, {})},
+    # cancelling is customer service's, and credit's (a refused credit line ends the order)
+    "orders:transition": {
+        "post": ({CS, CREDIT, MANAGER}, {"transition": "cancel", "reason": "access matrix"})
+    },
+    "orders:line-edit": {
+        "post": ({CS, MANAGER}, {"quantity": "5", "unit_price": "", "reason": "access matrix"})
+    },
+    # a user's own work: an empty list for a user with no queue
+    "exceptions:mine": {"get": (AUTHENTICATED, None)},
+    "exceptions:counts": {"get": (AUTHENTICATED, None)},
+    "exceptions:notifications": {"get": (AUTHENTICATED, None), "post": (AUTHENTICATED, {})},
+    "exceptions:queue": {"get": ({CREDIT, MANAGER}, None)},
+    "exceptions:hold": {"get": ({CREDIT, MANAGER}, None)},
+    "exceptions:action": {"post": ({CREDIT, MANAGER}, {"reason": "access matrix"})},
+    "exceptions:bulk": {"post": ({CREDIT, MANAGER}, {"action": "claim", "holds": ["{hold}"]})},
+    "billing:queue": {"get": ({FINANCE, MANAGER}, None)},
+    "billing:counts": {"get": (AUTHENTICATED, None)},  # a count of what the user may approve
+    "billing:invoices": {"get": ({FINANCE, MANAGER}, None)},
+    "billing:invoice": {"get": ({FINANCE, MANAGER}, None)},
+    "billing:action": {"post": ({FINANCE, MANAGER}, {"reason": "access matrix"})},
+    "billing:bulk_approve": {
+        "post": ({FINANCE, MANAGER}, {"invoices": ["{invoice}"], "reason": "access matrix"})
+    },
+    "billing:credit_memo": {"post": ({FINANCE, MANAGER}, {"reason": "access matrix"})},
+    "integrations:console": {"get": ({INTEGRATION, MANAGER}, None)},
+    "integrations:inbox": {"get": ({INTEGRATION, MANAGER}, None)},
+    "integrations:progress": {"get": ({INTEGRATION, MANAGER}, None)},
+    "integrations:replay": {"post": ({INTEGRATION, MANAGER}, {"messages": ["1"], "reason": "x"})},
+    "integrations:toggle": {"post": ({INTEGRATION, MANAGER}, {})},
+    "integrations:sync": {"post": ({INTEGRATION, MANAGER}, {})},
+    "insights:dashboard": {"get": ({MANAGER}, None)},
+    "insights:holds": {"get": ({MANAGER}, None)},
+    "insights:flow": {"get": ({MANAGER}, None)},
+    "insights:export": {"get": ({MANAGER}, None)},
+    # API lists are row-scoped: a user with no role gets an empty list, not an error
+    "api-orders": {"get": (AUTHENTICATED, None)},
+    "api-order": {"get": (EVERY_ROLE, None)},
+    "api-holds": {"get": (AUTHENTICATED, None)},
+    "api-hold": {"get": ({CREDIT, MANAGER}, None)},
+    **{
+        f"api-hold-{action}": {"post": ({CREDIT, MANAGER}, {"reason": "access matrix"})}
+        for action in ("claim", "release", "approve", "reject", "escalate")
+    },
+    "api-invoices": {"get": ({FINANCE, MANAGER}, None)},
+    "api-invoice": {"get": ({FINANCE, MANAGER}, None)},
+    "api-invoice-approve": {"post": ({FINANCE, MANAGER}, {"reason": "access matrix"})},
+    "api-shipments": {"get": (AUTHENTICATED, None)},
+    "api-kpis": {"get": ({MANAGER}, None)},
+    "api-schema": {"get": (AUTHENTICATED, None)},
+    "api-docs": {"get": (AUTHENTICATED, None)},
+    "api-redoc": {"get": (AUTHENTICATED, None)},
+    # Signed by the connector's shared secret, not a session: nobody gets in unsigned.
+    "inbound-webhook": {"post": (frozenset(), {})},
+}
+
+
+def routes() -> list[tuple[str, str]]:
+    """(name, pattern) of every route outside the admin, from the live URL conf."""
+    found = []
+
+    def walk(patterns, prefix: str, namespace: str) -> None:
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                if entry.app_name == "admin":
+                    continue  # the admin is checked below, from its own registry
+                ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+                walk(entry.url_patterns, prefix + str(entry.pattern), ns)
+            else:
+                found.append((f"{namespace}{entry.name}", prefix + str(entry.pattern)))
+
+    walk(get_resolver().url_patterns, "", "")
+    return found
+
+
+def test_every_route_has_a_row():
+    names = {name for name, _ in routes()}
+    assert names - set(ACCESS) == set(), "new routes need a row in ACCESS"
+    assert set(ACCESS) - names == set(), "rows for routes that no longer exist"
+
+
+def _url(pattern: str, world) -> str:
+    values = {
+        "order_id": world["order"].pk,
+        "line_id": world["line"].pk,
+        "hold_id": world["hold"].pk,
+        "invoice_id": world["invoice"].pk,
+        "connector_id": world["connector"].pk,
+        "queue": "credit",
+        "table": "aging",
+        "connector": world["connector"].name,
+        "stream": "orders",
+    }
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), pattern)
+
+
+def _action_url(name: str, pattern: str, world) -> str:
+    """The generic action routes get an action the allowed roles could take."""
+    if name == "exceptions:action":
+        return reverse(name, args=[world["hold"].pk, "claim"])
+    if name == "billing:action":
+        return reverse(name, args=[world["invoice"].pk, "approve"])
+    return _url(pattern, world)
+
+
+def _body(body, world):
+    if body is None:
+        return None
+    return {
+        key: [v.format(hold=world["hold"].pk, invoice=world["invoice"].pk) for v in value]
+        if isinstance(value, list)
+        else value
+        for key, value in body.items()
+    }
+
+
+def _verdict(name: str, response) -> str:
+    """What a response means for access: allowed, refused, or sent to log in."""
+    location = response.get("Location", "")
+    if name == "logout" and response.status_code == 302:
+        return "allowed"  # logging out ends on the login page
+    if response.status_code == 302 and "/login/" in location:
+        return "login"
+    if response.status_code in (401, 403, 404):
+        return "refused"
+    if response.status_code == 405:
+        return "no-method"
+    assert response.status_code < 500, response.content[:500]
+    return "allowed"
+
+
+def test_access_matrix(world, users):
+    mismatches, checked = [], 0
+    for name, pattern in routes():
+        rules = ACCESS[name]
+        url = _action_url(name, pattern, world)
+        for who in WHO:
+            client = Client()
+            if who != "anonymous":
+                client.force_login(users[who])
+            for method in ("get", "post"):
+                may, body = rules.get(method, (None, None))
+                point = transaction.savepoint()
+                if method == "get":
+                    response = client.get(url)
+                else:
+                    response = client.post(url, _body(body, world) or {})
+                transaction.savepoint_rollback(point)
+                checked += 1
+                got = _verdict(name, response)
+                if may is None and who == "anonymous":
+                    # a stranger learns nothing, not even which methods a route takes
+                    expected = {"no-method", "login", "refused"}
+                elif may is None:
+                    expected = {"no-method"}
+                elif who in may or (who == "superuser" and may & EVERY_ROLE):
+                    expected = {"allowed"}
+                elif who == "anonymous":
+                    # pages send a stranger to log in; the API and webhooks refuse outright
+                    expected = {"refused"} if url.startswith("/api/") else {"login"}
+                else:
+                    expected = {"refused"}
+                if got not in expected:
+                    mismatches.append(
+                        f"{method.upper()} {url} as {who}: {response.status_code} ({got}), "
+                        f"expected {sorted(expected)}"
+                    )
+    summary(
+        "access matrix",
+        load=f"{len(routes())} routes × {len(WHO)} identities × GET/POST = {checked} requests",
+        faults="every role, no role, anonymous",
+        result="pass" if not mismatches else f"{len(mismatches)} mismatches",
+    )
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_admin_is_staff_only_for_every_registered_model(users):
+    """Every admin changelist: anonymous and staff-less users go to the admin login."""
+    urls = [reverse("admin:index")] + [
+        reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        for model in admin.site._registry
+    ]
+    for who in ("anonymous", "nobody", *ROLES):
+        client = Client()
+        if who != "anonymous":
+            client.force_login(users[who])
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code == 302, (who, url)
+            assert "/admin/login/" in response["Location"], (who, url)
+    root = Client()
+    root.force_login(users["superuser"])
+    for url in urls:
+        assert root.get(url).status_code == 200, url
+    summary("admin staff-only", load=f"{len(urls)} admin pages", result="pass")
+
+
+def test_territory_scoped_lists_never_leak_rows(world, west_cs_user, client):
+    """The EAST world is invisible to a WEST-only user: lists are empty, details refused."""
+    from rest_framework.test import APIClient
+
+    order, hold = world["order"], world["hold"]
+    client.force_login(west_cs_user)
+    page = client.get(reverse("orders:list")).content.decode()
+    assert order.number not in page
+    export = b"".join(client.get(reverse("orders:list") + "?format=csv").streaming_content)
+    assert order.number.encode() not in export
+    assert client.get(reverse("orders:detail", args=[order.pk])).status_code in (403, 404)
+    api = APIClient()
+    api.force_authenticate(west_cs_user)
+    for path in ("orders", "holds", "shipments"):
+        rows = api.get(f"/api/v1/{path}/").json()["results"]
+        assert rows == [], path
+    assert api.get(f"/api/v1/orders/{order.pk}/").status_code in (403, 404)
+    assert api.get(f"/api/v1/holds/{hold.pk}/").status_code in (403, 404)
+    summary("territory scoping", load="HTML, CSV and API lists + details", result="pass")
+
+
+def test_guessed_detail_urls_are_refused(world, users):
+    """IDOR: ids one past the real ones, and real ids in another team's area."""
+    client = Client()
+    client.force_login(users[Role.PRICING])
+    hold, invoice = world["hold"], world["invoice"]
+    for url in (
+        reverse("exceptions:hold", args=[hold.pk]),  # a credit hold, not pricing's
+        reverse("exceptions:hold", args=[hold.pk + 1000]),
+        reverse("billing:invoice", args=[invoice.pk]),
+        f"/api/v1/holds/{hold.pk}/",
+        f"/api/v1/invoices/{invoice.pk}/",
+        f"/api/v1/orders/{world['order'].pk + 1000}/",
+    ):
+        assert client.get(url).status_code in (403, 404), url
+    summary("IDOR guesses", load="6 guessed detail URLs", result="pass")
