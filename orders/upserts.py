@@ -39,13 +39,25 @@ def _upsert(model, *, source: str, rows: dict[str, dict], actor, reason: str) ->
 
 
 def _taken(model, field: str, *, source: str, records: list, attr: str) -> dict[str, str]:
-    """Records whose natural key (customer number, SKU) another source already owns."""
-    values = {getattr(r, attr): r.external_id for r in records}
-    clashes = model.objects.filter(**{f"{field}__in": values}).exclude(source_system=source)
-    return {
-        values[getattr(obj, field)]: f"{attr}: “{getattr(obj, field)}” belongs to another source"
-        for obj in clashes
-    }
+    """Records whose natural key (customer number, SKU) another record already owns: another
+    source's, another record of this source, or an earlier record of the same batch. Each is
+    refused with its reason (a dead letter), instead of failing the batch on the unique index."""
+    rejected, owner = {}, {}
+    for record in records:
+        value = getattr(record, attr)
+        if owner.setdefault(value, record.external_id) != record.external_id:
+            rejected[record.external_id] = (
+                f"{attr}: “{value}” is also sent for {owner[value]} in the same batch"
+            )
+    for obj in model.objects.filter(**{f"{field}__in": list(owner)}).only(
+        field, "source_system", "external_id"
+    ):
+        value = getattr(obj, field)
+        if obj.source_system != source:
+            rejected[owner[value]] = f"{attr}: “{value}” belongs to another source"
+        elif obj.external_id != owner[value]:
+            rejected[owner[value]] = f"{attr}: “{value}” already belongs to {obj.external_id}"
+    return rejected
 
 
 @transaction.atomic
