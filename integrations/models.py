@@ -88,6 +88,10 @@ class InboundMessage(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     correlation_id = models.UUIDField(default=uuid.uuid4, db_index=True)
     received_at = models.DateTimeField()
     attempts = models.PositiveIntegerField(default=0)
+    #: Attempts started and never finished: the process died mid-way (SIGKILL, OOM, a crash).
+    #: Counted before applying, in a transaction of its own, so a message that kills its worker
+    #: is recognised as poison on redelivery instead of crashing worker after worker.
+    unfinished_attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     state = FSMField(default=InboundState.RECEIVED, choices=InboundState, protected=True)
@@ -131,6 +135,7 @@ class InboundMessage(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     @transition(state, source=InboundState.DEAD, target=InboundState.RECEIVED)
     def replay(self) -> None:
         self.attempts = 0
+        self.unfinished_attempts = 0
 
 
 class OutboundState(models.TextChoices):

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from o2c.errors import ApplicationError, Conflict, require_reason
@@ -111,6 +112,7 @@ def inbox_store(
 def _finish(message: InboundMessage, *, error: str | None, dead: bool = False, actor=None) -> None:
     actor = actor or get_system_user()
     message.attempts += 1
+    message.unfinished_attempts = 0
     if error is None:
         message.mark_processed(at=timezone.now())
         reason = "Applied"
@@ -384,10 +386,35 @@ PER_MESSAGE = {
 }
 
 
+def _start_attempt(message: InboundMessage, counts) -> bool:
+    """Count the attempt before applying, committed on its own (no history row: bookkeeping).
+    A message whose earlier attempts all died with their worker is poison: dead-lettered here,
+    before it can take down another one."""
+    with transaction.atomic():
+        fresh = _locked(message)
+        if fresh.state not in (InboundState.RECEIVED, InboundState.FAILED):
+            return False
+        if fresh.unfinished_attempts >= POISON_ATTEMPTS:
+            _finish(
+                fresh,
+                error=f"poison: its worker died {fresh.unfinished_attempts} times applying it",
+                dead=True,
+            )
+            counts["dead"] += 1
+            logger.error("Message %s dead-lettered as poison", fresh.pk)
+            return False
+        InboundMessage.objects.filter(pk=fresh.pk).update(
+            unfinished_attempts=F("unfinished_attempts") + 1
+        )
+    return True
+
+
 def _guarded(stream: str, message: InboundMessage, counts) -> None:
     """Lock the message, map it (a bad record is a dead letter naming the field), then apply it;
     an unexpected failure is retried, and dead-lettered as poison after POISON_ATTEMPTS."""
     system = get_system_user()
+    if not _start_attempt(message, counts):
+        return
     try:
         with transaction.atomic():
             message = _locked(message)

@@ -196,7 +196,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Every countdown and retry backoff stays well below this, so Redis never redelivers a task
     # that is merely waiting for its ETA.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A task whose worker died (SIGKILL, OOM) is redelivered once this passes: acks are late.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+        # how often a worker sweeps for such abandoned tasks (kombu's default: every 100 s)
+        "unacked_restore_interval": int(os.environ.get("CELERY_RESTORE_INTERVAL", "10")),
+        "unacked_restore_throttle": 1,
+    }
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "o2c")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

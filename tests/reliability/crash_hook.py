@@ -1,0 +1,18 @@
+"""Fault injection for worker processes started by the reliability tests (``celery worker
+--include tests.reliability.crash_hook``): an order record carrying ``"crash": true`` kills the
+process mid-apply, as a segfault or the OOM killer would. Tests only; production never loads it."""
+
+import os
+
+from integrations.services import inbox
+
+_apply_order = inbox.PER_MESSAGE["orders"]
+
+
+def _crashing(message, record, counts, system):
+    if isinstance(message.payload, dict) and message.payload.get("crash"):
+        os._exit(137)  # no cleanup, no ack, no rollback handler: the process is simply gone
+    return _apply_order(message, record, counts, system)
+
+
+inbox.PER_MESSAGE["orders"] = _crashing
