@@ -119,9 +119,7 @@ def _exactly_once(n: int) -> None:
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_sigkill_mid_batch_then_restart_processes_every_message_once(
-    redis_broker, orders_waiting
-):
+def test_sigkill_mid_batch_then_restart_processes_every_message_once(redis_broker, orders_waiting):
     n = 150
     connector = orders_waiting(n)
     first = start_worker(name="crash-a", extra_env=FAST_REDELIVERY)
