@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format clean bench
+.PHONY: install run test test-reliability lint format clean bench
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The long scenarios (worker crashes, Redis and PostgreSQL faults, the 50-user load test):
+# they need PostgreSQL and Redis (DATABASE_URL, CELERY_BROKER_URL); CI runs them after `make test`.
+test-reliability: $(STAMP)
+	$(BIN)/python -m pytest -m slow tests/reliability
 
 # The benchmark needs PostgreSQL (DATABASE_URL); SCALE=small or tiny for a quicker run.
 bench: $(STAMP)

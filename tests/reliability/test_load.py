@@ -1,0 +1,225 @@
+"""Load: gunicorn on loopback over the small benchmark dataset (100k orders, 10k open holds).
+50 logged-in users work the queues and the order pages for 60 s (open the queue, a later page,
+an order, claim a hold) while orders are ingested by a real worker in the background. Zero errors
+and zero lost messages; p95 and throughput are recorded. Every loop is bounded by the clock."""
+
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+from django.db import connection
+
+from bench.generate import SCALES, SOURCE, generate
+from integrations.models import Connector, InboundMessage, InboundState
+from integrations.services import inbox_store
+from integrations.tasks import inbox_process_task
+from orders.models import Customer, Item, Order
+from orders.roles import Role
+from tests.fixtures.factories import PASSWORD
+from tests.fixtures.processes import ROOT, database_url_for_tests, start_worker, stop_worker
+from tests.fixtures.users import make_user
+from tests.summary import summary
+
+USERS, SECONDS, INGEST_PER_SECOND = 50, 60, 5
+QUEUE_OF = {
+    Role.CREDIT: "credit",
+    Role.PRICING: "pricing",
+    Role.WAREHOUSE: "warehouse",
+    Role.CUSTOMER_SERVICE: "customer_service",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _gunicorn(port: int) -> subprocess.Popen:
+    env = {
+        "DJANGO_SETTINGS_MODULE": "o2c.settings.test",
+        "DATABASE_URL": database_url_for_tests(),
+        "PATH": "/usr/bin:/bin",
+    }
+    log = open(ROOT / "data" / "load-gunicorn.log", "wb")  # noqa: SIM115 - closed with it
+    return subprocess.Popen(  # noqa: S603 - fixed argv
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "o2c.wsgi",
+            f"--bind=127.0.0.1:{port}",
+            "--workers=2",
+            "--threads=8",
+            "--timeout=60",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.timings, self.errors, self.conflicts = [], [], 0
+
+    def record(self, started: float, response: httpx.Response, *, conflict_ok: bool = False):
+        elapsed = (time.perf_counter() - started) * 1000
+        with self.lock:
+            self.timings.append(elapsed)
+            if conflict_ok and response.status_code == 409:
+                self.conflicts += 1
+            elif response.status_code >= 400:
+                self.errors.append(
+                    f"{response.request.method} {response.url}: {response.status_code}"
+                )
+
+
+def _session(base: str, username: str) -> httpx.Client:
+    client = httpx.Client(base_url=base, timeout=60, follow_redirects=False)
+    client.get("/login/")
+    response = client.post(
+        "/login/",
+        data={
+            "username": username,
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": client.cookies["csrftoken"],
+        },
+        headers={"Referer": f"{base}/login/"},
+    )
+    assert response.status_code == 302, (username, response.status_code)
+    return client
+
+
+def _work(
+    client: httpx.Client, queue: str, order_ids: list[int], stats: Stats, until: float, seed: int
+) -> None:
+    rng = random.Random(seed)
+    token = client.cookies["csrftoken"]
+    while time.perf_counter() < until:
+        started = time.perf_counter()
+        page = client.get(f"/queues/{queue}/")
+        stats.record(started, page)
+        cursor = re.search(r"after=([^\"&]+)", page.text)
+        if cursor:
+            started = time.perf_counter()
+            stats.record(started, client.get(f"/queues/{queue}/?after={cursor.group(1)}"))
+        started = time.perf_counter()
+        stats.record(started, client.get(f"/orders/{rng.choice(order_ids)}/"))
+        holds = re.findall(r'id="hold-(\d+)"', page.text)
+        if holds:
+            started = time.perf_counter()
+            claimed = client.post(
+                f"/queues/holds/{rng.choice(holds)}/claim/",
+                headers={"HX-Request": "true", "X-CSRFToken": token},
+            )
+            stats.record(started, claimed, conflict_ok=True)  # two people, one hold: a 409
+
+
+def _ingest(connector, customers, skus, until: float, sent: list) -> None:
+    """A steady feed: a page of orders each second, each page a task for the real worker."""
+    n = 0
+    while time.perf_counter() < until:
+        records = [
+            {
+                "id": f"LOAD-{n + k}",
+                "version": 1,
+                "number": f"LOAD-{n + k}",
+                "channel": "edi",
+                "customer": customers[(n + k) % len(customers)],
+                "ship_to": "",
+                "lines": [
+                    {"sku": skus[(n + k + j) % len(skus)], "quantity": "2"} for j in range(4)
+                ],
+            }
+            for k in range(INGEST_PER_SECOND)
+        ]
+        inbox_store(connector=connector, stream="orders", records=records)
+        inbox_process_task.delay(connector.pk, "orders")
+        sent.extend(r["id"] for r in records)
+        n += INGEST_PER_SECOND
+        time.sleep(1)
+    connection.close()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_fifty_users_for_a_minute_while_ingesting(billing_defaults):
+    if connection.vendor != "postgresql":
+        pytest.skip("the small benchmark dataset needs PostgreSQL")
+    generate(SCALES["small"], log=lambda *a: None)
+    connector = Connector.objects.create(
+        name=SOURCE, kind="erp", base_url="http://127.0.0.1:9", enabled=False
+    )
+    customers = list(
+        Customer.objects.filter(source_system=SOURCE).values_list("number", flat=True)[:100]
+    )
+    skus = list(Item.objects.filter(source_system=SOURCE).values_list("sku", flat=True)[:200])
+    order_ids = list(Order.objects.filter(source_system=SOURCE).values_list("id", flat=True)[:500])
+    roles = list(QUEUE_OF)
+    people = [
+        (make_user(f"load{n}", roles[n % len(roles)]), QUEUE_OF[roles[n % len(roles)]])
+        for n in range(USERS)
+    ]
+
+    port = _free_port()
+    server, worker = _gunicorn(port), start_worker(name="load-worker")
+    base = f"http://127.0.0.1:{port}"
+    stats, sent = Stats(), []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/login/", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        clients = [(_session(base, user.username), queue) for user, queue in people]
+        start = time.perf_counter()
+        until = start + SECONDS
+        threads = [
+            threading.Thread(target=_work, args=(c, q, order_ids, stats, until, i))
+            for i, (c, q) in enumerate(clients)
+        ]
+        threads.append(
+            threading.Thread(target=_ingest, args=(connector, customers, skus, until, sent))
+        )
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=SECONDS + 120)
+        elapsed = time.perf_counter() - start
+        assert not any(thread.is_alive() for thread in threads), "a user never finished"
+        # the feed stopped with the clock: wait (bounded) for the worker to apply the last pages
+        waiting = lambda: InboundMessage.objects.filter(  # noqa: E731
+            connector=connector, external_id__in=sent, state=InboundState.PROCESSED
+        ).count()
+        deadline = time.monotonic() + 180
+        while waiting() < len(sent) and time.monotonic() < deadline:
+            time.sleep(1)
+    finally:
+        stop_worker(worker)
+        server.terminate()
+        server.wait(timeout=30)
+    applied = waiting()
+    p95 = statistics.quantiles(stats.timings, n=20)[18]
+    assert stats.errors == [], stats.errors[:20]
+    assert applied == len(sent) and len(sent) > 0
+    assert Order.objects.filter(number__startswith="LOAD-").count() == len(sent)
+    summary(
+        "load: 50 users + ingestion",
+        load=f"{len(stats.timings)} requests in {elapsed:.0f} s = {len(stats.timings) / elapsed:.0f} req/s, "
+        f"p95 {p95:.0f} ms, {stats.conflicts} claim conflicts; {len(sent)} orders ingested",
+        faults="concurrency",
+        result="0 errors",
+        lost=len(sent) - applied,
+    )
