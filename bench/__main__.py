@@ -13,6 +13,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--scale", choices=["full", "small", "tiny"], default="full")
     parser.add_argument("--requests", type=int, default=None, help="requests per page figure")
+    parser.add_argument(
+        "--latency-seconds", type=int, default=None, help="shipment-to-invoice run length (s)"
+    )
+    parser.add_argument(
+        "--memory-messages", type=int, default=None, help="messages for the worker memory figure"
+    )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "o2c.settings.local")
     import django
@@ -29,7 +35,7 @@ def main() -> int:
         return 2
     from django.core.management import call_command
 
-    from . import measure
+    from . import measure, workers
     from .generate import SCALES, generate, present
 
     scale = SCALES[args.scale]
@@ -43,12 +49,24 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
+    results = Path(__file__).parent / "results"
+    results.mkdir(exist_ok=True)
+    copy_file = results / f"copy-{scale.name}.json"
     generated = {} if there else generate(scale)
+    if generated:  # the raw COPY rate is the ingestion baseline of every later run on this data
+        copy_file.write_text(json.dumps(generated, default=str))
+    elif copy_file.exists():
+        generated = json.loads(copy_file.read_text())
+    tiny = scale.name == "tiny"
     figures = [
         *measure.queue_page(requests),
         *measure.release_action(min(100, scale.open_holds // 10) or 1),
         *measure.dashboard(max(5, requests // 10)),
-        *measure.ingestion(200 if scale.name == "tiny" else 2000),
+        *measure.ingestion(200 if tiny else 2000, copy_rate=generated.get("copy orders/s")),
+        *workers.shipment_to_invoice(
+            rate=5 if tiny else 10, seconds=args.latency_seconds or (4 if tiny else 60)
+        ),
+        *workers.ingestion_worker_memory(args.memory_messages or (200 if tiny else 5000)),
     ]
     print(f"\no2c benchmark · scale {scale.name} · {scale.orders:,} orders")
     print(f"{'figure':<28} {'value':>12}  {'unit':<9} {'target':<32} extra")
@@ -57,8 +75,9 @@ def main() -> int:
     if generated:
         print(f"{'COPY baseline':<28} {generated['copy orders/s']:>12.1f}  orders/s")
     print(f"{'peak RSS (this process)':<28} {measure.peak_rss_mb():>12.1f}  MB")
-    results = Path(__file__).parent / "results"
-    results.mkdir(exist_ok=True)
+    ratios = scale_ratios(results, scale.name, figures)
+    for name, ratio in ratios.items():
+        print(f"{'full / small: ' + name:<42} {ratio:>6.2f}   target <= 1.5")
     out = results / f"{time.strftime('%Y%m%d-%H%M%S')}-{scale.name}.json"
     out.write_text(
         json.dumps(
@@ -68,6 +87,7 @@ def main() -> int:
                 "generated": generated,
                 "figures": [f.__dict__ for f in figures],
                 "peak_rss_mb": measure.peak_rss_mb(),
+                "full / small": ratios,
             },
             indent=2,
             default=str,
@@ -75,6 +95,26 @@ def main() -> int:
     )
     print(f"\nwritten to {out}")
     return 0
+
+
+SCALED = ("queue page p95", "queue later page p95", "hold release p95", "dashboard p95 (30 days)")
+
+
+def scale_ratios(results: Path, scale: str, figures) -> dict[str, float]:
+    """Full-scale figures over the latest small-scale run's (each scale has its own database, so
+    the two runs are separate; the ratio uses the newest of the other)."""
+    other = {"full": "small", "small": "full"}.get(scale)
+    runs = sorted(results.glob(f"*-{other}.json")) if other else []
+    if not runs:
+        return {}
+    theirs = {f["name"]: f["value"] for f in json.loads(runs[-1].read_text())["figures"]}
+    ours = {f.name: f.value for f in figures}
+    full, small = (ours, theirs) if scale == "full" else (theirs, ours)
+    return {
+        name: round(full[name] / small[name], 2)
+        for name in SCALED
+        if full.get(name) and small.get(name)
+    }
 
 
 if __name__ == "__main__":

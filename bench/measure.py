@@ -125,7 +125,7 @@ def dashboard(requests: int) -> list[Figure]:
     ]
 
 
-def ingestion(orders: int) -> list[Figure]:
+def ingestion(orders: int, *, copy_rate: float | None = None) -> list[Figure]:
     """Orders of 4 lines through the real pipeline (inbox → mapping → order_create → rules → holds
     and history), with the naive per-object save() path as its baseline in this run (the COPY
     baseline is the generator's own rate)."""
@@ -189,6 +189,8 @@ def ingestion(orders: int) -> list[Figure]:
                 "dead": dead,
                 "naive orders/s": round(naive_rate, 1),
                 "x naive": round(pipeline_rate / naive_rate, 2) if naive_rate else None,
+                "COPY orders/s": copy_rate,
+                "share of COPY": round(pipeline_rate / copy_rate, 4) if copy_rate else None,
             },
         )
     ]

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import logging
+import math
 from collections import defaultdict
 from datetime import timedelta
 
@@ -25,7 +26,26 @@ logger = logging.getLogger(__name__)
 
 
 def payload_hash(payload) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    """Of the payload as stored, so a raw retry and its stored twin hash alike."""
+    storable = _storable(payload, set())
+    return hashlib.sha256(json.dumps(storable, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _storable(value, problems: set):
+    """The record as the database can keep it: JSON has no NaN or Infinity and PostgreSQL text no
+    NUL character, so such values are kept as text and named in ``problems`` (the message is then
+    born a dead letter: stored, visible, replayable after a fix upstream, never dropped)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        problems.add(f"{value!r} is not a JSON number")
+        return repr(value)
+    if isinstance(value, str) and "\x00" in value:
+        problems.add("a NUL character in text")
+        return value.replace("\x00", "\\u0000")
+    if isinstance(value, dict):
+        return {_storable(k, problems): _storable(v, problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v, problems) for v in value]
+    return value
 
 
 def _identity(record) -> tuple[str, int] | None:
@@ -49,6 +69,8 @@ def inbox_store(
     now = timezone.now()
     rows, broken = [], []
     for record in records:
+        problems = set()
+        record = _storable(record, problems)
         identity = _identity(record)
         if identity is not None and key:
             identity = (key[:100], identity[1])
@@ -67,17 +89,20 @@ def inbox_store(
                 )
             )
             continue
-        rows.append(
-            InboundMessage(
-                connector=connector,
-                stream=stream,
-                external_id=identity[0],
-                version=identity[1],
-                payload=record,
-                payload_hash=digest,
-                received_at=now,
-            )
+        message = InboundMessage(
+            connector=connector,
+            stream=stream,
+            external_id=identity[0],
+            version=identity[1],
+            payload=record,
+            payload_hash=digest,
+            received_at=now,
         )
+        if problems:
+            message.last_error = f"payload: {'; '.join(sorted(problems))}"
+            broken.append(message)
+        else:
+            rows.append(message)
     for message in broken:
         message.__dict__["state"] = InboundState.DEAD  # protected field: born a dead letter
     messages = rows + broken

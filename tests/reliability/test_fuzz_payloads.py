@@ -175,6 +175,28 @@ def test_fuzzed_master_data_never_crash_nor_apply_partially(fuzz_erp, records):
     SEEN["customers"] += len(records)
 
 
+def test_values_the_database_cannot_hold_are_kept_as_dead_letters(fuzz_erp):
+    """NaN/Infinity (not JSON) and NUL (not PostgreSQL text): found by the fuzzer. SQLite's
+    INSERT OR IGNORE silently dropped such rows and PostgreSQL refused the whole page."""
+    records = [
+        _order(9001) | {"currency": float("nan")},
+        _order(9002) | {"channel": "edi\x00"},
+        _order(9003),
+    ]
+    inbox_store(connector=fuzz_erp, stream="orders", records=records)
+    _settle(fuzz_erp, "orders")
+    states = dict(
+        InboundMessage.objects.filter(
+            external_id__in=["FZ-9001", "FZ-9002", "FZ-9003"]
+        ).values_list("external_id", "last_error")
+    )
+    assert states["FZ-9001"] == "payload: nan is not a JSON number"
+    assert states["FZ-9002"] == "payload: a NUL character in text"
+    assert states["FZ-9003"] == ""  # the sound record of the same page applied
+    assert Order.objects.filter(number="FZ-9003").exists()
+    assert not Order.objects.filter(number__in=["FZ-9001", "FZ-9002"]).exists()
+
+
 def test_fuzz_summary():
     summary(
         "fuzz: connector payloads",

@@ -1,0 +1,238 @@
+"""The figures that need a real `celery worker` on Redis: shipment-to-invoice latency at a sustained
+rate, and the ingestion worker's peak memory over a long run (sampled, to show it stays flat).
+Without a Redis broker they are reported as skipped, with the reason."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from billing.models import Invoice
+from integrations.models import Connector, InboundMessage, InboundState, WorkerHeartbeat
+from integrations.services import inbox_store
+from integrations.tasks import inbox_process_task, worker_heartbeat
+from orders.models import Customer, Item, Order
+
+from .generate import SOURCE
+from .measure import Figure, _pct
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _worker(name: str) -> subprocess.Popen:
+    env = os.environ | {"DATABASE_URL": _database_url(), "LOG_LEVEL": "WARNING"}
+    log = open(ROOT / "data" / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen(  # noqa: S603 - fixed argv
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "o2c",
+            "worker",
+            "--pool=solo",
+            f"--hostname={name}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    # ready when it has taken a task from the broker
+    asked = timezone.now()
+    worker_heartbeat.delay()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if WorkerHeartbeat.objects.filter(last_seen__gte=asked).exists():
+            return process
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"the bench worker did not start; see data/{name}.log")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def _skipped(name: str, target: str) -> Figure | None:
+    if settings.CELERY_BROKER_URL.startswith("redis"):
+        return None
+    return Figure(name, float("nan"), "", target, {"skipped": "needs CELERY_BROKER_URL=redis://…"})
+
+
+def _connector(name: str, kind: str) -> Connector:
+    connector, _ = Connector.objects.get_or_create(
+        name=name, defaults={"kind": kind, "base_url": "http://127.0.0.1:9", "enabled": False}
+    )
+    return connector
+
+
+def shipment_to_invoice(rate: int = 10, seconds: int = 60) -> list[Figure]:
+    """From a stored WMS ship confirmation to its invoice, ``rate`` shipments a second for
+    ``seconds``; each stored message is handed to the worker as it arrives."""
+    skipped = _skipped("shipment-to-invoice p95", "<= 1 s")
+    if skipped:
+        return [skipped]
+    wms = _connector("bench-wms", "wms")
+    wanted = rate * seconds
+    orders = list(
+        Order.objects.filter(source_system=SOURCE, state="released")
+        .prefetch_related("lines")
+        .order_by("id")[:wanted]
+    )
+    worker = _worker("bench-latency")
+    stamp = int(time.time())
+    ids = []
+    try:
+        start = time.monotonic()
+        for n, order in enumerate(orders):
+            time.sleep(max(0.0, start + n / rate - time.monotonic()))
+            shipment = f"BSH-{stamp}-{n}"
+            inbox_store(
+                connector=wms,
+                stream="shipments",
+                records=[
+                    {
+                        "id": shipment,
+                        "order": order.number,
+                        "shipped_at": timezone.now().isoformat(),
+                        "warehouse": "",
+                        "lines": [
+                            {"line": line.line_number, "quantity": str(line.ordered_qty)}
+                            for line in order.lines.all()
+                        ],
+                    }
+                ],
+            )
+            inbox_process_task.delay(wms.pk, "shipments")
+            ids.append(shipment)
+        sent_for = time.monotonic() - start
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if Invoice.objects.filter(lines__shipment_line__shipment__external_id__in=ids).values(
+                "lines__shipment_line__shipment__external_id"
+            ).distinct().count() >= len(ids):
+                break
+            time.sleep(0.5)
+    finally:
+        _stop(worker)
+    received = dict(
+        InboundMessage.objects.filter(connector=wms, external_id__in=ids).values_list(
+            "external_id", "received_at"
+        )
+    )
+    created = dict(
+        Invoice.objects.filter(lines__shipment_line__shipment__external_id__in=ids).values_list(
+            "lines__shipment_line__shipment__external_id", "created_at"
+        )
+    )
+    latencies = [(created[s] - received[s]).total_seconds() for s in ids if s in created]
+    return [
+        Figure(
+            "shipment-to-invoice p95",
+            round(_pct(latencies, 0.95), 3) if latencies else float("nan"),
+            "s",
+            "<= 1 s",
+            {
+                "shipments": len(ids),
+                "invoiced": len(latencies),
+                "rate/s": round(len(ids) / sent_for, 1) if sent_for else None,
+                "p50 s": round(_pct(latencies, 0.5), 3) if latencies else None,
+            },
+        )
+    ]
+
+
+def _rss_mb(pid: int) -> tuple[float, float]:
+    """(current, peak) resident memory of a process, from /proc (Linux)."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def ingestion_worker_memory(messages: int, *, batch: int = 500) -> list[Figure]:
+    """A worker applies ``messages`` order messages; its RSS is sampled after each quarter, so a
+    leak shows as growth between samples (the figure is the peak, the samples are the proof)."""
+    skipped = _skipped("ingestion worker peak RSS", "<= 500 MB, flat")
+    if skipped:
+        return [skipped]
+    erp = _connector(SOURCE, "erp")
+    customers = list(
+        Customer.objects.filter(source_system=SOURCE).values_list("number", flat=True)[:500]
+    )
+    skus = list(Item.objects.filter(source_system=SOURCE).values_list("sku", flat=True)[:1000])
+    worker = _worker("bench-memory")
+    stamp, samples, stored = int(time.time()), [], 0
+    quarter = max(1, messages // 4)
+    try:
+        while stored < messages:
+            size = min(batch, messages - stored)
+            inbox_store(
+                connector=erp,
+                stream="orders",
+                records=[
+                    {
+                        "id": f"MEM-{stamp}-{stored + k}",
+                        "version": 1,
+                        "number": f"MEM-{stamp}-{stored + k}",
+                        "channel": "edi",
+                        "customer": customers[(stored + k) % len(customers)],
+                        "ship_to": "",
+                        "lines": [
+                            {"sku": skus[(stored + k + j) % len(skus)], "quantity": "2"}
+                            for j in range(4)
+                        ],
+                    }
+                    for k in range(size)
+                ],
+            )
+            inbox_process_task.delay(erp.pk, "orders")
+            stored += size
+            # keep the backlog bounded: wait until the worker has caught up with this batch
+            while (
+                InboundMessage.objects.filter(
+                    connector=erp,
+                    external_id__startswith=f"MEM-{stamp}-",
+                    state=InboundState.RECEIVED,
+                ).count()
+                > batch
+            ):
+                time.sleep(0.5)
+            if stored // quarter > len(samples):
+                samples.append(round(_rss_mb(worker.pid)[0], 1))
+        while InboundMessage.objects.filter(
+            connector=erp, external_id__startswith=f"MEM-{stamp}-", state=InboundState.RECEIVED
+        ).exists():
+            time.sleep(0.5)
+        current, peak = _rss_mb(worker.pid)
+    finally:
+        _stop(worker)
+    return [
+        Figure(
+            "ingestion worker peak RSS",
+            round(peak, 1),
+            "MB",
+            "<= 500 MB, flat",
+            {"messages": messages, "RSS by quarter MB": [*samples, round(current, 1)]},
+        )
+    ]
