@@ -31,7 +31,13 @@ def _database_url() -> str:
 
 
 def _worker(name: str) -> subprocess.Popen:
-    env = os.environ | {"DATABASE_URL": _database_url(), "LOG_LEVEL": "WARNING"}
+    env = os.environ | {
+        "DATABASE_URL": _database_url(),
+        "LOG_LEVEL": "WARNING",
+        # the queue this process sends to (test settings name one per process)
+        "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+    }
+    (ROOT / "data").mkdir(exist_ok=True)
     log = open(ROOT / "data" / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(  # noqa: S603 - fixed argv
         [

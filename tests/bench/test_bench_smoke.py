@@ -39,10 +39,23 @@ def test_the_harness_runs_at_tiny_scale_on_postgresql(billing_defaults):
         "--scale", "tiny", "--requests", "3", env={"DATABASE_URL": database_url_for_tests()}
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    for figure in ("queue page p95", "hold release p95", "dashboard p95", "ingestion"):
+    for figure in (
+        "queue page p95",
+        "hold release p95",
+        "dashboard p95",
+        "ingestion",
+        "shipment-to-invoice p95",
+        "ingestion worker peak RSS",
+    ):
         assert figure in result.stdout
     written = result.stdout.rsplit("written to ", 1)[1].strip()
     report = json.loads(Path(written).read_text(encoding="utf-8"))
     assert report["scale"] == "tiny" and report["machine"]["cpus"]
     ingestion = next(f for f in report["figures"] if f["name"] == "ingestion")
     assert ingestion["extra"]["orders"] == 200 and ingestion["extra"]["dead"] == 0
+    latency = next(f for f in report["figures"] if f["name"] == "shipment-to-invoice p95")
+    if os.environ.get("CELERY_BROKER_URL", "").startswith("redis"):
+        # a real worker invoiced every shipment the harness fed it
+        assert latency["extra"]["invoiced"] == latency["extra"]["shipments"] > 0
+    else:
+        assert latency["extra"]["skipped"].startswith("needs CELERY_BROKER_URL")

@@ -48,6 +48,7 @@ def _gunicorn(port: int) -> subprocess.Popen:
         "DATABASE_URL": database_url_for_tests(),
         "PATH": "/usr/bin:/bin",
     }
+    (ROOT / "data").mkdir(exist_ok=True)
     log = open(ROOT / "data" / "load-gunicorn.log", "wb")  # noqa: SIM115 - closed with it
     return subprocess.Popen(  # noqa: S603 - fixed argv
         [
