@@ -21,6 +21,9 @@ def main() -> int:
     )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "o2c.settings.local")
+    # Measure what production runs: no debug (no query log, no template debug data); the bench
+    # worker processes inherit it.
+    os.environ["DEBUG"] = "0"
     import django
 
     django.setup()

@@ -60,6 +60,9 @@ def _gunicorn(port: int) -> subprocess.Popen:
             "--workers=2",
             "--threads=8",
             "--timeout=60",
+            # longer than any idle gap in the run (as behind a proxy): an idle keep-alive connection
+            # closed by the server as the client reuses it would reset that request
+            "--keep-alive=75",
         ],
         cwd=ROOT,
         env=env,
@@ -73,16 +76,23 @@ class Stats:
         self.lock = threading.Lock()
         self.timings, self.errors, self.conflicts = [], [], 0
 
-    def record(self, started: float, response: httpx.Response, *, conflict_ok: bool = False):
+    def call(self, client: httpx.Client, method: str, url: str, *, conflict_ok=False, **kw):
+        """One timed request; a transport failure (reset, timeout) is an error like a 5xx."""
+        started = time.perf_counter()
+        try:
+            response = client.request(method, url, **kw)
+        except httpx.HTTPError as exc:
+            with self.lock:
+                self.errors.append(f"{method} {url}: {type(exc).__name__}: {exc}")
+            return None
         elapsed = (time.perf_counter() - started) * 1000
         with self.lock:
             self.timings.append(elapsed)
             if conflict_ok and response.status_code == 409:
-                self.conflicts += 1
+                self.conflicts += 1  # two people, one hold: the expected answer
             elif response.status_code >= 400:
-                self.errors.append(
-                    f"{response.request.method} {response.url}: {response.status_code}"
-                )
+                self.errors.append(f"{method} {url}: {response.status_code}")
+        return response
 
 
 def _session(base: str, username: str) -> httpx.Client:
@@ -107,23 +117,21 @@ def _work(
     rng = random.Random(seed)
     token = client.cookies["csrftoken"]
     while time.perf_counter() < until:
-        started = time.perf_counter()
-        page = client.get(f"/queues/{queue}/")
-        stats.record(started, page)
-        cursor = re.search(r"after=([^\"&]+)", page.text)
+        page = stats.call(client, "GET", f"/queues/{queue}/")
+        text = page.text if page is not None else ""
+        cursor = re.search(r"after=([^\"&]+)", text)
         if cursor:
-            started = time.perf_counter()
-            stats.record(started, client.get(f"/queues/{queue}/?after={cursor.group(1)}"))
-        started = time.perf_counter()
-        stats.record(started, client.get(f"/orders/{rng.choice(order_ids)}/"))
-        holds = re.findall(r'id="hold-(\d+)"', page.text)
+            stats.call(client, "GET", f"/queues/{queue}/?after={cursor.group(1)}")
+        stats.call(client, "GET", f"/orders/{rng.choice(order_ids)}/")
+        holds = re.findall(r'id="hold-(\d+)"', text)
         if holds:
-            started = time.perf_counter()
-            claimed = client.post(
+            stats.call(
+                client,
+                "POST",
                 f"/queues/holds/{rng.choice(holds)}/claim/",
                 headers={"HX-Request": "true", "X-CSRFToken": token},
+                conflict_ok=True,
             )
-            stats.record(started, claimed, conflict_ok=True)  # two people, one hold: a 409
 
 
 def _ingest(connector, customers, skus, until: float, sent: list) -> None:
