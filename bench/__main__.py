@@ -54,7 +54,8 @@ def main() -> int:
         return 2
     results = Path(__file__).parent / "results"
     results.mkdir(exist_ok=True)
-    copy_file = results / f"copy-{scale.name}.json"
+    (results / "copy").mkdir(exist_ok=True)
+    copy_file = results / "copy" / f"{scale.name}.json"
     generated = {} if there else generate(scale)
     if generated:  # the raw COPY rate is the ingestion baseline of every later run on this data
         copy_file.write_text(json.dumps(generated, default=str))
@@ -107,7 +108,7 @@ def scale_ratios(results: Path, scale: str, figures) -> dict[str, float]:
     """Full-scale figures over the latest small-scale run's (each scale has its own database, so
     the two runs are separate; the ratio uses the newest of the other)."""
     other = {"full": "small", "small": "full"}.get(scale)
-    runs = sorted(results.glob(f"*-{other}.json")) if other else []
+    runs = sorted(results.glob(f"2*-{other}.json")) if other else []  # timestamped runs only
     if not runs:
         return {}
     theirs = {f["name"]: f["value"] for f in json.loads(runs[-1].read_text())["figures"]}

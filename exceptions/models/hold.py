@@ -27,6 +27,7 @@ class HoldState(models.TextChoices):
 
 
 ACTIVE_STATES = (HoldState.OPEN, HoldState.CLAIMED, HoldState.AWAITING_SECOND_APPROVAL)
+ACTIVE_CONDITION = Q(state__in=["open", "claimed", "awaiting_second_approval"])
 H = HoldState
 
 
@@ -81,18 +82,28 @@ class Hold(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["order", "reason", "scope"],
-                condition=Q(state__in=["open", "claimed", "awaiting_second_approval"]),
+                condition=ACTIVE_CONDITION,
                 name="exceptions_hold_one_active_per_finding",
             )
         ]
         indexes = [
             # Queue pages: active holds of one queue, by priority / age / value, keyset on id.
+            # Partial on the active states, so the page reads the index in its sort order and
+            # stops after one page (with state in the key, three states meant sorting them all).
             models.Index(
-                fields=["queue", "state", "-priority_score", "-id"], name="hold_queue_priority"
+                fields=["queue", "-priority_score", "-id"],
+                name="hold_active_priority",
+                condition=ACTIVE_CONDITION,
             ),
-            models.Index(fields=["queue", "state", "raised_at", "id"], name="hold_queue_age"),
             models.Index(
-                fields=["queue", "state", "-value_at_risk", "-id"], name="hold_queue_value"
+                fields=["queue", "raised_at", "id"],
+                name="hold_active_age",
+                condition=ACTIVE_CONDITION,
+            ),
+            models.Index(
+                fields=["queue", "-value_at_risk", "-id"],
+                name="hold_active_value",
+                condition=ACTIVE_CONDITION,
             ),
             models.Index(fields=["assignee", "state"], name="hold_assignee"),
             models.Index(fields=["order", "state"], name="hold_order_state"),
