@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+DECIMAL_LIMIT = Decimal(10) ** 9
+
 
 class MappingError(Exception):
     """A record cannot be applied as sent (permanent: it goes to the dead letters)."""
@@ -43,6 +45,9 @@ def _decimal(
         raise MappingError(f"{name}: “{raw}” is not a number")
     if minimum is not None and value < minimum:
         raise MappingError(f"{name}: must be at least {minimum}, got {value}")
+    if abs(value) >= DECIMAL_LIMIT:
+        # every quantity, price and amount column holds at least 10 integer digits
+        raise MappingError(f"{name}: {value} is beyond {DECIMAL_LIMIT - 1:,}")
     return value
 
 

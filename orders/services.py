@@ -64,10 +64,20 @@ def _contract_prices(customer: Customer, item_ids: list[int], on: date) -> dict[
     return prices
 
 
+#: Integer digits of the order's money columns (max_digits 14, decimal_places 2).
+ORDER_TOTAL_DIGITS = 12
+
+
 def _recalculate_totals(order: Order, lines: list[OrderLine]) -> None:
     active = (line for line in lines if not line.cancelled)
     order.subtotal = sum((line_amount(line.ordered_qty, line.unit_price) for line in active), ZERO)
     order.total = order.subtotal + order.tax_total
+    if order.total.adjusted() >= ORDER_TOTAL_DIGITS:
+        # refused here, with the reason, rather than as the database's numeric overflow
+        raise ApplicationError(
+            f"The order's value ({order.total:,.2f}) is beyond what an order can hold.",
+            {"field": "lines"},
+        )
 
 
 def _validate_lines(lines: list[LineInput]) -> dict:

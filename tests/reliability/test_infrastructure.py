@@ -20,7 +20,7 @@ from integrations.sandbox import Sandbox, SandboxState
 from integrations.sandbox.data import Catalog
 from integrations.services.schedule import connector_schedule
 from orders.models import Order
-from tests.fixtures.processes import start_beat, start_worker, stop_worker, wait_for
+from tests.fixtures.processes import free_port, start_beat, start_worker, stop_worker, wait_for
 from tests.summary import summary
 
 ORDERS = 240
@@ -76,19 +76,13 @@ def _nothing_lost_nothing_half_applied(expected: dict[str, int]) -> None:
     assert not InboundMessage.objects.filter(state=InboundState.DEAD, last_error="").exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def own_redis():
     """A Redis of this test's own (CI's shared one is not ours to restart)."""
     binary = shutil.which("redis-server")
     if binary is None or not settings.CELERY_BROKER_URL.startswith("redis"):
         pytest.skip("needs redis-server and a Redis broker")
-    port = _free_port()
+    port = free_port()
 
     def start():
         process = subprocess.Popen(  # noqa: S603 - fixed argv

@@ -5,7 +5,6 @@ and zero lost messages; p95 and throughput are recorded. Every loop is bounded b
 
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,7 +22,13 @@ from integrations.tasks import inbox_process_task
 from orders.models import Customer, Item, Order
 from orders.roles import Role
 from tests.fixtures.factories import PASSWORD
-from tests.fixtures.processes import ROOT, database_url_for_tests, start_worker, stop_worker
+from tests.fixtures.processes import (
+    ROOT,
+    database_url_for_tests,
+    free_port,
+    start_worker,
+    stop_worker,
+)
 from tests.fixtures.users import make_user
 from tests.summary import summary
 
@@ -34,12 +39,6 @@ QUEUE_OF = {
     Role.WAREHOUSE: "warehouse",
     Role.CUSTOMER_SERVICE: "customer_service",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _gunicorn(port: int) -> subprocess.Popen:
@@ -180,7 +179,7 @@ def test_fifty_users_for_a_minute_while_ingesting(billing_defaults):
         for n in range(USERS)
     ]
 
-    port = _free_port()
+    port = free_port()
     server, worker = _gunicorn(port), start_worker(name="load-worker")
     base = f"http://127.0.0.1:{port}"
     stats, sent = Stats(), []
