@@ -1,5 +1,7 @@
 """KPIs over the API (managers): the dashboard's figures for a range and filters, as JSON.
-Durations are in seconds; rates are fractions as strings ("0.2500" is 25 %)."""
+Durations are in seconds; rates are fractions as strings ("0.2500" is 25 %). Figures are as of
+``as_of`` (the slices are recomputed every minute) and durations are read at the resolution
+``insights.rollups`` documents: exact below an hour, to the minute below a day."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -59,6 +61,7 @@ class KpiApi(GenericAPIView):
         board = kpis.dashboard(form.filters(), by=form.cleaned_data["by"])
         body = {
             "range": {"start": board.filters.start, "end": board.filters.end},
+            "as_of": board.as_of.isoformat() if board.as_of else None,
             "touchless": board.touchless,
             "hold_rates": board.hold_rates,
             "resolution_times": board.resolution_times,

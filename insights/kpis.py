@@ -1,6 +1,7 @@
-"""Process KPIs, computed in SQL: every figure is an aggregate query (no Python loop over rows),
-so it stays fast on a million orders. Percentiles use the nearest-rank method with window
-functions, which PostgreSQL and SQLite both run.
+"""Process KPIs over a date range and filters. Every figure is one aggregate SQL query over the
+daily slices of ``insights.models`` (kept current by ``insights.rollups``), so a month costs a
+few thousand rows whatever the order count; queue aging and dead letters read live data.
+Percentiles are nearest-rank over duration histograms, at the resolution ``rollups`` documents.
 
 Scope: orders received in the date range (and the chosen channel, segment, territory); their
 holds; invoices created in the range for customers in scope; dead letters received in the range.
@@ -10,25 +11,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import (
-    Count,
-    DurationField,
-    Exists,
-    ExpressionWrapper,
-    F,
-    OuterRef,
-    Q,
-    QuerySet,
-    Sum,
-    Window,
-)
-from django.db.models.functions import Ceil, RowNumber, TruncDate, TruncWeek
+from django.db import connection
+from django.db.models import Count, DateField, F, Q, QuerySet, Sum
+from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from billing.models import CreditMemo, Invoice, InvoiceState
-from exceptions.models import ACTIVE_STATES, Hold
+from exceptions.models import Hold, HoldReason
 from integrations.models import InboundMessage, InboundState
-from orders.models import Order, OrderState
+from orders.models import Order
+
+from . import rollups
+from .models import ActiveHoldSlice, DailyFigure, Figure
 
 CENT = Decimal("0.01")
 #: Active-hold age buckets: (label, lower bound, upper bound or None).
@@ -72,45 +65,70 @@ def holds_in_scope(filters: KpiFilters) -> QuerySet[Hold]:
     return Hold.objects.filter(order__in=orders_in_scope(filters).values("pk"))
 
 
-def invoices_in_scope(filters: KpiFilters) -> QuerySet[Invoice]:
-    queryset = Invoice.objects.filter(
-        created_at__gte=filters.since, created_at__lt=filters.until
-    ).exclude(state__in=[InvoiceState.VOID, InvoiceState.DRAFT])
-    if filters.segment:
-        queryset = queryset.filter(customer__segment=filters.segment)
-    if filters.territory:
-        queryset = queryset.filter(customer__territory=filters.territory)
-    if filters.channel:
-        queryset = queryset.filter(order__channel=filters.channel)
-    return queryset
-
-
 def _ratio(part: int, whole: int) -> Decimal | None:
     return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001")) if whole else None
 
 
-def percentiles(
-    queryset: QuerySet, value, *, group: str | None = None, ps=(Decimal("0.5"), Decimal("0.9"))
-) -> dict:
-    """Nearest-rank percentiles of ``value`` per ``group`` (or overall under None), one SQL query
-    per percentile: {group: {p: value}}."""
-    rows = queryset.annotate(_v=value).filter(_v__isnull=False)
-    partition = [F(group)] if group else []
-    rows = rows.annotate(
-        _rn=Window(RowNumber(), partition_by=partition, order_by=[F("_v").asc(), F("pk").asc()]),
-        _n=Window(Count("pk"), partition_by=partition),
+# --- Reading the slices ----------------------------------------------------------------------
+
+
+def _slices(model, filters: KpiFilters) -> QuerySet:
+    queryset = model.objects.filter(day__gte=filters.start, day__lte=filters.end)
+    for dimension in ("channel", "segment", "territory"):
+        if value := getattr(filters, dimension):
+            queryset = queryset.filter(**{dimension: value})
+    return queryset
+
+
+def _figures(filters: KpiFilters, *figures: str) -> QuerySet[DailyFigure]:
+    return _slices(DailyFigure, filters).filter(figure__in=figures)
+
+
+def _totals(filters: KpiFilters, *figures: str) -> dict[str, int]:
+    rows = _figures(filters, *figures).values("figure").annotate(n=Sum("count")).order_by()
+    totals = {row["figure"]: int(row["n"]) for row in rows}
+    return {figure: totals.get(figure, 0) for figure in figures}
+
+
+#: Nearest-rank percentiles as fractions, so SQL compares integers: (numerator, denominator).
+MEDIAN, P90 = (1, 2), (9, 10)
+
+
+def percentiles(filters: KpiFilters, figure: str) -> dict[str, dict]:
+    """Median and p90 of a histogram figure per category, in one SQL statement: the smallest
+    bucket whose running count reaches p × n (nearest rank). {category: {"n", "median", "p90"}},
+    values in seconds."""
+    buckets, params = (
+        _figures(filters, figure)
+        .values("category", "bucket")
+        .annotate(n=Sum("count"))
+        .order_by()
+        .query.sql_with_params()
     )
-    result: dict = {}
-    for p in ps:
-        picked = rows.filter(_rn=Ceil(F("_n") * p)).values(*([group] if group else []), "_v")
-        for row in picked:
-            result.setdefault(row[group] if group else None, {})[p] = row["_v"]
-    return result
+    picks = ", ".join(
+        f"MIN(CASE WHEN cum * {den} >= total * {num} THEN bucket END)" for num, den in (MEDIAN, P90)
+    )
+    # Interpolated: the ORM's own compiled query and integer constants; values stay parameters.
+    sql = f"""
+        WITH h AS ({buckets}),
+        c AS (
+            SELECT category, bucket,
+                   SUM(n) OVER (PARTITION BY category ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS cum,
+                   SUM(n) OVER (PARTITION BY category) AS total
+            FROM h
+        )
+        SELECT category, MAX(total), {picks} FROM c GROUP BY category ORDER BY category
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {
+            category: {"n": int(n), "median": int(median), "p90": int(p90)}
+            for category, n, median, p90 in cursor.fetchall()
+        }
 
 
-def _spread(values: dict | None) -> dict:
-    values = values or {}
-    return {"median": values.get(Decimal("0.5")), "p90": values.get(Decimal("0.9"))}
+def _span(seconds: int | None) -> timedelta | None:
+    return timedelta(seconds=seconds) if seconds is not None else None
 
 
 # --- The figures -----------------------------------------------------------------------------
@@ -118,71 +136,87 @@ def _spread(values: dict | None) -> dict:
 
 def touchless(filters: KpiFilters) -> dict:
     """Orders that never had a hold, of the orders that reached a decision (not still received)."""
-    counts = (
-        orders_in_scope(filters)
-        .exclude(state=OrderState.RECEIVED)
-        .aggregate(
-            total=Count("pk"),
-            touchless=Count("pk", filter=~Q(Exists(Hold.objects.filter(order=OuterRef("pk"))))),
-        )
-    )
-    return {**counts, "rate": _ratio(counts["touchless"], counts["total"])}
+    totals = _totals(filters, Figure.DECIDED, Figure.TOUCHLESS)
+    total, clean = totals[Figure.DECIDED], totals[Figure.TOUCHLESS]
+    return {"total": total, "touchless": clean, "rate": _ratio(clean, total)}
 
 
 def hold_rates(filters: KpiFilters) -> list[dict]:
     """Per category and reason: holds raised, orders held, and the share of orders in scope."""
-    orders = orders_in_scope(filters).count()
+    orders = _totals(filters, Figure.ORDERS)[Figure.ORDERS]
     rows = (
-        holds_in_scope(filters)
-        .values("category", "reason__code", "reason__description", "queue")
-        .annotate(holds=Count("pk"), orders=Count("order", distinct=True))
-        .order_by("-holds", "reason__code")
+        _figures(filters, Figure.HOLDS, Figure.HELD_BY_REASON)
+        .values("category", "reason", "queue")
+        .annotate(
+            holds=Sum("count", filter=Q(figure=Figure.HOLDS)),
+            orders=Sum("count", filter=Q(figure=Figure.HELD_BY_REASON)),
+        )
+        .order_by("-holds", "reason")
     )
-    return [{**row, "rate": _ratio(row["orders"], orders)} for row in rows]
+    # A second small query rather than a join: the join would repeat for every slice row.
+    described = dict(
+        HoldReason.objects.filter(code__in={row["reason"] for row in rows}).values_list(
+            "code", "description"
+        )
+    )
+    return [
+        {
+            "category": row["category"],
+            "reason__code": row["reason"],
+            "reason__description": described.get(row["reason"], ""),
+            "queue": row["queue"],
+            "holds": int(row["holds"] or 0),
+            "orders": int(row["orders"] or 0),
+            "rate": _ratio(int(row["orders"] or 0), orders),
+        }
+        for row in rows
+    ]
 
 
 def resolution_times(filters: KpiFilters) -> list[dict]:
-    """Median and p90 hours from raised to resolved, per category, for resolved holds."""
-    resolved = holds_in_scope(filters).filter(resolved_at__isnull=False)
-    duration = ExpressionWrapper(F("resolved_at") - F("raised_at"), output_field=DurationField())
-    spreads = percentiles(resolved, duration, group="category")
-    counts = dict(resolved.values_list("category").annotate(n=Count("pk")).order_by())
+    """Median and p90 from raised to resolved, per category, for resolved holds."""
     return [
         {
             "category": category,
-            "resolved": counts.get(category, 0),
-            **_spread(spreads.get(category)),
+            "resolved": spread["n"],
+            "median": _span(spread["median"]),
+            "p90": _span(spread["p90"]),
         }
-        for category in sorted(counts)
+        for category, spread in percentiles(filters, Figure.RESOLUTION).items()
     ]
 
 
 def release_cycle(filters: KpiFilters) -> dict:
     """Received to released: median and p90, for orders released."""
-    released = orders_in_scope(filters).filter(released_at__isnull=False)
-    duration = ExpressionWrapper(F("released_at") - F("received_at"), output_field=DurationField())
-    return {"released": released.count(), **_spread(percentiles(released, duration).get(None))}
+    spread = percentiles(filters, Figure.RELEASE_CYCLE).get("", {})
+    return {
+        "released": spread.get("n", 0),
+        "median": _span(spread.get("median")),
+        "p90": _span(spread.get("p90")),
+    }
 
 
 def queue_aging(filters: KpiFilters, *, now: datetime | None = None) -> list[dict]:
-    """Active holds per queue by age bucket, with SLA breaches and value on hold."""
-    now = now or timezone.now()
+    """Active holds per queue by age bucket, with SLA breaches and value on hold, against the
+    clock now; ages and due times are read to the hour (see ActiveHoldSlice)."""
+    # Slices hold hour starts: comparing them with the clock half an hour back reads each hour
+    # at its middle.
+    clock = (now or timezone.now()) - timedelta(minutes=30)
     buckets = {
-        f"b{i}": Count(
-            "pk",
-            filter=Q(raised_at__lte=now - low)
-            & (Q(raised_at__gt=now - high) if high is not None else Q()),
+        f"b{i}": Sum(
+            "holds",
+            filter=Q(raised_hour__lte=clock - low)
+            & (Q(raised_hour__gt=clock - high) if high is not None else Q()),
         )
         for i, (_label, low, high) in enumerate(AGING_BUCKETS)
     }
     rows = (
-        holds_in_scope(filters)
-        .filter(state__in=ACTIVE_STATES)
+        _slices(ActiveHoldSlice, filters)
         .values("queue")
         .annotate(
-            active=Count("pk"),
-            breached=Count("pk", filter=Q(due_at__lt=now)),
-            value=Sum("value_at_risk"),
+            active=Sum("holds"),
+            breached=Sum("holds", filter=Q(due_hour__lt=clock)),
+            value=Sum("value"),
             **buckets,
         )
         .order_by("queue")
@@ -190,10 +224,10 @@ def queue_aging(filters: KpiFilters, *, now: datetime | None = None) -> list[dic
     return [
         {
             "queue": row["queue"],
-            "active": row["active"],
-            "breached": row["breached"],
+            "active": int(row["active"]),
+            "breached": int(row["breached"] or 0),
             "value": (row["value"] or Decimal("0")).quantize(CENT),
-            "buckets": [row[f"b{i}"] for i in range(len(AGING_BUCKETS))],
+            "buckets": [int(row[f"b{i}"] or 0) for i in range(len(AGING_BUCKETS))],
         }
         for row in rows
     ]
@@ -201,39 +235,32 @@ def queue_aging(filters: KpiFilters, *, now: datetime | None = None) -> list[dic
 
 def value_on_hold(filters: KpiFilters) -> Decimal:
     """The total of orders in scope that are on hold now."""
-    total = orders_in_scope(filters).filter(state=OrderState.ON_HOLD).aggregate(v=Sum("total"))["v"]
+    total = _figures(filters, Figure.ON_HOLD).aggregate(v=Sum("amount"))["v"]
     return (total or Decimal("0")).quantize(CENT)
 
 
 def rehold(filters: KpiFilters) -> dict:
     """Orders held again after an earlier hold of theirs was resolved: rework."""
-    held = holds_in_scope(filters)
-    earlier = Hold.objects.filter(
-        order=OuterRef("order"), resolved_at__isnull=False, resolved_at__lte=OuterRef("raised_at")
-    ).exclude(pk=OuterRef("pk"))
-    counts = held.aggregate(
-        held_orders=Count("order", distinct=True),
-        reheld_orders=Count("order", distinct=True, filter=Q(Exists(earlier))),
-    )
-    return {**counts, "rate": _ratio(counts["reheld_orders"], counts["held_orders"])}
+    totals = _totals(filters, Figure.HELD, Figure.REHELD)
+    held, reheld = totals[Figure.HELD], totals[Figure.REHELD]
+    return {"held_orders": held, "reheld_orders": reheld, "rate": _ratio(reheld, held)}
 
 
 def shipment_to_invoice(filters: KpiFilters) -> dict:
-    invoices = invoices_in_scope(filters).filter(shipment_to_invoice_seconds__isnull=False)
-    spread = _spread(percentiles(invoices, F("shipment_to_invoice_seconds")).get(None))
-    return {"invoices": invoices.count(), **spread}
+    """Seconds from shipment to invoice, median and p90, for invoices created in the range."""
+    spread = percentiles(filters, Figure.INVOICE_LATENCY).get("", {})
+    return {
+        "invoices": spread.get("n", 0),
+        "median": spread.get("median"),
+        "p90": spread.get("p90"),
+    }
 
 
 def first_pass(filters: KpiFilters) -> dict:
     """Released invoices never corrected by a credit memo."""
-    released = invoices_in_scope(filters).filter(
-        state__in=[InvoiceState.RELEASED, InvoiceState.POSTED, InvoiceState.PAID]
-    )
-    counts = released.aggregate(
-        released=Count("pk"),
-        clean=Count("pk", filter=~Q(Exists(CreditMemo.objects.filter(invoice=OuterRef("pk"))))),
-    )
-    return {**counts, "rate": _ratio(counts["clean"], counts["released"])}
+    totals = _totals(filters, Figure.INVOICES_RELEASED, Figure.INVOICES_CLEAN)
+    released, clean = totals[Figure.INVOICES_RELEASED], totals[Figure.INVOICES_CLEAN]
+    return {"released": released, "clean": clean, "rate": _ratio(clean, released)}
 
 
 def dead_letters(filters: KpiFilters) -> list[dict]:
@@ -251,21 +278,31 @@ def dead_letters(filters: KpiFilters) -> list[dict]:
 
 def daily_trend(filters: KpiFilters, *, by: str = "day") -> list[dict]:
     """Per day (or week, starting Monday): orders received, touchless, held."""
-    has_hold = Exists(Hold.objects.filter(order=OuterRef("pk")))
-    bucket = TruncWeek("received_at") if by == "week" else TruncDate("received_at")
+    period = TruncWeek("day", output_field=DateField()) if by == "week" else F("day")
     rows = (
-        orders_in_scope(filters)
-        .annotate(day=bucket)
-        .values("day")
-        .annotate(orders=Count("pk"), held=Count("pk", filter=Q(has_hold)))
-        .order_by("day")
+        _figures(filters, Figure.ORDERS, Figure.HELD)
+        .values(period=period)
+        .annotate(
+            orders=Sum("count", filter=Q(figure=Figure.ORDERS)),
+            held=Sum("count", filter=Q(figure=Figure.HELD)),
+        )
+        .order_by("period")
     )
-    return [{**row, "touchless": row["orders"] - row["held"]} for row in rows]
+    return [
+        {
+            "day": row["period"],
+            "orders": int(row["orders"] or 0),
+            "held": int(row["held"] or 0),
+            "touchless": int(row["orders"] or 0) - int(row["held"] or 0),
+        }
+        for row in rows
+    ]
 
 
 @dataclass
 class Dashboard:
     filters: KpiFilters
+    as_of: datetime | None = None  # when the slices were last refreshed
     touchless: dict = field(default_factory=dict)
     hold_rates: list = field(default_factory=list)
     resolution_times: list = field(default_factory=list)
@@ -282,6 +319,7 @@ class Dashboard:
 def dashboard(filters: KpiFilters, *, by: str = "day") -> Dashboard:
     return Dashboard(
         filters=filters,
+        as_of=rollups.as_of(),
         touchless=touchless(filters),
         hold_rates=hold_rates(filters),
         resolution_times=resolution_times(filters),

@@ -7,6 +7,7 @@ export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-o2c.settings.local}"
 
 $BIN/python manage.py migrate --noinput
 $BIN/python manage.py seed_demo
+$BIN/python manage.py refresh_kpis
 
 pids=()
 stop() {

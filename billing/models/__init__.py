@@ -2,6 +2,7 @@
 governed settings (billing policy, tax rates) finance keeps in admin."""
 
 from .invoice import (
+    FINAL_STATES,
     CreditMemo,
     CreditMemoLine,
     Invoice,
@@ -12,6 +13,7 @@ from .policy import BillingPolicy, TaxRate
 from .shipment import Shipment, ShipmentLine, ShipmentState
 
 __all__ = [
+    "FINAL_STATES",
     "BillingPolicy",
     "CreditMemo",
     "CreditMemoLine",

@@ -43,6 +43,7 @@ def test_the_harness_runs_at_tiny_scale_on_postgresql(billing_defaults):
         "queue page p95",
         "hold release p95",
         "dashboard p95",
+        "KPI slice refresh",
         "ingestion",
         "shipment-to-invoice p95",
         "ingestion worker peak RSS",

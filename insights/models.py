@@ -1,0 +1,95 @@
+"""Summary tables behind the dashboard. The KPIs read these, never the source tables: at a million
+orders, aggregating a month of orders, holds and history at request time took seconds, while a
+month of daily slices is a few thousand rows. ``insights.rollups`` keeps them current: it
+recomputes, from the source tables and in SQL, every day whose records changed.
+
+A slice is one local day (orders by the day they were received, invoices by the day they were
+created) and one channel, customer segment and territory, so every filter of the dashboard is a
+WHERE over slices. Counts of distinct orders add up across slices because an order belongs to
+exactly one day.
+"""
+
+from decimal import Decimal
+
+from django.db import models
+
+
+class Figure(models.TextChoices):
+    # Orders, by the day they were received.
+    ORDERS = "orders", "Orders received"
+    DECIDED = "decided", "Orders past received"
+    TOUCHLESS = "touchless", "Decided orders never held"
+    HELD = "held", "Orders with a hold"
+    REHELD = "reheld", "Orders held again after a resolved hold"
+    ON_HOLD = "on_hold", "Orders on hold now (amount: their total)"
+    RELEASE_CYCLE = "release_cycle", "Received to released (histogram)"
+    # Holds of those orders, per category, reason and queue.
+    HOLDS = "holds", "Holds raised"
+    HELD_BY_REASON = "held_by_reason", "Orders held, per reason"
+    RESOLUTION = "resolution", "Raised to resolved (histogram)"
+    # Invoices, by the day they were created.
+    INVOICE_LATENCY = "invoice_latency", "Shipment to invoice (histogram)"
+    INVOICES_RELEASED = "invoices_released", "Invoices released"
+    INVOICES_CLEAN = "invoices_clean", "Released invoices without a credit memo"
+
+
+#: Figures whose rows are histogram buckets: ``bucket`` is a duration in seconds (see
+#: ``rollups.duration_bucket`` for its resolution) and ``count`` how many fell in it.
+HISTOGRAMS = (Figure.RELEASE_CYCLE, Figure.RESOLUTION, Figure.INVOICE_LATENCY)
+
+
+class DailyFigure(models.Model):
+    day = models.DateField()
+    channel = models.CharField(max_length=16, blank=True)
+    segment = models.CharField(max_length=16, blank=True)
+    territory = models.CharField(max_length=32, blank=True)
+    figure = models.CharField(max_length=24, choices=Figure)
+    category = models.CharField(max_length=16, blank=True)
+    reason = models.CharField(max_length=32, blank=True)
+    queue = models.CharField(max_length=24, blank=True)
+    bucket = models.BigIntegerField(default=0)
+    count = models.BigIntegerField()
+    amount = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        # Each KPI reads one figure over a range of days.
+        indexes = [models.Index(fields=["figure", "day"], name="daily_figure_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.figure} {self.count}"
+
+
+class ActiveHoldSlice(models.Model):
+    """Active holds of the orders received on ``day``, by the hour they were raised and the hour
+    they fall due: queue aging is computed from these against the clock at read time, so ages
+    advance without a refresh. Hours are UTC and each is read at its middle, so an age or a due
+    time is right to within half an hour either way (a per-hold copy, exact, read ~8× slower)."""
+
+    day = models.DateField()
+    channel = models.CharField(max_length=16, blank=True)
+    segment = models.CharField(max_length=16, blank=True)
+    territory = models.CharField(max_length=32, blank=True)
+    queue = models.CharField(max_length=24)
+    raised_hour = models.DateTimeField()
+    due_hour = models.DateTimeField()
+    holds = models.BigIntegerField()
+    value = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="active_hold_slice_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.queue} {self.holds}"
+
+
+class RollupState(models.Model):
+    """One row: when the slices were last refreshed, and from when the next refresh looks for
+    changes. Refreshes lock it, so two never interleave."""
+
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    rebuilt_at = models.DateTimeField(null=True, blank=True)
+    watermark = models.DateTimeField(null=True, blank=True)
+    days_refreshed = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"refreshed {self.refreshed_at}"
