@@ -72,7 +72,7 @@ def _ratio(part: int, whole: int) -> Decimal | None:
 # --- Reading the slices ----------------------------------------------------------------------
 
 
-def _slices(model, filters: KpiFilters) -> QuerySet:
+def slices(model, filters: KpiFilters) -> QuerySet:
     queryset = model.objects.filter(day__gte=filters.start, day__lte=filters.end)
     for dimension in ("channel", "segment", "territory"):
         if value := getattr(filters, dimension):
@@ -81,7 +81,7 @@ def _slices(model, filters: KpiFilters) -> QuerySet:
 
 
 def _figures(filters: KpiFilters, *figures: str) -> QuerySet[DailyFigure]:
-    return _slices(DailyFigure, filters).filter(figure__in=figures)
+    return slices(DailyFigure, filters).filter(figure__in=figures)
 
 
 def _totals(filters: KpiFilters, *figures: str) -> dict[str, int]:
@@ -94,37 +94,49 @@ def _totals(filters: KpiFilters, *figures: str) -> dict[str, int]:
 MEDIAN, P90 = (1, 2), (9, 10)
 
 
-def percentiles(filters: KpiFilters, figure: str) -> dict[str, dict]:
-    """Median and p90 of a histogram figure per category, in one SQL statement: the smallest
-    bucket whose running count reaches p × n (nearest rank). {category: {"n", "median", "p90"}},
-    values in seconds."""
+def percentiles(rows: QuerySet, keys: tuple[str, ...]) -> dict[tuple, dict]:
+    """Median and p90 of histogram rows (``bucket``, ``count``) per ``keys``, in one SQL
+    statement: the smallest bucket whose running count reaches p × n (nearest rank).
+    {key values: {"n", "median", "p90"}}, values in seconds; rows without a bucket are counted
+    in n, and a group with no bucket at all has no percentiles."""
     buckets, params = (
-        _figures(filters, figure)
-        .values("category", "bucket")
-        .annotate(n=Sum("count"))
-        .order_by()
-        .query.sql_with_params()
+        rows.values(*keys, "bucket").annotate(n=Sum("count")).order_by().query.sql_with_params()
     )
+    part = ", ".join(keys)
     picks = ", ".join(
-        f"MIN(CASE WHEN cum * {den} >= total * {num} THEN bucket END)" for num, den in (MEDIAN, P90)
+        f"MIN(CASE WHEN cum * {den} >= timed * {num} THEN bucket END)" for num, den in (MEDIAN, P90)
     )
-    # Interpolated: the ORM's own compiled query and integer constants; values stay parameters.
+    # Interpolated: the ORM's own compiled query, its column aliases and integer constants;
+    # values stay parameters. (COUNT(bucket) skips NULL buckets; SUM(n) counts them.)
     sql = f"""
         WITH h AS ({buckets}),
         c AS (
-            SELECT category, bucket,
-                   SUM(n) OVER (PARTITION BY category ORDER BY bucket ROWS UNBOUNDED PRECEDING) AS cum,
-                   SUM(n) OVER (PARTITION BY category) AS total
+            SELECT {part}, bucket, n,
+                   SUM(CASE WHEN bucket IS NULL THEN 0 ELSE n END) OVER (
+                       PARTITION BY {part} ORDER BY bucket ROWS UNBOUNDED PRECEDING
+                   ) AS cum,
+                   SUM(CASE WHEN bucket IS NULL THEN 0 ELSE n END) OVER (PARTITION BY {part}) AS timed
             FROM h
         )
-        SELECT category, MAX(total), {picks} FROM c GROUP BY category ORDER BY category
+        SELECT {part}, SUM(n), {picks} FROM c GROUP BY {part} ORDER BY {part}
     """  # noqa: S608
+    width = len(keys)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {
-            category: {"n": int(n), "median": int(median), "p90": int(p90)}
-            for category, n, median, p90 in cursor.fetchall()
+            tuple(row[:width]): {
+                "n": int(row[width]),
+                "median": None if row[width + 1] is None else int(row[width + 1]),
+                "p90": None if row[width + 2] is None else int(row[width + 2]),
+            }
+            for row in cursor.fetchall()
         }
+
+
+def _histogram(filters: KpiFilters, figure: str) -> dict[str, dict]:
+    """Percentiles of one histogram figure per hold category ("" when it has none)."""
+    found = percentiles(_figures(filters, figure), ("category",))
+    return {key[0]: spread for key, spread in found.items()}
 
 
 def _span(seconds: int | None) -> timedelta | None:
@@ -182,13 +194,13 @@ def resolution_times(filters: KpiFilters) -> list[dict]:
             "median": _span(spread["median"]),
             "p90": _span(spread["p90"]),
         }
-        for category, spread in percentiles(filters, Figure.RESOLUTION).items()
+        for category, spread in _histogram(filters, Figure.RESOLUTION).items()
     ]
 
 
 def release_cycle(filters: KpiFilters) -> dict:
     """Received to released: median and p90, for orders released."""
-    spread = percentiles(filters, Figure.RELEASE_CYCLE).get("", {})
+    spread = _histogram(filters, Figure.RELEASE_CYCLE).get("", {})
     return {
         "released": spread.get("n", 0),
         "median": _span(spread.get("median")),
@@ -211,7 +223,7 @@ def queue_aging(filters: KpiFilters, *, now: datetime | None = None) -> list[dic
         for i, (_label, low, high) in enumerate(AGING_BUCKETS)
     }
     rows = (
-        _slices(ActiveHoldSlice, filters)
+        slices(ActiveHoldSlice, filters)
         .values("queue")
         .annotate(
             active=Sum("holds"),
@@ -248,7 +260,7 @@ def rehold(filters: KpiFilters) -> dict:
 
 def shipment_to_invoice(filters: KpiFilters) -> dict:
     """Seconds from shipment to invoice, median and p90, for invoices created in the range."""
-    spread = percentiles(filters, Figure.INVOICE_LATENCY).get("", {})
+    spread = _histogram(filters, Figure.INVOICE_LATENCY).get("", {})
     return {
         "invoices": spread.get("n", 0),
         "median": spread.get("median"),

@@ -82,6 +82,46 @@ class ActiveHoldSlice(models.Model):
         return f"{self.day} {self.queue} {self.holds}"
 
 
+class Slice(models.Model):
+    """The slice columns the flow tables share."""
+
+    day = models.DateField()
+    channel = models.CharField(max_length=16, blank=True)
+    segment = models.CharField(max_length=16, blank=True)
+    territory = models.CharField(max_length=32, blank=True)
+    count = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class FlowStep(Slice):
+    """Directly-follows steps of the orders received on ``day``: from one state to the next, with
+    a histogram of the time between (``bucket`` in seconds; empty for the first step)."""
+
+    source = models.CharField(max_length=50, blank=True)  # "" for the start of the story
+    target = models.CharField(max_length=50)
+    bucket = models.BigIntegerField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="flow_step_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.source}→{self.target} {self.count}"
+
+
+class FlowVariant(Slice):
+    """Whole paths through the lifecycle ("received>on_hold>released") of those orders."""
+
+    path = models.TextField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="flow_variant_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.path} {self.count}"
+
+
 class RollupState(models.Model):
     """One row: when the slices were last refreshed, and from when the next refresh looks for
     changes. Refreshes lock it, so two never interleave."""

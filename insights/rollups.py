@@ -16,6 +16,7 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import (
     BigIntegerField,
@@ -25,6 +26,8 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     Func,
+    Max,
+    Min,
     OuterRef,
     Q,
     Sum,
@@ -38,12 +41,15 @@ from billing.models import FINAL_STATES, CreditMemo, Invoice, InvoiceState
 from exceptions.models import ACTIVE_STATES, Hold
 from orders.models import Customer, Order, OrderState
 
-from .models import ActiveHoldSlice, DailyFigure, Figure, RollupState
+from .models import ActiveHoldSlice, DailyFigure, Figure, FlowStep, FlowVariant, RollupState
+
+SLICES = (DailyFigure, ActiveHoldSlice, FlowStep, FlowVariant)
 
 logger = logging.getLogger(__name__)
 
 LOOKBACK = timedelta(minutes=5)
 BATCH = 5000
+REBUILD_DAYS = 31
 
 
 class Seconds(Func):
@@ -286,6 +292,104 @@ def _active_slices(scope: Q) -> Iterable[ActiveHoldSlice]:
         )
 
 
+# --- The process flow: steps between states, from the order history --------------------------
+
+#: The histogram bucket of an integer number of seconds ``s`` in plain SQL (see ``_bucketed``).
+#: ``%%`` is the modulo operator once the driver (or Django's SQLite cursor) reads placeholders.
+BUCKET_SQL = """CASE WHEN {s} < 3600 THEN {s} WHEN {s} < 86400 THEN {s} - {s} %% 60
+    WHEN {s} < 2592000 THEN {s} - {s} %% 600 ELSE {s} - {s} %% 3600 END"""
+
+
+def _steps_cte(scope: Q) -> tuple[str, list]:
+    """A step is a history row whose state differs from the order's previous row (edits that
+    leave the state alone are not steps), with whole seconds since the previous row."""
+    history = Order.history.model._meta.db_table
+    orders, params = Order.objects.filter(scope).values("pk").query.sql_with_params()
+    if connection.vendor == "postgresql":
+        seconds = "ROUND(EXTRACT(EPOCH FROM (history_date - prev_date)))::bigint"
+    else:
+        seconds = "CAST(ROUND((julianday(history_date) - julianday(prev_date)) * 86400) AS INTEGER)"
+    # Interpolated: table names, vendor constants and the ORM's own compiled scope query. Every
+    # value (dates, filters) stays a bound parameter.
+    sql = f"""
+        WITH ordered AS (
+            SELECT id, state, history_date, history_id,
+                   LAG(state) OVER w AS prev_state,
+                   LAG(history_date) OVER w AS prev_date
+            FROM {history}
+            WHERE id IN ({orders})
+            WINDOW w AS (PARTITION BY id ORDER BY history_date, history_id)
+        ),
+        steps AS (
+            SELECT id, prev_state, state, history_date, history_id,
+                   CASE WHEN prev_date IS NULL THEN NULL ELSE {seconds} END AS seconds
+            FROM ordered
+            WHERE prev_state IS NULL OR prev_state <> state
+        )
+    """  # noqa: S608
+    return sql, list(params)
+
+
+def _sliced(select: str, source: str, keys: int) -> tuple[str, list]:
+    """``SELECT <slice columns>, <select> FROM <source> x`` joined to its order and customer,
+    grouped by the slice and the first ``keys`` columns of ``select``; the day is the order's
+    local day, as TruncDate makes it."""
+    tzname = timezone.get_current_timezone_name() if settings.USE_TZ else None
+    day, params = connection.ops.datetime_cast_date_sql("o.received_at", [], tzname)
+    orders, customers = Order._meta.db_table, Customer._meta.db_table
+    positions = ", ".join(str(n) for n in range(1, 5 + keys))
+    sql = f"""
+        SELECT {day} AS day, o.channel, c.segment, c.territory, {select}
+        FROM {source} x
+        JOIN {orders} o ON o.id = x.id
+        JOIN {customers} c ON c.id = o.customer_id
+        GROUP BY {positions}
+    """  # noqa: S608 - table names and the backend's own date expression
+    return sql, list(params)
+
+
+def _flow_slices(scope: Q) -> tuple[Iterable[FlowStep], Iterable[FlowVariant]]:
+    cte, params = _steps_cte(scope)
+    bucket = BUCKET_SQL.format(s="x.seconds")
+    steps_sql, steps_params = _sliced(
+        f"COALESCE(x.prev_state, '') AS source, x.state AS target, {bucket} AS bucket, COUNT(*)",
+        "steps",
+        3,
+    )
+    if connection.vendor == "postgresql":
+        paths = "(SELECT id, STRING_AGG(state, '>' ORDER BY history_date, history_id) AS path FROM steps GROUP BY id)"
+    else:
+        # SQLite's GROUP_CONCAT keeps the order of an ordered subquery.
+        paths = (
+            "(SELECT id, GROUP_CONCAT(state, '>') AS path FROM "
+            "(SELECT * FROM steps ORDER BY id, history_date, history_id) GROUP BY id)"
+        )
+    paths_sql, paths_params = _sliced("x.path, COUNT(*)", paths, 1)
+    with connection.cursor() as cursor:
+        cursor.execute(cte + steps_sql, [*params, *steps_params])
+        steps = [
+            FlowStep(
+                day=day,
+                channel=channel,
+                segment=segment,
+                territory=territory,
+                source=source,
+                target=target,
+                bucket=bucket,
+                count=n,
+            )
+            for day, channel, segment, territory, source, target, bucket, n in cursor.fetchall()
+        ]
+        cursor.execute(cte + paths_sql, [*params, *paths_params])
+        variants = [
+            FlowVariant(
+                day=day, channel=channel, segment=segment, territory=territory, path=path, count=n
+            )
+            for day, channel, segment, territory, path, n in cursor.fetchall()
+        ]
+    return steps, variants
+
+
 def _save(model, rows: Iterable) -> int:
     batch, written = [], 0
     for row in rows:
@@ -296,23 +400,45 @@ def _save(model, rows: Iterable) -> int:
     return written + len(model.objects.bulk_create(batch))
 
 
-def _recompute(days: set[date] | None) -> int:
-    """Replace the slices of ``days`` (every day when None) with freshly computed ones."""
-    if days is None:
-        orders = invoices = Q()
-        DailyFigure.objects.all().delete()
-        ActiveHoldSlice.objects.all().delete()
-    else:
-        spans = _spans(days)
-        orders, invoices = _within("received_at", spans), _within("created_at", spans)
-        DailyFigure.objects.filter(day__in=days).delete()
-        ActiveHoldSlice.objects.filter(day__in=days).delete()
+def _compute(days: set[date]) -> int:
+    """Write the slices of ``days`` (their old slices already deleted)."""
+    spans = _spans(days)
+    orders, invoices = _within("received_at", spans), _within("created_at", spans)
+    steps, variants = _flow_slices(orders)
     return (
-        _save(DailyFigure, _order_figures(orders))
+        _save(FlowStep, steps)
+        + _save(FlowVariant, variants)
+        + _save(DailyFigure, _order_figures(orders))
         + _save(DailyFigure, _hold_figures(orders))
         + _save(DailyFigure, _invoice_figures(invoices))
         + _save(ActiveHoldSlice, _active_slices(orders))
     )
+
+
+def _all_days() -> Iterable[set[date]]:
+    """Every day with an order or an invoice, a month at a time, so a rebuild holds one month
+    of slices in memory, never the whole history."""
+    bounds = [
+        model.objects.aggregate(first=Min(field), last=Max(field))
+        for model, field in ((Order, "received_at"), (Invoice, "created_at"))
+    ]
+    found = [b for b in bounds if b["first"] is not None]
+    if not found:
+        return
+    day = min(timezone.localdate(b["first"]) for b in found)
+    last = max(timezone.localdate(b["last"]) for b in found)
+    while day <= last:
+        yield {day + timedelta(days=n) for n in range(REBUILD_DAYS) if day + timedelta(n) <= last}
+        day += timedelta(days=REBUILD_DAYS)
+
+
+def _recompute(days: set[date] | None) -> int:
+    """Replace the slices of ``days`` (every day when None) with freshly computed ones."""
+    for model in SLICES:
+        (model.objects.all() if days is None else model.objects.filter(day__in=days)).delete()
+    if days is not None:
+        return _compute(days)
+    return sum(_compute(month) for month in _all_days())
 
 
 def _locked_state() -> RollupState:
@@ -332,9 +458,7 @@ def rebuild() -> int:
     if connection.vendor == "postgresql":
         # Fresh statistics, so the dashboard's first queries plan for the new row counts.
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"ANALYZE {DailyFigure._meta.db_table}, {ActiveHoldSlice._meta.db_table}"
-            )
+            cursor.execute(f"ANALYZE {', '.join(m._meta.db_table for m in SLICES)}")
     logger.info("KPI slices rebuilt: %d rows", written)
     return written
 

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from insights import flow
+from insights import flow, rollups
 from insights.kpis import KpiFilters
 from orders.models import Order
 from tests.fixtures.factories import OrderFactory
@@ -38,6 +38,7 @@ def history(db):
     story(at(4), (4, "on_hold"), (10, "released"), (12, "on_hold"), (20, "released"))
     story(at(5), (2, "released"))
     OrderFactory(received_at=at(1) - timedelta(days=5))  # outside the range
+    rollups.rebuild()
     return Order.objects.count()
 
 
