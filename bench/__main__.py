@@ -8,6 +8,9 @@ import sys
 import time
 from pathlib import Path
 
+#: The measurements, in the order they run (``--only`` picks some).
+MEASUREMENTS = ("queue", "release", "dashboard", "ingestion", "latency", "memory")
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
@@ -18,6 +21,12 @@ def main() -> int:
     )
     parser.add_argument(
         "--memory-messages", type=int, default=None, help="messages for the worker memory figure"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=MEASUREMENTS,
+        help="measure only these (repeatable), e.g. to re-measure one figure after a change",
     )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "o2c.settings.local")
@@ -62,16 +71,21 @@ def main() -> int:
     elif copy_file.exists():
         generated = json.loads(copy_file.read_text())
     tiny = scale.name == "tiny"
-    figures = [
-        *measure.queue_page(requests),
-        *measure.release_action(min(100, scale.open_holds // 10) or 1),
-        *measure.dashboard(max(5, requests // 10)),
-        *measure.ingestion(200 if tiny else 2000, copy_rate=generated.get("copy orders/s")),
-        *workers.shipment_to_invoice(
+    runs = {
+        "queue": lambda: measure.queue_page(requests),
+        "release": lambda: measure.release_action(min(100, scale.open_holds // 10) or 1),
+        "dashboard": lambda: measure.dashboard(max(5, requests // 10)),
+        "ingestion": lambda: measure.ingestion(
+            200 if tiny else 2000, copy_rate=generated.get("copy orders/s")
+        ),
+        "latency": lambda: workers.shipment_to_invoice(
             rate=5 if tiny else 10, seconds=args.latency_seconds or (4 if tiny else 60)
         ),
-        *workers.ingestion_worker_memory(args.memory_messages or (200 if tiny else 5000)),
-    ]
+        "memory": lambda: workers.ingestion_worker_memory(
+            args.memory_messages or (200 if tiny else 5000)
+        ),
+    }
+    figures = [f for name in MEASUREMENTS if name in (args.only or runs) for f in runs[name]()]
     print(f"\no2c benchmark · scale {scale.name} · {scale.orders:,} orders")
     print(f"{'figure':<28} {'value':>12}  {'unit':<9} {'target':<32} extra")
     for f in figures:
@@ -89,6 +103,7 @@ def main() -> int:
                 "scale": scale.name,
                 "machine": measure.machine(),
                 "generated": generated,
+                "only": args.only,
                 "figures": [f.__dict__ for f in figures],
                 "peak_rss_mb": measure.peak_rss_mb(),
                 "full / small": ratios,
@@ -111,7 +126,10 @@ def scale_ratios(results: Path, scale: str, figures) -> dict[str, float]:
     runs = sorted(results.glob(f"2*-{other}.json")) if other else []  # timestamped runs only
     if not runs:
         return {}
-    theirs = {f["name"]: f["value"] for f in json.loads(runs[-1].read_text())["figures"]}
+    theirs: dict[str, float] = {}
+    for run in reversed(runs):  # newest first: a partial run (--only) lacks some figures
+        for f in json.loads(run.read_text())["figures"]:
+            theirs.setdefault(f["name"], f["value"])
     ours = {f.name: f.value for f in figures}
     full, small = (ours, theirs) if scale == "full" else (theirs, ours)
     return {
