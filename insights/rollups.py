@@ -142,17 +142,15 @@ def _within(field: str, spans) -> Q:
 # --- Computing slices ------------------------------------------------------------------------
 
 
-def _slice(prefix: str = "", *, day: str, channel: str, customer: str) -> dict:
-    """The grouping columns of a slice, as ORM expressions from the row's point of view."""
+def _slice(*, day: str, channel: str, customer: str) -> dict:
+    """The grouping columns of a slice, as ORM expressions from the row's point of view (a
+    consolidated invoice has no order, so no channel: "")."""
     return {
         "day": TruncDate(day),
-        "s_channel": Coalesce(F(f"{prefix}{channel}"), Value("")),
+        "s_channel": Coalesce(F(channel), Value("")),
         "s_segment": F(f"{customer}__segment"),
         "s_territory": F(f"{customer}__territory"),
     }
-
-
-SLICE = ("day", "s_channel", "s_segment", "s_territory")
 
 
 def _figure(row: dict, figure: str, count: int, *, amount=0, **keys) -> DailyFigure:
@@ -211,9 +209,7 @@ def _order_figures(scope: Q) -> Iterable[DailyFigure]:
 
 def _hold_figures(scope: Q) -> Iterable[DailyFigure]:
     holds = Hold.objects.filter(order__in=Order.objects.filter(scope).values("pk"))
-    shape = _slice(
-        "order__", day="order__received_at", channel="channel", customer="order__customer"
-    )
+    shape = _slice(day="order__received_at", channel="order__channel", customer="order__customer")
     for row in (
         holds.values(
             **shape, r_category=F("category"), r_reason=F("reason__code"), r_queue=F("queue")
@@ -239,7 +235,7 @@ def _invoice_figures(scope: Q) -> Iterable[DailyFigure]:
     invoices = Invoice.objects.filter(scope).exclude(
         state__in=[InvoiceState.VOID, InvoiceState.DRAFT]
     )
-    shape = _slice("order__", day="created_at", channel="channel", customer="customer")
+    shape = _slice(day="created_at", channel="order__channel", customer="customer")
     final = Q(state__in=FINAL_STATES)
     corrected = Exists(CreditMemo.objects.filter(invoice=OuterRef("pk")))
     for row in (
@@ -265,9 +261,7 @@ def _active_slices(scope: Q) -> Iterable[ActiveHoldSlice]:
     holds = Hold.objects.filter(
         state__in=ACTIVE_STATES, order__in=Order.objects.filter(scope).values("pk")
     )
-    shape = _slice(
-        "order__", day="order__received_at", channel="channel", customer="order__customer"
-    )
+    shape = _slice(day="order__received_at", channel="order__channel", customer="order__customer")
     rows = (
         holds.values(
             **shape,
@@ -330,7 +324,7 @@ def _steps_cte(scope: Q) -> tuple[str, list]:
     return sql, list(params)
 
 
-def _sliced(select: str, source: str, keys: int) -> tuple[str, list]:
+def _flow_grouped(select: str, source: str, keys: int) -> tuple[str, list]:
     """``SELECT <slice columns>, <select> FROM <source> x`` joined to its order and customer,
     grouped by the slice and the first ``keys`` columns of ``select``; the day is the order's
     local day, as TruncDate makes it."""
@@ -351,7 +345,7 @@ def _sliced(select: str, source: str, keys: int) -> tuple[str, list]:
 def _flow_slices(scope: Q) -> tuple[Iterable[FlowStep], Iterable[FlowVariant]]:
     cte, params = _steps_cte(scope)
     bucket = BUCKET_SQL.format(s="x.seconds")
-    steps_sql, steps_params = _sliced(
+    steps_sql, steps_params = _flow_grouped(
         f"COALESCE(x.prev_state, '') AS source, x.state AS target, {bucket} AS bucket, COUNT(*)",
         "steps",
         3,
@@ -364,7 +358,7 @@ def _flow_slices(scope: Q) -> tuple[Iterable[FlowStep], Iterable[FlowVariant]]:
             "(SELECT id, GROUP_CONCAT(state, '>') AS path FROM "
             "(SELECT * FROM steps ORDER BY id, history_date, history_id) GROUP BY id)"
         )
-    paths_sql, paths_params = _sliced("x.path, COUNT(*)", paths, 1)
+    paths_sql, paths_params = _flow_grouped("x.path, COUNT(*)", paths, 1)
     with connection.cursor() as cursor:
         cursor.execute(cte + steps_sql, [*params, *steps_params])
         steps = [
