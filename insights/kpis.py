@@ -107,7 +107,7 @@ def percentiles(rows: QuerySet, keys: tuple[str, ...]) -> dict[tuple, dict]:
         f"MIN(CASE WHEN cum * {den} >= timed * {num} THEN bucket END)" for num, den in (MEDIAN, P90)
     )
     # Interpolated: the ORM's own compiled query, its column aliases and integer constants;
-    # values stay parameters. (COUNT(bucket) skips NULL buckets; SUM(n) counts them.)
+    # values stay parameters. Rows without a bucket count in SUM(n) but not in the ranks.
     sql = f"""
         WITH h AS ({buckets}),
         c AS (

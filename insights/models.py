@@ -123,13 +123,11 @@ class FlowVariant(Slice):
 
 
 class RollupState(models.Model):
-    """One row: when the slices were last refreshed, and from when the next refresh looks for
-    changes. Refreshes lock it, so two never interleave."""
+    """One row: when the slices were last refreshed (the next refresh looks for changes from
+    there) and last rebuilt. Refreshes lock it, so two never interleave."""
 
     refreshed_at = models.DateTimeField(null=True, blank=True)
     rebuilt_at = models.DateTimeField(null=True, blank=True)
-    watermark = models.DateTimeField(null=True, blank=True)
-    days_refreshed = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"refreshed {self.refreshed_at}"

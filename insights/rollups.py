@@ -8,7 +8,7 @@ GROUP BY queries per run, in SQL, never a Python loop over source rows. Beat run
 days are local days).
 
 A history row is dated when it is written, not when its transaction commits, so each refresh
-looks back ``LOOKBACK`` before the previous watermark: a change committed late is still seen, at
+looks back ``LOOKBACK`` before the previous refresh: a change committed late is still seen, at
 the cost of recomputing a day twice. The nightly rebuild catches anything slower than that.
 """
 
@@ -446,8 +446,7 @@ def rebuild() -> int:
     with transaction.atomic():
         state = _locked_state()
         written = _recompute(None)
-        state.refreshed_at = state.rebuilt_at = state.watermark = started
-        state.days_refreshed = 0
+        state.refreshed_at = state.rebuilt_at = started
         state.save()
     if connection.vendor == "postgresql":
         # Fresh statistics, so the dashboard's first queries plan for the new row counts.
@@ -463,13 +462,12 @@ def refresh() -> set[date] | None:
     started = timezone.now()
     with transaction.atomic():
         state = _locked_state()
-        days = None if state.watermark is None else changed_days(state.watermark - LOOKBACK)
+        days = None if state.refreshed_at is None else changed_days(state.refreshed_at - LOOKBACK)
         if days is None or days:
             _recompute(days)
         if days is None:
             state.rebuilt_at = started
-        state.refreshed_at = state.watermark = started
-        state.days_refreshed = len(days) if days is not None else 0
+        state.refreshed_at = started
         state.save()
     if days:
         logger.info("KPI slices refreshed for %d days", len(days))

@@ -18,8 +18,6 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('refreshed_at', models.DateTimeField(blank=True, null=True)),
                 ('rebuilt_at', models.DateTimeField(blank=True, null=True)),
-                ('watermark', models.DateTimeField(blank=True, null=True)),
-                ('days_refreshed', models.PositiveIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 def settled(dataset):
     """As if the last refresh ran after the dataset's writes settled, so the next one sees only
     what a test changes."""
-    RollupState.objects.filter(pk=1).update(watermark=timezone.now() + rollups.LOOKBACK)
+    RollupState.objects.filter(pk=1).update(refreshed_at=timezone.now() + rollups.LOOKBACK)
     return dataset
 
 
