@@ -131,8 +131,12 @@ def holds_for_queue(
     *, user: UserLike, queue: str | None, filters: HoldFilters, cursor: str | None, size: int
 ) -> Page:
     """One page of a queue (or, with queue=None, "My work": the user's claimed holds everywhere)."""
-    queryset = _queue_queryset(user=user, queue=queue, filters=filters).select_related(
-        "order", "order__customer", "line", "line__item", "reason", "assignee"
+    # Reasons and assignees come by prefetch: at seven joined tables PostgreSQL spends ~10 ms
+    # planning the join order, at five ~2 ms, and the two small lookups cost less than that.
+    queryset = (
+        _queue_queryset(user=user, queue=queue, filters=filters)
+        .select_related("order", "order__customer", "line", "line__item")
+        .prefetch_related("reason", "assignee")
     )
     return keyset_page(
         queryset, ordering=SORTS.get(filters.sort, SORTS["priority"]), cursor=cursor, size=size

@@ -74,15 +74,26 @@ def queue_page(request: HttpRequest, queue: str | None = None) -> HttpResponse:
             error = exc.message
     context = {
         "queue": queue,
-        "summary": selectors.queue_summary(user=request.user, queue=queue)
-        if page is not None and not request.GET.get("after")
-        else None,
         "queue_label": QUEUE_PAGES.get(queue, "My work"),
         "form": form,
         "page": page,
         "error": error,
     }
     return render_paged_list(request, "exceptions/queue.html", context)
+
+
+@login_required
+@require_GET
+def queue_summary(request: HttpRequest, queue: str | None = None) -> HttpResponse:
+    """The queue page's header, loaded after the rows and again whenever holds change: it counts
+    the whole queue, so its cost grows with the queue while the page's rows do not."""
+    if queue is not None and queue not in QUEUE_PAGES:
+        raise Http404("No such queue.")
+    try:
+        summary = selectors.queue_summary(user=request.user, queue=queue)
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(exc.message) from exc
+    return render(request, "exceptions/queue.html#summary", {"summary": summary})
 
 
 @login_required

@@ -27,6 +27,7 @@ def test_credit_analyst_claims_and_releases_and_the_count_drops(
     login("credit")
     page.get_by_role("link", name=re.compile(r"^Credit")).click()
     expect(_count(page, "credit")).to_have_text("2")
+    expect(page.get_by_label("Queue summary")).to_contain_text("2 open")
 
     row = _row(page, first)
     row.get_by_role("button", name="Claim").click()
@@ -36,6 +37,7 @@ def test_credit_analyst_claims_and_releases_and_the_count_drops(
 
     expect(row.get_by_role("status")).to_contain_text("Done: release.")
     expect(_count(page, "credit")).to_have_text("1")
+    expect(page.get_by_label("Queue summary")).to_contain_text("1 open")  # the header follows
     first.refresh_from_db()
     assert first.state == HoldState.RELEASED and first.order.state == OrderState.RELEASED
     assert first.resolution_note == "Customer paid the overdue invoice today"

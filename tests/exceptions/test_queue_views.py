@@ -333,9 +333,27 @@ def test_queue_page_summarises_open_holds_by_age_and_sla(client, credit_user, en
         raised_at=timezone.now() - timedelta(days=2), due_at=timezone.now() - timedelta(days=1)
     )
     client.force_login(credit_user)
-    body = client.get(reverse("exceptions:queue", args=["credit"])).content.decode()
+    # The page loads its header after the rows (and again when holds change): counting a whole
+    # queue grows with it, the page must not.
+    page = client.get(reverse("exceptions:queue", args=["credit"])).content.decode()
+    url = reverse("exceptions:summary", args=["credit"])
+    assert f'hx-get="{url}"' in page and "holds-changed from:body" in page
+    assert 'aria-label="Queue summary"' not in page
+    body = client.get(url, HTTP_HX_REQUEST="true").content.decode()
     summary = body.split('aria-label="Queue summary"')[1].split("</p>")[0]
     assert "<strong>2</strong> open" in summary
     assert '<strong class="warn">1</strong> past SLA' in summary
     assert "0–4 h <strong>1</strong>" in summary and "1–3 d <strong>1</strong>" in summary
     assert fresh.pk != old.pk
+
+
+def test_queue_summary_keeps_to_the_users_queues(client, credit_user, enter):
+    hold = enter(quantity="60").holds.get()
+    client.force_login(credit_user)
+    assert client.get(reverse("exceptions:summary", args=["pricing"])).status_code == 403
+    assert client.get(reverse("exceptions:summary", args=["nosuch"])).status_code == 404
+    # "My work" counts only what the user has claimed
+    mine = reverse("exceptions:mine_summary")
+    assert "<strong>0</strong> open" in client.get(mine).content.decode()
+    client.post(reverse("exceptions:action", args=[hold.pk, "claim"]), HTTP_HX_REQUEST="true")
+    assert "<strong>1</strong> open" in client.get(mine).content.decode()

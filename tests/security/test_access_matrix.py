@@ -49,8 +49,10 @@ ACCESS = {
     # a user's own work: an empty list for a user with no queue
     "exceptions:mine": {"get": (AUTHENTICATED, None)},
     "exceptions:counts": {"get": (AUTHENTICATED, None)},
+    "exceptions:mine_summary": {"get": (AUTHENTICATED, None)},
     "exceptions:notifications": {"get": (AUTHENTICATED, None), "post": (AUTHENTICATED, {})},
     "exceptions:queue": {"get": ({CREDIT, MANAGER}, None)},
+    "exceptions:summary": {"get": ({CREDIT, MANAGER}, None)},
     "exceptions:hold": {"get": ({CREDIT, MANAGER}, None)},
     "exceptions:action": {"post": ({CREDIT, MANAGER}, {"reason": "access matrix"})},
     "exceptions:bulk": {"post": ({CREDIT, MANAGER}, {"action": "claim", "holds": ["{hold}"]})},

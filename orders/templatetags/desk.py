@@ -1,0 +1,39 @@
+"""Cheap formatting filters for long work lists: each row of a queue page renders several
+amounts and ages, where ``floatformat|intcomma`` and ``timesince`` cost tens of microseconds a call."""
+
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django import template
+from django.utils import formats, timezone
+
+register = template.Library()
+
+
+@register.filter
+def amount(value, places: int = 2) -> str:
+    """A number rounded half-up to ``places`` decimals, grouped by thousands in the locale's style."""
+    if value in (None, ""):
+        return ""
+    try:
+        value = Decimal(value).quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP)
+    except (ArithmeticError, TypeError, ValueError):
+        return ""
+    return formats.number_format(value, int(places), use_l10n=True, force_grouping=True)
+
+
+@register.filter
+def age(value: datetime, now: datetime | None = None) -> str:
+    """How long ago (or until) ``value``, in its two largest units: "2 d 4 h", "3 h 20 min",
+    "12 min", "< 1 min"."""
+    if not isinstance(value, datetime):
+        return ""
+    seconds = abs(int(((now or timezone.now()) - value).total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min" if minutes else "< 1 min"
