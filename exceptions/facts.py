@@ -1,4 +1,5 @@
-"""Gather the facts the hold rules need for one order, in a fixed number of queries."""
+"""Gather the facts the hold rules need for one order, in a fixed number of queries (a batch of
+imported orders reads them set-wise in ``exceptions.intake`` and assembles them here alike)."""
 
 from collections import defaultdict
 from decimal import Decimal
@@ -22,6 +23,22 @@ EXPOSED_STATES = [
 ]
 
 
+def stock_of(item_ids) -> dict:
+    """Stock per item across warehouses: available (WMS on hand − allocated), ERP and WMS."""
+    stock = defaultdict(lambda: {"available": ZERO, "erp": ZERO, "wms": ZERO})
+    for row in (
+        InventoryPosition.objects.filter(item_id__in=item_ids)
+        .values("item_id")
+        .annotate(wms=Sum("wms_on_hand"), erp=Sum("erp_on_hand"), allocated=Sum("allocated"))
+    ):
+        stock[row["item_id"]] = {
+            "available": row["wms"] - row["allocated"],
+            "erp": row["erp"],
+            "wms": row["wms"],
+        }
+    return stock
+
+
 def order_facts(order: Order, *, history_orders: int) -> OrderFacts:
     customer = order.customer
     ar = ARBalance.objects.filter(customer=customer).first()
@@ -34,17 +51,7 @@ def order_facts(order: Order, *, history_orders: int) -> OrderFacts:
     lines = list(order.lines.filter(cancelled=False).select_related("item").order_by("line_number"))
     item_ids = {line.item_id for line in lines}
 
-    stock = defaultdict(lambda: {"available": ZERO, "erp": ZERO, "wms": ZERO})
-    for row in (
-        InventoryPosition.objects.filter(item_id__in=item_ids)
-        .values("item_id")
-        .annotate(wms=Sum("wms_on_hand"), erp=Sum("erp_on_hand"), allocated=Sum("allocated"))
-    ):
-        stock[row["item_id"]] = {
-            "available": row["wms"] - row["allocated"],
-            "erp": row["erp"],
-            "wms": row["wms"],
-        }
+    stock = stock_of(item_ids)
 
     # The customer's last N orders before this one, and their quantities of these items.
     recent = list(
@@ -59,6 +66,19 @@ def order_facts(order: Order, *, history_orders: int) -> OrderFacts:
     ).values_list("item_id", "ordered_qty"):
         quantities[item_id].append(quantity)
 
+    return assemble_facts(
+        order,
+        lines,
+        ar=ar,
+        released_uninvoiced=released_uninvoiced,
+        stock=stock,
+        quantities=quantities,
+    )
+
+
+def assemble_facts(order, lines, *, ar, released_uninvoiced, stock, quantities) -> OrderFacts:
+    """The rules' view of one order from figures already read (by one order or by a batch)."""
+    customer = order.customer
     return OrderFacts(
         order_total=order.total,
         has_ship_to=order.ship_to_id is not None,

@@ -41,7 +41,16 @@ class ResolvedPolicy:
 
 def policy_for(segment: str) -> ResolvedPolicy:
     """The thresholds in force for a segment: its override row over the global default."""
-    rows = {row.segment: row for row in HoldPolicy.objects.filter(segment__in=["", segment])}
+    return policies_for({segment})[segment]
+
+
+def policies_for(segments: set[str]) -> dict[str, ResolvedPolicy]:
+    """``policy_for`` of several segments in one read (a batch of imported orders)."""
+    rows = {row.segment: row for row in HoldPolicy.objects.filter(segment__in=["", *segments])}
+    return {segment: _resolved(rows, segment) for segment in segments}
+
+
+def _resolved(rows: dict, segment: str) -> ResolvedPolicy:
     default = rows.get("")
     if default is None:
         raise RuntimeError("No global HoldPolicy: run migrations, or add one in admin.")

@@ -11,10 +11,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
 
 from o2c.errors import ApplicationError, Conflict, require_reason
 from o2c.logs import correlated
 from orders import upserts
+from orders.imports import OrderImport, orders_import
 from orders.models import Order, ShipTo
 from orders.roles import get_system_user
 from orders.services import LineInput, order_create
@@ -135,6 +137,16 @@ def inbox_store(
 
 
 def _finish(message: InboundMessage, *, error: str | None, dead: bool = False, actor=None) -> None:
+    _mark(message, error=error, dead=dead, actor=actor)
+    message.save()
+
+
+#: The columns _mark changes, for a batch's single bulk update.
+MARKED_FIELDS = ["state", "attempts", "unfinished_attempts", "processed_at", "last_error"]
+
+
+def _mark(message: InboundMessage, *, error: str | None, dead: bool = False, actor=None) -> None:
+    """The outcome of an attempt on the message, with its history author and reason; unsaved."""
     actor = actor or get_system_user()
     message.attempts += 1
     message.unfinished_attempts = 0
@@ -149,7 +161,6 @@ def _finish(message: InboundMessage, *, error: str | None, dead: bool = False, a
         reason = f"Will retry: {error}"
     message._history_user = actor
     message._change_reason = reason[:1000]
-    message.save()
 
 
 MASTER_UPSERTS = {
@@ -177,6 +188,8 @@ def inbox_process(*, connector_id: int, stream: str, limit: int = 1000) -> dict[
         return counts
     if stream in MASTER_UPSERTS:
         _process_master(messages, stream, counts)
+    elif stream == "orders":
+        _process_orders(messages, counts)
     elif stream in PER_MESSAGE:
         for message in messages:
             with correlated(message.correlation_id):
@@ -230,6 +243,99 @@ def _process_master(messages: list[InboundMessage], stream: str, counts) -> None
             error = rejected.get(record.external_id)
             _finish(message, error=error, dead=error is not None, actor=system)
             counts["dead" if error else "processed"] += 1
+
+
+#: Orders applied per transaction by the batch path: big enough to amortise its fixed reads,
+#: small enough that one transaction stays short.
+ORDER_CHUNK = 500
+
+
+def _process_orders(messages: list[InboundMessage], counts) -> None:
+    """Apply order messages set-wise, a chunk per transaction: mapped, validated against master
+    data, stored, evaluated and concluded in bulk (``orders.imports``, ``exceptions.intake``).
+    A message an earlier attempt left unfinished (its worker died) or that failed before goes
+    one at a time through the guarded path, where a poison message is found and dead-lettered
+    alone; so does a chunk that fails unexpectedly."""
+    one_by_one = [m for m in messages if m.unfinished_attempts or m.state == InboundState.FAILED]
+    batch = [m for m in messages if not (m.unfinished_attempts or m.state == InboundState.FAILED)]
+    for start in range(0, len(batch), ORDER_CHUNK):
+        chunk = batch[start : start + ORDER_CHUNK]
+        ids = [m.pk for m in chunk]
+        # counted before applying, committed on its own (bookkeeping, no history row): if the
+        # worker dies in the chunk, the next attempt takes these messages one at a time
+        InboundMessage.objects.filter(pk__in=ids).update(
+            unfinished_attempts=F("unfinished_attempts") + 1
+        )
+        outcome = defaultdict(int)
+        try:
+            _apply_orders(ids, outcome)
+        except Exception:  # noqa: BLE001 - isolate the bad message instead of failing them all
+            logger.exception("An order batch failed; applying its messages one at a time")
+            one_by_one += chunk
+            continue
+        for key, value in outcome.items():
+            counts[key] += value
+    for message in one_by_one:
+        with correlated(message.correlation_id):
+            _guarded("orders", message, counts)
+
+
+@transaction.atomic
+def _apply_orders(ids: list[int], counts) -> None:
+    from exceptions.intake import orders_evaluate_imported
+
+    from .outbox import outbox_enqueue_releases
+
+    system = get_system_user()
+    messages = list(
+        InboundMessage.objects.select_for_update(skip_locked=True)  # another worker's are theirs
+        .filter(pk__in=ids, state__in=[InboundState.RECEIVED, InboundState.FAILED])
+        .select_related("connector")
+        .order_by("external_id", "version")
+    )
+    if not messages:
+        return
+    source = messages[0].connector.name
+    errors: dict[int, str | None] = {}
+    imports, messages_of = [], defaultdict(list)
+    for message in messages:
+        try:
+            record = MAPPERS["orders"](message.payload)
+        except MappingError as exc:
+            errors[message.pk] = str(exc)
+            continue
+        imports.append(
+            OrderImport(
+                external_id=record.external_id,
+                number=record.number,
+                channel=record.channel,
+                customer=record.customer,
+                ship_to=record.ship_to,
+                requested_date=record.requested_date,
+                currency=record.currency,
+                lines=tuple(
+                    LineInput(sku=line.sku, quantity=line.quantity, unit_price=line.unit_price)
+                    for line in record.lines
+                ),
+                correlation_id=message.correlation_id,
+                reason=f"Imported from {source} ({record.channel})",
+            )
+        )
+        messages_of[record.external_id].append(message)
+    result = orders_import(actor=system, source=source, records=imports, now=timezone.now())
+    released = orders_evaluate_imported(orders=result.created, actor=system)
+    outbox_enqueue_releases(orders=released, actor=system)
+    for external_id, group in messages_of.items():
+        for message in group:
+            errors[message.pk] = result.rejected.get(external_id)
+    for message in messages:
+        error = errors[message.pk]
+        _mark(message, error=error, dead=error is not None, actor=system)
+        counts["dead" if error else "processed"] += 1
+    bulk_update_with_history(messages, InboundMessage, MARKED_FIELDS, default_user=system)
+    for order in result.created:  # each order's log line carries its message's correlation id
+        with correlated(order.correlation_id):
+            logger.info("Order %s imported from %s", order.number, source)
 
 
 def _process_order(message: InboundMessage, record, counts, system) -> None:

@@ -6,6 +6,7 @@ whose answer posts the invoice (or, refused, raises a billing hold for finance).
 
 from django.db import transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from billing.services import invoice_mark_posted, invoice_posting_rejected
 from o2c.errors import TransientError
@@ -63,6 +64,51 @@ def outbox_enqueue_release(*, order) -> OutboundMessage | None:
             ],
         },
     )
+
+
+def outbox_enqueue_releases(*, orders, actor) -> int:
+    """The batch twin of ``outbox_enqueue_release`` for imported orders, whose lines are in
+    memory (``imported_lines``): one insert for the rows and their history, one relay task."""
+    kind, _ = TOPICS["order_release"]
+    connector = Connector.objects.filter(kind=kind, enabled=True).order_by("pk").first()
+    if connector is None or not orders:
+        return 0
+    now = timezone.now()
+    keys = {f"release:{order.number}" for order in orders}
+    taken = set(OutboundMessage.objects.filter(key__in=keys).values_list("key", flat=True))
+    rows = []
+    for order in orders:
+        key = f"release:{order.number}"
+        if key in taken:  # as get_or_create in the per-order path: the instruction stands
+            continue
+        rows.append(
+            OutboundMessage(
+                key=key,
+                connector=connector,
+                topic="order_release",
+                correlation_id=order.correlation_id,
+                created_at=now,
+                payload={
+                    "key": key,
+                    "correlation_id": str(order.correlation_id),
+                    "order": order.number,
+                    "lines": [
+                        {
+                            "line": line.line_number,
+                            "sku": line.item.sku,
+                            "quantity": str(line.ordered_qty),
+                        }
+                        for line in order.imported_lines
+                        if not line.cancelled
+                    ],
+                },
+            )
+        )
+    bulk_create_with_history(rows, OutboundMessage, default_user=actor)
+    from ..tasks import outbox_relay_task
+
+    outbox_relay_task.delay_on_commit()
+    return len(rows)
 
 
 def outbox_enqueue_invoice(*, invoice) -> OutboundMessage | None:

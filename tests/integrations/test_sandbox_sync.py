@@ -340,6 +340,8 @@ def test_a_poison_message_ends_in_the_dead_letters_not_in_an_endless_loop(
     def explode(**kwargs):
         raise RuntimeError("mapper bug")
 
+    # the bug is in both paths: the batch falls back to one at a time, which fails it alone
+    monkeypatch.setattr(inbox_module, "orders_import", explode)
     monkeypatch.setattr(inbox_module, "order_create", explode)
     for attempt in range(1, inbox_module.POISON_ATTEMPTS + 1):
         counts = inbox_process(connector_id=erp.pk, stream="orders")
