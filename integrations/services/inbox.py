@@ -11,7 +11,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from simple_history.utils import bulk_update_with_history
 
 from o2c.errors import ApplicationError, Conflict, require_reason
 from o2c.logs import correlated
@@ -145,13 +144,15 @@ def _finish(message: InboundMessage, *, error: str | None, dead: bool = False, a
 MARKED_FIELDS = ["state", "attempts", "unfinished_attempts", "processed_at", "last_error"]
 
 
-def _mark(message: InboundMessage, *, error: str | None, dead: bool = False, actor=None) -> None:
+def _mark(
+    message: InboundMessage, *, error: str | None, dead: bool = False, actor=None, at=None
+) -> None:
     """The outcome of an attempt on the message, with its history author and reason; unsaved."""
     actor = actor or get_system_user()
     message.attempts += 1
     message.unfinished_attempts = 0
     if error is None:
-        message.mark_processed(at=timezone.now())
+        message.mark_processed(at=at or timezone.now())
         reason = "Applied"
     elif dead:
         message.mark_dead(error=error)
@@ -328,11 +329,18 @@ def _apply_orders(ids: list[int], counts) -> None:
     for external_id, group in messages_of.items():
         for message in group:
             errors[message.pk] = result.rejected.get(external_id)
+    outcomes = defaultdict(list)  # the same outcome, one UPDATE (bulk_update's CASE is slow)
+    now = timezone.now()
     for message in messages:
         error = errors[message.pk]
-        _mark(message, error=error, dead=error is not None, actor=system)
+        _mark(message, error=error, dead=error is not None, actor=system, at=now)
+        outcomes[tuple(getattr(message, name) for name in MARKED_FIELDS)].append(message.pk)
         counts["dead" if error else "processed"] += 1
-    bulk_update_with_history(messages, InboundMessage, MARKED_FIELDS, default_user=system)
+    for values, pks in outcomes.items():
+        InboundMessage.objects.filter(pk__in=pks).update(
+            **dict(zip(MARKED_FIELDS, values, strict=True))
+        )
+    InboundMessage.history.bulk_history_create(messages, update=True, default_user=system)
     for order in result.created:  # each order's log line carries its message's correlation id
         with correlated(order.correlation_id):
             logger.info("Order %s imported from %s", order.number, source)
