@@ -8,7 +8,7 @@ credit exposure, and counts among its recent orders for the anomaly rule.
 """
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -24,7 +24,7 @@ from .facts import CENT, EXPOSED_STATES, ZERO, assemble_facts, stock_of
 from .models import Hold, HoldReason
 from .rules import evaluate
 from .selectors import policies_for
-from .services import _approval_amount
+from .services import hold_for_finding
 
 CONCLUSIONS = {"held": "Holds raised by rules", "released": "Touchless: no hold raised"}
 
@@ -105,23 +105,9 @@ def orders_evaluate_imported(*, orders: list[Order], actor) -> list[Order]:
             reason = reasons.get(finding.reason_code)
             if reason is None:
                 continue  # an admin switched this reason off
-            hold = Hold(
-                order=order,
-                line_id=finding.line_id,
-                scope=f"line:{finding.line_id}" if finding.line_id else "order",
-                reason=reason,
-                category=reason.category,
-                queue=reason.queue,
-                blocks=reason.blocks,
-                value_at_risk=finding.value_at_risk.quantize(CENT),
-                approval_amount=_approval_amount(finding).quantize(CENT),
-                priority_score=(finding.value_at_risk * policy.segment_weight).quantize(CENT),
-                raised_at=order.received_at,
-                due_at=order.received_at + timedelta(hours=reason.sla_hours),
-                context=finding.context,
+            hold = hold_for_finding(
+                order, finding, reason, policy, at=order.received_at, actor=actor
             )
-            hold._history_user = actor
-            hold._change_reason = f"Raised by rule: {reason.description}"
             hold._history_date = order.received_at
             holds.append(hold)
             blocking = blocking or reason.blocks == Step.RELEASE

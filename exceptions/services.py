@@ -20,7 +20,7 @@ from orders.services import (
     order_transition,
 )
 
-from .facts import order_facts
+from .facts import CENT, order_facts
 from .models import ACTIVE_STATES, Hold, HoldReason, HoldState
 from .notifications import notify_managers
 from .rules import Finding, evaluate
@@ -41,6 +41,28 @@ def _approval_amount(finding: Finding) -> Decimal:
 
 
 # --- Evaluation ------------------------------------------------------------------------------
+
+
+def hold_for_finding(order, finding: Finding, reason, policy, *, at, actor) -> Hold:
+    """The (unsaved) hold a rule's finding raises, with its history author and reason."""
+    hold = Hold(
+        order=order,
+        line_id=finding.line_id,
+        scope=f"line:{finding.line_id}" if finding.line_id else "order",
+        reason=reason,
+        category=reason.category,
+        queue=reason.queue,
+        blocks=reason.blocks,
+        value_at_risk=finding.value_at_risk.quantize(CENT),
+        approval_amount=_approval_amount(finding).quantize(CENT),
+        priority_score=(finding.value_at_risk * policy.segment_weight).quantize(CENT),
+        raised_at=at,
+        due_at=at + timedelta(hours=reason.sla_hours),
+        context=finding.context,
+    )
+    hold._history_user = actor
+    hold._change_reason = f"Raised by rule: {reason.description}"
+    return hold
 
 
 @transaction.atomic
@@ -74,25 +96,7 @@ def order_evaluate(*, order_id: int, actor=None) -> list[Hold]:
         found_keys.add((reason.code, scope))
         if (reason.code, scope) in existing:
             continue
-        hold = Hold(
-            order=order,
-            line_id=finding.line_id,
-            scope=scope,
-            reason=reason,
-            category=reason.category,
-            queue=reason.queue,
-            blocks=reason.blocks,
-            value_at_risk=finding.value_at_risk.quantize(Decimal("0.01")),
-            approval_amount=_approval_amount(finding).quantize(Decimal("0.01")),
-            priority_score=(finding.value_at_risk * policy.segment_weight).quantize(
-                Decimal("0.01")
-            ),
-            raised_at=now,
-            due_at=now + timedelta(hours=reason.sla_hours),
-            context=finding.context,
-        )
-        hold._history_user = actor
-        hold._change_reason = f"Raised by rule: {reason.description}"
+        hold = hold_for_finding(order, finding, reason, policy, at=now, actor=actor)
         hold.save()
         raised.append(hold)
     for key, hold in existing.items():
