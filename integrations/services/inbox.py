@@ -246,11 +246,6 @@ def _process_master(messages: list[InboundMessage], stream: str, counts) -> None
             counts["dead" if error else "processed"] += 1
 
 
-#: Orders applied per transaction by the batch path: big enough to amortise its fixed reads,
-#: small enough that one transaction stays short.
-ORDER_CHUNK = 500
-
-
 def _process_orders(messages: list[InboundMessage], counts) -> None:
     """Apply order messages set-wise, a chunk per transaction: mapped, validated against master
     data, stored, evaluated and concluded in bulk (``orders.imports``, ``exceptions.intake``).
@@ -259,14 +254,15 @@ def _process_orders(messages: list[InboundMessage], counts) -> None:
     alone; so does a chunk that fails unexpectedly."""
     one_by_one = [m for m in messages if m.unfinished_attempts or m.state == InboundState.FAILED]
     batch = [m for m in messages if not (m.unfinished_attempts or m.state == InboundState.FAILED)]
-    for start in range(0, len(batch), ORDER_CHUNK):
-        chunk = batch[start : start + ORDER_CHUNK]
+    size = settings.O2C_ORDER_CHUNK  # big enough to amortise the fixed reads, short transactions
+    for start in range(0, len(batch), size):
+        chunk = batch[start : start + size]
         ids = [m.pk for m in chunk]
         # counted before applying, committed on its own (bookkeeping, no history row): if the
         # worker dies in the chunk, the next attempt takes these messages one at a time
-        InboundMessage.objects.filter(pk__in=ids).update(
-            unfinished_attempts=F("unfinished_attempts") + 1
-        )
+        InboundMessage.objects.filter(
+            pk__in=ids, state__in=[InboundState.RECEIVED, InboundState.FAILED]
+        ).update(unfinished_attempts=F("unfinished_attempts") + 1)
         outcome = defaultdict(int)
         try:
             _apply_orders(ids, outcome)

@@ -265,6 +265,8 @@ O2C_PAGE_SIZE = 50
 #: How long a message waiting for its order (a shipment before the release) stays parked before
 #: it raises an integration hold (or, for an order never seen, becomes a dead letter).
 O2C_PARK_HOURS = float(os.environ.get("O2C_PARK_HOURS", "4"))
+#: Order messages applied per transaction by the batch import path.
+O2C_ORDER_CHUNK = int(os.environ.get("O2C_ORDER_CHUNK", "500"))
 # The tax calculator invoicing uses: a dotted path to a class with ``rate_for(customer, on)``.
 O2C_TAX_CALCULATOR = os.environ.get("O2C_TAX_CALCULATOR", "billing.tax.RateTableTaxCalculator")
 

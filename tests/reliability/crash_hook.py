@@ -7,6 +7,7 @@ import os
 from integrations.services import inbox
 
 _apply_order = inbox.PER_MESSAGE["orders"]
+_apply_orders = inbox._apply_orders
 
 
 def _crashing(message, record, counts, system):
@@ -15,4 +16,12 @@ def _crashing(message, record, counts, system):
     return _apply_order(message, record, counts, system)
 
 
+def _crashing_batch(ids, counts):
+    # the batch path applies a chunk in one transaction: a crash record in it kills the chunk
+    if inbox.InboundMessage.objects.filter(pk__in=ids, payload__crash=True).exists():
+        os._exit(137)
+    return _apply_orders(ids, counts)
+
+
 inbox.PER_MESSAGE["orders"] = _crashing
+inbox._apply_orders = _crashing_batch

@@ -125,7 +125,8 @@ def _exactly_once(n: int) -> None:
 def test_sigkill_mid_batch_then_restart_processes_every_message_once(redis_broker, orders_waiting):
     n = 150
     connector = orders_waiting(n)
-    first = start_worker(name="crash-a", extra_env=FAST_REDELIVERY)
+    # small chunks, so the kill lands between committed chunks and inside one
+    first = start_worker(name="crash-a", extra_env=FAST_REDELIVERY | {"O2C_ORDER_CHUNK": "10"})
     try:
         inbox_process_task.delay(connector.pk, "orders")
         assert wait_for(lambda: _processed() >= 20, timeout=90), "the worker never started"
