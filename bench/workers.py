@@ -30,7 +30,9 @@ def _database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def _worker(name: str) -> subprocess.Popen:
+def _worker(name: str, *, concurrency: int = 1) -> subprocess.Popen:
+    """A real ``celery worker``: one process (solo) by default, so its memory is the figure's;
+    ``concurrency`` > 1 runs it as deployed (``make run``: prefork, two processes)."""
     env = os.environ | {
         "DATABASE_URL": _database_url(),
         "LOG_LEVEL": "WARNING",
@@ -47,7 +49,11 @@ def _worker(name: str) -> subprocess.Popen:
             "-A",
             "o2c",
             "worker",
-            "--pool=solo",
+            *(
+                ["--pool=solo"]
+                if concurrency == 1
+                else ["--pool=prefork", f"--concurrency={concurrency}"]
+            ),
             f"--hostname={name}@%h",
             "--without-gossip",
             "--without-mingle",
@@ -104,7 +110,7 @@ def shipment_to_invoice(rate: int = 10, seconds: int = 60) -> list[Figure]:
         .prefetch_related("lines")
         .order_by("id")[:wanted]
     )
-    worker = _worker("bench-latency")
+    worker = _worker("bench-latency", concurrency=2)
     stamp = int(time.time())
     ids = []
     try:

@@ -5,9 +5,14 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
-from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
+from django_fsm import (
+    ConcurrentTransition,
+    TransitionNotAllowed,
+    can_proceed,
+    has_transition_perm,
+)
 from simple_history.utils import bulk_create_with_history
 
 from o2c.errors import ApplicationError, Conflict, PermissionDenied, require_reason
@@ -254,10 +259,16 @@ def _explain_refusal(order: Order, name: str, actor) -> ApplicationError:
 def _apply(order: Order, name: str, *, actor, reason: str, **kwargs) -> Order:
     """Run one lifecycle transition on a locked order, or raise a clear error and change nothing."""
     method = getattr(order, name)
-    if not (can_proceed(method) and has_transition_perm(method, actor)):
+    # the permission first (no query), then the transition itself, which checks the state and
+    # the conditions once: can_proceed() and has_transition_perm() would each evaluate the hold
+    # guards again, a query apiece on every shipment and invoice
+    if not method._django_fsm.has_transition_perm(order, order.state, actor):
         raise _explain_refusal(order, name, actor)
     source = order.state
-    method(**kwargs)
+    try:
+        method(**kwargs)
+    except TransitionNotAllowed:
+        raise _explain_refusal(order, name, actor) from None
     order._history_user = actor
     order._change_reason = reason
     try:
@@ -291,11 +302,10 @@ def order_transition(*, actor, order_id: int, transition: str, reason: str) -> O
         return _apply(order, "release", actor=actor, reason=reason, at=timezone.now())
     if transition == "allocate":
         _apply(order, "allocate", actor=actor, reason=reason)
-        for line in order.lines.all():
+        lines = list(order.lines.all())
+        for line in lines:
             line.allocated_qty = line.ordered_qty
-            line._history_user = actor
-            line._change_reason = reason
-            line.save(update_fields=["allocated_qty"])
+        _save_lines(lines, ["allocated_qty"], actor=actor, reason=reason)
         return order
     return _apply(order, transition, actor=actor, reason=reason)
 
@@ -315,23 +325,39 @@ def order_place_on_hold(*, actor, order_id: int, reason: str) -> Order:
     return _apply(order, "place_on_hold", actor=actor, reason=require_reason(reason))
 
 
+def _save_lines(lines: list[OrderLine], fields: list[str], *, actor, reason: str) -> None:
+    """Save changed lines in one UPDATE and their history rows in one INSERT (the per-line
+    ``save()`` cost two round trips a line on every shipment and invoice)."""
+    if not lines:
+        return
+    for line in lines:  # the history rows' author and reason, as a save() would record them
+        line._history_user = actor
+        line._change_reason = reason
+    OrderLine.objects.bulk_update(lines, fields)
+    OrderLine.history.bulk_history_create(
+        lines, update=True, default_user=actor, default_change_reason=reason
+    )
+
+
 def _record_quantities(
     order: Order, quantities: dict[int, Decimal], field: str, actor, reason: str
 ):
+    # prefetched: the transition's conditions (fully shipped? invoiced?) read these same,
+    # updated lines instead of querying them again for each check
+    prefetch_related_objects([order], "lines")
     lines = {line.pk: line for line in order.lines.all()}
     unknown = set(quantities) - lines.keys()
     if unknown:
         raise ApplicationError(
             "Quantities name lines that are not on this order.", {"lines": sorted(unknown)}
         )
+    if any(quantity < 0 for quantity in quantities.values()):
+        line_id = next(pk for pk, quantity in quantities.items() if quantity < 0)
+        raise ApplicationError("Quantities cannot be negative.", {"line": line_id})
     for line_id, quantity in quantities.items():
-        if quantity < 0:
-            raise ApplicationError("Quantities cannot be negative.", {"line": line_id})
         line = lines[line_id]
         setattr(line, field, getattr(line, field) + quantity)
-        line._history_user = actor
-        line._change_reason = reason
-        line.save(update_fields=[field])
+    _save_lines([lines[pk] for pk in quantities], [field], actor=actor, reason=reason)
 
 
 @transaction.atomic

@@ -71,11 +71,16 @@ def shipment_record(
     shipment._change_reason = reason
     shipment.save()
     before = {line.pk: line for line in order.lines.select_related("item")}
-    for line_id, quantity in quantities.items():
-        line = ShipmentLine(shipment=shipment, order_line_id=line_id, quantity=quantity)
-        line._history_user = actor
-        line._change_reason = reason
-        line.save()
+    # the lines and their history rows in one INSERT each (primary keys come back for history)
+    lines = ShipmentLine.objects.bulk_create(
+        [
+            ShipmentLine(shipment=shipment, order_line_id=line_id, quantity=quantity)
+            for line_id, quantity in quantities.items()
+        ]
+    )
+    ShipmentLine.history.bulk_history_create(
+        lines, default_user=actor, default_change_reason=reason
+    )
     order_record_shipment(actor=actor, order_id=order.pk, quantities=quantities, reason=reason)
     _raise_mismatches(shipment, before, quantities, actor=actor)
     transaction.on_commit(lambda: shipments_invoice(order_id=order.pk), robust=True)

@@ -207,6 +207,17 @@ def _locked(message: InboundMessage) -> InboundMessage:
     return InboundMessage.objects.select_for_update().get(pk=message.pk)
 
 
+def _claimed(message: InboundMessage) -> InboundMessage | None:
+    """The message locked for this transaction, or None while another worker holds it: workers
+    sharing a stream split its messages instead of queueing behind each other's locks."""
+    return (
+        InboundMessage.objects.select_for_update(skip_locked=True)
+        .filter(pk=message.pk)
+        .select_related("connector")
+        .first()
+    )
+
+
 def _process_master(messages: list[InboundMessage], stream: str, counts) -> None:
     mapper, upsert = MAPPERS[stream], MASTER_UPSERTS[stream]
     system = get_system_user()
@@ -526,8 +537,8 @@ def _start_attempt(message: InboundMessage, counts) -> bool:
     A message whose earlier attempts all died with their worker is poison: dead-lettered here,
     before it can take down another one."""
     with transaction.atomic():
-        fresh = _locked(message)
-        if fresh.state not in (InboundState.RECEIVED, InboundState.FAILED):
+        fresh = _claimed(message)
+        if fresh is None or fresh.state not in (InboundState.RECEIVED, InboundState.FAILED):
             return False
         if fresh.unfinished_attempts >= POISON_ATTEMPTS:
             _finish(
@@ -552,9 +563,10 @@ def _guarded(stream: str, message: InboundMessage, counts) -> None:
         return
     try:
         with transaction.atomic():
-            message = _locked(message)
-            if message.state not in (InboundState.RECEIVED, InboundState.FAILED):
-                return  # another worker finished it meanwhile
+            claimed = _claimed(message)
+            if claimed is None or claimed.state not in (InboundState.RECEIVED, InboundState.FAILED):
+                return  # another worker has it, or finished it meanwhile
+            message = claimed
             try:
                 record = MAPPERS[stream](message.payload)
             except MappingError as exc:
