@@ -332,6 +332,7 @@ def test_a_poison_message_ends_in_the_dead_letters_not_in_an_endless_loop(
     erp, sandbox, monkeypatch, django_capture_on_commit_callbacks
 ):
     from integrations.services import inbox as inbox_module
+    from integrations.services import order_messages
 
     sandbox.state.orders = 1
     sync(erp, ["customers", "items"], django_capture_on_commit_callbacks)
@@ -341,8 +342,8 @@ def test_a_poison_message_ends_in_the_dead_letters_not_in_an_endless_loop(
         raise RuntimeError("mapper bug")
 
     # the bug is in both paths: the batch falls back to one at a time, which fails it alone
-    monkeypatch.setattr(inbox_module, "orders_import", explode)
-    monkeypatch.setattr(inbox_module, "order_create", explode)
+    monkeypatch.setattr(order_messages, "orders_import", explode)
+    monkeypatch.setattr(order_messages, "order_create", explode)
     for attempt in range(1, inbox_module.POISON_ATTEMPTS + 1):
         counts = inbox_process(connector_id=erp.pk, stream="orders")
         assert counts == ({"dead": 1} if attempt == inbox_module.POISON_ATTEMPTS else {"failed": 1})

@@ -4,10 +4,10 @@ process mid-apply, as a segfault or the OOM killer would. Tests only; production
 
 import os
 
-from integrations.services import inbox
+from integrations.services import inbox, order_messages
 
 _apply_order = inbox.PER_MESSAGE["orders"]
-_apply_orders = inbox._apply_orders
+_apply_orders = order_messages._apply_orders
 
 
 def _crashing(message, record, counts, system):
@@ -18,10 +18,10 @@ def _crashing(message, record, counts, system):
 
 def _crashing_batch(ids, counts):
     # the batch path applies a chunk in one transaction: a crash record in it kills the chunk
-    if inbox.InboundMessage.objects.filter(pk__in=ids, payload__crash=True).exists():
+    if order_messages.InboundMessage.objects.filter(pk__in=ids, payload__crash=True).exists():
         os._exit(137)
     return _apply_orders(ids, counts)
 
 
 inbox.PER_MESSAGE["orders"] = _crashing
-inbox._apply_orders = _crashing_batch
+order_messages._apply_orders = _crashing_batch

@@ -1,0 +1,113 @@
+"""Events from the warehouse and the carrier: ship confirmations (WMS) and proofs of delivery
+(TMS), parked while what they refer to is not known yet."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from o2c.errors import ApplicationError
+from orders.models import Order
+
+from ..models import InboundMessage
+from .attempts import finish
+
+
+def process_shipment(message: InboundMessage, record, counts, system) -> None:
+    """Apply a WMS ship confirmation. One that arrives before its order is released (or known) is
+    parked and retried; past O2C_PARK_HOURS it raises a hold in the integration queue, or, for an
+    order o2c never heard of, becomes a dead letter."""
+    from billing.services import SHIPPABLE, shipment_record
+    from exceptions.services import hold_raise
+
+    order = Order.objects.filter(number=record.order).first()
+    if order is None or order.state not in SHIPPABLE:
+        overdue = timezone.now() - message.received_at > timedelta(hours=settings.O2C_PARK_HOURS)
+        what = f"order “{record.order}” " + (
+            "is unknown" if order is None else f"is {order.get_state_display().lower()}"
+        )
+        if overdue and order is None:
+            finish(
+                message,
+                error=f"order: {what} after {settings.O2C_PARK_HOURS} h",
+                dead=True,
+                actor=system,
+            )
+            counts["dead"] += 1
+            return
+        if overdue:
+            hold_raise(
+                order_id=order.pk,
+                reason_code="SHIPMENT_UNMATCHED",
+                actor=system,
+                context={
+                    "shipment": record.external_id,
+                    "order_state": order.state,
+                    "waiting_since": message.received_at.isoformat(),
+                },
+            )
+        finish(message, error=f"parked: {what}; retrying", actor=system)
+        counts["parked"] += 1
+        return
+    lines = {line.line_number: line for line in order.lines.all()}
+    unknown = [line.line for line in record.lines if line.line not in lines]
+    if unknown:
+        finish(
+            message,
+            error=f"lines.line: {unknown} not on order {order.number}",
+            dead=True,
+            actor=system,
+        )
+        counts["dead"] += 1
+        return
+    try:
+        with transaction.atomic():
+            shipment_record(
+                actor=system,
+                order_id=order.pk,
+                source=message.connector.name,
+                external_id=record.external_id,
+                quantities={lines[line.line].pk: line.quantity for line in record.lines},
+                shipped_at=record.shipped_at,
+                warehouse_code=record.warehouse,
+                carrier=record.carrier,
+                tracking_number=record.tracking,
+                correlation_id=order.correlation_id,
+            )
+    except ApplicationError as exc:
+        finish(message, error=f"parked: {exc.message}; retrying", actor=system)
+        counts["parked"] += 1
+        return
+    finish(message, error=None, actor=system)
+    counts["processed"] += 1
+
+
+def process_delivery(message: InboundMessage, record, counts, system) -> None:
+    """Proof of delivery from the TMS; one for a shipment not yet known is parked, then dead-lettered."""
+    from billing.models import Shipment
+    from billing.services import shipment_deliver
+
+    shipment = Shipment.objects.filter(external_id=record.shipment).first()
+    if shipment is None:
+        overdue = timezone.now() - message.received_at > timedelta(hours=settings.O2C_PARK_HOURS)
+        what = f"shipment “{record.shipment}” is unknown"
+        finish(
+            message,
+            error=f"shipment: {what} after {settings.O2C_PARK_HOURS} h"
+            if overdue
+            else f"parked: {what}; retrying",
+            dead=overdue,
+            actor=system,
+        )
+        counts["dead" if overdue else "parked"] += 1
+        return
+    shipment_deliver(
+        actor=system,
+        source=shipment.source_system,
+        external_id=shipment.external_id,
+        delivered_at=record.delivered_at,
+        signed_by=record.signed_by,
+    )
+    finish(message, error=None, actor=system)
+    counts["processed"] += 1

@@ -1,0 +1,173 @@
+"""Order messages from the ERP: applied set-wise a chunk per transaction (``orders.imports``,
+``exceptions.intake``), or one at a time for a message that failed before or whose worker died."""
+
+import logging
+from collections import defaultdict
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from o2c.errors import ApplicationError, Conflict
+from o2c.logs import correlated
+from orders import upserts
+from orders.imports import OrderImport, orders_import
+from orders.models import Order, ShipTo
+from orders.roles import get_system_user
+from orders.services import LineInput, order_create
+
+from ..mappers import MAPPERS, MappingError
+from ..models import InboundMessage, InboundState
+from .attempts import MARKED_FIELDS, finish, mark
+
+logger = logging.getLogger(__name__)
+
+
+def order_batches(messages: list[InboundMessage], counts) -> list[InboundMessage]:
+    """Apply order messages set-wise, a chunk per transaction: mapped, validated against master
+    data, stored, evaluated and concluded in bulk (``orders.imports``, ``exceptions.intake``).
+    Returns the messages to apply one at a time through the guarded path, where a poison message
+    is found and dead-lettered alone: those an earlier attempt left unfinished (their worker
+    died) or that failed before, and every message of a chunk that fails unexpectedly."""
+    one_by_one = [m for m in messages if m.unfinished_attempts or m.state == InboundState.FAILED]
+    batch = [m for m in messages if not (m.unfinished_attempts or m.state == InboundState.FAILED)]
+    size = settings.O2C_ORDER_CHUNK  # big enough to amortise the fixed reads, short transactions
+    for start in range(0, len(batch), size):
+        chunk = batch[start : start + size]
+        ids = [m.pk for m in chunk]
+        # counted before applying, committed on its own (bookkeeping, no history row): if the
+        # worker dies in the chunk, the next attempt takes these messages one at a time
+        InboundMessage.objects.filter(
+            pk__in=ids, state__in=[InboundState.RECEIVED, InboundState.FAILED]
+        ).update(unfinished_attempts=F("unfinished_attempts") + 1)
+        outcome = defaultdict(int)
+        try:
+            _apply_orders(ids, outcome)
+        except Exception:  # noqa: BLE001 - isolate the bad message instead of failing them all
+            logger.exception("An order batch failed; applying its messages one at a time")
+            one_by_one += chunk
+            continue
+        for key, value in outcome.items():
+            counts[key] += value
+    return one_by_one
+
+
+@transaction.atomic
+def _apply_orders(ids: list[int], counts) -> None:
+    from exceptions.intake import orders_evaluate_imported
+
+    from .outbox import outbox_enqueue_releases
+
+    system = get_system_user()
+    messages = list(
+        InboundMessage.objects.select_for_update(skip_locked=True)  # another worker's are theirs
+        .filter(pk__in=ids, state__in=[InboundState.RECEIVED, InboundState.FAILED])
+        .select_related("connector")
+        .order_by("external_id", "version")
+    )
+    if not messages:
+        return
+    source = messages[0].connector.name
+    errors: dict[int, str | None] = {}
+    imports, messages_of = [], defaultdict(list)
+    for message in messages:
+        try:
+            record = MAPPERS["orders"](message.payload)
+        except MappingError as exc:
+            errors[message.pk] = str(exc)
+            continue
+        imports.append(
+            OrderImport(
+                external_id=record.external_id,
+                number=record.number,
+                channel=record.channel,
+                customer=record.customer,
+                ship_to=record.ship_to,
+                requested_date=record.requested_date,
+                currency=record.currency,
+                lines=tuple(
+                    LineInput(sku=line.sku, quantity=line.quantity, unit_price=line.unit_price)
+                    for line in record.lines
+                ),
+                correlation_id=message.correlation_id,
+                reason=f"Imported from {source} ({record.channel})",
+            )
+        )
+        messages_of[record.external_id].append(message)
+    result = orders_import(actor=system, source=source, records=imports, now=timezone.now())
+    released = orders_evaluate_imported(orders=result.created, actor=system)
+    outbox_enqueue_releases(orders=released, actor=system)
+    for external_id, group in messages_of.items():
+        for message in group:
+            errors[message.pk] = result.rejected.get(external_id)
+    outcomes = defaultdict(list)  # the same outcome, one UPDATE (bulk_update's CASE is slow)
+    now = timezone.now()
+    for message in messages:
+        error = errors[message.pk]
+        mark(message, error=error, dead=error is not None, actor=system, at=now)
+        outcomes[tuple(getattr(message, name) for name in MARKED_FIELDS)].append(message.pk)
+        counts["dead" if error else "processed"] += 1
+    for values, pks in outcomes.items():
+        InboundMessage.objects.filter(pk__in=pks).update(
+            **dict(zip(MARKED_FIELDS, values, strict=True))
+        )
+    InboundMessage.history.bulk_history_create(messages, update=True, default_user=system)
+    for order in result.created:  # each order's log line carries its message's correlation id
+        with correlated(order.correlation_id):
+            logger.info("Order %s imported from %s", order.number, source)
+
+
+def process_order(message: InboundMessage, record, counts, system) -> None:
+    source = message.connector.name
+    if Order.objects.filter(source_system=source, external_id=record.external_id).exists():
+        finish(message, error=None, actor=system)  # already applied: a repeat changes nothing
+        counts["processed"] += 1
+        return
+    customer = upserts.resolve_customers(source=source, refs=[record.customer]).get(record.customer)
+    if customer is None:
+        finish(message, error=f"customer: unknown “{record.customer}”", dead=True, actor=system)
+        counts["dead"] += 1
+        return
+    ship_to = (
+        ShipTo.objects.filter(customer=customer, code=record.ship_to).first()
+        if record.ship_to
+        else None
+    )
+    try:
+        with transaction.atomic():  # the order and its lines apply whole, or not at all
+            order_create(
+                actor=system,
+                customer_id=customer.pk,
+                channel=record.channel,
+                lines=[
+                    LineInput(sku=line.sku, quantity=line.quantity, unit_price=line.unit_price)
+                    for line in record.lines
+                ],
+                ship_to_id=ship_to.pk if ship_to else None,
+                requested_date=record.requested_date,
+                currency=record.currency,
+                number=record.number,
+                source_system=source,
+                external_id=record.external_id,
+                correlation_id=message.correlation_id,
+                reason=f"Imported from {source} ({record.channel})",
+            )
+    except Conflict as exc:
+        finish(message, error=exc.message, dead=True, actor=system)
+        counts["dead"] += 1
+        return
+    except ApplicationError as exc:
+        finish(message, error=_field_message(exc), dead=True, actor=system)
+        counts["dead"] += 1
+        return
+    finish(message, error=None, actor=system)
+    logger.info("Order %s imported from %s", record.number, source)
+    counts["processed"] += 1
+
+
+def _field_message(exc: ApplicationError) -> str:
+    if exc.extra.get("skus"):
+        return f"lines.sku: unknown {', '.join(exc.extra['skus'])}"
+    field = exc.extra.get("field")
+    return f"{field}: {exc.message}" if field else exc.message
