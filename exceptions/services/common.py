@@ -1,0 +1,95 @@
+"""What every hold write shares: the hold locked through the actor's queues, a refusal that says
+why, a transition run with its permission checked, and the save with its history author and reason."""
+
+from django.utils import timezone
+from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
+
+from o2c.errors import ApplicationError, Conflict, PermissionDenied
+from orders.roles import is_system_user
+
+from ..models import Hold, HoldState
+from ..selectors import holds_for_user
+
+
+def who(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user else "someone"
+
+
+def lock_hold(*, hold_id: int, actor) -> Hold:
+    hold = (
+        holds_for_user(actor)
+        .select_for_update(of=("self",))
+        .select_related("order", "reason", "assignee")
+        .filter(pk=hold_id)
+        .first()
+    )
+    if hold is None:
+        raise PermissionDenied(
+            "Hold not found or not in your queues; nothing was changed.", {"hold_id": hold_id}
+        )
+    return hold
+
+
+def refusal(hold: Hold, action: str) -> ApplicationError:
+    if hold.state in (HoldState.RELEASED, HoldState.REJECTED):
+        when = (
+            timezone.localtime(hold.resolved_at).strftime("%Y-%m-%d %H:%M")
+            if hold.resolved_at
+            else "earlier"
+        )
+        return Conflict(
+            f"Already {hold.get_state_display().lower()} by {who(hold.resolved_by)} at {when}.",
+            {"state": hold.state},
+        )
+    if hold.state == HoldState.CLAIMED and action == "claim":
+        return Conflict(f"Already claimed by {who(hold.assignee)}.", {"state": hold.state})
+    if hold.state == HoldState.AWAITING_SECOND_APPROVAL and action != "approve":
+        return Conflict(
+            f"Waiting for a second approver since {who(hold.first_approver)} released it.",
+            {"state": hold.state},
+        )
+    return Conflict(
+        f"A hold that is {hold.get_state_display().lower()} cannot be {action}ed.",
+        {"state": hold.state},
+    )
+
+
+def run_transition(hold: Hold, name: str, actor, **kwargs) -> None:
+    method = getattr(hold, name)
+    if not can_proceed(method):
+        raise refusal(hold, name)
+    if not has_transition_perm(method, actor):
+        raise PermissionDenied("Only the queue's team may act on this hold.")
+    method(**kwargs)
+
+
+def save_hold(hold: Hold, actor, reason: str) -> Hold:
+    hold._history_user = actor
+    hold._change_reason = reason
+    try:
+        hold.save()
+    except ConcurrentTransition as exc:
+        raise Conflict("Someone else changed this hold a moment ago; reload to see it.") from exc
+    return hold
+
+
+def require_not_own_order(hold: Hold, actor, action: str) -> None:
+    """Maker-checker: nobody, superusers included, approves an order they entered or edited."""
+    order = hold.order
+    for person_id in (order.entered_by_id, order.last_edited_by_id):
+        if person_id == actor.pk and not is_system_user(actor):
+            raise PermissionDenied(
+                f"You entered or edited order {order.number}; someone else must {action} its holds."
+            )
+
+
+def check_assignee(hold: Hold, actor) -> None:
+    if hold.state == HoldState.CLAIMED and hold.assignee_id not in (None, actor.pk):
+        raise Conflict(f"Claimed by {who(hold.assignee)}; ask them, or reassign it first.")
+
+
+def claim_if_open(hold: Hold, actor, purpose: str) -> None:
+    """Acting on an unclaimed hold claims it first, so history shows who took it."""
+    if hold.state == HoldState.OPEN:
+        run_transition(hold, "claim", actor, by=actor)
+        save_hold(hold, actor, f"Claimed by {who(actor)} to {purpose}")
