@@ -11,11 +11,7 @@ from django.utils import timezone
 from o2c.errors import ApplicationError, Conflict, PermissionDenied, require_reason
 from orders.models import Order
 from orders.roles import get_system_user
-from orders.services import (
-    order_line_accept_price,
-    order_line_close_short,
-    order_transition,
-)
+from orders.services import order_line_accept_price, order_line_close_short, order_transition
 
 from ..models import ACTIVE_STATES, Hold, HoldState
 from ..notifications import notify_managers

@@ -10,19 +10,13 @@ from django.utils import timezone
 from orders.lifecycle import Step
 from orders.models import Order, OrderState
 from orders.roles import get_system_user
-from orders.services import (
-    order_place_on_hold,
-    order_release,
-)
+from orders.services import order_place_on_hold, order_release
 
 from ..facts import CENT, order_facts
 from ..models import ACTIVE_STATES, Hold, HoldReason
 from ..rules import Finding, evaluate
 from ..selectors import policy_for
-from .common import (
-    save_hold,
-    who,
-)
+from .common import save_hold, who
 
 EVALUATED_STATES = {OrderState.RECEIVED, OrderState.ON_HOLD}
 RULE_CATEGORIES = {"credit", "pricing", "inventory", "master_data", "anomaly"}

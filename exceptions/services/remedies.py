@@ -5,9 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from o2c.errors import ApplicationError, require_reason
-from orders.services import (
-    order_line_close_short,
-)
+from orders.services import order_line_close_short
 
 from ..models import ACTIVE_STATES, Hold, HoldState
 from .actions import hold_release

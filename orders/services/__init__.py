@@ -1,0 +1,46 @@
+"""Every write to orders, by subdomain: entry, edits of an open order, and the lifecycle
+transitions; atomic, row-locked, with history authors and reasons, events after commit."""
+
+from .common import EDITABLE_STATES, ORDER_TOTAL_DIGITS, LineInput
+from .edits import (
+    customer_update_master_data,
+    order_line_accept_price,
+    order_line_cancel,
+    order_line_set_price,
+    order_line_substitute,
+    order_set_ship_to,
+    order_update_line,
+)
+from .entry import order_create
+from .transitions import (
+    MANUAL_TRANSITIONS,
+    SHIPPED_SO_FAR,
+    order_line_close_short,
+    order_place_on_hold,
+    order_record_invoice,
+    order_record_shipment,
+    order_release,
+    order_transition,
+)
+
+__all__ = [
+    "EDITABLE_STATES",
+    "LineInput",
+    "MANUAL_TRANSITIONS",
+    "ORDER_TOTAL_DIGITS",
+    "SHIPPED_SO_FAR",
+    "customer_update_master_data",
+    "order_create",
+    "order_line_accept_price",
+    "order_line_cancel",
+    "order_line_close_short",
+    "order_line_set_price",
+    "order_line_substitute",
+    "order_place_on_hold",
+    "order_record_invoice",
+    "order_record_shipment",
+    "order_release",
+    "order_set_ship_to",
+    "order_transition",
+    "order_update_line",
+]
