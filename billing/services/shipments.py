@@ -64,7 +64,7 @@ def shipment_record(
         shipped_at=shipped_at,
         carrier=carrier,
         tracking_number=tracking_number,
-        warehouse=Warehouse.objects.filter(code=warehouse_code).first(),
+        warehouse=Warehouse.objects.filter(code=warehouse_code).first() if warehouse_code else None,
         correlation_id=correlation_id or order.correlation_id,
     )
     shipment._history_user = actor

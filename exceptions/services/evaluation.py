@@ -160,13 +160,16 @@ def hold_raise(
 def holds_clear(*, order_id: int, reason_code: str, note: str, actor=None) -> int:
     """The cause of a hold raised from outside the rules is gone (the POD arrived, the tax now
     computes): clear its active holds on the order. Returns how many were cleared."""
+    holds = list(
+        Hold.objects.select_for_update(of=("self",)).filter(
+            order_id=order_id, reason__code=reason_code, state__in=ACTIVE_STATES
+        )
+    )
+    if not holds:
+        return 0  # the usual case (called after every invoice): nothing more to read
     actor = actor or get_system_user()
     now = timezone.now()
-    cleared = 0
-    for hold in Hold.objects.select_for_update(of=("self",)).filter(
-        order_id=order_id, reason__code=reason_code, state__in=ACTIVE_STATES
-    ):
+    for hold in holds:
         hold.clear(by=actor, note=note, at=now)
         save_hold(hold, actor, f"Cleared: {note}")
-        cleared += 1
-    return cleared
+    return len(holds)
