@@ -105,10 +105,12 @@ def shipment_to_invoice(rate: int = 10, seconds: int = 60) -> list[Figure]:
         return [skipped]
     wms = _connector("bench-wms", "wms")
     wanted = rate * seconds
+    # the newest released orders first (those the ingestion measurement has just imported), as a
+    # warehouse ships recent releases
     orders = list(
         Order.objects.filter(source_system=SOURCE, state="released")
         .prefetch_related("lines")
-        .order_by("id")[:wanted]
+        .order_by("-id")[:wanted]
     )
     worker = _worker("bench-latency", concurrency=2)
     stamp = int(time.time())
