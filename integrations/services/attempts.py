@@ -39,6 +39,8 @@ def mark(
 
 
 def locked(message: InboundMessage) -> InboundMessage:
+    """The message locked for this transaction, waiting for another worker to let go: for an
+    outcome that must be recorded, such as a failure."""
     return InboundMessage.objects.select_for_update().get(pk=message.pk)
 
 

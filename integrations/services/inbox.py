@@ -20,7 +20,7 @@ from ..mappers import MAPPERS, MappingError
 from ..models import Connector, InboundMessage, InboundState
 from .attempts import claimed, finish, locked
 from .event_messages import process_delivery, process_shipment
-from .order_messages import order_batches, process_order
+from .order_messages import orders_apply_batches, process_order
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ def inbox_process(*, connector_id: int, stream: str, limit: int = 1000) -> dict[
     if stream in MASTER_UPSERTS:
         _process_master(messages, stream, counts)
     elif stream == "orders":
-        for message in order_batches(messages, counts):
+        for message in orders_apply_batches(messages, counts):
             with correlated(message.correlation_id):
                 _guarded("orders", message, counts)
     elif stream in PER_MESSAGE:

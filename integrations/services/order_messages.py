@@ -24,7 +24,7 @@ from .attempts import MARKED_FIELDS, finish, mark
 logger = logging.getLogger(__name__)
 
 
-def order_batches(messages: list[InboundMessage], counts) -> list[InboundMessage]:
+def orders_apply_batches(messages: list[InboundMessage], counts) -> list[InboundMessage]:
     """Apply order messages set-wise, a chunk per transaction: mapped, validated against master
     data, stored, evaluated and concluded in bulk (``orders.imports``, ``exceptions.intake``).
     Returns the messages to apply one at a time through the guarded path, where a poison message

@@ -145,10 +145,9 @@ def _record_quantities(
         raise ApplicationError(
             "Quantities name lines that are not on this order.", {"lines": sorted(unknown)}
         )
-    if any(quantity < 0 for quantity in quantities.values()):
-        line_id = next(pk for pk, quantity in quantities.items() if quantity < 0)
-        raise ApplicationError("Quantities cannot be negative.", {"line": line_id})
     for line_id, quantity in quantities.items():
+        if quantity < 0:
+            raise ApplicationError("Quantities cannot be negative.", {"line": line_id})
         line = lines[line_id]
         setattr(line, field, getattr(line, field) + quantity)
     _save_lines([lines[pk] for pk in quantities], [field], actor=actor, reason=reason)

@@ -80,7 +80,7 @@ def test_a_batch_imports_exactly_what_one_at_a_time_would(
                 # on-commit work (the one-at-a-time path evaluates there) runs as it would
                 with django_capture_on_commit_callbacks(execute=True), monkeypatch.context() as p:
                     if path == "one at a time":
-                        p.setattr(inbox_module, "order_batches", _one_at_a_time)
+                        p.setattr(inbox_module, "orders_apply_batches", _one_at_a_time)
                     inbox_process(connector_id=erp.pk, stream="orders")
                 outcomes[path] = _outcome()
                 raise Rollback
