@@ -6,9 +6,9 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
-from django_fsm import ConcurrentTransition
 
 from exceptions.services import hold_raise
+from o2c.audit import save_audited
 from o2c.errors import ApplicationError, Conflict, PermissionDenied, require_reason
 from orders.money import ZERO, round_money
 from orders.roles import Role, get_system_user, has_role, is_system_user
@@ -52,13 +52,12 @@ def _lock(*, invoice_id: int, actor) -> Invoice:
 
 
 def _save(invoice: Invoice, actor, reason: str) -> Invoice:
-    invoice._history_user = actor
-    invoice._change_reason = reason
-    try:
-        invoice.save()
-    except ConcurrentTransition as exc:
-        raise Conflict("Someone else changed this invoice a moment ago; reload to see it.") from exc
-    return invoice
+    return save_audited(
+        invoice,
+        actor=actor,
+        reason=reason,
+        conflict="Someone else changed this invoice a moment ago; reload to see it.",
+    )
 
 
 def not_pending(invoice: Invoice) -> Conflict:

@@ -2,8 +2,9 @@
 why, a transition run with its permission checked, and the save with its history author and reason."""
 
 from django.utils import timezone
-from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
+from django_fsm import can_proceed, has_transition_perm
 
+from o2c.audit import save_audited
 from o2c.errors import ApplicationError, Conflict, PermissionDenied
 from orders.roles import is_system_user
 
@@ -64,13 +65,12 @@ def run_transition(hold: Hold, name: str, actor, **kwargs) -> None:
 
 
 def save_hold(hold: Hold, actor, reason: str) -> Hold:
-    hold._history_user = actor
-    hold._change_reason = reason
-    try:
-        hold.save()
-    except ConcurrentTransition as exc:
-        raise Conflict("Someone else changed this hold a moment ago; reload to see it.") from exc
-    return hold
+    return save_audited(
+        hold,
+        actor=actor,
+        reason=reason,
+        conflict="Someone else changed this hold a moment ago; reload to see it.",
+    )
 
 
 def require_not_own_order(hold: Hold, actor, action: str) -> None:

@@ -6,8 +6,9 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
-from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed, has_transition_perm
+from django_fsm import TransitionNotAllowed, can_proceed, has_transition_perm
 
+from o2c.audit import save_audited
 from o2c.errors import ApplicationError, Conflict, PermissionDenied, require_reason
 
 from ..lifecycle import Step, blocking_reasons
@@ -61,14 +62,12 @@ def apply_transition(order: Order, name: str, *, actor, reason: str, **kwargs) -
         method(**kwargs)
     except TransitionNotAllowed:
         raise _explain_refusal(order, name, actor) from None
-    order._history_user = actor
-    order._change_reason = reason
-    try:
-        order.save()
-    except ConcurrentTransition as exc:
-        raise Conflict(
-            f"Order {order.number} was changed by someone else; reload and retry."
-        ) from exc
+    save_audited(
+        order,
+        actor=actor,
+        reason=reason,
+        conflict=f"Order {order.number} was changed by someone else; reload and retry.",
+    )
     target = order.state
     order_transitioning.send(
         sender=Order, order=order, transition=name, source=source, target=target
