@@ -13,7 +13,7 @@ from orders.models import Order
 from orders.roles import get_system_user
 from orders.services import order_line_accept_price, order_line_close_short, order_transition
 
-from ..models import ACTIVE_STATES, Hold, HoldState
+from ..models import ACTIVE_STATES, Hold, HoldState, Notification
 from ..notifications import notify_managers
 from ..selectors import policy_for, queues_for_user
 from ..signals import hold_released
@@ -214,7 +214,6 @@ def holds_escalate_overdue(*, now=None) -> int:
 @transaction.atomic
 def notifications_mark_read(*, actor) -> int:
     """Mark the user's notifications read (operational state, not audited)."""
-    from ..models import Notification
 
     return Notification.objects.filter(user=actor, read_at__isnull=True).update(
         read_at=timezone.now()

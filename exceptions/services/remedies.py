@@ -5,7 +5,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from o2c.errors import ApplicationError, require_reason
-from orders.services import order_line_close_short
+from orders.services import (
+    customer_update_master_data,
+    order_line_cancel,
+    order_line_close_short,
+    order_line_set_price,
+    order_line_substitute,
+    order_set_ship_to,
+)
 
 from ..models import ACTIVE_STATES, Hold, HoldState
 from .actions import hold_release
@@ -16,7 +23,6 @@ from .evaluation import order_evaluate
 @transaction.atomic
 def hold_correct_price(*, hold_id: int, actor, reason: str) -> Hold:
     """Pricing: set the line to its contract (or list) price; re-evaluation then clears the hold."""
-    from orders.services import order_line_set_price
 
     reason = require_reason(reason)
     hold = lock_hold(hold_id=hold_id, actor=actor)
@@ -56,7 +62,6 @@ def hold_fix_master_data(
     *, hold_id: int, actor, payment_terms: str, tax_region: str, ship_to_id: int | None, reason: str
 ) -> Hold:
     """Customer service fills in what is missing, then the order is re-evaluated at once."""
-    from orders.services import customer_update_master_data, order_set_ship_to
 
     reason = require_reason(reason)
     hold = lock_hold(hold_id=hold_id, actor=actor)
@@ -92,7 +97,6 @@ def hold_reevaluate(*, hold_id: int, actor) -> Hold:
 @transaction.atomic
 def hold_cancel_line(*, hold_id: int, actor, reason: str) -> Hold:
     """Warehouse: cancel the short line; re-evaluation after commit clears its holds."""
-    from orders.services import order_line_cancel
 
     reason = require_reason(reason)
     hold = _inventory_line_hold(hold_id=hold_id, actor=actor)
@@ -103,7 +107,6 @@ def hold_cancel_line(*, hold_id: int, actor, reason: str) -> Hold:
 @transaction.atomic
 def hold_substitute(*, hold_id: int, actor, sku: str, reason: str) -> Hold:
     """Warehouse: ship another SKU instead; re-evaluation after commit checks the substitute."""
-    from orders.services import order_line_substitute
 
     reason = require_reason(reason)
     hold = _inventory_line_hold(hold_id=hold_id, actor=actor)
