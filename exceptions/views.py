@@ -179,7 +179,13 @@ def hold_action(request: HttpRequest, hold_id: int, action: str) -> HttpResponse
     response = render(
         request,
         "exceptions/queue.html#row",
-        {"hold": hold, "row_error": error, "row_done": None if error else action.replace("_", " ")},
+        {
+            "hold": hold,
+            "row_error": error,
+            "row_done": None if error else action.replace("_", " "),
+            # the page the row came from, for its forms' no-JavaScript fallback
+            "next_path": request.POST.get("next", ""),
+        },
         status=status,
     )
     return trigger_client_event(response, "holds-changed")

@@ -1,13 +1,35 @@
-"""Cheap formatting filters for long work lists: each row of a queue page renders several
-amounts and ages, where ``floatformat|intcomma`` and ``timesince`` cost tens of microseconds a call."""
+"""Cheap formatting for long work lists: each row of a queue page renders several amounts, ages
+and links, where ``floatformat|intcomma``, ``timesince`` and ``{% url %}`` cost tens to hundreds of
+microseconds a call."""
 
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from django import template
+from django.urls import get_resolver, get_script_prefix, get_urlconf, reverse
 from django.utils import formats, timezone
 
 register = template.Library()
+
+# An id no row has, so it can be found again in the reversed URL and split around.
+_SENTINEL = 987654321987654321
+
+
+@lru_cache(maxsize=64)
+def _around_id(name: str, resolver, script_prefix: str) -> tuple[str, str]:
+    # Keyed on the resolver (rebuilt when URL settings change) and the script prefix: the two
+    # things reverse() depends on besides its arguments.
+    head, _, tail = reverse(name, args=[_SENTINEL]).partition(str(_SENTINEL))
+    return head, tail
+
+
+@register.simple_tag
+def id_url(name: str, pk: int) -> str:
+    """``{% url name pk %}`` for a URL whose only argument is an integer id, reversed once per URL
+    name instead of once per row."""
+    head, tail = _around_id(name, get_resolver(get_urlconf()), get_script_prefix())
+    return f"{head}{int(pk)}{tail}"
 
 
 @register.filter

@@ -1,11 +1,13 @@
-"""The cheap formatting filters of long work lists: amounts and ages as analysts read them."""
+"""The cheap formatting of long work lists: amounts and ages as analysts read them, and row links."""
 
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from django.template import Context, Template
+from django.urls import NoReverseMatch, reverse, set_script_prefix
 
-from orders.templatetags.desk import age, amount
+from orders.templatetags.desk import age, amount, id_url
 
 NOW = datetime(2026, 11, 23, 12, 0, 0)
 
@@ -31,3 +33,24 @@ def test_filters_load_in_templates():
         Context({"v": Decimal("5000"), "t": NOW - timedelta(hours=1), "now": NOW})
     )
     assert rendered == "5,000.00 · 1 h"
+
+
+def test_id_url_is_the_reversed_url_under_any_script_prefix():
+    template = Template(
+        "{% load desk %}{% id_url 'exceptions:hold' pk as hold_url %}{{ hold_url }}claim/ "
+        "{% id_url 'orders:detail' 7 %}"
+    )
+    assert template.render(Context({"pk": 42})) == (
+        f"{reverse('exceptions:hold', args=[42])}claim/ {reverse('orders:detail', args=[7])}"
+    )
+    set_script_prefix("/o2c/")
+    try:
+        assert id_url("exceptions:hold", 42) == "/o2c/queues/holds/42/"
+    finally:
+        set_script_prefix("/")
+    assert id_url("exceptions:hold", 42) == "/queues/holds/42/"
+
+
+def test_id_url_refuses_a_url_that_takes_no_id():
+    with pytest.raises(NoReverseMatch):
+        id_url("exceptions:mine", 1)
