@@ -20,6 +20,8 @@ def territories_for(user: UserLike) -> list[str] | None:
     cached = getattr(user, "_o2c_territories", False)
     if cached is not False:
         return cached
+    if is_system_user(user):
+        return None  # the connectors' identity acts on every order (and is looked up afresh often)
     names = (
         list(user.territories.values_list("territory", flat=True)) if user.is_authenticated else []
     )

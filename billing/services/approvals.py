@@ -130,7 +130,7 @@ def release_invoice(invoice: Invoice, *, actor, reason: str) -> Invoice:
     quantities: dict[int, dict[int, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     for line in invoice.lines.select_related("order_line"):
         quantities[line.order_line.order_id][line.order_line_id] += line.quantity
-    system = get_system_user()
+    system = actor if is_system_user(actor) else get_system_user()
     for order_id, per_line in sorted(quantities.items()):
         order_record_invoice(
             actor=system,

@@ -246,28 +246,33 @@ def _ready(sl: ShipmentLine) -> bool:
     return False
 
 
-def shipments_invoice(*, order_id: int | None = None, now: datetime | None = None) -> list[Invoice]:
+def shipments_invoice(
+    *, order_id: int | None = None, now: datetime | None = None, actor=None
+) -> list[Invoice]:
     """Invoice every shipment that is billable now (immediate, or delivered for hold-for-POD), one
     invoice per shipment. Runs after each shipment and delivery commits, and from beat as a
-    catch-up, so a crash between a shipment and its invoice loses nothing. Idempotent."""
+    catch-up, so a crash between a shipment and its invoice loses nothing. Idempotent. ``actor``
+    is the system user when the caller has it at hand (None: looked up)."""
     by_shipment: dict[int, list[ShipmentLine]] = defaultdict(list)
     for sl in _candidates(order_id):
         if _ready(sl):
             by_shipment[sl.shipment_id].append(sl)
     invoices = []
     for lines in by_shipment.values():
-        invoice = _invoice_or_hold(lines[0].order_line.order.customer, lines, now=now)
+        invoice = _invoice_or_hold(lines[0].order_line.order.customer, lines, now=now, actor=actor)
         if invoice is not None:
             invoices.append(invoice)
     return invoices
 
 
-def _invoice_or_hold(customer, lines, *, now=None, window=None) -> Invoice | None:
+def _invoice_or_hold(customer, lines, *, now=None, window=None, actor=None) -> Invoice | None:
     """Create the invoice; a tax failure raises a billing hold on each order instead, and a hold
     blocking invoicing leaves the lines for the next run."""
     order_ids = sorted({sl.order_line.order_id for sl in lines})
     try:
-        invoice = invoice_create(customer=customer, lines=lines, now=now, window=window)
+        invoice = invoice_create(
+            customer=customer, lines=lines, now=now, window=window, actor=actor
+        )
     except TaxError as exc:
         for order_id in order_ids:
             hold_raise(
@@ -282,7 +287,10 @@ def _invoice_or_hold(customer, lines, *, now=None, window=None) -> Invoice | Non
         return None
     for order_id in order_ids:
         holds_clear(
-            order_id=order_id, reason_code="TAX_FAILED", note=f"Invoiced as {invoice.number}"
+            order_id=order_id,
+            reason_code="TAX_FAILED",
+            note=f"Invoiced as {invoice.number}",
+            actor=actor,
         )
     return invoice
 

@@ -10,6 +10,7 @@ from exceptions.services import hold_raise
 from o2c.errors import ApplicationError, Conflict
 from orders.models import Order, OrderState, Warehouse
 from orders.money import ZERO, line_amount
+from orders.roles import is_system_user
 from orders.services import order_record_shipment, order_transition
 
 from ..models import Shipment, ShipmentLine, ShipmentState
@@ -83,7 +84,10 @@ def shipment_record(
     )
     order_record_shipment(actor=actor, order_id=order.pk, quantities=quantities, reason=reason)
     _raise_mismatches(shipment, before, quantities, actor=actor)
-    transaction.on_commit(lambda: shipments_invoice(order_id=order.pk), robust=True)
+    # invoices are the system's doing whoever records the shipment; a connector's shipment
+    # passes its already-loaded system identity along
+    biller = actor if is_system_user(actor) else None
+    transaction.on_commit(lambda: shipments_invoice(order_id=order.pk, actor=biller), robust=True)
     return shipment
 
 

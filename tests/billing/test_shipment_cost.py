@@ -68,3 +68,19 @@ def test_every_shipped_line_keeps_its_allocation_and_shipment_in_its_history(rel
         )
         == [("+", system.pk, f"Shipped {shipment.external_id} via UPS 1Z999")] * 2
     )
+
+
+def test_a_connector_shipment_and_its_invoice_look_up_the_system_user_once(released_order, ship):
+    """The connectors' identity is passed along to the invoice, and it is not territory-bound:
+    no user or territory lookups repeated on every shipment."""
+    warm = released_order(lines=[("A", "1")])
+    ship(warm, {1: "1"})  # the customer's first invoice waits for approval; the next is released
+    order = released_order(lines=[("A", "2")], customer=warm.customer)
+
+    with CaptureQueriesContext(connection) as queries:
+        ship(order, {1: "2"})
+
+    assert order.state == OrderState.INVOICED
+    sqls = [query["sql"] for query in queries]
+    assert sum('FROM "auth_user"' in sql for sql in sqls) == 1  # the shipping fixture's own
+    assert not [sql for sql in sqls if '"orders_territoryassignment"' in sql]
