@@ -47,8 +47,10 @@ def locked(message: InboundMessage) -> InboundMessage:
 def claimed(message: InboundMessage) -> InboundMessage | None:
     """The message locked for this transaction, or None while another worker holds it: workers
     sharing a stream split its messages instead of queueing behind each other's locks."""
+    # of=self: without it the joined connector row is locked too, and SKIP LOCKED then skips
+    # every message of the connector while one worker is applying any of them
     return (
-        InboundMessage.objects.select_for_update(skip_locked=True)
+        InboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(pk=message.pk)
         .select_related("connector")
         .first()

@@ -61,7 +61,8 @@ def _apply_orders(ids: list[int], counts) -> None:
 
     system = get_system_user()
     messages = list(
-        InboundMessage.objects.select_for_update(skip_locked=True)  # another worker's are theirs
+        # another worker's are theirs; of=self leaves the joined connector row unlocked
+        InboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(pk__in=ids, state__in=[InboundState.RECEIVED, InboundState.FAILED])
         .select_related("connector")
         .order_by("external_id", "version")

@@ -207,7 +207,9 @@ def outbox_relay(*, limit: int = 100) -> dict[str, int]:
     for pk in ids:
         with transaction.atomic():
             message = (
-                OutboundMessage.objects.select_for_update(skip_locked=True)
+                # of=self: locking the joined connector row too would make every other
+                # relay skip all of that connector's messages meanwhile
+                OutboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("connector")
                 .filter(pk=pk, state__in=[OutboundState.PENDING, OutboundState.FAILED])
                 .first()

@@ -1,15 +1,19 @@
 """Workers sharing a stream split its messages: one that another worker is applying is left to
-it (skipped, not waited for, not counted as an attempt) and the rest go ahead."""
+it (skipped, not waited for, not counted as an attempt) and the rest go ahead; one that another
+run has applied since this run listed it is passed over cheaply."""
 
 import threading
 
 import pytest
 from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from billing.models import Invoice
 from integrations.models import Connector, InboundMessage, InboundState
 from integrations.services import inbox_process, inbox_store
+from integrations.services.attempts import claimed
+from integrations.services.inbox import _still_waiting
 
 
 @pytest.fixture
@@ -40,10 +44,10 @@ def test_a_message_another_worker_is_applying_is_left_to_it(
     held = InboundMessage.objects.get(external_id=f"SHP-{busy.number}")
     locked, done = threading.Event(), threading.Event()
 
-    def other_worker():  # holds the row lock as a worker in the middle of applying it would
+    def other_worker():  # claims the message as a worker in the middle of applying it does
         try:
             with transaction.atomic():
-                InboundMessage.objects.select_for_update().get(pk=held.pk)
+                assert claimed(held) is not None
                 locked.set()
                 done.wait(timeout=60)
         finally:
@@ -59,7 +63,9 @@ def test_a_message_another_worker_is_applying_is_left_to_it(
         done.set()
         thread.join(timeout=60)
 
-    assert counts == {"processed": 1}  # did not wait for the lock: the free one went ahead
+    # did not wait for the lock, and the other worker's claim holds that message alone (not its
+    # connector's row, which every message of the stream joins): the free one went ahead
+    assert counts == {"processed": 1}
     held.refresh_from_db()
     assert (held.state, held.attempts, held.unfinished_attempts) == (InboundState.RECEIVED, 0, 0)
     assert Invoice.objects.filter(order=free).exists()
@@ -69,3 +75,21 @@ def test_a_message_another_worker_is_applying_is_left_to_it(
     with django_capture_on_commit_callbacks(execute=True):
         assert inbox_process(connector_id=wms.pk, stream="shipments") == {"processed": 1}
     assert Invoice.objects.filter(order=busy).exists()
+
+
+@pytest.mark.django_db
+def test_a_run_skips_listed_messages_applied_since_by_another_run(released_order):
+    """Under a burst of webhooks many runs of a stream are queued; one that finds its list gone
+    stale re-checks it a few messages per query instead of claiming each applied message."""
+    wms = Connector.objects.create(name="recheck-wms", kind="wms", base_url="http://127.0.0.1:9")
+    orders = [released_order(lines=[("A", "1")]) for _ in range(3)]
+    inbox_store(connector=wms, stream="shipments", records=[_shipment(o) for o in orders])
+    listed = list(InboundMessage.objects.filter(connector=wms).order_by("external_id"))
+    applied_meanwhile = [listed[0].pk, listed[2].pk]
+    InboundMessage.objects.filter(pk__in=applied_meanwhile).update(state=InboundState.PROCESSED)
+
+    with CaptureQueriesContext(connection) as queries:
+        still = list(_still_waiting(listed))
+
+    assert [m.pk for m in still] == [listed[1].pk]
+    assert len(queries) == 1
