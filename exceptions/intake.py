@@ -14,8 +14,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import F, Sum, Window
 from django.db.models.functions import RowNumber
-from simple_history.utils import bulk_create_with_history
 
+from o2c.copy import copy_create_with_history
 from orders.imports import orders_conclude_import
 from orders.lifecycle import Step
 from orders.models import ARBalance, Order, OrderLine, OrderState
@@ -120,7 +120,7 @@ def orders_evaluate_imported(*, orders: list[Order], actor) -> list[Order]:
         for line in order.imported_lines:
             earlier_quantities[(order.pk, line.item_id)].append(line.ordered_qty)
     if holds:
-        bulk_create_with_history(holds, Hold, default_user=actor)
+        copy_create_with_history(Hold, holds, default_user=actor)
     return orders_conclude_import(
         actor=actor,
         orders=orders,

@@ -15,8 +15,8 @@ from uuid import UUID
 
 from django.db import transaction
 from django.db.models import Q
-from simple_history.utils import bulk_create_with_history
 
+from o2c.copy import copy_create_with_history, copy_history
 from o2c.errors import require_reason
 
 from .models import Customer, Order, OrderLine, OrderState, PriceAgreement, ShipTo
@@ -193,7 +193,7 @@ def orders_import(*, actor, source: str, records: list[OrderImport], now: dateti
         lines_of[record.external_id] = lines
     if not orders:
         return result
-    bulk_create_with_history(orders, Order, default_user=actor)
+    copy_create_with_history(Order, orders, default_user=actor)
     all_lines = []
     for order in orders:
         order.imported_lines = lines_of[order.external_id]
@@ -202,7 +202,7 @@ def orders_import(*, actor, source: str, records: list[OrderImport], now: dateti
             line._history_user = actor
             line._change_reason = order._change_reason
             all_lines.append(line)
-    bulk_create_with_history(all_lines, OrderLine, default_user=actor)
+    copy_create_with_history(OrderLine, all_lines, default_user=actor)
     result.created = orders
     return result
 
@@ -239,5 +239,5 @@ def orders_conclude_import(
         Order.objects.filter(pk__in=[order.pk for order in group]).update(
             state=state, **({"released_at": at} if state == OrderState.RELEASED else {})
         )
-        Order.history.bulk_history_create(group, update=True, default_user=actor)
+        copy_history(Order, group, update=True, default_user=actor)
     return moved[OrderState.RELEASED]

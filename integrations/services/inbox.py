@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from o2c.copy import copy_history
 from o2c.errors import require_reason
 from o2c.logs import correlated
 from orders import upserts
@@ -123,7 +124,8 @@ def inbox_store(
     # bulk_create writes no history: record the arrival of what this call inserted ("+" rows).
     new = [m for m in stored if (m.external_id, m.version) not in before]
     if new:
-        InboundMessage.history.bulk_history_create(
+        copy_history(
+            InboundMessage,
             new,
             default_user=get_system_user(),
             default_change_reason=f"Received from {connector.name}",

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from o2c.copy import copy_history
 from o2c.errors import ApplicationError, Conflict
 from o2c.logs import correlated
 from orders import upserts
@@ -113,7 +114,7 @@ def _apply_orders(ids: list[int], counts) -> None:
         InboundMessage.objects.filter(pk__in=pks).update(
             **dict(zip(MARKED_FIELDS, values, strict=True))
         )
-    InboundMessage.history.bulk_history_create(messages, update=True, default_user=system)
+    copy_history(InboundMessage, messages, update=True, default_user=system)
     for order in result.created:  # each order's log line carries its message's correlation id
         with correlated(order.correlation_id):
             logger.info("Order %s imported from %s", order.number, source)

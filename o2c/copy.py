@@ -1,0 +1,155 @@
+"""Bulk writes by PostgreSQL COPY for the import path, where ``bulk_create`` spends most of its
+time in Django's per-value preparation and in psycopg dumping its ``UNNEST`` arrays in Python.
+Same rows as ``bulk_create`` / simple-history's ``bulk_history_create`` (a test compares them);
+on other databases these are those calls."""
+
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.utils import timezone
+from simple_history.utils import get_change_reason_from_object
+
+# Columns whose Python values psycopg writes as PostgreSQL reads them: taken as they are. Any
+# other field (JSON, for one) goes through its own get_db_prep_save(), as bulk_create does.
+_PLAIN = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.DecimalField,
+    models.BooleanField,
+    models.DateField,  # and DateTimeField
+    models.UUIDField,
+    models.ForeignKey,  # the attname holds the related primary key
+)
+
+
+def _getters(fields, attnames) -> list[tuple]:
+    """(attname, preparer or None) per column: None for a value written as it is."""
+
+    def prepared(field):
+        return lambda value: field.get_db_prep_save(value, connection)
+
+    return [
+        (
+            attname,
+            None
+            if isinstance(field, _PLAIN) and not isinstance(field, models.JSONField)
+            else prepared(field),
+        )
+        for field, attname in zip(fields, attnames, strict=True)
+    ]
+
+
+def _values(obj, getters) -> list:
+    return [
+        getattr(obj, attname) if prep is None else prep(getattr(obj, attname))
+        for attname, prep in getters
+    ]
+
+
+def _copy(model, columns: list[str], rows) -> None:
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(column) for column in columns)
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no copy()
+        with raw.copy(f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def _next_ids(model, count: int) -> list[int]:
+    pk = model._meta.pk
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [connection.ops.quote_name(model._meta.db_table), pk.column, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def copy_create(model, objs: list) -> list:
+    """Insert new ``objs`` (primary keys drawn from the table's sequence when unset), as
+    ``bulk_create`` would; returns them, saved."""
+    if connection.vendor != "postgresql" or not objs:
+        return model.objects.bulk_create(objs)
+    unnumbered = [obj for obj in objs if obj.pk is None]
+    for obj, pk in zip(unnumbered, _next_ids(model, len(unnumbered)), strict=True):
+        obj.pk = pk
+    fields = model._meta.concrete_fields
+    stamped = [
+        f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
+    for obj in objs:
+        for field in stamped:  # auto_now(_add) fields, set as save() sets them
+            field.pre_save(obj, add=True)
+    getters = _getters(fields, [field.attname for field in fields])
+    _copy(model, [field.column for field in fields], (_values(obj, getters) for obj in objs))
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return objs
+
+
+def copy_history(
+    model,
+    objs: list,
+    *,
+    update: bool = False,
+    default_user=None,
+    default_change_reason="",
+    default_date=None,
+) -> None:
+    """The history rows of ``objs``, as ``model.history.bulk_history_create`` writes them: author
+    and reason from each object's ``_history_user`` / ``_change_reason`` or the defaults."""
+    manager = model.history
+    if connection.vendor != "postgresql":
+        manager.bulk_history_create(
+            objs,
+            update=update,
+            default_user=default_user,
+            default_change_reason=default_change_reason,
+            default_date=default_date,
+        )
+        return
+    if not objs or not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        return
+    history = manager.model
+    tracked = list(history.tracked_fields)
+    fields = [history._meta.get_field(field.name) for field in tracked]
+    # the history table's column types, read from the object's own attributes
+    getters = _getters(fields, [field.attname for field in tracked])
+    now = default_date or timezone.now()
+    history_type = "~" if update else "+"
+    relation = hasattr(history, "history_relation")
+    columns = [field.column for field in fields] + [
+        history._meta.get_field(name).column
+        for name in ("history_date", "history_change_reason", "history_type", "history_user")
+    ]
+    if relation:
+        columns.append(history._meta.get_field("history_relation").column)
+
+    def rows():
+        for obj in objs:
+            user = getattr(
+                obj, "_history_user", default_user or history.get_default_history_user(obj)
+            )
+            row = _values(obj, getters)
+            row += [
+                getattr(obj, "_history_date", now),
+                get_change_reason_from_object(obj) or default_change_reason,
+                history_type,
+                getattr(user, "pk", user),
+            ]
+            if relation:
+                row.append(obj.pk)
+            yield row
+
+    _copy(history, columns, rows())
+
+
+def copy_create_with_history(model, objs: list, *, default_user=None) -> list:
+    """``simple_history.utils.bulk_create_with_history`` by COPY: the objects, then their "+"
+    history rows, in one transaction."""
+    with transaction.atomic(savepoint=False):
+        copy_create(model, objs)
+        copy_history(model, objs, default_user=default_user, default_change_reason=None)
+    return objs

@@ -1,0 +1,142 @@
+"""The import path's COPY writes (``o2c/copy.py``) store the same rows and the same history rows
+(author, reason, type, date) as Django's ``bulk_create`` and simple-history's bulk helpers."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from integrations.models import Connector, InboundMessage
+from o2c.copy import copy_create_with_history, copy_history
+from orders.models import Order, OrderLine
+
+pytestmark = pytest.mark.django_db
+
+UNIQUE = {"id", "number", "external_id", "order_id", "correlation_id"}
+HISTORY_OWN = {"history_id", "history_date"}
+
+
+@pytest.fixture
+def postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's; elsewhere these helpers are the bulk calls they mirror")
+
+
+def _clone(obj, **changes):
+    twin = type(obj)(
+        **{
+            f.attname: getattr(obj, f.attname)
+            for f in obj._meta.concrete_fields
+            if not f.primary_key
+        }
+    )
+    for name, value in changes.items():
+        setattr(twin, name, value)
+    return twin
+
+
+def _rows(model, pks) -> list[dict]:
+    rows = model.objects.filter(pk__in=pks).order_by("pk").values()
+    return [{k: v for k, v in row.items() if k not in UNIQUE} for row in rows]
+
+
+def _history(model, pks) -> list[dict]:
+    rows = model.history.filter(id__in=pks).order_by("id", "history_id").values()
+    return [{k: v for k, v in row.items() if k not in UNIQUE | HISTORY_OWN} for row in rows]
+
+
+def _twins(order, tag: str, actor):
+    twin = _clone(order, number=f"TWIN-{tag}", external_id=f"TWIN-{tag}")
+    # a fresh correlation id, as a new order gets
+    twin.correlation_id = Order._meta.get_field("correlation_id").get_default()
+    twin._history_user = actor
+    twin._change_reason = "Imported from the twin feed"
+    twin._history_date = order.received_at
+    return twin
+
+
+def test_orders_and_lines_copied_match_bulk_create_with_history(postgresql, make_order, cs_user):
+    order = make_order()
+    django_order, copied_order = _twins(order, "D", cs_user), _twins(order, "C", cs_user)
+
+    bulk_create_with_history([django_order], Order, default_user=cs_user)
+    copy_create_with_history(Order, [copied_order], default_user=cs_user)
+
+    assert copied_order.pk and copied_order.pk != django_order.pk
+    assert not copied_order._state.adding
+    assert _rows(Order, [copied_order.pk]) == _rows(Order, [django_order.pk])
+    assert _history(Order, [copied_order.pk]) == _history(Order, [django_order.pk])
+    assert Order.history.get(id=copied_order.pk).history_date == order.received_at
+
+    lines = list(order.lines.order_by("line_number"))
+    django_lines = [_clone(line, order_id=django_order.pk) for line in lines]
+    copied_lines = [_clone(line, order_id=copied_order.pk) for line in lines]
+    for line in copied_lines:  # no reason on the lines: both write NULL, from the default
+        line._history_user = cs_user
+    for line in django_lines:
+        line._history_user = cs_user
+    bulk_create_with_history(django_lines, OrderLine, default_user=cs_user)
+    copy_create_with_history(OrderLine, copied_lines, default_user=cs_user)
+
+    assert _rows(OrderLine, [line.pk for line in copied_lines]) == _rows(
+        OrderLine, [line.pk for line in django_lines]
+    )
+    copied_history = _history(OrderLine, [line.pk for line in copied_lines])
+    assert copied_history == _history(OrderLine, [line.pk for line in django_lines])
+    assert {(row["history_type"], row["history_change_reason"]) for row in copied_history} == {
+        ("+", None)
+    }
+
+
+def test_a_move_s_history_copied_matches_bulk_history_create(postgresql, make_order, superuser):
+    first, second = make_order(), make_order()
+    at = timezone.now() - timedelta(minutes=5)
+    for order in (first, second):
+        order.released_at = at
+        order._history_user = superuser
+        order._change_reason = "Released: no hold"
+        order._history_date = at
+
+    Order.history.bulk_history_create([first], update=True, default_user=superuser)
+    copy_history(Order, [second], update=True, default_user=superuser)
+
+    django_row = Order.history.filter(id=first.pk).latest("history_id")
+    copied_row = Order.history.filter(id=second.pk).latest("history_id")
+    for row in (django_row, copied_row):
+        assert (row.history_type, row.history_change_reason, row.history_user_id) == (
+            "~",
+            "Released: no hold",
+            superuser.pk,
+        )
+        assert row.history_date == at and row.released_at == at
+
+
+def test_json_and_uuid_columns_copied_match_bulk_create(postgresql, superuser):
+    connector = Connector.objects.create(name="copy-erp", kind="erp", base_url="http://127.0.0.1:9")
+    payload = {"id": "A-1", "lines": [{"sku": "É-42", "quantity": "2.500"}], "note": None}
+    received = timezone.now()
+
+    def message(external_id):
+        return InboundMessage(
+            connector=connector,
+            stream="orders",
+            external_id=external_id,
+            payload=payload,
+            payload_hash="h" * 64,
+            received_at=received,
+            last_error="quote ' backslash \\ tab \t newline \n",
+        )
+
+    django_message, copied_message = message("D"), message("C")
+    bulk_create_with_history([django_message], InboundMessage, default_user=superuser)
+    copy_create_with_history(InboundMessage, [copied_message], default_user=superuser)
+
+    assert _rows(InboundMessage, [copied_message.pk]) == _rows(InboundMessage, [django_message.pk])
+    copied = InboundMessage.objects.get(pk=copied_message.pk)
+    assert copied.payload == payload and copied.last_error == django_message.last_error
+    assert copied.correlation_id == copied_message.correlation_id
+    assert _history(InboundMessage, [copied_message.pk]) == _history(
+        InboundMessage, [django_message.pk]
+    )
