@@ -118,24 +118,31 @@ def inbox_store(
     )
     # INSERT .. ON CONFLICT DO NOTHING: the idempotency key turns repeats into no-ops.
     InboundMessage.objects.bulk_create(messages, ignore_conflicts=True, batch_size=500)
-    stored = list(
-        InboundMessage.objects.filter(connector=connector, stream=stream, external_id__in=ids)
-    )
-    # bulk_create writes no history: record the arrival of what this call inserted ("+" rows).
-    new = [m for m in stored if (m.external_id, m.version) not in before]
+    stored = {
+        (external_id, version): (pk, state)
+        for pk, external_id, version, state in InboundMessage.objects.filter(
+            connector=connector, stream=stream, external_id__in=ids
+        ).values_list("pk", "external_id", "version", "state")
+    }
+    # bulk_create writes no history: record the arrival of what this call inserted ("+" rows),
+    # from the messages built here (the first of a key repeated in the call is the one stored).
+    new = {}
+    for message in messages:
+        key = (message.external_id, message.version)
+        if key in stored and key not in before and key not in new:
+            message.pk = stored[key][0]
+            new[key] = message
     if new:
         copy_history(
             InboundMessage,
-            new,
+            list(new.values()),
             default_user=get_system_user(),
             default_change_reason=f"Received from {connector.name}",
             default_date=now,
         )
     keys = {(r.external_id, r.version) for r in rows}
     return [
-        m.pk
-        for m in stored
-        if m.state == InboundState.RECEIVED and (m.external_id, m.version) in keys
+        pk for key, (pk, state) in stored.items() if state == InboundState.RECEIVED and key in keys
     ]
 
 

@@ -1,0 +1,39 @@
+"""Storing raw records: each (connector, stream, id, version) once, its arrival in its history,
+whatever repeats a call or a later call brings."""
+
+import pytest
+
+from integrations.models import Connector, InboundMessage, InboundState
+from integrations.services import inbox_store
+from orders.roles import get_system_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_each_message_is_stored_once_with_one_arrival_in_its_history():
+    erp = Connector.objects.create(name="store-erp", kind="erp", base_url="http://127.0.0.1:9")
+    first = {"id": "A-1", "version": 1, "number": "A-1", "lines": []}
+    later = {"id": "A-1", "version": 2, "number": "A-1", "lines": [{"sku": "X"}]}
+
+    ids = inbox_store(connector=erp, stream="orders", records=[first, dict(first), {"no": "id"}])
+    again = inbox_store(connector=erp, stream="orders", records=[first, later])
+
+    stored = {(m.version, m.state): m for m in InboundMessage.objects.filter(connector=erp)}
+    v1 = stored[(1, InboundState.RECEIVED)]
+    v2 = stored[(2, InboundState.RECEIVED)]
+    assert ids == [v1.pk] and again == [v1.pk, v2.pk]
+    assert len(stored) == 3  # the two versions, and the record without an id as a dead letter
+    arrivals = list(
+        InboundMessage.history.filter(history_type="+", connector=erp).values_list(
+            "id", "payload", "history_user", "history_change_reason"
+        )
+    )
+    dead = next(m for m in stored.values() if m.state == InboundState.DEAD)
+    system = get_system_user().pk
+    assert sorted(arrivals) == sorted(
+        [
+            (v1.pk, first, system, "Received from store-erp"),
+            (v2.pk, later, system, "Received from store-erp"),
+            (dead.pk, {"no": "id"}, system, "Received from store-erp"),
+        ]
+    )
