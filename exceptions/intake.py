@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F, Sum, Window
 from django.db.models.functions import RowNumber
 
-from o2c.copy import copy_create_with_history
+from o2c.pgcopy import copy_create_with_history
 from orders.imports import orders_conclude_import
 from orders.lifecycle import Step
 from orders.models import ARBalance, Order, OrderLine, OrderState

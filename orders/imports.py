@@ -16,8 +16,8 @@ from uuid import UUID
 from django.db import transaction
 from django.db.models import Q
 
-from o2c.copy import copy_create_with_history, copy_history
 from o2c.errors import require_reason
+from o2c.pgcopy import copy_create_with_history, copy_history
 
 from .models import Customer, Order, OrderLine, OrderState, PriceAgreement, ShipTo
 from .money import ZERO, line_amount

@@ -1,4 +1,4 @@
-"""The import path's COPY writes (``o2c/copy.py``) store the same rows and the same history rows
+"""The import path's COPY writes (``o2c/pgcopy.py``) store the same rows and the same history rows
 (author, reason, type, date) as Django's ``bulk_create`` and simple-history's bulk helpers."""
 
 from datetime import timedelta
@@ -9,7 +9,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from integrations.models import Connector, InboundMessage
-from o2c.copy import copy_create_with_history, copy_history
+from o2c.pgcopy import copy_create_with_history, copy_history
 from orders.models import Order, OrderLine
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,10 @@ from django.utils import timezone
 
 from orders.roles import get_system_user
 
-from ..models import InboundMessage
+from ..models import InboundMessage, InboundState
+
+#: The states of a message still to apply (a failed one is retried).
+WAITING = (InboundState.RECEIVED, InboundState.FAILED)
 
 
 def finish(message: InboundMessage, *, error: str | None, dead: bool = False, actor=None) -> None:

@@ -11,22 +11,19 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from o2c.copy import copy_history
 from o2c.errors import require_reason
 from o2c.logs import correlated
+from o2c.pgcopy import copy_history
 from orders import upserts
 from orders.roles import get_system_user
 
 from ..mappers import MAPPERS, MappingError
 from ..models import Connector, InboundMessage, InboundState
-from .attempts import claimed, finish, locked
+from .attempts import WAITING, claimed, finish, locked
 from .event_messages import process_delivery, process_shipment
 from .order_messages import orders_apply_batches, process_order
 
 logger = logging.getLogger(__name__)
-
-#: The states of a message still to apply (a failed one is retried).
-WAITING = (InboundState.RECEIVED, InboundState.FAILED)
 
 
 def payload_hash(payload) -> str:

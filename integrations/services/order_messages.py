@@ -9,9 +9,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from o2c.copy import copy_history
 from o2c.errors import ApplicationError, Conflict
 from o2c.logs import correlated
+from o2c.pgcopy import copy_history
 from orders import upserts
 from orders.imports import OrderImport, orders_import
 from orders.models import Order, ShipTo
@@ -20,7 +20,7 @@ from orders.services import LineInput, order_create
 
 from ..mappers import MAPPERS, MappingError
 from ..models import InboundMessage, InboundState
-from .attempts import MARKED_FIELDS, finish, mark
+from .attempts import MARKED_FIELDS, WAITING, finish, mark
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +39,9 @@ def orders_apply_batches(messages: list[InboundMessage], counts) -> list[Inbound
         ids = [m.pk for m in chunk]
         # counted before applying, committed on its own (bookkeeping, no history row): if the
         # worker dies in the chunk, the next attempt takes these messages one at a time
-        InboundMessage.objects.filter(
-            pk__in=ids, state__in=[InboundState.RECEIVED, InboundState.FAILED]
-        ).update(unfinished_attempts=F("unfinished_attempts") + 1)
+        InboundMessage.objects.filter(pk__in=ids, state__in=WAITING).update(
+            unfinished_attempts=F("unfinished_attempts") + 1
+        )
         outcome = defaultdict(int)
         try:
             _apply_orders(ids, outcome)
@@ -64,7 +64,7 @@ def _apply_orders(ids: list[int], counts) -> None:
     messages = list(
         # another worker's are theirs; of=self leaves the joined connector row unlocked
         InboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(pk__in=ids, state__in=[InboundState.RECEIVED, InboundState.FAILED])
+        .filter(pk__in=ids, state__in=WAITING)
         .select_related("connector")
         .order_by("external_id", "version")
     )
