@@ -194,6 +194,18 @@ def outbox_resend_invoices(*, order_id: int, actor, reason: str) -> int:
     return resent
 
 
+def _claimed(pk: int) -> OutboundMessage | None:
+    """The message, still to send, locked for this transaction; None while another relay has it."""
+    # of=self: locking the joined connector row too would make every other relay skip all of
+    # that connector's messages meanwhile
+    return (
+        OutboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("connector")
+        .filter(pk=pk, state__in=[OutboundState.PENDING, OutboundState.FAILED])
+        .first()
+    )
+
+
 def outbox_relay(*, limit: int = 100) -> dict[str, int]:
     """Send pending messages; each is locked while sent, so two relays never send one twice at once.
     The target deduplicates on the key, so a send repeated after a crash is harmless."""
@@ -206,14 +218,7 @@ def outbox_relay(*, limit: int = 100) -> dict[str, int]:
     )
     for pk in ids:
         with transaction.atomic():
-            message = (
-                # of=self: locking the joined connector row too would make every other
-                # relay skip all of that connector's messages meanwhile
-                OutboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("connector")
-                .filter(pk=pk, state__in=[OutboundState.PENDING, OutboundState.FAILED])
-                .first()
-            )
+            message = _claimed(pk)
             if message is None:
                 continue
             message.attempts += 1

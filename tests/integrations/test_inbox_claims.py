@@ -1,6 +1,6 @@
 """Workers sharing a stream split its messages: one that another worker is applying is left to
 it (skipped, not waited for, not counted as an attempt) and the rest go ahead; one that another
-run has applied since this run listed it is passed over cheaply."""
+run has applied since this run listed it is passed over cheaply. Outbox relays split theirs alike."""
 
 import threading
 
@@ -10,10 +10,17 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from billing.models import Invoice
-from integrations.models import Connector, InboundMessage, InboundState
-from integrations.services import inbox_process, inbox_store
+from integrations.models import (
+    Connector,
+    InboundMessage,
+    InboundState,
+    OutboundMessage,
+    OutboundState,
+)
+from integrations.services import inbox_process, inbox_store, outbox_relay
 from integrations.services.attempts import claimed
 from integrations.services.inbox import _still_waiting
+from integrations.services.outbox import _claimed as outbox_claimed
 
 
 @pytest.fixture
@@ -93,3 +100,38 @@ def test_a_run_skips_listed_messages_applied_since_by_another_run(released_order
 
     assert [m.pk for m in still] == [listed[1].pk]
     assert len(queries) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_relay_sends_what_another_relay_is_not_sending(postgresql, wms, sandbox, released_order):
+    released_order(lines=[("A", "1")])
+    released_order(lines=[("B", "1")])
+    held, free = OutboundMessage.objects.filter(topic="order_release").order_by("pk")
+    assert (held.state, free.state) == (OutboundState.PENDING, OutboundState.PENDING)
+    locked, done = threading.Event(), threading.Event()
+
+    def other_relay():  # in the middle of sending ``held`` to the same connector
+        try:
+            with transaction.atomic():
+                assert outbox_claimed(held.pk) is not None
+                locked.set()
+                done.wait(timeout=60)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_relay)
+    thread.start()
+    try:
+        assert locked.wait(timeout=30)
+        counts = outbox_relay()
+    finally:
+        done.set()
+        thread.join(timeout=60)
+
+    assert counts == {"sent": 1, "failed": 0, "dead": 0}
+    held.refresh_from_db()
+    free.refresh_from_db()
+    assert (held.state, free.state) == (OutboundState.PENDING, OutboundState.SENT)
+    assert list(sandbox.state.releases) == [free.key]
+    assert outbox_relay()["sent"] == 1  # once the other relay lets go
+    assert sorted(sandbox.state.releases) == sorted([held.key, free.key])
