@@ -3,6 +3,7 @@ it (skipped, not waited for, not counted as an attempt) and the rest go ahead; o
 run has applied since this run listed it is passed over cheaply. Outbox relays split theirs alike."""
 
 import threading
+from contextlib import contextmanager
 
 import pytest
 from django.db import connection, connections, transaction
@@ -41,6 +42,32 @@ def _shipment(order) -> dict:
     }
 
 
+@contextmanager
+def _held_elsewhere(claim):
+    """``claim()`` run in another thread's transaction, on its own connection, and held there
+    (its row locks with it) until the block ends."""
+    locked, done, claims = threading.Event(), threading.Event(), []
+
+    def other():
+        try:
+            with transaction.atomic():
+                claims.append(claim())
+                locked.set()
+                done.wait(timeout=60)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    try:
+        assert locked.wait(timeout=30)
+        assert claims[0] is not None
+        yield
+    finally:
+        done.set()
+        thread.join(timeout=60)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_message_another_worker_is_applying_is_left_to_it(
     postgresql, released_order, django_capture_on_commit_callbacks
@@ -49,26 +76,13 @@ def test_a_message_another_worker_is_applying_is_left_to_it(
     busy, free = released_order(lines=[("A", "2")]), released_order(lines=[("B", "3")])
     inbox_store(connector=wms, stream="shipments", records=[_shipment(busy), _shipment(free)])
     held = InboundMessage.objects.get(external_id=f"SHP-{busy.number}")
-    locked, done = threading.Event(), threading.Event()
 
-    def other_worker():  # claims the message as a worker in the middle of applying it does
-        try:
-            with transaction.atomic():
-                assert claimed(held) is not None
-                locked.set()
-                done.wait(timeout=60)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=other_worker)
-    thread.start()
-    try:
-        assert locked.wait(timeout=30)
-        with django_capture_on_commit_callbacks(execute=True):
-            counts = inbox_process(connector_id=wms.pk, stream="shipments")
-    finally:
-        done.set()
-        thread.join(timeout=60)
+    # claimed as a worker in the middle of applying it claims it
+    with (
+        _held_elsewhere(lambda: claimed(held)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        counts = inbox_process(connector_id=wms.pk, stream="shipments")
 
     # did not wait for the lock, and the other worker's claim holds that message alone (not its
     # connector's row, which every message of the stream joins): the free one went ahead
@@ -108,25 +122,10 @@ def test_a_relay_sends_what_another_relay_is_not_sending(postgresql, wms, sandbo
     released_order(lines=[("B", "1")])
     held, free = OutboundMessage.objects.filter(topic="order_release").order_by("pk")
     assert (held.state, free.state) == (OutboundState.PENDING, OutboundState.PENDING)
-    locked, done = threading.Event(), threading.Event()
 
-    def other_relay():  # in the middle of sending ``held`` to the same connector
-        try:
-            with transaction.atomic():
-                assert outbox_claimed(held.pk) is not None
-                locked.set()
-                done.wait(timeout=60)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=other_relay)
-    thread.start()
-    try:
-        assert locked.wait(timeout=30)
+    # claimed as another relay in the middle of sending it to the same connector claims it
+    with _held_elsewhere(lambda: outbox_claimed(held.pk)):
         counts = outbox_relay()
-    finally:
-        done.set()
-        thread.join(timeout=60)
 
     assert counts == {"sent": 1, "failed": 0, "dead": 0}
     held.refresh_from_db()
