@@ -28,6 +28,7 @@ from .forms import (
     SubstituteForm,
 )
 from .models import Queue
+from .templatetags.hold_rows import render_hold_rows
 
 QUEUE_PAGES = {queue: Queue(queue).label for queue in selectors.WORK_QUEUES}
 
@@ -176,18 +177,15 @@ def hold_action(request: HttpRequest, hold_id: int, action: str) -> HttpResponse
         )
         return redirect(next_url(request, reverse("exceptions:mine")))
     hold = selectors.hold_get(user=request.user, hold_id=hold_id)
-    response = render(
+    row = render_hold_rows(
         request,
-        "exceptions/queue.html#row",
-        {
-            "hold": hold,
-            "row_error": error,
-            "row_done": None if error else action.replace("_", " "),
-            # the page the row came from, for its forms' no-JavaScript fallback
-            "next_path": request.POST.get("next", ""),
-        },
-        status=status,
+        [hold],
+        # the page the row came from, for its forms' no-JavaScript fallback
+        next_path=request.POST.get("next", ""),
+        row_error=error,
+        row_done=None if error else action.replace("_", " "),
     )
+    response = HttpResponse(row, status=status)
     return trigger_client_event(response, "holds-changed")
 
 

@@ -89,6 +89,14 @@ TEMPLATES = [
             "builtins": ["template_partials.templatetags.partials"],
         },
     },
+    {
+        # Only for fragments rendered dozens of times a page (a queue's rows, `.jinja` files);
+        # pages and every other fragment stay Django templates.
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {"environment": "o2c.jinja.environment"},
+    },
 ]
 
 

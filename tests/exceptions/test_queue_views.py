@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -151,6 +152,45 @@ def test_plain_form_post_works_without_javascript(client, credit_user, credit_ho
     assert response.status_code == 302 and response["Location"] == next_url
     credit_hold.refresh_from_db()
     assert credit_hold.assignee == credit_user
+
+
+def test_a_row_form_posted_without_javascript_carries_a_token_the_server_accepts(
+    credit_user, credit_hold
+):
+    # given a browser without JavaScript, under real CSRF checks
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(credit_user)
+    url = reverse("exceptions:queue", args=["credit"])
+    page = client.get(url).content.decode()
+    row = page[page.index(f'<tbody id="hold-{credit_hold.pk}"') :]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', row).group(1)
+    # when the analyst claims the hold with the row's own form
+    response = client.post(
+        reverse("exceptions:action", args=[credit_hold.pk, "claim"]),
+        {"csrfmiddlewaretoken": token, "next": url, "reason": ""},
+    )
+    # then the claim is accepted and they are back on the queue
+    assert response.status_code == 302 and response["Location"] == url
+    credit_hold.refresh_from_db()
+    assert credit_hold.assignee == credit_user
+
+
+def test_rows_escape_what_upstream_systems_send(client, credit_user, enter):
+    # given a customer whose name arrived from the ERP with markup in it
+    name = '<img src=x onerror="alert(1)">'
+    hold = enter(
+        customer=CustomerFactory(name=name, credit_limit=Decimal("100")), quantity="60"
+    ).holds.get()
+    client.force_login(credit_user)
+    # when the queue page and a re-rendered row show it
+    page = client.get(reverse("exceptions:queue", args=["credit"])).content.decode()
+    row = client.post(
+        reverse("exceptions:action", args=[hold.pk, "claim"]), HTTP_HX_REQUEST="true"
+    ).content.decode()
+    # then it is shown as text, never as markup
+    for body in (page, row):
+        assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in body
+        assert name not in body
 
 
 def test_bulk_release_reports_each_row(client, credit_user, enter, superuser):

@@ -1,0 +1,31 @@
+"""``{% hold_rows holds %}``: a queue's rows, rendered by Jinja2 from
+``templates/exceptions/hold_rows.jinja`` (the queue page's rows were most of its time in the
+Django template language). A row action re-renders its one row with ``render_hold_rows``."""
+
+from django import template
+from django.template import engines
+from django.template.backends.utils import csrf_input
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+
+register = template.Library()
+
+ROWS_TEMPLATE = "exceptions/hold_rows.jinja"
+
+
+def render_hold_rows(request, holds, *, next_path: str, **extra) -> SafeString:
+    """The rows of ``holds``; ``next_path`` is the page they sit on (where a form posted without
+    JavaScript returns), ``extra`` a re-rendered row's ``row_error`` or ``row_done``."""
+    rows = engines["jinja2"].get_template(ROWS_TEMPLATE)
+    # The CSRF field once for all rows: the backend's own (given the request) is lazy and would
+    # mask the token afresh for every row it is printed in.
+    context = {"holds": holds, "now": timezone.now(), "next_path": next_path, **extra}
+    html = rows.render({**context, "csrf_input": csrf_input(request)})
+    # Safe: the environment escapes every value it prints (autoescape, see o2c/jinja.py).
+    return mark_safe(html)  # noqa: S308
+
+
+@register.simple_tag(takes_context=True)
+def hold_rows(context, holds) -> SafeString:
+    request = context["request"]
+    return render_hold_rows(request, holds, next_path=request.get_full_path())
