@@ -62,7 +62,7 @@ def queue_page(request: HttpRequest, queue: str | None = None) -> HttpResponse:
         if queue is None:  # "My work": what I have claimed, across my queues
             filters = selectors.HoldFilters(**{**filters.__dict__, "mine": True})
         try:
-            page = selectors.holds_for_queue(
+            page = selectors.queue_rows(
                 user=request.user,
                 queue=queue,
                 filters=filters,
@@ -176,10 +176,9 @@ def hold_action(request: HttpRequest, hold_id: int, action: str) -> HttpResponse
             request, f"Done: {action.replace('_', ' ')}."
         )
         return redirect(next_url(request, reverse("exceptions:mine")))
-    hold = selectors.hold_get(user=request.user, hold_id=hold_id)
     row = render_hold_rows(
         request,
-        [hold],
+        [selectors.queue_row(user=request.user, hold_id=hold_id)],
         # the page the row came from, for its forms' no-JavaScript fallback
         next_path=request.POST.get("next", ""),
         row_error=error,

@@ -2,6 +2,7 @@
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -41,12 +42,19 @@ def _decode(cursor: str, count: int) -> list[Any]:
 
 
 def keyset_page(
-    queryset: QuerySet, *, ordering: tuple[str, ...], cursor: str | None, size: int
+    queryset: QuerySet,
+    *,
+    ordering: tuple[str, ...],
+    cursor: str | None,
+    size: int,
+    build: Callable[[list[Any]], list[Any]] | None = None,
 ) -> Page:
     """One page of ``queryset`` ordered by ``ordering`` (the last field must be unique, e.g. -id).
 
     The cursor holds the sort values of the last row shown; the next page starts strictly after
-    them, so rows inserted meanwhile never shift or repeat what the user sees.
+    them, so rows inserted meanwhile never shift or repeat what the user sees. ``build`` turns
+    the fetched rows (e.g. ``.values()`` dicts) into the page's rows, which must carry the
+    ordering fields as attributes.
     """
     fields = [name.lstrip("-") for name in ordering]
     queryset = queryset.order_by(*ordering)
@@ -65,6 +73,8 @@ def keyset_page(
             condition |= term
         queryset = queryset.filter(condition)
     rows = list(queryset[: size + 1])
+    if build is not None:
+        rows = build(rows)
     next_cursor = None
     if len(rows) > size:
         rows = rows[:size]
