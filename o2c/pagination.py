@@ -71,7 +71,11 @@ def keyset_page(
             for prior in range(index):
                 term &= Q(**{fields[prior]: values[prior]})
             condition |= term
-        queryset = queryset.filter(condition)
+        # ... and a >= x besides: implied by the above, but PostgreSQL can only start an index
+        # scan at a bound on the leading column. Without it the OR is a filter, and page N reads
+        # and discards the N - 1 pages before it.
+        lead = "lte" if ordering[0].startswith("-") else "gte"
+        queryset = queryset.filter(Q(**{f"{fields[0]}__{lead}": values[0]}), condition)
     rows = list(queryset[: size + 1])
     if build is not None:
         rows = build(rows)

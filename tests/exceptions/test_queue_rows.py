@@ -4,6 +4,8 @@ the same figures as the holds themselves, paged without repeats, within the user
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from exceptions import selectors
@@ -131,3 +133,31 @@ def test_a_territory_users_rows_keep_to_their_territory(enter, credit_user):
     assert [row.id for row in _rows(west_user, "credit").rows] == [west.pk]
     with pytest.raises(PermissionDenied):
         selectors.queue_row(user=west_user, hold_id=east.pk)
+
+
+@pytest.mark.parametrize(
+    ("sort", "bound"),
+    [
+        ("priority", '"priority_score" <='),
+        ("age", '"raised_at" >='),
+        ("value", '"value_at_risk" <='),
+    ],
+)
+def test_a_later_page_starts_its_index_scan_at_the_cursor(enter, credit_user, sort, bound):
+    """The cursor's leading value bounds the sort column, so PostgreSQL starts the partial
+    index scan there; the "a < x OR (a = x AND id < y)" test alone is a filter over every
+    earlier page's rows."""
+    for quantity in ("53", "90", "61"):
+        enter(quantity=quantity)
+    first = _rows(credit_user, "credit", size=1, sort=sort)
+    with CaptureQueriesContext(connection) as captured:
+        later = selectors.queue_rows(
+            user=credit_user,
+            queue="credit",
+            filters=selectors.HoldFilters(sort=sort),
+            cursor=first.next_cursor,
+            size=1,
+        )
+    (sql,) = [q["sql"] for q in captured if 'FROM "exceptions_hold"' in q["sql"]]
+    assert bound in sql.split("WHERE", 1)[1]
+    assert later.rows[0].id != first.rows[0].id
