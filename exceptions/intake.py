@@ -11,14 +11,15 @@ from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import F, Sum, Window
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection, transaction
+from django.db.models import F, OuterRef, Sum, Window
 from django.db.models.functions import RowNumber
 
 from o2c.pgcopy import copy_create_with_history
 from orders.imports import orders_conclude_import
 from orders.lifecycle import Step
-from orders.models import ARBalance, Order, OrderLine, OrderState
+from orders.models import ARBalance, Customer, Order, OrderLine, OrderState
 
 from .facts import CENT, EXPOSED_STATES, ZERO, assemble_facts, stock_of
 from .models import Hold, HoldReason
@@ -41,11 +42,21 @@ def _exposure(customer_ids: set[int]) -> dict[int, Decimal]:
 
 def _recent_orders(customer_ids: set[int], before: datetime, depth: int) -> dict[int, list[int]]:
     """Each customer's last ``depth`` orders before the batch, newest first."""
+    recent = defaultdict(list)
     if depth <= 0:
-        return {}
+        return recent
+    earlier = Order.objects.filter(received_at__lt=before).exclude(state=OrderState.CANCELLED)
+    if connection.vendor == "postgresql":
+        # ``depth`` rows per customer off the (customer, -received_at) index; ranking with a
+        # window read every order the batch's customers ever placed (~1/3 of an import's SQL).
+        newest = earlier.filter(customer_id=OuterRef("pk")).order_by("-received_at")
+        rows = Customer.objects.filter(pk__in=customer_ids).values_list(
+            "pk", ArraySubquery(newest.values("id")[:depth])
+        )
+        recent.update((customer_id, ids) for customer_id, ids in rows if ids)
+        return recent
     rows = (
-        Order.objects.filter(customer_id__in=customer_ids, received_at__lt=before)
-        .exclude(state=OrderState.CANCELLED)
+        earlier.filter(customer_id__in=customer_ids)
         .annotate(
             rank=Window(
                 RowNumber(), partition_by=[F("customer_id")], order_by=F("received_at").desc()
@@ -55,7 +66,6 @@ def _recent_orders(customer_ids: set[int], before: datetime, depth: int) -> dict
         .order_by("customer_id", "rank")
         .values_list("customer_id", "id")
     )
-    recent = defaultdict(list)
     for customer_id, order_id in rows:
         recent[customer_id].append(order_id)
     return recent
