@@ -89,6 +89,40 @@ def copy_create(model, objs: list) -> list:
     return objs
 
 
+def copy_create_ignoring_conflicts(model, objs: list) -> None:
+    """``bulk_create(objs, ignore_conflicts=True)`` by COPY: the rows go to a temporary table,
+    then into the model's table by one ``INSERT .. ON CONFLICT DO NOTHING``, in the objects' order
+    (of a key repeated among them, the first is kept, as with ``bulk_create``). Primary keys come
+    from the table's default and are not set on ``objs``."""
+    if connection.vendor != "postgresql" or not objs:
+        model.objects.bulk_create(objs, ignore_conflicts=True, batch_size=500)
+        return
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    for obj in objs:
+        for field in fields:
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                field.pre_save(obj, add=True)
+    quote = connection.ops.quote_name
+    table, stage = model._meta.db_table, f"o2c_stage_{model._meta.db_table}"
+    names = ", ".join(quote(field.column) for field in fields)
+    getters = _getters(fields, [field.attname for field in fields])
+    # Identifiers only, quoted, from the model's metadata: nothing from input reaches the SQL.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        # dropped at commit; emptied first in case this transaction staged rows before
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {quote(stage)} ON COMMIT DROP AS "  # noqa: S608
+            f"SELECT 0 AS o2c_n, {names} FROM {quote(table)} WITH NO DATA"
+        )
+        cursor.execute(f"TRUNCATE {quote(stage)}")
+        with cursor.cursor.copy(f"COPY {quote(stage)} (o2c_n, {names}) FROM STDIN") as copy:
+            for n, obj in enumerate(objs):
+                copy.write_row([n, *_values(obj, getters)])
+        cursor.execute(
+            f"INSERT INTO {quote(table)} ({names}) SELECT {names} FROM {quote(stage)} "  # noqa: S608
+            "ORDER BY o2c_n ON CONFLICT DO NOTHING"
+        )
+
+
 def copy_history(
     model,
     objs: list,

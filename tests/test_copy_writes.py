@@ -4,12 +4,12 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from integrations.models import Connector, InboundMessage
-from o2c.pgcopy import copy_create_with_history, copy_history
+from o2c.pgcopy import copy_create_ignoring_conflicts, copy_create_with_history, copy_history
 from orders.models import Order, OrderLine
 
 pytestmark = pytest.mark.django_db
@@ -140,3 +140,48 @@ def test_json_and_uuid_columns_copied_match_bulk_create(postgresql, superuser):
     assert _history(InboundMessage, [copied_message.pk]) == _history(
         InboundMessage, [django_message.pk]
     )
+
+
+def test_staged_copy_ignores_conflicts_as_bulk_create_does(postgresql):
+    """Stored messages by COPY through a staging table: the same rows as ``bulk_create(...,
+    ignore_conflicts=True)``; a key already stored is left as it was, and of a key repeated in
+    one call the first is kept — also on a second call in the same transaction."""
+    connector = Connector.objects.create(
+        name="stage-erp", kind="erp", base_url="http://127.0.0.1:9"
+    )
+    received = timezone.now()
+
+    def message(external_id, note, version=1):
+        return InboundMessage(
+            connector=connector,
+            stream="orders",
+            external_id=external_id,
+            version=version,
+            payload={"id": external_id, "note": note, "lines": [{"sku": "É-42"}]},
+            payload_hash=note[:64],
+            received_at=received,
+            last_error="quote ' backslash \\ tab \t newline \n",
+        )
+
+    InboundMessage.objects.bulk_create([message("OLD", "stored before")])
+    batch = [message("OLD", "a repeat"), message("NEW", "first"), message("NEW", "second")]
+    twins = [message("D-OLD", "a"), message("D-NEW", "first"), message("D-NEW", "second")]
+
+    with transaction.atomic():
+        copy_create_ignoring_conflicts(InboundMessage, batch)
+        copy_create_ignoring_conflicts(InboundMessage, [message("NEW", "third", version=2)])
+    InboundMessage.objects.bulk_create(twins, ignore_conflicts=True)
+
+    stored = InboundMessage.objects.filter(external_id__in=["OLD", "NEW"]).order_by("version", "pk")
+    assert [(m.external_id, m.version, m.payload["note"]) for m in stored] == [
+        ("OLD", 1, "stored before"),
+        ("NEW", 1, "first"),
+        ("NEW", 2, "third"),
+    ]
+    assert stored[1].last_error == "quote ' backslash \\ tab \t newline \n"
+    new = InboundMessage.objects.get(external_id="NEW", version=1)
+    twin = InboundMessage.objects.get(external_id="D-NEW")
+    assert _rows(InboundMessage, [new.pk]) == [
+        {**row, "payload": {**row["payload"], "id": "NEW"}}
+        for row in _rows(InboundMessage, [twin.pk])
+    ]

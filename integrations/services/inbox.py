@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from o2c.errors import require_reason
 from o2c.logs import correlated
-from o2c.pgcopy import copy_history
+from o2c.pgcopy import copy_create_ignoring_conflicts, copy_history
 from orders import upserts
 from orders.roles import get_system_user
 
@@ -28,7 +28,10 @@ logger = logging.getLogger(__name__)
 
 def payload_hash(payload) -> str:
     """Of the payload as stored, so a raw retry and its stored twin hash alike."""
-    storable = _storable(payload, set())
+    return _digest(_storable(payload, set()))
+
+
+def _digest(storable) -> str:
     return hashlib.sha256(json.dumps(storable, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -75,7 +78,7 @@ def inbox_store(
         identity = _identity(record)
         if identity is not None and key:
             identity = (key[:100], identity[1])
-        digest = payload_hash(record)
+        digest = _digest(record)  # payload_hash of the record, already made storable
         if identity is None:
             broken.append(
                 InboundMessage(
@@ -114,7 +117,7 @@ def inbox_store(
         ).values_list("external_id", "version")
     )
     # INSERT .. ON CONFLICT DO NOTHING: the idempotency key turns repeats into no-ops.
-    InboundMessage.objects.bulk_create(messages, ignore_conflicts=True, batch_size=500)
+    copy_create_ignoring_conflicts(InboundMessage, messages)
     stored = {
         (external_id, version): (pk, state)
         for pk, external_id, version, state in InboundMessage.objects.filter(

@@ -5,6 +5,7 @@ import pytest
 
 from integrations.models import Connector, InboundMessage, InboundState
 from integrations.services import inbox_store
+from integrations.services.inbox import payload_hash
 from orders.roles import get_system_user
 
 pytestmark = pytest.mark.django_db
@@ -37,3 +38,20 @@ def test_each_message_is_stored_once_with_one_arrival_in_its_history():
             (dead.pk, {"no": "id"}, system, "Received from store-erp"),
         ]
     )
+
+
+def test_a_stored_message_hashes_as_its_raw_record_does():
+    """A webhook retry is compared with its stored twin by payload_hash of the raw record: the
+    stored hash must match it, also for a record stored with text it could not keep as is."""
+    erp = Connector.objects.create(name="hash-erp", kind="erp", base_url="http://127.0.0.1:9")
+    clean = {"id": "H-1", "version": 1, "number": "H-1", "lines": [{"sku": "X", "qty": 2}]}
+    nul = {"id": "H-2", "version": 1, "number": "H\x00-2", "lines": [{"price": float("nan")}]}
+
+    inbox_store(connector=erp, stream="orders", records=[clean, nul])
+
+    stored = dict(
+        InboundMessage.objects.filter(connector=erp).values_list("external_id", "payload_hash")
+    )
+    assert stored == {"H-1": payload_hash(clean), "H-2": payload_hash(nul)}
+    assert payload_hash(clean) != payload_hash({**clean, "number": "H-1b"})
+    assert InboundMessage.objects.get(external_id="H-2").state == InboundState.DEAD
