@@ -89,12 +89,17 @@ def copy_create(model, objs: list) -> list:
     return objs
 
 
+#: Fewer rows than this are inserted by ``bulk_create``: one small INSERT is as quick, and a
+#: temporary table's create and drop are catalog writes every session has to take notice of.
+STAGED_FROM = 100
+
+
 def copy_create_ignoring_conflicts(model, objs: list) -> None:
     """``bulk_create(objs, ignore_conflicts=True)`` by COPY: the rows go to a temporary table,
     then into the model's table by one ``INSERT .. ON CONFLICT DO NOTHING``, in the objects' order
     (of a key repeated among them, the first is kept, as with ``bulk_create``). Primary keys come
     from the table's default and are not set on ``objs``."""
-    if connection.vendor != "postgresql" or not objs:
+    if connection.vendor != "postgresql" or len(objs) < STAGED_FROM:
         model.objects.bulk_create(objs, ignore_conflicts=True, batch_size=500)
         return
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]

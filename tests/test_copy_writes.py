@@ -9,6 +9,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from integrations.models import Connector, InboundMessage
+from o2c import pgcopy
 from o2c.pgcopy import copy_create_ignoring_conflicts, copy_create_with_history, copy_history
 from orders.models import Order, OrderLine
 
@@ -142,10 +143,12 @@ def test_json_and_uuid_columns_copied_match_bulk_create(postgresql, superuser):
     )
 
 
-def test_staged_copy_ignores_conflicts_as_bulk_create_does(postgresql):
+@pytest.mark.parametrize("staged_from", [1, 1000], ids=["staged", "small call: bulk_create"])
+def test_staged_copy_ignores_conflicts_as_bulk_create_does(postgresql, monkeypatch, staged_from):
     """Stored messages by COPY through a staging table: the same rows as ``bulk_create(...,
     ignore_conflicts=True)``; a key already stored is left as it was, and of a key repeated in
     one call the first is kept — also on a second call in the same transaction."""
+    monkeypatch.setattr(pgcopy, "STAGED_FROM", staged_from)
     connector = Connector.objects.create(
         name="stage-erp", kind="erp", base_url="http://127.0.0.1:9"
     )
