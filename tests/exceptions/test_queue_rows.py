@@ -1,8 +1,6 @@
 """The queue page's rows (``HoldRow``, read as values): the same holds, in the same order and with
 the same figures as the holds themselves, paged without repeats, within the user's scope."""
 
-from decimal import Decimal
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -12,9 +10,6 @@ from exceptions import selectors
 from exceptions.models import Hold
 from exceptions.services import hold_claim
 from o2c.errors import PermissionDenied
-from orders.models import TerritoryAssignment
-from tests.fixtures.factories import CustomerFactory
-from tests.fixtures.users import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -121,18 +116,6 @@ def test_the_page_shows_a_claimed_line_holds_line_item_and_assignee(client, ente
         assert f"line 1 · {hold.line.item.sku}" in body
         assert f"<small>{pricing_user.username}</small>" in body
         assert "Correct to contract" in body and 'class="badge hold-claimed">Claimed<' in body
-
-
-def test_a_territory_users_rows_keep_to_their_territory(enter, credit_user):
-    west_user = make_user("credit_west_rows", "credit")
-    TerritoryAssignment.objects.create(user=west_user, territory="WEST")
-    east = enter(quantity="60").holds.get()
-    west = enter(
-        customer=CustomerFactory(territory="WEST", credit_limit=Decimal("100"))
-    ).holds.get()
-    assert [row.id for row in _rows(west_user, "credit").rows] == [west.pk]
-    with pytest.raises(PermissionDenied):
-        selectors.queue_row(user=west_user, hold_id=east.pk)
 
 
 @pytest.mark.parametrize(

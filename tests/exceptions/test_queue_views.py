@@ -9,7 +9,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from exceptions import selectors
 from exceptions.models import Hold, HoldState
+from o2c.errors import PermissionDenied
 from orders.models import OrderState
 from tests.fixtures.factories import CustomerFactory
 from tests.fixtures.users import make_user
@@ -246,6 +248,8 @@ def test_territory_user_sees_only_their_territory(client, enter):
     page = client.get(reverse("exceptions:queue", args=["credit"])).content.decode()
     assert west.order.number in page and east.order.number not in page
     assert client.get(reverse("exceptions:hold", args=[east.pk])).status_code == 403
+    with pytest.raises(PermissionDenied):  # nor is its row ever rendered for them
+        selectors.queue_row(user=west_user, hold_id=east.pk)
 
 
 def test_filters_sorting_and_my_work(client, credit_user, enter):
