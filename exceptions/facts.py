@@ -7,20 +7,12 @@ from statistics import median
 
 from django.db.models import Sum
 
-from orders.models import ARBalance, InventoryPosition, Order, OrderLine, OrderState
+from orders.models import EXPOSED_STATES, ARBalance, InventoryPosition, Order, OrderLine, OrderState
 
 from .rules import CustomerFacts, LineFacts, OrderFacts
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
-#: Orders whose value counts toward credit exposure until invoiced.
-EXPOSED_STATES = [
-    OrderState.RELEASED,
-    OrderState.ALLOCATED,
-    OrderState.PARTIALLY_SHIPPED,
-    OrderState.SHIPPED,
-    OrderState.PARTIALLY_INVOICED,
-]
 
 
 def stock_of(item_ids) -> dict:

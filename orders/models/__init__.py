@@ -11,9 +11,10 @@ from .master import (
     TerritoryAssignment,
     Warehouse,
 )
-from .order import Channel, Order, OrderLine, OrderState
+from .order import EXPOSED_STATES, Channel, Order, OrderLine, OrderState
 
 __all__ = [
+    "EXPOSED_STATES",
     "ARBalance",
     "Channel",
     "Customer",

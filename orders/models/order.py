@@ -27,6 +27,16 @@ class OrderState(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+#: Orders whose value counts toward the customer's credit exposure: released, not yet invoiced.
+EXPOSED_STATES = [
+    OrderState.RELEASED,
+    OrderState.ALLOCATED,
+    OrderState.PARTIALLY_SHIPPED,
+    OrderState.SHIPPED,
+    OrderState.PARTIALLY_INVOICED,
+]
+
+
 class Channel(models.TextChoices):
     EDI = "edi", "EDI"
     ECOMMERCE = "ecommerce", "eCommerce"
@@ -79,6 +89,14 @@ class Order(ConcurrentTransitionMixin, FSMModelMixin, ExternalRef):
             models.Index(fields=["-received_at", "-id"], name="orders_order_keyset"),
             models.Index(fields=["state", "-received_at", "-id"], name="orders_order_state_keyset"),
             models.Index(fields=["customer", "-received_at"], name="orders_order_customer"),
+            # A customer's exposure (the credit rule, per order and per import batch) is read
+            # off this index alone, instead of from every order the customer ever placed.
+            models.Index(
+                fields=["customer"],
+                include=["total"],
+                condition=Q(state__in=EXPOSED_STATES),
+                name="orders_order_exposure",
+            ),
         ]
 
     def __str__(self) -> str:
