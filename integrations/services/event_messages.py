@@ -18,11 +18,21 @@ def process_shipment(message: InboundMessage, record, counts, system) -> None:
     """Apply a WMS ship confirmation. One that arrives before its order is released (or known) is
     parked and retried; past O2C_PARK_HOURS it raises a hold in the integration queue, or, for an
     order o2c never heard of, becomes a dead letter."""
+    from billing.models import Shipment
     from billing.services import SHIPPABLE, shipment_record
     from exceptions.services import hold_raise
 
     order = Order.objects.filter(number=record.order).first()
     if order is None or order.state not in SHIPPABLE:
+        # A confirmation already recorded (sent again, or as a new version) is a repeat, however
+        # far its order has moved on since; only an unknown one waits for its order. (A shippable
+        # order's repeat is found by shipment_record, so the hot path reads nothing more.)
+        if Shipment.objects.filter(
+            source_system=message.connector.name, external_id=record.external_id
+        ).exists():
+            finish(message, error=None, actor=system)
+            counts["processed"] += 1
+            return
         overdue = timezone.now() - message.received_at > timedelta(hours=settings.O2C_PARK_HOURS)
         what = f"order “{record.order}” " + (
             "is unknown" if order is None else f"is {order.get_state_display().lower()}"

@@ -25,11 +25,16 @@ TOPICS = {
 }
 
 
+def outbox_recipient(topic: str) -> Connector | None:
+    """The connector a topic's messages go to: the first enabled one of its kind."""
+    kind, _ = TOPICS[topic]
+    return Connector.objects.filter(kind=kind, enabled=True).order_by("pk").first()
+
+
 def _enqueue(*, topic: str, key: str, payload: dict, correlation_id) -> OutboundMessage | None:
     """Write the outbox row in the caller's transaction; the relay runs after it commits. With no
     enabled connector of the right kind there is nobody to tell, and nothing is written."""
-    kind, _ = TOPICS[topic]
-    connector = Connector.objects.filter(kind=kind, enabled=True).order_by("pk").first()
+    connector = outbox_recipient(topic)
     if connector is None:
         return None
     message, created = OutboundMessage.objects.get_or_create(
@@ -69,8 +74,7 @@ def outbox_enqueue_release(*, order) -> OutboundMessage | None:
 def outbox_enqueue_releases(*, orders, actor) -> int:
     """The batch twin of ``outbox_enqueue_release`` for imported orders, whose lines are in
     memory (``imported_lines``): one insert for the rows and their history, one relay task."""
-    kind, _ = TOPICS["order_release"]
-    connector = Connector.objects.filter(kind=kind, enabled=True).order_by("pk").first()
+    connector = outbox_recipient("order_release")
     if connector is None or not orders:
         return 0
     now = timezone.now()

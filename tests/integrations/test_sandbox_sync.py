@@ -353,3 +353,47 @@ def test_a_poison_message_ends_in_the_dead_letters_not_in_an_endless_loop(
         and message.last_error == "unexpected RuntimeError: mapper bug"
     )
     assert inbox_process(connector_id=erp.pk, stream="orders") == {}
+
+
+def test_the_demo_finance_orders_shipped_again_by_the_sandbox_are_known_repeats(
+    wms, sandbox, billing_defaults, django_capture_on_commit_callbacks
+):
+    """``make run``: the finance demo's orders are released to the sandbox WMS after the demo
+    shipped and invoiced them; the sandbox's confirmations of them are repeats, not parked."""
+    from billing.demo import seed_billing
+    from billing.models import Invoice, Shipment
+    from exceptions.demo import seed_holds
+    from orders.demo import seed_demo
+
+    seed_demo(orders=150, customers=80, items=80)
+    seed_holds()
+    assert seed_billing(wms=wms.name) >= 12
+    shipments = Shipment.objects.filter(source_system=wms.name)
+    story = sorted(shipments.values_list("order__number", "external_id", "state"))
+    invoices = sorted(
+        Invoice.objects.filter(lines__shipment_line__shipment__in=shipments).values_list(
+            "number", "state", "total"
+        )
+    )
+    assert story and all(external_id == f"SHP-{number}" for number, external_id, _ in story)
+
+    outbox_relay()  # the demo orders' releases reach the sandbox, which ships each one
+    assert {f"release:{number}" for number, _, _ in story} <= set(sandbox.state.releases)
+    sync(wms, ["shipments"], django_capture_on_commit_callbacks)
+
+    repeats = InboundMessage.objects.filter(
+        stream="shipments", external_id__in=[external_id for _, external_id, _ in story]
+    )
+    assert repeats.count() == len(story)
+    assert set(repeats.values_list("state", flat=True)) == {InboundState.PROCESSED}
+    assert not InboundMessage.objects.filter(stream="shipments", state=InboundState.FAILED).exists()
+    assert sorted(shipments.values_list("order__number", "external_id", "state")) == story
+    assert (
+        sorted(
+            Invoice.objects.filter(lines__shipment_line__shipment__in=shipments).values_list(
+                "number", "state", "total"
+            )
+        )
+        == invoices
+    )
+    assert not Hold.objects.filter(reason__code="SHIPMENT_UNMATCHED").exists()

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand
 from billing.demo import seed_billing
 from exceptions.demo import seed_holds
 from integrations.demo import seed_connectors
+from integrations.services.outbox import outbox_recipient
 from orders.demo import seed_demo
 
 
@@ -22,7 +23,9 @@ class Command(BaseCommand):
         result = seed_demo(orders=orders, customers=customers, items=items)
         holds = seed_holds()
         connectors = seed_connectors()
-        invoices = seed_billing()
+        # the finance desk's orders are released to this warehouse, which confirms their shipments
+        wms = outbox_recipient("order_release")
+        invoices = seed_billing(wms=wms.name) if wms else seed_billing()
         if result.created:
             self.stdout.write(
                 self.style.SUCCESS(
