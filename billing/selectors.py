@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum, prefetch_related_objects
 
 from o2c.errors import PermissionDenied
 from o2c.pagination import Page, keyset_page
@@ -13,6 +13,20 @@ from orders.roles import Role, UserLike, has_role, is_system_user
 from orders.selectors import customers_for_user
 
 from .models import CreditMemo, Invoice, InvoiceLine, InvoiceState, Shipment
+
+
+def invoice_lines_with_orders(invoice: Invoice) -> list[InvoiceLine]:
+    """The invoice's lines with their order line, order and item, read once per invoice object:
+    its release (the orders' invoiced quantities) and its ERP posting (the outbox row, in the
+    same transaction) both read them."""
+    prefetch_related_objects(
+        [invoice],
+        Prefetch(
+            "lines",
+            InvoiceLine.objects.select_related("order_line__order", "order_line__item"),
+        ),
+    )
+    return list(invoice.lines.all())
 
 
 def is_finance(user: UserLike) -> bool:

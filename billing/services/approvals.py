@@ -15,7 +15,7 @@ from orders.roles import Role, get_system_user, has_role, is_system_user
 from orders.services import order_record_invoice
 
 from ..models import Invoice, InvoiceState
-from ..selectors import invoices_for_user
+from ..selectors import invoice_lines_with_orders, invoices_for_user
 from ..signals import invoice_released
 
 
@@ -128,7 +128,7 @@ def release_invoice(invoice: Invoice, *, actor, reason: str) -> Invoice:
     invoice.release(by=actor, at=timezone.now())
     _save(invoice, actor, reason)
     quantities: dict[int, dict[int, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
-    for line in invoice.lines.select_related("order_line"):
+    for line in invoice_lines_with_orders(invoice):
         quantities[line.order_line.order_id][line.order_line_id] += line.quantity
     system = actor if is_system_user(actor) else get_system_user()
     for order_id, per_line in sorted(quantities.items()):

@@ -7,11 +7,11 @@ from decimal import Decimal
 from django.db import transaction
 
 from exceptions.services import hold_raise
-from o2c.errors import ApplicationError, Conflict
-from orders.models import Order, OrderState, Warehouse
+from o2c.errors import ApplicationError
+from orders.models import OrderState, Warehouse
 from orders.money import ZERO, line_amount
 from orders.roles import is_system_user
-from orders.services import order_record_shipment, order_transition
+from orders.services import order_record_shipment
 
 from ..models import Shipment, ShipmentLine, ShipmentState
 from .invoicing import pod_arrived, shipments_invoice
@@ -43,21 +43,18 @@ def shipment_record(
     existing = Shipment.objects.filter(source_system=source, external_id=external_id).first()
     if existing is not None:
         return existing
-    order = Order.objects.select_for_update(of=("self",)).get(pk=order_id)
-    if order.state not in SHIPPABLE:
-        raise Conflict(
-            f"Order {order.number} is {order.get_state_display().lower()}; it cannot ship yet."
-        )
     if not quantities or any(q < 0 for q in quantities.values()):
         raise ApplicationError("A shipment needs non-negative quantities.", {"field": "lines"})
     reason = f"Shipped {external_id}" + (f" via {carrier} {tracking_number}" if carrier else "")
-    if order.state == OrderState.RELEASED:
-        order_transition(
-            actor=actor,
-            order_id=order.pk,
-            transition="allocate",
-            reason=f"Allocated by the WMS ({warehouse_code or 'warehouse'})",
-        )
+    # Locks the order, allocates it if it was released, records the shipped quantities and moves
+    # it on; refused (Conflict) while it cannot ship, before anything is written.
+    order = order_record_shipment(
+        actor=actor,
+        order_id=order_id,
+        quantities=quantities,
+        reason=reason,
+        allocate_reason=f"Allocated by the WMS ({warehouse_code or 'warehouse'})",
+    )
     shipment = Shipment(
         order=order,
         source_system=source,
@@ -71,7 +68,6 @@ def shipment_record(
     shipment._history_user = actor
     shipment._change_reason = reason
     shipment.save()
-    before = {line.pk: line for line in order.lines.select_related("item")}
     # the lines and their history rows in one INSERT each (primary keys come back for history)
     lines = ShipmentLine.objects.bulk_create(
         [
@@ -82,8 +78,7 @@ def shipment_record(
     ShipmentLine.history.bulk_history_create(
         lines, default_user=actor, default_change_reason=reason
     )
-    order_record_shipment(actor=actor, order_id=order.pk, quantities=quantities, reason=reason)
-    _raise_mismatches(shipment, before, quantities, actor=actor)
+    _raise_mismatches(shipment, order.lines.all(), quantities, actor=actor)
     # invoices are the system's doing whoever records the shipment; a connector's shipment
     # passes its already-loaded system identity along
     biller = actor if is_system_user(actor) else None
@@ -91,17 +86,20 @@ def shipment_record(
     return shipment
 
 
-def _raise_mismatches(shipment, before: dict, quantities: dict[int, Decimal], *, actor) -> None:
+def _raise_mismatches(shipment, lines, quantities: dict[int, Decimal], *, actor) -> None:
     """A line shipped short of what was released (allocated), or beyond what was ordered, gets a
-    fulfilment hold in the warehouse queue, naming the numbers."""
+    fulfilment hold in the warehouse queue, naming the numbers. ``lines`` are the order's lines
+    with this shipment's quantities already recorded."""
+    by_id = {line.pk: line for line in lines}
     for line_id, quantity in quantities.items():
-        line = before.get(line_id)
+        line = by_id.get(line_id)
         if line is None or line.cancelled:
             continue
-        expected = max((line.allocated_qty or line.ordered_qty) - line.shipped_qty, ZERO)
+        shipped_before = line.shipped_qty - quantity
+        expected = max((line.allocated_qty or line.ordered_qty) - shipped_before, ZERO)
         if quantity == expected:
             continue
-        over = line.shipped_qty + quantity - line.ordered_qty
+        over = line.shipped_qty - line.ordered_qty
         code = "SHIPMENT_OVER" if over > 0 else "SHIPMENT_SHORT"
         gap = over if over > 0 else expected - quantity
         hold_raise(
@@ -115,7 +113,7 @@ def _raise_mismatches(shipment, before: dict, quantities: dict[int, Decimal], *,
                 "sku": line.item.sku,
                 "ordered": str(line.ordered_qty),
                 "released": str(line.allocated_qty or line.ordered_qty),
-                "shipped_before": str(line.shipped_qty),
+                "shipped_before": str(shipped_before),
                 "shipped_now": str(quantity),
                 "short" if code == "SHIPMENT_SHORT" else "over": str(gap),
             },

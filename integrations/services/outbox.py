@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from billing.selectors import invoice_lines_with_orders
 from billing.services import invoice_mark_posted, invoice_posting_rejected
 from o2c.errors import TransientError
 from orders.roles import get_system_user
@@ -141,7 +142,7 @@ def outbox_enqueue_invoice(*, invoice) -> OutboundMessage | None:
                     "amount": str(line.amount),
                     "tax": str(line.tax_amount),
                 }
-                for line in invoice.lines.select_related("order_line__order", "order_line__item")
+                for line in invoice_lines_with_orders(invoice)
             ],
         },
     )

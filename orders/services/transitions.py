@@ -4,7 +4,7 @@ quantities, and closing a line short; each refused with the reason when it canno
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import prefetch_related_objects
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed, can_proceed, has_transition_perm
 
@@ -118,26 +118,29 @@ def order_place_on_hold(*, actor, order_id: int, reason: str) -> Order:
     return apply_transition(order, "place_on_hold", actor=actor, reason=require_reason(reason))
 
 
-def _save_lines(lines: list[OrderLine], fields: list[str], *, actor, reason: str) -> None:
-    """Save changed lines in one UPDATE and their history rows in one INSERT (the per-line
-    ``save()`` cost two round trips a line on every shipment and invoice)."""
-    if not lines:
-        return
-    for line in lines:  # the history rows' author and reason, as a save() would record them
+def _history_of_lines(lines: list[OrderLine], *, actor, reason: str) -> None:
+    """The lines' history rows as they stand, authored as a save() would record them."""
+    for line in lines:
         line._history_user = actor
         line._change_reason = reason
-    OrderLine.objects.bulk_update(lines, fields)
     OrderLine.history.bulk_history_create(
         lines, update=True, default_user=actor, default_change_reason=reason
     )
 
 
-def _record_quantities(
-    order: Order, quantities: dict[int, Decimal], field: str, actor, reason: str
-):
-    # prefetched: the transition's conditions (fully shipped? invoiced?) read these same,
-    # updated lines instead of querying them again for each check
-    prefetch_related_objects([order], "lines")
+def _save_lines(lines: list[OrderLine], fields: list[str], *, actor, reason: str) -> None:
+    """Save changed lines in one UPDATE and their history rows in one INSERT (the per-line
+    ``save()`` cost two round trips a line on every shipment and invoice)."""
+    if not lines:
+        return
+    OrderLine.objects.bulk_update(lines, fields)
+    _history_of_lines(lines, actor=actor, reason=reason)
+
+
+def _add_quantities(order: Order, quantities: dict[int, Decimal], field: str) -> list[OrderLine]:
+    """Add ``quantities`` to ``field`` of the order's (prefetched) lines, in memory; returns the
+    lines changed. The transition's conditions (fully shipped? invoiced?) then read these same
+    lines instead of querying them again for each check."""
     lines = {line.pk: line for line in order.lines.all()}
     unknown = set(quantities) - lines.keys()
     if unknown:
@@ -149,24 +152,56 @@ def _record_quantities(
             raise ApplicationError("Quantities cannot be negative.", {"line": line_id})
         line = lines[line_id]
         setattr(line, field, getattr(line, field) + quantity)
-    _save_lines([lines[pk] for pk in quantities], [field], actor=actor, reason=reason)
+    return [lines[pk] for pk in quantities]
+
+
+def _record_quantities(
+    order: Order, quantities: dict[int, Decimal], field: str, actor, reason: str
+):
+    prefetch_related_objects([order], "lines")
+    changed = _add_quantities(order, quantities, field)
+    _save_lines(changed, [field], actor=actor, reason=reason)
+
+
+#: States from which a WMS confirmation records shipped quantities (released: allocated first).
+SHIP_FROM = {OrderState.ALLOCATED, OrderState.PARTIALLY_SHIPPED, OrderState.PARTIALLY_INVOICED}
 
 
 @transaction.atomic
 def order_record_shipment(
-    *, actor, order_id: int, quantities: dict[int, Decimal], reason: str
+    *,
+    actor,
+    order_id: int,
+    quantities: dict[int, Decimal],
+    reason: str,
+    allocate_reason: str | None = None,
 ) -> Order:
-    """Add shipped quantities per line, then move the order to shipped or partially shipped."""
+    """Add shipped quantities per line, then move the order to shipped or partially shipped.
+    With ``allocate_reason``, a released order is allocated first (the WMS confirms both at
+    once), under the same lock and in the same UPDATE of its lines; each line's history still
+    tells the allocation and the shipment apart. The returned order carries its lines (and
+    their items), as they now are."""
     order = lock_order(order_id=order_id, actor=actor)
-    if order.state not in {
-        OrderState.ALLOCATED,
-        OrderState.PARTIALLY_SHIPPED,
-        OrderState.PARTIALLY_INVOICED,
-    }:
+    allocating = allocate_reason is not None and order.state == OrderState.RELEASED
+    if not allocating and order.state not in SHIP_FROM:
         raise Conflict(
-            f"Order {order.number} is {order.get_state_display().lower()}; it cannot ship."
+            f"Order {order.number} is {order.get_state_display().lower()}; it cannot ship yet."
+            if order.state in (OrderState.RECEIVED, OrderState.ON_HOLD, OrderState.RELEASED)
+            else f"Order {order.number} is {order.get_state_display().lower()}; it cannot ship."
         )
-    _record_quantities(order, quantities, "shipped_qty", actor, reason)
+    prefetch_related_objects([order], Prefetch("lines", OrderLine.objects.select_related("item")))
+    fields = ["shipped_qty"]
+    if allocating:
+        apply_transition(order, "allocate", actor=actor, reason=require_reason(allocate_reason))
+        lines = list(order.lines.all())
+        for line in lines:
+            line.allocated_qty = line.ordered_qty
+        _history_of_lines(lines, actor=actor, reason=allocate_reason)
+        fields.append("allocated_qty")
+    shipped = _add_quantities(order, quantities, "shipped_qty")
+    # allocated, every line changed; else only the shipped ones
+    OrderLine.objects.bulk_update(list(order.lines.all()) if allocating else shipped, fields)
+    _history_of_lines(shipped, actor=actor, reason=reason)
     name = "ship" if order.fully_shipped() else "ship_partially"
     return apply_transition(order, name, actor=actor, reason=require_reason(reason))
 
