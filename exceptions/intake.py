@@ -20,6 +20,7 @@ from o2c.pgcopy import copy_create_with_history
 from orders.imports import orders_conclude_import
 from orders.lifecycle import Step
 from orders.models import ARBalance, Customer, Order, OrderLine, OrderState
+from orders.services import lock_credit
 
 from .facts import CENT, EXPOSED_STATES, ZERO, assemble_facts, stock_of
 from .models import Hold, HoldReason
@@ -82,6 +83,8 @@ def orders_evaluate_imported(*, orders: list[Order], actor) -> list[Order]:
     policies = policies_for({customer.segment for customer in customers.values()})
     depth = max(policy.anomaly_history_orders for policy in policies.values())
     ar = {row.customer_id: row for row in ARBalance.objects.filter(customer_id__in=customers)}
+    # another worker's import, or a person's release, of these customers' orders is waited for
+    lock_credit(customers)
     exposure = defaultdict(lambda: ZERO, _exposure(set(customers)))
     stock = stock_of({line.item_id for order in orders for line in order.imported_lines})
     recent = _recent_orders(set(customers), started, depth)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from orders.lifecycle import Step
 from orders.models import Order, OrderState
 from orders.roles import get_system_user
-from orders.services import order_place_on_hold, order_release
+from orders.services import lock_credit, order_place_on_hold, order_release
 
 from ..facts import CENT, order_facts
 from ..models import ACTIVE_STATES, Hold, HoldReason
@@ -59,6 +59,7 @@ def order_evaluate(*, order_id: int, actor=None) -> list[Hold]:
     )
     if order.state not in EVALUATED_STATES:
         return []
+    lock_credit([order.customer_id])  # its exposure as it stands, no release in flight left out
     policy = policy_for(order.customer.segment)
     findings = evaluate(
         order_facts(order, history_orders=policy.anomaly_history_orders), policy.thresholds

@@ -36,12 +36,9 @@ def orders_apply_batches(messages: list[InboundMessage], counts) -> list[Inbound
     size = settings.O2C_ORDER_CHUNK  # big enough to amortise the fixed reads, short transactions
     for start in range(0, len(batch), size):
         chunk = batch[start : start + size]
-        ids = [m.pk for m in chunk]
-        # counted before applying, committed on its own (bookkeeping, no history row): if the
-        # worker dies in the chunk, the next attempt takes these messages one at a time
-        InboundMessage.objects.filter(pk__in=ids, state__in=WAITING).update(
-            unfinished_attempts=F("unfinished_attempts") + 1
-        )
+        ids = _take([m.pk for m in chunk])
+        if not ids:
+            continue  # another worker is applying this chunk, or has applied it
         outcome = defaultdict(int)
         try:
             _apply_orders(ids, outcome)
@@ -52,6 +49,23 @@ def orders_apply_batches(messages: list[InboundMessage], counts) -> list[Inbound
         for key, value in outcome.items():
             counts[key] += value
     return one_by_one
+
+
+@transaction.atomic
+def _take(ids: list[int]) -> list[int]:
+    """This run's share of a chunk, its attempt counted before applying and committed on its own
+    (bookkeeping, no history row): if the worker dies in the chunk, the next attempt takes these
+    messages one at a time. Messages another worker is applying are skipped, not waited for, so
+    workers sharing the stream split it (as the per-message path's ``claimed`` does)."""
+    mine = list(
+        InboundMessage.objects.select_for_update(skip_locked=True)
+        .filter(pk__in=ids, state__in=WAITING)
+        .values_list("pk", flat=True)
+    )
+    InboundMessage.objects.filter(pk__in=mine).update(
+        unfinished_attempts=F("unfinished_attempts") + 1
+    )
+    return mine
 
 
 @transaction.atomic
@@ -98,8 +112,6 @@ def _apply_orders(ids: list[int], counts) -> None:
         )
         messages_of[record.external_id].append(message)
     result = orders_import(actor=system, source=source, records=imports, now=timezone.now())
-    released = orders_evaluate_imported(orders=result.created, actor=system)
-    outbox_enqueue_releases(orders=released, actor=system)
     for external_id, group in messages_of.items():
         for message in group:
             errors[message.pk] = result.rejected.get(external_id)
@@ -115,6 +127,10 @@ def _apply_orders(ids: list[int], counts) -> None:
             **dict(zip(MARKED_FIELDS, values, strict=True))
         )
     copy_history(InboundMessage, messages, update=True, default_user=system)
+    # last: evaluation holds its customers' credit locks to the commit, so another worker
+    # importing orders of the same customers waits the shortest time
+    released = orders_evaluate_imported(orders=result.created, actor=system)
+    outbox_enqueue_releases(orders=released, actor=system)
     for order in result.created:  # each order's log line carries its message's correlation id
         with correlated(order.correlation_id):
             logger.info("Order %s imported from %s", order.number, source)

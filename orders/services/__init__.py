@@ -1,7 +1,7 @@
 """Every write to orders, by subdomain: entry, edits of an open order, and the lifecycle
 transitions; atomic, row-locked, with history authors and reasons, events after commit."""
 
-from .common import EDITABLE_STATES, ORDER_TOTAL_DIGITS, LineInput
+from .common import EDITABLE_STATES, ORDER_TOTAL_DIGITS, LineInput, lock_credit
 from .edits import (
     customer_update_master_data,
     order_line_accept_price,
@@ -30,6 +30,7 @@ __all__ = [
     "ORDER_TOTAL_DIGITS",
     "SHIPPED_SO_FAR",
     "customer_update_master_data",
+    "lock_credit",
     "order_create",
     "order_line_accept_price",
     "order_line_cancel",

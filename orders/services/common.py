@@ -39,6 +39,21 @@ def lock_order(*, order_id: int, actor) -> Order:
     return order
 
 
+def lock_credit(customer_ids) -> None:
+    """Take the customers' credit locks until the transaction ends: their rows, FOR NO KEY UPDATE
+    (new orders may still refer to them; only another holder waits), in id order so that two
+    holders cannot deadlock. An order released adds to its customer's exposure, and a credit
+    check reads that exposure: each does so under this lock, so a check waits for a release (or
+    another import's releases) in flight instead of leaving it out and passing a limit that only
+    one of the two orders fits under."""
+    list(
+        Customer.objects.select_for_update(no_key=True)
+        .filter(pk__in=customer_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def contract_prices(customer: Customer, item_ids: list[int], on: date) -> dict[int, Decimal]:
     agreements = (
         PriceAgreement.objects.filter(customer=customer, item_id__in=item_ids, valid_from__lte=on)

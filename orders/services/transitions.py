@@ -15,7 +15,7 @@ from ..lifecycle import Step, blocking_reasons
 from ..models import Order, OrderLine, OrderState
 from ..roles import Role, get_system_user
 from ..signals import order_transitioned, order_transitioning
-from .common import lock_order, require_writer
+from .common import lock_credit, lock_order, require_writer
 
 #: Transitions a person may trigger from the order page or admin; the rest follow events.
 MANUAL_TRANSITIONS = ("place_on_hold", "release", "allocate", "close", "cancel")
@@ -57,6 +57,8 @@ def apply_transition(order: Order, name: str, *, actor, reason: str, **kwargs) -
     # guards again, a query apiece on every shipment and invoice
     if not method._django_fsm.has_transition_perm(order, order.state, actor):
         raise _explain_refusal(order, name, actor)
+    if name == "release":  # the order's value joins its customer's credit exposure
+        lock_credit([order.customer_id])
     source = order.state
     try:
         method(**kwargs)

@@ -1,0 +1,201 @@
+"""Two workers importing one order stream at once: each takes a chunk the other is not applying
+(skipped, not waited for), and a credit check never leaves out an order of the same customer
+released in another transaction still in flight; it waits for it and counts it."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection, connections, transaction
+from django.utils import timezone
+
+from integrations.models import Connector, InboundMessage, InboundState
+from integrations.services import inbox_process, inbox_store
+from orders.models import ARBalance, InventoryPosition, Order, OrderState
+from orders.roles import get_system_user
+from orders.services import order_release
+from tests.fixtures.factories import (
+    CustomerFactory,
+    ItemFactory,
+    OrderFactory,
+    ShipToFactory,
+    WarehouseFactory,
+)
+
+SOURCE = "race-erp"
+
+
+@pytest.fixture
+def postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent transactions need PostgreSQL; SQLite locks the whole file")
+
+
+@pytest.fixture
+def erp(hold_policy):
+    return Connector.objects.create(name=SOURCE, kind="erp", base_url="http://127.0.0.1:9")
+
+
+@pytest.fixture
+def customer_of(db):
+    """A customer of the ERP with a 1,000 credit limit (1,050 with the 5 % tolerance), no open
+    AR and a main ship-to; the item it orders lists at 100 and is in stock."""
+    item = ItemFactory(sku="RACE-1", list_price=Decimal("100.0000"), unit_cost=Decimal("60"))
+    InventoryPosition.objects.create(
+        item=item,
+        warehouse=WarehouseFactory(),
+        erp_on_hand=Decimal("1000"),
+        wms_on_hand=Decimal("1000"),
+        allocated=Decimal("0"),
+        as_of=timezone.now(),
+    )
+
+    def make(number: str):
+        customer = CustomerFactory(
+            number=number,
+            source_system=SOURCE,
+            external_id=number,
+            credit_limit=Decimal("1000.00"),
+        )
+        ShipToFactory(customer=customer, code="MAIN")
+        ARBalance.objects.create(customer=customer, open_amount=Decimal("0"), as_of=timezone.now())
+        return customer
+
+    return make
+
+
+def _order(number: str, customer: str, quantity: str = "6") -> dict:
+    """An order message of one line: 6 × 100 = 600, within the limit alone, not with another."""
+    return {
+        "id": number,
+        "version": 1,
+        "number": number,
+        "channel": "edi",
+        "customer": customer,
+        "ship_to": "MAIN",
+        "lines": [{"sku": "RACE-1", "quantity": quantity}],
+    }
+
+
+class Elsewhere:
+    """``work()`` run in another thread's transaction, on its own connection, held open (its
+    locks with it) until ``let_go()``; ``run()`` runs a second worker's call in a thread."""
+
+    def __init__(self, work):
+        self.holding, self.done, self.outcome = threading.Event(), threading.Event(), []
+        self.thread = threading.Thread(target=self._hold, args=(work,))
+
+    def _hold(self, work):
+        try:
+            with transaction.atomic():
+                self.outcome.append(work())
+                self.holding.set()
+                self.done.wait(timeout=60)
+        finally:
+            connections.close_all()
+
+    def __enter__(self):
+        self.thread.start()
+        assert self.holding.wait(timeout=30)
+        return self
+
+    def let_go(self):
+        self.done.set()
+        self.thread.join(timeout=60)
+
+    def __exit__(self, *exc):
+        self.let_go()
+
+
+def _in_thread(work) -> tuple[threading.Thread, list]:
+    outcome = []
+
+    def run():
+        try:
+            outcome.append(work())
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_waits_for_a_release_of_the_same_customer_in_flight_and_counts_it(
+    postgresql, erp, customer_of
+):
+    customer = customer_of("RACE-C1")
+    waiting = OrderFactory(customer=customer)  # a 600 order on hold, its hold resolved
+    Order.objects.filter(pk=waiting.pk).update(state=OrderState.ON_HOLD, total=Decimal("600.00"))
+    inbox_store(connector=erp, stream="orders", records=[_order("RACE-2", "RACE-C1")])
+
+    # a credit analyst's release of a held 600 order is in flight when the worker imports
+    # another 600 order of the same customer
+    with Elsewhere(
+        lambda: order_release(actor=get_system_user(), order_id=waiting.pk, reason="Paid")
+    ) as release:
+        worker, counts = _in_thread(lambda: inbox_process(connector_id=erp.pk, stream="orders"))
+        worker.join(timeout=2)
+        assert worker.is_alive(), "the credit check did not wait for the release in flight"
+        release.let_go()
+        worker.join(timeout=30)
+
+    # then the import counted the released order: 1,200 is over the limit, so a credit hold
+    assert counts == [{"processed": 1}]
+    imported = Order.objects.get(number="RACE-2")
+    assert imported.state == OrderState.ON_HOLD
+    assert list(imported.holds.values_list("reason__code", flat=True)) == ["CREDIT_LIMIT"]
+    assert imported.holds.get().context["released_uninvoiced"] == "600.00"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_importing_one_customers_orders_put_the_second_on_credit_hold(
+    postgresql, erp, customer_of
+):
+    customer_of("RACE-C2")
+    inbox_store(connector=erp, stream="orders", records=[_order("RACE-A", "RACE-C2")])
+
+    # the first worker's import, touchless on its own, is not yet committed when a second
+    # worker takes the next message, for the same customer
+    with Elsewhere(lambda: inbox_process(connector_id=erp.pk, stream="orders")) as first:
+        assert first.outcome == [{"processed": 1}]
+        inbox_store(connector=erp, stream="orders", records=[_order("RACE-B", "RACE-C2")])
+        second, counts = _in_thread(lambda: inbox_process(connector_id=erp.pk, stream="orders"))
+        second.join(timeout=2)
+        assert second.is_alive(), "the second import's credit check did not wait"
+        first.let_go()
+        second.join(timeout=30)
+
+    assert counts == [{"processed": 1}]
+    states = dict(Order.objects.values_list("number", "state"))
+    assert states == {"RACE-A": OrderState.RELEASED, "RACE-B": OrderState.ON_HOLD}
+    held = Order.objects.get(number="RACE-B").holds.get()
+    assert (held.reason.code, held.context["released_uninvoiced"]) == ("CREDIT_LIMIT", "600.00")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_worker_skips_the_chunk_another_is_applying(postgresql, erp, customer_of):
+    customer_of("RACE-C3")
+    customer_of("RACE-C4")
+    inbox_store(connector=erp, stream="orders", records=[_order("RACE-X", "RACE-C3")])
+
+    # while one worker is applying the first message (not committed), a second message arrives
+    # for another customer and a second worker runs the stream
+    with Elsewhere(lambda: inbox_process(connector_id=erp.pk, stream="orders")):
+        inbox_store(connector=erp, stream="orders", records=[_order("RACE-Y", "RACE-C4")])
+        second, counts = _in_thread(lambda: inbox_process(connector_id=erp.pk, stream="orders"))
+        second.join(timeout=10)
+        # it did not queue behind the first worker's rows: it applied the other message alone
+        assert not second.is_alive(), "the second worker waited for the first one's chunk"
+        assert counts == [{"processed": 1}]
+        assert Order.objects.filter(number="RACE-Y", state=OrderState.RELEASED).exists()
+        taken = InboundMessage.objects.get(external_id="RACE-X")
+        # the first worker's message is untouched by the second (no attempt counted for it; the
+        # first worker's own count is inside its open transaction here)
+        assert (taken.state, taken.unfinished_attempts) == (InboundState.RECEIVED, 0)
+
+    assert set(InboundMessage.objects.values_list("external_id", "state")) == {
+        ("RACE-X", InboundState.PROCESSED),
+        ("RACE-Y", InboundState.PROCESSED),
+    }
