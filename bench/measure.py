@@ -149,31 +149,43 @@ def dashboard(requests: int) -> list[Figure]:
     ]
 
 
-def ingestion(orders: int, *, copy_rate: float | None = None) -> list[Figure]:
-    """Orders of 4 lines through the real pipeline (inbox → mapping → order_create → rules → holds
-    and history), with the naive per-object save() path as its baseline in this run (the COPY
-    baseline is the generator's own rate)."""
-    # Named after the generator's source system, so imported orders find its customers.
+def erp_connector() -> Connector:
+    """Named after the generator's source system, so imported orders find its customers."""
     connector, _ = Connector.objects.get_or_create(
         name=SOURCE, defaults={"kind": "erp", "base_url": "http://127.0.0.1:9", "enabled": False}
     )
-    customers = list(
-        Customer.objects.filter(source_system=SOURCE).values_list("number", flat=True)[:200]
+    return connector
+
+
+def order_records(prefix: str, count: int, *, customers: int = 200, items: int = 400) -> list:
+    """``count`` ERP order messages of 4 lines (2 of each item) for the generator's first
+    ``customers`` customers in turn, on their main ship-to, ids ``<prefix>-<stamp>-<n>``."""
+    numbers = list(
+        Customer.objects.filter(source_system=SOURCE).values_list("number", flat=True)[:customers]
     )
-    skus = list(Item.objects.filter(source_system=SOURCE).values_list("sku", flat=True)[:400])
+    skus = list(Item.objects.filter(source_system=SOURCE).values_list("sku", flat=True)[:items])
     stamp = int(time.time())
-    records = [
+    return [
         {
-            "id": f"ING-{stamp}-{n}",
+            "id": f"{prefix}-{stamp}-{n}",
             "version": 1,
-            "number": f"ING-{stamp}-{n}",
+            "number": f"{prefix}-{stamp}-{n}",
             "channel": "edi",
-            "customer": customers[n % len(customers)],
+            "customer": numbers[n % len(numbers)],
             "ship_to": "MAIN",
             "lines": [{"sku": skus[(n * 4 + k) % len(skus)], "quantity": "2"} for k in range(4)],
         }
-        for n in range(orders)
+        for n in range(count)
     ]
+
+
+def ingestion(orders: int, *, copy_rate: float | None = None) -> list[Figure]:
+    """Orders of 4 lines through the real pipeline (inbox → mapping → order_create → rules → holds
+    and history) in this process, with the naive per-object save() path as its baseline in this
+    run (the COPY baseline is the generator's own rate)."""
+    connector = erp_connector()
+    records = order_records("ING", orders)
+    stamp = int(time.time())
     before = Order.objects.count()
     start = time.perf_counter()
     inbox_store(connector=connector, stream="orders", records=records)

@@ -158,6 +158,12 @@ MASTER_UPSERTS = {
 def inbox_process(*, connector_id: int, stream: str, limit: int = 1000) -> dict[str, int]:
     """Apply the stream's waiting messages; returns counts by outcome."""
     counts = defaultdict(int)
+    if stream == "orders":  # pulled a chunk at a time, set-wise (``order_messages``)
+        system = get_system_user()
+        for message in orders_apply_batches(connector_id=connector_id, limit=limit, counts=counts):
+            with correlated(message.correlation_id):
+                _guarded("orders", message, counts, system)
+        return dict(counts)
     # the list to work through; each message is read again, whole, when it is claimed
     messages = list(
         InboundMessage.objects.filter(connector_id=connector_id, stream=stream, state__in=WAITING)
@@ -169,11 +175,6 @@ def inbox_process(*, connector_id: int, stream: str, limit: int = 1000) -> dict[
         return counts
     if stream in MASTER_UPSERTS:
         _process_master(messages, stream, counts)
-    elif stream == "orders":
-        system = get_system_user()
-        for message in orders_apply_batches(messages, counts):
-            with correlated(message.correlation_id):
-                _guarded("orders", message, counts, system)
     elif stream in PER_MESSAGE:
         system = get_system_user()
         for message in _still_waiting(messages):

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from o2c.errors import ApplicationError, Conflict
@@ -25,47 +25,85 @@ from .attempts import MARKED_FIELDS, WAITING, finish, mark
 logger = logging.getLogger(__name__)
 
 
-def orders_apply_batches(messages: list[InboundMessage], counts) -> list[InboundMessage]:
-    """Apply order messages set-wise, a chunk per transaction: mapped, validated against master
-    data, stored, evaluated and concluded in bulk (``orders.imports``, ``exceptions.intake``).
-    Returns the messages to apply one at a time through the guarded path, where a poison message
-    is found and dead-lettered alone: those an earlier attempt left unfinished (their worker
-    died) or that failed before, and every message of a chunk that fails unexpectedly."""
-    one_by_one = [m for m in messages if m.unfinished_attempts or m.state == InboundState.FAILED]
-    batch = [m for m in messages if not (m.unfinished_attempts or m.state == InboundState.FAILED)]
+def orders_apply_batches(*, connector_id: int, limit: int, counts) -> list[InboundMessage]:
+    """Apply up to ``limit`` of the stream's waiting order messages set-wise, a chunk per
+    transaction: mapped, validated against master data, stored, evaluated and concluded in bulk
+    (``orders.imports``, ``exceptions.intake``). Each chunk is the next waiting messages no other
+    worker has taken, so workers sharing the stream pull chunks until none is left, and a run
+    takes what arrived after it started. Returns the messages to apply one at a time through the
+    guarded path, where a poison message is found and dead-lettered alone: those an earlier
+    attempt left unfinished (their worker died) or that failed before, and every message of a
+    chunk that fails unexpectedly."""
+    retry = list(
+        InboundMessage.objects.filter(connector_id=connector_id, stream="orders")
+        .filter(
+            Q(state=InboundState.FAILED) | Q(state=InboundState.RECEIVED, unfinished_attempts__gt=0)
+        )
+        .select_related("connector")
+        .defer("payload")
+        .order_by("external_id", "version")[:limit]
+    )
     size = settings.O2C_ORDER_CHUNK  # big enough to amortise the fixed reads, short transactions
-    for start in range(0, len(batch), size):
-        chunk = batch[start : start + size]
-        ids = _take([m.pk for m in chunk])
+    one_by_one, left = [], limit - len(retry)
+    while left > 0:
+        ids = _take(connector_id, min(size, left))
         if not ids:
-            continue  # another worker is applying this chunk, or has applied it
+            break  # none waiting, or other workers have the rest
+        left -= len(ids)
         outcome = defaultdict(int)
         try:
             _apply_orders(ids, outcome)
         except Exception:  # noqa: BLE001 - isolate the bad message instead of failing them all
             logger.exception("An order batch failed; applying its messages one at a time")
-            one_by_one += chunk
+            one_by_one += (
+                InboundMessage.objects.filter(pk__in=ids)
+                .select_related("connector")
+                .defer("payload")
+                .order_by("external_id", "version")
+            )
             continue
         for key, value in outcome.items():
             counts[key] += value
-    return one_by_one
+    return _unheld(retry) + one_by_one
 
 
 @transaction.atomic
-def _take(ids: list[int]) -> list[int]:
-    """This run's share of a chunk, its attempt counted before applying and committed on its own
-    (bookkeeping, no history row): if the worker dies in the chunk, the next attempt takes these
-    messages one at a time. Messages another worker is applying are skipped, not waited for, so
-    workers sharing the stream split it (as the per-message path's ``claimed`` does)."""
+def _take(connector_id: int, size: int) -> list[int]:
+    """The next ``size`` fresh order messages no other worker has taken, their attempt counted
+    before applying and committed on its own (bookkeeping, no history row): if the worker dies
+    in the chunk, the next attempt takes these messages one at a time. SKIP LOCKED: a message
+    another worker is taking is passed over, not waited for; once taken, its counted attempt
+    keeps it out of every other worker's next chunk."""
     mine = list(
         InboundMessage.objects.select_for_update(skip_locked=True)
-        .filter(pk__in=ids, state__in=WAITING)
-        .values_list("pk", flat=True)
+        .filter(
+            connector_id=connector_id,
+            stream="orders",
+            state=InboundState.RECEIVED,
+            unfinished_attempts=0,
+        )
+        .order_by("external_id", "version")
+        .values_list("pk", flat=True)[:size]
     )
     InboundMessage.objects.filter(pk__in=mine).update(
         unfinished_attempts=F("unfinished_attempts") + 1
     )
     return mine
+
+
+@transaction.atomic
+def _unheld(messages: list[InboundMessage]) -> list[InboundMessage]:
+    """Of the listed messages with an unfinished attempt, those still waiting that no worker
+    holds: a chunk another worker is applying (or has applied since the list was made) has its
+    attempts counted too, and is left to it in one query rather than tried message by message."""
+    if not messages:
+        return []
+    free = set(
+        InboundMessage.objects.select_for_update(skip_locked=True)
+        .filter(pk__in=[m.pk for m in messages], state__in=WAITING)
+        .values_list("pk", flat=True)
+    )
+    return [m for m in messages if m.pk in free]
 
 
 @transaction.atomic

@@ -45,6 +45,7 @@ def test_the_harness_runs_at_tiny_scale_on_postgresql(billing_defaults):
         "dashboard p95",
         "KPI slice refresh",
         "ingestion",
+        "ingestion, 2 workers",
         "shipment-to-invoice p95",
         "ingestion worker peak RSS",
     ):
@@ -55,8 +56,13 @@ def test_the_harness_runs_at_tiny_scale_on_postgresql(billing_defaults):
     ingestion = next(f for f in report["figures"] if f["name"] == "ingestion")
     assert ingestion["extra"]["orders"] == 200 and ingestion["extra"]["dead"] == 0
     latency = next(f for f in report["figures"] if f["name"] == "shipment-to-invoice p95")
+    pool = next(f for f in report["figures"] if f["name"] == "ingestion, 2 workers")
     if os.environ.get("CELERY_BROKER_URL", "").startswith("redis"):
         # a real worker invoiced every shipment the harness fed it
         assert latency["extra"]["invoiced"] == latency["extra"]["shipments"] > 0
+        # two real worker processes applied the whole burst between them, nothing dead or left
+        assert pool["extra"]["orders"] == 1000 and pool["value"] > 0
+        assert pool["extra"]["left waiting"] == pool["extra"]["dead"] == 0
     else:
         assert latency["extra"]["skipped"].startswith("needs CELERY_BROKER_URL")
+        assert pool["extra"]["skipped"].startswith("needs CELERY_BROKER_URL")

@@ -17,8 +17,13 @@ from tests.integrations.test_sandbox_sync import sync
 pytestmark = pytest.mark.django_db
 
 
-def _one_at_a_time(messages, counts):
-    return messages  # none applied as a batch: the inbox applies them all one at a time
+def _one_at_a_time(*, connector_id, limit, counts):
+    # none applied as a batch: the inbox applies every waiting message one at a time
+    return list(
+        InboundMessage.objects.filter(connector_id=connector_id, stream="orders")
+        .select_related("connector")
+        .order_by("external_id", "version")[:limit]
+    )
 
 
 def _outcome():

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from integrations.models import Connector, InboundMessage, InboundState
 from integrations.services import inbox_process, inbox_store
+from integrations.services.order_messages import _unheld, orders_apply_batches
 from orders.models import ARBalance, InventoryPosition, Order, OrderState
 from orders.roles import get_system_user
 from orders.services import order_release
@@ -199,3 +200,31 @@ def test_a_second_worker_skips_the_chunk_another_is_applying(postgresql, erp, cu
         ("RACE-X", InboundState.PROCESSED),
         ("RACE-Y", InboundState.PROCESSED),
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_leaves_alone_listed_retries_that_another_worker_holds_or_has_applied(
+    postgresql, erp, customer_of
+):
+    """A chunk another worker has taken shows in a run's list with its attempt counted, like a
+    message whose worker died; the run passes it over in one query instead of message by
+    message, and retries only what is still waiting with no worker on it."""
+    customer_of("RACE-C5")
+    inbox_store(
+        connector=erp,
+        stream="orders",
+        records=[_order(f"RACE-R{n}", "RACE-C5", quantity="1") for n in range(4)],
+    )
+    InboundMessage.objects.update(unfinished_attempts=1)
+    listed = list(InboundMessage.objects.order_by("external_id"))
+    applied, held, orphaned = listed[:2], listed[2], listed[3]
+    InboundMessage.objects.filter(pk__in=[m.pk for m in applied]).update(
+        state=InboundState.PROCESSED, unfinished_attempts=0
+    )  # by another worker, since the list was made
+
+    def hold():
+        return InboundMessage.objects.select_for_update().get(pk=held.pk)
+
+    with Elsewhere(hold):
+        assert _unheld(listed) == [orphaned]
+        assert orders_apply_batches(connector_id=erp.pk, limit=10, counts={}) == [orphaned]
