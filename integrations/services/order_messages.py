@@ -34,7 +34,7 @@ def orders_apply_batches(*, connector_id: int, limit: int, counts) -> list[Inbou
     guarded path, where a poison message is found and dead-lettered alone: those an earlier
     attempt left unfinished (their worker died) or that failed before, and every message of a
     chunk that fails unexpectedly."""
-    retry = list(
+    retry = _unheld(
         InboundMessage.objects.filter(connector_id=connector_id, stream="orders")
         .filter(
             Q(state=InboundState.FAILED) | Q(state=InboundState.RECEIVED, unfinished_attempts__gt=0)
@@ -64,7 +64,7 @@ def orders_apply_batches(*, connector_id: int, limit: int, counts) -> list[Inbou
             continue
         for key, value in outcome.items():
             counts[key] += value
-    return _unheld(retry) + one_by_one
+    return retry + one_by_one
 
 
 @transaction.atomic
@@ -92,10 +92,12 @@ def _take(connector_id: int, size: int) -> list[int]:
 
 
 @transaction.atomic
-def _unheld(messages: list[InboundMessage]) -> list[InboundMessage]:
+def _unheld(messages) -> list[InboundMessage]:
     """Of the listed messages with an unfinished attempt, those still waiting that no worker
     holds: a chunk another worker is applying (or has applied since the list was made) has its
-    attempts counted too, and is left to it in one query rather than tried message by message."""
+    attempts counted too, and is left to it in one query rather than tried message by message
+    (nor counted against this run's limit)."""
+    messages = list(messages)
     if not messages:
         return []
     free = set(

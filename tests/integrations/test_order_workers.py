@@ -228,3 +228,27 @@ def test_a_run_leaves_alone_listed_retries_that_another_worker_holds_or_has_appl
     with Elsewhere(hold):
         assert _unheld(listed) == [orphaned]
         assert orders_apply_batches(connector_id=erp.pk, limit=10, counts={}) == [orphaned]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chunks_other_workers_have_taken_do_not_use_up_a_runs_limit(postgresql, erp, customer_of):
+    customer_of("RACE-C6")
+    inbox_store(
+        connector=erp,
+        stream="orders",
+        records=[_order(f"RACE-L{n}", "RACE-C6", quantity="1") for n in range(4)],
+    )
+    in_flight = list(InboundMessage.objects.order_by("external_id")[:2])
+    InboundMessage.objects.filter(pk__in=[m.pk for m in in_flight]).update(unfinished_attempts=1)
+
+    def apply_elsewhere():  # another worker has taken these two and is applying them
+        return list(
+            InboundMessage.objects.select_for_update().filter(pk__in=[m.pk for m in in_flight])
+        )
+
+    with Elsewhere(apply_elsewhere):
+        counts = inbox_process(connector_id=erp.pk, stream="orders", limit=2)
+
+    # the run's two were the two fresh messages, not the other worker's
+    assert counts == {"processed": 2}
+    assert set(Order.objects.values_list("number", flat=True)) == {"RACE-L2", "RACE-L3"}
