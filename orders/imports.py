@@ -79,6 +79,27 @@ def _contract_prices(pairs: set[tuple[int, int]], on: date) -> dict[tuple[int, i
     return prices
 
 
+def _line_maker():
+    """Makes unsaved OrderLines as Django makes rows read back: positionally, every column given,
+    starting from a fresh line's defaults. The keyword constructor looks up each omitted field's
+    default and sets each related object through its descriptor, and cost a fifth of an import."""
+    columns = [field.attname for field in OrderLine._meta.concrete_fields]
+    at = {name: index for index, name in enumerate(columns)}
+    defaults = [getattr(OrderLine(), name) for name in columns]
+    item_field = OrderLine._meta.get_field("item")
+
+    def make(*, item, **values) -> OrderLine:
+        row = defaults.copy()
+        row[at["item_id"]] = item.pk
+        for name, value in values.items():
+            row[at[name]] = value
+        line = OrderLine(*row)
+        item_field.set_cached_value(line, item)  # line.item, as the keyword did
+        return line
+
+    return make
+
+
 def _refusal(record: OrderImport, customers, items, numbers_taken) -> str | None:
     """Why this order cannot be stored, worded like the per-order service's dead letters."""
     if record.customer not in customers:
@@ -145,7 +166,7 @@ def orders_import(*, actor, source: str, records: list[OrderImport], now: dateti
         {(customers[r.customer].pk, items[line.sku].pk) for r in accepted for line in r.lines},
         now.date(),
     )
-    orders, lines_of = [], {}
+    orders, lines_of, new_line = [], {}, _line_maker()
     for index, record in enumerate(accepted):
         customer = customers[record.customer]
         order = Order(
@@ -169,7 +190,7 @@ def orders_import(*, actor, source: str, records: list[OrderImport], now: dateti
             agreed = contract.get((customer.pk, item.pk))
             price = line.unit_price if line.unit_price is not None else agreed
             lines.append(
-                OrderLine(
+                new_line(
                     line_number=number,
                     item=item,
                     # at the columns' scale, as the database keeps them: the rules and the WMS
