@@ -12,15 +12,13 @@ from django.utils import timezone
 from integrations.models import Connector, InboundMessage, InboundState
 from integrations.services import inbox_process, inbox_store
 from integrations.services.order_messages import _unheld, orders_apply_batches
-from orders.models import ARBalance, InventoryPosition, Order, OrderState
+from orders.models import ARBalance, Order, OrderState
 from orders.roles import get_system_user
 from orders.services import order_release
 from tests.fixtures.factories import (
     CustomerFactory,
-    ItemFactory,
     OrderFactory,
     ShipToFactory,
-    WarehouseFactory,
 )
 
 SOURCE = "race-erp"
@@ -38,18 +36,9 @@ def erp(hold_policy):
 
 
 @pytest.fixture
-def customer_of(db):
+def customer_of(stocked_item):
     """A customer of the ERP with a 1,000 credit limit (1,050 with the 5 % tolerance), no open
-    AR and a main ship-to; the item it orders lists at 100 and is in stock."""
-    item = ItemFactory(sku="RACE-1", list_price=Decimal("100.0000"), unit_cost=Decimal("60"))
-    InventoryPosition.objects.create(
-        item=item,
-        warehouse=WarehouseFactory(),
-        erp_on_hand=Decimal("1000"),
-        wms_on_hand=Decimal("1000"),
-        allocated=Decimal("0"),
-        as_of=timezone.now(),
-    )
+    AR and a main ship-to; the item it orders (SKU-S) lists at 100 and is in stock."""
 
     def make(number: str):
         customer = CustomerFactory(
@@ -74,7 +63,7 @@ def _order(number: str, customer: str, quantity: str = "6") -> dict:
         "channel": "edi",
         "customer": customer,
         "ship_to": "MAIN",
-        "lines": [{"sku": "RACE-1", "quantity": quantity}],
+        "lines": [{"sku": "SKU-S", "quantity": quantity}],
     }
 
 
@@ -122,6 +111,17 @@ def _in_thread(work) -> tuple[threading.Thread, list]:
     return thread, outcome
 
 
+def _waits_for(elsewhere: Elsewhere, work, why: str) -> list:
+    """``work`` run beside ``elsewhere``: still waiting two seconds on, it goes on once
+    ``elsewhere`` lets go; returns what it returned."""
+    thread, outcome = _in_thread(work)
+    thread.join(timeout=2)
+    assert thread.is_alive(), why
+    elsewhere.let_go()
+    thread.join(timeout=30)
+    return outcome
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_import_waits_for_a_release_of_the_same_customer_in_flight_and_counts_it(
     postgresql, erp, customer_of
@@ -136,11 +136,11 @@ def test_an_import_waits_for_a_release_of_the_same_customer_in_flight_and_counts
     with Elsewhere(
         lambda: order_release(actor=get_system_user(), order_id=waiting.pk, reason="Paid")
     ) as release:
-        worker, counts = _in_thread(lambda: inbox_process(connector_id=erp.pk, stream="orders"))
-        worker.join(timeout=2)
-        assert worker.is_alive(), "the credit check did not wait for the release in flight"
-        release.let_go()
-        worker.join(timeout=30)
+        counts = _waits_for(
+            release,
+            lambda: inbox_process(connector_id=erp.pk, stream="orders"),
+            "the credit check did not wait for the release in flight",
+        )
 
     # then the import counted the released order: 1,200 is over the limit, so a credit hold
     assert counts == [{"processed": 1}]
@@ -162,11 +162,11 @@ def test_two_workers_importing_one_customers_orders_put_the_second_on_credit_hol
     with Elsewhere(lambda: inbox_process(connector_id=erp.pk, stream="orders")) as first:
         assert first.outcome == [{"processed": 1}]
         inbox_store(connector=erp, stream="orders", records=[_order("RACE-B", "RACE-C2")])
-        second, counts = _in_thread(lambda: inbox_process(connector_id=erp.pk, stream="orders"))
-        second.join(timeout=2)
-        assert second.is_alive(), "the second import's credit check did not wait"
-        first.let_go()
-        second.join(timeout=30)
+        counts = _waits_for(
+            first,
+            lambda: inbox_process(connector_id=erp.pk, stream="orders"),
+            "the second import's credit check did not wait",
+        )
 
     assert counts == [{"processed": 1}]
     states = dict(Order.objects.values_list("number", "state"))
