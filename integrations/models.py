@@ -95,7 +95,7 @@ class InboundMessage(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     last_error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     state = FSMField(default=InboundState.RECEIVED, choices=InboundState, protected=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(no_db_index=["connector"])  # read by correlation id and date
 
     class Meta:
         constraints = [

@@ -37,7 +37,8 @@ def queue_member(instance: "Hold", user) -> bool:
 
 
 class Hold(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="holds")
+    # indexed by hold_order_state (order, state) and hold_assignee (assignee, state)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="holds", db_index=False)
     line = models.ForeignKey(
         OrderLine, on_delete=models.CASCADE, null=True, blank=True, related_name="holds"
     )
@@ -61,7 +62,12 @@ class Hold(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     due_at = models.DateTimeField()
     escalation_level = models.PositiveSmallIntegerField(default=0)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     context = models.JSONField(default=dict, blank=True)
     resolution_code = models.CharField(max_length=32, blank=True)
@@ -76,7 +82,18 @@ class Hold(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     second_approver = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    history = HistoricalRecords()
+    # History is read by order and by date: no index on the other foreign keys and the queue.
+    history = HistoricalRecords(
+        no_db_index=[
+            "line",
+            "reason",
+            "queue",
+            "assignee",
+            "resolved_by",
+            "first_approver",
+            "second_approver",
+        ]
+    )
 
     class Meta:
         constraints = [
