@@ -79,7 +79,10 @@ class InboundState(models.TextChoices):
 
 
 class InboundMessage(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
-    connector = models.ForeignKey(Connector, on_delete=models.PROTECT, related_name="inbox")
+    # indexed by inbox_stream_state and the idempotency key, which both lead with it
+    connector = models.ForeignKey(
+        Connector, on_delete=models.PROTECT, related_name="inbox", db_index=False
+    )
     stream = models.CharField(max_length=32)
     external_id = models.CharField(max_length=100)
     version = models.PositiveIntegerField(default=1)

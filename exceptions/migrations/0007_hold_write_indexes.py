@@ -4,6 +4,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from o2c.migration_ops import drop_foreign_key_index
+
 
 class Migration(migrations.Migration):
 
@@ -49,14 +51,18 @@ class Migration(migrations.Migration):
             name='second_approver',
             field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL),
         ),
-        migrations.AlterField(
+        drop_foreign_key_index(
             model_name='hold',
             name='assignee',
             field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            table='exceptions_hold',
+            index='exceptions_hold_assignee_id_a55c59c1',
         ),
-        migrations.AlterField(
+        drop_foreign_key_index(
             model_name='hold',
             name='order',
             field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='holds', to='orders.order'),
+            table='exceptions_hold',
+            index='exceptions_hold_order_id_349089f2',
         ),
     ]

@@ -6,6 +6,8 @@ import uuid
 from django.conf import settings
 from django.db import migrations, models
 
+from o2c.migration_ops import drop_foreign_key_index
+
 
 class Migration(migrations.Migration):
 
@@ -65,10 +67,12 @@ class Migration(migrations.Migration):
             name='warehouse',
             field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='orders.warehouse'),
         ),
-        migrations.AlterField(
+        drop_foreign_key_index(
             model_name='order',
             name='customer',
             field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='orders.customer'),
+            table='orders_order',
+            index='orders_order_customer_id_0b76f6a4',
         ),
         migrations.AlterField(
             model_name='order',

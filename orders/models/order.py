@@ -249,7 +249,8 @@ class Order(ConcurrentTransitionMixin, FSMModelMixin, ExternalRef):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # indexed by orders_line_unique (order, line_number)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
     line_number = models.PositiveIntegerField()
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="order_lines")
     warehouse = models.ForeignKey(
