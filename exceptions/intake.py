@@ -75,7 +75,8 @@ def _recent_orders(customer_ids: set[int], before: datetime, depth: int) -> dict
 @transaction.atomic
 def orders_evaluate_imported(*, orders: list[Order], actor) -> list[Order]:
     """Raise each imported order's holds, then hold or release it; returns the released ones.
-    ``orders`` come from ``orders.imports.orders_import`` (state received, lines attached)."""
+    ``orders`` come from ``orders.imports.orders_import`` (state received, lines attached; their
+    rows are inserted as they are concluded, so nothing here reads them back)."""
     if not orders:
         return []
     started = min(order.received_at for order in orders)

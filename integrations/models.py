@@ -98,7 +98,10 @@ class InboundMessage(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     last_error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     state = FSMField(default=InboundState.RECEIVED, choices=InboundState, protected=True)
-    history = HistoricalRecords(no_db_index=["connector"])  # read by correlation id and date
+    # Read by correlation id and date. The payload is left out: a stored message's payload never
+    # changes (a fix upstream arrives as a new version), so each history row repeating it only
+    # doubled every attempt's write; the row's payload_hash still names what it was.
+    history = HistoricalRecords(no_db_index=["connector"], excluded_fields=["payload"])
 
     class Meta:
         constraints = [

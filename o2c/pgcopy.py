@@ -55,14 +55,34 @@ def _copy(model, columns: list[str], rows) -> None:
                 copy.write_row(row)
 
 
-def _next_ids(model, count: int) -> list[int]:
-    pk = model._meta.pk
+def allocate_ids(model, count: int) -> list[int]:
+    """``count`` primary keys for new rows of ``model``, taken for this transaction: rows that
+    refer to them (foreign keys are checked at commit) can be written before the rows
+    themselves, and ids are known before anything is written."""
+    if count <= 0:
+        return []
+    quote = connection.ops.quote_name
+    table, column = model._meta.db_table, model._meta.pk.column
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [quote(table), column, count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        if connection.vendor != "sqlite" or not connection.in_atomic_block:
+            raise NotImplementedError("ids are allocated on PostgreSQL, or in a SQLite transaction")
+        # SQLite (development only): its transactions take the write lock as they begin
+        # (transaction_mode IMMEDIATE), so the next ids are the highest ever used plus one, and
+        # inserting them moves AUTOINCREMENT's counter past them. Identifiers from the model only.
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [connection.ops.quote_name(model._meta.db_table), pk.column, count],
+            f"SELECT MAX(COALESCE(MAX({quote(column)}), 0), "  # noqa: S608
+            "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0)) "
+            f"FROM {quote(table)}",
+            [table],
         )
-        return [row[0] for row in cursor.fetchall()]
+        last = cursor.fetchone()[0]
+    return list(range(last + 1, last + 1 + count))
 
 
 def copy_create(model, objs: list) -> list:
@@ -71,7 +91,7 @@ def copy_create(model, objs: list) -> list:
     if connection.vendor != "postgresql" or not objs:
         return model.objects.bulk_create(objs)
     unnumbered = [obj for obj in objs if obj.pk is None]
-    for obj, pk in zip(unnumbered, _next_ids(model, len(unnumbered)), strict=True):
+    for obj, pk in zip(unnumbered, allocate_ids(model, len(unnumbered)), strict=True):
         obj.pk = pk
     fields = model._meta.concrete_fields
     stamped = [

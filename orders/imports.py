@@ -4,7 +4,8 @@ The per-order service (``order_create``) costs some forty queries and two transa
 a feed arriving in bursts needs the whole batch validated against master data in a handful of
 reads, then orders, lines and their history inserted in bulk. Each order is refused or stored on
 its own terms: a bad one is named with its reason and the rest go in. The caller evaluates the
-stored orders and concludes them (``orders_conclude_import``) in the same transaction.
+accepted orders and concludes them (``orders_conclude_import``) in the same transaction, which
+inserts each order's row once, in the state its evaluation gave it.
 """
 
 from collections import defaultdict
@@ -17,7 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from o2c.errors import require_reason
-from o2c.pgcopy import copy_create_with_history, copy_history
+from o2c.pgcopy import allocate_ids, copy_create, copy_create_with_history, copy_history
 
 from .models import Customer, Order, OrderLine, OrderState, PriceAgreement, ShipTo
 from .money import ZERO, line_amount
@@ -43,7 +44,8 @@ class OrderImport:
 
 @dataclass
 class ImportResult:
-    #: stored orders, in the order given, each with ``imported_lines`` (its OrderLine objects)
+    #: accepted orders, in the order given, each with ``imported_lines`` (its OrderLine objects,
+    #: stored) and its id; the orders' own rows are inserted by ``orders_conclude_import``
     created: list[Order] = field(default_factory=list)
     #: external id -> why it was refused (nothing of it was stored)
     rejected: dict[str, str] = field(default_factory=dict)
@@ -121,9 +123,10 @@ def _refusal(record: OrderImport, customers, items, numbers_taken) -> str | None
 
 @transaction.atomic
 def orders_import(*, actor, source: str, records: list[OrderImport], now: datetime) -> ImportResult:
-    """Store new orders (state received) with their lines and history. Reads: existing orders,
-    customers, ship-tos, items, contract prices, taken numbers; writes: orders, lines, and their
-    history, in bulk. Orders are stamped a microsecond apart, in the order given, so the rules'
+    """Accept new orders (state received): their ids taken, their lines and "received" history
+    stored; the orders' rows follow in ``orders_conclude_import``. Reads: existing orders,
+    customers, ship-tos, items, contract prices, taken numbers; writes: lines, and the orders'
+    and lines' history, in bulk. Orders are stamped a microsecond apart, in the order given, so the rules'
     "orders before this one" keeps the feed's order."""
     result = ImportResult()
     stored = set(
@@ -214,7 +217,13 @@ def orders_import(*, actor, source: str, records: list[OrderImport], now: dateti
         lines_of[record.external_id] = lines
     if not orders:
         return result
-    copy_create_with_history(Order, orders, default_user=actor)
+    # The orders' rows are inserted when concluded, in the state their evaluation gives them
+    # (orders_conclude_import): inserting them received and updating each one moments later
+    # wrote every order row and its index entries twice. Their ids are taken now, so their
+    # lines and "received" history go in first (foreign keys are checked at commit).
+    for order, pk in zip(orders, allocate_ids(Order, len(orders)), strict=True):
+        order.pk = pk
+    copy_history(Order, orders, default_user=actor, default_change_reason=None)
     all_lines = []
     for order in orders:
         order.imported_lines = lines_of[order.external_id]
@@ -232,15 +241,15 @@ def orders_import(*, actor, source: str, records: list[OrderImport], now: dateti
 def orders_conclude_import(
     *, actor, orders: list[Order], held: set[int], at: datetime, reasons: dict[str, str]
 ) -> list[Order]:
-    """Move freshly imported, evaluated orders on: those with a release-blocking hold (ids in
-    ``held``) to on hold, the rest released (touchless), on the rows this transaction inserted;
-    returns the released orders. The caller sends
-    released orders to the WMS in the same transaction (the per-order path does it through
-    ``order_transitioning``)."""
+    """Insert freshly imported, evaluated orders in the state they move on to: those with a
+    release-blocking hold (ids in ``held``) on hold, the rest released (touchless), each with the
+    history row of that move after its "received" one; returns the released orders. The caller
+    sends released orders to the WMS in the same transaction (the per-order path does it
+    through ``order_transitioning``)."""
     moved = defaultdict(list)
     for order in orders:
         if order.state != OrderState.RECEIVED:
-            continue
+            raise ValueError(f"Order {order.number} was concluded already.")
         # The same moves as place_on_hold() and release(at); set directly because the caller has
         # just computed every hold of these orders, so the release guard (a query per order)
         # would only re-read what it knows.
@@ -254,11 +263,7 @@ def orders_conclude_import(
         order._history_user = actor
         order._history_date = at
         moved[order.state].append(order)
-    # One UPDATE per target state, then the history rows of the move: Django's bulk_update
-    # builds a CASE per row and cost more than the rest of the import together.
-    for state, group in moved.items():
-        Order.objects.filter(pk__in=[order.pk for order in group]).update(
-            state=state, **({"released_at": at} if state == OrderState.RELEASED else {})
-        )
+    copy_create(Order, orders)
+    for group in moved.values():
         copy_history(Order, group, update=True, default_user=actor)
     return moved[OrderState.RELEASED]

@@ -4,7 +4,7 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -188,3 +188,31 @@ def test_staged_copy_ignores_conflicts_as_bulk_create_does(postgresql, monkeypat
         {**row, "payload": {**row["payload"], "id": "NEW"}}
         for row in _rows(InboundMessage, [twin.pk])
     ]
+
+
+def test_allocated_ids_are_fresh_and_rows_referring_to_them_can_go_in_first(make_order, cs_user):
+    """The import writes an order's lines before the order itself (its row goes in once, in its
+    concluded state): the ids it is given must be unused, and the lines' foreign key waits for
+    the commit. On SQLite (development) as on PostgreSQL."""
+    existing = make_order()
+    with transaction.atomic():
+        ids = pgcopy.allocate_ids(Order, 3)
+        assert len(set(ids)) == 3 and min(ids) > existing.pk
+        line = _clone(existing.lines.first(), order_id=ids[0])
+        pgcopy.copy_create(OrderLine, [line])  # before its order
+        order = _clone(existing, number="ALLOC-1", external_id="ALLOC-1")
+        order.pk = ids[0]
+        pgcopy.copy_create(Order, [order])
+    assert Order.objects.get(number="ALLOC-1").pk == ids[0]
+    assert OrderLine.objects.get(pk=line.pk).order_id == ids[0]
+    later = make_order()
+    assert later.pk > ids[0]  # the table's own numbering moved past the id inserted
+
+
+@pytest.mark.django_db(transaction=True)  # a real commit, where deferred foreign keys are checked
+def test_an_allocated_id_nobody_inserts_fails_the_lines_at_commit(make_order):
+    existing = make_order()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        (missing,) = pgcopy.allocate_ids(Order, 1)
+        pgcopy.copy_create(OrderLine, [_clone(existing.lines.first(), order_id=missing)])
+    assert not OrderLine.objects.filter(order_id=missing).exists()
