@@ -4,7 +4,7 @@ whatever repeats a call or a later call brings."""
 import pytest
 
 from integrations.models import Connector, InboundMessage, InboundState
-from integrations.services import inbox_store
+from integrations.services import inbox, inbox_store
 from integrations.services.inbox import payload_hash
 from orders.roles import get_system_user
 
@@ -56,3 +56,23 @@ def test_a_stored_message_hashes_as_its_raw_record_does():
     assert stored == {"H-1": payload_hash(clean), "H-2": payload_hash(nul)}
     assert payload_hash(clean) != payload_hash({**clean, "number": "H-1b"})
     assert InboundMessage.objects.get(external_id="H-2").state == InboundState.DEAD
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"id": "P-1", "lines": [{"sku": "X", "quantity": "2"}], "note": None, "n": 1.5},
+        {"id": "P-2", "note": "C:\\u0000 is text, not a NUL"},  # an escaped backslash
+        {"id": "P-3", "note": "a NUL\x00 inside"},
+        {"id": "P-4", "price": float("inf")},
+        {"id": "P-5", float("nan"): "a NaN key"},
+    ],
+)
+def test_a_record_is_mended_and_hashed_as_the_value_by_value_walk_does(record):
+    """Most records are stored as they came: one serialisation checks and hashes them. The rare
+    one with something PostgreSQL cannot keep is walked value by value: both give the same
+    stored record, hash and problems."""
+    problems = set()
+    walked = inbox._storable(record, problems)
+    assert inbox._prepared(record) == (walked, inbox._digest(walked), problems)
+    assert bool(problems) is (record["id"] in {"P-3", "P-4", "P-5"})
