@@ -114,6 +114,14 @@ class InboundMessage(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         indexes = [
             models.Index(fields=["state", "received_at"], name="inbox_state"),
             models.Index(fields=["connector", "stream", "state"], name="inbox_stream_state"),
+            # A stream's waiting messages in the order they are applied, and only those: with
+            # the idempotency key alone, taking the next chunk walked every message the stream
+            # ever applied (150 ms a chunk at 240,000), and the inbox only grows.
+            models.Index(
+                fields=["connector", "stream", "external_id", "version"],
+                name="inbox_waiting",
+                condition=models.Q(state__in=[InboundState.RECEIVED, InboundState.FAILED]),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -7,11 +7,12 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from integrations.models import Connector, InboundMessage, InboundState
 from integrations.services import inbox_process, inbox_store
-from integrations.services.order_messages import _unheld, orders_apply_batches
+from integrations.services.order_messages import _take, _unheld, orders_apply_batches
 from orders.models import ARBalance, Order, OrderState
 from orders.roles import get_system_user
 from orders.services import order_release
@@ -252,3 +253,33 @@ def test_chunks_other_workers_have_taken_do_not_use_up_a_runs_limit(postgresql, 
     # the run's two were the two fresh messages, not the other worker's
     assert counts == {"processed": 2}
     assert set(Order.objects.values_list("number", flat=True)) == {"RACE-L2", "RACE-L3"}
+
+
+@pytest.mark.django_db
+def test_the_next_chunk_is_read_off_the_waiting_messages_alone(postgresql, erp):
+    """The inbox keeps every message a stream ever applied; taking the next chunk must not walk
+    them (with the idempotency key's index it did: 150 ms a chunk at 240,000 applied)."""
+    applied = [_order(f"APPLIED-{n}", "C-1") for n in range(300)]
+    inbox_store(connector=erp, stream="orders", records=applied)
+    InboundMessage.objects.filter(connector=erp).update(state=InboundState.PROCESSED)
+    inbox_store(connector=erp, stream="orders", records=[_order("NEXT-1", "C-1")])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE integrations_inboundmessage")
+    with CaptureQueriesContext(connection) as queries:
+        taken = _take(erp.pk, 500)
+    assert InboundMessage.objects.filter(pk__in=taken).get().external_id == "NEXT-1"
+    select = next(q["sql"] for q in queries if "SKIP LOCKED" in q["sql"])
+    # A table this small may be read whole and sorted; read in order off an index, as a big one
+    # is (the planner chose the idempotency key's at 240,000 applied), it must be the index of
+    # waiting messages, not a walk through the applied ones.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {select}")
+        nodes, walked, indexes = [cursor.fetchone()[0][0]["Plan"]], 0, set()
+        while nodes:
+            node = nodes.pop()
+            walked += node.get("Rows Removed by Filter", 0)
+            indexes.add(node.get("Index Name"))
+            nodes += node.get("Plans", [])
+    assert "inbox_waiting" in indexes and walked < 10, (indexes, walked)
