@@ -3,9 +3,24 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "o2c.settings.local")
 
 app = Celery("o2c")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def recycle_database_connections(sender=None, **kwargs) -> None:
+    """Around each task, what Django does around each request: a connection that is broken,
+    left mid-transaction or past CONN_MAX_AGE is closed (the next query opens a fresh one); a
+    healthy one is kept (CELERY_DB_REUSE_MAX stops Celery closing it every time). An eagerly run
+    task is part of its caller's request or transaction, which must keep its connection."""
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
+    from django.db import close_old_connections  # noqa: PLC0415 - Django is set up by now
+
+    close_old_connections()

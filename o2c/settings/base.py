@@ -225,6 +225,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Keep Django's LOGGING (JSON lines with correlation ids) in worker processes too.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery's Django fixup closes the database connection around every task unless told to reuse
+# it, ignoring CONN_MAX_AGE: each task then paid a new PostgreSQL backend (fork, login, catalog
+# caches warmed again). Reuse is left to Django's own rule instead, as for a web request:
+# o2c.celery recycles a connection that is unusable, broken or older than CONN_MAX_AGE.
+CELERY_DB_REUSE_MAX = 1_000_000
 
 # --- REST framework --------------------------------------------------------------------------
 REST_FRAMEWORK = {
