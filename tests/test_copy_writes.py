@@ -216,3 +216,31 @@ def test_an_allocated_id_nobody_inserts_fails_the_lines_at_commit(make_order):
         (missing,) = pgcopy.allocate_ids(Order, 1)
         pgcopy.copy_create(OrderLine, [_clone(existing.lines.first(), order_id=missing)])
     assert not OrderLine.objects.filter(order_id=missing).exists()
+
+
+def test_the_positional_maker_makes_what_the_keyword_constructor_makes(make_order, cs_user):
+    """Every column as the model's own constructor sets it, related objects cached alike, and a
+    callable default (the correlation id) drawn afresh for each instance."""
+    existing = make_order()
+    line = existing.lines.first()
+    values = {
+        "number": "MK-1",
+        "channel": "edi",
+        "customer": existing.customer,
+        "ship_to_id": existing.ship_to_id,
+        "received_at": existing.received_at,
+        "entered_by": cs_user,
+        "last_edited_by": cs_user,
+    }
+    made = pgcopy.maker(Order, "customer", "entered_by", "last_edited_by")
+    first, second = made(**values), made(**values)
+    expected = Order(**values)
+    columns = [f.attname for f in Order._meta.concrete_fields if f.attname != "correlation_id"]
+    assert [getattr(first, c) for c in columns] == [getattr(expected, c) for c in columns]
+    assert first.correlation_id != second.correlation_id
+    assert first.customer is existing.customer and first._state.adding
+    assert first.state == expected.state == "received"
+
+    item_line = pgcopy.maker(OrderLine, "item")(item=line.item, line_number=3, ordered_qty=2)
+    assert item_line.item is line.item and item_line.item_id == line.item_id
+    assert item_line.unit_price == OrderLine(item=line.item).unit_price

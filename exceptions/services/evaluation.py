@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from o2c.pgcopy import maker
 from orders.lifecycle import Step
 from orders.models import Order, OrderState
 from orders.roles import get_system_user
@@ -29,7 +30,7 @@ def _approval_amount(finding: Finding) -> Decimal:
 
 def hold_for_finding(order, finding: Finding, reason, policy, *, at, actor) -> Hold:
     """The (unsaved) hold a rule's finding raises, with its history author and reason."""
-    hold = Hold(
+    hold = maker(Hold, "order", "reason")(
         order=order,
         line_id=finding.line_id,
         scope=f"line:{finding.line_id}" if finding.line_id else "order",
@@ -139,7 +140,7 @@ def hold_raise(
     now = timezone.now()
     value = (value if value is not None else order.total).quantize(Decimal("0.01"))
     weight = policy_for(order.customer.segment).segment_weight
-    hold = Hold(
+    hold = maker(Hold, "order", "reason")(
         order=order,
         line_id=line_id,
         scope=scope,
