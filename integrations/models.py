@@ -6,6 +6,8 @@ from django.db import models
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 from simple_history.models import HistoricalRecords
 
+from o2c.audit import BULK_HISTORY
+
 
 class Connector(models.Model):
     class Kind(models.TextChoices):
@@ -101,7 +103,11 @@ class InboundMessage(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     # Read by correlation id and date. The payload is left out: a stored message's payload never
     # changes (a fix upstream arrives as a new version), so each history row repeating it only
     # doubled every attempt's write; the row's payload_hash still names what it was.
-    history = HistoricalRecords(no_db_index=["connector"], excluded_fields=["payload"])
+    history = HistoricalRecords(
+        no_db_index=["connector"],
+        excluded_fields=["payload"],
+        **BULK_HISTORY,
+    )
 
     class Meta:
         constraints = [

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 from simple_history.models import HistoricalRecords
 
+from o2c.audit import BULK_HISTORY
 from orders.lifecycle import Step
 from orders.models import Order, OrderLine
 from orders.roles import Role, has_role, is_system_user
@@ -84,6 +85,7 @@ class Hold(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     )
     # History is read by order and by date: no index on the other foreign keys and the queue.
     history = HistoricalRecords(
+        **BULK_HISTORY,
         no_db_index=[
             "line",
             "reason",
@@ -92,7 +94,7 @@ class Hold(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
             "resolved_by",
             "first_approver",
             "second_approver",
-        ]
+        ],
     )
 
     class Meta:

@@ -9,6 +9,8 @@ from django.db.models import Q
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 from simple_history.models import HistoricalRecords
 
+from o2c.audit import BULK_HISTORY
+
 from ..lifecycle import Step, blocking_reasons
 from ..roles import Role, has_role, is_system_user
 from .master import MONEY, NON_NEGATIVE, PRICE, QTY, Customer, ExternalRef, Item, ShipTo, Warehouse
@@ -88,6 +90,7 @@ class Order(ConcurrentTransitionMixin, FSMModelMixin, ExternalRef):
     # History is read by order (id) and by date; simple-history would also index every foreign
     # key and indexed column of it, a dozen indexes written with each of an order's rows.
     history = HistoricalRecords(
+        **BULK_HISTORY,
         no_db_index=[
             "customer",
             "ship_to",
@@ -96,7 +99,7 @@ class Order(ConcurrentTransitionMixin, FSMModelMixin, ExternalRef):
             "number",
             "state",
             "correlation_id",
-        ]
+        ],
     )
 
     class Meta(ExternalRef.Meta):
@@ -277,9 +280,10 @@ class OrderLine(models.Model):
         related_name="+",
         help_text="Who set a price other than the contract (or list) price; maker-checker reads it.",
     )
-    history = HistoricalRecords(
-        no_db_index=["item", "warehouse", "price_overridden_by"]
-    )  # by order
+    history = HistoricalRecords(  # by order
+        no_db_index=["item", "warehouse", "price_overridden_by"],
+        **BULK_HISTORY,
+    )
 
     class Meta:
         ordering = ["order_id", "line_number"]
