@@ -19,7 +19,7 @@ def stock_of(item_ids) -> dict:
     """Stock per item across warehouses: available (WMS on hand − allocated), ERP and WMS."""
     stock = defaultdict(lambda: {"available": ZERO, "erp": ZERO, "wms": ZERO})
     for row in (
-        InventoryPosition.objects.filter(item_id__in=item_ids)
+        InventoryPosition.objects.filter(item_id__any=item_ids)
         .values("item_id")
         .annotate(wms=Sum("wms_on_hand"), erp=Sum("erp_on_hand"), allocated=Sum("allocated"))
     ):

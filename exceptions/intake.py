@@ -34,7 +34,7 @@ CONCLUSIONS = {"held": "Holds raised by rules", "released": "Touchless: no hold 
 def _exposure(customer_ids: set[int]) -> dict[int, Decimal]:
     return {
         row["customer_id"]: row["total"] or ZERO
-        for row in Order.objects.filter(customer_id__in=customer_ids, state__in=EXPOSED_STATES)
+        for row in Order.objects.filter(customer_id__any=customer_ids, state__in=EXPOSED_STATES)
         .values("customer_id")
         .annotate(total=Sum("total"))
         .order_by()
@@ -51,7 +51,7 @@ def _recent_orders(customer_ids: set[int], before: datetime, depth: int) -> dict
         # ``depth`` rows per customer off the (customer, -received_at) index; ranking with a
         # window read every order the batch's customers ever placed (~1/3 of an import's SQL).
         newest = earlier.filter(customer_id=OuterRef("pk")).order_by("-received_at")
-        rows = Customer.objects.filter(pk__in=customer_ids).values_list(
+        rows = Customer.objects.filter(pk__any=customer_ids).values_list(
             "pk", ArraySubquery(newest.values("id")[:depth])
         )
         recent.update((customer_id, ids) for customer_id, ids in rows if ids)
@@ -109,7 +109,7 @@ def orders_evaluate_imported(*, orders: list[Order], actor) -> list[Order]:
     customers = {order.customer_id: order.customer for order in orders}
     policies = policies_for({customer.segment for customer in customers.values()})
     depth = max(policy.anomaly_history_orders for policy in policies.values())
-    ar = {row.customer_id: row for row in ARBalance.objects.filter(customer_id__in=customers)}
+    ar = {row.customer_id: row for row in ARBalance.objects.filter(customer_id__any=customers)}
     stock = stock_of({line.item_id for order in orders for line in order.imported_lines})
     recent = _recent_orders(set(customers), started, depth)
     earlier_quantities = defaultdict(list)  # (order id, item id) -> quantities, earlier orders

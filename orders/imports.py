@@ -76,7 +76,7 @@ def _contract_prices(pairs: set[tuple[int, int]], on: date) -> dict[tuple[int, i
     prices: dict[tuple[int, int], Decimal] = {}
     for customer_id, item_id, price in (
         PriceAgreement.objects.filter(
-            customer_id__in=customers, item_id__in=items, valid_from__lte=on
+            customer_id__any=customers, item_id__any=items, valid_from__lte=on
         )
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on))
         .order_by("customer_id", "item_id", "-valid_from")
@@ -116,7 +116,7 @@ def orders_import(*, actor, source: str, records: list[OrderImport], now: dateti
     result = ImportResult()
     stored = set(
         Order.objects.filter(
-            source_system=source, external_id__in=[r.external_id for r in records]
+            source_system=source, external_id__any=[r.external_id for r in records]
         ).values_list("external_id", flat=True)
     )
     fresh, seen = [], set()
@@ -129,18 +129,19 @@ def orders_import(*, actor, source: str, records: list[OrderImport], now: dateti
     customers = {
         c.external_id: c
         for c in Customer.objects.filter(
-            source_system=source, external_id__in={r.customer for r in fresh}
+            source_system=source, external_id__any={r.customer for r in fresh}
         )
     }
     ship_tos = {
         (customer_id, code): pk
         for pk, customer_id, code in ShipTo.objects.filter(
-            customer__in=customers.values(), code__in={r.ship_to for r in fresh if r.ship_to}
+            customer_id__any=[customer.pk for customer in customers.values()],
+            code__any={r.ship_to for r in fresh if r.ship_to},
         ).values_list("pk", "customer_id", "code")
     }
     items = items_by_sku(list({line.sku for r in fresh for line in r.lines}))
     numbers_taken = set(
-        Order.objects.filter(number__in=[r.number for r in fresh]).values_list("number", flat=True)
+        Order.objects.filter(number__any=[r.number for r in fresh]).values_list("number", flat=True)
     )
     accepted = []
     for record in fresh:

@@ -131,7 +131,7 @@ def order_get(*, user: UserLike, order_id: int) -> Order:
 
 
 def items_by_sku(skus: list[str]) -> dict[str, Item]:
-    return {item.sku: item for item in Item.objects.filter(sku__in=skus, active=True)}
+    return {item.sku: item for item in Item.objects.filter(sku__any=skus, active=True)}
 
 
 def ship_tos_for_customer(customer: Customer) -> QuerySet[ShipTo]:

@@ -131,7 +131,7 @@ def inbox_store(
     ids = {m.external_id for m in messages}
     before = set(
         InboundMessage.objects.filter(
-            connector=connector, stream=stream, external_id__in=ids
+            connector=connector, stream=stream, external_id__any=ids
         ).values_list("external_id", "version")
     )
     # INSERT .. ON CONFLICT DO NOTHING: the idempotency key turns repeats into no-ops.
@@ -139,7 +139,7 @@ def inbox_store(
     stored = {
         (external_id, version): (pk, state)
         for pk, external_id, version, state in InboundMessage.objects.filter(
-            connector=connector, stream=stream, external_id__in=ids
+            connector=connector, stream=stream, external_id__any=ids
         ).values_list("pk", "external_id", "version", "state")
     }
     # bulk_create writes no history: record the arrival of what this call inserted ("+" rows),

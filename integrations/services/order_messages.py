@@ -19,7 +19,7 @@ from orders.roles import get_system_user
 from orders.services import LineInput, order_create
 
 from ..mappers import MAPPERS, MappingError
-from ..models import InboundMessage, InboundState
+from ..models import Connector, InboundMessage, InboundState
 from .attempts import MARKED_FIELDS, WAITING, finish, mark
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ def orders_apply_batches(*, connector_id: int, limit: int, counts) -> list[Inbou
         .order_by("external_id", "version")[:limit]
     )
     size = settings.O2C_ORDER_CHUNK  # big enough to amortise the fixed reads, short transactions
+    source = Connector.objects.values_list("name", flat=True).get(pk=connector_id)
     one_by_one, left = [], limit - len(retry)
     while left > 0:
         ids = _take(connector_id, min(size, left))
@@ -52,7 +53,7 @@ def orders_apply_batches(*, connector_id: int, limit: int, counts) -> list[Inbou
         left -= len(ids)
         outcome = defaultdict(int)
         try:
-            _apply_orders(ids, outcome)
+            _apply_orders(ids, outcome, source)
         except Exception:  # noqa: BLE001 - isolate the bad message instead of failing them all
             logger.exception("An order batch failed; applying its messages one at a time")
             one_by_one += (
@@ -85,7 +86,7 @@ def _take(connector_id: int, size: int) -> list[int]:
         .order_by("external_id", "version")
         .values_list("pk", flat=True)[:size]
     )
-    InboundMessage.objects.filter(pk__in=mine).update(
+    InboundMessage.objects.filter(pk__any=mine).update(
         unfinished_attempts=F("unfinished_attempts") + 1
     )
     return mine
@@ -102,29 +103,29 @@ def _unheld(messages) -> list[InboundMessage]:
         return []
     free = set(
         InboundMessage.objects.select_for_update(skip_locked=True)
-        .filter(pk__in=[m.pk for m in messages], state__in=WAITING)
+        .filter(pk__any=[m.pk for m in messages], state__in=WAITING)
         .values_list("pk", flat=True)
     )
     return [m for m in messages if m.pk in free]
 
 
 @transaction.atomic
-def _apply_orders(ids: list[int], counts) -> None:
+def _apply_orders(ids: list[int], counts, source: str) -> None:
+    """Apply the messages ``ids`` of the connector named ``source`` (its orders' source system)
+    that no other worker holds, in one transaction."""
     from exceptions.intake import orders_evaluate_imported
 
     from .outbox import outbox_enqueue_releases
 
     system = get_system_user()
     messages = list(
-        # another worker's are theirs; of=self leaves the joined connector row unlocked
-        InboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(pk__in=ids, state__in=WAITING)
-        .select_related("connector")
+        # another worker's are theirs (skipped); the connector is not joined: one name for all
+        InboundMessage.objects.select_for_update(skip_locked=True)
+        .filter(pk__any=ids, state__in=WAITING)
         .order_by("external_id", "version")
     )
     if not messages:
         return
-    source = messages[0].connector.name
     errors: dict[int, str | None] = {}
     imports, messages_of = [], defaultdict(list)
     for message in messages:
@@ -163,7 +164,7 @@ def _apply_orders(ids: list[int], counts) -> None:
         outcomes[tuple(getattr(message, name) for name in MARKED_FIELDS)].append(message.pk)
         counts["dead" if error else "processed"] += 1
     for values, pks in outcomes.items():
-        InboundMessage.objects.filter(pk__in=pks).update(
+        InboundMessage.objects.filter(pk__any=pks).update(
             **dict(zip(MARKED_FIELDS, values, strict=True))
         )
     copy_history(InboundMessage, messages, update=True, default_user=system)

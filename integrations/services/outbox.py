@@ -80,7 +80,7 @@ def outbox_enqueue_releases(*, orders, actor) -> int:
         return 0
     now = timezone.now()
     keys = {f"release:{order.number}" for order in orders}
-    taken = set(OutboundMessage.objects.filter(key__in=keys).values_list("key", flat=True))
+    taken = set(OutboundMessage.objects.filter(key__any=keys).values_list("key", flat=True))
     rows = []
     for order in orders:
         key = f"release:{order.number}"

@@ -48,7 +48,7 @@ def lock_credit(customer_ids) -> None:
     one of the two orders fits under."""
     list(
         Customer.objects.select_for_update(no_key=True)
-        .filter(pk__in=customer_ids)
+        .filter(pk__any=customer_ids)
         .order_by("pk")
         .values_list("pk", flat=True)
     )

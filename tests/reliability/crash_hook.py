@@ -16,11 +16,11 @@ def _crashing(message, record, counts, system):
     return _apply_order(message, record, counts, system)
 
 
-def _crashing_batch(ids, counts):
+def _crashing_batch(ids, counts, source):
     # the batch path applies a chunk in one transaction: a crash record in it kills the chunk
     if order_messages.InboundMessage.objects.filter(pk__in=ids, payload__crash=True).exists():
         os._exit(137)
-    return _apply_orders(ids, counts)
+    return _apply_orders(ids, counts, source)
 
 
 inbox.PER_MESSAGE["orders"] = _crashing
