@@ -83,22 +83,24 @@ def assemble_facts(order, lines, *, ar, released_uninvoiced, stock, quantities) 
             payment_terms=customer.payment_terms,
             tax_region=customer.tax_region,
         ),
-        lines=tuple(
-            LineFacts(
-                line_id=line.pk,
-                sku=line.item.sku,
-                quantity=line.ordered_qty,
-                unit_price=line.unit_price,
-                contract_price=line.contract_price,
-                list_price=line.item.list_price,
-                unit_cost=line.item.unit_cost,
-                available=stock[line.item_id]["available"],
-                erp_on_hand=stock[line.item_id]["erp"],
-                wms_on_hand=stock[line.item_id]["wms"],
-                median_quantity=Decimal(median(quantities[line.item_id]))
-                if quantities[line.item_id]
-                else None,
-            )
-            for line in lines
-        ),
+        lines=tuple(_line_facts(line, stock, quantities) for line in lines),
+    )
+
+
+def _line_facts(line, stock, quantities) -> LineFacts:
+    # each related value read once: a batch assembles this for thousands of lines
+    item, item_id = line.item, line.item_id
+    on_hand, history = stock[item_id], quantities[item_id]
+    return LineFacts(
+        line_id=line.pk,
+        sku=item.sku,
+        quantity=line.ordered_qty,
+        unit_price=line.unit_price,
+        contract_price=line.contract_price,
+        list_price=item.list_price,
+        unit_cost=item.unit_cost,
+        available=on_hand["available"],
+        erp_on_hand=on_hand["erp"],
+        wms_on_hand=on_hand["wms"],
+        median_quantity=Decimal(median(history)) if history else None,
     )

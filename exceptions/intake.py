@@ -132,8 +132,10 @@ def orders_evaluate_imported(*, orders: list[Order], actor) -> list[Order]:
         history = recent[order.customer_id][: policy.anomaly_history_orders]
         quantities = defaultdict(list)
         for line in order.imported_lines:
+            item_id, found = line.item_id, []
             for order_id in history:
-                quantities[line.item_id] += earlier_quantities.get((order_id, line.item_id), [])
+                found += earlier_quantities.get((order_id, item_id), ())
+            quantities[item_id] += found
         facts = assemble_facts(
             order,
             order.imported_lines,
