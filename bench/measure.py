@@ -160,13 +160,18 @@ def erp_connector() -> Connector:
 def order_records(prefix: str, count: int, *, customers: int = 200, items: int = 400) -> list:
     """``count`` ERP order messages of 4 lines (2 of each item) for the generator's first
     ``customers`` customers in turn, on their main ship-to, ids ``<prefix>-<stamp>-<n>``."""
+    return list(iter_order_records(prefix, count, customers=customers, items=items))
+
+
+def iter_order_records(prefix: str, count: int, *, customers: int = 200, items: int = 400):
+    """:func:`order_records` one at a time, for runs too long to hold in memory."""
     numbers = list(
         Customer.objects.filter(source_system=SOURCE).values_list("number", flat=True)[:customers]
     )
     skus = list(Item.objects.filter(source_system=SOURCE).values_list("sku", flat=True)[:items])
     stamp = int(time.time())
-    return [
-        {
+    for n in range(count):
+        yield {
             "id": f"{prefix}-{stamp}-{n}",
             "version": 1,
             "number": f"{prefix}-{stamp}-{n}",
@@ -175,8 +180,6 @@ def order_records(prefix: str, count: int, *, customers: int = 200, items: int =
             "ship_to": "MAIN",
             "lines": [{"sku": skus[(n * 4 + k) % len(skus)], "quantity": "2"} for k in range(4)],
         }
-        for n in range(count)
-    ]
 
 
 def ingestion(orders: int, *, copy_rate: float | None = None) -> list[Figure]:

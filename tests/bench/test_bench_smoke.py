@@ -1,6 +1,6 @@
-"""`make bench` keeps working: CI runs the harness at the tiny scale against PostgreSQL (the
-targets are for a person running the full scale, not for timed tests). On SQLite it must refuse
-with a clear message."""
+"""`make bench` keeps working: CI runs the harness at the tiny scale against PostgreSQL, on a
+database of its own as on a fresh machine (the targets are for a person running the full scale,
+not for timed tests). On SQLite it must refuse with a clear message."""
 
 import json
 import os
@@ -8,8 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.db import connection
+from psycopg import sql
 
 from tests.fixtures.processes import ROOT, database_url_for_tests
 
@@ -25,19 +27,48 @@ def run_bench(*args: str, env: dict) -> subprocess.CompletedProcess:
     )
 
 
+def _scalar(url: str, query: str) -> int:
+    """One number from the bench's database (the data set the harness left behind)."""
+    with psycopg.connect(url.replace("postgres://", "postgresql://")) as bench:
+        return bench.execute(query).fetchone()[0]
+
+
 def test_the_harness_refuses_sqlite_with_a_clear_message(tmp_path):
     result = run_bench("--scale", "tiny", env={"DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3"})
     assert result.returncode == 2
     assert "runs on PostgreSQL only" in result.stderr
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_harness_runs_at_tiny_scale_on_postgresql(billing_defaults):
+def _admin(statement: sql.Composable) -> None:
+    params = connection.get_connection_params() | {"dbname": "postgres"}
+    with psycopg.connect(**params, autocommit=True) as admin:
+        admin.execute(statement)
+
+
+def _databases() -> set[str]:
+    params = connection.get_connection_params() | {"dbname": "postgres"}
+    with psycopg.connect(**params) as admin:
+        return {name for (name,) in admin.execute("SELECT datname FROM pg_database")}
+
+
+@pytest.fixture
+def bench_database(django_db_setup):
+    """An empty database next to the test database: the harness migrates it and generates its
+    data set, and copies it for the memory run (a copy needs no other session on its source, and
+    this process keeps one on the test database)."""
     if connection.vendor != "postgresql":
         pytest.skip("the benchmark needs PostgreSQL (DATABASE_URL); SQLite is refused")
-    result = run_bench(
-        "--scale", "tiny", "--requests", "3", env={"DATABASE_URL": database_url_for_tests()}
-    )
+    name = f"{connection.settings_dict['NAME']}_bench"
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    _admin(drop)
+    _admin(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield name, database_url_for_tests().rsplit("/", 1)[0] + f"/{name}"
+    _admin(drop)
+
+
+def test_the_harness_runs_at_tiny_scale_on_postgresql(bench_database):
+    name, url = bench_database
+    result = run_bench("--scale", "tiny", "--requests", "3", env={"DATABASE_URL": url})
     assert result.returncode == 0, result.stderr[-2000:]
     for figure in (
         "queue page p95",
@@ -63,6 +94,12 @@ def test_the_harness_runs_at_tiny_scale_on_postgresql(billing_defaults):
         # two real worker processes applied the whole burst between them, nothing dead or left
         assert pool["extra"]["orders"] == 1000 and pool["value"] > 0
         assert pool["extra"]["left waiting"] == pool["extra"]["dead"] == 0
+        # the long run worked on a scratch copy of the data set, dropped afterwards
+        memory = next(f for f in report["figures"] if f["name"] == "ingestion worker peak RSS")
+        assert memory["extra"]["orders"] == memory["extra"]["messages"] == 200
+        assert memory["extra"]["dead"] == 0 and 0 < memory["value"] <= 500
+        assert f"{name}_scratch" not in _databases()
+        assert _scalar(url, "SELECT count(*) FROM orders_order WHERE number LIKE 'MEM-%'") == 0
     else:
         assert latency["extra"]["skipped"].startswith("needs CELERY_BROKER_URL")
         assert pool["extra"]["skipped"].startswith("needs CELERY_BROKER_URL")
