@@ -241,32 +241,46 @@ def _rss_mb(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
+class ScratchCopyRefused(RuntimeError):
+    """The server would not copy the data set; the message says what to do."""
+
+
 @contextmanager
 def scratch_copy():
     """The data set copied to a scratch database (``CREATE DATABASE .. TEMPLATE``) for the block,
     then dropped: a long run adds a million orders (and the holds they raise) that later runs on
-    this data set must not see. The copy needs no other session on the data set's database."""
+    this data set must not see. The copy needs the right to create databases and no other
+    session on the data set's database: otherwise ``ScratchCopyRefused``, nothing changed."""
     original = connection.settings_dict["NAME"]
     scratch = f"{original}_scratch"
+    version = _server_version()
     connection.close()
-    _maintenance(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch)))
-    _maintenance(
-        sql.SQL("CREATE DATABASE {} TEMPLATE {}{}").format(
-            sql.Identifier(scratch),
-            sql.Identifier(original),
-            # PostgreSQL 15 copies through the WAL by default: minutes for gigabytes
-            sql.SQL(" STRATEGY FILE_COPY" if _server_version() >= 150000 else ""),
-        )
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch))
+    create = sql.SQL("CREATE DATABASE {} TEMPLATE {}{}").format(
+        sql.Identifier(scratch),
+        sql.Identifier(original),
+        # PostgreSQL 15 copies through the WAL by default: minutes for gigabytes
+        sql.SQL(" STRATEGY FILE_COPY" if version >= 150000 else ""),
     )
+    try:
+        _maintenance(drop)
+        _maintenance(create)
+    except psycopg.errors.ObjectInUse as error:
+        raise ScratchCopyRefused(
+            f"other sessions are connected to {original} (a running app or worker, psql): "
+            "close them and measure it again with --only memory"
+        ) from error
+    except psycopg.errors.InsufficientPrivilege as error:
+        raise ScratchCopyRefused(
+            f"the database user may not create databases (CREATEDB) to copy {original} into"
+        ) from error
     connection.settings_dict["NAME"] = scratch
     try:
         yield scratch
     finally:
         connection.close()
         connection.settings_dict["NAME"] = original
-        _maintenance(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch))
-        )
+        _maintenance(drop)
 
 
 def _maintenance(statement: sql.Composable) -> None:
@@ -280,9 +294,7 @@ def _maintenance(statement: sql.Composable) -> None:
 def _server_version() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version_num")
-        version = int(cursor.fetchone()[0])
-    connection.close()  # no session may stay on the database being copied
-    return version
+        return int(cursor.fetchone()[0])
 
 
 def ingestion_worker_memory(messages: int, *, batch: int = 500) -> list[Figure]:
@@ -291,11 +303,15 @@ def ingestion_worker_memory(messages: int, *, batch: int = 500) -> list[Figure]:
     between samples (the figure is the peak, the samples are the proof). The messages are made and
     stored a batch at a time, at most two batches ahead of the worker, so neither process nor the
     inbox holds the whole run."""
-    skipped = _skipped("ingestion worker peak RSS", "<= 500 MB, flat")
+    name, target = "ingestion worker peak RSS", "<= 500 MB, flat"
+    skipped = _skipped(name, target)
     if skipped:
         return [skipped]
-    with scratch_copy():
-        return [_worker_memory(messages, batch)]
+    try:
+        with scratch_copy():
+            return [_worker_memory(messages, batch)]
+    except ScratchCopyRefused as refused:  # the figures measured before it are kept
+        return [Figure(name, float("nan"), "", target, {"skipped": str(refused)})]
 
 
 def _worker_memory(messages: int, batch: int) -> Figure:

@@ -103,3 +103,21 @@ def test_the_harness_runs_at_tiny_scale_on_postgresql(bench_database):
     else:
         assert latency["extra"]["skipped"].startswith("needs CELERY_BROKER_URL")
         assert pool["extra"]["skipped"].startswith("needs CELERY_BROKER_URL")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_memory_run_says_why_it_cannot_copy_the_data_set_and_changes_nothing():
+    if connection.vendor != "postgresql":
+        pytest.skip("the benchmark needs PostgreSQL (DATABASE_URL); SQLite is refused")
+    from bench import workers
+
+    name = connection.settings_dict["NAME"]
+    # another session on the data set's database, as a running `make run` would hold
+    with (
+        psycopg.connect(**connection.get_connection_params()),
+        pytest.raises(workers.ScratchCopyRefused, match=f"other sessions are connected to {name}"),
+        workers.scratch_copy(),
+    ):
+        pass
+    assert connection.settings_dict["NAME"] == name
+    assert f"{name}_scratch" not in _databases()
