@@ -263,8 +263,8 @@ def scratch_copy():
         sql.SQL(" STRATEGY FILE_COPY" if version >= 150000 else ""),
     )
     try:
-        _maintenance(drop)
-        _maintenance(create)
+        maintenance(drop)
+        maintenance(create)
     except psycopg.errors.ObjectInUse as error:
         raise ScratchCopyRefused(
             f"other sessions are connected to {original} (a running app or worker, psql): "
@@ -280,10 +280,10 @@ def scratch_copy():
     finally:
         connection.close()
         connection.settings_dict["NAME"] = original
-        _maintenance(drop)
+        maintenance(drop)
 
 
-def _maintenance(statement: sql.Composable) -> None:
+def maintenance(statement: sql.Composable) -> None:
     """One statement on the server's ``postgres`` database (CREATE/DROP DATABASE can't run in the
     database they copy or drop, nor in a transaction)."""
     params = connection.get_connection_params() | {"dbname": "postgres"}

@@ -13,6 +13,7 @@ import pytest
 from django.db import connection
 from psycopg import sql
 
+from bench.workers import ScratchCopyRefused, maintenance, scratch_copy
 from tests.fixtures.processes import ROOT, database_url_for_tests
 
 
@@ -39,12 +40,6 @@ def test_the_harness_refuses_sqlite_with_a_clear_message(tmp_path):
     assert "runs on PostgreSQL only" in result.stderr
 
 
-def _admin(statement: sql.Composable) -> None:
-    params = connection.get_connection_params() | {"dbname": "postgres"}
-    with psycopg.connect(**params, autocommit=True) as admin:
-        admin.execute(statement)
-
-
 def _databases() -> set[str]:
     params = connection.get_connection_params() | {"dbname": "postgres"}
     with psycopg.connect(**params) as admin:
@@ -60,10 +55,10 @@ def bench_database(django_db_setup):
         pytest.skip("the benchmark needs PostgreSQL (DATABASE_URL); SQLite is refused")
     name = f"{connection.settings_dict['NAME']}_bench"
     drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-    _admin(drop)
-    _admin(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    maintenance(drop)
+    maintenance(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     yield name, database_url_for_tests().rsplit("/", 1)[0] + f"/{name}"
-    _admin(drop)
+    maintenance(drop)
 
 
 def test_the_harness_runs_at_tiny_scale_on_postgresql(bench_database):
@@ -109,14 +104,12 @@ def test_the_harness_runs_at_tiny_scale_on_postgresql(bench_database):
 def test_the_memory_run_says_why_it_cannot_copy_the_data_set_and_changes_nothing():
     if connection.vendor != "postgresql":
         pytest.skip("the benchmark needs PostgreSQL (DATABASE_URL); SQLite is refused")
-    from bench import workers
-
     name = connection.settings_dict["NAME"]
     # another session on the data set's database, as a running `make run` would hold
     with (
         psycopg.connect(**connection.get_connection_params()),
-        pytest.raises(workers.ScratchCopyRefused, match=f"other sessions are connected to {name}"),
-        workers.scratch_copy(),
+        pytest.raises(ScratchCopyRefused, match=f"other sessions are connected to {name}"),
+        scratch_copy(),
     ):
         pass
     assert connection.settings_dict["NAME"] == name
