@@ -17,6 +17,7 @@ from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from core.roles import get_system_user
 from exceptions.models import Hold, HoldReason
 from insights import rollups
 from orders.models import (
@@ -29,7 +30,6 @@ from orders.models import (
     ShipTo,
     Warehouse,
 )
-from orders.roles import get_system_user
 
 SOURCE = "bench"
 SEED = 20261122

@@ -16,13 +16,13 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from core.roles import Role
 from exceptions.models import Hold
 from exceptions.services import hold_release
 from insights import rollups
 from integrations.models import Connector, InboundMessage
 from integrations.services import inbox_process, inbox_store
 from orders.models import Customer, Item, Order
-from orders.roles import Role
 
 from .generate import SOURCE
 

@@ -3,7 +3,7 @@ credit memos are records (read-only): invoices change only through the finance d
 
 from django.contrib import admin
 
-from o2c.admin import HistoryAdmin, ReadOnlyAdminMixin
+from core.admin import HistoryAdmin, ReadOnlyAdminMixin
 
 from .models import (
     BillingPolicy,

@@ -6,8 +6,8 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from o2c.api import PAGE_PARAMETERS, ReasonSerializer, page_of, page_size, paged
-from o2c.errors import PermissionDenied
+from core.api import PAGE_PARAMETERS, ReasonSerializer, page_of, page_size, paged
+from core.errors import PermissionDenied
 
 from . import selectors, services
 from .models import Invoice, InvoiceLine, InvoiceState, Shipment, ShipmentLine

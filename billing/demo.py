@@ -11,9 +11,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.roles import get_system_user
 from exceptions.services import order_evaluate
 from orders.models import ARBalance, Customer, InventoryPosition, Order, OrderState, ShipTo
-from orders.roles import get_system_user
 from orders.services import LineInput, order_create
 
 from .models import Invoice

@@ -3,7 +3,7 @@ credit memo quantities."""
 
 from django import forms
 
-from exceptions.forms import ActionForm
+from core.forms import ActionForm
 
 from .models import Invoice, InvoiceState
 from .selectors import SORTS

@@ -5,9 +5,9 @@ import logging
 from django.contrib.auth import get_user_model
 from django.dispatch import receiver
 
+from core.roles import get_system_user
 from exceptions.signals import hold_released
 from orders.models import Customer, Order
-from orders.roles import get_system_user
 
 from .services import invoices_consolidate, shipments_invoice, shipments_waive_pod
 

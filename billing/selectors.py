@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum, prefetch_related_objects
 
-from o2c.errors import PermissionDenied
-from o2c.pagination import Page, keyset_page
-from orders.roles import Role, UserLike, has_role, is_system_user
+from core.errors import PermissionDenied
+from core.pagination import Page, keyset_page
+from core.roles import Role, UserLike, has_role, is_system_user
 from orders.selectors import customers_for_user
 
 from .models import CreditMemo, Invoice, InvoiceLine, InvoiceState, Shipment

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from exceptions.tasks import TASK_OPTIONS
+from core.tasks import TASK_OPTIONS
 from orders.models import Customer
 
 from . import services

@@ -12,11 +12,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from exceptions.forms import ActionForm
-from o2c.errors import ApplicationError, PermissionDenied
-from o2c.exports import csv_response
-from o2c.http import next_url
-from o2c.pagination import render_paged_list
+from core.errors import ApplicationError, PermissionDenied
+from core.exports import csv_response
+from core.forms import ActionForm
+from core.http import next_url
+from core.pagination import render_paged_list
 
 from . import selectors, services
 from .forms import BulkApproveForm, CreditMemoForm, InvoiceFilterForm, VoidForm

@@ -3,7 +3,7 @@ worked in the queues, where the services keep locks, maker-checker and reasons."
 
 from django.contrib import admin
 
-from o2c.admin import HistoryAdmin
+from core.admin import HistoryAdmin
 
 from .models import Hold, HoldPolicy, HoldReason, Notification
 

@@ -6,7 +6,7 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from o2c.api import PAGE_PARAMETERS, ReasonSerializer, page_of, page_size, paged
+from core.api import PAGE_PARAMETERS, ReasonSerializer, page_of, page_size, paged
 
 from . import selectors, services
 from .models import Hold, Queue

@@ -8,8 +8,8 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from simple_history.utils import bulk_create_with_history
 
+from core.roles import get_system_user
 from orders.models import Order, OrderState
-from orders.roles import get_system_user
 
 from .facts import order_facts
 from .models import Hold, HoldReason, HoldState

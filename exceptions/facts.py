@@ -7,12 +7,10 @@ from statistics import median
 
 from django.db.models import Sum
 
+from core.money import CENT, ZERO
 from orders.models import EXPOSED_STATES, ARBalance, InventoryPosition, Order, OrderLine, OrderState
 
 from .rules import CustomerFacts, LineFacts, OrderFacts
-
-ZERO = Decimal("0")
-CENT = Decimal("0.01")
 
 
 def stock_of(item_ids) -> dict:

@@ -2,6 +2,7 @@
 
 from django import forms
 
+from core.forms import ActionForm
 from orders.models import Customer
 
 from .selectors import SORTS
@@ -28,16 +29,6 @@ class QueueFilterForm(forms.Form):
         if low is not None and high is not None and low > high:
             raise forms.ValidationError("“Value from” must not exceed “Value to”.")
         return data
-
-
-class ActionForm(forms.Form):
-    reason = forms.CharField(max_length=500)
-
-    def clean_reason(self) -> str:
-        reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise forms.ValidationError("A reason is required.")
-        return reason
 
 
 class RejectForm(ActionForm):

@@ -16,13 +16,14 @@ from django.db import connection, transaction
 from django.db.models import F, OuterRef, Sum, Window
 from django.db.models.functions import RowNumber
 
-from o2c.pgcopy import copy_create_with_history
+from core.money import CENT, ZERO
+from core.pgcopy import copy_create_with_history
 from orders.imports import orders_conclude_import
 from orders.lifecycle import Step
 from orders.models import ARBalance, Customer, Order, OrderLine, OrderState
 from orders.services import lock_credit
 
-from .facts import CENT, EXPOSED_STATES, ZERO, assemble_facts, stock_of
+from .facts import EXPOSED_STATES, assemble_facts, stock_of
 from .models import Hold, HoldReason
 from .rules import evaluate
 from .selectors import policies_for

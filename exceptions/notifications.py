@@ -6,7 +6,7 @@ from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.utils import timezone
 
-from orders.roles import Role
+from core.roles import Role
 
 from .models import Hold, Notification
 

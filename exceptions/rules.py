@@ -8,9 +8,9 @@ only when a figure is strictly beyond its threshold; exactly at the threshold pa
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-ZERO = Decimal("0")
+from core.money import CENT, ZERO
+
 ONE = Decimal("1")
-CENT = Decimal("0.01")
 
 
 class Category:

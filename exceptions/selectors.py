@@ -8,10 +8,10 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
-from o2c.errors import PermissionDenied
-from o2c.pagination import Page, keyset_page
+from core.errors import PermissionDenied
+from core.pagination import Page, keyset_page
+from core.roles import Role, UserLike, is_system_user, user_roles
 from orders.models import ARBalance, InventoryPosition
-from orders.roles import Role, UserLike, is_system_user, user_roles
 from orders.selectors import territories_for
 
 from .models import ACTIVE_STATES, Hold, HoldPolicy, HoldReason, HoldState, Notification, Queue

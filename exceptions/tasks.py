@@ -2,19 +2,9 @@
 
 from celery import shared_task
 
-from o2c.errors import TransientError
+from core.tasks import TASK_OPTIONS
 
 from . import services
-
-TASK_OPTIONS = {
-    "acks_late": True,
-    "autoretry_for": (TransientError,),
-    "retry_backoff": True,
-    "retry_jitter": True,
-    "max_retries": 5,
-    "soft_time_limit": 300,
-    "time_limit": 360,
-}
 
 
 @shared_task(**TASK_OPTIONS)

@@ -11,15 +11,15 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from o2c.errors import ApplicationError, PermissionDenied
-from o2c.http import next_url
-from o2c.pagination import render_paged_list
+from core.errors import ApplicationError, PermissionDenied
+from core.forms import ActionForm
+from core.http import next_url
+from core.pagination import render_paged_list
 from orders.models import Customer
 from orders.selectors import order_timeline, ship_tos_for_customer
 
 from . import selectors, services
 from .forms import (
-    ActionForm,
     BulkForm,
     MasterDataForm,
     QueueFilterForm,

@@ -12,8 +12,8 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from o2c.errors import ApplicationError, PermissionDenied
-from orders.roles import Role, has_role
+from core.errors import ApplicationError, PermissionDenied
+from core.roles import Role, has_role
 
 from . import kpis
 from .forms import DashboardForm

@@ -16,6 +16,7 @@ from django.db.models import Count, DateField, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
+from core.money import CENT, ZERO
 from exceptions.models import Hold, HoldReason
 from integrations.models import InboundMessage, InboundState
 from orders.models import Order
@@ -23,7 +24,6 @@ from orders.models import Order
 from . import rollups
 from .models import ActiveHoldSlice, DailyFigure, Figure
 
-CENT = Decimal("0.01")
 #: Active-hold age buckets: (label, lower bound, upper bound or None).
 AGING_BUCKETS = [
     ("0–4 h", timedelta(0), timedelta(hours=4)),
@@ -238,7 +238,7 @@ def queue_aging(filters: KpiFilters, *, now: datetime | None = None) -> list[dic
             "queue": row["queue"],
             "active": int(row["active"]),
             "breached": int(row["breached"] or 0),
-            "value": (row["value"] or Decimal("0")).quantize(CENT),
+            "value": (row["value"] or ZERO).quantize(CENT),
             "buckets": [int(row[f"b{i}"] or 0) for i in range(len(AGING_BUCKETS))],
         }
         for row in rows
@@ -248,7 +248,7 @@ def queue_aging(filters: KpiFilters, *, now: datetime | None = None) -> list[dic
 def value_on_hold(filters: KpiFilters) -> Decimal:
     """The total of orders in scope that are on hold now."""
     total = _figures(filters, Figure.ON_HOLD).aggregate(v=Sum("amount"))["v"]
-    return (total or Decimal("0")).quantize(CENT)
+    return (total or ZERO).quantize(CENT)
 
 
 def rehold(filters: KpiFilters) -> dict:

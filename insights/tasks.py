@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from exceptions.tasks import TASK_OPTIONS
+from core.tasks import REBUILD_TASK_OPTIONS, TASK_OPTIONS
 
 from . import rollups
 
@@ -14,9 +14,8 @@ def kpis_refresh() -> int:
     return len(days) if days is not None else -1
 
 
-# A full rebuild reads every order once (minutes at a million): a longer limit, and no retry,
-# since tomorrow's run (or `manage.py refresh_kpis --rebuild`) does the same work.
-@shared_task(acks_late=True, soft_time_limit=1700, time_limit=1800)
+# A full rebuild reads every order once (minutes at a million).
+@shared_task(**REBUILD_TASK_OPTIONS)
 def kpis_rebuild() -> int:
     """Nightly: recompute every slice, catching any change the minute refresh could not see."""
     return rollups.rebuild()

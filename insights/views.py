@@ -12,11 +12,11 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from core.exports import csv_response
+from core.pagination import keyset_page, render_paged_list
+from core.roles import Role, has_role
 from exceptions.models import ACTIVE_STATES
-from o2c.exports import csv_response
-from o2c.pagination import keyset_page, render_paged_list
 from orders.models import OrderState
-from orders.roles import Role, has_role
 
 from . import flow, kpis
 from .forms import DashboardForm

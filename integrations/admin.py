@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from o2c.admin import HistoryAdmin, ReadOnlyAdminMixin
+from core.admin import HistoryAdmin, ReadOnlyAdminMixin
 
 from .models import Connector, InboundMessage, OutboundMessage, SyncCursor, WorkerHeartbeat
 

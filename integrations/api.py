@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from o2c.api import error
+from core.api import error
 
 from .mappers import MAPPERS, MappingError
 from .models import Connector, InboundMessage, InboundState

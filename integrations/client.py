@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from o2c.errors import TransientError
+from core.errors import TransientError
 
 from .models import Connector
 

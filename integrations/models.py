@@ -6,7 +6,7 @@ from django.db import models
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 from simple_history.models import HistoricalRecords
 
-from o2c.audit import BULK_HISTORY
+from core.audit import BULK_HISTORY
 
 
 class Connector(models.Model):

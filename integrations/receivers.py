@@ -5,9 +5,9 @@ from django.contrib.auth import get_user_model
 from django.dispatch import receiver
 
 from billing.signals import credit_memo_issued, invoice_released
+from core.roles import get_system_user
 from exceptions.signals import hold_released
 from orders.models import OrderState
-from orders.roles import get_system_user
 from orders.signals import order_transitioning
 
 from .services import (

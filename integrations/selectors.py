@@ -6,8 +6,8 @@ from datetime import timedelta
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from o2c.pagination import Page, keyset_page
-from orders.roles import Role, UserLike, has_role
+from core.pagination import Page, keyset_page
+from core.roles import Role, UserLike, has_role
 
 from .models import Connector, InboundMessage, InboundState, SyncCursor, WorkerHeartbeat
 

@@ -2,38 +2,18 @@
 
 from celery import shared_task
 
-from o2c.errors import TransientError
+from core.tasks import HEARTBEAT_TASK_OPTIONS, INTEGRATION_TASK_OPTIONS
 
 from . import services
 
-#: Retries back off exponentially with jitter, capped well below the broker's visibility timeout.
-RETRYING = {
-    "acks_late": True,
-    "autoretry_for": (TransientError,),
-    "retry_backoff": True,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
-    "max_retries": 6,
-    "soft_time_limit": 600,
-    "time_limit": 660,
-}
 
-
-@shared_task(
-    acks_late=True,
-    autoretry_for=(TransientError,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=3,
-    soft_time_limit=30,
-    time_limit=60,
-)
+@shared_task(**HEARTBEAT_TASK_OPTIONS)
 def worker_heartbeat() -> int:
     """Record that a worker took a task from the broker; returns the beat count."""
     return services.worker_heartbeat_record().beats
 
 
-@shared_task(**RETRYING)
+@shared_task(**INTEGRATION_TASK_OPTIONS)
 def connector_sync_all(connector_id: int) -> dict:
     """Beat entry per connector: each stream in turn, master data before the orders that use it."""
     from .models import Connector
@@ -46,11 +26,11 @@ def connector_sync_all(connector_id: int) -> dict:
     return outcome
 
 
-@shared_task(**RETRYING)
+@shared_task(**INTEGRATION_TASK_OPTIONS)
 def inbox_process_task(connector_id: int, stream: str) -> dict:
     return services.inbox_process(connector_id=connector_id, stream=stream)
 
 
-@shared_task(**RETRYING)
+@shared_task(**INTEGRATION_TASK_OPTIONS)
 def outbox_relay_task() -> dict:
     return services.outbox_relay()

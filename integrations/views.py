@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from o2c.errors import ApplicationError
+from core.errors import ApplicationError
 
 from . import selectors
 from .models import Connector, InboundMessage, InboundState

@@ -1,4 +1,4 @@
-"""o2c project package: settings, URLs, the Celery app and the shared application error."""
+"""o2c project wiring: settings, URLs, the Celery app, the home page and navigation."""
 
 from .celery import app as celery_app
 

@@ -4,8 +4,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.selectors import is_finance
+from core.roles import Role, user_roles
 from exceptions.selectors import WORK_QUEUES, queues_for_user, unread_notifications
-from orders.roles import Role, user_roles
 from orders.selectors import can_view_orders
 
 

@@ -5,10 +5,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from core.roles import Role, has_role
 from integrations.selectors import worker_status
 from orders import selectors
 from orders.models import Order
-from orders.roles import Role, has_role
 
 
 @login_required

@@ -3,8 +3,8 @@
 from django.contrib import admin, messages
 from django_fsm.admin import FSMAdminMixin
 
-from o2c.admin import HistoryAdmin
-from o2c.errors import ApplicationError
+from core.admin import HistoryAdmin
+from core.errors import ApplicationError
 
 from .forms import ReasonForm
 from .models import (

@@ -17,8 +17,9 @@ from uuid import UUID
 from django.db import transaction
 from django.db.models import Q
 
-from o2c.errors import require_reason
-from o2c.pgcopy import (
+from core.errors import require_reason
+from core.money import ZERO, line_amount
+from core.pgcopy import (
     allocate_ids,
     copy_create,
     copy_create_with_history,
@@ -27,7 +28,6 @@ from o2c.pgcopy import (
 )
 
 from .models import Customer, Order, OrderLine, OrderState, PriceAgreement, ShipTo
-from .money import ZERO, line_amount
 from .selectors import items_by_sku
 from .services import ORDER_TOTAL_DIGITS, LineInput
 

@@ -6,11 +6,11 @@ from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from o2c.errors import PermissionDenied
-from o2c.pagination import Page, keyset_page
+from core.errors import PermissionDenied
+from core.pagination import Page, keyset_page
+from core.roles import ORDER_VIEWER_ROLES, UserLike, is_system_user, user_roles
 
 from .models import Customer, Item, Order, OrderLine, ShipTo
-from .roles import ORDER_VIEWER_ROLES, UserLike, is_system_user, user_roles
 
 ORDER_LIST_ORDERING = ("-received_at", "-id")
 

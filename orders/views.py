@@ -10,14 +10,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from o2c.errors import ApplicationError, PermissionDenied
-from o2c.exports import csv_response
-from o2c.pagination import render_paged_list
+from core.errors import ApplicationError, PermissionDenied
+from core.exports import csv_response
+from core.pagination import render_paged_list
+from core.roles import Role, has_role
 
 from . import selectors, services
 from .forms import LineEditForm, OrderFilterForm, OrderHeaderForm, OrderLineFormSet, TransitionForm
 from .models import Order
-from .roles import Role, has_role
 from .services import MANUAL_TRANSITIONS, LineInput
 
 

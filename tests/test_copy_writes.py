@@ -8,9 +8,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from core import pgcopy
+from core.pgcopy import copy_create_ignoring_conflicts, copy_create_with_history, copy_history
 from integrations.models import Connector, InboundMessage
-from o2c import pgcopy
-from o2c.pgcopy import copy_create_ignoring_conflicts, copy_create_with_history, copy_history
 from orders.models import Order, OrderLine
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@
 import json
 import logging
 
-from o2c.logs import CorrelationFilter, JsonFormatter, correlated
+from core.logs import CorrelationFilter, JsonFormatter, correlated
 
 
 def test_log_lines_are_json_with_the_correlation_id():

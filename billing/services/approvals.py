@@ -7,11 +7,11 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from core.audit import save_audited
+from core.errors import ApplicationError, Conflict, PermissionDenied, require_reason
+from core.money import ZERO, round_money
+from core.roles import Role, get_system_user, has_role, is_system_user
 from exceptions.services import hold_raise
-from o2c.audit import save_audited
-from o2c.errors import ApplicationError, Conflict, PermissionDenied, require_reason
-from orders.money import ZERO, round_money
-from orders.roles import Role, get_system_user, has_role, is_system_user
 from orders.services import order_record_invoice
 
 from ..models import Invoice, InvoiceState

@@ -7,8 +7,8 @@ from django.db.models import Sum
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from o2c.errors import ApplicationError, Conflict, require_reason
-from orders.money import ZERO, round_money
+from core.errors import ApplicationError, Conflict, require_reason
+from core.money import ZERO, round_money
 
 from ..models import CreditMemo, CreditMemoLine
 from ..models.invoice import FINAL_STATES

@@ -22,12 +22,12 @@ from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from core.errors import ApplicationError, Conflict
+from core.money import ZERO, round_money
+from core.roles import get_system_user
 from exceptions.services import hold_raise, holds_clear
-from o2c.errors import ApplicationError, Conflict
 from orders.lifecycle import Step, blocking_reasons
 from orders.models import Customer, Order
-from orders.money import ZERO, round_money
-from orders.roles import get_system_user
 
 from ..models import BillingPolicy, Invoice, InvoiceLine, Shipment, ShipmentLine, ShipmentState
 from ..tax import TaxError, tax_calculator

@@ -2,7 +2,7 @@
 
 from django.db import IntegrityError, transaction
 
-from o2c.errors import Conflict
+from core.errors import Conflict
 
 
 def save_with_next_number(obj, *, prefix: str, attempts: int = 5) -> None:

@@ -6,11 +6,11 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from core.errors import ApplicationError
+from core.money import ZERO, line_amount
+from core.roles import is_system_user
 from exceptions.services import hold_raise
-from o2c.errors import ApplicationError
 from orders.models import OrderState, Warehouse
-from orders.money import ZERO, line_amount
-from orders.roles import is_system_user
 from orders.services import order_record_shipment
 
 from ..models import Shipment, ShipmentLine, ShipmentState

@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from o2c.migration_ops import drop_foreign_key_index
+from core.migration_ops import drop_foreign_key_index
 
 
 class Migration(migrations.Migration):

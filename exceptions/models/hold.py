@@ -8,10 +8,10 @@ from django.db.models import Q
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 from simple_history.models import HistoricalRecords
 
-from o2c.audit import BULK_HISTORY
+from core.audit import BULK_HISTORY
+from core.roles import Role, has_role, is_system_user
 from orders.lifecycle import Step
 from orders.models import Order, OrderLine
-from orders.roles import Role, has_role, is_system_user
 
 from .policy import HoldReason, Queue
 

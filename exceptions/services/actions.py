@@ -8,9 +8,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from o2c.errors import ApplicationError, Conflict, PermissionDenied, require_reason
+from core.errors import ApplicationError, Conflict, PermissionDenied, require_reason
+from core.roles import get_system_user
 from orders.models import Order
-from orders.roles import get_system_user
 from orders.services import order_line_accept_price, order_line_close_short, order_transition
 
 from ..models import ACTIVE_STATES, Hold, HoldState, Notification

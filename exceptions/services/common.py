@@ -4,9 +4,9 @@ why, a transition run with its permission checked, and the save with its history
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
-from o2c.audit import save_audited
-from o2c.errors import ApplicationError, Conflict, PermissionDenied
-from orders.roles import is_system_user
+from core.audit import save_audited
+from core.errors import ApplicationError, Conflict, PermissionDenied
+from core.roles import is_system_user
 
 from ..models import Hold, HoldState
 from ..selectors import holds_for_user

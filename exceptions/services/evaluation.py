@@ -7,13 +7,14 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from o2c.pgcopy import maker
+from core.money import CENT
+from core.pgcopy import maker
+from core.roles import get_system_user
 from orders.lifecycle import Step
 from orders.models import Order, OrderState
-from orders.roles import get_system_user
 from orders.services import lock_credit, order_place_on_hold, order_release
 
-from ..facts import CENT, order_facts
+from ..facts import order_facts
 from ..models import ACTIVE_STATES, Hold, HoldReason
 from ..rules import Finding, evaluate
 from ..selectors import policy_for

@@ -4,7 +4,7 @@ cancel or substitute a line, and settle a shipment mismatch (backorder, close sh
 from django.db import transaction
 from django.utils import timezone
 
-from o2c.errors import ApplicationError, require_reason
+from core.errors import ApplicationError, require_reason
 from orders.services import (
     customer_update_master_data,
     order_line_cancel,

@@ -3,7 +3,7 @@ attempt counts, error) with the history author and reason; shared by every strea
 
 from django.utils import timezone
 
-from orders.roles import get_system_user
+from core.roles import get_system_user
 
 from ..models import InboundMessage, InboundState
 

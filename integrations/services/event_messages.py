@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from o2c.errors import ApplicationError
+from core.errors import ApplicationError
 from orders.models import Order
 
 from ..models import InboundMessage

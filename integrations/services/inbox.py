@@ -11,11 +11,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from o2c.errors import require_reason
-from o2c.logs import correlated
-from o2c.pgcopy import copy_create_ignoring_conflicts, copy_history
+from core.errors import require_reason
+from core.logs import correlated
+from core.pgcopy import copy_create_ignoring_conflicts, copy_history
+from core.roles import get_system_user
 from orders import upserts
-from orders.roles import get_system_user
 
 from ..mappers import MAPPERS, MappingError
 from ..models import Connector, InboundMessage, InboundState

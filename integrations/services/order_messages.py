@@ -9,13 +9,13 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from o2c.errors import ApplicationError, Conflict
-from o2c.logs import correlated
-from o2c.pgcopy import copy_history
+from core.errors import ApplicationError, Conflict
+from core.logs import correlated
+from core.pgcopy import copy_history
+from core.roles import get_system_user
 from orders import upserts
 from orders.imports import OrderImport, orders_import
 from orders.models import Order, ShipTo
-from orders.roles import get_system_user
 from orders.services import LineInput, order_create
 
 from ..mappers import MAPPERS, MappingError

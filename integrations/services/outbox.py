@@ -10,8 +10,8 @@ from simple_history.utils import bulk_create_with_history
 
 from billing.selectors import invoice_lines_with_orders
 from billing.services import invoice_mark_posted, invoice_posting_rejected
-from o2c.errors import TransientError
-from orders.roles import get_system_user
+from core.errors import TransientError
+from core.roles import get_system_user
 
 from ..client import PermanentError, post
 from ..models import Connector, OutboundMessage, OutboundState

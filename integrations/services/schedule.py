@@ -40,7 +40,7 @@ def outbox_schedule(*, seconds: int = 15) -> PeriodicTask:
 @transaction.atomic
 def connector_set_enabled(*, connector_id: int, actor, enabled: bool, reason: str) -> Connector:
     """Pause or resume a connector; its beat entry follows, and history records who and why."""
-    from o2c.errors import require_reason
+    from core.errors import require_reason
 
     reason = require_reason(reason)
     connector = Connector.objects.select_for_update().get(pk=connector_id)

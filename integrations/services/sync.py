@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from o2c.errors import ApplicationError, TransientError
+from core.errors import ApplicationError, TransientError
 
 from ..client import PermanentError, fetch_page
 from ..models import Connector, SyncCursor

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_fsm",
     "axes",
+    "core",
     "orders",
     "exceptions",
     "billing",
@@ -55,7 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "o2c.logs.CorrelationMiddleware",
+    "core.logs.CorrelationMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -95,7 +96,7 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": False,
-        "OPTIONS": {"environment": "o2c.jinja.environment"},
+        "OPTIONS": {"environment": "core.jinja.environment"},
     },
 ]
 
@@ -238,7 +239,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",  # tokens: admin → Tokens
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "EXCEPTION_HANDLER": "o2c.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.UserRateThrottle",
@@ -286,11 +287,11 @@ O2C_TAX_CALCULATOR = os.environ.get("O2C_TAX_CALCULATOR", "billing.tax.RateTable
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"correlation": {"()": "o2c.logs.CorrelationFilter"}},
+    "filters": {"correlation": {"()": "core.logs.CorrelationFilter"}},
     "formatters": {
-        "json": {"()": "o2c.logs.JsonFormatter"},
+        "json": {"()": "core.logs.JsonFormatter"},
         "plain": {
-            "()": "o2c.logs.PlainFormatter",
+            "()": "core.logs.PlainFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s",
         },
     },

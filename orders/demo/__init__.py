@@ -15,6 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from core.money import ZERO
+from core.roles import Role, get_system_user
+
 from ..models import (
     ARBalance,
     Customer,
@@ -25,8 +28,6 @@ from ..models import (
     TerritoryAssignment,
     Warehouse,
 )
-from ..money import ZERO
-from ..roles import Role, get_system_user
 from .common import (
     CITIES,
     DEMO_PASSWORD,

@@ -1,7 +1,8 @@
 """Constants and helpers shared by the demo seeders."""
 
+from core.roles import Role
+
 from ..models import Channel, OrderState
-from ..roles import Role
 
 SEED = 20261122
 DEMO_SOURCE = "demo"

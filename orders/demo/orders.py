@@ -3,9 +3,10 @@
 from datetime import timedelta
 from decimal import Decimal
 
+from core.money import ZERO, line_amount
+from core.roles import Role
+
 from ..models import Channel, Order, OrderLine, OrderState
-from ..money import ZERO, line_amount
-from ..roles import Role
 from .common import CHANNEL_MIX, DEMO_SOURCE, HOLD_REASONS, STATE_MIX
 from .common import pick as _pick
 

@@ -9,10 +9,10 @@ from django.db.models import Q
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 from simple_history.models import HistoricalRecords
 
-from o2c.audit import BULK_HISTORY
+from core.audit import BULK_HISTORY
+from core.roles import Role, has_role, is_system_user
 
 from ..lifecycle import Step, blocking_reasons
-from ..roles import Role, has_role, is_system_user
 from .master import MONEY, NON_NEGATIVE, PRICE, QTY, Customer, ExternalRef, Item, ShipTo, Warehouse
 
 

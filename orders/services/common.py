@@ -7,11 +7,11 @@ from decimal import Decimal
 
 from django.db.models import Q
 
-from o2c.errors import ApplicationError, PermissionDenied
+from core.errors import ApplicationError, PermissionDenied
+from core.money import ZERO, line_amount
+from core.roles import Role, has_role, is_system_user
 
 from ..models import Customer, Order, OrderLine, OrderState, PriceAgreement
-from ..money import ZERO, line_amount
-from ..roles import Role, has_role, is_system_user
 from ..selectors import orders_for_user
 
 #: States in which the order's lines may still be edited by customer service.

@@ -6,10 +6,10 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from o2c.errors import ApplicationError, Conflict, PermissionDenied, require_reason
+from core.errors import ApplicationError, Conflict, PermissionDenied, require_reason
+from core.roles import Role, is_system_user
 
 from ..models import Customer, Order, OrderLine, ShipTo
-from ..roles import Role, is_system_user
 from ..selectors import customers_for_user, items_by_sku
 from ..signals import order_changed
 from .common import (

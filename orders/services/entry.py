@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from o2c.errors import ApplicationError, Conflict
+from core.errors import ApplicationError, Conflict
 
 from ..models import Order, OrderLine, ShipTo
 from ..selectors import customers_for_user, items_by_sku

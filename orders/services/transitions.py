@@ -8,12 +8,12 @@ from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed, can_proceed, has_transition_perm
 
-from o2c.audit import save_audited
-from o2c.errors import ApplicationError, Conflict, PermissionDenied, require_reason
+from core.audit import save_audited
+from core.errors import ApplicationError, Conflict, PermissionDenied, require_reason
+from core.roles import Role, get_system_user
 
 from ..lifecycle import Step, blocking_reasons
 from ..models import Order, OrderLine, OrderState
-from ..roles import Role, get_system_user
 from ..signals import order_transitioned, order_transitioning
 from .common import lock_credit, lock_order, require_writer
 

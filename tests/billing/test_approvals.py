@@ -14,7 +14,7 @@ from billing.services import (
     invoice_void,
     shipments_invoice,
 )
-from o2c.errors import ApplicationError, Conflict, PermissionDenied
+from core.errors import ApplicationError, Conflict, PermissionDenied
 from orders.models import OrderState
 from tests.fixtures.factories import CustomerFactory
 from tests.fixtures.users import make_user

@@ -15,10 +15,10 @@ from billing.services import (
     pod_overdue_scan,
     shipment_deliver,
 )
+from core.roles import get_system_user
 from exceptions.models import Hold, HoldState
 from exceptions.services import hold_release
 from orders.models import OrderState
-from orders.roles import get_system_user
 from tests.fixtures.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from billing.models import Invoice
+from core.roles import get_system_user
 from orders.models import OrderLine, OrderState
-from orders.roles import get_system_user
 
 pytestmark = pytest.mark.django_db
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 
+from core.errors import ApplicationError, Conflict, PermissionDenied
 from exceptions.models import Hold, HoldPolicy, HoldState, Notification
 from exceptions.services import (
     hold_approve,
@@ -21,7 +22,6 @@ from exceptions.services import (
     holds_escalate_overdue,
     order_evaluate,
 )
-from o2c.errors import ApplicationError, Conflict, PermissionDenied
 from orders.models import Customer, Order, OrderState
 from orders.services import customer_update_master_data, order_transition
 from tests.fixtures.factories import CustomerFactory

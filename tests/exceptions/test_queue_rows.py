@@ -6,10 +6,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.errors import PermissionDenied
 from exceptions import selectors
 from exceptions.models import Hold
 from exceptions.services import hold_claim
-from o2c.errors import PermissionDenied
 
 pytestmark = pytest.mark.django_db
 

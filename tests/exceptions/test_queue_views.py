@@ -9,9 +9,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.errors import PermissionDenied
 from exceptions import selectors
 from exceptions.models import Hold, HoldState
-from o2c.errors import PermissionDenied
 from orders.models import OrderState
 from tests.fixtures.factories import CustomerFactory
 from tests.fixtures.users import make_user

@@ -3,10 +3,10 @@ whatever repeats a call or a later call brings."""
 
 import pytest
 
+from core.roles import get_system_user
 from integrations.models import Connector, InboundMessage, InboundState
 from integrations.services import inbox, inbox_store
 from integrations.services.inbox import payload_hash
-from orders.roles import get_system_user
 
 pytestmark = pytest.mark.django_db
 

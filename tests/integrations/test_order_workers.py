@@ -10,11 +10,11 @@ from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from core.roles import get_system_user
 from integrations.models import Connector, InboundMessage, InboundState
 from integrations.services import inbox_process, inbox_store
 from integrations.services.order_messages import _take, _unheld, orders_apply_batches
 from orders.models import ARBalance, Order, OrderState
-from orders.roles import get_system_user
 from orders.services import order_release
 from tests.fixtures.factories import (
     CustomerFactory,

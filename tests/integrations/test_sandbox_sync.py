@@ -3,6 +3,7 @@
 import pytest
 from django.db.models import Count
 
+from core.errors import TransientError
 from exceptions.models import Hold
 from integrations.client import PermanentError
 from integrations.models import (
@@ -13,7 +14,6 @@ from integrations.models import (
     SyncCursor,
 )
 from integrations.services import connector_sync, inbox_process, inbox_replay, outbox_relay
-from o2c.errors import TransientError
 from orders.models import Customer, Item, Order, OrderState
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +48,7 @@ def fingerprint():
 def test_full_sync_creates_orders_with_holds_for_problem_orders(
     erp, wms, caplog, django_capture_on_commit_callbacks
 ):
-    from o2c.logs import CorrelationFilter
+    from core.logs import CorrelationFilter
 
     caplog.handler.addFilter(CorrelationFilter())
     caplog.set_level("INFO", logger="integrations")

@@ -7,7 +7,7 @@ import pytest
 from django.template import Context, Template
 from django.urls import NoReverseMatch, reverse, set_script_prefix
 
-from orders.templatetags.desk import age, amount, id_url
+from core.templatetags.desk import age, amount, id_url
 
 NOW = datetime(2026, 11, 23, 12, 0, 0)
 

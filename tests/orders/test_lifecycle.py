@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 from django_fsm import ConcurrentTransition
 
-from o2c.errors import ApplicationError, Conflict, PermissionDenied
+from core.errors import ApplicationError, Conflict, PermissionDenied
 from orders import lifecycle
 from orders.models import Order, OrderState
 from orders.services import (

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import connections
 
-from o2c.errors import Conflict
+from core.errors import Conflict
 from orders.models import Order, OrderState
 from orders.services import LineInput, order_create, order_transition
 from tests.fixtures.factories import CustomerFactory, ItemFactory

@@ -3,9 +3,9 @@
 import pytest
 from django.core.management import call_command
 
+from core.roles import Role
 from orders.demo import seed_demo
 from orders.models import Channel, Customer, Order, OrderLine, OrderState
-from orders.roles import Role
 
 pytestmark = pytest.mark.django_db
 

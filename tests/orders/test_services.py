@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from o2c.errors import ApplicationError, Conflict, PermissionDenied
+from core.errors import ApplicationError, Conflict, PermissionDenied
 from orders.models import Order, OrderLine
 from orders.services import LineInput, order_create, order_update_line
 from orders.signals import order_changed, order_received

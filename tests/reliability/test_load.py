@@ -16,11 +16,11 @@ import pytest
 from django.db import connection
 
 from bench.generate import SCALES, SOURCE, generate
+from core.roles import Role
 from integrations.models import Connector, InboundMessage, InboundState
 from integrations.services import inbox_store
 from integrations.tasks import inbox_process_task
 from orders.models import Customer, Item, Order
-from orders.roles import Role
 from tests.fixtures.factories import PASSWORD
 from tests.fixtures.processes import (
     ROOT,

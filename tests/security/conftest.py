@@ -2,8 +2,8 @@
 
 import pytest
 
+from core.roles import Role
 from integrations.models import Connector
-from orders.roles import Role
 from tests.fixtures.users import make_user
 
 ROLES = [role.value for role in Role]

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import get_resolver, reverse
 from django.urls.resolvers import URLResolver
 
-from orders.roles import Role
+from core.roles import Role
 from tests.security.conftest import ROLES
 from tests.summary import summary
 

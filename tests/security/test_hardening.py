@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from o2c.logs import CorrelationFilter, JsonFormatter
+from core.logs import CorrelationFilter, JsonFormatter
 from orders.models import Customer
 from tests.fixtures.factories import PASSWORD, CustomerFactory
 from tests.security.test_access_matrix import _action_url, routes

@@ -2,9 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.roles import get_system_user
 from integrations.models import InboundMessage, InboundState
 from integrations.services import inbox_process, inbox_replay
-from orders.roles import get_system_user
 
 
 class Command(BaseCommand):

@@ -2,9 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import TransientError
 from integrations.models import Connector
 from integrations.services import connector_sync, inbox_process
-from o2c.errors import TransientError
 
 
 class Command(BaseCommand):

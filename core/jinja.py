@@ -4,7 +4,7 @@ same markup to Python code that renders it about three times faster."""
 
 from jinja2 import Environment
 
-from orders.templatetags.desk import age, amount, id_url
+from core.templatetags.desk import age, amount, id_url
 
 
 def environment(**options) -> Environment:
