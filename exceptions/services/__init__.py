@@ -19,6 +19,7 @@ from .evaluation import (
     hold_raise,
     holds_clear,
     order_evaluate,
+    orders_evaluate_imported,
 )
 from .remedies import (
     FULFILMENT_REASONS,
@@ -59,4 +60,5 @@ __all__ = [
     "holds_escalate_overdue",
     "notifications_mark_read",
     "order_evaluate",
+    "orders_evaluate_imported",
 ]

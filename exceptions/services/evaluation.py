@@ -1,6 +1,11 @@
-"""Holds raised and cleared by the rules (an order evaluated) and by other apps (billing,
-integrations); the order is put on hold or released to match."""
+"""The one evaluation path: a batch of orders judged by the rules on facts read set-wise
+(``exceptions.facts.BatchFacts``). An order entered, edited or re-evaluated is a batch of one
+(``order_evaluate``: its holds reconciled with the ones it has, the order held or released); a
+burst of imported orders is a batch of hundreds (``orders_evaluate_imported``: holds inserted in
+bulk, each order stored in the state its holds give it). Holds raised and cleared by other apps
+(billing, integrations) are here too."""
 
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -8,20 +13,55 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.money import CENT
-from core.pgcopy import maker
+from core.pgcopy import copy_create_with_history, maker
 from core.roles import get_system_user
+from orders.imports import orders_conclude_import
 from orders.lifecycle import Step
-from orders.models import Order, OrderState
-from orders.services import lock_credit, order_place_on_hold, order_release
+from orders.models import Order, OrderLine, OrderState
+from orders.services import order_place_on_hold, order_release
 
-from ..facts import order_facts
+from ..facts import BatchFacts, judged_lines
 from ..models import ACTIVE_STATES, Hold, HoldReason
 from ..rules import Finding, evaluate
-from ..selectors import policy_for
+from ..selectors import ResolvedPolicy, policies_for, policy_for
 from .common import save_hold, who
 
 EVALUATED_STATES = {OrderState.RECEIVED, OrderState.ON_HOLD}
 RULE_CATEGORIES = {"credit", "pricing", "inventory", "master_data", "anomaly"}
+CONCLUSIONS = {"held": "Holds raised by rules", "released": "Touchless: no hold raised"}
+
+
+@dataclass
+class Judgement:
+    """What the rules found on one order of a batch, under the policy of its segment."""
+
+    order: Order
+    policy: ResolvedPolicy
+    findings: list[tuple[Finding, HoldReason]]  # only those whose reason is switched on
+    blocking: bool  # a finding's hold blocks the order's release
+
+
+def orders_judge(orders: list[Order], lines_of: dict[int, list[OrderLine]]) -> list[Judgement]:
+    """Run the rules on each order in turn, each seeing the ones before it. Takes the orders'
+    customers' credit locks (held to the commit): call it in the transaction that acts on it."""
+    policies = policies_for({order.customer.segment for order in orders})
+    reasons = {reason.code: reason for reason in HoldReason.objects.filter(active=True)}
+    batch = BatchFacts(
+        orders, lines_of, depth=max(policy.anomaly_history_orders for policy in policies.values())
+    )
+    judged = []
+    for order in orders:
+        policy, lines = policies[order.customer.segment], lines_of[order.pk]
+        facts = batch.facts(order, lines, history_orders=policy.anomaly_history_orders)
+        findings = [
+            (finding, reasons[finding.reason_code])
+            for finding in evaluate(facts, policy.thresholds)
+            if finding.reason_code in reasons  # an admin may have switched a reason off
+        ]
+        blocking = any(reason.blocks == Step.RELEASE for _, reason in findings)
+        batch.record(order, lines, released=not blocking)
+        judged.append(Judgement(order, policy, findings, blocking))
+    return judged
 
 
 def _approval_amount(finding: Finding) -> Decimal:
@@ -61,12 +101,7 @@ def order_evaluate(*, order_id: int, actor=None) -> list[Hold]:
     )
     if order.state not in EVALUATED_STATES:
         return []
-    lock_credit([order.customer_id])  # its exposure as it stands, no release in flight left out
-    policy = policy_for(order.customer.segment)
-    findings = evaluate(
-        order_facts(order, history_orders=policy.anomaly_history_orders), policy.thresholds
-    )
-    reasons = {reason.code: reason for reason in HoldReason.objects.filter(active=True)}
+    [judged] = orders_judge([order], {order.pk: judged_lines(order)})
     existing = {
         (hold.reason.code, hold.scope): hold
         for hold in Hold.objects.filter(order=order).select_related("reason").order_by("raised_at")
@@ -75,15 +110,12 @@ def order_evaluate(*, order_id: int, actor=None) -> list[Hold]:
     }
     now = timezone.now()
     raised, found_keys = [], set()
-    for finding in findings:
-        reason = reasons.get(finding.reason_code)
-        if reason is None:
-            continue  # an admin switched this reason off
+    for finding, reason in judged.findings:
         scope = f"line:{finding.line_id}" if finding.line_id else "order"
         found_keys.add((reason.code, scope))
         if (reason.code, scope) in existing:
             continue
-        hold = hold_for_finding(order, finding, reason, policy, at=now, actor=actor)
+        hold = hold_for_finding(order, finding, reason, judged.policy, at=now, actor=actor)
         hold.save()
         raised.append(hold)
     for key, hold in existing.items():
@@ -96,6 +128,35 @@ def order_evaluate(*, order_id: int, actor=None) -> list[Hold]:
             save_hold(hold, actor, "Cleared: the cause is gone")
     sync_order(order, actor=actor)
     return raised
+
+
+@transaction.atomic
+def orders_evaluate_imported(*, orders: list[Order], actor) -> list[Order]:
+    """Raise each imported order's holds, then store it held or released; returns the released
+    ones. ``orders`` come from ``orders.imports.orders_import`` (state received, lines attached;
+    their rows are inserted as they are concluded, so nothing here reads them back)."""
+    if not orders:
+        return []
+    holds, held = [], set()
+    for judged in orders_judge(orders, {order.pk: order.imported_lines for order in orders}):
+        order = judged.order
+        for finding, reason in judged.findings:
+            hold = hold_for_finding(
+                order, finding, reason, judged.policy, at=order.received_at, actor=actor
+            )
+            hold._history_date = order.received_at
+            holds.append(hold)
+        if judged.blocking:
+            held.add(order.pk)
+    if holds:
+        copy_create_with_history(Hold, holds, default_user=actor)
+    return orders_conclude_import(
+        actor=actor,
+        orders=orders,
+        held=held,
+        at=max(order.received_at for order in orders),
+        reasons=CONCLUSIONS,
+    )
 
 
 def sync_order(order: Order, *, actor) -> None:
@@ -139,7 +200,7 @@ def hold_raise(
     if existing is not None:
         return existing
     now = timezone.now()
-    value = (value if value is not None else order.total).quantize(Decimal("0.01"))
+    value = (value if value is not None else order.total).quantize(CENT)
     weight = policy_for(order.customer.segment).segment_weight
     hold = maker(Hold, "order", "reason")(
         order=order,
@@ -151,7 +212,7 @@ def hold_raise(
         blocks=reason.blocks,
         value_at_risk=value,
         approval_amount=value,
-        priority_score=(value * weight).quantize(Decimal("0.01")),
+        priority_score=(value * weight).quantize(CENT),
         raised_at=now,
         due_at=now + timedelta(hours=reason.sla_hours),
         context=context,

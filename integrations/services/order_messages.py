@@ -1,5 +1,6 @@
 """Order messages from the ERP: applied set-wise a chunk per transaction (``orders.imports``,
-``exceptions.intake``), or one at a time for a message that failed before or whose worker died."""
+``exceptions.services.evaluation``), or one at a time for a message that failed before or whose
+worker died."""
 
 import logging
 from collections import defaultdict
@@ -28,7 +29,7 @@ logger = logging.getLogger(__name__)
 def orders_apply_batches(*, connector_id: int, limit: int, counts) -> list[InboundMessage]:
     """Apply up to ``limit`` of the stream's waiting order messages set-wise, a chunk per
     transaction: mapped, validated against master data, stored, evaluated and concluded in bulk
-    (``orders.imports``, ``exceptions.intake``). Each chunk is the next waiting messages no other
+    (``orders.imports``, ``exceptions.services.evaluation``). Each chunk is the next waiting messages no other
     worker has taken, so workers sharing the stream pull chunks until none is left, and a run
     takes what arrived after it started. Returns the messages to apply one at a time through the
     guarded path, where a poison message is found and dead-lettered alone: those an earlier
@@ -113,7 +114,7 @@ def _unheld(messages) -> list[InboundMessage]:
 def _apply_orders(ids: list[int], counts, source: str) -> None:
     """Apply the messages ``ids`` of the connector named ``source`` (its orders' source system)
     that no other worker holds, in one transaction."""
-    from exceptions.intake import orders_evaluate_imported
+    from exceptions.services import orders_evaluate_imported
 
     from .outbox import outbox_enqueue_releases
 

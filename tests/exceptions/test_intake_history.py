@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from exceptions.intake import _recent_orders
+from exceptions.facts import recent_orders
 from orders.models import Order, OrderState
 from tests.fixtures.factories import CustomerFactory, OrderFactory
 
@@ -25,9 +25,9 @@ def test_recent_orders_are_each_customers_newest_before_the_batch():
     OrderFactory(customer=regular, received_at=now + timedelta(minutes=1))  # in the batch
     only = OrderFactory(customer=quiet, received_at=now - timedelta(days=30))
 
-    recent = _recent_orders({regular.pk, quiet.pk, newcomer.pk}, now, 3)
+    recent = recent_orders({regular.pk, quiet.pk, newcomer.pk}, now, 3)
 
     assert recent[regular.pk] == [placed[2].pk, placed[5].pk, placed[7].pk]
     assert recent[quiet.pk] == [only.pk]
     assert recent[newcomer.pk] == []  # no history: the batch's own orders are added to it
-    assert _recent_orders({regular.pk}, now, 0) == {}
+    assert recent_orders({regular.pk}, now, 0) == {}

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-import exceptions.intake
+import exceptions.services
 from exceptions.models import Hold
 from integrations.models import InboundMessage, InboundState, OutboundMessage, SyncCursor
 from integrations.services import connector_sync, inbox_process
@@ -131,7 +131,7 @@ def test_an_unexpected_failure_in_a_chunk_applies_its_messages_one_at_a_time(
     def broken(**kwargs):
         raise RuntimeError("a bug in the batch path")
 
-    monkeypatch.setattr(exceptions.intake, "orders_evaluate_imported", broken)
+    monkeypatch.setattr(exceptions.services, "orders_evaluate_imported", broken)
     with django_capture_on_commit_callbacks(execute=True):
         counts = inbox_process(connector_id=erp.pk, stream="orders")
     # nothing of the failed chunk stayed; every order then went in on its own, and was evaluated
