@@ -1,0 +1,1 @@
+"""Tests of core/, the plumbing every app imports."""
