@@ -1,4 +1,5 @@
-"""App config for billing: connects its receivers and adds shipments and invoices to the order page."""
+"""App config for billing: connects its receivers, and declares the shipments and invoices panel
+and timeline rows of the order page (see orders.extensions)."""
 
 from django.apps import AppConfig
 
@@ -6,13 +7,8 @@ from django.apps import AppConfig
 class BillingConfig(AppConfig):
     name = "billing"
     verbose_name = "Billing"
+    order_panels = ("billing.order_page.billing_panel",)
+    order_timelines = ("billing.order_page.billing_timeline",)
 
     def ready(self) -> None:
-        from orders import selectors as order_selectors
-
         from . import receivers  # noqa: F401 - connects the signal receivers
-        from .order_page import billing_panel, billing_timeline
-
-        if billing_panel not in order_selectors.order_panels:
-            order_selectors.order_panels.append(billing_panel)
-            order_selectors.timeline_providers.append(billing_timeline)

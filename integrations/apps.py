@@ -1,4 +1,5 @@
-"""App config for integrations."""
+"""App config for integrations: connects the lifecycle receivers, and declares the messages'
+rows in the order's timeline (see orders.extensions)."""
 
 from django.apps import AppConfig
 
@@ -6,12 +7,7 @@ from django.apps import AppConfig
 class IntegrationsConfig(AppConfig):
     name = "integrations"
     verbose_name = "Integrations"
+    order_timelines = ("integrations.order_page.message_timeline",)
 
     def ready(self) -> None:
-        from orders import selectors as order_selectors
-
         from . import receivers  # noqa: F401 - connects the lifecycle receivers
-        from .order_page import message_timeline
-
-        if message_timeline not in order_selectors.timeline_providers:
-            order_selectors.timeline_providers.append(message_timeline)

@@ -10,6 +10,7 @@ from core.errors import PermissionDenied
 from core.pagination import Page, keyset_page
 from core.roles import ORDER_VIEWER_ROLES, UserLike, is_system_user, user_roles
 
+from .extensions import order_extensions
 from .models import Customer, Item, Order, OrderLine, ShipTo
 
 ORDER_LIST_ORDERING = ("-received_at", "-id")
@@ -153,10 +154,6 @@ class TimelineEntry:
 
 _ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 _SKIP_FIELDS = {"id", "history_id", "history_date", "history_user", "history_change_reason"}
-#: Higher apps (holds, shipments, invoices, messages) register providers that add their rows.
-timeline_providers: list = []
-#: Higher apps register panels for the order page: ``panel(order, user) -> (template, context)``.
-order_panels: list = []
 
 
 def history_entries(rows: list, *, subject_of) -> list[TimelineEntry]:
@@ -193,7 +190,8 @@ def history_entries(rows: list, *, subject_of) -> list[TimelineEntry]:
 
 
 def order_page_panels(*, order: Order, user: UserLike) -> list[tuple[str, dict]]:
-    return [panel(order, user) for panel in order_panels]
+    """The panels higher apps add to the order page (``orders.extensions``)."""
+    return [panel(order, user) for panel in order_extensions().panels]
 
 
 def order_timeline(*, order: Order) -> list[TimelineEntry]:
@@ -208,7 +206,7 @@ def order_timeline(*, order: Order) -> list[TimelineEntry]:
     )
     entries = history_entries(order_rows, subject_of=lambda row: f"Order {row.number}")
     entries += history_entries(line_rows, subject_of=lambda row: f"Line {row.line_number}")
-    for provider in timeline_providers:
+    for provider in order_extensions().timelines:  # holds, shipments, invoices, messages
         entries += provider(order)
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries

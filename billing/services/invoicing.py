@@ -26,7 +26,8 @@ from core.errors import ApplicationError, Conflict
 from core.money import ZERO, round_money
 from core.roles import get_system_user
 from exceptions.services import hold_raise, holds_clear
-from orders.lifecycle import Step, blocking_reasons
+from orders.extensions import blocking_reasons
+from orders.lifecycle import Step
 from orders.models import Customer, Order
 
 from ..models import BillingPolicy, Invoice, InvoiceLine, Shipment, ShipmentLine, ShipmentState

@@ -12,7 +12,8 @@ from simple_history.models import HistoricalRecords
 from core.audit import BULK_HISTORY
 from core.roles import Role, has_role, is_system_user
 
-from ..lifecycle import Step, blocking_reasons
+from ..extensions import blocking_reasons
+from ..lifecycle import Step
 from .master import MONEY, NON_NEGATIVE, PRICE, QTY, Customer, ExternalRef, Item, ShipTo, Warehouse
 
 

@@ -12,7 +12,8 @@ from core.audit import save_audited
 from core.errors import ApplicationError, Conflict, PermissionDenied, require_reason
 from core.roles import Role, get_system_user
 
-from ..lifecycle import Step, blocking_reasons
+from ..extensions import blocking_reasons
+from ..lifecycle import Step
 from ..models import Order, OrderLine, OrderState
 from ..signals import order_transitioned, order_transitioning
 from .common import lock_credit, lock_order, require_writer

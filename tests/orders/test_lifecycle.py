@@ -7,7 +7,7 @@ from django.db import transaction
 from django_fsm import ConcurrentTransition
 
 from core.errors import ApplicationError, Conflict, PermissionDenied
-from orders import lifecycle
+from orders import extensions, lifecycle
 from orders.models import Order, OrderState
 from orders.services import (
     order_place_on_hold,
@@ -176,8 +176,8 @@ def test_event_transitions_cannot_be_triggered_by_hand(make_order, manager_user)
         order_transition(actor=manager_user, order_id=order.pk, transition="ship", reason="x")
 
 
-def test_release_is_refused_while_a_step_guard_blocks(make_order, manager_user):
-    # given a guard (as the holds app registers) that blocks release
+def test_release_is_refused_while_a_step_guard_blocks(make_order, manager_user, monkeypatch):
+    # given a guard (as the holds app declares one) that blocks release
     order = make_order()
 
     def guard(o, step):
@@ -185,17 +185,36 @@ def test_release_is_refused_while_a_step_guard_blocks(make_order, manager_user):
             ["credit hold CR-1 open"] if step == lifecycle.Step.RELEASE and o.pk == order.pk else []
         )
 
-    lifecycle.register_step_guard(guard)
-    try:
-        # when someone releases it, then the refusal names the blocking hold
-        with pytest.raises(Conflict, match="credit hold CR-1 open"):
-            order_transition(
-                actor=manager_user, order_id=order.pk, transition="release", reason="go"
-            )
-    finally:
-        lifecycle._guards.remove(guard)
+    declared = extensions.order_extensions()
+    monkeypatch.setattr(
+        extensions,
+        "order_extensions",
+        lambda: declared._replace(step_guards=(*declared.step_guards, guard)),
+    )
+    # when someone releases it, then the refusal names the blocking hold
+    with pytest.raises(Conflict, match="credit hold CR-1 open"):
+        order_transition(actor=manager_user, order_id=order.pk, transition="release", reason="go")
     order.refresh_from_db()
     assert order.state == S.RECEIVED
+
+
+def test_the_apps_above_declare_their_extensions_in_installed_order():
+    # given the installed apps  # when the registry reads their declarations
+    declared = extensions.order_extensions()
+    # then holds guard the steps, and each app adds its panel and timeline rows, in app order
+    names = {
+        part: [f"{f.__module__}.{f.__name__}" for f in getattr(declared, part)]
+        for part in declared._fields
+    }
+    assert names == {
+        "step_guards": ["exceptions.selectors.blocking_reasons"],
+        "panels": ["exceptions.order_page.holds_panel", "billing.order_page.billing_panel"],
+        "timelines": [
+            "exceptions.order_page.hold_timeline",
+            "billing.order_page.billing_timeline",
+            "integrations.order_page.message_timeline",
+        ],
+    }
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,40 @@
+"""The order's extension points, in one place: what higher apps add to the order's lifecycle and
+to its page. orders may not import the apps above it, so each app declares its extensions on its
+AppConfig as dotted paths, and this registry reads them once, in INSTALLED_APPS order:
+
+- ``order_step_guards``: ``guard(order, step) -> [reasons]``; a step (release, ship, invoice) may
+  proceed only while every guard returns an empty list (exceptions: the holds that block it);
+- ``order_panels``: ``panel(order, user) -> (template, context)``, shown on the order page;
+- ``order_timelines``: ``provider(order) -> [TimelineEntry]``, merged into the order's story.
+"""
+
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING, NamedTuple
+
+from django.apps import apps
+from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from .models import Order
+
+
+class OrderExtensions(NamedTuple):
+    step_guards: tuple[Callable, ...]
+    panels: tuple[Callable, ...]
+    timelines: tuple[Callable, ...]
+
+
+@cache
+def order_extensions() -> OrderExtensions:
+    """Every installed app's declared extensions, imported on first use (after app loading)."""
+    found = {name: [] for name in OrderExtensions._fields}
+    for config in apps.get_app_configs():
+        for name, bucket in found.items():
+            bucket += [import_string(path) for path in getattr(config, f"order_{name}", ())]
+    return OrderExtensions(**{name: tuple(bucket) for name, bucket in found.items()})
+
+
+def blocking_reasons(order: "Order", step: str) -> list[str]:
+    """Why ``step`` may not proceed for ``order``: every guard's reasons; empty means go."""
+    return [reason for guard in order_extensions().step_guards for reason in guard(order, step)]
