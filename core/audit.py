@@ -1,5 +1,6 @@
 """Saving a business record the audited way: its history row names who and why, and a stale copy
-of a state machine (someone moved it meanwhile) is refused as a conflict, not saved over."""
+of a state machine (someone moved it meanwhile) is refused as a conflict, not saved over. Records
+a bulk path inserts in a concluded state get that state through one helper."""
 
 from django_fsm import ConcurrentTransition
 
@@ -23,3 +24,15 @@ def save_audited(obj, *, actor, reason: str, conflict: str):
     except ConcurrentTransition as exc:
         raise Conflict(conflict) from exc
     return obj
+
+
+def set_state_for_insert(instance, state, *, field: str = "state") -> None:
+    """Give a record that a bulk path is about to insert (COPY, bulk_create) the state it is
+    stored in: an imported order held or released by its rules, a message that is a dead letter
+    on arrival, seeded demo rows. State fields are protected (their descriptor refuses plain
+    assignment once set) because a stored record changes state only through a transition run
+    by a service; a record not stored yet has no transition to run, and its history row is
+    written by the same bulk path."""
+    if not instance._state.adding:
+        raise ValueError(f"{instance!r} is stored already: move it by a transition instead.")
+    instance.__dict__[field] = state

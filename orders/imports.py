@@ -17,6 +17,7 @@ from uuid import UUID
 from django.db import transaction
 from django.db.models import Q
 
+from core.audit import set_state_for_insert
 from core.errors import require_reason
 from core.money import ZERO, line_amount
 from core.pgcopy import (
@@ -244,10 +245,10 @@ def orders_conclude_import(
         # just computed every hold of these orders, so the release guard (a query per order)
         # would only re-read what it knows.
         if order.pk in held:
-            order.__dict__["state"] = OrderState.ON_HOLD
+            set_state_for_insert(order, OrderState.ON_HOLD)
             order._change_reason = require_reason(reasons["held"])
         else:
-            order.__dict__["state"] = OrderState.RELEASED
+            set_state_for_insert(order, OrderState.RELEASED)
             order.released_at = at
             order._change_reason = require_reason(reasons["released"])
         order._history_user = actor
