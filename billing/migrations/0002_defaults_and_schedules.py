@@ -53,7 +53,7 @@ def unseed(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0002_invoices_credit_memos_policy"),
+        ("billing", "0001_initial"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 

@@ -1,11 +1,12 @@
-"""Default thresholds, segment overrides, the hold reasons the rules raise, and the SLA beat task."""
+"""Default thresholds and segment overrides, the hold reasons (raised by the order rules, by
+integrations and by billing), and the SLA beat task; all editable in admin."""
 
 from decimal import Decimal
 
 from django.db import migrations
 
-REASONS = [
-    # code, category, description, blocks, queue, sla_hours, overridable
+# code, category, description, blocks, queue, sla_hours, overridable
+RULE_REASONS = [
     ("CREDIT_LIMIT", "credit", "Exposure above credit limit", "release", "credit", 8, True),
     ("CREDIT_PAST_DUE", "credit", "Past-due receivables too old", "release", "credit", 8, True),
     ("CREDIT_BLOCKED", "credit", "Customer credit status is blocked", "release", "credit", 4, True),
@@ -18,11 +19,22 @@ REASONS = [
      "customer_service", 4, False),
     ("QUANTITY_ANOMALY", "anomaly", "Quantity far above the customer's usual", "release", "customer_service", 4, True),
 ]
+INTEGRATION_REASONS = [
+    ("SHIPMENT_UNMATCHED", "integration", "Shipment received for an order not released", "invoice",
+     "integration_admin", 4, True),
+]
+# Shipment mismatches go to the warehouse, billing holds to finance.
+BILLING_REASONS = [
+    ("SHIPMENT_SHORT", "fulfilment", "Shipped less than released", "ship", "warehouse", 8, True),
+    ("SHIPMENT_OVER", "fulfilment", "Shipped more than ordered", "ship", "warehouse", 8, True),
+    ("POD_OVERDUE", "billing", "Proof of delivery overdue", "invoice", "finance", 24, True),
+    ("TAX_FAILED", "billing", "Tax could not be calculated", "invoice", "finance", 8, True),
+    ("ERP_POSTING_REJECTED", "billing", "ERP rejected the invoice posting", "invoice", "finance", 8, True),
+]
 
 
-def seed(apps, schema_editor):
+def add_policies(apps):
     HoldPolicy = apps.get_model("exceptions", "HoldPolicy")
-    HoldReason = apps.get_model("exceptions", "HoldReason")
     HoldPolicy.objects.get_or_create(segment="", defaults={
         "credit_tolerance": Decimal("0.05"), "past_due_days": 60, "price_tolerance": Decimal("0.03"),
         "margin_floor": Decimal("0.08"), "stock_variance": Decimal("0.05"), "anomaly_factor": Decimal("5"),
@@ -35,17 +47,30 @@ def seed(apps, schema_editor):
     HoldPolicy.objects.get_or_create(segment="small", defaults={
         "credit_tolerance": Decimal("0.00"), "maker_checker_amount": Decimal("2500.00"), "segment_weight": Decimal("0.50"),
     })
-    for code, category, description, blocks, queue, sla_hours, overridable in REASONS:
+
+
+def add_reasons(apps, reasons):
+    HoldReason = apps.get_model("exceptions", "HoldReason")
+    for code, category, description, blocks, queue, sla_hours, overridable in reasons:
         HoldReason.objects.get_or_create(code=code, defaults={
             "category": category, "description": description, "blocks": blocks, "queue": queue,
             "sla_hours": sla_hours, "overridable": overridable,
         })
+
+
+def schedule(apps):
     IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
     every, _ = IntervalSchedule.objects.get_or_create(every=5, period="minutes")
     PeriodicTask.objects.get_or_create(
         name="Escalate overdue holds", defaults={"task": "exceptions.tasks.holds_escalate_overdue", "interval": every}
     )
+
+
+def seed(apps, schema_editor):
+    add_policies(apps)
+    add_reasons(apps, RULE_REASONS + INTEGRATION_REASONS + BILLING_REASONS)
+    schedule(apps)
 
 
 class Migration(migrations.Migration):
