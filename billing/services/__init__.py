@@ -6,10 +6,10 @@ from .approvals import (
     invoice_bill_ordered_only,
     invoice_mark_paid,
     invoice_mark_posted,
-    invoice_posting_rejected,
+    invoice_record_posting_refusal,
+    invoice_release,
     invoice_void,
     makers,
-    release_invoice,
 )
 from .credit_memos import credit_memo_create
 from .invoicing import (
@@ -33,12 +33,12 @@ __all__ = [
     "invoice_create",
     "invoice_mark_paid",
     "invoice_mark_posted",
-    "invoice_posting_rejected",
+    "invoice_record_posting_refusal",
     "invoice_void",
     "invoices_consolidate",
     "makers",
     "pod_overdue_scan",
-    "release_invoice",
+    "invoice_release",
     "shipment_deliver",
     "shipment_record",
     "shipments_invoice",

@@ -119,10 +119,10 @@ def invoice_approve(*, invoice_id: int, actor, reason: str) -> Invoice:
     if invoice.approval_tier >= Invoice.Tier.TWO and invoice.first_approver_id is None:
         invoice.approve_first(by=actor, at=now)
         return _save(invoice, actor, f"First of two approvals by {_who(actor)}: {reason}")
-    return release_invoice(invoice, actor=actor, reason=f"Approved by {_who(actor)}: {reason}")
+    return invoice_release(invoice, actor=actor, reason=f"Approved by {_who(actor)}: {reason}")
 
 
-def release_invoice(invoice: Invoice, *, actor, reason: str) -> Invoice:
+def invoice_release(invoice: Invoice, *, actor, reason: str) -> Invoice:
     """Release a locked invoice: final from here on. The orders record the invoiced quantities,
     and the ERP instruction is written in this same transaction (the outbox listens)."""
     invoice.release(by=actor, at=timezone.now())
@@ -224,7 +224,7 @@ def invoice_mark_posted(*, number: str, reference: str) -> Invoice | None:
 
 
 @transaction.atomic
-def invoice_posting_rejected(*, number: str, error: str) -> None:
+def invoice_record_posting_refusal(*, number: str, error: str) -> None:
     """The ERP refused the invoice: finance gets a billing hold on each of its orders."""
     invoice = Invoice.objects.filter(number=number).first()
     if invoice is None:

@@ -32,7 +32,7 @@ from orders.models import Customer, Order
 
 from ..models import BillingPolicy, Invoice, InvoiceLine, Shipment, ShipmentLine, ShipmentState
 from ..tax import TaxError, tax_calculator
-from .approvals import release_invoice
+from .approvals import invoice_release
 from .numbering import save_with_next_number
 
 logger = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ def invoice_create(
         invoice_lines, InvoiceLine, default_user=actor, default_change_reason=why
     )
     if invoice.approval_tier == Invoice.Tier.NONE:
-        release_invoice(invoice, actor=actor, reason="Below every approval threshold")
+        invoice_release(invoice, actor=actor, reason="Below every approval threshold")
     else:
         invoice.submit()
         invoice._history_user = actor
@@ -370,7 +370,7 @@ def shipments_waive_pod(*, order_id: int, actor, reason: str) -> int:
     return waived
 
 
-def pod_arrived(*, order_id: int, now: datetime | None = None) -> None:
+def pod_hold_clear(*, order_id: int, now: datetime | None = None) -> None:
     """After a delivery commits: the POD hold goes if no other shipment of the order is late."""
     limit = (now or timezone.now()) - timedelta(days=billing_policy().pod_overdue_days)
     overdue = Shipment.objects.filter(

@@ -14,7 +14,7 @@ from orders.models import OrderState, Warehouse
 from orders.services import order_record_shipment
 
 from ..models import Shipment, ShipmentLine, ShipmentState
-from .invoicing import pod_arrived, shipments_invoice
+from .invoicing import pod_hold_clear, shipments_invoice
 
 SHIPPABLE = {
     OrderState.RELEASED,
@@ -141,7 +141,7 @@ def shipment_deliver(
     order_id = shipment.order_id
 
     def after_commit() -> None:
-        pod_arrived(order_id=order_id)
+        pod_hold_clear(order_id=order_id)
         shipments_invoice(order_id=order_id)
 
     transaction.on_commit(after_commit, robust=True)

@@ -17,7 +17,8 @@ from ..models import ACTIVE_STATES, Hold, HoldState, Notification
 from ..notifications import notify_managers
 from ..selectors import policy_for, queues_for_user
 from ..signals import hold_released
-from .common import (
+from .evaluation import order_follow_holds
+from .locking import (
     check_assignee,
     claim_if_open,
     lock_hold,
@@ -27,7 +28,6 @@ from .common import (
     save_hold,
     who,
 )
-from .evaluation import sync_order
 
 
 @transaction.atomic
@@ -85,7 +85,9 @@ def hold_release(*, hold_id: int, actor, reason: str, code: str = "OVERRIDE") ->
         order_line_accept_price(
             actor=actor, order_id=hold.order_id, line_id=hold.line_id, reason=reason
         )
-    sync_order(Order.objects.select_for_update(of=("self",)).get(pk=hold.order_id), actor=actor)
+    order_follow_holds(
+        Order.objects.select_for_update(of=("self",)).get(pk=hold.order_id), actor=actor
+    )
     _announce_release(hold, actor)
     return hold
 
@@ -117,7 +119,9 @@ def hold_approve(*, hold_id: int, actor, reason: str) -> Hold:
         order_line_close_short(
             actor=actor, order_id=hold.order_id, line_id=hold.line_id, reason=reason
         )
-    sync_order(Order.objects.select_for_update(of=("self",)).get(pk=hold.order_id), actor=actor)
+    order_follow_holds(
+        Order.objects.select_for_update(of=("self",)).get(pk=hold.order_id), actor=actor
+    )
     _announce_release(hold, actor)
     return hold
 

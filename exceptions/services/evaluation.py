@@ -24,7 +24,7 @@ from ..facts import BatchFacts, judged_lines
 from ..models import ACTIVE_STATES, Hold, HoldReason
 from ..rules import Finding, evaluate
 from ..selectors import ResolvedPolicy, policies_for, policy_for
-from .common import save_hold, who
+from .locking import save_hold, who
 
 EVALUATED_STATES = {OrderState.RECEIVED, OrderState.ON_HOLD}
 RULE_CATEGORIES = {"credit", "pricing", "inventory", "master_data", "anomaly"}
@@ -126,7 +126,7 @@ def order_evaluate(*, order_id: int, actor=None) -> list[Hold]:
         ):
             hold.clear(by=actor, note="No longer found on re-evaluation", at=now)
             save_hold(hold, actor, "Cleared: the cause is gone")
-    sync_order(order, actor=actor)
+    order_follow_holds(order, actor=actor)
     return raised
 
 
@@ -159,7 +159,7 @@ def orders_evaluate_imported(*, orders: list[Order], actor) -> list[Order]:
     )
 
 
-def sync_order(order: Order, *, actor) -> None:
+def order_follow_holds(order: Order, *, actor) -> None:
     """Hold the order while a release-blocking hold is active; release it when none is left."""
     blocking = Hold.objects.filter(
         order=order, blocks=Step.RELEASE, state__in=ACTIVE_STATES

@@ -16,8 +16,8 @@ from orders.services import (
 
 from ..models import ACTIVE_STATES, Hold, HoldState
 from .actions import hold_release
-from .common import check_assignee, claim_if_open, lock_hold, refusal, save_hold, who
 from .evaluation import order_evaluate
+from .locking import check_assignee, claim_if_open, lock_hold, refusal, save_hold, who
 
 
 @transaction.atomic

@@ -9,7 +9,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from billing.selectors import invoice_lines_with_orders
-from billing.services import invoice_mark_posted, invoice_posting_rejected
+from billing.services import invoice_mark_posted, invoice_record_posting_refusal
 from core.errors import TransientError
 from core.roles import get_system_user
 
@@ -235,7 +235,7 @@ def outbox_relay(*, limit: int = 100) -> dict[str, int]:
                     message.mark_dead(error=f"gave up after {message.attempts} attempts: {exc}")
                     counts["dead"] += 1
                     if message.topic == "invoice_release":
-                        invoice_posting_rejected(
+                        invoice_record_posting_refusal(
                             number=message.payload["number"], error=message.last_error
                         )
                 else:
@@ -245,7 +245,7 @@ def outbox_relay(*, limit: int = 100) -> dict[str, int]:
                 message.mark_dead(error=str(exc))
                 counts["dead"] += 1
                 if message.topic == "invoice_release":
-                    invoice_posting_rejected(number=message.payload["number"], error=str(exc))
+                    invoice_record_posting_refusal(number=message.payload["number"], error=str(exc))
             else:
                 message.mark_sent(at=timezone.now())
                 counts["sent"] += 1

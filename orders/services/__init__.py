@@ -1,7 +1,8 @@
 """Every write to orders, by subdomain: entry, edits of an open order, and the lifecycle
-transitions; atomic, row-locked, with history authors and reasons, events after commit."""
+transitions, with what they share (access: who may write and the locks; pricing: lines priced
+and totalled); atomic, row-locked, with history authors and reasons, events after commit."""
 
-from .common import EDITABLE_STATES, ORDER_TOTAL_DIGITS, LineInput, lock_credit
+from .access import EDITABLE_STATES, lock_credit
 from .edits import (
     customer_update_master_data,
     order_line_accept_price,
@@ -12,6 +13,7 @@ from .edits import (
     order_update_line,
 )
 from .entry import order_create
+from .pricing import ORDER_TOTAL_DIGITS, LineInput
 from .transitions import (
     MANUAL_TRANSITIONS,
     SHIPPED_SO_FAR,

@@ -12,14 +12,8 @@ from core.roles import Role, is_system_user
 from ..models import Customer, Order, OrderLine, ShipTo
 from ..selectors import customers_for_user, items_by_sku
 from ..signals import order_changed
-from .common import (
-    EDITABLE_STATES,
-    contract_prices,
-    lock_order,
-    note_price_override,
-    recalculate_totals,
-    require_writer,
-)
+from .access import EDITABLE_STATES, lock_order, require_writer
+from .pricing import contract_prices, note_price_override, recalculate_totals
 
 
 @transaction.atomic

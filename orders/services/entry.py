@@ -12,13 +12,8 @@ from core.errors import ApplicationError, Conflict
 from ..models import Order, OrderLine, ShipTo
 from ..selectors import customers_for_user, items_by_sku
 from ..signals import order_received
-from .common import (
-    LineInput,
-    contract_prices,
-    note_price_override,
-    recalculate_totals,
-    require_writer,
-)
+from .access import require_writer
+from .pricing import LineInput, contract_prices, note_price_override, recalculate_totals
 
 
 def _validate_lines(lines: list[LineInput]) -> dict:

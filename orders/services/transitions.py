@@ -16,7 +16,7 @@ from ..extensions import blocking_reasons
 from ..lifecycle import Step
 from ..models import Order, OrderLine, OrderState
 from ..signals import order_transitioned, order_transitioning
-from .common import lock_credit, lock_order, require_writer
+from .access import lock_credit, lock_order, require_writer
 
 #: Transitions a person may trigger from the order page or admin; the rest follow events.
 MANUAL_TRANSITIONS = ("place_on_hold", "release", "allocate", "close", "cancel")
@@ -50,7 +50,7 @@ def _explain_refusal(order: Order, name: str, actor) -> ApplicationError:
     )
 
 
-def apply_transition(order: Order, name: str, *, actor, reason: str, **kwargs) -> Order:
+def order_apply_transition(order: Order, name: str, *, actor, reason: str, **kwargs) -> Order:
     """Run one lifecycle transition on a locked order, or raise a clear error and change nothing."""
     method = getattr(order, name)
     # the permission first (no query), then the transition itself, which checks the state and
@@ -93,22 +93,24 @@ def order_transition(*, actor, order_id: int, transition: str, reason: str) -> O
         )
     order = lock_order(order_id=order_id, actor=actor)
     if transition == "release":
-        return apply_transition(order, "release", actor=actor, reason=reason, at=timezone.now())
+        return order_apply_transition(
+            order, "release", actor=actor, reason=reason, at=timezone.now()
+        )
     if transition == "allocate":
-        apply_transition(order, "allocate", actor=actor, reason=reason)
+        order_apply_transition(order, "allocate", actor=actor, reason=reason)
         lines = list(order.lines.all())
         for line in lines:
             line.allocated_qty = line.ordered_qty
         _save_lines(lines, ["allocated_qty"], actor=actor, reason=reason)
         return order
-    return apply_transition(order, transition, actor=actor, reason=reason)
+    return order_apply_transition(order, transition, actor=actor, reason=reason)
 
 
 @transaction.atomic
 def order_release(*, actor, order_id: int, reason: str) -> Order:
     """Release an order whose blocking holds are all cleared (or that never had one)."""
     order = lock_order(order_id=order_id, actor=actor)
-    return apply_transition(
+    return order_apply_transition(
         order, "release", actor=actor, reason=require_reason(reason), at=timezone.now()
     )
 
@@ -118,7 +120,9 @@ def order_place_on_hold(*, actor, order_id: int, reason: str) -> Order:
     order = lock_order(order_id=order_id, actor=actor)
     if order.state == OrderState.ON_HOLD:
         return order  # idempotent: a second hold on a held order changes nothing here
-    return apply_transition(order, "place_on_hold", actor=actor, reason=require_reason(reason))
+    return order_apply_transition(
+        order, "place_on_hold", actor=actor, reason=require_reason(reason)
+    )
 
 
 def _history_of_lines(lines: list[OrderLine], *, actor, reason: str) -> None:
@@ -195,7 +199,9 @@ def order_record_shipment(
     prefetch_related_objects([order], Prefetch("lines", OrderLine.objects.select_related("item")))
     fields = ["shipped_qty"]
     if allocating:
-        apply_transition(order, "allocate", actor=actor, reason=require_reason(allocate_reason))
+        order_apply_transition(
+            order, "allocate", actor=actor, reason=require_reason(allocate_reason)
+        )
         lines = list(order.lines.all())
         for line in lines:
             line.allocated_qty = line.ordered_qty
@@ -206,7 +212,7 @@ def order_record_shipment(
     OrderLine.objects.bulk_update(list(order.lines.all()) if allocating else shipped, fields)
     _history_of_lines(shipped, actor=actor, reason=reason)
     name = "ship" if order.fully_shipped() else "ship_partially"
-    return apply_transition(order, name, actor=actor, reason=require_reason(reason))
+    return order_apply_transition(order, name, actor=actor, reason=require_reason(reason))
 
 
 @transaction.atomic
@@ -225,7 +231,7 @@ def order_record_invoice(
         )
     _record_quantities(order, quantities, "invoiced_qty", actor, reason)
     name = "invoice" if order.fully_invoiced() else "invoice_partially"
-    return apply_transition(order, name, actor=actor, reason=require_reason(reason))
+    return order_apply_transition(order, name, actor=actor, reason=require_reason(reason))
 
 
 @transaction.atomic
@@ -269,8 +275,8 @@ def _settle_state(order: Order, *, actor, reason: str) -> None:
     steps follow from the facts, so the system takes them (the line change names the person)."""
     system = get_system_user()
     if order.state == OrderState.PARTIALLY_SHIPPED and order.fully_shipped():
-        apply_transition(order, "ship", actor=system, reason=reason)
+        order_apply_transition(order, "ship", actor=system, reason=reason)
     if order.state in {OrderState.SHIPPED, OrderState.PARTIALLY_INVOICED} and (
         order.fully_invoiced()
     ):
-        apply_transition(order, "invoice", actor=system, reason=reason)
+        order_apply_transition(order, "invoice", actor=system, reason=reason)
