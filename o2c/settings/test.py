@@ -3,11 +3,13 @@
 import os
 
 from .base import *  # noqa: F403
-from .base import DATA_DIR, DATABASES
+from .base import DATA_DIR, DATABASES, INSTALLED_APPS
 
 SECRET_KEY = "test-only-not-a-secret"  # noqa: S105
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
+# The demo seeders and the sandbox that tests and fixtures use; production does not install them.
+INSTALLED_APPS = [*INSTALLED_APPS, "demo"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

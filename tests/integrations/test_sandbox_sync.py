@@ -360,10 +360,10 @@ def test_the_demo_finance_orders_shipped_again_by_the_sandbox_are_known_repeats(
 ):
     """``make run``: the finance demo's orders are released to the sandbox WMS after the demo
     shipped and invoiced them; the sandbox's confirmations of them are repeats, not parked."""
-    from billing.demo import seed_billing
     from billing.models import Invoice, Shipment
-    from exceptions.demo import seed_holds
-    from orders.demo import seed_demo
+    from demo.billing import seed_billing
+    from demo.holds import seed_holds
+    from demo.master_data import seed_demo
 
     seed_demo(orders=150, customers=80, items=80)
     seed_holds()

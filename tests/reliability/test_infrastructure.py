@@ -14,10 +14,10 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 
+from demo.sandbox import Sandbox, SandboxState
+from demo.sandbox.data import Catalog
 from integrations.client import fetch_page
 from integrations.models import Connector, InboundMessage, InboundState
-from integrations.sandbox import Sandbox, SandboxState
-from integrations.sandbox.data import Catalog
 from integrations.services.schedule import connector_schedule
 from orders.models import Order
 from tests.fixtures.processes import free_port, start_beat, start_worker, stop_worker, wait_for

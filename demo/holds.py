@@ -9,12 +9,11 @@ from django.contrib.auth import get_user_model
 from simple_history.utils import bulk_create_with_history
 
 from core.roles import get_system_user
+from exceptions.facts import order_facts
+from exceptions.models import Hold, HoldReason, HoldState
+from exceptions.rules import evaluate
+from exceptions.selectors import policy_for
 from orders.models import Order, OrderState
-
-from .facts import order_facts
-from .models import Hold, HoldReason, HoldState
-from .rules import evaluate
-from .selectors import policy_for
 
 CODE_FOR_HISTORY = {
     "Credit exposure above limit": "CREDIT_LIMIT",

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from core.roles import Role
-from orders.demo import seed_demo
+from demo.master_data import seed_demo
 from orders.models import Channel, Customer, Order, OrderLine, OrderState
 
 pytestmark = pytest.mark.django_db

@@ -11,13 +11,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core.roles import get_system_user
-from exceptions.services import order_evaluate
-from orders.models import ARBalance, Customer, InventoryPosition, Order, OrderState, ShipTo
-from orders.services import LineInput, order_create
-
-from .models import Invoice
-from .services import (
+from billing.models import Invoice
+from billing.services import (
     credit_memo_create,
     invoice_approve,
     invoice_mark_paid,
@@ -29,6 +24,10 @@ from .services import (
     shipment_record,
     shipments_invoice,
 )
+from core.roles import get_system_user
+from exceptions.services import order_evaluate
+from orders.models import ARBalance, Customer, InventoryPosition, Order, OrderState, ShipTo
+from orders.services import LineInput, order_create
 
 #: The warehouse that ships the finance desk's orders when no WMS connector is named (tests).
 SOURCE = "demo-wms"

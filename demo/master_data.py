@@ -17,8 +17,7 @@ from simple_history.utils import bulk_create_with_history
 
 from core.money import ZERO
 from core.roles import Role, get_system_user
-
-from ..models import (
+from orders.models import (
     ARBalance,
     Customer,
     InventoryPosition,
@@ -28,6 +27,7 @@ from ..models import (
     TerritoryAssignment,
     Warehouse,
 )
+
 from .common import (
     CITIES,
     DEMO_PASSWORD,

@@ -1,7 +1,7 @@
 """Demo connectors: the bundled sandbox ERP and WMS on loopback, with their pull schedules."""
 
-from .models import Connector
-from .services.schedule import connector_schedule, outbox_schedule
+from integrations.models import Connector
+from integrations.services.schedule import connector_schedule, outbox_schedule
 
 SANDBOX_URL = "http://127.0.0.1:8100"
 

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from core.money import ZERO, line_amount
 from core.roles import Role
+from orders.models import Channel, Order, OrderLine, OrderState
 
-from ..models import Channel, Order, OrderLine, OrderState
 from .common import CHANNEL_MIX, DEMO_SOURCE, HOLD_REASONS, STATE_MIX
 from .common import pick as _pick
 

@@ -3,11 +3,11 @@ the warehouse should see, once."""
 
 import pytest
 
-from billing.demo import seed_billing
 from billing.models import CreditMemo, Invoice, InvoiceState, Shipment
-from exceptions.demo import seed_holds
+from demo.billing import seed_billing
+from demo.holds import seed_holds
+from demo.master_data import seed_demo
 from exceptions.models import Hold
-from orders.demo import seed_demo
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,8 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from integrations.sandbox import Sandbox, SandboxState
-from integrations.sandbox.data import Catalog
+from demo.sandbox import Sandbox, SandboxState
+from demo.sandbox.data import Catalog
 
 
 class Command(BaseCommand):

@@ -1,8 +1,7 @@
 """Constants and helpers shared by the demo seeders."""
 
 from core.roles import Role
-
-from ..models import Channel, OrderState
+from orders.models import Channel, OrderState
 
 SEED = 20261122
 DEMO_SOURCE = "demo"

@@ -1,14 +1,14 @@
 """manage.py seed_demo: deterministic, idempotent demo data and one login per role.
 
-It lives in integrations, the top of the dependency chain, because it seeds every app."""
+It lives in demo, above every app it seeds, so no product app imports demo code."""
 
 from django.core.management.base import BaseCommand
 
-from billing.demo import seed_billing
-from exceptions.demo import seed_holds
-from integrations.demo import seed_connectors
+from demo.billing import seed_billing
+from demo.connectors import seed_connectors
+from demo.holds import seed_holds
+from demo.master_data import seed_demo
 from integrations.services.outbox import outbox_recipient
-from orders.demo import seed_demo
 
 
 class Command(BaseCommand):
