@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from simple_history.utils import bulk_create_with_history
 
+from core.audit import set_state_for_insert
 from core.roles import get_system_user
 from exceptions.facts import order_facts
 from exceptions.models import Hold, HoldReason, HoldState
@@ -118,9 +119,7 @@ def seed_holds(*, source: str = "demo", seed: int = 20261122) -> int:
             hold.resolution_note = (
                 "Reviewed and approved" if state == HoldState.RELEASED else "Customer cancelled"
             )
-        hold.__dict__["state"] = (
-            state  # protected FSM field: seeded rows are built in their final state
-        )
+        set_state_for_insert(hold, state)  # seeded rows are built in their final state
         holds.append(hold)
     bulk_create_with_history(
         holds,

@@ -3,6 +3,7 @@
 from datetime import timedelta
 from decimal import Decimal
 
+from core.audit import set_state_for_insert
 from core.money import ZERO, line_amount
 from core.roles import Role
 from orders.models import Channel, Order, OrderLine, OrderState
@@ -108,8 +109,7 @@ def seed_orders(
             entered_by=entered_by,
             last_edited_by=entered_by,
         )
-        # The FSM field is protected; seed rows are constructed with their final state directly.
-        order.__dict__["state"] = path[-1]
+        set_state_for_insert(order, path[-1])  # built in its final state; history rows follow
         lines = []
         for k in range(1, rng.choice([1, 2, 3, 3, 4, 5]) + 1):
             item = rng.choice(items)
