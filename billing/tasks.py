@@ -27,4 +27,4 @@ def invoices_consolidate_weekly() -> int:
 
 @shared_task(**TASK_OPTIONS)
 def pod_overdue_scan() -> int:
-    return services.pod_overdue_scan()
+    return services.shipments_hold_pod_overdue()

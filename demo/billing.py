@@ -19,9 +19,9 @@ from billing.services import (
     invoice_mark_posted,
     invoice_void,
     invoices_consolidate,
-    pod_overdue_scan,
     shipment_deliver,
     shipment_record,
+    shipments_hold_pod_overdue,
     shipments_invoice,
 )
 from core.roles import get_system_user
@@ -235,7 +235,7 @@ def _scenarios(demo: _Demo) -> None:
     )
     shipments_invoice(order_id=delivered.order_id)
     demo.ship(demo.order(pod, Decimal("1300")), days_ago=8)
-    pod_overdue_scan()
+    shipments_hold_pod_overdue()
 
     # 4. A tax failure: a customer whose region has no rate yet.
     taxless = demo.customer("immediate", region="US-AK")

@@ -17,7 +17,7 @@ from .invoicing import (
     due_date,
     invoice_create,
     invoices_consolidate,
-    pod_overdue_scan,
+    shipments_hold_pod_overdue,
     shipments_invoice,
     shipments_waive_pod,
 )
@@ -37,7 +37,7 @@ __all__ = [
     "invoice_void",
     "invoices_consolidate",
     "makers",
-    "pod_overdue_scan",
+    "shipments_hold_pod_overdue",
     "invoice_release",
     "shipment_deliver",
     "shipment_record",

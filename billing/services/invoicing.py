@@ -323,7 +323,7 @@ def invoices_consolidate(*, rule: str, now: datetime | None = None) -> list[Invo
     return invoices
 
 
-def pod_overdue_scan(*, now: datetime | None = None) -> int:
+def shipments_hold_pod_overdue(*, now: datetime | None = None) -> int:
     """Beat task body: raise a billing hold on each order with a hold-for-POD shipment whose proof
     of delivery is more than the policy's days late. Idempotent (one active hold per order)."""
     now = now or timezone.now()

@@ -12,8 +12,8 @@ from billing.models import Invoice
 from billing.services import (
     consolidation_window,
     invoices_consolidate,
-    pod_overdue_scan,
     shipment_deliver,
+    shipments_hold_pod_overdue,
 )
 from core.roles import get_system_user
 from exceptions.models import Hold, HoldState
@@ -57,9 +57,9 @@ def test_overdue_pod_raises_a_billing_hold_which_delivery_clears(
     shipment = ship(order, {1: "2"}, shipped_at=timezone.now() - timedelta(days=6))
 
     # 5 days is the policy: 4 days after shipping nothing is raised, 6 days after it is
-    assert pod_overdue_scan(now=shipment.shipped_at + timedelta(days=4)) == 0
-    assert pod_overdue_scan() == 1
-    assert pod_overdue_scan() == 1  # idempotent: still one hold
+    assert shipments_hold_pod_overdue(now=shipment.shipped_at + timedelta(days=4)) == 0
+    assert shipments_hold_pod_overdue() == 1
+    assert shipments_hold_pod_overdue() == 1  # idempotent: still one hold
     hold = Hold.objects.get(order=order, reason__code="POD_OVERDUE")
     assert (hold.queue, hold.blocks, hold.state) == ("finance", "invoice", HoldState.OPEN)
     assert hold.context["shipments"] == [shipment.external_id] and hold.context["days_late"] == 6
@@ -76,7 +76,7 @@ def test_finance_can_release_the_pod_hold_to_invoice_without_pod(
 ):
     order = released_order(lines=[("B", "2")], billing_rule="hold_for_pod")
     shipment = ship(order, {1: "2"}, shipped_at=timezone.now() - timedelta(days=9))
-    pod_overdue_scan()
+    shipments_hold_pod_overdue()
     hold = Hold.objects.get(order=order, reason__code="POD_OVERDUE")
 
     with django_capture_on_commit_callbacks(execute=True):
