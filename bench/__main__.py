@@ -1,5 +1,6 @@
-"""python -m bench [--scale full|small|tiny]: generate (once) and measure; prints a table and
-writes bench/results/<timestamp>.json with the machine's description."""
+"""python -m bench [--scale full|small|tiny]: generate (once) and measure, each measurement on a
+scratch copy of the data set; prints a table and writes bench/results/<timestamp>.json with the
+machine's description."""
 
 import argparse
 import json
@@ -25,6 +26,13 @@ def main() -> int:
         type=int,
         default=None,
         help="messages for the worker memory figure (default 1,000,000 at full scale)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="measure each figure this many times, each on a fresh copy of the data set; the "
+        "table shows the median run and every run's value",
     )
     parser.add_argument(
         "--only",
@@ -56,6 +64,7 @@ def main() -> int:
 
     from . import measure, workers
     from .generate import SCALES, generate, present
+    from .scratch import ScratchCopyRefused, row_counts
 
     scale = SCALES[args.scale]
     requests = args.requests or (20 if scale.name == "tiny" else 200)
@@ -78,27 +87,64 @@ def main() -> int:
     elif copy_file.exists():
         generated = json.loads(copy_file.read_text())
     tiny = scale.name == "tiny"
-    runs = {
-        "queue": lambda: measure.queue_page(requests),
-        "release": lambda: measure.release_action(min(100, scale.open_holds // 10) or 1),
-        "dashboard": lambda: measure.dashboard(max(5, requests // 10)),
-        "ingestion": lambda: ingestion(200 if tiny else 2000, generated.get("copy orders/s")),
-        "latency": lambda: workers.shipment_to_invoice(
-            rate=5 if tiny else 10, seconds=args.latency_seconds or (4 if tiny else 60)
+    ingestion_orders = 200 if tiny else 2000
+    steps = [
+        ("queue", lambda: measure.queue_page(requests)),
+        ("release", lambda: measure.release_action(min(100, scale.open_holds // 10) or 1)),
+        ("dashboard", lambda: measure.dashboard(max(5, requests // 10))),
+        # in this process, with the naive and COPY baselines
+        (
+            "ingestion",
+            lambda: measure.ingestion(ingestion_orders, copy_rate=generated.get("copy orders/s")),
+        ),
+        # by a pool of real workers over a longer burst (five times the orders: a steady state,
+        # not the pool's start-up), against the naive rate measured just before
+        (
+            "ingestion",
+            lambda: workers.ingestion_pool(ingestion_orders * 5, naive_rate=naive_rate(figures)),
+        ),
+        (
+            "latency",
+            lambda: workers.shipment_to_invoice(
+                rate=5 if tiny else 10, seconds=args.latency_seconds or (4 if tiny else 60)
+            ),
         ),
         # "over a 1M-message run": a million at full scale (~15 min), a tenth of it at small
-        "memory": lambda: workers.ingestion_worker_memory(
-            args.memory_messages or {"full": 1_000_000, "small": 100_000}.get(scale.name, 200)
+        (
+            "memory",
+            lambda: workers.ingestion_worker_memory(
+                args.memory_messages or {"full": 1_000_000, "small": 100_000}.get(scale.name, 200)
+            ),
         ),
-    }
-    figures = [f for name in MEASUREMENTS if name in (args.only or runs) for f in runs[name]()]
+    ]
+    found = row_counts()
+    figures: list[measure.Figure] = []
+    for name, run in steps:
+        if name not in (args.only or MEASUREMENTS):
+            continue
+        try:
+            figures += measured(run, max(1, args.repeat))
+        except ScratchCopyRefused as refused:  # the figures measured before it are kept
+            print(f"{name}: not measured: {refused}", file=sys.stderr)
+            figures.append(measure.Figure(name, float("nan"), "", extra={"skipped": str(refused)}))
+    left = row_counts()
     print(f"\no2c benchmark · scale {scale.name} · {scale.orders:,} orders")
-    print(f"{'figure':<28} {'value':>12}  {'unit':<9} {'target':<32} extra")
+    print(f"{'figure':<28} {'value':>12}  {'unit':<9} {'target':<32} {'spread':<40} extra")
     for f in figures:
-        print(f"{f.name:<28} {f.value:>12.1f}  {f.unit:<9} {f.target:<32} {f.extra}")
+        print(
+            f"{f.name:<28} {measure.number(f.value):>12}  {f.unit:<9} {f.target:<32} "
+            f"{f.spread_text():<40} "
+            f"{f.extra}"
+        )
     if generated:
         print(f"{'COPY baseline':<28} {generated['copy orders/s']:>12.1f}  orders/s")
     print(f"{'peak RSS (this process)':<28} {measure.peak_rss_mb():>12.1f}  MB")
+    if left == found:
+        rows = ", ".join(f"{n:,} {table}" for table, n in found.items())
+        print(f"data set left as found: {rows}")
+    else:
+        changed = {t: f"{found[t]:,} -> {left[t]:,}" for t in found if found[t] != left[t]}
+        print(f"the run changed the data set (rows before -> after): {changed}", file=sys.stderr)
     ratios = scale_ratios(results, scale.name, figures)
     for name, ratio in ratios.items():
         print(f"{'full / small: ' + name:<42} {ratio:>6.2f}   target <= 1.5")
@@ -112,6 +158,8 @@ def main() -> int:
                 "only": args.only,
                 "figures": [f.__dict__ for f in figures],
                 "peak_rss_mb": measure.peak_rss_mb(),
+                "repeat": max(1, args.repeat),
+                "data set rows": {"before": found, "after": left},
                 "full / small": ratios,
             },
             indent=2,
@@ -119,17 +167,37 @@ def main() -> int:
         )
     )
     print(f"\nwritten to {out}")
-    return 0
+    return 0 if left == found else 1
 
 
-def ingestion(orders: int, copy_rate: float | None) -> list:
-    """In this process (with the naive and COPY baselines), then by a pool of real workers over a
-    longer burst (five times the orders: a steady state, not the pool's start-up)."""
-    from . import measure, workers
+def measured(run, repeat: int) -> list:
+    """``run``'s figures, measured ``repeat`` times, each time on a fresh scratch copy of the data
+    set (copied before, dropped after, neither timed), so no measurement sees another's writes
+    (or a former run's) and the data set is left as found.
 
-    alone = measure.ingestion(orders, copy_rate=copy_rate)
-    naive = alone[0].extra["naive orders/s"]
-    return alone + workers.ingestion_pool(orders * 5, naive_rate=naive)
+    A copy per measurement rather than one per run: a measurement's figures then do not depend on
+    which ran before it (``--only`` gives what a whole run gives), and repeating one repeats it
+    from the same start. The cost: copying and writing back took ~4.5 s a GB on the 2-vCPU VM
+    of docs/performance.md (1.5 GB: 4 s, then 3 s of write-back), so ~20 s a measurement for the
+    full-scale data set (1M orders, 4M lines and their history: ~4 GB, estimated from the tiny
+    one's), seven copies in a run of ~20 minutes. One copy shared by the run would save ~2 minutes
+    but make each figure depend on the measurements run before it."""
+    from .measure import combine
+    from .scratch import scratch_copy
+
+    rounds = []
+    for _ in range(repeat):
+        with scratch_copy():
+            rounds.append(run())
+    return combine(rounds)
+
+
+def naive_rate(figures: list) -> float | None:
+    """The naive path's rate from the in-process ingestion figure measured in this run."""
+    return next(
+        (f.extra.get("naive orders/s") for f in figures if f.name == "ingestion" and f.extra),
+        None,
+    )
 
 
 SCALED = ("queue page p95", "queue later page p95", "hold release p95", "dashboard p95 (30 days)")

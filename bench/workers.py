@@ -1,21 +1,18 @@
 """The figures that need a real `celery worker` on Redis: shipment-to-invoice latency at a sustained
-rate, and the ingestion worker's peak memory over a long run (sampled, to show it stays flat; on a
-scratch copy of the data set, so its million orders don't change later runs).
-Without a Redis broker they are reported as skipped, with the reason."""
+rate, ingestion by a pool of workers, and the ingestion worker's peak memory over a long run
+(sampled, to show it stays flat). Without a Redis broker they are reported as skipped, with the
+reason. The workers open the database Django's connection names: the measurement's scratch copy."""
 
 import os
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 
-import psycopg
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
-from psycopg import sql
 
 from billing.models import Invoice
 from integrations.models import Connector, InboundMessage, InboundState, WorkerHeartbeat
@@ -25,7 +22,14 @@ from integrations.tasks import inbox_process_task, worker_heartbeat
 from orders.models import Order
 
 from .generate import SOURCE
-from .measure import Figure, _pct, erp_connector, iter_order_records, order_records
+from .measure import (
+    Figure,
+    _pct,
+    erp_connector,
+    iter_order_records,
+    order_records,
+    sample_spread,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -111,8 +115,7 @@ def shipment_to_invoice(rate: int = 10, seconds: int = 60) -> list[Figure]:
         return [skipped]
     wms = _connector("bench-wms", "wms")
     wanted = rate * seconds
-    # the newest released orders first (those the ingestion measurement has just imported), as a
-    # warehouse ships recent releases
+    # the data set's newest released orders first, as a warehouse ships recent releases
     orders = list(
         Order.objects.filter(source_system=SOURCE, state="released")
         .prefetch_related("lines")
@@ -177,6 +180,7 @@ def shipment_to_invoice(rate: int = 10, seconds: int = 60) -> list[Figure]:
                 "rate/s": round(len(ids) / sent_for, 1) if sent_for else None,
                 "p50 s": round(_pct(latencies, 0.5), 3) if latencies else None,
             },
+            sample_spread(latencies, 3),
         )
     ]
 
@@ -241,80 +245,15 @@ def _rss_mb(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
-class ScratchCopyRefused(RuntimeError):
-    """The server would not copy the data set; the message says what to do."""
-
-
-@contextmanager
-def scratch_copy():
-    """The data set copied to a scratch database (``CREATE DATABASE .. TEMPLATE``) for the block,
-    then dropped: a long run adds a million orders (and the holds they raise) that later runs on
-    this data set must not see. The copy needs the right to create databases and no other
-    session on the data set's database: otherwise ``ScratchCopyRefused``, nothing changed."""
-    original = connection.settings_dict["NAME"]
-    scratch = f"{original}_scratch"
-    version = _server_version()
-    connection.close()
-    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch))
-    create = sql.SQL("CREATE DATABASE {} TEMPLATE {}{}").format(
-        sql.Identifier(scratch),
-        sql.Identifier(original),
-        # PostgreSQL 15 copies through the WAL by default: minutes for gigabytes
-        sql.SQL(" STRATEGY FILE_COPY" if version >= 150000 else ""),
-    )
-    try:
-        maintenance(drop)
-        maintenance(create)
-    except psycopg.errors.ObjectInUse as error:
-        raise ScratchCopyRefused(
-            f"other sessions are connected to {original} (a running app or worker, psql): "
-            "close them and measure it again with --only memory"
-        ) from error
-    except psycopg.errors.InsufficientPrivilege as error:
-        raise ScratchCopyRefused(
-            f"the database user may not create databases (CREATEDB) to copy {original} into"
-        ) from error
-    connection.settings_dict["NAME"] = scratch
-    try:
-        yield scratch
-    finally:
-        connection.close()
-        connection.settings_dict["NAME"] = original
-        maintenance(drop)
-
-
-def maintenance(statement: sql.Composable) -> None:
-    """One statement on the server's ``postgres`` database (CREATE/DROP DATABASE can't run in the
-    database they copy or drop, nor in a transaction)."""
-    params = connection.get_connection_params() | {"dbname": "postgres"}
-    with psycopg.connect(**params, autocommit=True) as admin:
-        admin.execute(statement)
-
-
-def _server_version() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version_num")
-        return int(cursor.fetchone()[0])
-
-
 def ingestion_worker_memory(messages: int, *, batch: int = 500) -> list[Figure]:
-    """A solo worker applies ``messages`` new order messages (a million at full scale), on a
-    scratch copy of the data set; its RSS is sampled at each quarter, so a leak shows as growth
-    between samples (the figure is the peak, the samples are the proof). The messages are made and
-    stored a batch at a time, at most two batches ahead of the worker, so neither process nor the
-    inbox holds the whole run."""
+    """A solo worker applies ``messages`` new order messages (a million at full scale); its RSS is
+    sampled at each quarter, so a leak shows as growth between samples (the figure is the peak,
+    the samples are the proof). The messages are made and stored a batch at a time, at most two
+    batches ahead of the worker, so neither process nor the inbox holds the whole run."""
     name, target = "ingestion worker peak RSS", "<= 500 MB, flat"
     skipped = _skipped(name, target)
     if skipped:
         return [skipped]
-    try:
-        with scratch_copy():
-            return [_worker_memory(messages, batch)]
-    except ScratchCopyRefused as refused:  # the figures measured before it are kept
-        return [Figure(name, float("nan"), "", target, {"skipped": str(refused)})]
-
-
-def _worker_memory(messages: int, batch: int) -> Figure:
     erp = erp_connector()
     records = iter_order_records("MEM", messages, customers=500, items=1000)
     chunk = list(islice(records, batch))
@@ -342,18 +281,20 @@ def _worker_memory(messages: int, batch: int) -> Figure:
         current, peak = _rss_mb(worker.pid)
     finally:
         _stop(worker)
-    return Figure(
-        "ingestion worker peak RSS",
-        round(peak, 1),
-        "MB",
-        "<= 500 MB, flat",
-        {
-            "messages": stored,
-            "orders": Order.objects.filter(number__startswith=prefix).count(),
-            "dead": InboundMessage.objects.filter(
-                connector=erp, external_id__startswith=prefix, state=InboundState.DEAD
-            ).count(),
-            "minutes": round(elapsed / 60, 1),
-            "RSS by quarter MB": [*samples, round(current, 1)],
-        },
-    )
+    return [
+        Figure(
+            name,
+            round(peak, 1),
+            "MB",
+            target,
+            {
+                "messages": stored,
+                "orders": Order.objects.filter(number__startswith=prefix).count(),
+                "dead": InboundMessage.objects.filter(
+                    connector=erp, external_id__startswith=prefix, state=InboundState.DEAD
+                ).count(),
+                "minutes": round(elapsed / 60, 1),
+                "RSS by quarter MB": [*samples, round(current, 1)],
+            },
+        )
+    ]

@@ -1,6 +1,7 @@
 """`make bench` keeps working: CI runs the harness at the tiny scale against PostgreSQL, on a
 database of its own as on a fresh machine (the targets are for a person running the full scale,
-not for timed tests). On SQLite it must refuse with a clear message."""
+not for timed tests), and the run leaves the data set as it found it. On SQLite it must refuse
+with a clear message."""
 
 import json
 import os
@@ -13,7 +14,7 @@ import pytest
 from django.db import connection
 from psycopg import sql
 
-from bench.workers import ScratchCopyRefused, maintenance, scratch_copy
+from bench.scratch import ScratchCopyRefused, maintenance, scratch_copy
 from tests.fixtures.processes import ROOT, database_url_for_tests
 
 
@@ -34,6 +35,39 @@ def _scalar(url: str, query: str) -> int:
         return bench.execute(query).fetchone()[0]
 
 
+def _data_set(url: str) -> dict[str, tuple[int, str]]:
+    """Every table of the bench's database: its rows and a hash of their contents (in a fixed
+    order), so a row added, removed or changed anywhere shows (sequences aside)."""
+    with psycopg.connect(url.replace("postgres://", "postgresql://")) as bench:
+        tables = [
+            name
+            for (name,) in bench.execute(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'public' AND c.relkind = 'r'"
+            )
+        ]
+        return {
+            table: bench.execute(
+                sql.SQL(
+                    "SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), ''))"
+                    " FROM {} t"
+                ).format(sql.Identifier(table))
+            ).fetchone()
+            for table in tables
+        }
+
+
+BUSINESS = [
+    "orders_order",
+    "orders_orderline",
+    "exceptions_hold",
+    "billing_shipment",
+    "billing_invoice",
+    "integrations_inboundmessage",
+    "integrations_outboundmessage",
+]
+
+
 def test_the_harness_refuses_sqlite_with_a_clear_message(tmp_path):
     result = run_bench("--scale", "tiny", env={"DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3"})
     assert result.returncode == 2
@@ -49,8 +83,8 @@ def _databases() -> set[str]:
 @pytest.fixture
 def bench_database(django_db_setup):
     """An empty database next to the test database: the harness migrates it and generates its
-    data set, and copies it for the memory run (a copy needs no other session on its source, and
-    this process keeps one on the test database)."""
+    data set, and copies it for each measurement (a copy needs no other session on its source,
+    and this process keeps one on the test database)."""
     if connection.vendor != "postgresql":
         pytest.skip("the benchmark needs PostgreSQL (DATABASE_URL); SQLite is refused")
     name = f"{connection.settings_dict['NAME']}_bench"
@@ -61,10 +95,32 @@ def bench_database(django_db_setup):
     maintenance(drop)
 
 
-def test_the_harness_runs_at_tiny_scale_on_postgresql(bench_database):
+def test_the_harness_runs_at_tiny_scale_on_postgresql_and_leaves_the_data_set_as_found(
+    bench_database,
+):
+    # given a data set the harness generated (and measured once, twice over)
     name, url = bench_database
+    first = run_bench(
+        "--scale", "tiny", "--only", "release", "--repeat", "2", env={"DATABASE_URL": url}
+    )
+    assert first.returncode == 0, first.stderr[-2000:]
+    found = _data_set(url)
+    assert found["orders_order"][0] == 1000 and found["exceptions_hold"][0] == 100
+
+    # when every measurement runs on it
     result = run_bench("--scale", "tiny", "--requests", "3", env={"DATABASE_URL": url})
+
+    # then the figures are there, and the data set is as it was: the same rows in every table
     assert result.returncode == 0, result.stderr[-2000:]
+    left = _data_set(url)
+    changed = {
+        t: (found.get(t), left.get(t))
+        for t in found.keys() | left.keys()
+        if found.get(t) != left.get(t)
+    }
+    assert not changed, f"the run wrote to the data set (rows, hash before, after): {changed}"
+    assert {t: left[t][0] for t in BUSINESS} == {t: found[t][0] for t in BUSINESS}
+    assert "data set left as found: 1,000 orders_order, 4,000 orders_orderline" in result.stdout
     for figure in (
         "queue page p95",
         "hold release p95",
@@ -79,6 +135,17 @@ def test_the_harness_runs_at_tiny_scale_on_postgresql(bench_database):
     written = result.stdout.rsplit("written to ", 1)[1].strip()
     report = json.loads(Path(written).read_text(encoding="utf-8"))
     assert report["scale"] == "tiny" and report["machine"]["cpus"]
+    assert report["data set rows"]["before"] == report["data set rows"]["after"]
+    assert report["data set rows"]["before"]["orders_order"] == 1000
+    # a figure from samples shows their spread; one measured twice, each run's value
+    release = next(f for f in report["figures"] if f["name"] == "hold release p95")
+    assert release["spread"]["n"] == 10
+    assert release["spread"]["min"] <= release["spread"]["p50"] <= release["spread"]["max"]
+    assert "hold release p95" in result.stdout and "(n=10)" in result.stdout
+    repeated = json.loads(Path(first.stdout.rsplit("written to ", 1)[1].strip()).read_text())
+    twice = next(f for f in repeated["figures"] if f["name"] == "hold release p95")
+    assert len(twice["runs"]) == 2 and twice["value"] in twice["runs"]
+    assert "hold release p95" in first.stdout and "runs " in first.stdout
     ingestion = next(f for f in report["figures"] if f["name"] == "ingestion")
     assert ingestion["extra"]["orders"] == 200 and ingestion["extra"]["dead"] == 0
     latency = next(f for f in report["figures"] if f["name"] == "shipment-to-invoice p95")
@@ -93,15 +160,16 @@ def test_the_harness_runs_at_tiny_scale_on_postgresql(bench_database):
         memory = next(f for f in report["figures"] if f["name"] == "ingestion worker peak RSS")
         assert memory["extra"]["orders"] == memory["extra"]["messages"] == 200
         assert memory["extra"]["dead"] == 0 and 0 < memory["value"] <= 500
-        assert f"{name}_scratch" not in _databases()
         assert _scalar(url, "SELECT count(*) FROM orders_order WHERE number LIKE 'MEM-%'") == 0
     else:
         assert latency["extra"]["skipped"].startswith("needs CELERY_BROKER_URL")
         assert pool["extra"]["skipped"].startswith("needs CELERY_BROKER_URL")
+    # every copy was dropped
+    assert f"{name}_scratch" not in _databases()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_memory_run_says_why_it_cannot_copy_the_data_set_and_changes_nothing():
+def test_a_measurement_says_why_it_cannot_copy_the_data_set_and_changes_nothing():
     if connection.vendor != "postgresql":
         pytest.skip("the benchmark needs PostgreSQL (DATABASE_URL); SQLite is refused")
     name = connection.settings_dict["NAME"]
