@@ -1,12 +1,15 @@
 """Integrations reacting to the business: releases and invoices go out through the outbox, written
-in the very transaction that makes them, and a released ERP-rejection hold resends."""
+in the very transaction that makes them; a release waits for any hold that blocks shipping, and
+a released ERP-rejection hold resends."""
 
 from django.contrib.auth import get_user_model
 from django.dispatch import receiver
 
 from billing.signals import credit_memo_issued, invoice_released
 from core.roles import get_system_user
-from exceptions.signals import hold_released
+from exceptions.signals import hold_closed, hold_released
+from orders.extensions import blocking_reasons
+from orders.lifecycle import Step
 from orders.models import OrderState
 from orders.signals import order_transitioning
 
@@ -16,12 +19,20 @@ from .services import (
     outbox_enqueue_release,
     outbox_resend_invoices,
 )
+from .services.outbox import outbox_release_if_shippable
 
 
 @receiver(order_transitioning, dispatch_uid="integrations.release_to_wms")
 def release_to_wms(sender, order, target, **kwargs) -> None:
-    if target == OrderState.RELEASED:
+    # A hold that blocks shipping keeps the instruction back until it closes (below).
+    if target == OrderState.RELEASED and not blocking_reasons(order, Step.SHIP):
         outbox_enqueue_release(order=order)
+
+
+@receiver(hold_closed, dispatch_uid="integrations.release_when_shippable")
+def release_when_shippable(sender, hold, **kwargs) -> None:
+    if hold.blocks == Step.SHIP:
+        outbox_release_if_shippable(order_id=hold.order_id)
 
 
 @receiver(invoice_released, dispatch_uid="integrations.invoice_to_erp")

@@ -10,7 +10,9 @@ from core.errors import ApplicationError
 from core.money import ZERO, line_amount
 from core.roles import is_system_user
 from exceptions.services import hold_raise
-from orders.models import OrderState, Warehouse
+from orders.extensions import blocking_reasons
+from orders.lifecycle import Step
+from orders.models import Order, OrderState, Warehouse
 from orders.services import order_record_shipment
 
 from ..models import Shipment, ShipmentLine, ShipmentState
@@ -48,6 +50,14 @@ def shipment_record(
     reason = f"Shipped {external_id}" + (f" via {carrier} {tracking_number}" if carrier else "")
     # Locks the order, allocates it if it was released, records the shipped quantities and moves
     # it on; refused (Conflict) while it cannot ship, before anything is written.
+    # Holds that blocked shipping when the WMS shipped an order o2c had not told it to ship (a
+    # released order: its instruction waits for them). Read before the shipment's own shortage
+    # holds, and not for later shipments of an order the WMS was told to ship.
+    withheld = (
+        blocking_reasons(Order(pk=order_id), Step.SHIP)
+        if Order.objects.filter(pk=order_id, state=OrderState.RELEASED).exists()
+        else []
+    )
     order = order_record_shipment(
         actor=actor,
         order_id=order_id,
@@ -79,6 +89,8 @@ def shipment_record(
         lines, default_user=actor, default_change_reason=reason
     )
     _raise_mismatches(shipment, order.lines.all(), quantities, actor=actor)
+    if withheld:
+        _raise_shipped_while_held(shipment, order, quantities, withheld, actor=actor)
     # invoices are the system's doing whoever records the shipment; a connector's shipment
     # passes its already-loaded system identity along
     biller = actor if is_system_user(actor) else None
@@ -118,6 +130,26 @@ def _raise_mismatches(shipment, lines, quantities: dict[int, Decimal], *, actor)
                 "short" if code == "SHIPMENT_SHORT" else "over": str(gap),
             },
         )
+
+
+def _raise_shipped_while_held(shipment, order, quantities, open_holds, *, actor) -> None:
+    """The warehouse shipped while a hold blocked shipping (o2c did not instruct it: the
+    instruction waits for the hold). The shipment is a fact and stands; invoicing waits for the
+    warehouse queue, which sees the holds that were open."""
+    lines = {line.pk: line for line in order.lines.all()}
+    hold_raise(
+        order_id=order.pk,
+        reason_code="SHIPPED_WHILE_HELD",
+        actor=actor,
+        value=sum(
+            (line_amount(qty, lines[line_id].unit_price) for line_id, qty in quantities.items()),
+            ZERO,
+        ),
+        context={
+            "shipment": shipment.external_id or str(shipment.pk),
+            "open_holds": open_holds,
+        },
+    )
 
 
 @transaction.atomic

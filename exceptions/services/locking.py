@@ -8,8 +8,9 @@ from core.audit import save_audited
 from core.errors import ApplicationError, Conflict, PermissionDenied
 from core.roles import is_system_user
 
-from ..models import Hold, HoldState
+from ..models import ACTIVE_STATES, Hold, HoldState
 from ..selectors import holds_for_user
+from ..signals import hold_closed
 
 
 def who(user) -> str:
@@ -65,12 +66,18 @@ def run_transition(hold: Hold, name: str, actor, **kwargs) -> None:
 
 
 def save_hold(hold: Hold, actor, reason: str) -> Hold:
-    return save_audited(
+    """Save a hold's change with its author and reason; a hold that left the active states is
+    announced inside the transaction (``hold_closed``), e.g. so the WMS hears of an order that
+    may now ship, in the same commit."""
+    save_audited(
         hold,
         actor=actor,
         reason=reason,
         conflict="Someone else changed this hold a moment ago; reload to see it.",
     )
+    if hold.state not in ACTIVE_STATES:
+        hold_closed.send(sender=Hold, hold=hold)
+    return hold
 
 
 def require_not_own_order(hold: Hold, actor, action: str) -> None:

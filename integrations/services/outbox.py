@@ -12,6 +12,10 @@ from billing.selectors import invoice_lines_with_orders
 from billing.services import invoice_mark_posted, invoice_record_posting_refusal
 from core.errors import TransientError
 from core.roles import get_system_user
+from exceptions.models import ACTIVE_STATES, Hold
+from orders.extensions import blocking_reasons
+from orders.lifecycle import Step
+from orders.models import Order, OrderState
 
 from ..client import PermanentError, post
 from ..models import Connector, OutboundMessage, OutboundState
@@ -72,20 +76,37 @@ def outbox_enqueue_release(*, order) -> OutboundMessage | None:
     )
 
 
+def outbox_release_if_shippable(*, order_id: int) -> OutboundMessage | None:
+    """A hold that blocked shipping closed: a released order with no such hold left is now told
+    to the WMS, in the same transaction. Once per order, as every release instruction (its key)."""
+    order = Order.objects.filter(pk=order_id, state=OrderState.RELEASED).first()
+    if order is None or blocking_reasons(order, Step.SHIP):
+        return None
+    return outbox_enqueue_release(order=order)
+
+
 def outbox_enqueue_releases(*, orders, actor) -> int:
     """The batch twin of ``outbox_enqueue_release`` for imported orders, whose lines are in
-    memory (``imported_lines``): one insert for the rows and their history, one relay task."""
+    memory (``imported_lines``): one insert for the rows and their history, one relay task. An
+    order with a hold that blocks shipping is left out: it is told when the hold closes."""
     connector = outbox_recipient("order_release")
     if connector is None or not orders:
         return 0
     now = timezone.now()
     keys = {f"release:{order.number}" for order in orders}
     taken = set(OutboundMessage.objects.filter(key__any=keys).values_list("key", flat=True))
+    ship_held = set(
+        Hold.objects.filter(
+            order_id__any=[order.pk for order in orders],
+            blocks=Step.SHIP,
+            state__in=ACTIVE_STATES,
+        ).values_list("order_id", flat=True)
+    )
     rows = []
     for order in orders:
         key = f"release:{order.number}"
-        if key in taken:  # as get_or_create in the per-order path: the instruction stands
-            continue
+        if key in taken or order.pk in ship_held:  # as the per-order path: the instruction
+            continue  # stands, or waits for the hold
         rows.append(
             OutboundMessage(
                 key=key,

@@ -187,6 +187,18 @@ class Order(ConcurrentTransitionMixin, FSMModelMixin, ExternalRef):
 
     @transition(
         state,
+        source=S.RELEASED,
+        target=S.ALLOCATED,
+        # The WMS confirming stock it already picked and shipped: a fact, recorded whatever holds
+        # are open (the shipment then raises its own hold); ``allocate`` is o2c's decision.
+        permission=_allowed(Role.WAREHOUSE),
+        custom={"label": "Record allocation", "admin": False},
+    )
+    def record_allocation(self) -> None:
+        pass
+
+    @transition(
+        state,
         source=SHIPPABLE,
         target=S.PARTIALLY_SHIPPED,
         # No hold guard: a ship confirmation records what already left the dock. Holds block

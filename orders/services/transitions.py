@@ -200,7 +200,7 @@ def order_record_shipment(
     fields = ["shipped_qty"]
     if allocating:
         order_apply_transition(
-            order, "allocate", actor=actor, reason=require_reason(allocate_reason)
+            order, "record_allocation", actor=actor, reason=require_reason(allocate_reason)
         )
         lines = list(order.lines.all())
         for line in lines:
