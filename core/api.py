@@ -1,13 +1,15 @@
 """API plumbing shared by every app: one error body {"message", "code", "extra"} for all errors,
-and keyset ("cursor") pages over the same selectors the pages use."""
+the role gate, and keyset ("cursor") pages over the same selectors the pages use."""
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import ApplicationError
+from .errors import ApplicationError, PermissionDenied
+from .roles import has_role
 
 
 def exception_handler(exc, context):
@@ -27,6 +29,29 @@ def exception_handler(exc, context):
         )
         response.data = {"message": message, "code": str(code), "extra": extra}
     return response
+
+
+class HasRole(BasePermission):
+    """The one role gate of the API (``role_permission`` makes one per endpoint). A stranger is
+    refused as by ``IsAuthenticated``; a signed-in user with none of ``roles`` gets 403 with
+    ``message``. A method the endpoint does not answer is left to DRF (405), and OPTIONS to its
+    description, as before the gate. Which rows the user may see is the selectors' business."""
+
+    roles: frozenset[str] = frozenset()
+    message = "Your account has no role for this."
+    code = PermissionDenied.code
+
+    def has_permission(self, request, view) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
+        if request.method == "OPTIONS" or not hasattr(view, request.method.lower()):
+            return True
+        return has_role(request.user, *self.roles)
+
+
+def role_permission(*roles: str, message: str) -> type[HasRole]:
+    """``permission_classes = [role_permission(Role.FINANCE, Role.MANAGER, message=...)]``."""
+    return type("HasRole", (HasRole,), {"roles": frozenset(roles), "message": message})
 
 
 def error(
