@@ -6,16 +6,21 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from core.api import PAGE_PARAMETERS, ReasonSerializer, page_of, page_size, paged
-from core.errors import PermissionDenied
+from core.api import (
+    PAGE_PARAMETERS,
+    ReasonSerializer,
+    page_of,
+    page_size,
+    paged,
+    role_permission,
+)
+from core.roles import Role
 
 from . import selectors, services
 from .models import Invoice, InvoiceLine, InvoiceState, Shipment, ShipmentLine
 
-
-def _require_finance(request) -> None:
-    if not selectors.is_finance(request.user):
-        raise PermissionDenied("Invoices are finance's.")
+#: Invoices are finance's (and managers'); which customers' invoices is ``selectors``' business.
+FINANCE_ONLY = [role_permission(Role.FINANCE, Role.MANAGER, message="Invoices are finance's.")]
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer):
@@ -92,6 +97,7 @@ INVOICE_ID = OpenApiParameter("invoice_id", int, OpenApiParameter.PATH)
 
 class InvoiceListApi(GenericAPIView):
     serializer_class = InvoiceSerializer
+    permission_classes = FINANCE_ONLY
 
     @extend_schema(
         parameters=[InvoiceFilterSerializer, *PAGE_PARAMETERS],
@@ -100,7 +106,6 @@ class InvoiceListApi(GenericAPIView):
     )
     def get(self, request):
         """Invoices (finance and managers), newest first; ``state=pending_approval`` is the queue."""
-        _require_finance(request)
         filters = InvoiceFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
@@ -120,23 +125,23 @@ class InvoiceListApi(GenericAPIView):
 
 class InvoiceDetailApi(GenericAPIView):
     serializer_class = InvoiceDetailSerializer
+    permission_classes = FINANCE_ONLY
 
     @extend_schema(operation_id="invoices_retrieve", parameters=[INVOICE_ID])
     def get(self, request, invoice_id: int):
-        _require_finance(request)
         invoice = selectors.invoice_get(user=request.user, invoice_id=invoice_id)
         return Response(InvoiceDetailSerializer(invoice).data)
 
 
 class InvoiceApproveApi(GenericAPIView):
     serializer_class = InvoiceDetailSerializer
+    permission_classes = FINANCE_ONLY
 
     @extend_schema(
         parameters=[INVOICE_ID], request=ReasonSerializer, responses={200: InvoiceDetailSerializer}
     )
     def post(self, request, invoice_id: int):
         """Approve: tier 1 releases; tier 2 records the first approval, a second person releases."""
-        _require_finance(request)
         selectors.invoice_get(user=request.user, invoice_id=invoice_id)  # row access first: 403
         form = ReasonSerializer(data=request.data)
         form.is_valid(raise_exception=True)

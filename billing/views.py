@@ -4,7 +4,6 @@ the invoice page (printable) with its actions, and credit memos."""
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,16 +11,21 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from core.errors import ApplicationError, PermissionDenied
 from core.exports import csv_response
 from core.forms import ActionForm
-from core.http import next_url
+from core.http import next_url, refused, role_required
 from core.pagination import render_paged_list
+from core.roles import Role
 
 from . import selectors, services
 from .forms import BulkApproveForm, CreditMemoForm, InvoiceFilterForm, VoidForm
 
 INVOICES_CHANGED = "invoices-changed"
+
+
+def finance_required(message: str):
+    """The finance desk's gate (finance and managers), saying why on each page."""
+    return role_required(Role.FINANCE, Role.MANAGER, message=message)
 
 
 def _filters(data: dict) -> selectors.InvoiceFilters:
@@ -49,26 +53,22 @@ def _list_page(request: HttpRequest, *, template: str, select, default_sort: str
         filters = selectors.InvoiceFilters(
             **{**filters.__dict__, "sort": filters.sort or default_sort}
         )
-        try:
+        with refused() as refusal:  # a stale page link: the list says so
             page = select(
                 user=request.user,
                 filters=filters,
                 cursor=request.GET.get("after"),
                 size=settings.O2C_PAGE_SIZE,
             )
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(exc.message) from exc
-        except ApplicationError as exc:
-            error = exc.message
+        error = refusal.message or None
     return render_paged_list(request, template, {"form": form, "page": page, "error": error})
 
 
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
+@finance_required("The finance queue belongs to finance.")
 def finance_queue(request: HttpRequest) -> HttpResponse:
-    if not selectors.is_finance(request.user):
-        raise DjangoPermissionDenied("The finance queue belongs to finance.")
     return _list_page(
         request,
         template="billing/finance_queue.html",
@@ -80,9 +80,8 @@ def finance_queue(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
+@finance_required("Invoices are finance's.")
 def invoice_list(request: HttpRequest) -> HttpResponse:
-    if not selectors.is_finance(request.user):
-        raise DjangoPermissionDenied("Invoices are finance's.")
     if request.GET.get("format") == "csv":
         form = InvoiceFilterForm(request.GET)
         if not form.is_valid():
@@ -130,20 +129,12 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _invoice_or_403(request: HttpRequest, invoice_id: int):
-    try:
-        return selectors.invoice_get(user=request.user, invoice_id=invoice_id)
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(exc.message) from exc
-
-
 @login_required
 @require_GET
+@finance_required("Invoices are finance's.")
 def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
     """The invoice: lines, tax, shipments, approvals, credit memos and history; printable."""
-    if not selectors.is_finance(request.user):
-        raise DjangoPermissionDenied("Invoices are finance's.")
-    invoice = _invoice_or_403(request, invoice_id)
+    invoice = selectors.invoice_get(user=request.user, invoice_id=invoice_id)
     return _render_invoice(request, invoice, CreditMemoForm(lines=invoice.lines.all()))
 
 
@@ -172,24 +163,23 @@ ACTIONS = {
 
 @login_required
 @require_POST
+@finance_required("Only finance may act on invoices.")
 def invoice_action(request: HttpRequest, invoice_id: int, action: str) -> HttpResponse:
     if action not in ACTIONS:
         raise Http404("No such action.")
-    if not selectors.is_finance(request.user):
-        raise DjangoPermissionDenied("Only finance may act on invoices.")
-    _invoice_or_403(request, invoice_id)  # row access first: 403 whatever the input
+    # row access first: 403 whatever the input
+    selectors.invoice_get(user=request.user, invoice_id=invoice_id)
     form_class, service = ACTIONS[action]
     form = form_class(request.POST)
     status, error = 200, None
     if not form.is_valid():
         status, error = 400, "; ".join(e for errors in form.errors.values() for e in errors)
     else:
-        try:
+        # a refusal after row access (maker-checker too) is shown in the row, with its status
+        with refused(forbidden_too=True) as refusal:
             service(invoice_id=invoice_id, actor=request.user, **form.cleaned_data)
-        except PermissionDenied as exc:
-            status, error = 403, exc.message
-        except ApplicationError as exc:
-            status, error = exc.status_code, exc.message
+        if refusal:
+            status, error = refusal.status, refusal.message
     done = action.replace("_", " ")
     if not request.htmx:
         if error:
@@ -197,7 +187,7 @@ def invoice_action(request: HttpRequest, invoice_id: int, action: str) -> HttpRe
         else:
             messages.success(request, f"Done: {done}.")
         return redirect(next_url(request, reverse("billing:invoice", args=[invoice_id])))
-    invoice = _invoice_or_403(request, invoice_id)
+    invoice = selectors.invoice_get(user=request.user, invoice_id=invoice_id)
     response = render(
         request,
         "billing/finance_queue.html#row",
@@ -209,15 +199,14 @@ def invoice_action(request: HttpRequest, invoice_id: int, action: str) -> HttpRe
 
 @login_required
 @require_POST
+@finance_required("Only finance may approve invoices.")
 def bulk_approve(request: HttpRequest) -> HttpResponse:
     """Approve many invoices at once; each succeeds or fails on its own, with a reason."""
-    if not selectors.is_finance(request.user):
-        raise DjangoPermissionDenied("Only finance may approve invoices.")
     form = BulkApproveForm(request.POST)
     results = []
     if form.is_valid():
         for invoice_id in form.cleaned_data["invoices"]:
-            try:
+            with refused(forbidden_too=True) as refusal:  # each invoice fails on its own
                 invoice = services.invoice_approve(
                     invoice_id=invoice_id, actor=request.user, reason=form.cleaned_data["reason"]
                 )
@@ -230,8 +219,8 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
                         else "first approval recorded; waits for a second approver",
                     )
                 )
-            except ApplicationError as exc:
-                results.append((f"Invoice {invoice_id}", False, exc.message))
+            if refusal:
+                results.append((f"Invoice {invoice_id}", False, refusal.message))
     status = 200 if form.is_valid() else 400
     context = {"form": form, "results": results}
     if request.htmx:
@@ -246,26 +235,21 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["POST"])
+@finance_required("Only finance may issue credit memos.")
 def credit_memo_create(request: HttpRequest, invoice_id: int) -> HttpResponse:
-    if not selectors.is_finance(request.user):
-        raise DjangoPermissionDenied("Only finance may issue credit memos.")
-    invoice = _invoice_or_403(request, invoice_id)
+    invoice = selectors.invoice_get(user=request.user, invoice_id=invoice_id)
     form = CreditMemoForm(request.POST, lines=invoice.lines.all())
     if form.is_valid():
-        try:
+        with refused() as refusal:
             memo = services.credit_memo_create(
                 invoice_id=invoice_id,
                 actor=request.user,
                 quantities=form.quantities(),
                 reason=form.cleaned_data["reason"],
             )
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(exc.message) from exc
-        except ApplicationError as exc:
-            form.add_error(None, exc.message)
-        else:
             messages.success(request, f"Credit memo {memo.number} issued for {memo.total}.")
             return redirect("billing:invoice", invoice_id=invoice_id)
+        form.add_error(None, refusal.message)
     return _render_invoice(request, invoice, form, status=400)
 
 

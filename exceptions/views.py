@@ -11,9 +11,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from core.errors import ApplicationError, PermissionDenied
 from core.forms import ActionForm
-from core.http import next_url
+from core.http import next_url, refused
 from core.pagination import render_paged_list
 from orders.models import Customer
 from orders.selectors import order_timeline, ship_tos_for_customer
@@ -61,7 +60,7 @@ def queue_page(request: HttpRequest, queue: str | None = None) -> HttpResponse:
         filters = _filters(form.cleaned_data if form.is_bound else {})
         if queue is None:  # "My work": what I have claimed, across my queues
             filters = selectors.HoldFilters(**{**filters.__dict__, "mine": True})
-        try:
+        with refused() as refusal:  # a stale page link: the list says so
             page = selectors.queue_rows(
                 user=request.user,
                 queue=queue,
@@ -69,10 +68,7 @@ def queue_page(request: HttpRequest, queue: str | None = None) -> HttpResponse:
                 cursor=request.GET.get("after"),
                 size=settings.O2C_PAGE_SIZE,
             )
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(exc.message) from exc
-        except ApplicationError as exc:
-            error = exc.message
+        error = refusal.message or None
     context = {
         "queue": queue,
         "queue_label": QUEUE_PAGES.get(queue, "My work"),
@@ -90,10 +86,7 @@ def queue_summary(request: HttpRequest, queue: str | None = None) -> HttpRespons
     the whole queue, so its cost grows with the queue while the page's rows do not."""
     if queue is not None and queue not in QUEUE_PAGES:
         raise Http404("No such queue.")
-    try:
-        summary = selectors.queue_summary(user=request.user, queue=queue)
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(exc.message) from exc
+    summary = selectors.queue_summary(user=request.user, queue=queue)
     return render(request, "exceptions/queue.html#summary", {"summary": summary})
 
 
@@ -101,10 +94,7 @@ def queue_summary(request: HttpRequest, queue: str | None = None) -> HttpRespons
 @require_GET
 def hold_detail(request: HttpRequest, hold_id: int) -> HttpResponse:
     """The expanded row: the numbers behind the hold, the order's lines and its timeline."""
-    try:
-        hold = selectors.hold_get(user=request.user, hold_id=hold_id)
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(exc.message) from exc
+    hold = selectors.hold_get(user=request.user, hold_id=hold_id)
     return render(
         request,
         "exceptions/hold_detail.html",
@@ -151,26 +141,24 @@ def hold_action(request: HttpRequest, hold_id: int, action: str) -> HttpResponse
     if action not in ACTIONS:
         raise Http404("No such action.")
     form_class, service = ACTIONS[action]
-    try:  # row access first: a hold outside the user's queues is a 403 whatever the input
-        selectors.hold_get(user=request.user, hold_id=hold_id)
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(exc.message) from exc
+    # row access first: a hold outside the user's queues is a 403 whatever the input
+    selectors.hold_get(user=request.user, hold_id=hold_id)
     form = form_class(request.POST) if form_class else None
     status, error = 200, None
     if form is not None and not form.is_valid():
         status, error = 400, "; ".join(e for errors in form.errors.values() for e in errors)
     else:
-        try:
+        # a refusal after row access (maker-checker: "someone else must approve") is shown in
+        # the row like a conflict, with its 403, instead of a bare error page
+        with refused(forbidden_too=True) as refusal:
             data = form.cleaned_data if form else {}
             service(
                 hold_id=hold_id,
                 actor=request.user,
                 **{FIELD_TO_KWARG.get(k, k): v for k, v in data.items()},
             )
-        except ApplicationError as exc:
-            # a refusal after row access (maker-checker: "someone else must approve") is shown
-            # in the row like a conflict, with its 403, instead of a bare error page
-            status, error = exc.status_code, exc.message
+        if refusal:
+            status, error = refusal.status, refusal.message
     if not request.htmx:
         messages.error(request, error) if error else messages.success(
             request, f"Done: {action.replace('_', ' ')}."
@@ -198,16 +186,14 @@ def bulk_action(request: HttpRequest, queue: str) -> HttpResponse:
     results = []
     if form.is_valid():
         for hold_id in form.cleaned_data["holds"]:
-            try:
+            with refused(forbidden_too=True) as refusal:  # each row fails on its own
                 if form.cleaned_data["action"] == "claim":
                     services.hold_claim(hold_id=hold_id, actor=request.user)
                 else:
                     services.hold_release(
                         hold_id=hold_id, actor=request.user, reason=form.cleaned_data["reason"]
                     )
-                results.append((hold_id, True, "done"))
-            except ApplicationError as exc:
-                results.append((hold_id, False, exc.message))
+            results.append((hold_id, not refusal, refusal.message or "done"))
     status = 200 if form.is_valid() else 400
     context = {"form": form, "results": results, "queue": queue}
     if request.htmx:

@@ -3,34 +3,33 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from core.errors import ApplicationError, PermissionDenied
 from core.exports import csv_response
+from core.http import refused, role_required
 from core.pagination import render_paged_list
-from core.roles import Role, has_role
+from core.roles import ORDER_VIEWER_ROLES, Role, has_role
 
 from . import selectors, services
 from .forms import LineEditForm, OrderFilterForm, OrderHeaderForm, OrderLineFormSet, TransitionForm
 from .models import Order
 from .services import MANUAL_TRANSITIONS, LineInput
 
-
-def _require_order_viewer(request: HttpRequest) -> None:
-    if not selectors.can_view_orders(request.user):
-        raise DjangoPermissionDenied("Your account has no role that works with orders.")
+#: The gate of every order page; which orders a user sees is ``selectors``' business.
+order_viewer_required = role_required(
+    *ORDER_VIEWER_ROLES, message="Your account has no role that works with orders."
+)
 
 
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
+@order_viewer_required
 def order_list(request: HttpRequest) -> HttpResponse:
-    _require_order_viewer(request)
     form = OrderFilterForm(request.GET or None)
     page, error = None, None
     if form.is_bound and not form.is_valid():
@@ -50,15 +49,14 @@ def order_list(request: HttpRequest) -> HttpResponse:
         )
         if request.GET.get("format") == "csv":
             return _orders_csv(selectors.orders_filtered(user=request.user, filters=filters))
-        try:
+        with refused() as refusal:  # a stale page link: the list says so
             page = selectors.order_list(
                 user=request.user,
                 filters=filters,
                 cursor=request.GET.get("after"),
                 size=settings.O2C_PAGE_SIZE,
             )
-        except ApplicationError as exc:
-            error = exc.message
+        error = refusal.message or None
     return render_paged_list(
         request, "orders/order_list.html", {"form": form, "page": page, "error": error}
     )
@@ -113,26 +111,23 @@ def _detail_context(request: HttpRequest, order: Order) -> dict:
 
 @login_required
 @require_GET
+@order_viewer_required
 def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
-    _require_order_viewer(request)
-    try:
-        order = selectors.order_get(user=request.user, order_id=order_id)
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(exc.message) from exc
+    order = selectors.order_get(user=request.user, order_id=order_id)
     return render(request, "orders/order_detail.html", _detail_context(request, order))
 
 
 @login_required
 @require_POST
+@order_viewer_required
 def order_transition(request: HttpRequest, order_id: int) -> HttpResponse:
-    _require_order_viewer(request)
     form = TransitionForm(request.POST)
     status = 200
     if not form.is_valid():
         messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
         status = 400
     else:
-        try:
+        with refused() as refusal:
             order = services.order_transition(
                 actor=request.user,
                 order_id=order_id,
@@ -142,11 +137,9 @@ def order_transition(request: HttpRequest, order_id: int) -> HttpResponse:
             messages.success(
                 request, f"Order {order.number} is now {order.get_state_display().lower()}."
             )
-        except ApplicationError as exc:
-            if isinstance(exc, PermissionDenied):
-                raise DjangoPermissionDenied(exc.message) from exc
-            messages.error(request, exc.message)
-            status = exc.status_code
+        if refusal:
+            messages.error(request, refusal.message)
+            status = refusal.status
     if request.htmx:
         order = selectors.order_get(user=request.user, order_id=order_id)
         # 4xx bodies are swapped too (htmx-config in base.html), so the message shows in place.
@@ -162,11 +155,11 @@ def order_transition(request: HttpRequest, order_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@order_viewer_required
 def order_line_edit(request: HttpRequest, order_id: int, line_id: int) -> HttpResponse:
-    _require_order_viewer(request)
     form = LineEditForm(request.POST)
     if form.is_valid():
-        try:
+        with refused() as refusal:
             services.order_update_line(
                 actor=request.user,
                 order_id=order_id,
@@ -177,29 +170,25 @@ def order_line_edit(request: HttpRequest, order_id: int, line_id: int) -> HttpRe
             )
             messages.success(request, "Line updated.")
             return redirect("orders:detail", order_id=order_id)
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(exc.message) from exc
-        except ApplicationError as exc:
-            form.add_error(None, exc.message)
-    try:
-        order = selectors.order_get(user=request.user, order_id=order_id)
-    except PermissionDenied as exc:
-        raise DjangoPermissionDenied(exc.message) from exc
+        form.add_error(None, refusal.message)
+    order = selectors.order_get(user=request.user, order_id=order_id)
     context = _detail_context(request, order) | {"line_form": form, "line_form_id": line_id}
     return render(request, "orders/order_detail.html", context, status=400)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@role_required(
+    Role.CUSTOMER_SERVICE, Role.MANAGER, message="Only customer service can enter orders."
+)
 def order_create(request: HttpRequest) -> HttpResponse:
-    if not has_role(request.user, Role.CUSTOMER_SERVICE, Role.MANAGER):
-        raise DjangoPermissionDenied("Only customer service can enter orders.")
     customers = selectors.customers_for_user(request.user)
     header = OrderHeaderForm(request.POST or None, customers=customers)
     lines = OrderLineFormSet(request.POST or None, prefix="lines")
     if request.method == "POST" and header.is_valid() and lines.is_valid():
         data = header.cleaned_data
-        try:
+        # every refusal, a customer out of reach too, is the form's error
+        with refused(forbidden_too=True) as refusal:
             order = services.order_create(
                 actor=request.user,
                 customer_id=data["customer"].pk,
@@ -216,11 +205,9 @@ def order_create(request: HttpRequest) -> HttpResponse:
                     if f.cleaned_data
                 ],
             )
-        except ApplicationError as exc:
-            header.add_error(None, exc.message)
-        else:
             messages.success(request, f"Order {order.number} entered.")
             return redirect("orders:detail", order_id=order.pk)
+        header.add_error(None, refusal.message)
     status = 400 if request.method == "POST" else 200
     return render(
         request, "orders/order_form.html", {"header": header, "lines": lines}, status=status
