@@ -12,10 +12,11 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from core.errors import ApplicationError, PermissionDenied
-from core.roles import Role, has_role
+from core.api import role_permission
+from core.errors import ApplicationError
+from core.roles import Role
 
-from . import kpis
+from . import kpis, selectors
 from .forms import DashboardForm
 
 
@@ -43,6 +44,7 @@ def _plain(value):
 
 class KpiApi(GenericAPIView):
     serializer_class = KpiQuerySerializer
+    permission_classes = [role_permission(Role.MANAGER, message="KPIs are for managers.")]
 
     @extend_schema(
         operation_id="kpis_retrieve", parameters=[KpiQuerySerializer], responses=OpenApiTypes.OBJECT
@@ -50,15 +52,13 @@ class KpiApi(GenericAPIView):
     def get(self, request):
         """Touchless rate, hold rates, resolution and release percentiles, queue aging, value on
         hold, re-hold rate, shipment-to-invoice latency, first-pass accuracy, dead letters, trend."""
-        if not has_role(request.user, Role.MANAGER):
-            raise PermissionDenied("KPIs are for managers.")
         form = DashboardForm(request.query_params)
         if not form.is_valid():
             raise ApplicationError(
                 "; ".join(e for errors in form.errors.values() for e in errors),
                 {"fields": form.errors.get_json_data()},
             )
-        board = kpis.dashboard(form.filters(), by=form.cleaned_data["by"])
+        board = selectors.dashboard(filters=form.filters(), by=form.cleaned_data["by"])
         body = {
             "range": {"start": board.filters.start, "end": board.filters.end},
             "as_of": board.as_of.isoformat() if board.as_of else None,

@@ -6,27 +6,24 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from core.exports import csv_response
-from core.pagination import keyset_page, render_paged_list
-from core.roles import Role, has_role
-from exceptions.models import ACTIVE_STATES
+from core.http import role_required
+from core.pagination import render_paged_list
+from core.roles import Role
 from orders.models import OrderState
 
-from . import flow, kpis
+from . import kpis, selectors
 from .forms import DashboardForm
 
 CHART_HEIGHT = 120
 
-
-def _require_manager(request: HttpRequest) -> None:
-    if not has_role(request.user, Role.MANAGER):
-        raise PermissionDenied("The dashboard is for managers.")
+#: The gate of every insights page.
+manager_required = role_required(Role.MANAGER, message="The dashboard is for managers.")
 
 
 def _form(request: HttpRequest) -> DashboardForm:
@@ -115,13 +112,13 @@ def _hold_bars(filters: kpis.KpiFilters, rows: list[dict]) -> list[dict]:
 
 @login_required
 @require_GET
+@manager_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    _require_manager(request)
     form = _form(request)
     if not form.is_valid():
         return render(request, "insights/dashboard.html", {"form": form}, status=400)
     filters = form.filters()
-    board = kpis.dashboard(filters, by=form.cleaned_data["by"])
+    board = selectors.dashboard(filters=filters, by=form.cleaned_data["by"])
     aging_links = [
         {**row, "url": hold_link(filters, queue=row["queue"], active="1")}
         for row in board.queue_aging
@@ -217,44 +214,42 @@ TABLES = {
 
 @login_required
 @require_GET
+@manager_required
 def export_table(request: HttpRequest, table: str) -> HttpResponse:
-    _require_manager(request)
     if table not in TABLES:
         return HttpResponse("No such table.", status=404)
     form = _form(request)
     if not form.is_valid():
         return HttpResponse("; ".join(form.non_field_errors()) or "Bad filters.", status=400)
     header, rows_of = TABLES[table]
-    board = kpis.dashboard(form.filters(), by=form.cleaned_data["by"])
+    board = selectors.dashboard(filters=form.filters(), by=form.cleaned_data["by"])
     return csv_response(f"{table}.csv", header, rows_of(board))
 
 
 # --- Hold drill-down -------------------------------------------------------------------------
 
 
-def _drill_holds(request: HttpRequest, form: DashboardForm):
-    holds = kpis.holds_in_scope(form.filters()).select_related("order", "order__customer", "reason")
-    if request.GET.get("reason"):
-        holds = holds.filter(reason__code=request.GET["reason"])
-    if request.GET.get("queue"):
-        holds = holds.filter(queue=request.GET["queue"])
-    if request.GET.get("category"):
-        holds = holds.filter(category=request.GET["category"])
-    if request.GET.get("active"):
-        holds = holds.filter(state__in=ACTIVE_STATES)
-    return holds
+def _drill(request: HttpRequest) -> selectors.HoldDrill:
+    """Which holds the figure's link asked for (``hold_link``)."""
+    return selectors.HoldDrill(
+        reason=request.GET.get("reason", ""),
+        queue=request.GET.get("queue", ""),
+        category=request.GET.get("category", ""),
+        active=bool(request.GET.get("active")),
+    )
 
 
 @login_required
 @require_GET
+@manager_required
 def hold_list(request: HttpRequest) -> HttpResponse:
     """The holds behind a dashboard figure, keyset-paged, with CSV export."""
-    _require_manager(request)
     form = _form(request)
     if not form.is_valid():
         return render(request, "insights/holds.html", {"form": form, "page": None}, status=400)
-    holds = _drill_holds(request, form)
+    filters, drill = form.filters(), _drill(request)
     if request.GET.get("format") == "csv":
+        holds = selectors.holds_behind(filters=filters, drill=drill)
         return csv_response(
             "holds.csv",
             [
@@ -280,29 +275,26 @@ def hold_list(request: HttpRequest) -> HttpResponse:
                     h.raised_at.isoformat(),
                     h.resolved_at.isoformat() if h.resolved_at else "",
                 ]
-                for h in holds.order_by("-raised_at", "-id").iterator(chunk_size=2000)
+                for h in holds.iterator(chunk_size=2000)
             ),
         )
-    page = keyset_page(
-        holds,
-        ordering=("-raised_at", "-id"),
-        cursor=request.GET.get("after"),
-        size=settings.O2C_PAGE_SIZE,
+    page = selectors.holds_behind_page(
+        filters=filters, drill=drill, cursor=request.GET.get("after"), size=settings.O2C_PAGE_SIZE
     )
     return render_paged_list(request, "insights/holds.html", {"form": form, "page": page})
 
 
 @login_required
 @require_GET
+@manager_required
 def process_flow(request: HttpRequest) -> HttpResponse:
     """The directly-follows graph of order states and the top variants, from history."""
-    _require_manager(request)
     form = _form(request)
     if not form.is_valid():
         return render(request, "insights/flow.html", {"form": form}, status=400)
     filters = form.filters()
-    edges = flow.directly_follows(filters)
-    found = flow.variants(filters)
+    mined = selectors.process_flow(filters=filters)
+    edges, found = mined.edges, mined.variants
     if request.GET.get("format") == "csv":
         if request.GET.get("table") == "variants":
             return csv_response(
@@ -345,7 +337,7 @@ def process_flow(request: HttpRequest) -> HttpResponse:
             ],
             "variants": [{"variant": v, "share": round(100 * v.count / total)} for v in found],
             "graph": graph,
-            "rehold": kpis.rehold(filters),
+            "rehold": selectors.rehold(filters=filters),
         },
     )
 

@@ -5,7 +5,6 @@ import hmac
 import json
 import os
 
-from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -16,9 +15,8 @@ from rest_framework.views import APIView
 
 from core.api import error
 
-from .mappers import MAPPERS, MappingError
-from .models import Connector, InboundMessage, InboundState
-from .services.inbox import inbox_store, payload_hash
+from .models import Connector, InboundMessage
+from .services import inbox_receive
 
 SIGNATURE_HEADER = "X-O2C-Signature"
 
@@ -102,48 +100,12 @@ class InboundWebhook(APIView):
             return error("Body is not valid JSON.", code="malformed_json")
         if not isinstance(record, dict):
             return error("Body must be one JSON object.", code="invalid", field="body")
-        key = request.headers.get("Idempotency-Key") or record.get("id")
-        if not key:
-            return error(
-                "Send an Idempotency-Key header or an id in the record.", code="invalid", field="id"
-            )
-        key = str(key)
-        record = record if "id" in record else {**record, "id": key}
-        version = record.get("version", 1)
-        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            return error(
-                "version: must be a whole number from 1 up.", code="invalid", field="version"
-            )
-        try:
-            MAPPERS[stream](record)
-        except MappingError as exc:
-            return error(f"Rejected: {exc}", code="invalid", field=str(exc).split(":", 1)[0])
-        existing = InboundMessage.objects.filter(
-            connector=target, stream=stream, external_id=key, version=version
-        ).first()
-        if existing is not None:
-            if existing.payload_hash != payload_hash(record):
-                return error(
-                    "This Idempotency-Key was used with a different payload.",
-                    code="conflict",
-                    status_code=409,
-                    id=existing.pk,
-                )
-            return _result(existing, status.HTTP_200_OK)
-        # A concurrent twin of this request is absorbed by the inbox's ON CONFLICT DO NOTHING.
-        inbox_store(connector=target, stream=stream, records=[record], key=key)
-        message = InboundMessage.objects.get(
-            connector=target, stream=stream, external_id=key, version=version
+        # A bad record (400) or a reused key with another payload (409) is raised and answered
+        # by core.api.exception_handler.
+        message, stored = inbox_receive(
+            connector=target,
+            stream=stream,
+            record=record,
+            key=request.headers.get("Idempotency-Key"),
         )
-        if message.payload_hash != payload_hash(record):
-            return error(
-                "This Idempotency-Key was used with a different payload.",
-                code="conflict",
-                status_code=409,
-                id=message.pk,
-            )
-        if message.state == InboundState.RECEIVED:
-            from .tasks import inbox_process_task
-
-            transaction.on_commit(lambda: inbox_process_task.delay(target.pk, stream))
-        return _result(message, status.HTTP_202_ACCEPTED)
+        return _result(message, status.HTTP_202_ACCEPTED if stored else status.HTTP_200_OK)

@@ -4,30 +4,31 @@ pause/resume and "sync now" with live progress. For integration admins and manag
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from core.errors import ApplicationError
+from core.http import refused, role_required
+from core.roles import Role
 
 from . import selectors
-from .models import Connector, InboundMessage, InboundState
+from .models import Connector, InboundState
 from .services import inbox_replay
 from .services.schedule import connector_set_enabled, connector_sync_now
-from .tasks import inbox_process_task
 
-
-def _require_console(request: HttpRequest) -> None:
-    if not selectors.can_watch_integrations(request.user):
-        raise PermissionDenied("The integration console is for integration admins and managers.")
+#: The gate of every console page.
+console_required = role_required(
+    Role.INTEGRATION_ADMIN,
+    Role.MANAGER,
+    message="The integration console is for integration admins and managers.",
+)
 
 
 @login_required
 @require_GET
+@console_required
 def console(request: HttpRequest) -> HttpResponse:
-    _require_console(request)
     context = {"health": selectors.stream_health(), "worker": selectors.worker_status()}
     if request.htmx:
         return render(request, "integrations/console.html#health", context)
@@ -36,13 +37,14 @@ def console(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@console_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    _require_console(request)
     state = request.GET.get("state", "")
     if state and state not in InboundState.values:
         state = ""
     connector = request.GET.get("connector", "")
-    try:
+    page = None
+    with refused() as refusal:  # a stale page link: the list says so
         page = selectors.inbox_page(
             state=state,
             connector_id=int(connector) if connector.isdigit() else None,
@@ -51,9 +53,6 @@ def inbox(request: HttpRequest) -> HttpResponse:
             cursor=request.GET.get("after"),
             size=settings.O2C_PAGE_SIZE,
         )
-        error = None
-    except ApplicationError as exc:
-        page, error = None, exc.message
     query = request.GET.copy()
     query.pop("after", None)
     return render(
@@ -61,7 +60,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "integrations/inbox.html",
         {
             "page": page,
-            "error": error,
+            "error": refusal.message or None,
             "states": InboundState.choices,
             "state": state,
             "connectors": Connector.objects.order_by("name"),
@@ -77,49 +76,43 @@ def _dead_letters_url() -> str:
 
 @login_required
 @require_POST
+@console_required
 def replay(request: HttpRequest) -> HttpResponse:
-    _require_console(request)
     ids = [int(v) for v in request.POST.getlist("messages") if v.isdigit()]
     if not ids:
         messages.error(request, "Select at least one dead letter to replay.")
         return redirect(_dead_letters_url())
-    try:
+    with refused() as refusal:
         count = inbox_replay(
             message_ids=ids, actor=request.user, reason=request.POST.get("reason", "")
         )
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        targets = set(
-            InboundMessage.objects.filter(pk__in=ids).values_list("connector_id", "stream")
-        )
-        for connector_id, stream in targets:
-            inbox_process_task.delay(connector_id, stream)
         messages.success(request, f"Replayed {count} message(s); they are being processed now.")
+    if refusal:
+        messages.error(request, refusal.message)
     return redirect(_dead_letters_url())
 
 
 @login_required
 @require_POST
+@console_required
 def connector_toggle(request: HttpRequest, connector_id: int) -> HttpResponse:
-    _require_console(request)
     connector = get_object_or_404(Connector, pk=connector_id)
-    try:
+    with refused() as refusal:
         connector_set_enabled(
             connector_id=connector.pk,
             actor=request.user,
             enabled=not connector.enabled,
             reason=request.POST.get("reason", ""),
         )
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
+    if refusal:
+        messages.error(request, refusal.message)
     return redirect("integrations:console")
 
 
 @login_required
 @require_POST
+@console_required
 def sync_now(request: HttpRequest, connector_id: int) -> HttpResponse:
-    _require_console(request)
     connector = get_object_or_404(Connector, pk=connector_id)
     if not connector.enabled:
         messages.error(request, f"{connector.name} is paused; resume it first.")
@@ -133,9 +126,9 @@ def sync_now(request: HttpRequest, connector_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@console_required
 def progress(request: HttpRequest, connector_id: int) -> HttpResponse:
     """Polled by htmx every second while a sync runs: pages and messages per stream."""
-    _require_console(request)
     return _progress(request, get_object_or_404(Connector, pk=connector_id))
 
 

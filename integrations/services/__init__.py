@@ -1,7 +1,7 @@
 """Every write of the integrations app: sync, inbox processing, replay, outbox relay, heartbeat."""
 
 from .heartbeat import worker_heartbeat_record
-from .inbox import inbox_process, inbox_replay, inbox_store
+from .inbox import inbox_process, inbox_receive, inbox_replay, inbox_store
 from .outbox import (
     outbox_enqueue_credit_memo,
     outbox_enqueue_invoice,
@@ -14,6 +14,7 @@ from .sync import connector_sync
 __all__ = [
     "connector_sync",
     "inbox_process",
+    "inbox_receive",
     "inbox_replay",
     "inbox_store",
     "outbox_enqueue_credit_memo",

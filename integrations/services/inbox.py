@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core.errors import require_reason
+from core.errors import ApplicationError, Conflict, require_reason
 from core.logs import correlated
 from core.pgcopy import copy_create_ignoring_conflicts, copy_history
 from core.roles import get_system_user
@@ -164,6 +164,55 @@ def inbox_store(
     ]
 
 
+#: A key used again for another record: the first one stands and this one changes nothing.
+KEY_REUSED = "This Idempotency-Key was used with a different payload."
+
+
+@transaction.atomic
+def inbox_receive(
+    *, connector: Connector, stream: str, record: dict, key: str | None = None
+) -> tuple[InboundMessage, bool]:
+    """One pushed record (a signed webhook): checked, stored once under its idempotency key
+    (``key``, else the record's id), and its stream's processing queued after commit.
+
+    Returns the message and whether this call stored it; a retry of the same payload gets the
+    first result. A record that cannot map is refused naming the field (ApplicationError), and a
+    key reused with another payload raises Conflict; neither stores anything."""
+    key = key or record.get("id")
+    if not key:
+        raise ApplicationError(
+            "Send an Idempotency-Key header or an id in the record.", {"field": "id"}
+        )
+    key = str(key)
+    record = record if "id" in record else {**record, "id": key}
+    version = record.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ApplicationError("version: must be a whole number from 1 up.", {"field": "version"})
+    try:
+        MAPPERS[stream](record)
+    except MappingError as exc:
+        raise ApplicationError(f"Rejected: {exc}", {"field": str(exc).split(":", 1)[0]}) from exc
+    identity = {"connector": connector, "stream": stream, "external_id": key, "version": version}
+    existing = InboundMessage.objects.filter(**identity).first()
+    if existing is not None:
+        _same_payload(existing, record)
+        return existing, False
+    # A concurrent twin of this call is absorbed by the inbox's ON CONFLICT DO NOTHING.
+    inbox_store(connector=connector, stream=stream, records=[record], key=key)
+    message = InboundMessage.objects.get(**identity)
+    _same_payload(message, record)
+    if message.state == InboundState.RECEIVED:
+        from ..tasks import inbox_process_task  # tasks import this module
+
+        inbox_process_task.delay_on_commit(connector.pk, stream)
+    return message, True
+
+
+def _same_payload(message: InboundMessage, record: dict) -> None:
+    if message.payload_hash != payload_hash(record):
+        raise Conflict(KEY_REUSED, {"id": message.pk})
+
+
 MASTER_UPSERTS = {
     "customers": upserts.customers_upsert,
     "items": upserts.items_upsert,
@@ -264,10 +313,14 @@ def _process_master(messages: list[InboundMessage], stream: str, counts) -> None
 
 
 @transaction.atomic
-def inbox_replay(*, message_ids: list[int], actor, reason: str) -> int:
-    """Put dead letters back in the inbox (recorded in their history); the caller processes them."""
+def inbox_replay(*, message_ids: list[int], actor, reason: str, process: bool = True) -> int:
+    """Put dead letters back in the inbox (recorded in their history) and, with ``process``, queue
+    each of their streams' processing after commit (``manage.py replay_dead_letters`` processes
+    them itself, to report the counts). Returns how many were dead and are now waiting."""
+    from ..tasks import inbox_process_task  # tasks import this module
+
     reason = require_reason(reason)
-    replayed = 0
+    replayed, streams = 0, set()
     for message in InboundMessage.objects.select_for_update().filter(
         pk__in=message_ids, state=InboundState.DEAD
     ):
@@ -276,6 +329,10 @@ def inbox_replay(*, message_ids: list[int], actor, reason: str) -> int:
         message._change_reason = f"Replayed: {reason}"
         message.save()
         replayed += 1
+        streams.add((message.connector_id, message.stream))
+    if process:
+        for connector_id, stream in sorted(streams):
+            inbox_process_task.delay_on_commit(connector_id, stream)
     return replayed
 
 

@@ -66,4 +66,4 @@ def connector_sync_now(*, connector_id: int) -> None:
         )
         cursor.running, cursor.pages, cursor.messages = True, 0, 0
         cursor.save(update_fields=["running", "pages", "messages"])
-    transaction.on_commit(lambda: connector_sync_all.delay(connector_id))
+    connector_sync_all.delay_on_commit(connector_id)

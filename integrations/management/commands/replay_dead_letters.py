@@ -28,6 +28,7 @@ class Command(BaseCommand):
             message_ids=list(dead.values_list("pk", flat=True)),
             actor=get_system_user(),
             reason=reason,
+            process=False,  # processed here, below, to report the counts
         )
         for connector_id, each in sorted(targets):
             self.stdout.write(f"{each}: {inbox_process(connector_id=connector_id, stream=each)}")
