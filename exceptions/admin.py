@@ -36,6 +36,19 @@ class HoldPolicyAdmin(HistoryAdmin):
             "Inventory and anomalies",
             {"fields": ["stock_variance", "anomaly_factor", "anomaly_history_orders"]},
         ),
+        (
+            "What makes a change material (a released hold is judged again)",
+            {
+                "fields": [
+                    "material_increase_fraction",
+                    "material_increase_amount",
+                    "material_new_line",
+                    "material_price_lowered",
+                    "material_ship_to_change",
+                    "material_customer_change",
+                ]
+            },
+        ),
         ("Controls and priority", {"fields": ["maker_checker_amount", "segment_weight"]}),
     ]
 

@@ -14,6 +14,7 @@ from core.roles import Role, UserLike, is_system_user, user_roles
 from orders.models import ARBalance, InventoryPosition
 from orders.selectors import territories_for
 
+from .decisions import Materiality
 from .models import ACTIVE_STATES, Hold, HoldPolicy, HoldReason, HoldState, Notification, Queue
 from .rules import Thresholds
 
@@ -37,6 +38,7 @@ class ResolvedPolicy:
     anomaly_history_orders: int
     maker_checker_amount: Decimal
     segment_weight: Decimal
+    materiality: Materiality
 
 
 def policy_for(segment: str) -> ResolvedPolicy:
@@ -64,6 +66,14 @@ def _resolved(rows: dict, segment: str) -> ResolvedPolicy:
         anomaly_history_orders=values["anomaly_history_orders"],
         maker_checker_amount=values["maker_checker_amount"],
         segment_weight=values["segment_weight"],
+        materiality=Materiality(
+            increase_fraction=values["material_increase_fraction"],
+            increase_amount=values["material_increase_amount"],
+            new_line=values["material_new_line"],
+            price_lowered=values["material_price_lowered"],
+            ship_to_change=values["material_ship_to_change"],
+            customer_change=values["material_customer_change"],
+        ),
     )
 
 

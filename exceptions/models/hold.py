@@ -71,6 +71,9 @@ class Hold(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         db_index=False,
     )
     context = models.JSONField(default=dict, blank=True)
+    #: What a person's release decided, for the order as it then was (``exceptions.decisions``):
+    #: the decision stands until the order changes materially.
+    decision = models.JSONField(default=dict, blank=True)
     resolution_code = models.CharField(max_length=32, blank=True)
     resolution_note = models.TextField(blank=True)
     resolved_by = models.ForeignKey(

@@ -40,6 +40,12 @@ class HoldPolicy(models.Model):
         "anomaly_history_orders",
         "maker_checker_amount",
         "segment_weight",
+        "material_increase_fraction",
+        "material_increase_amount",
+        "material_new_line",
+        "material_price_lowered",
+        "material_ship_to_change",
+        "material_customer_change",
     )
 
     segment = models.CharField(
@@ -111,6 +117,37 @@ class HoldPolicy(models.Model):
         blank=True,
         validators=POSITIVE,
         help_text="Multiplies the priority of this segment's holds.",
+    )
+    # What makes a change to an order material: a released hold's decision stands until one
+    # happens, and then the rules judge the order again against the numbers it was released for.
+    material_increase_fraction = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=POSITIVE,
+        help_text="An order total rising by more than this fraction of what it was when a hold "
+        "was released (0.10 = 10 %), and by more than the amount below, is a material change.",
+    )
+    material_increase_amount = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=POSITIVE,
+        help_text="The rise must also pass this amount (0 leaves the fraction alone to decide).",
+    )
+    material_new_line = models.BooleanField(
+        null=True, blank=True, help_text="A line added after a release is a material change."
+    )
+    material_price_lowered = models.BooleanField(
+        null=True, blank=True, help_text="A line's price lowered after a release is material."
+    )
+    material_ship_to_change = models.BooleanField(
+        null=True, blank=True, help_text="A new ship-to after a release is a material change."
+    )
+    material_customer_change = models.BooleanField(
+        null=True, blank=True, help_text="A new customer after a release is a material change."
     )
     history = HistoricalRecords()
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from core.audit import save_audited
 from core.money import CENT
 from core.pgcopy import copy_create_with_history, maker
 from core.roles import get_system_user
@@ -20,11 +21,12 @@ from orders.lifecycle import Step
 from orders.models import Order, OrderLine, OrderState
 from orders.services import order_place_on_hold, order_release
 
+from ..decisions import beyond_decision, material_changes, reraise_note
 from ..facts import BatchFacts, judged_lines
 from ..models import ACTIVE_STATES, Hold, HoldReason
 from ..rules import Finding, evaluate
 from ..selectors import ResolvedPolicy, policies_for, policy_for
-from .locking import save_hold, who
+from .locking import order_state, save_hold, who
 
 EVALUATED_STATES = {OrderState.RECEIVED, OrderState.ON_HOLD}
 RULE_CATEGORIES = {"credit", "pricing", "inventory", "master_data", "anomaly"}
@@ -101,21 +103,32 @@ def order_evaluate(*, order_id: int, actor=None) -> list[Hold]:
     )
     if order.state not in EVALUATED_STATES:
         return []
-    [judged] = orders_judge([order], {order.pk: judged_lines(order)})
+    lines = judged_lines(order)
+    [judged] = orders_judge([order], {order.pk: lines})
     existing = {
         (hold.reason.code, hold.scope): hold
         for hold in Hold.objects.filter(order=order).select_related("reason").order_by("raised_at")
-        # an override (released by a person) sticks: re-evaluation does not raise it again
+        # a person's release is a decision: it stands until the order changes materially
         if hold.state in ACTIVE_STATES or hold.resolution_code not in ("", "CLEARED")
     }
     now = timezone.now()
-    raised, found_keys = [], set()
+    raised, found_keys, order_now = [], set(), None
     for finding, reason in judged.findings:
         scope = f"line:{finding.line_id}" if finding.line_id else "order"
         found_keys.add((reason.code, scope))
-        if (reason.code, scope) in existing:
+        earlier = existing.get((reason.code, scope))
+        note = None
+        if earlier is not None and earlier.state in ACTIVE_STATES:
             continue
+        if earlier is not None:
+            order_now = order_now or order_state(order, lines)
+            note = _decision_outcome(earlier, finding, order_now, judged.policy, actor=actor)
+            if note is None:
+                continue  # the decision stands
         hold = hold_for_finding(order, finding, reason, judged.policy, at=now, actor=actor)
+        if note is not None:
+            hold.context = {**hold.context, "earlier_decision": earlier.decision}
+            hold._change_reason = f"Raised again by rule: {note}"
         hold.save()
         raised.append(hold)
     for key, hold in existing.items():
@@ -128,6 +141,31 @@ def order_evaluate(*, order_id: int, actor=None) -> list[Hold]:
             save_hold(hold, actor, "Cleared: the cause is gone")
     order_follow_holds(order, actor=actor)
     return raised
+
+
+def _decision_outcome(decided: Hold, finding: Finding, order_now: dict, policy, *, actor):
+    """Whether a person's release still covers what the rules find now: None when it does (the
+    hold's history says so once per state of the order), else the note a new hold carries."""
+    decision = decided.decision
+    if not decision or "order" not in decision:
+        return None  # released before decisions were recorded: it stands, as it always did
+    if order_now == decision["order"]:
+        return None  # the order has not changed since the decision
+    changes = material_changes(decision["order"], order_now, policy.materiality)
+    found = _approval_amount(finding).quantize(CENT)
+    if changes and beyond_decision(Decimal(decision["amount"]), found):
+        return reraise_note(decision, finding.context, changes)
+    if decision.get("checked") != order_now:  # say so once for each new state of the order
+        decided.decision = {**decision, "checked": order_now}
+        why = (
+            f"the change is material ({'; '.join(changes)}) but no more than was released "
+            f"({found:,.2f} against {Decimal(decision['amount']):,.2f})"
+            if changes
+            else "the change is not material under the policy"
+        )
+        # not save_hold: the hold stays as it was closed, nothing downstream is told again
+        save_audited(decided, actor=actor, reason=f"Decision kept: {why}", conflict="")
+    return None
 
 
 @transaction.atomic

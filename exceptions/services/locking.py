@@ -8,6 +8,7 @@ from core.audit import save_audited
 from core.errors import ApplicationError, Conflict, PermissionDenied
 from core.roles import is_system_user
 
+from ..decisions import order_state_of
 from ..models import ACTIVE_STATES, Hold, HoldState
 from ..selectors import holds_for_user
 from ..signals import hold_closed
@@ -65,10 +66,37 @@ def run_transition(hold: Hold, name: str, actor, **kwargs) -> None:
     method(**kwargs)
 
 
+def order_state(order, lines=None) -> dict:
+    """The order as a release decision records it (``exceptions.decisions.order_state_of``)."""
+    lines = order.lines.filter(cancelled=False) if lines is None else lines
+    return order_state_of(
+        total=order.total,
+        ship_to_id=order.ship_to_id,
+        customer_id=order.customer_id,
+        lines=[(line.pk, line.ordered_qty, line.unit_price) for line in lines],
+    )
+
+
+def decision_of(hold: Hold) -> dict:
+    """What a person's release decided: the numbers the hold was raised for, the amount released,
+    who and when, and the order as it was."""
+    at = hold.resolved_at or timezone.now()
+    return {
+        "by": who(hold.first_approver or hold.resolved_by),
+        "at": at.isoformat(),
+        "at_local": timezone.localtime(at).strftime("%Y-%m-%d %H:%M"),
+        "amount": str(hold.approval_amount),
+        "numbers": hold.context,
+        "order": order_state(hold.order),
+    }
+
+
 def save_hold(hold: Hold, actor, reason: str) -> Hold:
-    """Save a hold's change with its author and reason; a hold that left the active states is
-    announced inside the transaction (``hold_closed``), e.g. so the WMS hears of an order that
-    may now ship, in the same commit."""
+    """Save a hold's change with its author and reason. A person's release records its decision
+    (``decision_of``); a hold that left the active states is announced inside the transaction
+    (``hold_closed``), e.g. so the WMS hears of an order that may now ship, in the same commit."""
+    if hold.state == HoldState.RELEASED and hold.resolution_code != "CLEARED" and not hold.decision:
+        hold.decision = decision_of(hold)
     save_audited(
         hold,
         actor=actor,
