@@ -12,6 +12,6 @@ urlpatterns = [
     path("finance/counts/", views.finance_counts, name="counts"),
     path("invoices/", views.invoice_list, name="invoices"),
     path("invoices/<int:invoice_id>/", views.invoice_detail, name="invoice"),
-    path("invoices/<int:invoice_id>/credit-memos/", views.credit_memo_create, name="credit_memo"),
+    path("invoices/<int:invoice_id>/credit-memos/", views.credit_memo_new, name="credit_memo"),
     path("invoices/<int:invoice_id>/<str:action>/", views.invoice_action, name="action"),
 ]

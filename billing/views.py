@@ -236,7 +236,7 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["POST"])
 @finance_required("Only finance may issue credit memos.")
-def credit_memo_create(request: HttpRequest, invoice_id: int) -> HttpResponse:
+def credit_memo_new(request: HttpRequest, invoice_id: int) -> HttpResponse:
     invoice = selectors.invoice_get(user=request.user, invoice_id=invoice_id)
     form = CreditMemoForm(request.POST, lines=invoice.lines.all())
     if form.is_valid():

@@ -120,7 +120,7 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
 @login_required
 @require_POST
 @order_viewer_required
-def order_transition(request: HttpRequest, order_id: int) -> HttpResponse:
+def order_transition_submit(request: HttpRequest, order_id: int) -> HttpResponse:
     form = TransitionForm(request.POST)
     status = 200
     if not form.is_valid():
@@ -181,7 +181,7 @@ def order_line_edit(request: HttpRequest, order_id: int, line_id: int) -> HttpRe
 @role_required(
     Role.CUSTOMER_SERVICE, Role.MANAGER, message="Only customer service can enter orders."
 )
-def order_create(request: HttpRequest) -> HttpResponse:
+def order_new(request: HttpRequest) -> HttpResponse:
     customers = selectors.customers_for_user(request.user)
     header = OrderHeaderForm(request.POST or None, customers=customers)
     lines = OrderLineFormSet(request.POST or None, prefix="lines")

@@ -14,7 +14,7 @@ from ..models import InboundMessage
 from .attempts import finish
 
 
-def process_shipment(message: InboundMessage, record, counts, system) -> None:
+def shipment_message_apply(message: InboundMessage, record, counts, system) -> None:
     """Apply a WMS ship confirmation. One that arrives before its order is released (or known) is
     parked and retried; past O2C_PARK_HOURS it raises a hold in the integration queue, or, for an
     order o2c never heard of, becomes a dead letter."""
@@ -93,7 +93,7 @@ def process_shipment(message: InboundMessage, record, counts, system) -> None:
     counts["processed"] += 1
 
 
-def process_delivery(message: InboundMessage, record, counts, system) -> None:
+def delivery_message_apply(message: InboundMessage, record, counts, system) -> None:
     """Proof of delivery from the TMS; one for a shipment not yet known is parked, then dead-lettered."""
     from billing.models import Shipment
     from billing.services import shipment_deliver

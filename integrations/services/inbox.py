@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.audit import set_state_for_insert
 from core.errors import ApplicationError, Conflict, require_reason
 from core.logs import correlated
 from core.pgcopy import copy_create_ignoring_conflicts, copy_history
@@ -20,8 +21,8 @@ from orders import upserts
 from ..mappers import MAPPERS, MappingError
 from ..models import Connector, InboundMessage, InboundState
 from .attempts import WAITING, claimed, finish, locked
-from .event_messages import process_delivery, process_shipment
-from .order_messages import orders_apply_batches, process_order
+from .event_messages import delivery_message_apply, shipment_message_apply
+from .order_messages import order_message_apply, orders_apply_batches
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def inbox_store(
         else:
             rows.append(message)
     for message in broken:
-        message.__dict__["state"] = InboundState.DEAD  # protected field: born a dead letter
+        set_state_for_insert(message, InboundState.DEAD)  # born a dead letter
     messages = rows + broken
     ids = {m.external_id for m in messages}
     before = set(
@@ -339,9 +340,9 @@ def inbox_replay(*, message_ids: list[int], actor, reason: str, process: bool = 
 #: A message that fails unexpectedly this many times is a poison message: dead-lettered, not retried forever.
 POISON_ATTEMPTS = 5
 PER_MESSAGE = {
-    "orders": process_order,
-    "shipments": process_shipment,
-    "deliveries": process_delivery,
+    "orders": order_message_apply,
+    "shipments": shipment_message_apply,
+    "deliveries": delivery_message_apply,
 }
 
 

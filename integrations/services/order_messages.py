@@ -178,7 +178,7 @@ def _apply_orders(ids: list[int], counts, source: str) -> None:
             logger.info("Order %s imported from %s", order.number, source)
 
 
-def process_order(message: InboundMessage, record, counts, system) -> None:
+def order_message_apply(message: InboundMessage, record, counts, system) -> None:
     source = message.connector.name
     if Order.objects.filter(source_system=source, external_id=record.external_id).exists():
         finish(message, error=None, actor=system)  # already applied: a repeat changes nothing
