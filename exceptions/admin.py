@@ -38,16 +38,7 @@ class HoldPolicyAdmin(HistoryAdmin):
         ),
         (
             "What makes a change material (a released hold is judged again)",
-            {
-                "fields": [
-                    "material_increase_fraction",
-                    "material_increase_amount",
-                    "material_new_line",
-                    "material_price_lowered",
-                    "material_ship_to_change",
-                    "material_customer_change",
-                ]
-            },
+            {"fields": list(HoldPolicy.MATERIAL_FIELDS)},
         ),
         ("Controls and priority", {"fields": ["maker_checker_amount", "segment_weight"]}),
     ]

@@ -66,14 +66,7 @@ def _resolved(rows: dict, segment: str) -> ResolvedPolicy:
         anomaly_history_orders=values["anomaly_history_orders"],
         maker_checker_amount=values["maker_checker_amount"],
         segment_weight=values["segment_weight"],
-        materiality=Materiality(
-            increase_fraction=values["material_increase_fraction"],
-            increase_amount=values["material_increase_amount"],
-            new_line=values["material_new_line"],
-            price_lowered=values["material_price_lowered"],
-            ship_to_change=values["material_ship_to_change"],
-            customer_change=values["material_customer_change"],
-        ),
+        materiality=HoldPolicy.materiality_from(values),
     )
 
 

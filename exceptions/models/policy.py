@@ -10,6 +10,7 @@ from simple_history.models import HistoricalRecords
 from orders.lifecycle import Step
 from orders.models import Customer
 
+from ..decisions import Materiality
 from ..rules import Category, Thresholds
 
 FRACTION = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))]
@@ -40,6 +41,9 @@ class HoldPolicy(models.Model):
         "anomaly_history_orders",
         "maker_checker_amount",
         "segment_weight",
+    )
+    #: What makes a change to an order material (a released hold's decision is judged again).
+    MATERIAL_FIELDS = (
         "material_increase_fraction",
         "material_increase_amount",
         "material_new_line",
@@ -47,6 +51,7 @@ class HoldPolicy(models.Model):
         "material_ship_to_change",
         "material_customer_change",
     )
+    THRESHOLD_FIELDS += MATERIAL_FIELDS
 
     segment = models.CharField(
         max_length=16,
@@ -171,6 +176,12 @@ class HoldPolicy(models.Model):
             name: getattr(self, name) if getattr(self, name) is not None else getattr(default, name)
             for name in self.THRESHOLD_FIELDS
         }
+
+    @staticmethod
+    def materiality_from(values: dict) -> Materiality:
+        return Materiality(
+            **{name.removeprefix("material_"): values[name] for name in HoldPolicy.MATERIAL_FIELDS}
+        )
 
     @staticmethod
     def thresholds_from(values: dict) -> Thresholds:
