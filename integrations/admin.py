@@ -4,7 +4,14 @@ from django.contrib import admin
 
 from core.admin import HistoryAdmin, ReadOnlyAdminMixin
 
-from .models import Connector, InboundMessage, OutboundMessage, SyncCursor, WorkerHeartbeat
+from .models import (
+    Connector,
+    InboundMessage,
+    MissedRecord,
+    OutboundMessage,
+    SyncCursor,
+    WorkerHeartbeat,
+)
 
 
 @admin.register(Connector)
@@ -22,10 +29,29 @@ class ConnectorAdmin(HistoryAdmin):
 
 @admin.register(SyncCursor)
 class SyncCursorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["connector", "stream", "cursor", "running", "last_success_at", "last_error_at"]
+    list_display = [
+        "connector",
+        "stream",
+        "cursor",
+        "running",
+        "last_success_at",
+        "last_error_at",
+        "reconciled_at",
+    ]
     list_select_related = ["connector"]
     list_filter = ["connector", "stream"]
     search_fields = ["connector__name", "stream"]
+
+
+@admin.register(MissedRecord)
+class MissedRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What reconciliations found missing from the pulls; open ones have no resolved time."""
+
+    list_display = ["external_id", "version", "connector", "stream", "found_at", "resolved_at"]
+    list_select_related = ["connector"]
+    list_filter = ["connector", "stream", ("resolved_at", admin.EmptyFieldListFilter)]
+    search_fields = ["external_id", "note"]
+    date_hierarchy = "found_at"
 
 
 @admin.register(InboundMessage)

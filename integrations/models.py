@@ -34,6 +34,11 @@ class Connector(models.Model):
     )
     poll_interval_seconds = models.PositiveIntegerField(default=60)
     page_size = models.PositiveIntegerField(default=100)
+    overlap_seconds = models.PositiveIntegerField(
+        default=300,
+        help_text="Each pull reads again the changes this many seconds behind the newest it "
+        "read, so a change the source stamps late is not missed; repeats change nothing.",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -48,11 +53,16 @@ class Connector(models.Model):
 
 
 class SyncCursor(models.Model):
-    """Where the next pull of one stream starts, and how the current or last sync went."""
+    """Where the next pull of one stream starts, how the current or last sync went, and what the
+    last reconciliation with the source found."""
 
     connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="cursors")
     stream = models.CharField(max_length=32)
-    cursor = models.CharField(max_length=200, blank=True)
+    cursor = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="“<updated_at>|<id>”: the next pull reads the changes after it; empty: all.",
+    )
     running = models.BooleanField(default=False)
     pages = models.PositiveIntegerField(default=0, help_text="Pages read by the current/last sync.")
     messages = models.PositiveIntegerField(
@@ -61,6 +71,10 @@ class SyncCursor(models.Model):
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+    reconciliation = models.CharField(
+        max_length=300, blank=True, help_text="What the last reconciliation compared and found."
+    )
 
     class Meta:
         constraints = [
@@ -71,6 +85,47 @@ class SyncCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connector_id}/{self.stream}@{self.cursor or 'start'}"
+
+
+class MissedRecord(models.Model):
+    """A record the source has and the pull never stored, found by a reconciliation; resolved
+    once it is in the inbox. One row per record version, however many runs find it."""
+
+    connector = models.ForeignKey(Connector, on_delete=models.CASCADE, related_name="missed")
+    stream = models.CharField(max_length=32)
+    external_id = models.CharField(max_length=100)
+    version = models.PositiveIntegerField()
+    source_updated_at = models.DateTimeField(help_text="When the source says it changed.")
+    found_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    #: The order the record names, when o2c knows it: the hold raised on it says what was missed.
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    hold = models.ForeignKey(
+        "exceptions.Hold", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-found_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connector", "stream", "external_id", "version"],
+                name="integrations_missed_unique",
+            )
+        ]
+        indexes = [
+            # the open ones, which every reconciliation checks again
+            models.Index(
+                fields=["connector", "stream"],
+                name="missed_open",
+                condition=models.Q(resolved_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stream}:{self.external_id} v{self.version} missed"
 
 
 class InboundState(models.TextChoices):
@@ -228,6 +283,7 @@ __all__ = [
     "Connector",
     "InboundMessage",
     "InboundState",
+    "MissedRecord",
     "OutboundMessage",
     "OutboundState",
     "SyncCursor",

@@ -1,8 +1,10 @@
 """Celery tasks for integrations: thin wrappers around services, idempotent, retried with backoff."""
 
+from datetime import timedelta
+
 from celery import shared_task
 
-from core.tasks import HEARTBEAT_TASK_OPTIONS, INTEGRATION_TASK_OPTIONS
+from core.tasks import HEARTBEAT_TASK_OPTIONS, INTEGRATION_TASK_OPTIONS, TASK_OPTIONS
 
 from . import services
 
@@ -34,3 +36,22 @@ def inbox_process_task(connector_id: int, stream: str) -> dict:
 @shared_task(**INTEGRATION_TASK_OPTIONS)
 def outbox_relay_task() -> dict:
     return services.outbox_relay()
+
+
+@shared_task(**TASK_OPTIONS)
+def connectors_reconcile(lookback_hours: int = 24) -> int:
+    """Beat entry (hourly): a reconciliation of each enabled connector, as a task of its own so
+    one source being down delays only its own."""
+    connector_ids = services.connectors_to_reconcile()
+    for connector_id in connector_ids:
+        connector_reconcile_task.delay_on_commit(connector_id, lookback_hours)
+    return len(connector_ids)
+
+
+@shared_task(**INTEGRATION_TASK_OPTIONS)
+def connector_reconcile_task(connector_id: int, lookback_hours: int = 24) -> dict:
+    """Compare each stream's last ``lookback_hours`` with the source; recover and hold what the
+    pulls missed."""
+    return services.connector_reconcile(
+        connector_id=connector_id, lookback=timedelta(hours=lookback_hours)
+    )

@@ -105,15 +105,23 @@ class Catalog:
         ]
         self._rng = random.Random(seed + 1)
         self._orders: list[dict] = []
+        # Orders inserted mid-stream by the `insert` switch draw from their own generator, so
+        # the main sequence stays the same whatever a test inserts.
+        self._extra_rng = random.Random(seed + 2)
+        self._extra = 0
 
     def order(self, index: int) -> dict:
         """The index-th order of the stream; about one in five has a credit, price or stock problem."""
         while len(self._orders) <= index:
-            self._orders.append(self._make_order(len(self._orders)))
+            self._orders.append(self._make_order(f"SBO{100000 + len(self._orders)}", self._rng))
         return self._orders[index]
 
-    def _make_order(self, index: int) -> dict:
-        rng = self._rng
+    def extra_order(self) -> dict:
+        """A new order outside the main sequence (numbered from SBO200000), for insertions."""
+        self._extra += 1
+        return self._make_order(f"SBO{200000 + self._extra - 1}", self._extra_rng)
+
+    def _make_order(self, number: str, rng: random.Random) -> dict:
         customer = rng.choice(self.customers)
         lines = []
         for k in range(1, rng.choice([1, 2, 3]) + 1):
@@ -135,7 +143,6 @@ class Catalog:
             lines[0]["unit_price"] = _money(Decimal(lines[0]["unit_price"]) * Decimal("0.7"))
         elif problem < 0.20:  # short on stock
             lines[0]["quantity"] = "5000"
-        number = f"SBO{100000 + index}"
         return {
             "id": number,
             "version": 1,

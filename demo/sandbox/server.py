@@ -1,127 +1,24 @@
-"""The sandbox HTTP service: paged streams, outbound intake, and switches that inject faults."""
+"""The sandbox HTTP service: streams read by updated-since keyset, the ids of a window for
+reconciliation, outbound intake, and the switches (``switches.py``) that inject faults.
+
+`GET /<kind>/<stream>?updated_since=<ISO>&after_id=<id>&limit=<n>` answers the records whose
+(updated_at, id) comes after the keyset, oldest change first, with ``next`` (the keyset of the
+last record served, or null) and ``more``; `&id=<id>` (repeated) answers those records instead.
+`GET /<kind>/<stream>/ids?updated_since=..&updated_before=..` answers the id, version and
+updated_at of every record changed in the window, paged the same way.
+"""
 
 import json
 import random
 import threading
 import time
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 from .data import Catalog
-
-MASTER_STREAMS = {"customers", "items", "prices", "ar", "inventory"}
-
-
-@dataclass
-class SandboxState:
-    """Mutable sandbox state; tests and `/_control` flip the fault switches."""
-
-    catalog: Catalog
-    orders: int = 30  # orders available at start
-    orders_per_minute: float = 0.0  # new orders appearing over time (make run: a steady trickle)
-    started: float = field(default_factory=time.monotonic)
-    fail_next: list[int] = field(default_factory=list)  # statuses to answer before serving again
-    latency_ms: int = 0
-    malformed: set[str] = field(default_factory=set)  # record ids served broken
-    duplicates: bool = False  # serve every record twice
-    shuffle: bool = False  # serve each page in random order (out-of-order delivery)
-    releases: dict[str, dict] = field(default_factory=dict)  # outbound order releases by key
-    release_posts: int = 0
-    release_times: dict[str, float] = field(default_factory=dict)
-    ship_after_seconds: float = 0.0  # how long the warehouse takes to ship a released order
-    deliver_after_seconds: float = 0.0  # and the carrier to deliver it
-    short_every: int = 7  # every n-th shipment ships one unit short on its first line
-    orphan_shipments: list[str] = field(
-        default_factory=list
-    )  # shipments for orders o2c never released
-    invoices: dict[str, dict] = field(default_factory=dict)  # invoices posted to the ERP, by key
-    credit_memos: dict[str, dict] = field(default_factory=dict)
-    reject_invoices: bool = False  # the ERP refuses every invoice posting (422)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def order_count(self) -> int:
-        minutes = (time.monotonic() - self.started) / 60
-        return self.orders + int(minutes * self.orders_per_minute)
-
-    def records(self, stream: str) -> list[dict]:
-        if stream in MASTER_STREAMS:
-            return getattr(self.catalog, stream)
-        if stream == "orders":
-            return [self.catalog.order(i) for i in range(self.order_count())]
-        if stream == "shipments":
-            return self.shipments()
-        if stream == "deliveries":
-            return self.deliveries()
-        raise KeyError(stream)
-
-    def deliveries(self) -> list[dict]:
-        """Proof of delivery for each shipment, once the carrier had time to deliver it."""
-        now = time.monotonic()
-        with self.lock:
-            times = dict(self.release_times)
-        return [
-            {
-                "id": f"POD-{s['order']}",
-                "version": 1,
-                "shipment": s["id"],
-                "delivered_at": "2026-11-23T09:00:00Z",
-                "signed_by": "R. Receiver",
-            }
-            for s in self.shipments()
-            if s["tracking"] != "1Z-ORPHAN"
-            and now - times.get(f"release:{s['order']}", now)
-            >= self.ship_after_seconds + self.deliver_after_seconds
-        ]
-
-    def shipments(self) -> list[dict]:
-        """One shipment per release, once the warehouse had time to ship it; in release order."""
-        now = time.monotonic()
-        with self.lock:
-            released = [
-                (key, self.releases[key])
-                for key in self.releases
-                if now - self.release_times.get(key, now) >= self.ship_after_seconds
-            ]
-        records = []
-        for index, (_key, release) in enumerate(released, start=1):
-            lines = [
-                {"line": line["line"], "sku": line["sku"], "quantity": line["quantity"]}
-                for line in release["lines"]
-            ]
-            if (
-                self.short_every
-                and index % self.short_every == 0
-                and int(float(lines[0]["quantity"])) > 1
-            ):
-                lines[0]["quantity"] = str(int(float(lines[0]["quantity"])) - 1)
-            records.append(
-                {
-                    "id": f"SHP-{release['order']}",
-                    "version": 1,
-                    "order": release["order"],
-                    "warehouse": "SBX-EAST",
-                    "carrier": "UPS",
-                    "tracking": f"1Z{index:010d}",
-                    "shipped_at": "2026-11-22T12:00:00Z",
-                    "lines": lines,
-                }
-            )
-        for number in self.orphan_shipments:
-            records.append(
-                {
-                    "id": f"SHP-{number}",
-                    "version": 1,
-                    "order": number,
-                    "warehouse": "SBX-EAST",
-                    "carrier": "UPS",
-                    "tracking": "1Z-ORPHAN",
-                    "shipped_at": "2026-11-22T12:00:00Z",
-                    "lines": [{"line": 1, "sku": "SB-0001", "quantity": "1"}],
-                }
-            )
-        return records
-
+from .feed import after, stamp_micros, stamp_text
+from .state import SandboxState
+from .switches import SwitchError, switches_apply, switches_now
 
 STREAM_PATHS = {
     "erp": {"customers", "items", "prices", "ar", "orders"},
@@ -169,15 +66,34 @@ class Handler(BaseHTTPRequestHandler):
                     "credit_memos": len(self.state.credit_memos),
                 },
             )
+        if parts == ["_control"]:
+            with self.state.lock:
+                now = switches_now(self.state)
+            return self._send(200, {"switches": now})
         if self._fault():
             return None
-        if len(parts) != 2 or parts[1] not in STREAM_PATHS.get(parts[0], set()):
+        if len(parts) not in (2, 3) or parts[1] not in STREAM_PATHS.get(parts[0], set()):
             return self._send(404, {"error": "no such stream"})
+        if len(parts) == 3 and parts[2] != "ids":
+            return self._send(404, {"error": "no such endpoint"})
         query = parse_qs(url.query)
-        after = int(query.get("after", ["0"])[0] or 0)
-        limit = max(1, min(int(query.get("limit", ["100"])[0]), 1000))
-        records = self.state.records(parts[1])
-        page = [dict(r) for r in records[after : after + limit]]
+        try:
+            since = stamp_micros(query["updated_since"][0]) if "updated_since" in query else -1
+            before = stamp_micros(query["updated_before"][0]) if "updated_before" in query else None
+            limit = int(query.get("limit", ["100"])[0])
+        except ValueError as exc:
+            return self._send(400, {"error": f"bad query: {exc}"})
+        rows = self.state.rows(parts[1])
+        if len(parts) == 3:
+            return self._ids(rows, since, query, before, max(1, min(limit, 5000)))
+        wanted = query.get("id")
+        if wanted is not None:
+            rows = [row for row in rows if row.id in set(wanted)]
+        else:
+            rows = after(rows, since, query.get("after_id", [""])[0])
+        limit = max(1, min(limit, 1000))
+        served = rows[:limit]
+        page = [row.served() for row in served]
         for record in page:
             if record["id"] in self.state.malformed:
                 record.pop("customer", None)
@@ -190,18 +106,31 @@ class Handler(BaseHTTPRequestHandler):
             page = page + [dict(r) for r in page]
         if self.state.shuffle:
             random.shuffle(page)
-        # "next" always says where to resume, so a drained stream is polled from its end next time.
-        resume = min(after + limit, len(records))
         return self._send(
-            200, {"records": page, "next": str(resume), "more": resume < len(records)}
+            200, {"records": page, "next": _keyset(served), "more": len(rows) > limit}
         )
+
+    def _ids(self, rows, since: int, query: dict, before: int | None, limit: int) -> None:
+        """The id, version and updated_at of each record changed in [updated_since,
+        updated_before), for a reconciliation to compare with what it holds."""
+        rows = after(rows, since, query.get("after_id", [""])[0], before)
+        served = rows[:limit]
+        ids = [
+            {
+                "id": row.id,
+                "version": row.record.get("version", 1),
+                "updated_at": stamp_text(row.micros),
+            }
+            for row in served
+        ]
+        return self._send(200, {"ids": ids, "next": _keyset(served), "more": len(rows) > limit})
 
     def do_POST(self):  # noqa: N802
         url = urlparse(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         if url.path == "/_control":
-            return self._control(json.loads(body or b"{}"))
+            return self._control(body)
         if self._fault():
             return None
         if url.path == "/wms/releases":
@@ -240,23 +169,26 @@ class Handler(BaseHTTPRequestHandler):
             reference = f"{'AR' if invoices else 'CR'}-{number}"
         return self._send(200, {"status": "posted", "reference": reference, "duplicate": duplicate})
 
-    def _control(self, switches: dict) -> None:
-        state = self.state
-        with state.lock:
-            for name in (
-                "fail_next",
-                "latency_ms",
-                "duplicates",
-                "shuffle",
-                "orders",
-                "orders_per_minute",
-                "reject_invoices",
-            ):
-                if name in switches:
-                    setattr(state, name, switches[name])
-            if "malformed" in switches:
-                state.malformed = set(switches["malformed"])
-        self._send(200, {"ok": True})
+    def _control(self, body: bytes) -> None:
+        """Set switches; an unknown switch or a bad value is refused with a 400, changing nothing."""
+        try:
+            switches = json.loads(body or b"{}")
+        except ValueError:
+            return self._send(400, {"error": "Send a JSON object of switch: value."})
+        try:
+            switches_apply(self.state, switches)
+        except SwitchError as exc:
+            return self._send(400, {"error": str(exc)})
+        with self.state.lock:
+            now = switches_now(self.state)
+        return self._send(200, {"ok": True, "switches": now})
+
+
+def _keyset(rows) -> dict | None:
+    """Where the next page starts: the (updated_at, id) of the last row served."""
+    if not rows:
+        return None
+    return {"updated_since": stamp_text(rows[-1].micros), "after_id": rows[-1].id}
 
 
 class Sandbox:

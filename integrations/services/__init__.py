@@ -1,4 +1,5 @@
-"""Every write of the integrations app: sync, inbox processing, replay, outbox relay, heartbeat."""
+"""Every write of the integrations app: sync, reconciliation, inbox processing, replay, outbox
+relay, heartbeat."""
 
 from .heartbeat import worker_heartbeat_record
 from .inbox import inbox_process, inbox_receive, inbox_replay, inbox_store
@@ -9,10 +10,13 @@ from .outbox import (
     outbox_relay,
     outbox_resend_invoices,
 )
+from .reconcile import connector_reconcile, connectors_to_reconcile, stream_reconcile
 from .sync import connector_sync
 
 __all__ = [
+    "connector_reconcile",
     "connector_sync",
+    "connectors_to_reconcile",
     "inbox_process",
     "inbox_receive",
     "inbox_replay",
@@ -22,5 +26,6 @@ __all__ = [
     "outbox_enqueue_release",
     "outbox_relay",
     "outbox_resend_invoices",
+    "stream_reconcile",
     "worker_heartbeat_record",
 ]

@@ -1,0 +1,192 @@
+"""What the sandbox serves: its streams as generated or released, records inserted mid-stream,
+and the outbound postings it received. The fault switches set these fields (``switches.py``)."""
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from .data import Catalog
+from .feed import ChangeFeed
+
+MASTER_STREAMS = {"customers", "items", "prices", "ar", "inventory"}
+
+
+@dataclass
+class SandboxState:
+    """Mutable sandbox state; tests set fields directly, `POST /_control` through the switches."""
+
+    catalog: Catalog
+    orders: int = 30  # orders available at start
+    orders_per_minute: float = 0.0  # new orders appearing over time (make run: a steady trickle)
+    started: float = field(default_factory=time.monotonic)
+    fail_next: list[int] = field(default_factory=list)  # statuses to answer before serving again
+    latency_ms: int = 0
+    malformed: set[str] = field(default_factory=set)  # record ids served broken
+    duplicates: bool = False  # serve every record twice
+    shuffle: bool = False  # serve each page in random order (out-of-order delivery)
+    releases: dict[str, dict] = field(default_factory=dict)  # outbound order releases by key
+    release_posts: int = 0
+    release_times: dict[str, float] = field(default_factory=dict)
+    ship_after_seconds: float = 0.0  # how long the warehouse takes to ship a released order
+    deliver_after_seconds: float = 0.0  # and the carrier to deliver it
+    short_every: int = 7  # every n-th shipment ships one unit short on its first line
+    # shipments for orders o2c never released
+    orphan_shipments: list[str] = field(default_factory=list)
+    # records inserted mid-stream by the `insert` switch: (position, record) by stream
+    inserted: dict[str, list[tuple[int, dict]]] = field(default_factory=dict)
+    # seconds to back-date a record's first stamp by, by stream and record id
+    backdate: dict[str, dict[str, float]] = field(default_factory=dict)
+    shipped_early: set[str] = field(default_factory=set)  # release keys shipped by `insert`
+    invoices: dict[str, dict] = field(default_factory=dict)  # invoices posted to the ERP, by key
+    credit_memos: dict[str, dict] = field(default_factory=dict)
+    reject_invoices: bool = False  # the ERP refuses every invoice posting (422)
+    feed: ChangeFeed = field(default_factory=ChangeFeed)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def order_count(self) -> int:
+        minutes = (time.monotonic() - self.started) / 60
+        return self.orders + int(minutes * self.orders_per_minute)
+
+    def records(self, stream: str) -> list[dict]:
+        """The stream in its natural order (the order a position cursor would trust)."""
+        if stream in MASTER_STREAMS:
+            records = list(getattr(self.catalog, stream))
+        elif stream == "orders":
+            records = [self.catalog.order(i) for i in range(self.order_count())]
+        elif stream == "shipments":
+            return self.shipments()  # its insertions are spliced in there, for deliveries too
+        elif stream == "deliveries":
+            records = self.deliveries()
+        else:
+            raise KeyError(stream)
+        return self._spliced(stream, records)
+
+    def rows(self, stream: str):
+        """The stream as the change feed serves it, in (updated_at, id) order."""
+        with self.lock:
+            backdate = dict(self.backdate.get(stream, {}))
+        return self.feed.rows(stream, self.records(stream), backdate)
+
+    def _spliced(self, stream: str, records: list[dict]) -> list[dict]:
+        with self.lock:
+            insertions = list(self.inserted.get(stream, []))
+        for position, record in insertions:
+            records.insert(min(position, len(records)), record)
+        return records
+
+    def insert(self, *, stream: str, records: list[dict], at: int | None, backdate: float) -> None:
+        """Insert records at a position of the stream's natural order (default: its middle),
+        their first stamp ``backdate`` seconds in the past. A shipment inserted for a release
+        replaces the one the warehouse would have sent later."""
+        position = len(self.records(stream)) // 2 if at is None else at
+        with self.lock:
+            self.inserted.setdefault(stream, []).extend(
+                (position + offset, record) for offset, record in enumerate(records)
+            )
+            if backdate:
+                self.backdate.setdefault(stream, {}).update((r["id"], backdate) for r in records)
+            if stream == "shipments":
+                self.shipped_early.update(
+                    key
+                    for record in records
+                    if (key := f"release:{record.get('order')}") in self.releases
+                )
+
+    def generated(self, stream: str, count: int, *, taken: set[str]) -> list[dict]:
+        """``count`` new records for ``insert``: new orders, or the shipments of orders released
+        and not yet shipped (none of ``taken``), shipped now, ahead of the warehouse's delay.
+        Raises ValueError, changing nothing, if there are not that many."""
+        if stream == "orders":
+            return [self.catalog.extra_order() for _ in range(count)]
+        if stream != "shipments":
+            raise ValueError(f"insert: give the records of a {stream} insertion")
+        now = time.monotonic()
+        with self.lock:
+            waiting = [
+                self.releases[key]
+                for key in self.releases
+                if key not in self.shipped_early
+                and f"SHP-{self.releases[key]['order']}" not in taken
+                and now - self.release_times.get(key, now) < self.ship_after_seconds
+            ][:count]
+        if len(waiting) < count:
+            raise ValueError(f"insert: {len(waiting)} released order(s) wait to ship, not {count}")
+        return [
+            self._shipment(
+                release, f"1Z-EARLY{len(self.shipped_early) + len(taken) + n:04d}", short=False
+            )
+            for n, release in enumerate(waiting, start=1)
+        ]
+
+    def deliveries(self) -> list[dict]:
+        """Proof of delivery for each shipment, once the carrier had time to deliver it."""
+        now = time.monotonic()
+        with self.lock:
+            times = dict(self.release_times)
+        return [
+            {
+                "id": f"POD-{s['order']}",
+                "version": 1,
+                "shipment": s["id"],
+                "delivered_at": "2026-11-23T09:00:00Z",
+                "signed_by": "R. Receiver",
+            }
+            for s in self.shipments()
+            if s["tracking"] != "1Z-ORPHAN"
+            and now - times.get(f"release:{s['order']}", now)
+            >= self.ship_after_seconds + self.deliver_after_seconds
+        ]
+
+    def shipments(self) -> list[dict]:
+        """One shipment per release, once the warehouse had time to ship it; in release order,
+        then the orphans, with the insertions spliced in."""
+        now = time.monotonic()
+        with self.lock:
+            released = [
+                self.releases[key]
+                for key in self.releases
+                if key not in self.shipped_early
+                and now - self.release_times.get(key, now) >= self.ship_after_seconds
+            ]
+            orphans = list(self.orphan_shipments)
+        records = [
+            self._shipment(
+                release,
+                f"1Z{index:010d}",
+                short=bool(self.short_every) and index % self.short_every == 0,
+            )
+            for index, release in enumerate(released, start=1)
+        ]
+        records.extend(
+            {
+                "id": f"SHP-{number}",
+                "version": 1,
+                "order": number,
+                "warehouse": "SBX-EAST",
+                "carrier": "UPS",
+                "tracking": "1Z-ORPHAN",
+                "shipped_at": "2026-11-22T12:00:00Z",
+                "lines": [{"line": 1, "sku": "SB-0001", "quantity": "1"}],
+            }
+            for number in orphans
+        )
+        return self._spliced("shipments", records)
+
+    @staticmethod
+    def _shipment(release: dict, tracking: str, *, short: bool) -> dict:
+        lines = [
+            {"line": line["line"], "sku": line["sku"], "quantity": line["quantity"]}
+            for line in release["lines"]
+        ]
+        if short and int(float(lines[0]["quantity"])) > 1:
+            lines[0]["quantity"] = str(int(float(lines[0]["quantity"])) - 1)
+        return {
+            "id": f"SHP-{release['order']}",
+            "version": 1,
+            "order": release["order"],
+            "warehouse": "SBX-EAST",
+            "carrier": "UPS",
+            "tracking": tracking,
+            "shipped_at": "2026-11-22T12:00:00Z",
+            "lines": lines,
+        }

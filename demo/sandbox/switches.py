@@ -1,0 +1,170 @@
+"""The sandbox's switches, set with `POST /_control` (a JSON object of switch: value) and listed,
+with their current values, by `GET /_control`. A request naming a switch not listed here, or
+giving a value of the wrong kind, is refused with a 400 that says why, and changes nothing.
+
+Faults:
+- ``fail_next``: a list of HTTP statuses; the next requests (one each) get them instead of data.
+- ``latency_ms``: answer every request this many milliseconds late.
+- ``malformed``: a list of record ids served broken (no customer or SKU, a negative quantity).
+- ``duplicates``: true serves every record of a page twice.
+- ``shuffle``: true serves each page in random order.
+- ``orphan_shipments``: a list of order numbers the WMS reports shipped without any release.
+- ``reject_invoices``: true makes the ERP refuse every new invoice posting (422).
+- ``insert``: an object (or a list of them) inserting records mid-stream: ``stream``; either
+  ``count`` (new orders, or shipments of released orders not yet shipped) or ``records``;
+  ``at``, their position in the stream's natural order (default its middle); and
+  ``backdate_seconds``, how far in the past their ``updated_at`` is stamped.
+
+Feed:
+- ``orders``: orders available from the start; ``orders_per_minute``: more over time.
+- ``ship_after_seconds`` / ``deliver_after_seconds``: how long from release to shipment, and
+  from shipment to proof of delivery.
+- ``short_every``: every n-th shipment ships one unit short on its first line (0: never).
+"""
+
+from collections.abc import Callable
+
+from .state import MASTER_STREAMS, SandboxState
+
+INSERTABLE = MASTER_STREAMS | {"orders", "shipments", "deliveries"}
+
+
+class SwitchError(ValueError):
+    """A switch or value the sandbox refuses; the message says which and why."""
+
+
+def _flag(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise SwitchError(f"{name}: expected true or false, got {value!r}")
+    return value
+
+
+def _count(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SwitchError(f"{name}: expected a whole number from 0 up, got {value!r}")
+    return value
+
+
+def _seconds(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise SwitchError(f"{name}: expected a number of seconds from 0 up, got {value!r}")
+    return float(value)
+
+
+def _texts(name: str, value) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise SwitchError(f"{name}: expected a list of ids, got {value!r}")
+    return value
+
+
+def _statuses(name: str, value) -> list[int]:
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and 400 <= v <= 599 for v in value
+    ):
+        raise SwitchError(
+            f"{name}: expected a list of HTTP error statuses (400-599), got {value!r}"
+        )
+    return value
+
+
+def _insertions(name: str, value) -> list[dict]:
+    items = value if isinstance(value, list) else [value]
+    checked = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise SwitchError(f"{name}: expected an object with stream and count or records")
+        unknown = set(item) - {"stream", "count", "records", "at", "backdate_seconds"}
+        if unknown:
+            raise SwitchError(f"{name}: unknown field(s) {', '.join(sorted(unknown))}")
+        stream = item.get("stream")
+        if stream not in INSERTABLE:
+            raise SwitchError(f"{name}.stream: one of {', '.join(sorted(INSERTABLE))}")
+        records = item.get("records")
+        if ("count" in item) == (records is not None):
+            raise SwitchError(f"{name}: give either count or records")
+        if records is not None and not (
+            isinstance(records, list)
+            and all(isinstance(r, dict) and isinstance(r.get("id"), str) for r in records)
+        ):
+            raise SwitchError(f"{name}.records: expected a list of records, each with an id")
+        checked.append(
+            {
+                "stream": stream,
+                "count": _count(f"{name}.count", item.get("count", 0)),
+                "records": records,
+                "at": None if item.get("at") is None else _count(f"{name}.at", item["at"]),
+                "backdate": _seconds(f"{name}.backdate_seconds", item.get("backdate_seconds", 0)),
+            }
+        )
+    return checked
+
+
+def _set(attribute: str, parse: Callable, convert: Callable = lambda v: v):
+    def apply(state: SandboxState, name: str, value) -> None:
+        setattr(state, attribute, convert(parse(name, value)))
+
+    apply.parse = parse
+    return apply
+
+
+def _insert(state: SandboxState, name: str, value) -> None:
+    """Build every insertion's records first (a refusal then changes nothing), then insert."""
+    items, taken = _insertions(name, value), set()
+    for item in items:
+        if item["records"] is None:
+            try:
+                item["records"] = state.generated(item["stream"], item["count"], taken=taken)
+            except ValueError as exc:
+                raise SwitchError(str(exc)) from exc
+        taken.update(record["id"] for record in item["records"])
+    for item in items:
+        state.insert(
+            stream=item["stream"], records=item["records"], at=item["at"], backdate=item["backdate"]
+        )
+
+
+_insert.parse = _insertions
+
+SWITCHES: dict[str, Callable] = {
+    "fail_next": _set("fail_next", _statuses, list),
+    "latency_ms": _set("latency_ms", _count),
+    "malformed": _set("malformed", _texts, set),
+    "duplicates": _set("duplicates", _flag),
+    "shuffle": _set("shuffle", _flag),
+    "orphan_shipments": _set("orphan_shipments", _texts, list),
+    "reject_invoices": _set("reject_invoices", _flag),
+    "insert": _insert,
+    "orders": _set("orders", _count),
+    "orders_per_minute": _set("orders_per_minute", _seconds),
+    "ship_after_seconds": _set("ship_after_seconds", _seconds),
+    "deliver_after_seconds": _set("deliver_after_seconds", _seconds),
+    "short_every": _set("short_every", _count),
+}
+
+
+def switches_apply(state: SandboxState, switches) -> None:
+    """Check every switch first, then set them: a refused request changes nothing."""
+    if not isinstance(switches, dict):
+        raise SwitchError("Send a JSON object of switch: value.")
+    unknown = sorted(set(switches) - set(SWITCHES))
+    if unknown:
+        raise SwitchError(
+            f"Unknown switch{'es' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"the switches are {', '.join(SWITCHES)}."
+        )
+    for name, value in switches.items():
+        SWITCHES[name].parse(name, value)
+    if "insert" in switches:  # the one switch that can still be refused, so it goes first
+        SWITCHES["insert"](state, "insert", switches["insert"])  # (it takes the lock itself)
+    with state.lock:
+        for name, value in switches.items():
+            if name != "insert":
+                SWITCHES[name](state, name, value)
+
+
+def switches_now(state: SandboxState) -> dict:
+    """Every switch's current value (``insert``: the records inserted so far, by stream)."""
+    values = {name: getattr(state, name) for name in SWITCHES if name != "insert"}
+    values["malformed"] = sorted(values["malformed"])
+    values["insert"] = {stream: len(rows) for stream, rows in state.inserted.items()}
+    return values
