@@ -1,0 +1,183 @@
+"""Every documented sandbox switch does what its documentation says, over HTTP, and a switch the
+sandbox does not know (or a value of the wrong kind) is refused with a 400 that changes nothing."""
+
+import re
+import time
+
+import httpx
+import pytest
+
+from demo.sandbox import switches as switches_module
+from demo.sandbox.switches import SWITCHES
+
+LINES = [{"line": 1, "sku": "SB-0001", "quantity": "5"}]
+
+
+def control(sandbox, **values) -> httpx.Response:
+    return httpx.post(f"{sandbox.url}/_control", json=values)
+
+
+def turn(sandbox, **values) -> None:
+    response = control(sandbox, **values)
+    assert response.status_code == 200, response.text
+
+
+def page(sandbox, path: str, **params) -> list[dict]:
+    response = httpx.get(f"{sandbox.url}/{path}", params={"limit": 1000, **params})
+    assert response.status_code == 200, response.text
+    return response.json()["records"]
+
+
+def release(sandbox, number: str) -> None:
+    body = {"key": f"release:{number}", "order": number, "lines": LINES}
+    assert httpx.post(f"{sandbox.url}/wms/releases", json=body).status_code == 200
+
+
+def check_fail_next(sandbox):
+    turn(sandbox, fail_next=[503, 429])
+    statuses = [httpx.get(f"{sandbox.url}/erp/items").status_code for _ in range(3)]
+    assert statuses == [503, 429, 200]
+
+
+def check_latency_ms(sandbox):
+    turn(sandbox, latency_ms=300)
+    started = time.monotonic()
+    page(sandbox, "erp/customers")
+    assert time.monotonic() - started >= 0.3
+    turn(sandbox, latency_ms=0)
+
+
+def check_malformed(sandbox):
+    turn(sandbox, malformed=["SBO100002"])
+    broken = next(r for r in page(sandbox, "erp/orders") if r["id"] == "SBO100002")
+    assert "customer" not in broken and broken["lines"][0]["quantity"] == "-3"
+
+
+def check_duplicates(sandbox):
+    turn(sandbox, duplicates=True)
+    ids = [r["id"] for r in page(sandbox, "erp/customers")]
+    assert len(ids) == 80 and len(set(ids)) == 40
+
+
+def check_shuffle(sandbox):
+    in_order = [r["id"] for r in page(sandbox, "erp/items")]
+    turn(sandbox, shuffle=True)
+    shuffled = [r["id"] for r in page(sandbox, "erp/items")]
+    assert sorted(shuffled) == sorted(in_order) and shuffled != in_order  # 1 in 80! it matches
+
+
+def check_orphan_shipments(sandbox):
+    turn(sandbox, orphan_shipments=["SBO999999"])
+    orphan = next(r for r in page(sandbox, "wms/shipments") if r["order"] == "SBO999999")
+    assert orphan["id"] == "SHP-SBO999999" and orphan["tracking"] == "1Z-ORPHAN"
+    assert not any(r["shipment"] == "SHP-SBO999999" for r in page(sandbox, "tms/deliveries"))
+
+
+def check_reject_invoices(sandbox):
+    invoice = {"key": "invoice:1", "number": "INV-1", "customer": "SBC0001"}
+    turn(sandbox, reject_invoices=True)
+    refused = httpx.post(f"{sandbox.url}/erp/invoices", json=invoice)
+    assert refused.status_code == 422 and "SBC0001 is closed" in refused.json()["error"]
+    turn(sandbox, reject_invoices=False)
+    assert httpx.post(f"{sandbox.url}/erp/invoices", json=invoice).json()["reference"] == "AR-INV-1"
+
+
+def check_insert(sandbox):
+    before = page(sandbox, "erp/orders")
+    newest = max(r["updated_at"] for r in before)
+    turn(sandbox, insert={"stream": "orders", "count": 2, "at": 4, "backdate_seconds": 7200})
+    listed = [r["id"] for r in sandbox.state.records("orders")]
+    assert listed[4:6] == ["SBO200000", "SBO200001"] and len(listed) == len(before) + 2
+    inserted = [r for r in page(sandbox, "erp/orders") if r["id"].startswith("SBO2")]
+    # stamped two hours back: older than every order already served
+    assert len(inserted) == 2 and all(r["updated_at"] < newest for r in inserted)
+    release(sandbox, "SBO100001")
+    turn(sandbox, insert={"stream": "shipments", "records": [{"id": "SHP-X", "order": "X"}]})
+    assert any(r["id"] == "SHP-X" for r in page(sandbox, "wms/shipments"))
+
+
+def check_orders(sandbox):
+    turn(sandbox, orders=5)
+    assert len(page(sandbox, "erp/orders")) == 5
+
+
+def check_orders_per_minute(sandbox):
+    turn(sandbox, orders=5, orders_per_minute=60_000)  # a thousand a second
+    time.sleep(0.05)
+    assert len(page(sandbox, "erp/orders")) > 5
+
+
+def check_ship_after_seconds(sandbox):
+    turn(sandbox, ship_after_seconds=3600)
+    release(sandbox, "SBO100001")
+    assert page(sandbox, "wms/shipments") == []
+    turn(sandbox, ship_after_seconds=0)
+    assert [r["order"] for r in page(sandbox, "wms/shipments")] == ["SBO100001"]
+
+
+def check_deliver_after_seconds(sandbox):
+    turn(sandbox, deliver_after_seconds=3600)
+    release(sandbox, "SBO100001")
+    assert page(sandbox, "wms/shipments") and page(sandbox, "tms/deliveries") == []
+    turn(sandbox, deliver_after_seconds=0)
+    assert [r["shipment"] for r in page(sandbox, "tms/deliveries")] == ["SHP-SBO100001"]
+
+
+def check_short_every(sandbox):
+    turn(sandbox, short_every=1)
+    release(sandbox, "SBO100001")
+    assert page(sandbox, "wms/shipments")[0]["lines"][0]["quantity"] == "4"
+    turn(sandbox, short_every=0)
+    assert page(sandbox, "wms/shipments")[0]["lines"][0]["quantity"] == "5"
+
+
+CHECKS = {
+    name.removeprefix("check_"): check
+    for name, check in globals().items()
+    if name.startswith("check_")
+}
+
+
+def test_every_switch_is_documented_and_checked_here():
+    documented = set(re.findall(r"``(\w+)``", switches_module.__doc__)) & set(SWITCHES)
+    assert documented == set(SWITCHES) == set(CHECKS)
+
+
+@pytest.mark.parametrize("name", sorted(SWITCHES))
+def test_the_switch_does_what_its_documentation_says(sandbox, name):
+    CHECKS[name](sandbox)
+
+
+def test_an_unknown_switch_is_refused_and_changes_nothing(sandbox):
+    response = control(sandbox, shuffle=True, orphan_shipment=["SBO1"])
+    assert response.status_code == 400
+    message = response.json()["error"]
+    assert message.startswith("Unknown switch orphan_shipment; the switches are ")
+    assert "orphan_shipments" in message
+    now = httpx.get(f"{sandbox.url}/_control").json()["switches"]
+    assert now["shuffle"] is False and now["orphan_shipments"] == []
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"latency_ms": "slow"}, "latency_ms: expected a whole number from 0 up, got 'slow'"),
+        ({"fail_next": [200]}, "fail_next: expected a list of HTTP error statuses (400-599)"),
+        ({"duplicates": 1}, "duplicates: expected true or false, got 1"),
+        ({"insert": {"stream": "orders"}}, "insert: give either count or records"),
+        ({"insert": {"stream": "shipments", "count": 1}}, "insert: 0 released order(s) wait"),
+        ({"insert": {"stream": "nowhere", "count": 1}}, "insert.stream: one of ar, customers"),
+    ],
+)
+def test_a_bad_value_is_refused_naming_the_switch_and_changes_nothing(sandbox, values, message):
+    response = control(sandbox, shuffle=True, **values)
+    assert response.status_code == 400 and message in response.json()["error"]
+    assert httpx.get(f"{sandbox.url}/_control").json()["switches"]["shuffle"] is False
+    assert sandbox.state.inserted == {}
+
+
+def test_a_body_that_is_not_a_json_object_is_refused(sandbox):
+    for body in (b"not json", b"[1, 2]"):
+        response = httpx.post(f"{sandbox.url}/_control", content=body)
+        assert response.status_code == 400
+        assert response.json()["error"] == "Send a JSON object of switch: value."
