@@ -27,9 +27,10 @@ QUEUE_OF_ROLE = {
     Role.FINANCE: Queue.FINANCE,
     Role.INTEGRATION_ADMIN: Queue.INTEGRATION,
 }
-#: Queues with a page in this app. Finance's billing holds are here too; its invoice approvals
-#: have their own page in billing.
-WORK_QUEUES = [Queue.CREDIT, Queue.PRICING, Queue.WAREHOUSE, Queue.CUSTOMER_SERVICE, Queue.FINANCE]
+#: Queues with a page in this app: every queue a hold reason can route to (the integration
+#: queue's unmatched shipments and missed records too). Finance's billing holds are here as
+#: well; its invoice approvals have their own page in billing.
+WORK_QUEUES = list(Queue)
 
 
 @dataclass(frozen=True)
