@@ -32,7 +32,7 @@ def set_material_defaults(apps, schema_editor=None):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('exceptions', '0003_shipped_while_held_reason'),
+        ('exceptions', '0003_shipping_and_reconciliation_reasons'),
     ]
 
     operations = [
