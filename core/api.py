@@ -1,14 +1,19 @@
 """API plumbing shared by every app: one error body {"message", "code", "extra"} for all errors,
-the role gate, and keyset ("cursor") pages over the same selectors the pages use."""
+the JSON parser with limits, the role gate, and keyset ("cursor") pages over the same selectors
+the pages use."""
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
+from rest_framework.utils.json import strict_constant
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import ApplicationError, PermissionDenied
+from .jsonlimits import MAX_BYTES, JSONLimitError, loads_limited
 from .roles import has_role
 
 
@@ -29,6 +34,24 @@ def exception_handler(exc, context):
         )
         response.data = {"message": message, "code": str(code), "extra": extra}
     return response
+
+
+class LimitedJSONParser(JSONParser):
+    """The API's JSON parser (``DEFAULT_PARSER_CLASSES``): a body over ``core.jsonlimits``' size
+    or nesting limit is a 400 that says which, where DRF's parser recursed into a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        encoding = (parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET
+        data = stream.read(MAX_BYTES + 1)  # one byte over is enough to refuse
+        try:
+            return loads_limited(
+                data.decode(encoding),
+                parse_constant=strict_constant if self.strict else None,
+            )
+        except JSONLimitError as exc:
+            raise ParseError(exc.message, code=exc.code) from exc
+        except ValueError as exc:  # malformed JSON or bytes, as DRF's parser says it
+            raise ParseError(f"JSON parse error - {exc}") from exc
 
 
 class HasRole(BasePermission):

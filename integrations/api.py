@@ -2,7 +2,6 @@
 
 import hashlib
 import hmac
-import json
 import os
 
 from drf_spectacular.types import OpenApiTypes
@@ -14,6 +13,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from core.api import error
+from core.jsonlimits import JSONLimitError, loads_limited
 
 from .models import Connector, InboundMessage
 from .services import inbox_receive
@@ -94,8 +94,10 @@ class InboundWebhook(APIView):
             return error("Missing or bad signature.", code="bad_signature", status_code=401)
         if not target.enabled:
             return error(f"{target.name} is paused; retry later.", code="paused", status_code=503)
-        try:
-            record = json.loads(body)
+        try:  # limited: a body nested thousands deep would make the parser recurse to a 500
+            record = loads_limited(body)
+        except JSONLimitError as exc:
+            return error(exc.message, code=exc.code, field="body")
         except ValueError:
             return error("Body is not valid JSON.", code="malformed_json")
         if not isinstance(record, dict):
