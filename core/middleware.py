@@ -1,11 +1,47 @@
 """The one place where a refusal a page or HTMX view lets through becomes its response (the API's
-is ``core.api.exception_handler``)."""
+is ``core.api.exception_handler``), and how a view tells a page request from a fragment one."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.handlers.exception import response_for_exception
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django_htmx.middleware import HtmxDetails
 
 from .errors import ApplicationError, PermissionDenied
+
+#: The request headers that decide between a page and a fragment.
+FRAGMENT_HEADERS = ("HX-Request", "HX-History-Restore-Request")
+
+
+class FragmentRequest(HtmxDetails):
+    """``request.htmx`` as views and templates read it: true when the response may be a fragment.
+
+    A history-restore request (htmx found no snapshot of the page the user went back to) is an
+    htmx request that needs the whole page, so it is false here. Reading it marks the response
+    as depending on the headers, as reading ``request.session`` adds ``Vary: Cookie``."""
+
+    consulted = False
+
+    def __bool__(self) -> bool:
+        self.consulted = True
+        return super().__bool__() and not self.history_restore_request
+
+
+class HtmxMiddleware:
+    """django-htmx's middleware with ``FragmentRequest``: a view that serves both a page and a
+    fragment (it reads ``request.htmx``, or its template does) sends ``Vary: HX-Request,
+    HX-History-Restore-Request``, so a cache or the browser never hands a fragment out as the
+    page, whichever view it is and whether or not it remembered to say so."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.htmx = details = FragmentRequest(request)
+        response = self.get_response(request)
+        if details.consulted:
+            patch_vary_headers(response, FRAGMENT_HEADERS)
+        return response
 
 
 class ApplicationErrorMiddleware:

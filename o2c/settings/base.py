@@ -65,7 +65,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
+    # request.htmx, false for a history restore; sends Vary when a view reads it.
+    "core.middleware.HtmxMiddleware",
     # Turns a refusal (core.errors.ApplicationError) a page lets through into its 403/4xx.
     "core.middleware.ApplicationErrorMiddleware",
     # Records request.user as the author of every history row written during a request.
