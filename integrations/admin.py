@@ -64,6 +64,8 @@ class InboundMessageAdmin(ReadOnlyAdminMixin, HistoryAdmin):
         "version",
         "state",
         "attempts",
+        "parked_since",
+        "park_checks",
         "received_at",
     ]
     list_select_related = ["connector"]

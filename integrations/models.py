@@ -135,6 +135,10 @@ class InboundState(models.TextChoices):
     DEAD = "dead", "Dead letter"  # permanent: kept with its reason until replayed
 
 
+#: How the reason of a message waiting for its order or shipment begins.
+PARKED = "parked: "
+
+
 class InboundMessage(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     # indexed by inbox_stream_state and the idempotency key, which both lead with it
     connector = models.ForeignKey(
@@ -152,6 +156,12 @@ class InboundMessage(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     #: Counted before applying, in a transaction of its own, so a message that kills its worker
     #: is recognised as poison on redelivery instead of crashing worker after worker.
     unfinished_attempts = models.PositiveSmallIntegerField(default=0)
+    #: When the message first had to wait for what it refers to (a shipment for its order, a
+    #: delivery for its shipment): O2C_PARK_HOURS counts from here. Empty: it never waited.
+    parked_since = models.DateTimeField(null=True, blank=True)
+    #: How many times it was checked and still had to wait. Waiting is not failing, so these are
+    #: kept apart from ``attempts``, and the poison limit counts real failures only.
+    park_checks = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     state = FSMField(default=InboundState.RECEIVED, choices=InboundState, protected=True)
@@ -211,6 +221,18 @@ class InboundMessage(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     def replay(self) -> None:
         self.attempts = 0
         self.unfinished_attempts = 0
+        self.parked_since = None  # a replayed message gets its full waiting time again
+        self.park_checks = 0
+
+    @property
+    def waiting(self) -> bool:
+        """Parked: still to apply, and waiting for what it refers to rather than failing (a
+        parked message that then fails for real keeps its clock, not this flag)."""
+        return (
+            self.state == InboundState.FAILED
+            and self.parked_since is not None
+            and self.last_error.startswith(PARKED)
+        )
 
 
 class OutboundState(models.TextChoices):

@@ -1,15 +1,27 @@
-"""Reads for integrations: worker status, stream health, the inbox browser and dead letters."""
+"""Reads for integrations: worker status, stream health, the inbox browser and its dead letters,
+and one message with its history."""
 
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from core.pagination import Page, keyset_page
 from core.roles import Role, UserLike, has_role
 
-from .models import Connector, InboundMessage, InboundState, SyncCursor, WorkerHeartbeat
+from .models import (
+    PARKED,
+    Connector,
+    InboundMessage,
+    InboundState,
+    SyncCursor,
+    WorkerHeartbeat,
+)
+
+#: The inbox list's filter for messages waiting for their order or shipment (state "failed").
+WAITING_FILTER = "waiting"
 
 #: A worker not seen for this long is shown as down (beat runs the heartbeat every 30 s).
 STALE_AFTER = timedelta(minutes=2)
@@ -98,7 +110,11 @@ def inbox_page(
     size: int,
 ) -> Page:
     queryset = InboundMessage.objects.select_related("connector")
-    if state:
+    if state == WAITING_FILTER:
+        queryset = queryset.filter(
+            state=InboundState.FAILED, parked_since__isnull=False, last_error__startswith=PARKED
+        )
+    elif state:
         queryset = queryset.filter(state=state)
     if connector_id:
         queryset = queryset.filter(connector_id=connector_id)
@@ -109,6 +125,21 @@ def inbox_page(
             Q(external_id__icontains=search) | Q(last_error__icontains=search)
         )
     return keyset_page(queryset, ordering=("-received_at", "-id"), cursor=cursor, size=size)
+
+
+def inbox_message(*, message_id: int) -> InboundMessage:
+    """One inbound message for its page (404 if there is none)."""
+    return get_object_or_404(InboundMessage.objects.select_related("connector"), pk=message_id)
+
+
+def message_history(message: InboundMessage, *, limit: int = 200) -> list:
+    """The message's history, newest first, with who and why: its state changes, attempts and
+    replays (a waiting message's repeated checks are counted on it, not written here)."""
+    return list(
+        message.history.select_related("history_user").order_by("-history_date", "-history_id")[
+            :limit
+        ]
+    )
 
 
 def sync_progress(*, connector_id: int) -> list[SyncCursor]:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.console, name="console"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/replay/", views.replay, name="replay"),
+    path("inbox/<int:message_id>/", views.inbox_message, name="inbox_message"),
     path("connectors/<int:connector_id>/toggle/", views.connector_toggle, name="toggle"),
     path("connectors/<int:connector_id>/sync/", views.sync_now, name="sync"),
     path("connectors/<int:connector_id>/progress/", views.progress, name="progress"),

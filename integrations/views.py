@@ -1,5 +1,6 @@
-"""The integration console (HTMX): stream health, inbox browser, dead letters with replay,
-pause/resume and "sync now" with live progress. For integration admins and managers."""
+"""The integration console (HTMX): stream health, the inbox browser with a page per message,
+dead letters with replay, pause/resume and "sync now" with live progress. For integration
+admins and managers."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -9,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from core.http import refused, role_required
+from core.http import next_url, refused, role_required
 from core.roles import Role
 
 from . import selectors
@@ -40,7 +41,7 @@ def console(request: HttpRequest) -> HttpResponse:
 @console_required
 def inbox(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "")
-    if state and state not in InboundState.values:
+    if state and state not in [*InboundState.values, selectors.WAITING_FILTER]:
         state = ""
     connector = request.GET.get("connector", "")
     page = None
@@ -61,11 +62,31 @@ def inbox(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "error": refusal.message or None,
-            "states": InboundState.choices,
+            "states": [
+                *InboundState.choices,
+                (selectors.WAITING_FILTER, "Waiting for its order or shipment"),
+            ],
             "state": state,
             "connectors": Connector.objects.order_by("name"),
             "query": query.urlencode(),
             "dead_view": state == InboundState.DEAD,
+        },
+    )
+
+
+@login_required
+@require_GET
+@console_required
+def inbox_message(request: HttpRequest, message_id: int) -> HttpResponse:
+    message = selectors.inbox_message(message_id=message_id)
+    return render(
+        request,
+        "integrations/inbox_message.html",
+        {
+            "message": message,
+            "history": selectors.message_history(message),
+            "replayable": message.state == InboundState.DEAD,
+            "park_hours": settings.O2C_PARK_HOURS,
         },
     )
 
@@ -81,7 +102,7 @@ def replay(request: HttpRequest) -> HttpResponse:
     ids = [int(v) for v in request.POST.getlist("messages") if v.isdigit()]
     if not ids:
         messages.error(request, "Select at least one dead letter to replay.")
-        return redirect(_dead_letters_url())
+        return redirect(next_url(request, _dead_letters_url()))
     with refused() as refusal:
         count = inbox_replay(
             message_ids=ids, actor=request.user, reason=request.POST.get("reason", "")
@@ -89,7 +110,7 @@ def replay(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Replayed {count} message(s); they are being processed now.")
     if refusal:
         messages.error(request, refusal.message)
-    return redirect(_dead_letters_url())
+    return redirect(next_url(request, _dead_letters_url()))
 
 
 @login_required

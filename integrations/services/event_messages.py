@@ -1,23 +1,21 @@
 """Events from the warehouse and the carrier: ship confirmations (WMS) and proofs of delivery
 (TMS), parked while what they refer to is not known yet."""
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from core.errors import ApplicationError
 from orders.models import Order
 
 from ..models import InboundMessage
-from .attempts import finish
+from .attempts import finish, park_overdue
 
 
 def shipment_message_apply(message: InboundMessage, record, counts, system) -> None:
     """Apply a WMS ship confirmation. One that arrives before its order is released (or known) is
-    parked and retried; past O2C_PARK_HOURS it raises a hold in the integration queue, or, for an
-    order o2c never heard of, becomes a dead letter."""
+    parked and checked again on every run; after waiting O2C_PARK_HOURS it raises a hold in the
+    integration queue, or, for an order o2c never heard of, becomes a dead letter. Waiting is
+    not failing: its checks are counted apart from its attempts (``attempts.mark``)."""
     from billing.models import Shipment
     from billing.services import SHIPPABLE, shipment_record
     from exceptions.services import hold_raise
@@ -33,7 +31,7 @@ def shipment_message_apply(message: InboundMessage, record, counts, system) -> N
             finish(message, error=None, actor=system)
             counts["processed"] += 1
             return
-        overdue = timezone.now() - message.received_at > timedelta(hours=settings.O2C_PARK_HOURS)
+        overdue = park_overdue(message)
         what = f"order “{record.order}” " + (
             "is unknown" if order is None else f"is {order.get_state_display().lower()}"
         )
@@ -54,10 +52,10 @@ def shipment_message_apply(message: InboundMessage, record, counts, system) -> N
                 context={
                     "shipment": record.external_id,
                     "order_state": order.state,
-                    "waiting_since": message.received_at.isoformat(),
+                    "waiting_since": message.parked_since.isoformat(),
                 },
             )
-        finish(message, error=f"parked: {what}; retrying", actor=system)
+        finish(message, error=f"parked: {what}; retrying", parked=True, actor=system)
         counts["parked"] += 1
         return
     lines = {line.line_number: line for line in order.lines.all()}
@@ -85,8 +83,17 @@ def shipment_message_apply(message: InboundMessage, record, counts, system) -> N
                 tracking_number=record.tracking,
                 correlation_id=order.correlation_id,
             )
-    except ApplicationError as exc:
-        finish(message, error=f"parked: {exc.message}; retrying", actor=system)
+    except ApplicationError as exc:  # the order cannot take it yet: a wait, with the same limit
+        if park_overdue(message):
+            finish(
+                message,
+                error=f"order: {exc.message} after {settings.O2C_PARK_HOURS} h",
+                dead=True,
+                actor=system,
+            )
+            counts["dead"] += 1
+            return
+        finish(message, error=f"parked: {exc.message}; retrying", parked=True, actor=system)
         counts["parked"] += 1
         return
     finish(message, error=None, actor=system)
@@ -94,13 +101,14 @@ def shipment_message_apply(message: InboundMessage, record, counts, system) -> N
 
 
 def delivery_message_apply(message: InboundMessage, record, counts, system) -> None:
-    """Proof of delivery from the TMS; one for a shipment not yet known is parked, then dead-lettered."""
+    """Proof of delivery from the TMS; one for a shipment not yet known is parked, and after
+    waiting O2C_PARK_HOURS dead-lettered."""
     from billing.models import Shipment
     from billing.services import shipment_deliver
 
     shipment = Shipment.objects.filter(external_id=record.shipment).first()
     if shipment is None:
-        overdue = timezone.now() - message.received_at > timedelta(hours=settings.O2C_PARK_HOURS)
+        overdue = park_overdue(message)
         what = f"shipment “{record.shipment}” is unknown"
         finish(
             message,
@@ -108,6 +116,7 @@ def delivery_message_apply(message: InboundMessage, record, counts, system) -> N
             if overdue
             else f"parked: {what}; retrying",
             dead=overdue,
+            parked=not overdue,
             actor=system,
         )
         counts["dead" if overdue else "parked"] += 1

@@ -337,7 +337,9 @@ def inbox_replay(*, message_ids: list[int], actor, reason: str, process: bool = 
     return replayed
 
 
-#: A message that fails unexpectedly this many times is a poison message: dead-lettered, not retried forever.
+#: A message that fails unexpectedly this many times is a poison message: dead-lettered, not
+#: retried forever. Waiting for its order or shipment is not failing: those checks are counted
+#: apart (``park_checks``), and their limit is a time (O2C_PARK_HOURS), not this.
 POISON_ATTEMPTS = 5
 PER_MESSAGE = {
     "orders": order_message_apply,

@@ -69,6 +69,7 @@ ACCESS = {
     "integrations:inbox": {"get": ({INTEGRATION, MANAGER}, None)},
     "integrations:progress": {"get": ({INTEGRATION, MANAGER}, None)},
     "integrations:replay": {"post": ({INTEGRATION, MANAGER}, {"messages": ["1"], "reason": "x"})},
+    "integrations:inbox_message": {"get": ({INTEGRATION, MANAGER}, None)},
     "integrations:toggle": {"post": ({INTEGRATION, MANAGER}, {})},
     "integrations:sync": {"post": ({INTEGRATION, MANAGER}, {})},
     "insights:dashboard": {"get": ({MANAGER}, None)},
@@ -142,7 +143,33 @@ def _action_url(name: str, pattern: str, world) -> str:
         return reverse(name, args=[world["hold"].pk, "claim"])
     if name == "billing:action":
         return reverse(name, args=[world["invoice"].pk, "approve"])
+    if name in ("integrations:inbox_message", "integrations:outbox_message"):
+        return reverse(name, args=[_message(name, world["connector"]).pk])
     return _url(pattern, world)
+
+
+def _message(name: str, connector):
+    """A message for the console's message pages (the world sends and receives none)."""
+    from django.utils import timezone
+
+    from integrations.models import InboundMessage, OutboundMessage
+
+    if name == "integrations:inbox_message":
+        return InboundMessage.objects.create(
+            connector=connector,
+            stream="orders",
+            external_id="SEC-1",
+            payload={"id": "SEC-1"},
+            payload_hash="0" * 64,
+            received_at=timezone.now(),
+        )
+    return OutboundMessage.objects.create(
+        connector=connector,
+        topic="invoice_release",
+        key="invoice:SEC-1",
+        payload={"key": "invoice:SEC-1"},
+        created_at=timezone.now(),
+    )
 
 
 def _body(body, world):
