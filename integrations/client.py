@@ -15,10 +15,14 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from core.errors import TransientError
+from core.jsonlimits import JSONLimitError, loads_limited
 
 from .models import Connector
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+#: A page of a stream (hundreds of records); a body beyond it, or nested deeper than any record
+#: (core.jsonlimits.MAX_DEPTH), is refused before parsing instead of exhausting the worker.
+MAX_PAGE_BYTES = 50_000_000
 
 
 class PermanentError(Exception):
@@ -55,7 +59,9 @@ def _request(method: str, connector: Connector, path: str, **kwargs) -> dict:
             f"{connector.name}: HTTP {response.status_code} on {path}: {response.text[:200]}"
         )
     try:
-        return response.json()
+        return loads_limited(response.content, max_bytes=MAX_PAGE_BYTES)
+    except JSONLimitError as exc:
+        raise PermanentError(f"{connector.name}: response to {path} refused: {exc}") from exc
     except ValueError as exc:
         raise PermanentError(f"{connector.name}: response to {path} is not JSON") from exc
 
