@@ -1,13 +1,15 @@
-"""Reads for integrations: worker status, stream health, the inbox browser and its dead letters,
-and one message with its history."""
+"""Reads for integrations: worker status, stream health, the inbox and outbox browsers, their
+dead letters, and one message with its history."""
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Value
+from django.db.models.functions import Concat
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from billing.models import CreditMemo, Invoice
 from core.pagination import Page, keyset_page
 from core.roles import Role, UserLike, has_role
 
@@ -16,6 +18,8 @@ from .models import (
     Connector,
     InboundMessage,
     InboundState,
+    OutboundMessage,
+    OutboundState,
     SyncCursor,
     WorkerHeartbeat,
 )
@@ -132,7 +136,60 @@ def inbox_message(*, message_id: int) -> InboundMessage:
     return get_object_or_404(InboundMessage.objects.select_related("connector"), pk=message_id)
 
 
-def message_history(message: InboundMessage, *, limit: int = 200) -> list:
+def outbox_page(
+    *,
+    state: str = "",
+    connector_id: int | None = None,
+    topic: str = "",
+    search: str = "",
+    cursor: str | None,
+    size: int,
+) -> Page:
+    """Outbound messages, newest first. ``search`` finds a key (``release:SO-1``,
+    ``invoice:INV-1``) or an order number, which also finds the invoices and credit memos
+    billed from that order: one query with subqueries, whatever the page size."""
+    queryset = OutboundMessage.objects.select_related("connector")
+    if state:
+        queryset = queryset.filter(state=state)
+    if connector_id:
+        queryset = queryset.filter(connector_id=connector_id)
+    if topic:
+        queryset = queryset.filter(topic=topic)
+    if search:
+        queryset = queryset.filter(
+            Q(key__icontains=search)
+            | Q(payload__order=search)
+            | Q(key__in=_invoice_keys(search))
+            | Q(key__in=_credit_memo_keys(search))
+            | Q(last_error__icontains=search)
+        )
+    return keyset_page(queryset, ordering=("-created_at", "-id"), cursor=cursor, size=size)
+
+
+# The outbox keys of what was billed from an order, as subqueries; ``services.outbox`` writes
+# them as ``invoice:<number>`` and ``credit_memo:<number>``.
+def _invoice_keys(order_number: str):
+    return (
+        Invoice.objects.filter(lines__order_line__order__number=order_number)
+        .annotate(outbox_key=Concat(Value("invoice:"), "number"))
+        .values("outbox_key")
+    )
+
+
+def _credit_memo_keys(order_number: str):
+    return (
+        CreditMemo.objects.filter(invoice__lines__order_line__order__number=order_number)
+        .annotate(outbox_key=Concat(Value("credit_memo:"), "number"))
+        .values("outbox_key")
+    )
+
+
+def outbox_message(*, message_id: int) -> OutboundMessage:
+    """One outbound message for its page (404 if there is none)."""
+    return get_object_or_404(OutboundMessage.objects.select_related("connector"), pk=message_id)
+
+
+def message_history(message: InboundMessage | OutboundMessage, *, limit: int = 200) -> list:
     """The message's history, newest first, with who and why: its state changes, attempts and
     replays (a waiting message's repeated checks are counted on it, not written here)."""
     return list(
@@ -140,6 +197,10 @@ def message_history(message: InboundMessage, *, limit: int = 200) -> list:
             :limit
         ]
     )
+
+
+def outbox_dead_count() -> int:
+    return OutboundMessage.objects.filter(state=OutboundState.DEAD).count()
 
 
 def sync_progress(*, connector_id: int) -> list[SyncCursor]:

@@ -1,6 +1,6 @@
-"""The integration console (HTMX): stream health, the inbox browser with a page per message,
-dead letters with replay, pause/resume and "sync now" with live progress. For integration
-admins and managers."""
+"""The integration console (HTMX): stream health, the inbox and outbox browsers with a page per
+message, dead letters with replay, pause/resume and "sync now" with live progress. For
+integration admins and managers."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -14,8 +14,9 @@ from core.http import next_url, refused, role_required
 from core.roles import Role
 
 from . import selectors
-from .models import Connector, InboundState
+from .models import Connector, InboundState, OutboundState
 from .services import inbox_replay
+from .services.outbox import TOPICS, outbox_replay
 from .services.schedule import connector_set_enabled, connector_sync_now
 
 #: The gate of every console page.
@@ -33,6 +34,7 @@ def console(request: HttpRequest) -> HttpResponse:
     context = {"health": selectors.stream_health(), "worker": selectors.worker_status()}
     if request.htmx:
         return render(request, "integrations/console.html#health", context)
+    context["outbox_dead"] = selectors.outbox_dead_count()
     return render(request, "integrations/console.html", context)
 
 
@@ -111,6 +113,87 @@ def replay(request: HttpRequest) -> HttpResponse:
     if refusal:
         messages.error(request, refusal.message)
     return redirect(next_url(request, _dead_letters_url()))
+
+
+@login_required
+@require_GET
+@console_required
+def outbox(request: HttpRequest) -> HttpResponse:
+    """What o2c sends: WMS instructions, ERP invoices and credit memos, each with its state,
+    attempts and last error; filtered like the inbox, paged on a keyset."""
+    state = request.GET.get("state", "")
+    if state and state not in OutboundState.values:
+        state = ""
+    topic = request.GET.get("topic", "")
+    if topic and topic not in TOPICS:
+        topic = ""
+    connector = request.GET.get("connector", "")
+    page = None
+    with refused() as refusal:  # a stale page link: the list says so
+        page = selectors.outbox_page(
+            state=state,
+            connector_id=int(connector) if connector.isdigit() else None,
+            topic=topic,
+            search=request.GET.get("q", "").strip(),
+            cursor=request.GET.get("after"),
+            size=settings.O2C_PAGE_SIZE,
+        )
+    query = request.GET.copy()
+    query.pop("after", None)
+    return render(
+        request,
+        "integrations/outbox.html",
+        {
+            "page": page,
+            "error": refusal.message or None,
+            "states": OutboundState.choices,
+            "state": state,
+            "topics": sorted(TOPICS),
+            "topic": topic,
+            "connectors": Connector.objects.order_by("name"),
+            "query": query.urlencode(),
+            "dead_view": state == OutboundState.DEAD,
+        },
+    )
+
+
+@login_required
+@require_GET
+@console_required
+def outbox_message(request: HttpRequest, message_id: int) -> HttpResponse:
+    message = selectors.outbox_message(message_id=message_id)
+    return render(
+        request,
+        "integrations/outbox_message.html",
+        {
+            "message": message,
+            "history": selectors.message_history(message),
+            "replayable": message.state == OutboundState.DEAD,
+        },
+    )
+
+
+def _outbox_dead_url() -> str:
+    return f"{reverse('integrations:outbox')}?state={OutboundState.DEAD}"
+
+
+@login_required
+@require_POST
+@console_required
+def outbox_replay_view(request: HttpRequest) -> HttpResponse:
+    ids = [int(v) for v in request.POST.getlist("messages") if v.isdigit()]
+    back = next_url(request, _outbox_dead_url())
+    if not ids:
+        messages.error(request, "Select at least one dead message to replay.")
+        return redirect(back)
+    with refused() as refusal:
+        count = outbox_replay(
+            actor=request.user, message_ids=ids, reason=request.POST.get("reason", "")
+        )
+        messages.success(request, f"Replayed {count} message(s); they are being sent now.")
+    if refusal:
+        messages.error(request, refusal.message)
+    return redirect(back)
 
 
 @login_required

@@ -280,3 +280,27 @@ def outbox_relay(*, limit: int = 100) -> dict[str, int]:
             )
             message.save()
     return counts
+
+
+@transaction.atomic
+def outbox_replay(*, actor, message_ids: list[int], reason: str) -> int:
+    """Put dead outbound messages back to pending, with who and why in their history, and relay
+    them after commit. A reason is required; without one nothing changes. Returns how many were
+    dead and are now pending (others are left as they are: a message sent meanwhile stays sent)."""
+    from core.errors import require_reason
+
+    reason = require_reason(reason)
+    replayed = 0
+    for message in OutboundMessage.objects.select_for_update().filter(
+        pk__in=message_ids, state=OutboundState.DEAD
+    ):
+        message.replay()
+        message._history_user = actor
+        message._change_reason = f"Replayed: {reason}"
+        message.save()
+        replayed += 1
+    if replayed:
+        from ..tasks import outbox_relay_task
+
+        outbox_relay_task.delay_on_commit()
+    return replayed

@@ -70,6 +70,11 @@ ACCESS = {
     "integrations:progress": {"get": ({INTEGRATION, MANAGER}, None)},
     "integrations:replay": {"post": ({INTEGRATION, MANAGER}, {"messages": ["1"], "reason": "x"})},
     "integrations:inbox_message": {"get": ({INTEGRATION, MANAGER}, None)},
+    "integrations:outbox": {"get": ({INTEGRATION, MANAGER}, None)},
+    "integrations:outbox_message": {"get": ({INTEGRATION, MANAGER}, None)},
+    "integrations:outbox_replay": {
+        "post": ({INTEGRATION, MANAGER}, {"messages": ["1"], "reason": "x"})
+    },
     "integrations:toggle": {"post": ({INTEGRATION, MANAGER}, {})},
     "integrations:sync": {"post": ({INTEGRATION, MANAGER}, {})},
     "insights:dashboard": {"get": ({MANAGER}, None)},
