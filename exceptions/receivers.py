@@ -17,7 +17,7 @@ def evaluate_after_commit(sender, order_id: int, **kwargs) -> None:
     # Runs after the order's transaction committed; inline, so the person who entered or edited
     # the order sees its holds at once. Imports evaluate in their own worker task.
     try:
-        order_evaluate(order_id=order_id)
+        order_evaluate(order_id=order_id, amended=kwargs.get("amended", False))
     except Exception:
         # The order stays "received", which the queues' KPIs show; the error must be seen too.
         logger.exception("Hold evaluation failed for order %s", order_id)

@@ -158,6 +158,12 @@ class OrderRecord:
     requested_date: date | None
     currency: str
     lines: tuple[OrderLineRecord, ...]
+    version: int = 1  # the upstream's version of the record: a newer one is an amendment
+    status: str = "open"  # "cancelled": the upstream cancelled the order
+
+
+#: An order record's status upstream.
+ORDER_STATUSES = {"open", "cancelled"}
 
 
 def map_customer(r: dict) -> CustomerRecord:
@@ -248,8 +254,16 @@ def map_inventory(r: dict) -> InventoryRecord:
 
 
 def map_order(r: dict) -> OrderRecord:
-    lines = r.get("lines") if isinstance(r, dict) else None
-    if not isinstance(lines, list) or not lines:
+    if not isinstance(r, dict):
+        raise MappingError("record: expected a JSON object")
+    status = _choice(r, "status", ORDER_STATUSES, default="open")
+    version = r.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise MappingError("version: expected a whole number from 1 up")
+    lines = r.get("lines")
+    if status == "cancelled" and not lines:
+        lines = []  # a cancellation need not repeat the lines
+    elif not isinstance(lines, list) or not lines:
         raise MappingError("lines: at least one line is required")
     mapped = []
     for index, line in enumerate(lines, start=1):
@@ -277,6 +291,8 @@ def map_order(r: dict) -> OrderRecord:
         requested_date=_date(r, "requested_date", required=False),
         currency=_text(r, "currency", required=False, max_length=3) or "USD",
         lines=tuple(mapped),
+        version=version,
+        status=status,
     )
 
 

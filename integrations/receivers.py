@@ -1,6 +1,7 @@
-"""Integrations reacting to the business: releases and invoices go out through the outbox, written
-in the very transaction that makes them; a release waits for any hold that blocks shipping, and
-a released ERP-rejection hold resends."""
+"""Integrations reacting to the business: releases, cancellations and invoices go out through the
+outbox, written in the very transaction that makes them; a release waits for any hold that blocks
+shipping, an order cancelled or held again after release is withdrawn from the WMS, and a
+released ERP-rejection hold resends."""
 
 from django.contrib.auth import get_user_model
 from django.dispatch import receiver
@@ -19,7 +20,10 @@ from .services import (
     outbox_enqueue_release,
     outbox_resend_invoices,
 )
-from .services.outbox import outbox_release_if_shippable
+from .services.outbox import outbox_enqueue_cancel, outbox_release_if_shippable
+
+#: States in which the WMS may hold a release instruction for the order.
+TOLD_TO_SHIP = {OrderState.RELEASED, OrderState.ALLOCATED}
 
 
 @receiver(order_transitioning, dispatch_uid="integrations.release_to_wms")
@@ -27,6 +31,15 @@ def release_to_wms(sender, order, target, **kwargs) -> None:
     # A hold that blocks shipping keeps the instruction back until it closes (below).
     if target == OrderState.RELEASED and not blocking_reasons(order, Step.SHIP):
         outbox_enqueue_release(order=order)
+
+
+@receiver(order_transitioning, dispatch_uid="integrations.withdraw_from_wms")
+def withdraw_from_wms(sender, order, source, target, **kwargs) -> None:
+    # Cancelled (upstream or by customer service), or back on hold after an amendment: the WMS
+    # must not ship what it was told to (nothing is sent if it was never told).
+    if source in TOLD_TO_SHIP and target in (OrderState.CANCELLED, OrderState.ON_HOLD):
+        why = "cancelled" if target == OrderState.CANCELLED else "on hold again"
+        outbox_enqueue_cancel(order=order, reason=f"Order {order.number} {why}")
 
 
 @receiver(hold_closed, dispatch_uid="integrations.release_when_shippable")

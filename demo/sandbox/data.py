@@ -40,7 +40,14 @@ class Catalog:
                             "address": f"{rng.randint(1, 999)} Dock Rd",
                             "city": "Springfield",
                             "postal_code": "01101",
-                        }
+                        },
+                        {  # where an amendment may send an order instead
+                            "code": "NORTH",
+                            "name": f"Sandbox Customer {n:03d} north dock",
+                            "address": "1 Harbour Way",
+                            "city": "Portland",
+                            "postal_code": "04101",
+                        },
                     ],
                 }
             )
@@ -154,3 +161,35 @@ class Catalog:
             "currency": "USD",
             "lines": lines,
         }
+
+
+#: What the ERP's amendments do, in turn: (kind, what a person reads).
+AMENDMENTS = ["quantity_up", "quantity_down", "line_added", "line_cancelled", "ship_to", "cancel"]
+
+
+def amended(order: dict, kind: str, version: int = 2) -> dict:
+    """A newer version of ``order`` (the whole record, as the ERP serves it) changed by ``kind``:
+    one of AMENDMENTS."""
+    record = {**order, "version": version, "lines": [dict(line) for line in order["lines"]]}
+    first = record["lines"][0]
+    quantity = Decimal(first["quantity"])
+    if kind == "quantity_up":
+        first["quantity"] = str(quantity * 3)
+    elif kind == "quantity_down":
+        first["quantity"] = str(max(Decimal(1), (quantity / 2).to_integral_value()))
+    elif kind == "line_added":
+        number = max(line["line"] for line in record["lines"]) + 1
+        record["lines"].append(
+            {"line": number, "sku": "SB-0001", "quantity": "2", "unit_price": None}
+        )
+    elif kind == "line_cancelled" and len(record["lines"]) > 1:
+        record["lines"].pop()
+    elif kind == "line_cancelled":
+        first["quantity"] = str(quantity + 1)  # one line only: a quantity change instead
+    elif kind == "ship_to":
+        record["ship_to"] = "NORTH"
+    elif kind == "cancel":
+        record["status"] = "cancelled"
+    else:
+        raise ValueError(f"amend: unknown kind {kind!r}")
+    return record

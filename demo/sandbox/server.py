@@ -5,7 +5,8 @@ reconciliation, outbound intake, and the switches (``switches.py``) that inject 
 (updated_at, id) comes after the keyset, oldest change first, with ``next`` (the keyset of the
 last record served, or null) and ``more``; `&id=<id>` (repeated) answers those records instead.
 `GET /<kind>/<stream>/ids?updated_since=..&updated_before=..` answers the id, version and
-updated_at of every record changed in the window, paged the same way.
+updated_at of every record changed in the window, paged the same way. The WMS takes releases
+(`POST /wms/releases`), changes (`/wms/changes`) and cancellations (`/wms/cancellations`).
 """
 
 import json
@@ -64,6 +65,8 @@ class Handler(BaseHTTPRequestHandler):
                     "release_posts": self.state.release_posts,
                     "invoices": len(self.state.invoices),
                     "credit_memos": len(self.state.credit_memos),
+                    "changes": len(self.state.changes),
+                    "cancellations": len(self.state.cancellations),
                 },
             )
         if parts == ["_control"]:
@@ -145,9 +148,45 @@ class Handler(BaseHTTPRequestHandler):
                 self.state.releases.setdefault(key, message)
                 self.state.release_times.setdefault(key, time.monotonic())
             return self._send(200, {"status": "accepted", "duplicate": duplicate})
+        if url.path in ("/wms/changes", "/wms/cancellations"):
+            return self._post_instruction(url.path, body)
         if url.path in ("/erp/invoices", "/erp/credit-memos"):
             return self._post_document(url.path, body)
         return self._send(404, {"error": "no such endpoint"})
+
+    def _post_instruction(self, path: str, body: bytes) -> None:
+        """The warehouse honours a change (the release ships the new lines) or a cancellation
+        (the release is dropped: nothing ships), once per key; for an order it already shipped
+        it answers "already_shipped", and for one it was never told to ship, 409."""
+        try:
+            message = json.loads(body)
+            key, number = message["key"], message["order"]
+        except (ValueError, KeyError, TypeError):
+            return self._send(400, {"error": "a JSON body with key and order is required"})
+        state = self.state
+        book = state.changes if path == "/wms/changes" else state.cancellations
+        with state.lock:
+            if key in book:
+                return self._send(200, {**book[key]["answer"], "duplicate": True})
+        release = state.release_of(number)
+        if release is None:
+            return self._send(409, {"error": f"no release of order {number} to change"})
+        if state.shipped(release):
+            answer = {
+                "status": "already_shipped",
+                "message": f"Order {number} already shipped; the warehouse cannot "
+                + ("change it" if book is state.changes else "cancel it"),
+            }
+        else:
+            answer = {"status": "accepted"}
+        with state.lock:
+            book[key] = {**message, "answer": answer}
+            if answer["status"] == "accepted" and book is state.changes:
+                state.releases[release] = {**state.releases[release], "lines": message["lines"]}
+            elif answer["status"] == "accepted":
+                state.releases.pop(release, None)
+                state.release_times.pop(release, None)
+        return self._send(200, {**answer, "duplicate": False})
 
     def _post_document(self, path: str, body: bytes) -> None:
         """The ERP books an invoice (or credit memo) once per key and answers with its reference;

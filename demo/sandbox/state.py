@@ -1,11 +1,12 @@
-"""What the sandbox serves: its streams as generated or released, records inserted mid-stream,
-and the outbound postings it received. The fault switches set these fields (``switches.py``)."""
+"""What the sandbox serves: its streams as generated, amended or released, records inserted
+mid-stream, and the outbound postings it received (releases, changes, cancellations, invoices).
+The fault switches set these fields (``switches.py``)."""
 
 import threading
 import time
 from dataclasses import dataclass, field
 
-from .data import Catalog
+from .data import AMENDMENTS, Catalog, amended
 from .feed import ChangeFeed
 
 MASTER_STREAMS = {"customers", "items", "prices", "ar", "inventory"}
@@ -40,6 +41,14 @@ class SandboxState:
     invoices: dict[str, dict] = field(default_factory=dict)  # invoices posted to the ERP, by key
     credit_memos: dict[str, dict] = field(default_factory=dict)
     reject_invoices: bool = False  # the ERP refuses every invoice posting (422)
+    # The ERP amends every n-th order (0: none) this many seconds after it appeared, each in
+    # turn by the next of data.AMENDMENTS: a newer version of the record (make run shows them).
+    amend_every: int = 5
+    amend_after_seconds: float = 180.0
+    # versions set by the `amend` switch (or a test), by order id: the newest is served
+    amendments: dict[str, dict] = field(default_factory=dict)
+    changes: dict[str, dict] = field(default_factory=dict)  # WMS change instructions by key
+    cancellations: dict[str, dict] = field(default_factory=dict)  # WMS cancels by key
     feed: ChangeFeed = field(default_factory=ChangeFeed)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -52,7 +61,10 @@ class SandboxState:
         if stream in MASTER_STREAMS:
             records = list(getattr(self.catalog, stream))
         elif stream == "orders":
-            records = [self.catalog.order(i) for i in range(self.order_count())]
+            records = [self._order_now(i) for i in range(self.order_count())]
+            records = self._spliced(stream, records)
+            with self.lock:  # an amended inserted order too
+                return [self.amendments.get(r["id"], r) for r in records]
         elif stream == "shipments":
             return self.shipments()  # its insertions are spliced in there, for deliveries too
         elif stream == "deliveries":
@@ -60,6 +72,51 @@ class SandboxState:
         else:
             raise KeyError(stream)
         return self._spliced(stream, records)
+
+    def _order_now(self, index: int) -> dict:
+        """The index-th order as the ERP has it now: a set amendment, or the generated one once
+        its time has come, or the order as first generated."""
+        order = self.catalog.order(index)
+        with self.lock:
+            set_version = self.amendments.get(order["id"])
+        if set_version is not None:
+            return set_version
+        every = self.amend_every
+        if not every or index % every != every - 1:
+            return order
+        appeared = (
+            0.0
+            if index < self.orders or not self.orders_per_minute
+            else (index - self.orders + 1) * 60 / self.orders_per_minute
+        )
+        if time.monotonic() - self.started < appeared + self.amend_after_seconds:
+            return order
+        return amended(order, AMENDMENTS[(index // every) % len(AMENDMENTS)])
+
+    def amend(self, order_id: str, kind: str) -> dict:
+        """Issue the next version of an order (``kind``: one of data.AMENDMENTS); the feed stamps
+        it as changed, so the next pull reads it. Raises ValueError for an unknown order."""
+        current = next((r for r in self.records("orders") if r["id"] == order_id), None)
+        if current is None:
+            raise ValueError(f"amend: no order {order_id}")
+        record = amended(current, kind, version=current.get("version", 1) + 1)
+        with self.lock:
+            self.amendments[order_id] = record
+        return record
+
+    def release_of(self, number: str) -> str | None:
+        """The key of the order's live release instruction (not cancelled), if any."""
+        with self.lock:
+            keys = [key for key, r in self.releases.items() if r.get("order") == number]
+        return keys[-1] if keys else None
+
+    def shipped(self, key: str) -> bool:
+        """Whether the warehouse has shipped the release ``key`` (a change is then too late)."""
+        with self.lock:
+            if key in self.shipped_early:
+                return True
+            at = self.release_times.get(key)
+        return at is not None and time.monotonic() - at >= self.ship_after_seconds
 
     def rows(self, stream: str):
         """The stream as the change feed serves it, in (updated_at, id) order."""

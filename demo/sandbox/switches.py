@@ -17,6 +17,10 @@ Faults:
 
 Feed:
 - ``orders``: orders available from the start; ``orders_per_minute``: more over time.
+- ``amend``: an object (or a list) issuing a newer version of an order: ``order`` (its id) and
+  ``kind``, one of quantity_up, quantity_down, line_added, line_cancelled, ship_to, cancel.
+- ``amend_every`` / ``amend_after_seconds``: the ERP amends every n-th order (0: none) this long
+  after it appeared, by each kind in turn.
 - ``ship_after_seconds`` / ``deliver_after_seconds``: how long from release to shipment, and
   from shipment to proof of delivery.
 - ``short_every``: every n-th shipment ships one unit short on its first line (0: never).
@@ -125,6 +129,29 @@ def _insert(state: SandboxState, name: str, value) -> None:
 
 _insert.parse = _insertions
 
+
+def _amendments(name: str, value) -> list[dict]:
+    from .data import AMENDMENTS
+
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if not isinstance(item, dict) or set(item) != {"order", "kind"}:
+            raise SwitchError(f"{name}: expected an object with order and kind")
+        if item["kind"] not in AMENDMENTS:
+            raise SwitchError(f"{name}.kind: one of {', '.join(AMENDMENTS)}")
+    return items
+
+
+def _amend(state: SandboxState, name: str, value) -> None:
+    for item in _amendments(name, value):
+        try:
+            state.amend(item["order"], item["kind"])
+        except ValueError as exc:
+            raise SwitchError(str(exc)) from exc
+
+
+_amend.parse = _amendments
+
 SWITCHES: dict[str, Callable] = {
     "fail_next": _set("fail_next", _statuses, list),
     "latency_ms": _set("latency_ms", _count),
@@ -134,6 +161,9 @@ SWITCHES: dict[str, Callable] = {
     "orphan_shipments": _set("orphan_shipments", _texts, list),
     "reject_invoices": _set("reject_invoices", _flag),
     "insert": _insert,
+    "amend": _amend,
+    "amend_every": _set("amend_every", _count),
+    "amend_after_seconds": _set("amend_after_seconds", _seconds),
     "orders": _set("orders", _count),
     "orders_per_minute": _set("orders_per_minute", _seconds),
     "ship_after_seconds": _set("ship_after_seconds", _seconds),
@@ -154,17 +184,19 @@ def switches_apply(state: SandboxState, switches) -> None:
         )
     for name, value in switches.items():
         SWITCHES[name].parse(name, value)
-    if "insert" in switches:  # the one switch that can still be refused, so it goes first
-        SWITCHES["insert"](state, "insert", switches["insert"])  # (it takes the lock itself)
+    for name in ("insert", "amend"):  # the ones that can still be refused, so they go first
+        if name in switches:
+            SWITCHES[name](state, name, switches[name])  # (they take the lock themselves)
     with state.lock:
         for name, value in switches.items():
-            if name != "insert":
+            if name not in ("insert", "amend"):
                 SWITCHES[name](state, name, value)
 
 
 def switches_now(state: SandboxState) -> dict:
     """Every switch's current value (``insert``: the records inserted so far, by stream)."""
-    values = {name: getattr(state, name) for name in SWITCHES if name != "insert"}
+    values = {name: getattr(state, name) for name in SWITCHES if name not in ("insert", "amend")}
     values["malformed"] = sorted(values["malformed"])
     values["insert"] = {stream: len(rows) for stream, rows in state.inserted.items()}
+    values["amend"] = {order: r["version"] for order, r in state.amendments.items()}
     return values

@@ -18,7 +18,7 @@ from core.pgcopy import copy_create_with_history, maker
 from core.roles import get_system_user
 from orders.imports import orders_conclude_import
 from orders.lifecycle import Step
-from orders.models import Order, OrderLine, OrderState
+from orders.models import EXPOSED_STATES, Order, OrderLine, OrderState
 from orders.services import order_place_on_hold, order_release
 
 from ..decisions import beyond_decision, material_changes, reraise_note
@@ -53,6 +53,8 @@ def orders_judge(orders: list[Order], lines_of: dict[int, list[OrderLine]]) -> l
     )
     judged = []
     for order in orders:
+        if order.state in EXPOSED_STATES:  # a released order judged after an amendment: its
+            batch.exposure[order.customer_id] -= order.total  # own total is not exposure twice
         policy, lines = policies[order.customer.segment], lines_of[order.pk]
         facts = batch.facts(order, lines, history_orders=policy.anomaly_history_orders)
         findings = [
@@ -94,14 +96,16 @@ def hold_for_finding(order, finding: Finding, reason, policy, *, at, actor) -> H
 
 
 @transaction.atomic
-def order_evaluate(*, order_id: int, actor=None) -> list[Hold]:
+def order_evaluate(*, order_id: int, actor=None, amended: bool = False) -> list[Hold]:
     """Run the rules on an order; open a hold per new finding, clear holds whose cause is gone,
-    then put the order on hold or release it. Safe to run any number of times."""
+    then put the order on hold or release it. Safe to run any number of times. ``amended``: the
+    order was just amended upstream, so a released (not yet allocated) order is judged too, and
+    goes back on hold if a release-blocking hold is raised (the WMS is then told to wait)."""
     actor = actor or get_system_user()
     order = (
         Order.objects.select_for_update(of=("self",)).select_related("customer").get(pk=order_id)
     )
-    if order.state not in EVALUATED_STATES:
+    if order.state not in EVALUATED_STATES and not (amended and order.state == OrderState.RELEASED):
         return []
     lines = judged_lines(order)
     [judged] = orders_judge([order], {order.pk: lines})
@@ -139,7 +143,7 @@ def order_evaluate(*, order_id: int, actor=None) -> list[Hold]:
         ):
             hold.clear(by=actor, note="No longer found on re-evaluation", at=now)
             save_hold(hold, actor, "Cleared: the cause is gone")
-    order_follow_holds(order, actor=actor)
+    order_follow_holds(order, actor=actor, amended=amended)
     return raised
 
 
@@ -197,14 +201,19 @@ def orders_evaluate_imported(*, orders: list[Order], actor) -> list[Order]:
     )
 
 
-def order_follow_holds(order: Order, *, actor) -> None:
-    """Hold the order while a release-blocking hold is active; release it when none is left."""
+def order_follow_holds(order: Order, *, actor, amended: bool = False) -> None:
+    """Hold the order while a release-blocking hold is active; release it when none is left.
+    A released order goes back on hold only after an upstream amendment (``amended``)."""
     blocking = Hold.objects.filter(
         order=order, blocks=Step.RELEASE, state__in=ACTIVE_STATES
     ).exists()
     system = get_system_user()
     if blocking and order.state == OrderState.RECEIVED:
         order_place_on_hold(actor=system, order_id=order.pk, reason="Holds raised by rules")
+    elif blocking and amended and order.state == OrderState.RELEASED:
+        order_place_on_hold(
+            actor=system, order_id=order.pk, reason="Holds raised by rules after an amendment"
+        )
     elif not blocking and order.state in EVALUATED_STATES:
         why = (
             "Touchless: no hold raised"

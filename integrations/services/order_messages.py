@@ -1,9 +1,10 @@
-"""Order messages from the ERP: applied set-wise a chunk per transaction (``orders.imports``,
-``exceptions.services.evaluation``), or one at a time for a message that failed before or whose
-worker died."""
+"""Order messages from the ERP: new orders applied set-wise a chunk per transaction
+(``orders.imports``, ``exceptions.services.evaluation``); amendments (a newer version of a stored
+order), cancellations, a message that failed before or whose worker died, one at a time."""
 
 import logging
 from collections import defaultdict
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -17,7 +18,7 @@ from core.roles import get_system_user
 from orders import upserts
 from orders.imports import OrderImport, orders_import
 from orders.models import Order, ShipTo
-from orders.services import LineInput, order_create
+from orders.services import LineInput, Outcome, order_amend, order_create
 
 from ..mappers import MAPPERS, MappingError
 from ..models import Connector, InboundMessage, InboundState
@@ -54,7 +55,7 @@ def orders_apply_batches(*, connector_id: int, limit: int, counts) -> list[Inbou
         left -= len(ids)
         outcome = defaultdict(int)
         try:
-            _apply_orders(ids, outcome, source)
+            deferred = _apply_orders(ids, outcome, source)
         except Exception:  # noqa: BLE001 - isolate the bad message instead of failing them all
             logger.exception("An order batch failed; applying its messages one at a time")
             one_by_one += (
@@ -66,6 +67,13 @@ def orders_apply_batches(*, connector_id: int, limit: int, counts) -> list[Inbou
             continue
         for key, value in outcome.items():
             counts[key] += value
+        if deferred:
+            one_by_one += (
+                InboundMessage.objects.filter(pk__in=deferred)
+                .select_related("connector")
+                .defer("payload")
+                .order_by("external_id", "version")
+            )
     return retry + one_by_one
 
 
@@ -111,9 +119,12 @@ def _unheld(messages) -> list[InboundMessage]:
 
 
 @transaction.atomic
-def _apply_orders(ids: list[int], counts, source: str) -> None:
+def _apply_orders(ids: list[int], counts, source: str) -> list[int]:
     """Apply the messages ``ids`` of the connector named ``source`` (its orders' source system)
-    that no other worker holds, in one transaction."""
+    that no other worker holds, in one transaction. Returns the messages left to the one-at-a-
+    time path: a version after the first, a cancellation, and a first version of an order
+    already stored (each an amendment or a repeat, rare; the batch keeps to new orders, with no
+    query per order)."""
     from exceptions.services import orders_evaluate_imported
 
     from .outbox import outbox_enqueue_releases
@@ -126,14 +137,17 @@ def _apply_orders(ids: list[int], counts, source: str) -> None:
         .order_by("external_id", "version")
     )
     if not messages:
-        return
+        return []
     errors: dict[int, str | None] = {}
-    imports, messages_of = [], defaultdict(list)
+    imports, messages_of, deferred = [], defaultdict(list), []
     for message in messages:
         try:
             record = MAPPERS["orders"](message.payload)
         except MappingError as exc:
             errors[message.pk] = str(exc)
+            continue
+        if record.version > 1 or record.status != "open" or record.external_id in messages_of:
+            deferred.append(message)  # versions apply in order, after the order is stored
             continue
         imports.append(
             OrderImport(
@@ -155,11 +169,16 @@ def _apply_orders(ids: list[int], counts, source: str) -> None:
         messages_of[record.external_id].append(message)
     result = orders_import(actor=system, source=source, records=imports, now=timezone.now())
     for external_id, group in messages_of.items():
+        if external_id in result.repeated:
+            deferred += group  # stored before: judged against its applied version, alone
+            continue
         for message in group:
             errors[message.pk] = result.rejected.get(external_id)
     outcomes = defaultdict(list)  # the same outcome, one UPDATE (bulk_update's CASE is slow)
     now = timezone.now()
     for message in messages:
+        if message.pk not in errors:
+            continue  # deferred
         error = errors[message.pk]
         mark(message, error=error, dead=error is not None, actor=system, at=now)
         outcomes[tuple(getattr(message, name) for name in MARKED_FIELDS)].append(message.pk)
@@ -168,7 +187,8 @@ def _apply_orders(ids: list[int], counts, source: str) -> None:
         InboundMessage.objects.filter(pk__any=pks).update(
             **dict(zip(MARKED_FIELDS, values, strict=True))
         )
-    copy_history(InboundMessage, messages, update=True, default_user=system)
+    marked = [message for message in messages if message.pk in errors]
+    copy_history(InboundMessage, marked, update=True, default_user=system)
     # last: evaluation holds its customers' credit locks to the commit, so another worker
     # importing orders of the same customers waits the shortest time
     released = orders_evaluate_imported(orders=result.created, actor=system)
@@ -176,12 +196,31 @@ def _apply_orders(ids: list[int], counts, source: str) -> None:
     for order in result.created:  # each order's log line carries its message's correlation id
         with correlated(order.correlation_id):
             logger.info("Order %s imported from %s", order.number, source)
+    return [message.pk for message in deferred]
 
 
 def order_message_apply(message: InboundMessage, record, counts, system) -> None:
+    """One order message: a stored order's newer version is an amendment (``_amend``); a later
+    version of an order not stored yet waits for it (and, once it has waited O2C_PARK_HOURS, is
+    stored as the whole order it is); a first version is a new order."""
     source = message.connector.name
-    if Order.objects.filter(source_system=source, external_id=record.external_id).exists():
-        finish(message, error=None, actor=system)  # already applied: a repeat changes nothing
+    stored = (
+        Order.objects.filter(source_system=source, external_id=record.external_id)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if stored is not None:
+        _amend(message, record, stored, counts, system)
+        return
+    if record.version > 1 and not _waited_enough(message):
+        what = f"order “{record.external_id}” is unknown; version {record.version} waits for it"
+        finish(message, error=f"parked: {what}", actor=system)
+        counts["parked"] += 1
+        return
+    if record.status == "cancelled":
+        _note(
+            message, f"cancelled upstream (version {record.version}) before o2c stored it", system
+        )
         counts["processed"] += 1
         return
     customer = upserts.resolve_customers(source=source, refs=[record.customer]).get(record.customer)
@@ -196,7 +235,7 @@ def order_message_apply(message: InboundMessage, record, counts, system) -> None
     )
     try:
         with transaction.atomic():  # the order and its lines apply whole, or not at all
-            order_create(
+            order = order_create(
                 actor=system,
                 customer_id=customer.pk,
                 channel=record.channel,
@@ -213,6 +252,11 @@ def order_message_apply(message: InboundMessage, record, counts, system) -> None
                 correlation_id=message.correlation_id,
                 reason=f"Imported from {source} ({record.channel})",
             )
+            if record.version > 1:  # first seen at a later version: that one is applied
+                order.source_version = record.version
+                order._history_user = system
+                order._change_reason = f"Version {record.version} of {source}"
+                order.save(update_fields=["source_version"])
     except Conflict as exc:
         finish(message, error=exc.message, dead=True, actor=system)
         counts["dead"] += 1
@@ -223,6 +267,83 @@ def order_message_apply(message: InboundMessage, record, counts, system) -> None
         return
     finish(message, error=None, actor=system)
     logger.info("Order %s imported from %s", record.number, source)
+    counts["processed"] += 1
+
+
+def _waited_enough(message: InboundMessage) -> bool:
+    """A later version of an order not stored has waited O2C_PARK_HOURS for the earlier ones."""
+    return timezone.now() - message.received_at > timedelta(hours=settings.O2C_PARK_HOURS)
+
+
+def _note(message: InboundMessage, note: str, system) -> None:
+    """Processed, changing nothing, with the reason kept on the message for the inbox to show."""
+    mark(message, error=None, actor=system)
+    message.last_error = note
+    message._change_reason = f"Applied: {note}"[:1000]
+    message.save()
+
+
+def _amend(message: InboundMessage, record, order_id: int, counts, system) -> None:
+    """A version of a stored order: applied by ``order_amend`` with, for a released order, the
+    WMS's change (or cancel) instruction in the same transaction. An older or equal version
+    changes nothing and says why; one that fails validation is a dead letter naming the field,
+    the order untouched; one that comes after shipping holds the order for customer service."""
+    from exceptions.services import hold_raise
+
+    from .outbox import outbox_enqueue_change
+
+    source = message.connector.name
+    try:
+        with transaction.atomic():  # the amendment and the WMS instruction, whole or not at all
+            amendment = order_amend(
+                actor=system,
+                order_id=order_id,
+                version=record.version,
+                source=source,
+                lines=[
+                    LineInput(sku=line.sku, quantity=line.quantity, unit_price=line.unit_price)
+                    for line in record.lines
+                ],
+                ship_to_code=record.ship_to,
+                requested_date=record.requested_date,
+                currency=record.currency,
+                customer_ref=record.customer,
+                cancelled=record.status == "cancelled",
+            )
+            if amendment.outcome == Outcome.APPLIED and amendment.after_release:
+                if amendment.changes:
+                    outbox_enqueue_change(order=amendment.order, changes=amendment.changes)
+            elif amendment.outcome == Outcome.TOO_LATE:
+                hold_raise(
+                    order_id=order_id,
+                    reason_code="CHANGED_AFTER_SHIPMENT",
+                    actor=system,
+                    value=amendment.order.total,
+                    context={
+                        "source": source,
+                        "version": record.version,
+                        "order_state": amendment.was,
+                        "difference": amendment.changes,
+                        "cancelled": record.status == "cancelled",
+                    },
+                )
+    except ApplicationError as exc:
+        finish(message, error=_field_message(exc), dead=True, actor=system)
+        counts["dead"] += 1
+        return
+    if amendment.outcome == Outcome.APPLIED and not amendment.changes:
+        _note(message, f"version {record.version} changes nothing on the order", system)
+    elif amendment.outcome in (Outcome.APPLIED, Outcome.CANCELLED):
+        finish(message, error=None, actor=system)
+        logger.info(
+            "Order %s %s by %s version %s",
+            amendment.order.number,
+            "cancelled" if amendment.outcome == Outcome.CANCELLED else "amended",
+            source,
+            record.version,
+        )
+    else:  # stale, too late (held for customer service), or the order is cancelled
+        _note(message, amendment.note, system)
     counts["processed"] += 1
 
 

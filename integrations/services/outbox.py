@@ -1,10 +1,13 @@
 """The outbox: rows written in the business transaction, relayed to the target after commit.
 
-Topics: an order release goes to the WMS; an invoice release and a credit memo go to the ERP,
-whose answer posts the invoice (or, refused, raises a billing hold for finance).
+Topics: an order release, an amendment's change and a cancellation go to the WMS (an answer
+"already shipped" to a change or cancel holds the order for customer service); an invoice
+release and a credit memo go to the ERP, whose answer posts the invoice (or, refused, raises a
+billing hold for finance).
 """
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -25,6 +28,8 @@ K = Connector.Kind
 #: topic -> (the kind of system it goes to, the path it is posted to)
 TOPICS = {
     "order_release": (K.WMS, "wms/releases"),
+    "order_change": (K.WMS, "wms/changes"),
+    "order_cancel": (K.WMS, "wms/cancellations"),
     "invoice_release": (K.ERP, "erp/invoices"),
     "credit_memo": (K.ERP, "erp/credit-memos"),
 }
@@ -59,20 +64,76 @@ def _enqueue(*, topic: str, key: str, payload: dict, correlation_id) -> Outbound
     return message
 
 
+def _open_lines(order) -> list[dict]:
+    return [
+        {"line": line.line_number, "sku": line.item.sku, "quantity": str(line.ordered_qty)}
+        for line in order.lines.select_related("item").filter(cancelled=False)
+    ]
+
+
+def _wms_instructions(order) -> tuple[int, int]:
+    """(release instructions, cancel instructions) written for the order so far. The WMS holds a
+    live release while there are more releases than cancels; the keys of the next ones follow
+    from these counts, so each is written exactly once (the order row is locked by the caller)."""
+    number = order.number
+    keys = OutboundMessage.objects.filter(
+        Q(key=f"release:{number}")
+        | Q(key__startswith=f"release:{number}:")
+        | Q(key__startswith=f"cancel:{number}:")
+    ).values_list("key", flat=True)
+    releases = sum(1 for key in keys if key.startswith("release:"))
+    return releases, len(keys) - releases
+
+
 def outbox_enqueue_release(*, order) -> OutboundMessage | None:
     """Called inside the transaction that releases the order: the instruction to the WMS commits
-    (or rolls back) with the release itself."""
+    (or rolls back) with the release itself. Once per release: an order released again after
+    the WMS was told to cancel (it went back on hold) is released under a new key."""
+    _, cancels = _wms_instructions(order)
+    # the live release's key while the WMS holds one (get_or_create then returns it)
+    key = f"release:{order.number}" + (f":{cancels}" if cancels else "")
     return _enqueue(
         topic="order_release",
-        key=f"release:{order.number}",
+        key=key,
+        correlation_id=order.correlation_id,
+        payload={"order": order.number, "lines": _open_lines(order)},
+    )
+
+
+def outbox_enqueue_change(*, order, changes: list[str]) -> OutboundMessage | None:
+    """An amendment of a released order, in the amendment's transaction: the WMS gets the order
+    as it now is (every open line, the ship-to, the date) and what changed, once per version
+    (its key). Nothing is sent while the WMS holds no live release (the release, when it goes,
+    carries the amended order)."""
+    releases, cancels = _wms_instructions(order)
+    if releases <= cancels:
+        return None
+    return _enqueue(
+        topic="order_change",
+        key=f"change:{order.number}:{order.source_version}",
         correlation_id=order.correlation_id,
         payload={
             "order": order.number,
-            "lines": [
-                {"line": line.line_number, "sku": line.item.sku, "quantity": str(line.ordered_qty)}
-                for line in order.lines.select_related("item").filter(cancelled=False)
-            ],
+            "version": order.source_version,
+            "ship_to": order.ship_to.code if order.ship_to else "",
+            "requested_date": order.requested_date.isoformat() if order.requested_date else None,
+            "lines": _open_lines(order),
+            "changes": changes,
         },
+    )
+
+
+def outbox_enqueue_cancel(*, order, reason: str) -> OutboundMessage | None:
+    """The order was cancelled, or went back on hold, after the WMS was told to ship it: the WMS
+    is told not to, in the same transaction. Nothing is sent while it holds no live release."""
+    releases, cancels = _wms_instructions(order)
+    if releases <= cancels:
+        return None
+    return _enqueue(
+        topic="order_cancel",
+        key=f"cancel:{order.number}:{cancels + 1}",
+        correlation_id=order.correlation_id,
+        payload={"order": order.number, "reason": reason},
     )
 
 
@@ -220,6 +281,30 @@ def outbox_resend_invoices(*, order_id: int, actor, reason: str) -> int:
     return resent
 
 
+#: Instructions the WMS may answer "already shipped": too late for the warehouse.
+WMS_CHANGES = {"order_change", "order_cancel"}
+
+
+def _hold_already_shipped(message: OutboundMessage, answer: dict) -> None:
+    """The WMS could not honour a change or cancel: the order shipped as it was. Customer
+    service holds it, with the WMS's answer and what was asked, before it is invoiced."""
+    from exceptions.services import hold_raise
+
+    order = Order.objects.filter(number=message.payload["order"]).first()
+    if order is None:
+        return
+    hold_raise(
+        order_id=order.pk,
+        reason_code="CHANGED_AFTER_SHIPMENT",
+        context={
+            "wms_answer": str(answer.get("message") or "already shipped"),
+            "instruction": message.key,
+            "difference": message.payload.get("changes")
+            or [f"order cancelled: {message.payload.get('reason', '')}"],
+        },
+    )
+
+
 def _claimed(pk: int) -> OutboundMessage | None:
     """The message, still to send, locked for this transaction; None while another relay has it."""
     # of=self: locking the joined connector row too would make every other relay skip all of
@@ -274,6 +359,8 @@ def outbox_relay(*, limit: int = 100) -> dict[str, int]:
                     invoice_mark_posted(
                         number=message.payload["number"], reference=str(answer.get("reference", ""))
                     )
+                elif message.topic in WMS_CHANGES and answer.get("status") == "already_shipped":
+                    _hold_already_shipped(message, answer)
             message._history_user = system
             message._change_reason = (
                 f"Relay attempt {message.attempts}: {message.get_state_display()}"
@@ -281,26 +368,3 @@ def outbox_relay(*, limit: int = 100) -> dict[str, int]:
             message.save()
     return counts
 
-
-@transaction.atomic
-def outbox_replay(*, actor, message_ids: list[int], reason: str) -> int:
-    """Put dead outbound messages back to pending, with who and why in their history, and relay
-    them after commit. A reason is required; without one nothing changes. Returns how many were
-    dead and are now pending (others are left as they are: a message sent meanwhile stays sent)."""
-    from core.errors import require_reason
-
-    reason = require_reason(reason)
-    replayed = 0
-    for message in OutboundMessage.objects.select_for_update().filter(
-        pk__in=message_ids, state=OutboundState.DEAD
-    ):
-        message.replay()
-        message._history_user = actor
-        message._change_reason = f"Replayed: {reason}"
-        message.save()
-        replayed += 1
-    if replayed:
-        from ..tasks import outbox_relay_task
-
-        outbox_relay_task.delay_on_commit()
-    return replayed

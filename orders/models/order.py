@@ -82,6 +82,9 @@ class Order(ConcurrentTransitionMixin, FSMModelMixin, ExternalRef):
     correlation_id = models.UUIDField(default=uuid.uuid4, db_index=True)
     received_at = models.DateTimeField()
     released_at = models.DateTimeField(null=True, blank=True)
+    #: The upstream version last applied (an ERP record's "version"): a newer one is an
+    #: amendment, an older or equal one changes nothing. Orders entered in o2c stay at 1.
+    source_version = models.PositiveIntegerField(default=1)
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

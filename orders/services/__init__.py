@@ -1,8 +1,9 @@
-"""Every write to orders, by subdomain: entry, edits of an open order, and the lifecycle
-transitions, with what they share (access: who may write and the locks; pricing: lines priced
+"""Every write to orders, by subdomain: entry, edits of an open order, upstream amendments and
+the lifecycle transitions, with what they share (access: who may write and the locks; pricing: lines priced
 and totalled); atomic, row-locked, with history authors and reasons, events after commit."""
 
 from .access import EDITABLE_STATES, lock_credit
+from .amendments import Amendment, Outcome, order_amend
 from .edits import (
     customer_update_master_data,
     order_line_accept_price,
@@ -26,13 +27,16 @@ from .transitions import (
 )
 
 __all__ = [
+    "Amendment",
     "EDITABLE_STATES",
     "LineInput",
     "MANUAL_TRANSITIONS",
     "ORDER_TOTAL_DIGITS",
+    "Outcome",
     "SHIPPED_SO_FAR",
     "customer_update_master_data",
     "lock_credit",
+    "order_amend",
     "order_create",
     "order_line_accept_price",
     "order_line_cancel",

@@ -131,6 +131,35 @@ def check_short_every(sandbox):
     assert page(sandbox, "wms/shipments")[0]["lines"][0]["quantity"] == "5"
 
 
+def _orders(sandbox) -> dict[str, dict]:
+    return {r["id"]: r for r in page(sandbox, "erp/orders")}
+
+
+def check_amend(sandbox):
+    first = _orders(sandbox)["SBO100001"]
+    turn(sandbox, amend={"order": "SBO100001", "kind": "quantity_up"})
+    second = _orders(sandbox)["SBO100001"]
+    assert second["version"] == 2 and second["updated_at"] > first["updated_at"]
+    assert int(second["lines"][0]["quantity"]) == 3 * int(first["lines"][0]["quantity"])
+    turn(sandbox, amend=[{"order": "SBO100001", "kind": "cancel"}])
+    assert _orders(sandbox)["SBO100001"]["status"] == "cancelled"
+    assert _orders(sandbox)["SBO100001"]["version"] == 3
+
+
+def check_amend_every(sandbox):
+    turn(sandbox, amend_every=1, amend_after_seconds=0)
+    assert {r["version"] for r in _orders(sandbox).values()} == {2}
+    turn(sandbox, amend_every=0)
+    assert {r["version"] for r in _orders(sandbox).values()} == {1}
+
+
+def check_amend_after_seconds(sandbox):
+    turn(sandbox, amend_every=1, amend_after_seconds=3600)
+    assert {r["version"] for r in _orders(sandbox).values()} == {1}
+    turn(sandbox, amend_after_seconds=0)
+    assert {r["version"] for r in _orders(sandbox).values()} == {2}
+
+
 CHECKS = {
     name.removeprefix("check_"): check
     for name, check in globals().items()
@@ -181,3 +210,32 @@ def test_a_body_that_is_not_a_json_object_is_refused(sandbox):
         response = httpx.post(f"{sandbox.url}/_control", content=body)
         assert response.status_code == 400
         assert response.json()["error"] == "Send a JSON object of switch: value."
+
+
+def test_the_wms_honours_a_change_and_a_cancel_until_it_has_shipped(sandbox):
+    # given two released orders the warehouse has not shipped yet
+    turn(sandbox, ship_after_seconds=3600)
+    release(sandbox, "SBO100001")
+    release(sandbox, "SBO100002")
+    change = {
+        "key": "change:SBO100001:2",
+        "order": "SBO100001",
+        "lines": [{**LINES[0], "quantity": "9"}],
+    }
+    # when one is changed and the other cancelled
+    answers = [
+        httpx.post(f"{sandbox.url}/wms/changes", json=change).json(),
+        httpx.post(
+            f"{sandbox.url}/wms/cancellations",
+            json={"key": "cancel:SBO100002:1", "order": "SBO100002"},
+        ).json(),
+    ]
+    # then both are honoured: the change ships its lines, the cancelled order never ships
+    assert [a["status"] for a in answers] == ["accepted", "accepted"]
+    turn(sandbox, ship_after_seconds=0)
+    shipped = {r["order"]: r for r in page(sandbox, "wms/shipments")}
+    assert set(shipped) == {"SBO100001"} and shipped["SBO100001"]["lines"][0]["quantity"] == "9"
+    # and once shipped, a change is answered "already shipped"
+    late = {**change, "key": "change:SBO100001:3"}
+    answer = httpx.post(f"{sandbox.url}/wms/changes", json=late).json()
+    assert answer["status"] == "already_shipped" and "already shipped" in answer["message"]
