@@ -13,7 +13,7 @@ from simple_history.utils import bulk_create_with_history
 
 from billing.selectors import invoice_lines_with_orders
 from billing.services import invoice_mark_posted, invoice_record_posting_refusal
-from core.errors import TransientError
+from core.errors import TransientError, require_reason
 from core.roles import get_system_user
 from exceptions.models import ACTIVE_STATES, Hold
 from orders.extensions import blocking_reasons
@@ -368,3 +368,24 @@ def outbox_relay(*, limit: int = 100) -> dict[str, int]:
             message.save()
     return counts
 
+
+@transaction.atomic
+def outbox_replay(*, actor, message_ids: list[int], reason: str) -> int:
+    """Put dead outbound messages back to pending, with who and why in their history, and relay
+    them after commit. A reason is required; without one nothing changes. Returns how many were
+    dead and are now pending (others are left as they are: a message sent meanwhile stays sent)."""
+    reason = require_reason(reason)
+    replayed = 0
+    for message in OutboundMessage.objects.select_for_update().filter(
+        pk__in=message_ids, state=OutboundState.DEAD
+    ):
+        message.replay()
+        message._history_user = actor
+        message._change_reason = f"Replayed: {reason}"
+        message.save()
+        replayed += 1
+    if replayed:
+        from ..tasks import outbox_relay_task
+
+        outbox_relay_task.delay_on_commit()
+    return replayed
