@@ -4,7 +4,6 @@ order), cancellations, a message that failed before or whose worker died, one at
 
 import logging
 from collections import defaultdict
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -22,7 +21,7 @@ from orders.services import LineInput, Outcome, order_amend, order_create
 
 from ..mappers import MAPPERS, MappingError
 from ..models import Connector, InboundMessage, InboundState
-from .attempts import MARKED_FIELDS, WAITING, finish, mark
+from .attempts import MARKED_FIELDS, WAITING, finish, mark, park_overdue
 
 logger = logging.getLogger(__name__)
 
@@ -212,9 +211,9 @@ def order_message_apply(message: InboundMessage, record, counts, system) -> None
     if stored is not None:
         _amend(message, record, stored, counts, system)
         return
-    if record.version > 1 and not _waited_enough(message):
+    if record.version > 1 and not park_overdue(message):
         what = f"order “{record.external_id}” is unknown; version {record.version} waits for it"
-        finish(message, error=f"parked: {what}", actor=system)
+        finish(message, error=f"parked: {what}", parked=True, actor=system)
         counts["parked"] += 1
         return
     if record.status == "cancelled":
@@ -268,11 +267,6 @@ def order_message_apply(message: InboundMessage, record, counts, system) -> None
     finish(message, error=None, actor=system)
     logger.info("Order %s imported from %s", record.number, source)
     counts["processed"] += 1
-
-
-def _waited_enough(message: InboundMessage) -> bool:
-    """A later version of an order not stored has waited O2C_PARK_HOURS for the earlier ones."""
-    return timezone.now() - message.received_at > timedelta(hours=settings.O2C_PARK_HOURS)
 
 
 def _note(message: InboundMessage, note: str, system) -> None:

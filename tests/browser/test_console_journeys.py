@@ -25,7 +25,7 @@ def test_admin_replays_dead_letters(
     # when the admin selects them on the dead-letter page and replays with a reason
     login("integration")
     page.get_by_role("link", name="Integrations").click()
-    page.get_by_role("link", name="Dead letters").click()
+    page.get_by_role("link", name="Dead letters", exact=True).click()
     expect(page.get_by_role("table", name="Messages")).to_contain_text("lines.sku: unknown")
     for checkbox in page.get_by_role("checkbox").all():
         checkbox.check()

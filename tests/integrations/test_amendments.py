@@ -163,7 +163,7 @@ def test_an_older_version_arriving_after_a_newer_one_changes_nothing(
     order = Order.objects.filter(external_id="SBO900002").first()
     if order is None:
         assert message.last_error.startswith("parked: ")
-        InboundMessage.objects.filter(pk=message.pk).update(received_at="2026-01-01T00:00Z")
+        InboundMessage.objects.filter(pk=message.pk).update(parked_since="2026-01-01T00:00Z")
         sync(erp, ["orders"], django_capture_on_commit_callbacks)
         order = Order.objects.get(external_id="SBO900002")
     assert order.source_version == 3
