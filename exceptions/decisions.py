@@ -98,3 +98,14 @@ def beyond_decision(decided_amount: Decimal, found_amount: Decimal) -> bool:
     """A finding goes beyond a decision when what needs approving (a credit overage, or the value
     at risk) is larger than what the person released."""
     return found_amount > decided_amount
+
+
+def compared(decision: dict, context: dict) -> list[tuple[str, str, str]]:
+    """(figure, when released, now) for each number both snapshots carry, for a person to read
+    the earlier decision beside today's finding."""
+    then = decision.get("numbers", {})
+    return [
+        (key.replace("_", " "), str(then[key]), str(context[key]))
+        for key in context
+        if key in then and key != "earlier_decision" and not isinstance(context[key], dict | list)
+    ]

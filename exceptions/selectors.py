@@ -14,7 +14,7 @@ from core.roles import Role, UserLike, is_system_user, user_roles
 from orders.models import ARBalance, InventoryPosition
 from orders.selectors import territories_for
 
-from .decisions import Materiality
+from .decisions import Materiality, compared
 from .models import ACTIVE_STATES, Hold, HoldPolicy, HoldReason, HoldState, Notification, Queue
 from .rules import Thresholds
 
@@ -298,6 +298,15 @@ def unread_notifications(*, user: UserLike) -> int:
 def queue_members(*, queue: str):
     """Active users who work ``queue`` (its role group), for reassignment."""
     return get_user_model().objects.filter(groups__name=queue, is_active=True).order_by("username")
+
+
+def hold_earlier_decision(*, hold: Hold) -> dict:
+    """A hold raised again after a material change: the decision it replaces, and each figure
+    as it was when released beside the figure now."""
+    decision = hold.context.get("earlier_decision")
+    if not decision:
+        return {}
+    return {"earlier_decision": decision, "decision_figures": compared(decision, hold.context)}
 
 
 def hold_live_context(*, hold: Hold) -> dict:

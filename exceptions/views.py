@@ -108,6 +108,7 @@ def hold_detail(request: HttpRequest, hold_id: int) -> HttpResponse:
             "payment_terms": Customer.PaymentTerms.choices,
             "members": selectors.queue_members(queue=hold.queue),
             **selectors.hold_live_context(hold=hold),
+            **selectors.hold_earlier_decision(hold=hold),
         },
     )
 
