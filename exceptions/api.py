@@ -1,7 +1,12 @@
 """Holds over the API: the user's queues only, with claim / release / reject / escalate going
 through the same services, permissions and maker-checker as the queue pages."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
@@ -49,6 +54,36 @@ class HoldSerializer(serializers.ModelSerializer):
         ]
 
 
+class HoldDetailSerializer(HoldSerializer):
+    """One hold; a credit-limit hold also carries the customer's exposure today beside the
+    snapshot in ``context`` (orders released since it was raised included)."""
+
+    credit_now = serializers.SerializerMethodField()
+
+    class Meta(HoldSerializer.Meta):
+        fields = [*HoldSerializer.Meta.fields, "credit_now"]
+
+    @extend_schema_field(
+        inline_serializer(
+            "CreditNow",
+            {
+                "exposure": serializers.DecimalField(max_digits=16, decimal_places=2),
+                "allowed": serializers.DecimalField(max_digits=16, decimal_places=2),
+                "overage": serializers.DecimalField(max_digits=16, decimal_places=2),
+                "snapshot_exposure": serializers.DecimalField(max_digits=16, decimal_places=2),
+            },
+            allow_null=True,
+        )
+    )
+    def get_credit_now(self, hold) -> dict | None:
+        now = selectors.credit_now(hold=hold)
+        if now is None:
+            return None
+        return {
+            key: str(now[key]) for key in ("exposure", "allowed", "overage", "snapshot_exposure")
+        }
+
+
 class HoldFilterSerializer(serializers.Serializer):
     queue = serializers.ChoiceField(choices=Queue.choices, required=False)
     reason = serializers.CharField(required=False, max_length=32)
@@ -90,11 +125,19 @@ class HoldListApi(GenericAPIView):
 
 
 class HoldDetailApi(GenericAPIView):
-    serializer_class = HoldSerializer
+    serializer_class = HoldDetailSerializer
 
     @extend_schema(operation_id="holds_retrieve", parameters=[HOLD_ID])
     def get(self, request, hold_id: int):
-        return Response(HoldSerializer(selectors.hold_get(user=request.user, hold_id=hold_id)).data)
+        hold = selectors.hold_get(user=request.user, hold_id=hold_id)
+        return Response(HoldDetailSerializer(hold).data)
+
+
+class ReleaseSerializer(ReasonSerializer):
+    confirm_exposure = serializers.BooleanField(
+        default=False,
+        help_text="A credit hold now further over the limit than its snapshot needs this.",
+    )
 
 
 class RejectSerializer(ReasonSerializer):
@@ -106,7 +149,7 @@ class RejectSerializer(ReasonSerializer):
 #: action -> (input serializer, service); the service gets hold_id, actor and the validated data.
 ACTIONS = {
     "claim": (None, services.hold_claim),
-    "release": (ReasonSerializer, services.hold_release),
+    "release": (ReleaseSerializer, services.hold_release),
     "approve": (ReasonSerializer, services.hold_approve),
     "reject": (RejectSerializer, services.hold_reject),
     "escalate": (ReasonSerializer, services.hold_escalate),
@@ -117,13 +160,13 @@ def _action_view(action: str):
     input_class, service = ACTIONS[action]
 
     class HoldActionApi(GenericAPIView):
-        serializer_class = HoldSerializer
+        serializer_class = HoldDetailSerializer
 
         @extend_schema(
             operation_id=f"holds_{action}",
             parameters=[HOLD_ID],
             request=input_class,
-            responses={200: HoldSerializer},
+            responses={200: HoldDetailSerializer},
             summary=f"{action.title()} a hold",
         )
         def post(self, request, hold_id: int):
@@ -135,7 +178,7 @@ def _action_view(action: str):
                 data = form.validated_data
             service(hold_id=hold_id, actor=request.user, **data)
             hold = selectors.hold_get(user=request.user, hold_id=hold_id)
-            return Response(HoldSerializer(hold).data)
+            return Response(HoldDetailSerializer(hold).data)
 
     HoldActionApi.__name__ = f"Hold{action.title()}Api"
     return HoldActionApi.as_view()

@@ -31,6 +31,12 @@ class QueueFilterForm(forms.Form):
         return data
 
 
+class ReleaseForm(ActionForm):
+    confirm_exposure = forms.BooleanField(
+        required=False, label="Release for today's exposure (above the snapshot)"
+    )
+
+
 class RejectForm(ActionForm):
     confirm_cancel = forms.BooleanField(required=False, label="Yes, cancel the order")
 

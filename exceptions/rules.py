@@ -81,10 +81,18 @@ def _s(value) -> str | None:
     return None if value is None else str(value)
 
 
-def credit_rule(facts: OrderFacts, t: Thresholds) -> list[Finding]:
+def credit_position(facts: OrderFacts, t: Thresholds) -> tuple[Decimal, Decimal]:
+    """(exposure, allowed): open AR, released orders not yet invoiced and this order, against
+    the credit limit and its tolerance."""
     c = facts.customer
     exposure = c.open_ar + c.released_uninvoiced + facts.order_total
     allowed = (c.credit_limit * (ONE + t.credit_tolerance)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return exposure, allowed
+
+
+def credit_rule(facts: OrderFacts, t: Thresholds) -> list[Finding]:
+    c = facts.customer
+    exposure, allowed = credit_position(facts, t)
     context = {
         "exposure": _s(exposure),
         "open_ar": _s(c.open_ar),

@@ -11,12 +11,13 @@ from django.utils import timezone
 from core.errors import PermissionDenied
 from core.pagination import Page, keyset_page
 from core.roles import Role, UserLike, is_system_user, user_roles
-from orders.models import ARBalance, InventoryPosition
+from orders.models import EXPOSED_STATES, ARBalance, InventoryPosition
 from orders.selectors import territories_for
 
 from .decisions import Materiality, compared
+from .facts import order_facts
 from .models import ACTIVE_STATES, Hold, HoldPolicy, HoldReason, HoldState, Notification, Queue
-from .rules import Thresholds
+from .rules import Thresholds, credit_position
 
 #: The queues each role works; managers (and the system) see every queue.
 QUEUE_OF_ROLE = {
@@ -298,6 +299,26 @@ def unread_notifications(*, user: UserLike) -> int:
 def queue_members(*, queue: str):
     """Active users who work ``queue`` (its role group), for reassignment."""
     return get_user_model().objects.filter(groups__name=queue, is_active=True).order_by("username")
+
+
+def credit_now(*, hold: Hold) -> dict | None:
+    """A credit-limit hold's figures today beside its snapshot: the customer's exposure with the
+    orders released since the hold was raised, what is allowed, and the overage (None for other
+    holds)."""
+    if hold.reason.code != "CREDIT_LIMIT":
+        return None
+    order = hold.order
+    facts = order_facts(order, history_orders=0)
+    exposure, allowed = credit_position(facts, policy_for(order.customer.segment).thresholds)
+    if order.state in EXPOSED_STATES:  # released since: already in the released sum once
+        exposure -= order.total
+    return {
+        "exposure": exposure.quantize(Decimal("0.01")),
+        "allowed": allowed,
+        "overage": max(exposure - allowed, Decimal("0")).quantize(Decimal("0.01")),
+        "released_uninvoiced": facts.customer.released_uninvoiced,
+        "snapshot_exposure": Decimal(hold.context.get("exposure", "0")),
+    }
 
 
 def hold_earlier_decision(*, hold: Hold) -> dict:

@@ -24,6 +24,7 @@ from .forms import (
     QueueFilterForm,
     ReassignForm,
     RejectForm,
+    ReleaseForm,
     SubstituteForm,
 )
 from .models import Queue
@@ -109,6 +110,7 @@ def hold_detail(request: HttpRequest, hold_id: int) -> HttpResponse:
             "members": selectors.queue_members(queue=hold.queue),
             **selectors.hold_live_context(hold=hold),
             **selectors.hold_earlier_decision(hold=hold),
+            "credit_now": selectors.credit_now(hold=hold),
         },
     )
 
@@ -118,7 +120,7 @@ def hold_detail(request: HttpRequest, hold_id: int) -> HttpResponse:
 ACTIONS = {
     "claim": (None, services.hold_claim),
     "unclaim": (ActionForm, services.hold_unclaim),
-    "release": (ActionForm, services.hold_release),
+    "release": (ReleaseForm, services.hold_release),
     "approve": (ActionForm, services.hold_approve),
     "reject": (RejectForm, services.hold_reject),
     "escalate": (ActionForm, services.hold_escalate),

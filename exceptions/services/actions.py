@@ -15,7 +15,7 @@ from orders.services import order_line_accept_price, order_line_close_short, ord
 
 from ..models import ACTIVE_STATES, Hold, HoldState, Notification
 from ..notifications import notify_managers
-from ..selectors import policy_for, queues_for_user
+from ..selectors import credit_now, policy_for, queues_for_user
 from ..signals import hold_released
 from .evaluation import order_follow_holds
 from .locking import (
@@ -58,8 +58,17 @@ def hold_reassign(*, hold_id: int, actor, to_user_id: int, reason: str) -> Hold:
 
 
 @transaction.atomic
-def hold_release(*, hold_id: int, actor, reason: str, code: str = "OVERRIDE") -> Hold:
-    """Release a hold; above the policy amount it waits for a second approver instead."""
+def hold_release(
+    *,
+    hold_id: int,
+    actor,
+    reason: str,
+    code: str = "OVERRIDE",
+    confirm_exposure: bool = False,
+) -> Hold:
+    """Release a hold; above the policy amount it waits for a second approver instead. A credit
+    hold whose customer is now further over the limit than when it was raised (orders released
+    since) needs ``confirm_exposure``: the release then covers today's overage."""
     reason = require_reason(reason)
     hold = lock_hold(hold_id=hold_id, actor=actor)
     claim_if_open(hold, actor, "release")
@@ -69,6 +78,22 @@ def hold_release(*, hold_id: int, actor, reason: str, code: str = "OVERRIDE") ->
             f"“{hold.reason.description}” cannot be overridden; fix the cause and re-evaluate."
         )
     require_not_own_order(hold, actor, "release")
+    now = credit_now(hold=hold) if code == "OVERRIDE" and hold.is_active else None
+    if now is not None and now["overage"] > hold.approval_amount:
+        if not confirm_exposure:
+            raise ApplicationError(
+                f"Exposure is now {now['exposure']:,.2f} ({now['overage']:,.2f} over what is "
+                f"allowed); the hold was raised for an overage of {hold.approval_amount:,.2f}. "
+                "Confirm to release it for today's figures.",
+                {
+                    "field": "confirm_exposure",
+                    "exposure_now": str(now["exposure"]),
+                    "overage_now": str(now["overage"]),
+                },
+            )
+        # the decision covers today's overage, and the maker-checker limit is read against it
+        hold.approval_amount = now["overage"]
+        hold.context = {**hold.context, "exposure_now": str(now["exposure"])}
     limit = policy_for(hold.order.customer.segment).maker_checker_amount
     if hold.approval_amount > limit:
         run_transition(hold, "request_second_approval", actor, by=actor, code=code, note=reason)
