@@ -12,6 +12,7 @@ from exceptions.services import hold_release
 from integrations.models import InboundMessage, InboundState, OutboundMessage
 from integrations.services import outbox_relay
 from orders.models import Order, OrderState
+from orders.services import order_transition
 from tests.integrations.test_sandbox_sync import sync
 
 pytestmark = pytest.mark.django_db
@@ -229,3 +230,39 @@ def test_an_amendment_for_an_unknown_order_waits(
     assert message.state == InboundState.FAILED
     assert message.last_error.startswith("parked: order “SBO900004” is unknown")
     assert not Order.objects.filter(external_id="SBO900004").exists()
+
+
+def test_a_cancellation_by_customer_service_after_release_reaches_the_wms_once(
+    released_override, sandbox, manager_user, django_capture_on_commit_callbacks
+):
+    # given an order the WMS was told to ship, not shipped yet
+    _record, order = released_override
+    # when customer service (here a manager) cancels it, and the outbox is relayed twice
+    with django_capture_on_commit_callbacks(execute=True):
+        order_transition(
+            actor=manager_user, order_id=order.pk, transition="cancel", reason="Customer called"
+        )
+    outbox_relay()
+    outbox_relay()
+    # then the WMS got one cancellation of it and honoured it; no hold was raised
+    cancels = [c for c in sandbox.state.cancellations.values() if c["order"] == order.number]
+    assert len(cancels) == 1 and cancels[0]["answer"]["status"] == "accepted"
+    assert not Hold.objects.filter(order=order, reason__code="CHANGED_AFTER_SHIPMENT").exists()
+
+
+def test_a_cancellation_the_warehouse_already_shipped_becomes_a_hold_with_its_answer(
+    released_override, sandbox, manager_user, django_capture_on_commit_callbacks
+):
+    # given an order the WMS has shipped, before o2c pulled the confirmation
+    _record, order = released_override
+    sandbox.state.ship_after_seconds = 0
+    # when it is cancelled in o2c and the cancellation is relayed
+    with django_capture_on_commit_callbacks(execute=True):
+        order_transition(
+            actor=manager_user, order_id=order.pk, transition="cancel", reason="Customer called"
+        )
+    outbox_relay()
+    # then the warehouse's answer is a customer-service hold that quotes it
+    hold = Hold.objects.get(order=order, reason__code="CHANGED_AFTER_SHIPMENT")
+    assert hold.queue == "customer_service"
+    assert "already shipped" in str(hold.context)
