@@ -175,12 +175,19 @@ class BatchFacts:
                 open_ar=ar.open_amount if ar else ZERO,
                 oldest_past_due_days=ar.oldest_past_due_days if ar else 0,
                 # SQLite sums decimals loosely; money stays in cents
-                released_uninvoiced=self.exposure[order.customer_id].quantize(CENT),
+                released_uninvoiced=self.released_before(order).quantize(CENT),
                 payment_terms=customer.payment_terms,
                 tax_region=customer.tax_region,
             ),
             lines=tuple(_line_facts(line, self.stock, quantities) for line in lines),
         )
+
+    def released_before(self, order: Order) -> Decimal:
+        """The customer's released, uninvoiced orders other than ``order``: a released order
+        judged again (after an amendment, or to show a hold's figures today) is in the sum it
+        was read with, and must not count twice."""
+        exposure = self.exposure[order.customer_id]
+        return exposure - order.total if order.state in EXPOSED_STATES else exposure
 
     def record(self, order: Order, lines: Iterable[OrderLine], *, released: bool) -> None:
         """``order`` was judged: the batch's later orders see it as the customer's newest, and

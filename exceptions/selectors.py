@@ -11,7 +11,7 @@ from django.utils import timezone
 from core.errors import PermissionDenied
 from core.pagination import Page, keyset_page
 from core.roles import Role, UserLike, is_system_user, user_roles
-from orders.models import EXPOSED_STATES, ARBalance, InventoryPosition
+from orders.models import ARBalance, InventoryPosition
 from orders.selectors import territories_for
 
 from .decisions import Materiality, compared
@@ -310,8 +310,6 @@ def credit_now(*, hold: Hold) -> dict | None:
     order = hold.order
     facts = order_facts(order, history_orders=0)
     exposure, allowed = credit_position(facts, policy_for(order.customer.segment).thresholds)
-    if order.state in EXPOSED_STATES:  # released since: already in the released sum once
-        exposure -= order.total
     return {
         "exposure": exposure.quantize(Decimal("0.01")),
         "allowed": allowed,

@@ -18,7 +18,7 @@ from core.pgcopy import copy_create_with_history, maker
 from core.roles import get_system_user
 from orders.imports import orders_conclude_import
 from orders.lifecycle import Step
-from orders.models import EXPOSED_STATES, Order, OrderLine, OrderState
+from orders.models import Order, OrderLine, OrderState
 from orders.services import order_place_on_hold, order_release
 
 from ..decisions import beyond_decision, material_changes, reraise_note
@@ -53,8 +53,6 @@ def orders_judge(orders: list[Order], lines_of: dict[int, list[OrderLine]]) -> l
     )
     judged = []
     for order in orders:
-        if order.state in EXPOSED_STATES:  # a released order judged after an amendment: its
-            batch.exposure[order.customer_id] -= order.total  # own total is not exposure twice
         policy, lines = policies[order.customer.segment], lines_of[order.pk]
         facts = batch.facts(order, lines, history_orders=policy.anomaly_history_orders)
         findings = [
