@@ -166,7 +166,12 @@ def _decision_outcome(decided: Hold, finding: Finding, order_now: dict, policy, 
             else "the change is not material under the policy"
         )
         # not save_hold: the hold stays as it was closed, nothing downstream is told again
-        save_audited(decided, actor=actor, reason=f"Decision kept: {why}", conflict="")
+        save_audited(
+            decided,
+            actor=actor,
+            reason=f"Decision kept: {why}",
+            conflict="Someone else changed this hold a moment ago; reload to see it.",
+        )
     return None
 
 
