@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from core.api import error
 from core.jsonlimits import JSONLimitError, loads_limited
 
+from . import selectors
 from .models import Connector, InboundMessage
 from .services import inbox_receive
 
@@ -86,7 +87,7 @@ class InboundWebhook(APIView):
         summary="Push one upstream record (signed)",
     )
     def post(self, request, connector: str, stream: str):
-        target = Connector.objects.filter(name=connector).first()
+        target = selectors.connectors_by_name().filter(name=connector).first()
         if target is None or stream not in target.streams:
             return error("Unknown connector or stream.", code="not_found", status_code=404)
         body = request.body

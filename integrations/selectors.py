@@ -86,7 +86,7 @@ def stream_health() -> list[StreamHealth]:
     }
     cursors = {(c.connector_id, c.stream): c for c in SyncCursor.objects.all()}
     rows = []
-    for connector in Connector.objects.order_by("name"):
+    for connector in connectors_by_name():
         for stream in connector.streams:
             row = counts.get((connector.pk, stream), {})
             rows.append(
@@ -102,6 +102,11 @@ def stream_health() -> list[StreamHealth]:
                 )
             )
     return rows
+
+
+def connectors_by_name():
+    """Every connector, for the console's filters and the webhook's lookup by name."""
+    return Connector.objects.order_by("name")
 
 
 def inbox_page(
