@@ -1,7 +1,11 @@
-"""Admin pieces every app shares (this module imports no app)."""
+"""Admin pieces every app shares (this module imports no app), and the admin of people's
+preferences."""
 
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from simple_history.admin import SimpleHistoryAdmin
+
+from .models import UserPreference
 
 
 class ReadOnlyAdminMixin:
@@ -29,3 +33,13 @@ class HistoryAdmin(SimpleHistoryAdmin):
         if request.method != "GET":
             raise PermissionDenied("History is read-only.")
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+@admin.register(UserPreference)
+class UserPreferenceAdmin(HistoryAdmin):
+    """A changed zone reaches a person signed in elsewhere at their next sign-in (it is kept on
+    the session); their own Preferences page applies it at once."""
+
+    list_display = ("user", "time_zone")
+    search_fields = ("user__username", "user__first_name", "user__last_name")
+    autocomplete_fields = ("user",)

@@ -1,13 +1,17 @@
 """The one place where a refusal a page or HTMX view lets through becomes its response (the API's
-is ``core.api.exception_handler``), and how a view tells a page request from a fragment one."""
+is ``core.api.exception_handler``), how a view tells a page request from a fragment one, and the
+time zone a request's pages show times in."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.handlers.exception import response_for_exception
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django_htmx.middleware import HtmxDetails
+from rest_framework.views import APIView
 
 from .errors import ApplicationError, PermissionDenied
+from .timezones import zone_for_request
 
 #: The request headers that decide between a page and a fragment.
 FRAGMENT_HEADERS = ("HX-Request", "HX-History-Restore-Request")
@@ -74,3 +78,26 @@ class ApplicationErrorMiddleware:
             {"message": exception.message, "error": exception},
             status=exception.status_code,
         )
+
+
+class TimeZoneMiddleware:
+    """Pages, fragments and CSV exports show times in the signed-in person's zone
+    (``core.timezones``): Django templates and forms convert aware datetimes to the active zone.
+
+    The API is left in the server's zone: its datetimes are ISO 8601 with an offset, the same
+    whoever asks (DRF would otherwise render them in the caller's zone)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        timezone.activate(zone_for_request(request))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        view_class = getattr(view_func, "cls", None)
+        if isinstance(view_class, type) and issubclass(view_class, APIView):
+            timezone.deactivate()

@@ -24,6 +24,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/preferences/", views.preferences, name="preferences"),
     path("orders/", include("orders.urls")),
     path("queues/", include("exceptions.urls")),
     path("billing/", include("billing.urls")),

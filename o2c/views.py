@@ -1,11 +1,16 @@
-"""The home page: the one page that draws on every app, so it lives in the project package."""
+"""The home page, the one page that draws on every app, and a person's preferences: both live in
+the project package."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
 
+from core.forms import PreferencesForm
 from core.roles import Role, has_role
+from core.timezones import default_zone, user_time_zone_set
 from integrations.selectors import worker_status
 from orders import selectors
 from orders.models import Order
@@ -25,4 +30,25 @@ def home(request: HttpRequest) -> HttpResponse:
             ],
             "worker": worker_status() if has_role(request.user, Role.INTEGRATION_ADMIN) else None,
         },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    """The zone the signed-in person reads times in; a refused choice changes nothing."""
+    if request.method == "POST":
+        form = PreferencesForm(request.POST)
+        if form.is_valid():
+            zone = form.cleaned_data["time_zone"]
+            user_time_zone_set(actor=request.user, time_zone=zone.key, request=request)
+            messages.success(request, f"Times are now shown in {zone.key}.")
+            return redirect("preferences")
+    else:
+        form = PreferencesForm(initial={"time_zone": timezone.get_current_timezone_name()})
+    return render(
+        request,
+        "account/preferences.html",
+        {"form": form, "default_zone": default_zone().key},
+        status=400 if form.is_bound else 200,
     )

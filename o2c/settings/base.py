@@ -3,6 +3,7 @@
 import os
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -62,6 +63,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Pages and CSV exports show times in the signed-in person's zone (O2C_DEFAULT_TIME_ZONE
+    # for one who chose none); the API stays in TIME_ZONE.
+    "core.middleware.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -290,6 +294,17 @@ O2C_PAGE_SIZE = 50
 O2C_PARK_HOURS = float(os.environ.get("O2C_PARK_HOURS", "4"))
 #: Order messages applied per transaction by the batch import path.
 O2C_ORDER_CHUNK = int(os.environ.get("O2C_ORDER_CHUNK", "500"))
+#: The time zone pages and CSV exports show times in for a person who has not chosen one (their
+#: own is under Preferences, beside their name). Business days (invoice dates, billing windows,
+#: the dashboard's days) are TIME_ZONE's, whoever is reading.
+O2C_DEFAULT_TIME_ZONE = os.environ.get("O2C_DEFAULT_TIME_ZONE", "UTC")
+try:
+    ZoneInfo(O2C_DEFAULT_TIME_ZONE)
+except (ZoneInfoNotFoundError, ValueError) as exc:
+    raise ImproperlyConfigured(
+        f"O2C_DEFAULT_TIME_ZONE={O2C_DEFAULT_TIME_ZONE!r} is not a time zone: use an IANA name "
+        "such as UTC or Europe/Berlin."
+    ) from exc
 # The tax calculator invoicing uses: a dotted path to a class with ``rate_for(customer, on)``.
 O2C_TAX_CALCULATOR = os.environ.get("O2C_TAX_CALCULATOR", "billing.tax.RateTableTaxCalculator")
 
