@@ -1,0 +1,261 @@
+"""Matching one payment: references and amounts make drafts, signals score them, thresholds decide.
+
+Pure and deterministic: it reads only the payment, the prefetched ``Context`` and the thresholds,
+and breaks every tie by customer and invoice id. A payment from nobody known that names no
+invoice is left unmatched, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from receivables.matching.by_amount import amount_drafts
+from receivables.matching.by_reference import Resolution, amount_agrees, reference_draft, resolve
+from receivables.matching.drafts import Draft
+from receivables.matching.references import extract_references
+from receivables.matching.scoring import Payer, RefEvidence, lineage, score
+from receivables.matching.types import (
+    Candidate,
+    Context,
+    MatchResult,
+    Outcome,
+    PaymentIn,
+    Reason,
+    Thresholds,
+    Weights,
+)
+
+DEFAULT_THRESHOLDS = Thresholds()
+DEFAULT_WEIGHTS = Weights()
+
+
+def payers_for(payment: PaymentIn, context: Context, t: Thresholds) -> tuple[Payer, ...]:
+    """Who the payment seems to come from: its confirmed bank account, then its payer name."""
+    found: list[Payer] = []
+    account = payment.payer_account_fingerprint
+    if account and (cid := context.customers_by_account.get(account)) is not None:
+        info = context.customer(cid)
+        found.append(Payer(cid, 100, info.name if info else f"customer {cid}", "account"))
+    if payment.payer_name and context.name_index is not None:
+        for hit in context.name_index.lookup(payment.payer_name, t.name_cutoff):
+            found.append(Payer(hit.customer_id, hit.score, hit.matched, "name"))
+    return tuple(found)
+
+
+def _family(customer_id: int, context: Context) -> tuple[int, ...]:
+    if context.name_index is None:
+        return (customer_id,)
+    return context.name_index.family(customer_id)
+
+
+def customers_for_payment(
+    payment: PaymentIn, context: Context, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> set[int]:
+    """Customers whose open invoices the caller should prefetch into ``open_by_customer``: the
+    likely payers and their subsidiaries (needs only ``name_index`` and ``customers_by_account``)."""
+    ids: set[int] = set()
+    for payer in payers_for(payment, context, thresholds):
+        ids.update(_family(payer.customer_id, context))
+    return ids
+
+
+def _strength(r: Resolution, w: Weights):
+    if r.ref.source == "remittance":
+        base = w.reference_remittance
+    else:
+        base = w.reference_bare if r.ref.bare else w.reference_text
+    return base * w.transposed if r.transposed else base
+
+
+def _reference_drafts(
+    payment: PaymentIn,
+    resolutions: list[Resolution],
+    payers: tuple[Payer, ...],
+    context: Context,
+    t: Thresholds,
+    w: Weights,
+) -> list[Draft]:
+    """One draft per customer family the references name: per reference, the invoice whose
+    amount agrees, else the exact reading, else the lowest id."""
+    by_root: dict[int, list[Resolution]] = {}
+    for r in resolutions:
+        by_root.setdefault(lineage(r.invoice.customer_id, context)[-1], []).append(r)
+    drafts = []
+    for root in sorted(by_root):
+        group = by_root[root]
+        chosen: list[Resolution] = []
+        for ref in dict.fromkeys(r.ref for r in group):
+            options = [r for r in group if r.ref == ref]
+            chosen.append(
+                min(
+                    options,
+                    key=lambda r: (
+                        not amount_agrees(r, payment, t.amount_tolerance),
+                        r.transposed,
+                        r.invoice.id,
+                    ),
+                )
+            )
+        customers = {r.invoice.customer_id for r in chosen}
+        chains = [lineage(c, context) for c in customers]
+        owner = next(
+            (p.customer_id for p in payers if all(p.customer_id in chain for chain in chains)),
+            None,
+        )
+        if owner is None:
+            owner = next(iter(customers)) if len(customers) == 1 else root
+        drafts.append(reference_draft(payment, chosen, owner, t.amount_tolerance, w))
+    return drafts
+
+
+def _drafts(
+    payment: PaymentIn,
+    resolutions: list[Resolution],
+    refs: dict[int, RefEvidence],
+    payers: tuple[Payer, ...],
+    context: Context,
+    t: Thresholds,
+    w: Weights,
+) -> list[Draft]:
+    drafts = _reference_drafts(payment, resolutions, payers, context, t, w)
+    firmly_named = any(
+        d.settles
+        and all(
+            a.invoice_id in refs
+            and not refs[a.invoice_id].transposed
+            and refs[a.invoice_id].source != "bare"
+            for a in d.allocations
+        )
+        for d in drafts
+    )
+    if firmly_named:  # the remittance names what it pays and the amounts agree: no guessing
+        return drafts
+    searched: set[int] = set()
+    owners = [p.customer_id for p in payers]
+    owners += [d.customer_id for d in drafts if not d.settles]
+    for owner in dict.fromkeys(owners):
+        family = _family(owner, context)
+        if searched.issuperset(family):
+            continue
+        searched.update(family)
+        drafts += amount_drafts(payment, family, owner, context, t, w)
+    covered = {lineage(inv.customer_id, context)[-1] for d in drafts for inv in d.invoices.values()}
+    for payer in payers:
+        root = lineage(payer.customer_id, context)[-1]
+        if root not in covered:
+            covered.add(root)
+            drafts.append(
+                Draft(payer.customer_id, [], {}, payment.amount, settles=False, amount=None)
+            )
+    return drafts
+
+
+def _reference_evidence(resolutions: list[Resolution], w: Weights) -> dict[int, RefEvidence]:
+    best: dict[int, RefEvidence] = {}
+    for r in resolutions:
+        source = "bare" if r.ref.bare else r.ref.source
+        ev = RefEvidence(_strength(r, w), source, r.ref.written, r.transposed)
+        if r.invoice.id not in best or ev.strength > best[r.invoice.id].strength:
+            best[r.invoice.id] = ev
+    return best
+
+
+def _same_currency(draft: Draft, payment: PaymentIn) -> bool:
+    return all(
+        draft.invoices[a.invoice_id].currency == payment.currency
+        and a.reason_code != Reason.CURRENCY
+        for a in draft.allocations
+    )
+
+
+def _decide(
+    payment: PaymentIn, ranked: list[tuple[Candidate, Draft]], t: Thresholds
+) -> tuple[str, list[str]]:
+    if not ranked:
+        return Outcome.UNMATCHED, ["no invoice reference and no known payer: never guessed"]
+    best, draft = ranked[0]
+    second = ranked[1][0] if len(ranked) > 1 else None
+    c = best.confidence
+    if c < t.suggest:
+        return Outcome.UNMATCHED, [
+            f"best confidence {c} is below the suggest threshold {t.suggest}"
+        ]
+    if second is not None and second.confidence >= t.suggest and c - second.confidence < t.margin:
+        return Outcome.AMBIGUOUS, [
+            f"two candidates within {t.margin} of each other ({c} and {second.confidence}): "
+            "an analyst chooses"
+        ]
+    reasons = []
+    if c < t.auto:
+        reasons.append(f"confidence {c} is below the auto threshold {t.auto}")
+    if second is not None and c - second.confidence < t.margin:
+        reasons.append(f"only {c - second.confidence} ahead of the next candidate")
+    if not _same_currency(draft, payment):
+        reasons.append(
+            f"payment in {payment.currency} and an invoice in another currency: "
+            "never applied automatically"
+        )
+    if not best.allocations:
+        reasons.append("nothing to apply to an invoice")
+    if reasons:
+        return Outcome.SUGGESTED, reasons
+    lead = f"{c - second.confidence} ahead of the next" if second else "no other candidate"
+    return Outcome.AUTO, [f"confidence {c} is at or above the auto threshold {t.auto}; {lead}"]
+
+
+def match_payment(
+    payment: PaymentIn,
+    context: Context,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    weights: Weights = DEFAULT_WEIGHTS,
+) -> MatchResult:
+    """Candidates for ``payment``, best first, and what to do with it."""
+    t, w = thresholds, weights
+    if payment.amount <= 0:
+        return MatchResult(payment.key, Outcome.UNMATCHED, (), ("the amount is not positive",))
+    payers = payers_for(payment, context, t)
+    payer_roots = {lineage(p.customer_id, context)[-1] for p in payers}
+    resolutions = [
+        r
+        for r in resolve(extract_references(payment), context.invoices_by_key)
+        # a swapped-digit reading hits some invoice in a dense number range; trust it only when
+        # the payer or the amount agrees
+        if not r.transposed
+        or lineage(r.invoice.customer_id, context)[-1] in payer_roots
+        or amount_agrees(r, payment, t.amount_tolerance)
+    ]
+    refs = _reference_evidence(resolutions, w)
+    drafts = _drafts(payment, resolutions, refs, payers, context, t, w)
+    scored = [(score(d, payment, refs, payers, context, t.name_cutoff, w), d) for d in drafts]
+    scored.sort(
+        key=lambda cd: (
+            -cd[0].confidence,
+            not cd[1].settles,
+            sum(abs((inv.due_date - payment.value_date).days) for inv in cd[1].invoices.values()),
+            cd[0].customer_id,
+            tuple(a.invoice_id for a in cd[0].allocations),
+        )
+    )
+    ranked: list[tuple[Candidate, Draft]] = []
+    seen: set[tuple] = set()
+    for candidate, draft in scored:
+        mark = tuple(
+            (a.invoice_id, a.amount, a.discount, a.short, a.reason_code)
+            for a in candidate.allocations
+        ) or ("on account", candidate.customer_id)
+        if mark not in seen:
+            seen.add(mark)
+            ranked.append((candidate, draft))
+    ranked = ranked[: t.max_candidates]
+    outcome, reasons = _decide(payment, ranked, t)
+    return MatchResult(payment.key, outcome, tuple(c for c, _ in ranked), tuple(reasons))
+
+
+def match_payments(
+    payments: Iterable[PaymentIn],
+    context: Context,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    weights: Weights = DEFAULT_WEIGHTS,
+) -> list[MatchResult]:
+    """``match_payment`` over a batch that shares one prefetched context."""
+    return [match_payment(p, context, thresholds, weights) for p in payments]
