@@ -51,7 +51,8 @@ def stock_of(item_ids) -> dict:
 
 def _exposure(customer_ids: set[int]) -> dict[int, Decimal]:
     # Orders under evaluation are received or on hold, never exposed, so none of the batch's
-    # own orders is in these sums (an imported batch's rows are not even stored yet).
+    # own orders is in these sums (an imported batch's rows are not even stored yet); a released
+    # or allocated one judged again after an amendment is, and ``for_order`` takes it out.
     return {
         row["customer_id"]: row["total"] or ZERO
         for row in Order.objects.filter(customer_id__any=customer_ids, state__in=EXPOSED_STATES)

@@ -9,5 +9,5 @@ order_changed = Signal()
 #: An order moved in its lifecycle. kwargs: order_id, transition, source, target.
 order_transitioned = Signal()
 #: Sent inside the transaction that moves the order, so a receiver's writes (an outbox row)
-#: commit or roll back with it. kwargs: order, transition, source, target.
+#: commit or roll back with it. kwargs: order, transition, source, target, actor.
 order_transitioning = Signal()

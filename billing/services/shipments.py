@@ -48,16 +48,22 @@ def shipment_record(
     if not quantities or any(q < 0 for q in quantities.values()):
         raise ApplicationError("A shipment needs non-negative quantities.", {"field": "lines"})
     reason = f"Shipped {external_id}" + (f" via {carrier} {tracking_number}" if carrier else "")
-    # Locks the order, allocates it if it was released, records the shipped quantities and moves
-    # it on; refused (Conflict) while it cannot ship, before anything is written.
     # Holds that blocked shipping when the WMS shipped an order o2c had not told it to ship (a
-    # released order: its instruction waits for them). Read before the shipment's own shortage
-    # holds, and not for later shipments of an order the WMS was told to ship.
-    withheld = (
-        blocking_reasons(Order(pk=order_id), Step.SHIP)
-        if Order.objects.filter(pk=order_id, state=OrderState.RELEASED).exists()
-        else []
+    # released order: its instruction waits for them). Read under the order's lock, so a hold
+    # closing or the order moving at the same moment cannot slip between this read and the
+    # shipment; before the shipment's own shortage holds, and not for later shipments of an
+    # order the WMS was told to ship.
+    state = (
+        Order.objects.select_for_update(of=("self",))
+        .filter(pk=order_id)
+        .values_list("state", flat=True)
+        .first()
     )
+    withheld = (
+        blocking_reasons(Order(pk=order_id), Step.SHIP) if state == OrderState.RELEASED else []
+    )
+    # Allocates the order if it was released, records the shipped quantities and moves it on;
+    # refused (Conflict) while it cannot ship, before anything is written.
     order = order_record_shipment(
         actor=actor,
         order_id=order_id,

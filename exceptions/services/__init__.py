@@ -18,6 +18,7 @@ from .evaluation import (
     hold_for_finding,
     hold_raise,
     holds_clear,
+    holds_close_for_cancelled,
     order_evaluate,
     orders_evaluate_imported,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "hold_substitute",
     "hold_unclaim",
     "holds_clear",
+    "holds_close_for_cancelled",
     "holds_escalate_overdue",
     "notifications_mark_read",
     "order_evaluate",

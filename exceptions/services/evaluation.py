@@ -29,6 +29,8 @@ from ..selectors import ResolvedPolicy, policies_for, policy_for
 from .locking import order_state, save_hold, who
 
 EVALUATED_STATES = {OrderState.RECEIVED, OrderState.ON_HOLD}
+#: Released but not shipped: judged again only after an upstream amendment.
+AMENDED_STATES = {OrderState.RELEASED, OrderState.ALLOCATED}
 RULE_CATEGORIES = {"credit", "pricing", "inventory", "master_data", "anomaly"}
 CONCLUSIONS = {"held": "Holds raised by rules", "released": "Touchless: no hold raised"}
 
@@ -97,13 +99,14 @@ def hold_for_finding(order, finding: Finding, reason, policy, *, at, actor) -> H
 def order_evaluate(*, order_id: int, actor=None, amended: bool = False) -> list[Hold]:
     """Run the rules on an order; open a hold per new finding, clear holds whose cause is gone,
     then put the order on hold or release it. Safe to run any number of times. ``amended``: the
-    order was just amended upstream, so a released (not yet allocated) order is judged too, and
-    goes back on hold if a release-blocking hold is raised (the WMS is then told to wait)."""
+    order was just amended upstream, so a released or allocated (not yet shipped) order is judged
+    too, and goes back on hold if a release-blocking hold is raised (the WMS is then told not to
+    ship)."""
     actor = actor or get_system_user()
     order = (
         Order.objects.select_for_update(of=("self",)).select_related("customer").get(pk=order_id)
     )
-    if order.state not in EVALUATED_STATES and not (amended and order.state == OrderState.RELEASED):
+    if order.state not in EVALUATED_STATES and not (amended and order.state in AMENDED_STATES):
         return []
     lines = judged_lines(order)
     [judged] = orders_judge([order], {order.pk: lines})
@@ -213,7 +216,7 @@ def order_follow_holds(order: Order, *, actor, amended: bool = False) -> None:
     system = get_system_user()
     if blocking and order.state == OrderState.RECEIVED:
         order_place_on_hold(actor=system, order_id=order.pk, reason="Holds raised by rules")
-    elif blocking and amended and order.state == OrderState.RELEASED:
+    elif blocking and amended and order.state in AMENDED_STATES:
         order_place_on_hold(
             actor=system, order_id=order.pk, reason="Holds raised by rules after an amendment"
         )
@@ -283,6 +286,26 @@ def holds_clear(*, order_id: int, reason_code: str, note: str, actor=None) -> in
         return 0  # the usual case (called after every invoice): nothing more to read
     actor = actor or get_system_user()
     now = timezone.now()
+    for hold in holds:
+        hold.clear(by=actor, note=note, at=now)
+        save_hold(hold, actor, f"Cleared: {note}")
+    return len(holds)
+
+
+def holds_close_for_cancelled(*, order, actor) -> int:
+    """The order was just cancelled (inside that transaction, the order locked): every hold
+    still active on it has nothing left to decide, so each is cleared with who cancelled it,
+    and no queue keeps work for an order that will never ship. Holds raised later (the WMS
+    answering that it had already shipped) stay open. Returns how many were cleared."""
+    holds = list(
+        Hold.objects.select_for_update(of=("self",)).filter(
+            order_id=order.pk, state__in=ACTIVE_STATES
+        )
+    )
+    if not holds:
+        return 0
+    now = timezone.now()
+    note = f"Order {order.number} cancelled by {who(actor)}; nothing left to decide"
     for hold in holds:
         hold.clear(by=actor, note=note, at=now)
         save_hold(hold, actor, f"Cleared: {note}")

@@ -158,7 +158,8 @@ class Order(ConcurrentTransitionMixin, FSMModelMixin, ExternalRef):
 
     @transition(
         state,
-        source=[S.RECEIVED, S.RELEASED],
+        # an allocated order has not shipped: holding it withdraws the WMS's instruction
+        source=[S.RECEIVED, S.RELEASED, S.ALLOCATED],
         target=S.ON_HOLD,
         permission=_allowed(Role.CUSTOMER_SERVICE, Role.CREDIT, Role.PRICING, Role.WAREHOUSE),
         custom={"label": "Put on hold", "manual": True},

@@ -73,7 +73,7 @@ def order_apply_transition(order: Order, name: str, *, actor, reason: str, **kwa
     )
     target = order.state
     order_transitioning.send(
-        sender=Order, order=order, transition=name, source=source, target=target
+        sender=Order, order=order, transition=name, source=source, target=target, actor=actor
     )
     transaction.on_commit(
         lambda: order_transitioned.send_robust(

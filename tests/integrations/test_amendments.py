@@ -266,3 +266,80 @@ def test_a_cancellation_the_warehouse_already_shipped_becomes_a_hold_with_its_an
     hold = Hold.objects.get(order=order, reason__code="CHANGED_AFTER_SHIPMENT")
     assert hold.queue == "customer_service"
     assert "already shipped" in str(hold.context)
+
+
+def test_an_allocated_override_re_holds_after_a_ten_times_amendment_and_the_wms_is_told(
+    released_override, erp, sandbox, warehouse_user, django_capture_on_commit_callbacks
+):
+    # given a released credit override the warehouse has allocated (stock reserved, not shipped)
+    record, order = released_override
+    with django_capture_on_commit_callbacks(execute=True):
+        order_transition(
+            actor=warehouse_user, order_id=order.pk, transition="allocate", reason="Picked"
+        )
+    order.refresh_from_db()
+    assert order.state == OrderState.ALLOCATED
+    line = record["lines"][0]
+    # when the ERP multiplies the quantity by ten
+    ten_times = _version(record, 2, lines=[{**line, "quantity": str(int(line["quantity"]) * 10)}])
+    _pull(erp, sandbox, django_capture_on_commit_callbacks, ten_times)
+    # then the allocated order is judged again: back on hold under a new credit hold
+    order.refresh_from_db()
+    assert order.source_version == 2 and order.state == OrderState.ON_HOLD
+    new = order.holds.get(reason__code="CREDIT_LIMIT", state__in=ACTIVE_STATES)
+    assert new.context["earlier_decision"]["by"] == "credit"
+    # and the WMS hears the change, then that it must not ship, once each
+    outbox_relay()
+    outbox_relay()
+    assert list(sandbox.state.changes) == [f"change:{order.number}:2"]
+    assert list(sandbox.state.cancellations) == [f"cancel:{order.number}:1"]
+
+
+def test_an_amendment_after_shipping_changes_nothing_and_holds_for_customer_service(
+    released_override, erp, wms, sandbox, django_capture_on_commit_callbacks
+):
+    # given an order the WMS has shipped and o2c has recorded
+    record, order = released_override
+    sandbox.state.ship_after_seconds = 0
+    sync(wms, ["shipments"], django_capture_on_commit_callbacks)
+    order.refresh_from_db()
+    assert order.state in (OrderState.SHIPPED, OrderState.INVOICED)
+    before = (order.total, list(order.lines.values_list("ordered_qty", "cancelled")))
+    line = record["lines"][0]
+    # when the ERP sends a version that halves the quantity
+    half = _version(record, 2, lines=[{**line, "quantity": str(int(line["quantity"]) // 2)}])
+    _pull(erp, sandbox, django_capture_on_commit_callbacks, half)
+    # then the order is exactly as shipped, and customer service holds the difference
+    order.refresh_from_db()
+    assert order.source_version == 1
+    assert (order.total, list(order.lines.values_list("ordered_qty", "cancelled"))) == before
+    hold = Hold.objects.get(order=order, reason__code="CHANGED_AFTER_SHIPMENT")
+    assert hold.queue == "customer_service" and hold.state in ACTIVE_STATES
+    assert hold.context["version"] == 2
+    assert any("quantity" in change for change in hold.context["difference"])
+    message = InboundMessage.objects.get(external_id=record["id"], version=2)
+    assert "cannot apply" in message.last_error
+    assert not OutboundMessage.objects.filter(topic="order_change").exists()
+
+
+def test_an_upstream_cancellation_of_a_held_order_closes_its_holds(
+    feed, erp, sandbox, django_capture_on_commit_callbacks
+):
+    # given an order over its credit limit, on hold in the credit queue
+    record = _order(feed, "SBO900005", _quantity_over_limit(feed))
+    _pull(erp, sandbox, django_capture_on_commit_callbacks, record)
+    order = Order.objects.get(external_id="SBO900005")
+    hold = order.holds.get(reason__code="CREDIT_LIMIT")
+    assert order.state == OrderState.ON_HOLD and hold.state in ACTIVE_STATES
+    # when the ERP cancels it
+    _pull(erp, sandbox, django_capture_on_commit_callbacks, _version(record, 2, status="cancelled"))
+    # then the order is cancelled and its hold is no longer work for anyone, saying why
+    order.refresh_from_db()
+    hold.refresh_from_db()
+    assert order.state == OrderState.CANCELLED
+    assert hold.state not in ACTIVE_STATES and hold.resolution_code == "CLEARED"
+    assert hold.history.latest().history_change_reason == (
+        f"Cleared: Order {order.number} cancelled by o2c system; nothing left to decide"
+    )
+    # and nothing went to the WMS, which was never told to ship it
+    assert not OutboundMessage.objects.filter(topic="order_cancel").exists()

@@ -78,7 +78,7 @@ ALLOWED_MANUAL = {
     S.RECEIVED: {"place_on_hold", "release", "cancel"},
     S.ON_HOLD: {"release", "cancel"},
     S.RELEASED: {"place_on_hold", "allocate", "cancel"},
-    S.ALLOCATED: {"cancel"},
+    S.ALLOCATED: {"place_on_hold", "cancel"},
     S.PARTIALLY_SHIPPED: set(),
     S.SHIPPED: set(),
     S.PARTIALLY_INVOICED: set(),
