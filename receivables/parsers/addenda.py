@@ -9,7 +9,9 @@ module only never invents one and never raises.
 
 from __future__ import annotations
 
+import bisect
 import re
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -43,7 +45,7 @@ _NOT_REFERENCES = re.compile(
     r"|[0-9]{1,2}[/.][0-9]{1,2}[/.][0-9]{2,4}"
     r"|[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?"
     r"|[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?"
-    r"|[0-9]+[.,][0-9]{2}(?![0-9])",
+    r"|[0-9]{1,15}[.,][0-9]{2}(?![0-9])",
     re.ASCII,
 )
 _TOKEN = re.compile(r"[^\s,;()\[\]{}<>\"'|]+")
@@ -93,11 +95,14 @@ def _rmr_lines(text: str) -> tuple[list[RemittanceLine], list[tuple[int, int]]]:
     lines: list[RemittanceLine] = []
     spans = []
     last: int | None = None  # index in ``lines`` of the RMR an ADX would adjust
+    stops = [stop.start() for stop in _TERMINATOR.finditer(text)]  # once: linear time
     for match in _RMR_OR_ADX.finditer(text):
         start = match.start()
         if spans and start < spans[-1][1]:
             continue  # inside the previous segment's span
-        end = _segment_end(text, match.end())
+        following = bisect.bisect_left(stops, match.end())
+        stop = stops[following] if following < len(stops) else len(text)
+        end = _segment_end(text, match.end(), stop)
         spans.append((start, end))
         elements = [element.strip() for element in text[start:end].split("*")]
         if match.group(1).upper() == "RMR":
@@ -119,24 +124,19 @@ def _rmr_lines(text: str) -> tuple[list[RemittanceLine], list[tuple[int, int]]]:
             if amount is not None:
                 line = lines[last]
                 reason = elements[2] if len(elements) > 2 else ""
-                lines[last] = RemittanceLine(
-                    reference=line.reference,
-                    paid=line.paid,
-                    discount=line.discount,
+                lines[last] = replace(
+                    line,
                     adjustment=line.adjustment - amount,
                     reason_code=",".join(filter(None, (line.reason_code, reason))),
                     text=f"{line.text} {text[start:end].strip()}",
-                    invoice_amount=line.invoice_amount,
                 )
     return lines, spans
 
 
-def _segment_end(text: str, after: int) -> int:
-    """Where a segment that started before ``after`` ends: a terminator or the next segment."""
-    terminator = _TERMINATOR.search(text, after)
-    end = terminator.start() if terminator else len(text)
-    following = _NEXT_SEGMENT.search(text, after, end)
-    return following.start() if following else end
+def _segment_end(text: str, after: int, terminator: int) -> int:
+    """Where a segment that started before ``after`` ends: its terminator or the next segment."""
+    following = _NEXT_SEGMENT.search(text, after, terminator)
+    return following.start() if following else terminator
 
 
 def _x12(elements: list[str], index: int) -> Decimal | None:
