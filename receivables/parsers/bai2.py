@@ -386,10 +386,14 @@ def _entry(detail, line: int, currency: str, as_of, seen: dict[str, int]) -> Ent
         if match:
             keyed.setdefault(match.group(1), match.group(2).strip())
     bank_reference = (detail.bank_reference or "").strip()
-    reference = (
-        bank_reference
-        or (detail.customer_reference or "").strip()
-        or fallback_reference(detail.type_code.code, str(detail.amount), text, seen=seen)
+    # The payer's own reference is no key: two payments may carry the same one, and the
+    # second would be taken for a repeat of the first.
+    reference = bank_reference or fallback_reference(
+        detail.type_code.code,
+        str(detail.amount),
+        (detail.customer_reference or "").strip(),
+        text,
+        seen=seen,
     )
     return Entry(
         entry_reference=reference,

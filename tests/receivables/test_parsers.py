@@ -144,6 +144,32 @@ def test_bai2_an_entry_without_a_bank_reference_keeps_one_key_across_loads():
     assert first[1].entries[0].entry_reference.startswith("auto:")
 
 
+def bai2_file(*details: str) -> str:
+    """A one-account BAI2 file around ``details`` (16 and 88 lines), its totals made to add up."""
+    total = sum(int(detail.split(",")[2]) for detail in details if detail.startswith("16,"))
+    account = ["03,4455667788,USD/", *details, f"49,{total},{len(details) + 2}/"]
+    group = ["02,O2CDEMO,021000021,1,260311,2400,USD,2/", *account]
+    group.append(f"98,{total},1,{len(group) + 1}/")
+    lines = ["01,BANKUSNY,O2CDEMO,260312,0630,0312A,80,,2/", *group]
+    return "\n".join([*lines, f"99,{total},1,{len(lines) + 1}/"]) + "\n"
+
+
+def test_bai2_credits_without_a_bank_reference_never_share_a_key():
+    # given two credits with the payer's same reference, and two entirely alike, none with a
+    # bank reference
+    data = bai2_file(
+        "16,195,10000,Z,,PO-77,WIRE ONE/",
+        "16,195,20000,Z,,PO-77,WIRE TWO/",
+        "16,195,30000,Z,,,WIRE/",
+        "16,195,30000,Z,,,WIRE/",
+    )
+    # when parsed, twice
+    first, again = parse_bai2(data), parse_bai2(data)
+    # then each is its own payment, under the same key on every load
+    assert len(set(keys(first))) == 4
+    assert keys(first) == keys(again)
+
+
 def test_bai2_latin1_payer_names_are_read():
     # given a file in Latin-1, as older bank systems send it
     data = BAI2.replace("DBNM: NORTHWIND TRADING LLC", "DBNM: CAFÉ NORTHWIND").encode("latin-1")
