@@ -4,7 +4,7 @@ same markup to Python code that renders it about three times faster."""
 
 from jinja2 import Environment
 
-from core.templatetags.desk import age, amount, id_url
+from core.templatetags.desk import age, amount, id_url, money, price, when
 
 
 def environment(**options) -> Environment:
@@ -14,5 +14,5 @@ def environment(**options) -> Environment:
     options["autoescape"] = True
     env = Environment(**options)  # noqa: S701 (autoescape is set just above)
     env.globals["id_url"] = id_url
-    env.filters.update(amount=amount, age=age)
+    env.filters.update(amount=amount, money=money, price=price, age=age, when=when)
     return env

@@ -176,6 +176,7 @@ class HoldRow:
     order_number: str
     customer_name: str
     customer_territory: str
+    currency: str  # the order's: the value at risk is in it
     line_id: int | None
     line_number: int | None
     sku: str | None
@@ -200,6 +201,7 @@ _ROW_RELATED = {
     "order_number": F("order__number"),
     "customer_name": F("order__customer__name"),
     "customer_territory": F("order__customer__territory"),
+    "currency": F("order__currency"),
     "line_number": F("line__line_number"),
     "sku": F("line__item__sku"),
 }
@@ -345,7 +347,8 @@ AGE_BUCKETS = [("0–4 h", 0, 4), ("4–24 h", 4, 24), ("1–3 d", 24, 72), ("> 
 
 
 def queue_summary(*, user: UserLike, queue: str | None) -> dict:
-    """One aggregate query for the queue page's header: open holds by age, SLA breaches, value."""
+    """One aggregate query for the queue page's header: open holds by age, SLA breaches, and
+    the value at risk per currency (never summed across currencies)."""
     now = timezone.now()
     buckets = {
         f"b{i}": Count(
@@ -356,15 +359,22 @@ def queue_summary(*, user: UserLike, queue: str | None) -> dict:
         for i, (_label, low, high) in enumerate(AGE_BUCKETS)
     }
     queryset = _queue_queryset(user=user, queue=queue, filters=HoldFilters(mine=queue is None))
-    row = queryset.aggregate(
-        open=Count("id"),
-        breached=Count("id", filter=Q(due_at__lt=now)),
-        value=Sum("value_at_risk"),
-        **buckets,
+    rows = list(
+        queryset.values(currency=F("order__currency"))
+        .annotate(
+            open=Count("id"),
+            breached=Count("id", filter=Q(due_at__lt=now)),
+            value=Sum("value_at_risk"),
+            **buckets,
+        )
+        .order_by("currency")
     )
     return {
-        "open": row["open"],
-        "breached": row["breached"],
-        "value": row["value"] or Decimal("0"),
-        "ages": [(label, row[f"b{i}"]) for i, (label, _l, _h) in enumerate(AGE_BUCKETS)],
+        "open": sum(row["open"] for row in rows),
+        "breached": sum(row["breached"] for row in rows),
+        "values": [(row["currency"], row["value"] or Decimal("0")) for row in rows],
+        "ages": [
+            (label, sum(row[f"b{i}"] for row in rows))
+            for i, (label, _l, _h) in enumerate(AGE_BUCKETS)
+        ],
     }

@@ -41,6 +41,6 @@ def test_a_credit_analyst_sees_the_re_raised_hold_with_the_earlier_decision(
     # then the earlier decision is there, its figures beside today's
     decision = row.get_by_label("Earlier decision")
     expect(decision).to_contain_text("released by credit")
-    expect(decision.locator("tr", has_text="Exposure")).to_contain_text("6000.00")
-    expect(decision.locator("tr", has_text="Exposure")).to_contain_text("60000.00")
+    expect(decision.locator("tr", has_text="Exposure")).to_contain_text("6,000.00 USD")
+    expect(decision.locator("tr", has_text="Exposure")).to_contain_text("60,000.00 USD")
     expect(page.locator(f"#hold-{decided.pk}")).to_have_count(0)  # the decided one is closed

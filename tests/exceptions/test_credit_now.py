@@ -84,7 +84,7 @@ def test_the_row_and_the_api_show_the_exposure_now(grown_exposure, client, credi
     body = api.get(f"/api/v1/holds/{grown_exposure.pk}/").json()
     # then both show today's exposure beside the snapshot
     assert 'aria-label="Exposure now"' in page.content.decode()
-    assert "7000.00" in page.content.decode() and "6000.00" in page.content.decode()
+    assert "7,000.00 USD" in page.content.decode() and "6,000.00 USD" in page.content.decode()
     assert body["credit_now"]["exposure"] == "7000.00"
     assert body["credit_now"]["snapshot_exposure"] == "6000.00"
     # and a release over the API without the confirmation is a 400 naming the field

@@ -98,7 +98,7 @@ def test_hold_appears_in_the_credit_queue_with_its_numbers(client, credit_user, 
     detail = client.get(
         reverse("exceptions:hold", args=[credit_hold.pk]), HTTP_HX_REQUEST="true"
     ).content.decode()
-    assert "6000.00" in detail and "<html" not in detail  # exposure, as a fragment
+    assert "6,000.00 USD" in detail and "<html" not in detail  # exposure, as a fragment
 
 
 def test_release_in_place_returns_the_row_and_refreshes_counts(client, credit_user, credit_hold):
