@@ -1,10 +1,13 @@
-"""CSV export shared by every list: streamed, so a long drill-down never sits in memory whole, and
-safe to open in a spreadsheet, whatever upstream systems put in the text."""
+"""CSV export shared by every list: streamed, so a long drill-down never sits in memory whole,
+safe to open in a spreadsheet whatever upstream systems put in the text, and with its times in
+the zone of the person exporting."""
 
 import csv
 import re
+from datetime import datetime
 
 from django.http import StreamingHttpResponse
+from django.utils import timezone
 
 #: A cell starting with one of these is read as a formula by Excel, LibreOffice and Google Sheets
 #: (OWASP, "CSV Injection"): a customer named ``=HYPERLINK(...)`` would become a live link.
@@ -28,13 +31,29 @@ class _Echo:
         return value
 
 
+def zoned(label: str) -> str:
+    """A time column's header naming the zone its times are in: "received (Europe/Berlin)"."""
+    return f"{label} ({timezone.get_current_timezone_name()})"
+
+
 def csv_response(filename: str, header: list[str], rows) -> StreamingHttpResponse:
+    """``rows`` streamed as CSV. An aware datetime cell is written in the zone of the person
+    exporting, with its offset ("2026-01-15 10:30:00-05:00"); name it in the header with
+    ``zoned``."""
     writer = csv.writer(_Echo())
+    # Taken now: the rows are written while the response streams, after the request (and the
+    # zone it activated) is over.
+    zone = timezone.get_current_timezone()
+
+    def cell(value):
+        if isinstance(value, datetime) and timezone.is_aware(value):
+            return value.astimezone(zone).isoformat(sep=" ", timespec="seconds")
+        return safe_cell(value)
 
     def lines():
         yield writer.writerow([safe_cell(cell) for cell in header])
         for row in rows:
-            yield writer.writerow([safe_cell(cell) for cell in row])
+            yield writer.writerow([cell(value) for value in row])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -1,5 +1,6 @@
 """KPIs over the API (managers): the dashboard's figures for a range and filters, as JSON.
-Durations are in seconds; rates are fractions as strings ("0.2500" is 25 %). Figures are as of
+Durations are in seconds; rates are fractions as strings ("0.2500" is 25 %); money is per
+currency ({"USD": "500.00"}), and a single amount is null when orders span currencies. Figures are as of
 ``as_of`` (the slices are recomputed every minute) and durations are read at the resolution
 ``insights.rollups`` documents: exact below an hour, to the minute below a day."""
 
@@ -71,6 +72,7 @@ class KpiApi(GenericAPIView):
                 "queues": board.queue_aging,
             },
             "value_on_hold": board.value_on_hold,
+            "value_on_hold_by_currency": board.value_on_hold_by_currency,
             "rehold": board.rehold,
             "shipment_to_invoice_seconds": board.shipment_to_invoice,
             "first_pass": board.first_pass,

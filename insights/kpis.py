@@ -41,13 +41,19 @@ class KpiFilters:
     segment: str = ""
     territory: str = ""
 
+    # Days are TIME_ZONE's, as the slices' are, whoever is reading (not the reader's zone).
     @property
     def since(self) -> datetime:
-        return timezone.make_aware(datetime.combine(self.start, time.min))
+        return timezone.make_aware(
+            datetime.combine(self.start, time.min), timezone.get_default_timezone()
+        )
 
     @property
     def until(self) -> datetime:
-        return timezone.make_aware(datetime.combine(self.end + timedelta(days=1), time.min))
+        return timezone.make_aware(
+            datetime.combine(self.end + timedelta(days=1), time.min),
+            timezone.get_default_timezone(),
+        )
 
 
 def orders_in_scope(filters: KpiFilters) -> QuerySet[Order]:
@@ -209,8 +215,10 @@ def release_cycle(filters: KpiFilters) -> dict:
 
 
 def queue_aging(filters: KpiFilters, *, now: datetime | None = None) -> list[dict]:
-    """Active holds per queue by age bucket, with SLA breaches and value on hold, against the
-    clock now; ages and due times are read to the hour (see ActiveHoldSlice)."""
+    """Active holds per queue by age bucket, with SLA breaches and the value at risk per
+    currency, against the clock now; ages and due times are read to the hour (see
+    ActiveHoldSlice). ``value`` is the amount in the queue's one currency (None across
+    several)."""
     # Slices hold hour starts: comparing them with the clock half an hour back reads each hour
     # at its middle.
     clock = (now or timezone.now()) - timedelta(minutes=30)
@@ -224,31 +232,60 @@ def queue_aging(filters: KpiFilters, *, now: datetime | None = None) -> list[dic
     }
     rows = (
         slices(ActiveHoldSlice, filters)
-        .values("queue")
+        .values("queue", "currency")
         .annotate(
             active=Sum("holds"),
             breached=Sum("holds", filter=Q(due_hour__lt=clock)),
             value=Sum("value"),
             **buckets,
         )
-        .order_by("queue")
+        .order_by("queue", "currency")
     )
+    queues: dict[str, dict] = {}
+    for row in rows:
+        queue = queues.setdefault(
+            row["queue"],
+            {
+                "queue": row["queue"],
+                "active": 0,
+                "breached": 0,
+                "value_by_currency": {},
+                "buckets": [0] * len(AGING_BUCKETS),
+            },
+        )
+        value = (row["value"] or ZERO).quantize(CENT)
+        queue["active"] += int(row["active"])
+        queue["breached"] += int(row["breached"] or 0)
+        queue["value_by_currency"][row["currency"]] = value
+        for i in range(len(AGING_BUCKETS)):
+            queue["buckets"][i] += int(row[f"b{i}"] or 0)
     return [
-        {
-            "queue": row["queue"],
-            "active": int(row["active"]),
-            "breached": int(row["breached"] or 0),
-            "value": (row["value"] or ZERO).quantize(CENT),
-            "buckets": [int(row[f"b{i}"] or 0) for i in range(len(AGING_BUCKETS))],
-        }
-        for row in rows
+        {**queue, "value": one_currency(queue["value_by_currency"])} for queue in queues.values()
     ]
 
 
-def value_on_hold(filters: KpiFilters) -> Decimal:
-    """The total of orders in scope that are on hold now."""
-    total = _figures(filters, Figure.ON_HOLD).aggregate(v=Sum("amount"))["v"]
-    return (total or ZERO).quantize(CENT)
+def value_on_hold_by_currency(filters: KpiFilters) -> dict[str, Decimal]:
+    """The total of orders in scope that are on hold now, per currency: {"USD": 500.00}."""
+    rows = (
+        _figures(filters, Figure.ON_HOLD)
+        .values("currency")
+        .annotate(v=Sum("amount"))
+        .order_by("currency")
+    )
+    return {row["currency"]: (row["v"] or ZERO).quantize(CENT) for row in rows}
+
+
+def one_currency(by_currency: dict[str, Decimal]) -> Decimal | None:
+    """The amount when there is one currency (zero when none); None when there are several,
+    which are never summed."""
+    if len(by_currency) > 1:
+        return None
+    return next(iter(by_currency.values()), ZERO.quantize(CENT))
+
+
+def value_on_hold(filters: KpiFilters) -> Decimal | None:
+    """The value on hold in its one currency (None across several: see the per-currency one)."""
+    return one_currency(value_on_hold_by_currency(filters))
 
 
 def rehold(filters: KpiFilters) -> dict:
@@ -320,12 +357,16 @@ class Dashboard:
     resolution_times: list = field(default_factory=list)
     release_cycle: dict = field(default_factory=dict)
     queue_aging: list = field(default_factory=list)
-    value_on_hold: Decimal = Decimal("0")
+    value_on_hold_by_currency: dict = field(default_factory=dict)
     rehold: dict = field(default_factory=dict)
     shipment_to_invoice: dict = field(default_factory=dict)
     first_pass: dict = field(default_factory=dict)
     dead_letters: list = field(default_factory=list)
     trend: list = field(default_factory=list)
+
+    @property
+    def value_on_hold(self) -> Decimal | None:
+        return one_currency(self.value_on_hold_by_currency)
 
 
 def dashboard(filters: KpiFilters, *, by: str = "day") -> Dashboard:
@@ -337,7 +378,7 @@ def dashboard(filters: KpiFilters, *, by: str = "day") -> Dashboard:
         resolution_times=resolution_times(filters),
         release_cycle=release_cycle(filters),
         queue_aging=queue_aging(filters),
-        value_on_hold=value_on_hold(filters),
+        value_on_hold_by_currency=value_on_hold_by_currency(filters),
         rehold=rehold(filters),
         shipment_to_invoice=shipment_to_invoice(filters),
         first_pass=first_pass(filters),

@@ -6,7 +6,7 @@ recomputes, from the source tables and in SQL, every day whose records changed.
 A slice is one local day (orders by the day they were received, invoices by the day they were
 created) and one channel, customer segment and territory, so every filter of the dashboard is a
 WHERE over slices. Counts of distinct orders add up across slices because an order belongs to
-exactly one day.
+exactly one day. Amounts are kept per currency (the orders'), so no figure sums two currencies.
 """
 
 from decimal import Decimal
@@ -50,6 +50,7 @@ class DailyFigure(models.Model):
     bucket = models.BigIntegerField(default=0)
     count = models.BigIntegerField()
     amount = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(max_length=3, blank=True)  # of the orders (order figures only)
 
     class Meta:
         # Each KPI reads one figure over a range of days.
@@ -74,6 +75,7 @@ class ActiveHoldSlice(models.Model):
     due_hour = models.DateTimeField()
     holds = models.BigIntegerField()
     value = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(max_length=3, blank=True)  # of the orders: the value is in it
 
     class Meta:
         indexes = [models.Index(fields=["day"], name="active_hold_slice_day")]

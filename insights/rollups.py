@@ -162,6 +162,7 @@ def _figure(row: dict, figure: str, count: int, *, amount=0, **keys) -> DailyFig
         figure=figure,
         count=count,
         amount=amount or 0,
+        currency=row.get("s_currency", ""),
         **keys,
     )
 
@@ -175,8 +176,13 @@ def _order_figures(scope: Q) -> Iterable[DailyFigure]:
     reheld = Hold.objects.filter(order=OuterRef("pk")).filter(Exists(resolved_before))
     decided = ~Q(state=OrderState.RECEIVED)
     on_hold = Q(state=OrderState.ON_HOLD)
+    # Per currency too, so the value on hold is never a sum of two currencies; the counts still
+    # add up across the currencies of a day.
     rows = (
-        orders.values(**_slice(day="received_at", channel="channel", customer="customer"))
+        orders.values(
+            **_slice(day="received_at", channel="channel", customer="customer"),
+            s_currency=F("currency"),
+        )
         .annotate(
             orders=Count("pk"),
             decided=Count("pk", filter=decided),
@@ -266,6 +272,7 @@ def _active_slices(scope: Q) -> Iterable[ActiveHoldSlice]:
         holds.values(
             **shape,
             r_queue=F("queue"),
+            r_currency=F("order__currency"),
             r_raised=TruncHour("raised_at", tzinfo=UTC),
             r_due=TruncHour("due_at", tzinfo=UTC),
         )
@@ -283,6 +290,7 @@ def _active_slices(scope: Q) -> Iterable[ActiveHoldSlice]:
             due_hour=row["r_due"],
             holds=row["holds"],
             value=row["value"] or 0,
+            currency=row["r_currency"],
         )
 
 

@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from core.exports import csv_response
+from core.exports import csv_response, zoned
 from core.http import role_required
 from core.pagination import render_paged_list
 from core.roles import Role
@@ -132,6 +132,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "hold_bars": _hold_bars(filters, board.hold_rates),
         "aging": aging_links,
         "buckets": [label for label, _low, _high in kpis.AGING_BUCKETS],
+        "days_zone": settings.TIME_ZONE,
         "links": {
             "decided": order_link(filters),
             "touchless": order_link(filters, held="no"),
@@ -158,6 +159,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 # --- CSV -------------------------------------------------------------------------------------
+
+
+def _currencies(board: kpis.Dashboard) -> list[str]:
+    return sorted({c for row in board.queue_aging for c in row["value_by_currency"]})
 
 
 TABLES = {
@@ -188,16 +193,23 @@ TABLES = {
             for r in b.resolution_times
         ],
     ),
+    # A value column per currency: amounts in two currencies are never one figure.
     "aging": (
-        [
+        lambda b: [
             "queue",
             "active",
             "SLA breached",
-            "value",
+            *[f"value at risk ({c})" if c else "value at risk" for c in _currencies(b)],
             *[label for label, _l, _h in kpis.AGING_BUCKETS],
         ],
         lambda b: [
-            [r["queue"], r["active"], r["breached"], r["value"], *r["buckets"]]
+            [
+                r["queue"],
+                r["active"],
+                r["breached"],
+                *[r["value_by_currency"].get(c, "") for c in _currencies(b)],
+                *r["buckets"],
+            ]
             for r in b.queue_aging
         ],
     ),
@@ -223,6 +235,7 @@ def export_table(request: HttpRequest, table: str) -> HttpResponse:
         return HttpResponse("; ".join(form.non_field_errors()) or "Bad filters.", status=400)
     header, rows_of = TABLES[table]
     board = selectors.dashboard(filters=form.filters(), by=form.cleaned_data["by"])
+    header = header(board) if callable(header) else header
     return csv_response(f"{table}.csv", header, rows_of(board))
 
 
@@ -260,8 +273,9 @@ def hold_list(request: HttpRequest) -> HttpResponse:
                 "queue",
                 "state",
                 "value at risk",
-                "raised",
-                "resolved",
+                "currency",
+                zoned("raised"),
+                zoned("resolved"),
             ],
             (
                 [
@@ -272,8 +286,9 @@ def hold_list(request: HttpRequest) -> HttpResponse:
                     h.queue,
                     h.state,
                     h.value_at_risk,
-                    h.raised_at.isoformat(),
-                    h.resolved_at.isoformat() if h.resolved_at else "",
+                    h.order.currency,
+                    h.raised_at,
+                    h.resolved_at,
                 ]
                 for h in holds.iterator(chunk_size=2000)
             ),

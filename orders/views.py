@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import trigger_client_event
 
-from core.exports import csv_response
+from core.exports import csv_response, zoned
 from core.http import refused, role_required
 from core.pagination import render_paged_list
 from core.roles import ORDER_VIEWER_ROLES, Role, has_role
@@ -72,8 +72,8 @@ def _orders_csv(orders) -> HttpResponse:
         "territory",
         "total",
         "currency",
-        "received",
-        "released",
+        zoned("received"),
+        zoned("released"),
     ]
     rows = (
         [
@@ -85,8 +85,8 @@ def _orders_csv(orders) -> HttpResponse:
             o.customer.territory,
             o.total,
             o.currency,
-            o.received_at.isoformat(),
-            o.released_at.isoformat() if o.released_at else "",
+            o.received_at,
+            o.released_at,
         ]
         for o in orders.order_by(*selectors.ORDER_LIST_ORDERING).iterator(chunk_size=2000)
     )

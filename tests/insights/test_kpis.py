@@ -42,6 +42,7 @@ def test_queue_aging_breaches_and_value(dataset):
         "active": 1,
         "breached": 1,
         "value": Decimal("100.00"),
+        "value_by_currency": {"USD": Decimal("100.00")},
         "buckets": [0, 1, 0, 0],
     }
     (later,) = kpis.queue_aging(dataset, now=at(9))  # 5 days old
