@@ -139,20 +139,21 @@ class _Cursor(IteratorHelper):
         self.index += 1
 
 
+#: The totals and counts a trailer states, as the library's messages name them.
 _INTEGRITY_FIELDS = (
-    ("account control total", "account control total"),
-    ("group control total", "group control total"),
-    ("file control total", "file control total"),
-    ("number of accounts", "number of accounts"),
-    ("number of groups", "number of groups"),
-    ("number of records", "number of records"),
+    "account control total",
+    "group control total",
+    "file control total",
+    "number of accounts",
+    "number of groups",
+    "number of records",
 )
 
 
 def _integrity_error(exc: IntegrityException, record: tuple[str, int]) -> ParseError:
     """A control total or count that does not add up, on the trailer that states it."""
     text = str(exc)
-    field = next((name for key, name in _INTEGRITY_FIELDS if key in text.lower()), "control total")
+    field = next((name for name in _INTEGRITY_FIELDS if name in text.lower()), "control total")
     numbers = re.search(r"expected (-?\d+), found (-?\d+)", text)
     message = (
         f"the trailer says {numbers.group(1)}, the records add up to {numbers.group(2)}"

@@ -1,7 +1,7 @@
 """Lockbox files (CSV): the checks a bank deposited for us, with the remittance stubs read.
 
 The layout, one row per remittance stub, header row first (column names in any order, any
-case; further columns are ignored):
+case, "check number" or "check_number"; further columns are ignored):
 
     lockbox            the lockbox number (the statement's account)
     batch, item        where the bank filed the check on the deposit day
@@ -50,14 +50,16 @@ def parse_lockbox(data: bytes | str) -> tuple[Statement, ...]:
     header = next(reader, None)
     if not header or not any(cell.strip() for cell in header):
         raise ParseError("the file is empty: no header row", line=1, field="header")
-    columns = [cell.strip().lower() for cell in header]
+    columns = [re.sub(r"[\s-]+", "_", cell.strip().lower()) for cell in header]
+    twice = sorted({name for name in columns if name and columns.count(name) > 1})
+    if twice:
+        raise ParseError(f"column(s) named twice: {', '.join(twice)}", line=1, field="header")
     missing = [name for name in REQUIRED if name not in columns]
     if missing:
         raise ParseError(f"missing column(s): {', '.join(missing)}", line=1, field="header")
     checks: dict[tuple, dict] = {}
     last_key = None
-    for row in reader:
-        line = reader.line_num
+    for line, row in _rows(reader):
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(columns):
@@ -83,6 +85,20 @@ def parse_lockbox(data: bytes | str) -> tuple[Statement, ...]:
             checks[key]["remittance"].append(remittance)
         last_key = key
     return _statements(checks)
+
+
+def _rows(reader):
+    """(first line, cells) of each row; a quoted field may span lines."""
+    end = reader.line_num
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ParseError(f"not CSV: {exc}", line=end + 1, field="row") from exc
+        yield end + 1, row
+        end = reader.line_num
 
 
 def _decode(data: bytes | str) -> str:

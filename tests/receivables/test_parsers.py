@@ -502,6 +502,18 @@ def test_lockbox_rows_of_one_check_are_one_payment_with_its_stubs():
     assert third.value_date == date(2026, 3, 11) and third.remittance == ()
 
 
+def test_lockbox_a_row_over_two_lines_is_placed_on_its_first_line():
+    # given a payer name quoted over two lines, and column names written with spaces
+    data = LOCKBOX.replace('"Northwind Trading, LLC"', '"Northwind Trading,\nLLC"').replace(
+        "check_number", "Check Number"
+    )
+    # when parsed
+    entries = parse_lockbox(data)[0].entries
+    # then each check is placed where its first row starts
+    assert [e.position for e in entries] == ["line 2", "line 4", "line 6"]
+    assert entries[1].payer_name == "Northwind Trading,\nLLC"
+
+
 def test_lockbox_the_same_file_parsed_twice_gives_the_same_keys():
     assert keys(parse_lockbox(LOCKBOX)) == keys(parse_lockbox(LOCKBOX))
     assert len(set(keys(parse_lockbox(LOCKBOX)))) == 3
@@ -556,6 +568,11 @@ HEADER = LOCKBOX.splitlines()[0]
             "a missing column",
             LOCKBOX.replace(",reason_code", ""),
             "line 1, field header: missing column(s): reason_code",
+        ),
+        (
+            "a column named twice",
+            LOCKBOX.replace("lockbox,batch", "lockbox,Batch,batch", 1),
+            "line 1, field header: column(s) named twice: batch",
         ),
         ("an empty file", "", "line 1, field header: the file is empty: no header row"),
         (
