@@ -24,7 +24,7 @@ class DashboardForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        today = timezone.localdate()
+        today = timezone.localdate(timezone=timezone.get_default_timezone())  # the slices' days
         data["end"] = data.get("end") or today
         data["start"] = data.get("start") or data["end"] - timedelta(days=29)
         if data["start"] > data["end"]:

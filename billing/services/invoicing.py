@@ -65,7 +65,9 @@ class Window:
 
 def consolidation_window(rule: str, now: datetime) -> Window:
     """The last complete window before ``now``, in local time: yesterday, or last Monday–Sunday."""
-    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    # TIME_ZONE's days, not those of whoever's request released a hold and so ran this.
+    local = timezone.localtime(now, timezone.get_default_timezone())
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     if rule == R.CONSOLIDATED_DAILY:
         return Window(start=midnight - timedelta(days=1), end=midnight)
     if rule == R.CONSOLIDATED_WEEKLY:
@@ -118,8 +120,10 @@ def invoice_create(
         window_end=window.end if window else None,
         currency=orders[order_ids[0]].currency,
         payment_terms=customer.payment_terms,
-        issued_on=timezone.localdate(now),
-        due_date=due_date(timezone.localdate(now), customer.payment_terms),
+        issued_on=timezone.localdate(now, timezone.get_default_timezone()),
+        due_date=due_date(
+            timezone.localdate(now, timezone.get_default_timezone()), customer.payment_terms
+        ),
         tax_region=customer.tax_region,
         created_at=now,
         created_by=actor,

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from core.models import UserPreference
 from core.timezones import SESSION_KEY
@@ -142,3 +143,22 @@ def test_the_api_keeps_its_times_as_they_were(client, manager_user):
     # then its time is the same instant as before, in the server's zone
     assert datetime.fromisoformat(body["received_at"].replace("Z", "+00:00")) == KNOWN
     assert body["received_at"].endswith(("Z", "+00:00"))
+
+
+def test_business_days_stay_time_zones_whoever_is_reading(settings):
+    # given the server's days in UTC, and a request from a reader far east (already 16 January)
+    from billing.services.invoicing import Window, consolidation_window
+    from insights.kpis import KpiFilters
+    from orders.models import Customer
+
+    settings.TIME_ZONE = "UTC"
+    utc = ZoneInfo("UTC")
+    with timezone.override(ZoneInfo("Pacific/Kiritimati")):
+        # when a daily billing window and a dashboard day are worked out during their request
+        window = consolidation_window(Customer.BillingRule.CONSOLIDATED_DAILY, KNOWN)
+        day = KpiFilters(start=KNOWN.date(), end=KNOWN.date())
+    # then both are UTC days: yesterday's window is 14 January, the day starts at midnight UTC
+    assert window == Window(
+        start=datetime(2026, 1, 14, tzinfo=utc), end=datetime(2026, 1, 15, tzinfo=utc)
+    )
+    assert day.since == datetime(2026, 1, 15, tzinfo=utc)
