@@ -8,7 +8,7 @@ first with the rest left open.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -28,17 +28,32 @@ class Resolution:
 
 
 def resolve(
-    refs: Sequence[Reference], invoices_by_key: Mapping[str, Sequence[OpenInvoice]]
+    refs: Sequence[Reference],
+    payment: PaymentIn,
+    invoices_by_key: Mapping[str, Sequence[OpenInvoice]],
+    vouched_for: Callable[[OpenInvoice], bool],
+    tolerance: Decimal,
 ) -> list[Resolution]:
+    """Each reference's open invoices as written; and, when none of those is one the payer
+    (``vouched_for``) or the amount agrees with, those it names with two digits swapped that
+    the payer or the amount does agree with. In a dense number range a swapped reading nearly
+    always hits somebody's invoice, so on its own it proves nothing."""
     found = []
     for ref in refs:
-        for invoice in invoices_by_key.get(ref.key, ()):
-            if invoice.open_amount > 0:
-                found.append(Resolution(ref, invoice, False))
+        exact = [
+            Resolution(ref, inv, False)
+            for inv in invoices_by_key.get(ref.key, ())
+            if inv.open_amount > 0
+        ]
+        found += exact
+        if any(vouched_for(r.invoice) or amount_agrees(r, payment, tolerance) for r in exact):
+            continue
         for key in transposition_keys(ref.written):
-            for invoice in invoices_by_key.get(key, ()):
-                if invoice.open_amount > 0:
-                    found.append(Resolution(ref, invoice, True))
+            for inv in invoices_by_key.get(key, ()):
+                if inv.open_amount > 0:
+                    r = Resolution(ref, inv, True)
+                    if vouched_for(inv) or amount_agrees(r, payment, tolerance):
+                        found.append(r)
     return found
 
 
@@ -186,10 +201,7 @@ def reference_draft(
     """One draft for the invoices ``chosen`` (one per reference, all of one customer family)."""
     ledger = Ledger(payment.amount, payment.value_date, tolerance)
     claims = _claims(payment, chosen)
-    ordered: list[OpenInvoice] = []
-    for r in chosen:
-        if r.invoice not in ordered:
-            ordered.append(r.invoice)
+    ordered = list({r.invoice.id: r.invoice for r in chosen}.values())
     payable = [inv for inv in ordered if inv.currency == payment.currency]
     for inv in ordered:
         if inv.currency != payment.currency:

@@ -1,12 +1,14 @@
 """Bounded subset sums: which few of a customer's open invoices add up to a payment.
 
-Amounts are whole cents. The search visits values largest first and stops a branch as soon as
-even the largest remaining values cannot reach the target, so a miss is usually cheap; a node
-budget bounds the worst case, and the same inputs always visit the same nodes.
+Amounts are whole cents. Values are visited largest first; a branch stops as soon as even the
+largest values left cannot reach the target, and the last value of a combination is found by
+bisection rather than by trying each. A node budget bounds the worst case, and the same inputs
+always visit the same nodes in the same order.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
 
@@ -29,40 +31,48 @@ def find_combinations(
     n = len(values)
     order = sorted(range(n), key=lambda i: (-values[i], i))
     vals = [values[i] for i in order]
+    rising = [-v for v in vals]  # ascending, for bisection over the descending values
     prefix = [0]
     for v in vals:
         prefix.append(prefix[-1] + v)
+    #: reach[k][j]: the most k values from position j on can add (the next k, the largest)
+    reach = [[prefix[min(j + k, n)] - prefix[j] for j in range(n + 1)] for k in range(max_size + 1)]
     low, high = target - tolerance, target + tolerance
     found: list[tuple[int, ...]] = []
     nodes = 0
 
-    def reach(start: int, count: int) -> int:
-        """The most ``count`` more values from ``start`` on can add: the next ones, largest."""
-        return prefix[min(start + count, n)] - prefix[start]
+    path: list[int] = []
 
-    def visit(start: int, size: int, total: int, chosen: tuple[int, ...]) -> None:
+    def visit(start: int, total: int) -> None:
         nonlocal nodes
-        for j in range(start, n):
-            if total + reach(j, max_size - size) < low:
+        left = max_size - len(path)
+        if start >= n or left <= 0 or total + reach[left][start] < low:
+            return
+        if len(path) + 1 >= min_size:  # finish with one value in [low - total, high - total]
+            first = bisect_left(rising, total - high, start)
+            last = bisect_right(rising, total - low, start)
+            for j in range(first, last):
+                found.append(tuple(sorted(order[k] for k in (*path, j))))
+                if len(found) >= limit:
+                    raise _Stop
+        if left < 2:
+            return
+        # go on with a value that leaves room for at least one more cent within the target
+        row = reach[left]
+        for j in range(bisect_left(rising, total - high + 1, start), n):
+            if total + row[j] < low:
                 return  # later values are smaller still: nothing from here on reaches
             nodes += 1
             if nodes > budget:
                 raise _Stop
-            subtotal = total + vals[j]
-            if subtotal > high:
-                continue
-            picked = (*chosen, j)
-            if size + 1 >= min_size and subtotal >= low:
-                found.append(tuple(sorted(order[k] for k in picked)))
-                if len(found) >= limit:
-                    raise _Stop
-            elif size + 1 < max_size:
-                visit(j + 1, size + 1, subtotal, picked)
+            path.append(j)
+            visit(j + 1, total + vals[j])
+            path.pop()
 
     exhausted = False
     if n and max_size >= min_size:
         try:
-            visit(0, 0, 0, ())
+            visit(0, 0)
         except _Stop:
             exhausted = nodes > budget
     return found, exhausted

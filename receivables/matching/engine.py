@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from receivables.matching.by_amount import amount_drafts
 from receivables.matching.by_reference import Resolution, amount_agrees, reference_draft, resolve
 from receivables.matching.drafts import Draft
-from receivables.matching.references import extract_references
+from receivables.matching.references import Reference, extract_references
 from receivables.matching.scoring import Payer, RefEvidence, lineage, score
 from receivables.matching.types import (
     Candidate,
@@ -82,20 +82,22 @@ def _reference_drafts(
         by_root.setdefault(lineage(r.invoice.customer_id, context)[-1], []).append(r)
     drafts = []
     for root in sorted(by_root):
-        group = by_root[root]
-        chosen: list[Resolution] = []
-        for ref in dict.fromkeys(r.ref for r in group):
-            options = [r for r in group if r.ref == ref]
-            chosen.append(
-                min(
-                    options,
-                    key=lambda r: (
-                        not amount_agrees(r, payment, t.amount_tolerance),
-                        r.transposed,
-                        r.invoice.id,
-                    ),
-                )
+        options: dict[Reference, list[Resolution]] = {}
+        for r in by_root[root]:
+            options.setdefault(r.ref, []).append(r)
+        chosen = [
+            found[0]
+            if len(found) == 1
+            else min(
+                found,
+                key=lambda r: (
+                    not amount_agrees(r, payment, t.amount_tolerance),
+                    r.transposed,
+                    r.invoice.id,
+                ),
             )
+            for found in options.values()
+        ]
         customers = {r.invoice.customer_id for r in chosen}
         chains = [lineage(c, context) for c in customers]
         owner = next(
@@ -215,15 +217,13 @@ def match_payment(
         return MatchResult(payment.key, Outcome.UNMATCHED, (), ("the amount is not positive",))
     payers = payers_for(payment, context, t)
     payer_roots = {lineage(p.customer_id, context)[-1] for p in payers}
-    resolutions = [
-        r
-        for r in resolve(extract_references(payment), context.invoices_by_key)
-        # a swapped-digit reading hits some invoice in a dense number range; trust it only when
-        # the payer or the amount agrees
-        if not r.transposed
-        or lineage(r.invoice.customer_id, context)[-1] in payer_roots
-        or amount_agrees(r, payment, t.amount_tolerance)
-    ]
+    resolutions = resolve(
+        extract_references(payment),
+        payment,
+        context.invoices_by_key,
+        lambda inv: lineage(inv.customer_id, context)[-1] in payer_roots,
+        t.amount_tolerance,
+    )
     refs = _reference_evidence(resolutions, w)
     drafts = _drafts(payment, resolutions, refs, payers, context, t, w)
     scored = [(score(d, payment, refs, payers, context, t.name_cutoff, w), d) for d in drafts]

@@ -99,15 +99,13 @@ class NameIndex:
 
     def lookup(self, payer_name: str, cutoff: int = 85, limit: int = 5) -> tuple[NameHit, ...]:
         """Customers whose name is like ``payer_name``, best first (ties by customer id)."""
-        norm = normalise_name(payer_name)
-        if not norm:
-            return ()
-        hits = self._cache.get(norm)
+        hits = self._cache.get(payer_name)
         if hits is None:
-            hits = self._search(norm)
+            norm = normalise_name(payer_name)
+            hits = self._search(norm) if norm else ()
             if len(self._cache) >= CACHE_SIZE:
                 self._cache.clear()
-            self._cache[norm] = hits
+            self._cache[payer_name] = hits
         return tuple(h for h in hits if h.score >= cutoff)[:limit]
 
     def _search(self, norm: str) -> tuple[NameHit, ...]:

@@ -32,13 +32,17 @@ _NOT_INVOICE = re.compile(
     r"(?:\bp\.?o|\border|\bord|\bcheck|\bcheque|\bchk|\btrace|\bacct|\baccount)\W{0,3}$",
     re.IGNORECASE,
 )
+#: The usual remittance reference, "INV-0000123" or "123": read without the general scan.
+_SIMPLE = re.compile(
+    r"\s*(?:(?:invoice|inv)\.?\s*(?:no\.?|nr\.?)?)?[\s#:.\-]*(\d{1,12})\s*", re.IGNORECASE
+)
 _SPLIT = re.compile(r"\s*[,;/&+]\s*|\s+and\s+", re.IGNORECASE)
 _PLAIN = re.compile(r"[\s#:.\-]*\d[\d\s\-]*")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Reference:
-    """One invoice reference as found in a payment."""
+    """One invoice reference as found in a payment (each found once: compared by identity)."""
 
     written: str  # the digits as written, zeros kept (transpositions are read from these)
     key: str  # canonical: digits without leading zeros
@@ -55,13 +59,13 @@ def reference_key(number: str) -> str | None:
 
 
 def transposition_keys(written: str) -> tuple[str, ...]:
-    """Keys of the numbers ``written`` could be if two adjacent digits were swapped in typing."""
-    original = reference_key(written)
-    found = []
+    """Keys of the numbers ``written`` (digits only) could be if two adjacent digits were
+    swapped in typing."""
+    original = written.lstrip("0")
+    found: list[str] = []
     for i in range(len(written) - 1):
         if written[i] != written[i + 1]:
-            swapped = written[:i] + written[i + 1] + written[i] + written[i + 2 :]
-            key = reference_key(swapped)
+            key = (written[:i] + written[i + 1] + written[i] + written[i + 2 :]).lstrip("0")
             if key and key != original and key not in found:
                 found.append(key)
     return tuple(found)
@@ -105,6 +109,10 @@ def _from_text(text: str, source: str, line: int | None) -> list[Reference]:
 
 def _from_field(reference: str, line: int) -> list[Reference]:
     """A remittance line's reference field: the whole field names invoices, so bare digits count."""
+    simple = _SIMPLE.fullmatch(reference)
+    if simple is not None:
+        key = simple.group(1).lstrip("0")
+        return [Reference(simple.group(1), key, "remittance", False, line)] if key else []
     found: list[Reference] = []
     for part in _SPLIT.split(reference.strip()):
         if not part:

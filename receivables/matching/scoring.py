@@ -18,7 +18,7 @@ from receivables.matching.types import Candidate, Context, OpenInvoice, PaymentI
 ONE = Decimal("1")
 HUNDREDTH = Decimal("0.01")
 #: Days after the due date a payment still counts as paid on terms (for the date signal).
-GRACE_DAYS = 30
+GRACE = timedelta(days=30)
 #: Ancestors followed up a customer tree; a cycle in bad master data stops here too.
 MAX_DEPTH = 8
 #: A payer name this close to another customer, not this one, is a reason for doubt.
@@ -47,7 +47,10 @@ class RefEvidence:
 
 
 def lineage(customer_id: int, context: Context) -> tuple[int, ...]:
-    """The customer, its parent, the parent's parent ... (bounded)."""
+    """The customer, its parent, the parent's parent ... (bounded; remembered per context)."""
+    known = context.lineages.get(customer_id)
+    if known is not None:
+        return known
     chain = [customer_id]
     current = context.customer(customer_id)
     while current is not None and current.parent_id is not None and len(chain) < MAX_DEPTH:
@@ -55,7 +58,8 @@ def lineage(customer_id: int, context: Context) -> tuple[int, ...]:
             break
         chain.append(current.parent_id)
         current = context.customer(current.parent_id)
-    return tuple(chain)
+    context.lineages[customer_id] = found = tuple(chain)
+    return found
 
 
 def _relation(payer_id: int, customers: set[int], context: Context) -> str:
@@ -141,7 +145,7 @@ def _date_signals(payment: PaymentIn, invoices: list[OpenInvoice], w: Weights) -
     early = [inv for inv in invoices if vd < inv.issued_on]
     if early:
         return [Signal("before_issue", w.before_issue, f"paid before {early[0].number} was issued")]
-    if all(vd <= inv.due_date + timedelta(days=GRACE_DAYS) for inv in invoices):
+    if all(vd <= inv.due_date + GRACE for inv in invoices):
         if len(invoices) == 1:
             days = (invoices[0].due_date - vd).days
             when = (

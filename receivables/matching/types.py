@@ -183,6 +183,8 @@ class Context:
     name_index: NameIndex | None = None
     #: payer account fingerprint -> customer, learned from confirmed applications
     customers_by_account: Mapping[str, int] = field(default_factory=dict)
+    #: customer -> its chain of parents, remembered for the batch (see ``scoring.lineage``)
+    lineages: dict[int, tuple[int, ...]] = field(default_factory=dict, init=False, repr=False)
 
     def customer(self, customer_id: int) -> CustomerInfo | None:
         found = self.customers.get(customer_id)
