@@ -36,6 +36,11 @@ ACCESS = {
     "home": {"get": (AUTHENTICATED, None)},
     "login": {"get": (PUBLIC, None), "post": (PUBLIC, {"username": "x", "password": "y"})},
     "logout": {"post": (PUBLIC, {})},
+    # a person's own time zone: anyone signed in, role or not
+    "preferences": {
+        "get": (AUTHENTICATED, None),
+        "post": (AUTHENTICATED, {"time_zone": "Europe/Berlin"}),
+    },
     "orders:list": {"get": (EVERY_ROLE, None)},
     "orders:detail": {"get": (EVERY_ROLE, None)},
     "orders:create": {"get": ({CS, MANAGER}, None), "post": ({CS, MANAGER}, {})},
