@@ -157,7 +157,6 @@ ACTIONS = {
     "approve": (ActionForm, services.invoice_approve),
     "void": (VoidForm, services.invoice_void),
     "bill_ordered_only": (ActionForm, services.invoice_bill_ordered_only),
-    "mark_paid": (ActionForm, services.invoice_mark_paid),
 }
 
 

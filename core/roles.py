@@ -12,6 +12,7 @@ class Role(models.TextChoices):
     PRICING = "pricing", "Pricing"  # pricing holds
     WAREHOUSE = "warehouse", "Warehouse"  # inventory and fulfilment holds
     FINANCE = "finance", "Finance"  # invoice releases and billing holds
+    CASH_APPLICATION = "cash_application", "Cash application"  # payments to invoices
     INTEGRATION_ADMIN = "integration_admin", "Integration admin"  # connectors and dead letters
     MANAGER = "manager", "Manager"  # sees every queue and the dashboard
 

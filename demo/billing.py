@@ -15,7 +15,6 @@ from billing.models import Invoice
 from billing.services import (
     credit_memo_create,
     invoice_approve,
-    invoice_mark_paid,
     invoice_mark_posted,
     invoice_void,
     invoices_consolidate,
@@ -186,7 +185,7 @@ def _scenarios(demo: _Demo) -> None:
     invoice_mark_posted(number=demo.invoice_of(posted).number, reference="AR-DEMO-1")
     paid = demo.order(regular, Decimal("900"))
     demo.ship(paid, days_ago=2)
-    invoice_mark_paid(invoice_id=demo.invoice_of(paid).pk, actor=demo.finance, reason="Wire 4471")
+    _paid_by_wire(demo.invoice_of(paid))
     credit_invoice = demo.invoice_of(posted)
     line = credit_invoice.lines.order_by("line_number").first()
     credit_memo_create(
@@ -246,3 +245,20 @@ def _scenarios(demo: _Demo) -> None:
     for value in (Decimal("800"), Decimal("650")):
         demo.ship(demo.order(daily, value), days_ago=1)
     invoices_consolidate(rule="consolidated_daily")
+
+
+def _paid_by_wire(invoice) -> None:
+    """The customer pays the invoice in full: a lockbox file naming it, matched and applied as
+    any bank file is."""
+    from core.roles import get_system_user
+    from receivables.parsers import parse_lockbox
+    from receivables.services import statement_store
+
+    text = (
+        "lockbox,batch,item,check_number,amount,payer_name,payer_account,deposit_date,"
+        "invoice_reference,amount_paid,discount,adjustment,reason_code\n"
+        f"LBX-DEMO,001,1,4471,{invoice.total},{invoice.customer.name.replace(',', ' ')},"
+        f"021000021/90004471,{invoice.issued_on},{invoice.number},{invoice.total},,,\n"
+    )
+    for statement in parse_lockbox(text):
+        statement_store(statement=statement, source="demo", actor=get_system_user())

@@ -71,6 +71,7 @@ USERS = [
     ("finance", "Fran", "Finance", Role.FINANCE),
     ("integration", "Ian", "Integration", Role.INTEGRATION_ADMIN),
     ("manager", "Morgan", "Manager", Role.MANAGER),
+    ("cash", "Cass", "Cash", Role.CASH_APPLICATION),
 ]
 # Final state -> share of demo orders; the path to each is built by _path().
 STATE_MIX = [

@@ -6,7 +6,13 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
+from django_fsm import (
+    RETURN_VALUE,
+    ConcurrentTransitionMixin,
+    FSMField,
+    FSMModelMixin,
+    transition,
+)
 from simple_history.models import HistoricalRecords
 
 from orders.models import Customer, Order, OrderLine
@@ -20,12 +26,15 @@ class InvoiceState(models.TextChoices):
     PENDING_APPROVAL = "pending_approval", "Pending approval"  # waits in the finance queue
     RELEASED = "released", "Released"  # final; sent to the ERP through the outbox
     POSTED = "posted", "Posted"  # the ERP acknowledged it
-    PAID = "paid", "Paid"
+    PARTIALLY_PAID = "partially_paid", "Partially paid"  # cash applied, some still open
+    PAID = "paid", "Paid"  # nothing open, cash settled the rest (discounts, write-offs too)
     VOID = "void", "Void"  # cancelled before release
 
 
 I = InvoiceState  # noqa: E741 - the state machine reads better with a short alias
-FINAL_STATES = (I.RELEASED, I.POSTED, I.PAID)
+FINAL_STATES = (I.RELEASED, I.POSTED, I.PARTIALLY_PAID, I.PAID)
+#: Invoices the customer owes on (or has paid): receivables o2c keeps itself.
+RECEIVABLE_STATES = FINAL_STATES
 
 
 class Invoice(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
@@ -51,6 +60,11 @@ class Invoice(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     subtotal = models.DecimalField(**MONEY, default=Decimal("0"))
     tax_total = models.DecimalField(**MONEY, default=Decimal("0"))
     total = models.DecimalField(**MONEY, default=Decimal("0"))
+    #: Cash applied to it, with the discounts and write-offs granted (receivables keeps the
+    #: applications; billing keeps the sum, under the invoice's lock).
+    settled_amount = models.DecimalField(**MONEY, default=Decimal("0"))
+    #: Credit memos issued against it.
+    credited_amount = models.DecimalField(**MONEY, default=Decimal("0"))
     state = FSMField(default=I.DRAFT, choices=InvoiceState, protected=True, db_index=True)
     approval_tier = models.PositiveSmallIntegerField(choices=Tier, default=Tier.NONE)
     approval_reasons = models.JSONField(default=list, blank=True)
@@ -132,9 +146,29 @@ class Invoice(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         self.posted_at = at
         self.erp_reference = reference
 
-    @transition(state, source=[I.RELEASED, I.POSTED], target=I.PAID)
-    def pay(self, *, at) -> None:
-        self.paid_at = at
+    @property
+    def open_amount(self) -> Decimal:
+        """What the customer still owes: total − settled (applied, discounted, written off) −
+        credited."""
+        return self.total - self.settled_amount - self.credited_amount
+
+    @transition(
+        state,
+        source=[I.RELEASED, I.POSTED, I.PARTIALLY_PAID, I.PAID],
+        target=RETURN_VALUE(I.RELEASED, I.POSTED, I.PARTIALLY_PAID, I.PAID),
+    )
+    def settle(self, *, at) -> str:
+        """Follow the open amount after cash was applied, reversed or credited: paid when cash
+        settled what is left, partially paid while some is settled and some open, else as before
+        any cash (an invoice credited in full owes nothing and was never paid)."""
+        if self.settled_amount <= 0:
+            self.paid_at = None
+            return I.POSTED if self.posted_at else I.RELEASED
+        if self.open_amount <= 0:
+            self.paid_at = self.paid_at or at
+            return I.PAID
+        self.paid_at = None
+        return I.PARTIALLY_PAID
 
     @transition(state, source=[I.DRAFT, I.PENDING_APPROVAL], target=I.VOID)
     def void(self, *, at, reason: str) -> None:

@@ -4,7 +4,6 @@ credit memos. Import from here."""
 from .approvals import (
     invoice_approve,
     invoice_bill_ordered_only,
-    invoice_mark_paid,
     invoice_mark_posted,
     invoice_record_posting_refusal,
     invoice_release,
@@ -21,6 +20,7 @@ from .invoicing import (
     shipments_invoice,
     shipments_waive_pod,
 )
+from .settlement import invoices_settle
 from .shipments import SHIPPABLE, shipment_deliver, shipment_record
 
 __all__ = [
@@ -31,11 +31,11 @@ __all__ = [
     "invoice_approve",
     "invoice_bill_ordered_only",
     "invoice_create",
-    "invoice_mark_paid",
     "invoice_mark_posted",
     "invoice_record_posting_refusal",
     "invoice_void",
     "invoices_consolidate",
+    "invoices_settle",
     "makers",
     "shipments_hold_pod_overdue",
     "invoice_release",

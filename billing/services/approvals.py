@@ -200,26 +200,18 @@ def invoice_bill_ordered_only(*, invoice_id: int, actor, reason: str) -> Invoice
 
 
 @transaction.atomic
-def invoice_mark_paid(*, invoice_id: int, actor, reason: str) -> Invoice:
-    reason = require_reason(reason)
-    invoice = _lock(invoice_id=invoice_id, actor=actor)
-    if invoice.state not in (InvoiceState.RELEASED, InvoiceState.POSTED):
-        raise Conflict(
-            f"Invoice {invoice.number} is {invoice.get_state_display().lower()}; only a released "
-            "or posted invoice can be paid.",
-            {"state": invoice.state},
-        )
-    invoice.pay(at=timezone.now())
-    return _save(invoice, actor, f"Payment recorded by {_who(actor)}: {reason}")
-
-
-@transaction.atomic
 def invoice_mark_posted(*, number: str, reference: str) -> Invoice | None:
     """The ERP acknowledged the invoice (the relay's answer). A repeat changes nothing."""
     invoice = Invoice.objects.select_for_update(of=("self",)).filter(number=number).first()
-    if invoice is None or invoice.state != InvoiceState.RELEASED:
+    if invoice is None or invoice.posted_at is not None:
         return invoice
-    invoice.post(at=timezone.now(), reference=reference)
+    if invoice.state == InvoiceState.RELEASED:
+        invoice.post(at=timezone.now(), reference=reference)
+    elif invoice.state in (InvoiceState.PARTIALLY_PAID, InvoiceState.PAID):
+        # cash was applied before the ERP's answer came back: the posting is still a fact
+        invoice.posted_at, invoice.erp_reference = timezone.now(), reference
+    else:
+        return invoice
     return _save(invoice, get_system_user(), f"Posted in the ERP as {reference or 'acknowledged'}")
 
 

@@ -7,6 +7,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from core.audit import save_audited
 from core.errors import ApplicationError, Conflict, require_reason
 from core.money import ZERO, round_money
 
@@ -88,9 +89,24 @@ def credit_memo_create(
             f"(invoiced {invoice.total}, already credited {already}).",
             {"field": "lines"},
         )
+    if memo.total > invoice.open_amount:
+        raise ApplicationError(
+            f"A credit of {memo.total} is more than the {invoice.open_amount} still owed on "
+            f"{invoice.number} (paid or settled {invoice.settled_amount}); reverse a payment "
+            "application first, or refund the customer.",
+            {"field": "lines"},
+        )
     memo._history_user = actor
     memo._change_reason = reason
     save_with_next_number(memo, prefix="CM-")
+    invoice.credited_amount += memo.total
+    invoice.settle(at=memo.created_at)
+    save_audited(
+        invoice,
+        actor=actor,
+        reason=f"Credited {memo.total} by {memo.number}",
+        conflict=f"Invoice {invoice.number} was changed by someone else; reload and retry.",
+    )
     for line in memo_lines:
         line.credit_memo = memo
     bulk_create_with_history(

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "orders",
     "exceptions",
     "billing",
+    "receivables",
     "integrations",
     "insights",
 ]

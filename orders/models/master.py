@@ -66,6 +66,10 @@ class Customer(ExternalRef):
         max_length=24, choices=BillingRule, default=BillingRule.IMMEDIATE
     )
     tax_region = models.CharField(max_length=16, blank=True)
+    #: The group company that may pay this customer's invoices (cash matching reads it).
+    parent = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="subsidiaries"
+    )
     history = HistoricalRecords()
 
     class Meta(ExternalRef.Meta):

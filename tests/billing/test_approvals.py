@@ -10,7 +10,7 @@ from billing.services import (
     credit_memo_create,
     invoice_approve,
     invoice_bill_ordered_only,
-    invoice_mark_paid,
+    invoices_settle,
     invoice_void,
     shipments_invoice,
 )
@@ -174,16 +174,29 @@ def test_void_needs_confirmation_frees_the_shipment_and_cannot_touch_released(
         invoice_void(invoice_id=again[0].pk, actor=finance_user, reason="x", confirm=True)
 
 
-def test_payment_is_recorded_on_released_invoices_only(
+def test_cash_settles_released_invoices_only_and_never_beyond_what_is_open(
     released_order, ship, known_customer, finance_user
 ):
     invoice, _ = invoice_for(released_order, ship, known_customer, "800")
-    with pytest.raises(Conflict, match="only a released or posted invoice can be paid"):
-        invoice_mark_paid(invoice_id=invoice.pk, actor=finance_user, reason="wire 1")
+    with pytest.raises(Conflict, match="cash applies only to a released invoice"):
+        invoices_settle(changes={invoice.pk: Decimal("1")}, actor=finance_user, reason="wire 1")
     invoice_approve(invoice_id=invoice.pk, actor=finance_user, reason="ok")
-    invoice_mark_paid(invoice_id=invoice.pk, actor=finance_user, reason="wire 1")
+    invoice.refresh_from_db()
+    with pytest.raises(Conflict, match="cannot be applied"):
+        invoices_settle(
+            changes={invoice.pk: invoice.total + Decimal("0.01")}, actor=finance_user, reason="x"
+        )
+    invoices_settle(changes={invoice.pk: Decimal("100")}, actor=finance_user, reason="wire 1")
+    invoice.refresh_from_db()
+    assert invoice.state == InvoiceState.PARTIALLY_PAID and invoice.paid_at is None
+    invoices_settle(changes={invoice.pk: invoice.open_amount}, actor=finance_user, reason="wire 2")
     invoice.refresh_from_db()
     assert invoice.state == InvoiceState.PAID and invoice.paid_at is not None
+    assert invoice.open_amount == 0
+    # a reversal reopens it, and nothing can be credited beyond what is open
+    invoices_settle(changes={invoice.pk: Decimal("-100")}, actor=finance_user, reason="reversed")
+    invoice.refresh_from_db()
+    assert invoice.state == InvoiceState.PARTIALLY_PAID and invoice.open_amount == Decimal("100")
 
 
 def test_credit_memos_never_exceed_the_invoiced_amount(

@@ -1,0 +1,58 @@
+"""What an invoice still owes: cash applications (from receivables), their reversals and credit
+memos move its settled and credited sums, under the invoice's lock, and its state follows."""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.audit import save_audited
+from core.errors import Conflict
+
+from ..models import Invoice
+from ..models.invoice import RECEIVABLE_STATES
+
+_CONFLICT = "Invoice {number} was changed by someone else a moment ago; reload and retry."
+
+
+@transaction.atomic
+def invoices_settle(*, changes: dict[int, Decimal], actor, reason: str) -> dict[int, Invoice]:
+    """Add each amount (negative for a reversal) to its invoice's settled sum; returns the
+    invoices, locked and saved. Locks in id order, so two batches touching the same invoices
+    cannot deadlock. Refused whole (Conflict, nothing written) when an invoice is not owed on,
+    would be settled beyond its open amount, or below zero: no cash is ever over-applied."""
+    invoices = {
+        invoice.pk: invoice
+        for invoice in Invoice.objects.select_for_update(of=("self",))
+        .filter(pk__in=sorted(changes))
+        .order_by("pk")
+    }
+    now = timezone.now()
+    for invoice_id in sorted(changes):
+        invoice, delta = invoices.get(invoice_id), changes[invoice_id]
+        if invoice is None:
+            raise Conflict(f"Invoice {invoice_id} does not exist.", {"invoice": invoice_id})
+        if invoice.state not in RECEIVABLE_STATES:
+            raise Conflict(
+                f"Invoice {invoice.number} is {invoice.get_state_display().lower()}; cash applies "
+                "only to a released invoice.",
+                {"invoice": invoice.number, "state": invoice.state},
+            )
+        if delta > invoice.open_amount:
+            raise Conflict(
+                f"Invoice {invoice.number} has {invoice.open_amount:,.2f} {invoice.currency} open; "
+                f"{delta:,.2f} cannot be applied to it.",
+                {"invoice": invoice.number, "open": str(invoice.open_amount)},
+            )
+        if invoice.settled_amount + delta < 0:
+            raise Conflict(
+                f"Invoice {invoice.number} has only {invoice.settled_amount:,.2f} settled; "
+                f"{-delta:,.2f} cannot be reversed.",
+                {"invoice": invoice.number},
+            )
+        invoice.settled_amount += delta
+        invoice.settle(at=now)
+        save_audited(
+            invoice, actor=actor, reason=reason, conflict=_CONFLICT.format(number=invoice.number)
+        )
+    return invoices

@@ -1,0 +1,12 @@
+"""App config for receivables: payments from bank statements and remittances, matched to invoices
+and applied, with the customer's unapplied cash and write-offs."""
+
+from django.apps import AppConfig
+
+
+class ReceivablesConfig(AppConfig):
+    name = "receivables"
+    verbose_name = "Receivables"
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401 - connects the signal receivers

@@ -1,0 +1,1 @@
+"""Receivables reacting to the business (nothing yet beyond its own services)."""

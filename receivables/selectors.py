@@ -1,0 +1,153 @@
+"""Reads of receivables: the cash policy in force, and what matching needs for a batch of
+payments, fetched set-wise (a few queries per batch, whatever its size)."""
+
+from collections import defaultdict
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db.models import F
+
+from billing.models import Invoice
+from billing.models.invoice import RECEIVABLE_STATES
+from core.money import ZERO, round_money
+from orders.models import Customer
+
+from .matching import (
+    Context,
+    CustomerInfo,
+    NameIndex,
+    OpenInvoice,
+    PaymentIn,
+    Thresholds,
+    customers_for_payment,
+    keys_for_payment,
+)
+from .models import CashPolicy, Payment, PaymentState
+
+#: Invoice numbers are "INV-" and at least seven digits (billing's numbering).
+INVOICE_PREFIX, INVOICE_DIGITS = "INV-", 7
+
+
+def cash_policy() -> CashPolicy:
+    return CashPolicy.objects.order_by("pk").first() or CashPolicy()
+
+
+def thresholds_of(policy: CashPolicy) -> Thresholds:
+    return Thresholds(
+        auto=policy.auto_threshold,
+        suggest=policy.suggest_threshold,
+        margin=policy.margin,
+        amount_tolerance=policy.amount_tolerance,
+    )
+
+
+def _open_invoices(queryset, policy: CashPolicy) -> list[OpenInvoice]:
+    rows = (
+        queryset.filter(state__in=RECEIVABLE_STATES)
+        .annotate(open=F("total") - F("settled_amount") - F("credited_amount"))
+        .filter(open__gt=0)
+        .values_list(
+            "pk", "number", "customer_id", "currency", "open", "total", "issued_on", "due_date"
+        )
+    )
+    days = timedelta(days=policy.discount_days)
+    found = []
+    for pk, number, customer_id, currency, open_, total, issued_on, due_date in rows:
+        discount = (
+            min(round_money(total * policy.discount_rate), open_) if policy.discount_rate else ZERO
+        )
+        found.append(
+            OpenInvoice(
+                id=pk,
+                number=number,
+                customer_id=customer_id,
+                currency=currency,
+                open_amount=open_,
+                issued_on=issued_on,
+                due_date=due_date,
+                discount_amount=discount,
+                discount_until=issued_on + days if discount else None,
+            )
+        )
+    return found
+
+
+def name_index() -> NameIndex:
+    return NameIndex(
+        CustomerInfo(id=pk, name=name, parent_id=parent_id)
+        for pk, name, parent_id in Customer.objects.values_list("pk", "name", "parent_id")
+    )
+
+
+def matching_context(payments: list[PaymentIn], policy: CashPolicy) -> Context:
+    """Everything matching reads for ``payments``: invoices their references name (transposed
+    too), the open invoices of their likely payers and subsidiaries, the customers, and the bank
+    accounts confirmed for a customer by earlier applications. Four queries per batch."""
+    index = name_index()
+    fingerprints = {p.payer_account_fingerprint for p in payments if p.payer_account_fingerprint}
+    accounts: dict[str, set[int]] = defaultdict(set)
+    for fingerprint, customer_id in (
+        Payment.objects.filter(
+            payer_account_fingerprint__in=fingerprints,
+            state__in=(PaymentState.APPLIED, PaymentState.POSTED),
+            customer__isnull=False,
+        )
+        .values_list("payer_account_fingerprint", "customer_id")
+        .distinct()
+    ):
+        accounts[fingerprint].add(customer_id)
+    # an account seen paying for two customers identifies neither
+    by_account = {fp: next(iter(ids)) for fp, ids in accounts.items() if len(ids) == 1}
+    partial = Context(name_index=index, customers_by_account=by_account)
+    keys = set().union(*(keys_for_payment(p) for p in payments)) if payments else set()
+    numbers = [INVOICE_PREFIX + key.zfill(INVOICE_DIGITS) for key in keys if key.isdigit()]
+    by_key: dict[str, list[OpenInvoice]] = defaultdict(list)
+    for invoice in _open_invoices(Invoice.objects.filter(number__in=numbers), policy):
+        by_key[invoice.number[len(INVOICE_PREFIX) :].lstrip("0")].append(invoice)
+    customer_ids = set()
+    for payment in payments:
+        customer_ids |= customers_for_payment(payment, partial, thresholds_of(policy))
+    by_customer: dict[int, list[OpenInvoice]] = defaultdict(list)
+    for invoice in _open_invoices(Invoice.objects.filter(customer_id__in=customer_ids), policy):
+        by_customer[invoice.customer_id].append(invoice)
+    return Context(
+        invoices_by_key=dict(by_key),
+        open_by_customer=dict(by_customer),
+        customers=index.customers,
+        name_index=index,
+        customers_by_account=by_account,
+    )
+
+
+def payment_input(payment: Payment, lines) -> PaymentIn:
+    """A stored payment as matching reads it (``lines``: its remittance lines)."""
+    from .matching import RemittanceLine
+
+    return PaymentIn(
+        key=payment.key,
+        amount=payment.amount,
+        currency=payment.currency,
+        value_date=payment.value_date,
+        payer_name=payment.payer_name,
+        payer_account_fingerprint=payment.payer_account_fingerprint,
+        free_text=payment.free_text,
+        remittance=tuple(
+            RemittanceLine(
+                reference=line.reference,
+                paid=line.paid,
+                discount=line.discount,
+                adjustment=line.adjustment,
+                reason_code=line.reason_code,
+                text=line.text,
+            )
+            for line in lines
+        ),
+    )
+
+
+def open_invoices_by_number(numbers: list[str]) -> dict[str, Invoice]:
+    return {invoice.number: invoice for invoice in Invoice.objects.filter(number__in=numbers)}
+
+
+def decimal_or_zero(value) -> Decimal:
+    return Decimal(value) if value not in (None, "") else ZERO

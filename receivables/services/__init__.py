@@ -1,0 +1,30 @@
+"""Every write in receivables: statements in, matching, applications, reversals, unapplied
+cash, refunds and write-offs. Import from here."""
+
+from .applying import (
+    Allocation,
+    application_reverse,
+    payment_accept,
+    payment_apply,
+    payment_mark_refund,
+    payment_put_on_account,
+    write_off_approve,
+    write_off_create,
+    write_off_reject,
+)
+from .intake import statement_store
+from .matching import payments_match
+
+__all__ = [
+    "Allocation",
+    "application_reverse",
+    "payment_accept",
+    "payment_apply",
+    "payment_mark_refund",
+    "payment_put_on_account",
+    "payments_match",
+    "statement_store",
+    "write_off_approve",
+    "write_off_create",
+    "write_off_reject",
+]

@@ -1,0 +1,90 @@
+"""Bank statements into payments: each entry stored once (bank account + statement id + entry
+reference), with its remittance, then matched; a statement is stored whole or not at all."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..accounts import account_fingerprint, mask_account
+from ..models import BankStatement, Payment, RemittanceAdvice, RemittanceLine
+from ..parsers import Statement, entry_key
+from .matching import payments_match
+
+#: Which remittance source an entry's lines came from, by the statement's format.
+_REMITTANCE_SOURCE = {
+    "bai2": "addenda",
+    "camt.053": "camt",
+    "camt053": "camt",
+    "lockbox": "lockbox",
+}
+
+
+@transaction.atomic
+def statement_store(
+    *, statement: Statement, source: str, actor, message_id: int | None = None
+) -> dict[str, int]:
+    """Store the statement's money-in entries as payments and match them. An entry stored
+    before (the same file again, or a duplicate line in it) is counted, not stored again.
+    Returns counts: new, repeated, and matching's outcomes."""
+    now = timezone.now()
+    fingerprint = account_fingerprint(statement.bank_account)
+    stored, _ = BankStatement.objects.get_or_create(
+        bank_account_fingerprint=fingerprint,
+        statement_id=statement.statement_id,
+        defaults={
+            "format": statement.format,
+            "bank_account": mask_account(statement.bank_account),
+            "received_at": now,
+            "source": source,
+            "message_id": message_id,
+            "entries": len(statement.entries),
+        },
+    )
+    keys = {entry_key(statement, entry): entry for entry in statement.entries}
+    known = set(Payment.objects.filter(key__in=keys).values_list("key", flat=True))
+    fresh = [(key, entry) for key, entry in keys.items() if key not in known]
+    payments = []
+    for key, entry in fresh:
+        payment = Payment(
+            key=key,
+            statement=stored,
+            entry_reference=entry.entry_reference[:100],
+            position=entry.position[:40],
+            amount=entry.amount,
+            currency=entry.currency,
+            value_date=entry.value_date,
+            payer_name=entry.payer_name[:200],
+            payer_account=mask_account(entry.payer_account),
+            payer_account_fingerprint=account_fingerprint(entry.payer_account),
+            bank_reference=entry.bank_reference[:100],
+            method=entry.method,
+            free_text=entry.free_text,
+            received_at=now,
+        )
+        payment._history_user = actor
+        payment._change_reason = (
+            f"Received in {statement.format} statement {statement.statement_id}"
+        )
+        payment.save()
+        payments.append(payment)
+        if entry.remittance:
+            advice = RemittanceAdvice.objects.create(
+                payment=payment,
+                source=_REMITTANCE_SOURCE.get(statement.format, statement.format)[:16],
+                received_at=now,
+            )
+            RemittanceLine.objects.bulk_create(
+                RemittanceLine(
+                    advice=advice,
+                    reference=line.reference[:100],
+                    paid=line.paid,
+                    discount=line.discount,
+                    adjustment=line.adjustment,
+                    reason_code=line.reason_code[:16],
+                    text=line.text,
+                )
+                for line in entry.remittance
+            )
+    counts = {"new": len(payments), "repeated": len(statement.entries) - len(payments)}
+    if payments:
+        counts |= payments_match(payment_ids=[p.pk for p in payments], actor=actor)
+    return counts

@@ -1,0 +1,116 @@
+"""Matching stored payments: the engine's candidates and explanation kept on each payment, an
+unambiguous confident one applied at once, the rest routed to the cash application queue."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.audit import save_audited
+
+from ..matching import Candidate, Outcome, match_payments
+from ..models import APPLICABLE_STATES, Payment
+from ..selectors import cash_policy, matching_context, payment_input, thresholds_of
+from .applying import Allocation, apply_locked
+
+_CONFLICT = "Someone else changed this payment a moment ago; reload to see it."
+
+
+def candidate_json(candidate: Candidate, numbers: dict[int, str], names: dict[int, str]) -> dict:
+    return {
+        "customer_id": candidate.customer_id,
+        "customer": names.get(candidate.customer_id, ""),
+        "confidence": str(candidate.confidence),
+        "explanation": candidate.explanation,
+        "unapplied": str(candidate.unapplied),
+        "allocations": [
+            {
+                "invoice_id": a.invoice_id,
+                "invoice": numbers.get(a.invoice_id, str(a.invoice_id)),
+                "amount": str(a.amount),
+                "discount": str(a.discount),
+                "short": str(a.short),
+                "reason_code": a.reason_code,
+            }
+            for a in candidate.allocations
+        ],
+    }
+
+
+def allocations_of(candidate: dict) -> list[Allocation]:
+    """A stored candidate's allocations, as the apply service takes them."""
+    from decimal import Decimal
+
+    return [
+        Allocation(
+            invoice_id=a["invoice_id"],
+            amount=Decimal(a["amount"]),
+            discount=Decimal(a["discount"]),
+            short=Decimal(a["short"]),
+            reason_code=a["reason_code"],
+        )
+        for a in candidate["allocations"]
+    ]
+
+
+@transaction.atomic
+def payments_match(*, payment_ids: list[int], actor) -> dict[str, int]:
+    """Match the payments (locked, in id order; those no longer waiting are skipped): store the
+    candidates with their explanations, apply an automatic match, route the rest. Returns
+    counts by outcome."""
+    payments = list(
+        Payment.objects.select_for_update(of=("self",))
+        .filter(pk__in=payment_ids, state__in=APPLICABLE_STATES)
+        .prefetch_related("remittances__lines")
+        .order_by("pk")
+    )
+    if not payments:
+        return {}
+    policy = cash_policy()
+    inputs = [
+        payment_input(p, [line for advice in p.remittances.all() for line in advice.lines.all()])
+        for p in payments
+    ]
+    context = matching_context(inputs, policy)
+    results = match_payments(inputs, context, thresholds_of(policy))
+    numbers = {
+        invoice.id: invoice.number
+        for invoices in (*context.invoices_by_key.values(), *context.open_by_customer.values())
+        for invoice in invoices
+    }
+    names = {cid: info.name for cid, info in context.customers.items()}
+    now = timezone.now()
+    counts: dict[str, int] = {}
+    for payment, result in zip(payments, results, strict=True):
+        counts[result.outcome] = counts.get(result.outcome, 0) + 1
+        payment.outcome = result.outcome
+        payment.candidates = [candidate_json(c, numbers, names) for c in result.candidates]
+        best = result.best
+        payment.confidence = best.confidence if best else None
+        payment.explanation = "; ".join(result.reasons)
+        payment.matched_at = now
+        if result.outcome == Outcome.AUTO and best is not None:
+            apply_locked(
+                payment,
+                actor=actor,
+                customer_id=best.customer_id,
+                allocations=allocations_of(payment.candidates[0]),
+                automatic=True,
+                explanation=best.explanation,
+                note=f"Applied automatically at confidence {best.confidence}",
+            )
+            continue
+        if best is not None and payment.customer_id is None:
+            # a credible payer is known even when the invoices are not
+            payment.customer_id = best.customer_id if result.outcome == Outcome.SUGGESTED else None
+        {
+            Outcome.SUGGESTED: payment.suggest,
+            Outcome.AMBIGUOUS: payment.find_ambiguous,
+        }.get(result.outcome, payment.find_unmatched)()
+        save_audited(
+            payment,
+            actor=actor,
+            reason=f"Matched: {result.outcome}"
+            + (f" at {best.confidence}" if best else "")
+            + (f" ({payment.explanation})" if payment.explanation else ""),
+            conflict=_CONFLICT,
+        )
+    return counts

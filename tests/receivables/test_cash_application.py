@@ -1,0 +1,234 @@
+"""Cash application end to end on the services: a lockbox file stored as payments, matched and
+applied to the right invoices with explained confidence; a file loaded twice applies once;
+money is never applied beyond an invoice or a payment; reversal, write-off maker-checker, and two
+analysts on one payment."""
+
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from billing.models import InvoiceState
+from billing.services import invoice_approve
+from core.errors import ApplicationError, Conflict, PermissionDenied
+from core.roles import Role, get_system_user
+from receivables.models import (
+    Application,
+    CashPolicy,
+    Payment,
+    PaymentState,
+    UnappliedCash,
+    WriteOff,
+)
+from receivables.parsers import parse_lockbox
+from receivables.services import (
+    Allocation,
+    application_reverse,
+    payment_accept,
+    payment_apply,
+    statement_store,
+    write_off_approve,
+    write_off_create,
+)
+from tests.fixtures.users import make_user
+
+pytestmark = pytest.mark.django_db
+
+HEADER = (
+    "lockbox,batch,item,check_number,amount,currency,payer_name,payer_account,deposit_date,"
+    "invoice_reference,amount_paid,discount,adjustment,reason_code\n"
+)
+
+
+def _row(check, amount, payer, reference="", paid="", *, item=1, account="021000021/44556677"):
+    return (
+        f"LBX-1,001,{item},{check},{amount},USD,{payer},{account},{timezone.now().date()},"
+        f"{reference},{paid},,,\n"
+    )
+
+
+def _store(text: str):
+    counts = {}
+    for statement in parse_lockbox(HEADER + text):
+        for key, value in statement_store(
+            statement=statement, source="test-bank", actor=get_system_user()
+        ).items():
+            counts[key] = counts.get(key, 0) + value
+    return counts
+
+
+@pytest.fixture
+def cash_user(db):
+    return make_user("cash", Role.CASH_APPLICATION)
+
+
+@pytest.fixture
+def cash_user_2(db):
+    return make_user("cash2", Role.CASH_APPLICATION)
+
+
+@pytest.fixture
+def invoices(released_order, ship, finance_user):
+    """Three released invoices of one customer, for 10, 20 and 40 of item A (finance approves
+    a new customer's first invoices)."""
+    made = []
+    customer = None
+    for quantity in ("10", "20", "40"):
+        order = released_order(lines=[("A", quantity)], customer=customer)
+        customer = order.customer
+        ship(order, {1: quantity})
+        invoice = order.invoices.get()
+        if invoice.state == InvoiceState.PENDING_APPROVAL:
+            invoice_approve(invoice_id=invoice.pk, actor=finance_user, reason="checked")
+            invoice.refresh_from_db()
+        assert invoice.state == InvoiceState.RELEASED
+        made.append(invoice)
+    return made
+
+
+def _invoice_totals(invoices):
+    return [invoice.total for invoice in invoices]
+
+
+def test_a_payment_naming_its_invoice_is_applied_automatically_with_its_reason(invoices):
+    invoice = invoices[1]
+    customer = invoice.customer
+    # when the bank reports a check for that invoice's total, naming it
+    counts = _store(_row(1001, invoice.total, customer.name, invoice.number, invoice.total))
+    # then it is applied with no one involved, and the invoice is paid
+    payment = Payment.objects.get()
+    assert counts["new"] == 1 and counts.get("auto") == 1
+    payment = Payment.objects.get()
+    assert payment.state == PaymentState.APPLIED and payment.automatic
+    assert payment.customer == customer
+    application = Application.objects.get()
+    assert (application.invoice, application.amount) == (invoice, invoice.total)
+    assert invoice.number in payment.candidates[0]["explanation"]
+    invoice.refresh_from_db()
+    assert invoice.state == InvoiceState.PAID and invoice.open_amount == 0
+    # and the payer's account number is kept masked
+    assert payment.payer_account == "••••6677"
+
+
+def test_the_same_file_loaded_twice_applies_once(invoices):
+    invoice = invoices[0]
+    text = _row(1002, invoice.total, invoice.customer.name, invoice.number, invoice.total)
+    _store(text)
+    again = _store(text)
+    assert again == {"new": 0, "repeated": 1}
+    assert Payment.objects.count() == 1 and Application.objects.count() == 1
+    invoice.refresh_from_db()
+    assert invoice.settled_amount == invoice.total
+
+
+def test_a_bundled_payment_applies_to_each_named_invoice(invoices):
+    first, second, third = invoices
+    total = first.total + second.total + third.total
+    lines = "".join(
+        _row(1003, total, first.customer.name, inv.number, inv.total) for inv in invoices
+    )
+    _store(lines)
+    applied = dict(Application.objects.values_list("invoice_id", "amount"))
+    assert applied == {inv.pk: inv.total for inv in invoices}
+
+
+def test_an_overpayment_leaves_the_rest_on_the_customers_account(invoices):
+    invoice = invoices[0]
+    _store(_row(1004, invoice.total + 40, invoice.customer.name, invoice.number, invoice.total))
+    payment = Payment.objects.get()
+    if payment.state == PaymentState.APPLIED:
+        assert UnappliedCash.objects.get().amount == Decimal("40.00")
+    else:  # not confident enough to apply alone: an analyst accepts the suggestion
+        assert payment.state == PaymentState.SUGGESTED
+    invoice.refresh_from_db()
+    assert invoice.open_amount >= 0
+
+
+def test_an_analyst_cannot_apply_more_than_an_invoice_owes_or_the_payment_holds(
+    invoices, cash_user
+):
+    small, big = invoices[0], invoices[2]
+    _store(_row(1005, "900.00", "Nobody We Know Ltd", "", "", account="1/2"))
+    payment = Payment.objects.get()
+    assert payment.state == PaymentState.UNMATCHED
+    with pytest.raises(Conflict, match="open"):
+        payment_apply(
+            actor=cash_user,
+            payment_id=payment.pk,
+            allocations=[Allocation(invoice_id=small.pk, amount=small.total + 1)],
+        )
+    with pytest.raises(ApplicationError, match="more than the payment"):
+        payment_apply(
+            actor=cash_user,
+            payment_id=payment.pk,
+            allocations=[
+                Allocation(invoice_id=big.pk, amount=big.total),
+                Allocation(invoice_id=small.pk, amount=Decimal("401.00")),
+            ],
+        )
+    # nothing changed
+    payment.refresh_from_db()
+    assert payment.state == PaymentState.UNMATCHED and not Application.objects.exists()
+    small.refresh_from_db()
+    assert small.settled_amount == 0
+
+
+def test_a_split_by_hand_then_a_reversal_reopens_the_invoice_and_the_payment(invoices, cash_user):
+    first, second, _ = invoices
+    _store(_row(1006, first.total + second.total, "Unknown Payer", "", "", account="3/4"))
+    payment = Payment.objects.get()
+    payment_apply(
+        actor=cash_user,
+        payment_id=payment.pk,
+        allocations=[
+            Allocation(invoice_id=first.pk, amount=first.total),
+            Allocation(invoice_id=second.pk, amount=second.total),
+        ],
+    )
+    payment.refresh_from_db()
+    assert payment.state == PaymentState.APPLIED and payment.applied_amount == payment.amount
+    application = Application.objects.get(invoice=second)
+    application_reverse(actor=cash_user, application_id=application.pk, reason="wrong customer")
+    second.refresh_from_db()
+    payment.refresh_from_db()
+    assert second.state in (InvoiceState.RELEASED, InvoiceState.POSTED)
+    assert second.open_amount == second.total
+    assert payment.state == PaymentState.SUGGESTED and payment.open_amount == second.total
+    with pytest.raises(Conflict, match="already reversed"):
+        application_reverse(actor=cash_user, application_id=application.pk, reason="again")
+
+
+def test_two_analysts_accepting_one_payment_get_one_success_and_one_conflict(
+    invoices, cash_user, cash_user_2
+):
+    invoice = invoices[2]
+    # a known payer, no invoice named, under a stricter automatic threshold: matching suggests,
+    # an analyst confirms
+    CashPolicy.objects.update(auto_threshold=Decimal("0.95"))
+    _store(_row(1007, invoice.total, invoice.customer.name, "", "", account="5/6"))
+    payment = Payment.objects.get()
+    assert payment.state == PaymentState.SUGGESTED, payment.explanation
+    assert payment.candidates[0]["allocations"][0]["invoice"] == invoice.number
+    payment_accept(actor=cash_user, payment_id=payment.pk, candidate=0)
+    with pytest.raises(Conflict, match="already applied"):
+        payment_accept(actor=cash_user_2, payment_id=payment.pk, candidate=0)
+    assert Application.objects.count() == len(payment.candidates[0]["allocations"])
+
+
+def test_a_write_off_above_the_limit_needs_a_second_person_superusers_included(invoices, cash_user):
+    invoice = invoices[2]
+    boss = make_user("boss", is_superuser=True)
+    small = write_off_create(
+        actor=cash_user, invoice_id=invoice.pk, amount=Decimal("10"), reason="rounding"
+    )
+    assert small.state == WriteOff.State.APPLIED
+    big = write_off_create(
+        actor=boss, invoice_id=invoice.pk, amount=Decimal("200"), reason="goodwill"
+    )
+    assert big.state == WriteOff.State.PENDING
+    with pytest.raises(PermissionDenied, match="someone else"):
+        write_off_approve(actor=boss, write_off_id=big.pk, reason="mine")
+    write_off_approve(actor=cash_user, write_off_id=big.pk, reason="checked")
+    invoice.refresh_from_db()
+    assert invoice.settled_amount == Decimal("210.00")
+    assert invoice.state == InvoiceState.PARTIALLY_PAID
