@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from core.money import ZERO
+from receivables.matching.combinations import cents, find_combinations
 from receivables.matching.drafts import Draft, Ledger, Plan, discount_state, money, numbers, percent
 from receivables.matching.references import Reference, transposition_keys
 from receivables.matching.types import OpenInvoice, PaymentIn, Reason, Signal, Weights
@@ -65,6 +66,9 @@ def amount_agrees(resolution: Resolution, payment: PaymentIn, tolerance: Decimal
         line = payment.remittance[resolution.ref.line]
         if line.paid is not None:
             figures += [line.paid, line.paid + line.discount + line.adjustment]
+        stated = getattr(line, "invoice_amount", None)  # what the payer believes was due
+        if stated is not None:
+            figures.append(stated)
     invoice = resolution.invoice
     owed = (invoice.open_amount, invoice.open_amount - invoice.discount_amount)
     return any(abs(f - o) <= tolerance for f in figures for o in owed)
@@ -133,6 +137,30 @@ def _explicit_plan(ledger: Ledger, invoice: OpenInvoice, claim: _Claim) -> Plan:
     return Plan(invoice, paid, granted, claim.adjustment + denied, reason)
 
 
+def _discounts_taken(
+    invoices: list[OpenInvoice], states: dict[int, str], gap: Decimal, tol: Decimal
+) -> set[int] | None:
+    """Which invoices' discounts the customer took, when their sum explains ``gap`` one way
+    only: all on time ones, all allowed ones, or else the single subset that adds up."""
+    eligible = [inv for inv in invoices if states[inv.id] != "none"]
+    if gap <= tol or not eligible:
+        return None
+    on_time = [inv for inv in eligible if states[inv.id] == "on_time"]
+    for taken in (on_time, eligible):
+        if taken and abs(sum((inv.discount_amount for inv in taken), ZERO) - gap) <= tol:
+            return {inv.id for inv in taken}
+    found, _ = find_combinations(
+        [cents(inv.discount_amount) for inv in eligible],
+        cents(gap),
+        cents(tol),
+        min_size=1,
+        max_size=len(eligible),
+        limit=2,
+        budget=2_000,
+    )
+    return {eligible[i].id for i in found[0]} if len(found) == 1 else None
+
+
 def _inferred_plans(
     ledger: Ledger, invoices: list[OpenInvoice], weights: Weights
 ) -> tuple[list[Plan], Signal | None, bool]:
@@ -141,51 +169,46 @@ def _inferred_plans(
     target, tol = ledger.remaining, ledger.tolerance
     states = {inv.id: discount_state(inv, ledger.value_date) for inv in invoices}
     opens = sum((inv.open_amount for inv in invoices), ZERO)
-    on_time = sum((i.discount_amount for i in invoices if states[i.id] == "on_time"), ZERO)
-    late = sum((i.discount_amount for i in invoices if states[i.id] == "late"), ZERO)
     whose = "its" if len(invoices) == 1 else f"the {len(invoices)} named invoices'"
     if abs(opens - target) <= tol:
         plans = [Plan(inv, inv.open_amount) for inv in invoices]
         text = f"amount equals {whose} open {money(opens)}"
         return plans, Signal("amount", weights.amount_exact, text), True
-    if on_time and abs(opens - on_time - target) <= tol:
-        plans = [
-            Plan(inv, inv.open_amount - inv.discount_amount, inv.discount_amount)
-            if states[inv.id] == "on_time"
-            else Plan(inv, inv.open_amount)
-            for inv in invoices
-        ]
-        text = f"amount equals {whose} open {money(opens)} less {percent(on_time, opens)}discount {money(on_time)}"
-        return plans, Signal("amount", weights.amount_exact, text), True
-    if late and abs(opens - on_time - late - target) <= tol:
-        plans = []
+    taken = _discounts_taken(invoices, states, opens - target, tol)
+    if taken is not None:
+        plans, late = [], []
         for inv in invoices:
-            if states[inv.id] == "on_time":
-                plans.append(Plan(inv, inv.open_amount - inv.discount_amount, inv.discount_amount))
-            elif states[inv.id] == "late":
+            d = inv.discount_amount
+            if inv.id not in taken:
+                plans.append(Plan(inv, inv.open_amount))
+            elif states[inv.id] == "on_time":
+                plans.append(Plan(inv, inv.open_amount - d, d))
+            else:  # a discount taken late is a short payment: the discount stays open
+                late.append(inv)
                 ledger.notes.append(
-                    f"{inv.number}: discount {money(inv.discount_amount)} taken after "
+                    f"{inv.number}: discount {money(d)} taken after "
                     f"{inv.discount_until:%Y-%m-%d}: a short payment, left open"
                 )
                 plans.append(
-                    Plan(
-                        inv,
-                        inv.open_amount - inv.discount_amount,
-                        short=inv.discount_amount,
-                        reason_code=Reason.LATE_DISCOUNT,
-                    )
+                    Plan(inv, inv.open_amount - d, short=d, reason_code=Reason.LATE_DISCOUNT)
                 )
-            else:
-                plans.append(Plan(inv, inv.open_amount))
-        text = f"amount equals {whose} open {money(opens)} less a discount {money(late)} taken late"
-        return plans, Signal("amount", weights.amount_late_discount, text), False
+        total = sum((inv.discount_amount for inv in invoices if inv.id in taken), ZERO)
+        share = percent(total, opens) if len(invoices) == 1 else ""
+        text = f"amount equals {whose} open {money(opens)} less {share}discount {money(total)}"
+        if late:
+            text += " taken late" if len(late) == len(taken) else f", {len(late)} taken late"
+            return plans, Signal("amount", weights.amount_late_discount, text), False
+        return plans, Signal("amount", weights.amount_exact, text), True
     if target > opens:
         text = f"covers {whose} open {money(opens)} in full"
         plans = [Plan(inv, inv.open_amount) for inv in invoices]
         return plans, Signal("amount", weights.amount_overpaid, text), False
+    if len(invoices) > 1:
+        ledger.guessed = True
     ledger.notes.append(
-        f"pays {money(target)} of {whose} open {money(opens)}, oldest due first: "
-        "the rest stays open"
+        f"pays {money(target)} of {whose} open {money(opens)}"
+        + (", oldest due first" if len(invoices) > 1 else "")
+        + ": the rest stays open"
     )
     oldest_first = sorted(invoices, key=lambda inv: (inv.due_date, inv.id))
     return [Plan(inv, inv.open_amount) for inv in oldest_first], None, False

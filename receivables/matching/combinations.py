@@ -10,6 +10,14 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from contextlib import suppress
+from decimal import Decimal
+
+from core.money import CENT
+
+
+def cents(value: Decimal) -> int:
+    return int((value / CENT).to_integral_value())
 
 
 class _Stop(Exception):
@@ -24,10 +32,11 @@ def find_combinations(
     min_size: int = 2,
     max_size: int = 6,
     limit: int = 3,
-    budget: int = 20_000,
-) -> tuple[list[tuple[int, ...]], bool]:
+    budget: int = 2_000,
+) -> tuple[list[tuple[int, ...]], int]:
     """Up to ``limit`` index tuples (ascending) of ``min_size``..``max_size`` positive values
-    whose sum is within ``tolerance`` of ``target``; and whether the budget ran out first."""
+    whose sum is within ``tolerance`` of ``target``; and the nodes visited (more than
+    ``budget`` when the search gave up)."""
     n = len(values)
     order = sorted(range(n), key=lambda i: (-values[i], i))
     vals = [values[i] for i in order]
@@ -69,10 +78,7 @@ def find_combinations(
             visit(j + 1, total + vals[j])
             path.pop()
 
-    exhausted = False
-    if n and max_size >= min_size:
-        try:
+    if n and max_size >= min_size and budget >= 0:
+        with suppress(_Stop):  # enough found, or the budget spent
             visit(0, 0)
-        except _Stop:
-            exhausted = nodes > budget
-    return found, exhausted
+    return found, nodes

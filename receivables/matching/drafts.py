@@ -59,6 +59,8 @@ class Draft:
     invoices: dict[int, OpenInvoice]
     unapplied: Decimal
     settles: bool  # the allocations account for the whole payment as the evidence describes it
+    guessed: bool = False  # how the money splits across invoices is a guess: never automatic
+    combined: int = 0  # invoices an amount-only combination put together (0: not one)
     amount: Signal | None = None  # the amount evidence, phrased by whoever built the draft
     notes: list[str] = field(default_factory=list)  # what an analyst must know: shorts, leftovers
 
@@ -73,6 +75,7 @@ class Ledger:
         self.allocations: dict[int, Allocation] = {}
         self.invoices: dict[int, OpenInvoice] = {}
         self.capped = False  # the payment ran out before an invoice got what it was meant to
+        self.guessed = False  # the split across invoices follows a rule, not the customer
         self.notes: list[str] = []
 
     def room(self, invoice: OpenInvoice) -> Decimal:
@@ -165,6 +168,7 @@ class Ledger:
             invoices=self.invoices,
             unapplied=unapplied,
             settles=settles and not self.capped and unapplied <= self.tolerance,
+            guessed=self.guessed,
             amount=amount,
             notes=list(self.notes),
         )

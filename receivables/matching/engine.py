@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from receivables.matching.by_amount import amount_drafts
+from receivables.matching.by_amount import Budget, amount_drafts, fill_drafts
 from receivables.matching.by_reference import Resolution, amount_agrees, reference_draft, resolve
 from receivables.matching.drafts import Draft
 from receivables.matching.references import Reference, extract_references
-from receivables.matching.scoring import Payer, RefEvidence, lineage, score
+from receivables.matching.scoring import STRONG_NAME, Payer, RefEvidence, lineage, score
 from receivables.matching.types import (
     Candidate,
     Context,
@@ -26,6 +26,8 @@ from receivables.matching.types import (
 )
 
 DEFAULT_THRESHOLDS = Thresholds()
+#: Payer families one payment may search for combinations of invoices (each a bounded search).
+MAX_COMBINED_FAMILIES = 2
 DEFAULT_WEIGHTS = Weights()
 
 
@@ -119,10 +121,19 @@ def _drafts(
     t: Thresholds,
     w: Weights,
 ) -> list[Draft]:
-    drafts = _reference_drafts(payment, resolutions, payers, context, t, w)
+    budget = Budget(t.search_budget)
+    drafts = []
+    for named in _reference_drafts(payment, resolutions, payers, context, t, w):
+        filled = []
+        if named.unapplied > t.amount_tolerance and named.allocations:
+            family = _family(named.customer_id, context)
+            filled = fill_drafts(payment, named, family, context, t, w, budget)
+        drafts += filled or [named]
     firmly_named = any(
-        d.settles
-        and all(
+        d.amount is not None
+        and d.unapplied <= t.amount_tolerance
+        and not d.guessed
+        and any(
             a.invoice_id in refs
             and not refs[a.invoice_id].transposed
             and refs[a.invoice_id].source != "bare"
@@ -130,17 +141,23 @@ def _drafts(
         )
         for d in drafts
     )
-    if firmly_named:  # the remittance names what it pays and the amounts agree: no guessing
+    if firmly_named:  # the remittance names what it pays and the amount bears it out
         return drafts
+    # Amount-only drafts for the likely payers: single invoices for each; combinations, the
+    # costly search, only for the first few payers known firmly (confirmed account or a name
+    # that is all but exact), as a weaker name could not carry a combination far anyway.
     searched: set[int] = set()
-    owners = [p.customer_id for p in payers]
-    owners += [d.customer_id for d in drafts if not d.settles]
-    for owner in dict.fromkeys(owners):
+    combined = 0
+    owners = [(p.customer_id, p.via == "account" or p.score >= STRONG_NAME) for p in payers]
+    owners += [(d.customer_id, True) for d in drafts if not d.settles]
+    for owner, firm in dict.fromkeys(owners):
         family = _family(owner, context)
         if searched.issuperset(family):
             continue
         searched.update(family)
-        drafts += amount_drafts(payment, family, owner, context, t, w)
+        combine = firm and combined < MAX_COMBINED_FAMILIES
+        combined += combine
+        drafts += amount_drafts(payment, family, owner, context, t, w, budget, combine=combine)
     covered = {lineage(inv.customer_id, context)[-1] for d in drafts for inv in d.invoices.values()}
     for payer in payers:
         root = lineage(payer.customer_id, context)[-1]
@@ -199,6 +216,14 @@ def _decide(
         )
     if not best.allocations:
         reasons.append("nothing to apply to an invoice")
+    if draft.guessed:
+        reasons.append("how the payment splits across the named invoices is a guess")
+    if best.allocations and not any(s.name == "amount" for s in best.signals):
+        reasons.append("the amount does not bear out the invoices named")
+    if draft.combined > t.auto_combination:
+        reasons.append(f"{draft.combined} invoices found by amount alone may add up by chance")
+    if best.allocations and best.unapplied > t.amount_tolerance:
+        reasons.append(f"{best.unapplied:,.2f} would be left unapplied: an analyst decides")
     if reasons:
         return Outcome.SUGGESTED, reasons
     lead = f"{c - second.confidence} ahead of the next" if second else "no other candidate"

@@ -98,8 +98,11 @@ class Thresholds:
     margin: Decimal = Decimal("0.10")  # the best must beat the second by at least this
     amount_tolerance: Decimal = Decimal("0.01")  # absolute, in the payment's currency
     max_combination: int = 6  # most invoices one amount-only combination may hold
+    #: most invoices an amount-only combination may hold and still apply automatically: the
+    #: more invoices, the likelier some subset of a customer's invoices adds up by chance
+    auto_combination: int = 2
     combination_pool: int = 20  # invoices per customer family a combination may draw from
-    search_budget: int = 20_000  # nodes one combination search may visit
+    search_budget: int = 3_000  # combination-search nodes per payment, all searches (~3 µs each)
     name_cutoff: int = 85  # fuzzy payer-name score (0-100) below which a name is no evidence
     max_candidates: int = 5  # candidates kept on the result, best first
 
@@ -112,14 +115,14 @@ class Weights:
     reference_text: Decimal = Decimal("0.75")  # free text names it with a prefix ("Inv# 123")
     reference_bare: Decimal = Decimal("0.40")  # a bare zero-padded number in free text
     transposed: Decimal = Decimal("0.55")  # factor on a reference read with two digits swapped
-    amount_exact: Decimal = Decimal("0.60")  # one invoice, or the named invoices, add up
+    amount_exact: Decimal = Decimal("0.70")  # one invoice, or the named invoices, add up
     amount_combination: Decimal = Decimal("0.50")  # two unnamed invoices add up; less per extra
     amount_combination_step: Decimal = Decimal("0.05")
     amount_combination_floor: Decimal = Decimal("0.30")
     amount_late_discount: Decimal = Decimal("0.40")  # adds up only with a discount taken late
     amount_overpaid: Decimal = Decimal("0.30")  # covers the named invoices with money left over
     payer_floor: Decimal = Decimal("0.25")  # payer name at the cutoff score ...
-    payer_top: Decimal = Decimal("0.60")  # ... and at 100
+    payer_top: Decimal = Decimal("0.70")  # ... and at 100
     parent_factor: Decimal = Decimal("0.85")  # payer is the invoices' parent company
     account: Decimal = Decimal("0.60")  # bank account confirmed for this customer before
     date: Decimal = Decimal("0.05")  # value date within the invoices' terms

@@ -4,6 +4,7 @@ parents, currencies, ambiguity, thresholds, and the money caps over random payme
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal as D
+from itertools import combinations
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -114,16 +115,19 @@ def test_a_payer_name_alone_puts_nothing_on_an_invoice():
     assert "'ACME CORP.' ~ 'Acme Corporation' (100)" in result.best.explanation
 
 
-def test_the_amount_turns_a_known_payer_into_a_suggestion():
+def test_the_amount_and_a_known_payer_find_the_invoice_without_a_reference():
     # given a known payer and one open invoice equal to the payment
     ctx = context(invoice(123), invoice(124, amount="800.00"))
-    # when matched with no reference
-    result = match_payment(payment("800.00", payer="Acme Corp"), ctx)
-    # then the amount and the payer suggest invoice 124
-    assert result.outcome == Outcome.SUGGESTED
-    assert paid_to(result.best) == {124: D("800.00")}
-    assert {s.name for s in result.best.signals} >= {"amount", "payer"}
-    assert "amount equals INV-0000124's open 800.00" in result.best.explanation
+    # when matched with no reference, under its own name and under a misspelt one
+    exact = match_payment(payment("800.00", payer="Acme Corp"), ctx)
+    misspelt = match_payment(payment("800.00", payer="ACMEE CORP"), ctx)
+    # then invoice 124 is applied on the exact name, and only suggested on the misspelt one
+    assert exact.outcome == Outcome.AUTO
+    assert paid_to(exact.best) == paid_to(misspelt.best) == {124: D("800.00")}
+    assert {s.name for s in exact.best.signals} >= {"amount", "payer"}
+    assert "amount equals INV-0000124's open 800.00" in exact.best.explanation
+    assert misspelt.outcome == Outcome.SUGGESTED
+    assert misspelt.best.confidence < exact.best.confidence
 
 
 def test_a_confirmed_bank_account_identifies_a_payer_with_an_unknown_name():
@@ -266,13 +270,35 @@ def test_three_invoices_found_by_amount_combination_alone():
 def test_the_combination_search_stops_at_its_size_limit():
     values = [100] * 7
     assert find_combinations(values, 700, 0, max_size=7)[0]
-    assert find_combinations(values, 700, 0, max_size=6) == ([], False)
+    assert find_combinations(values, 700, 0, max_size=6)[0] == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(1, 60), max_size=9),
+    st.integers(1, 200),
+    st.sampled_from([0, 1, 3]),
+    st.integers(1, 6),
+)
+def test_the_combination_search_finds_what_brute_force_finds(values, target, tolerance, most):
+    # given small invoice amounts in cents  # when searched without a budget
+    found, _ = find_combinations(
+        values, target, tolerance, max_size=most, limit=10**6, budget=10**9
+    )
+    # then every subset of 2..most values within the tolerance, each once
+    expected = {
+        c
+        for k in range(2, most + 1)
+        for c in combinations(range(len(values)), k)
+        if abs(sum(values[i] for i in c) - target) <= tolerance
+    }
+    assert sorted(found) == sorted(expected)
 
 
 def test_the_combination_search_gives_up_at_its_node_budget():
     # twenty equal invoices and a target no subset reaches: the worst case, cut short
-    found, exhausted = find_combinations([3] * 20, 17, 0, max_size=6, budget=100)
-    assert found == [] and exhausted
+    found, visited = find_combinations([3] * 20, 17, 0, max_size=6, budget=100)
+    assert found == [] and visited == 101
 
 
 # --- discounts, shorts, overpayments ------------------------------------------------------
@@ -310,6 +336,37 @@ def test_a_discount_claimed_late_on_the_remittance_is_left_open():
     assert (alloc.discount, alloc.short, alloc.reason_code) == (0, D("30.00"), "late_discount")
 
 
+def test_discounts_taken_on_some_of_the_named_invoices_are_found():
+    # given three named invoices; the payer took the discount on the second one only
+    ctx = context(
+        invoice(1, amount="1000.00", discount="20.00", until=ON_TIME),
+        invoice(2, amount="500.00", discount="10.00", until=ON_TIME),
+        invoice(3, amount="300.00"),
+    )
+    lines = [RemittanceLine(f"INV-000000{i}") for i in (1, 2, 3)]
+    # when 1,790.00 arrives on time
+    result = match_payment(payment("1790.00", payer="Acme", lines=lines, on=ON_TIME), ctx)
+    # then only the second invoice gets its discount, and all three are settled
+    assert result.outcome == Outcome.AUTO
+    assert [(a.invoice_id, a.amount, a.discount) for a in result.best.allocations] == [
+        (1, D("1000.00"), 0),
+        (2, D("490.00"), D("10.00")),
+        (3, D("300.00"), 0),
+    ]
+
+
+def test_a_split_across_named_invoices_that_nothing_explains_is_never_automatic():
+    # given two named invoices and a payment that is neither their total nor a discount of it
+    ctx = context(invoice(1, amount="1000.00"), invoice(2, amount="500.00"))
+    lines = [RemittanceLine("INV-0000001"), RemittanceLine("INV-0000002")]
+    # when 1,200.00 arrives from the customer itself
+    result = match_payment(payment("1200.00", payer="Acme Corporation", lines=lines), ctx)
+    # then the oldest-first split is only a suggestion, and the reason says why
+    assert result.outcome == Outcome.SUGGESTED
+    assert result.best.applied == D("1200.00")
+    assert any("is a guess" in r for r in result.reasons)
+
+
 def test_a_short_payment_with_a_reason_code_leaves_the_rest_open_and_marked():
     # given a remittance that deducts 100.00 for damaged goods
     ctx = context(invoice(123))
@@ -332,10 +389,14 @@ def test_a_short_payment_with_a_reason_code_leaves_the_rest_open_and_marked():
 
 def test_an_overpayment_pays_the_invoice_and_leaves_the_rest_unapplied():
     ctx = context(invoice(123))
-    result = match_payment(payment("1600.00", lines=[RemittanceLine("INV-0000123")]), ctx)
+    pay = payment("1600.00", payer="Acme Corp", lines=[RemittanceLine("INV-0000123")])
+    result = match_payment(pay, ctx)
     assert paid_to(result.best) == {123: D("1500.00")}
     assert result.best.unapplied == D("100.00")
     assert "100.00 unapplied, on account" in result.best.explanation
+    # an overpayment is an exception: an analyst decides between on account and a refund
+    assert result.outcome == Outcome.SUGGESTED
+    assert any("left unapplied" in r for r in result.reasons)
 
 
 def test_a_payment_a_cent_short_leaves_the_cent_open_within_tolerance():
@@ -529,3 +590,5 @@ def test_no_invoice_or_payment_is_ever_over_applied(scenario):
         if len(result.candidates) > 1:
             assert best.confidence - result.candidates[1].confidence >= thresholds.margin
         assert all(by_id[a.invoice_id].currency == pay.currency for a in best.allocations)
+        assert best.unapplied <= thresholds.amount_tolerance
+        assert any(s.name == "amount" for s in best.signals)
