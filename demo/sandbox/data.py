@@ -3,6 +3,8 @@
 import random
 from decimal import Decimal
 
+from .payers import company_names, holding_name
+
 TERRITORIES = ["NORTHEAST", "SOUTHEAST", "MIDWEST", "SOUTHWEST", "WEST"]
 CHANNELS = ["edi", "ecommerce", "inside_sales", "portal"]
 WAREHOUSES = ["SBX-EAST", "SBX-WEST"]
@@ -16,7 +18,11 @@ class Catalog:
     """Everything the sandbox serves, built once from a seed."""
 
     def __init__(self, *, seed: int = 7, customers: int = 40, items: int = 80):
+        self.seed = seed
         rng = random.Random(seed)
+        # Names, parents and discount terms draw from their own generator, so the customers,
+        # items and orders drawn from ``rng`` stay what they always were.
+        names = company_names(customers, random.Random(seed + 5))
         self.customers = []
         for n in range(1, customers + 1):
             number = f"SBC{n:04d}"
@@ -25,7 +31,7 @@ class Catalog:
                     "id": number,
                     "version": 1,
                     "number": number,
-                    "name": f"Sandbox Customer {n:03d}",
+                    "name": names[n - 1],
                     "segment": rng.choice(["strategic", "key", "standard", "standard", "small"]),
                     "territory": rng.choice(TERRITORIES),
                     "credit_limit": _money(Decimal(rng.choice([20000, 50000, 100000]))),
@@ -36,14 +42,14 @@ class Catalog:
                     "ship_tos": [
                         {
                             "code": "MAIN",
-                            "name": f"Sandbox Customer {n:03d} main dock",
+                            "name": f"{names[n - 1]} main dock",
                             "address": f"{rng.randint(1, 999)} Dock Rd",
                             "city": "Springfield",
                             "postal_code": "01101",
                         },
                         {  # where an amendment may send an order instead
                             "code": "NORTH",
-                            "name": f"Sandbox Customer {n:03d} north dock",
+                            "name": f"{names[n - 1]} north dock",
                             "address": "1 Harbour Way",
                             "city": "Portland",
                             "postal_code": "04101",
@@ -51,6 +57,7 @@ class Catalog:
                     ],
                 }
             )
+        _families(self.customers, random.Random(seed + 6))
         self.items = []
         for n in range(1, items + 1):
             cost = Decimal(rng.randint(100, 20000)) / 100
@@ -161,6 +168,29 @@ class Catalog:
             "currency": "USD",
             "lines": lines,
         }
+
+
+def _families(customers: list[dict], rng: random.Random) -> None:
+    """Give about one customer in ten a few subsidiaries whose invoices it may pay (``parent``:
+    the parent's customer number, else None), and most customers an early-payment discount in
+    their terms (``discount_percent`` off when paid within ``discount_days`` of the invoice)."""
+    for customer in customers:
+        customer["parent"] = None
+        on_terms = rng.random() < 0.6
+        customer["discount_percent"] = "2.00" if on_terms else "0.00"
+        customer["discount_days"] = 10 if on_terms else 0
+    if len(customers) < 3:
+        return
+    parents = rng.sample(customers, max(1, len(customers) // 10))
+    free = [c for c in customers if c not in parents]
+    rng.shuffle(free)
+    for parent in parents:
+        parent["name"] = holding_name(parent["name"])
+        for ship_to in parent["ship_tos"]:
+            ship_to["name"] = f"{parent['name']} {ship_to['code'].lower()} dock"
+        for _ in range(rng.randint(1, 3)):
+            if free:
+                free.pop()["parent"] = parent["number"]
 
 
 #: What the ERP's amendments do, in turn: (kind, what a person reads).
