@@ -1,5 +1,6 @@
 """App config for billing: connects its receivers, and declares the shipments and invoices panel
-and timeline rows of the order page (see orders.extensions)."""
+and timeline rows of the order page and its own receivables for credit exposure (see
+orders.extensions)."""
 
 from django.apps import AppConfig
 
@@ -9,6 +10,7 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
     order_panels = ("billing.order_page.billing_panel",)
     order_timelines = ("billing.order_page.billing_timeline",)
+    order_ar_sources = ("billing.selectors.own_receivables",)
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401 - connects the signal receivers

@@ -183,3 +183,47 @@ def shipment_list(*, user: UserLike, order_id: int | None, cursor: str | None, s
     if order_id:
         queryset = queryset.filter(order_id=order_id)
     return keyset_page(queryset, ordering=("-shipped_at", "-id"), cursor=cursor, size=size)
+
+
+def own_receivables(balances: dict) -> dict[int, Decimal]:
+    """Credit exposure counts o2c's own receivables for the invoices it issued: their open
+    amount now (cash applied this morning lowers it at once), in place of what the ERP's AR
+    snapshot said of them. The snapshot counts an invoice posted to the ERP before its as-of
+    time at its total less credits (the ERP learns of o2c's cash later), so that much comes off
+    it, never more than the snapshot holds. Two queries for any number of customers."""
+    from django.db.models import F, OuterRef, Subquery
+
+    from orders.models import ARBalance
+
+    from .models.invoice import RECEIVABLE_STATES
+
+    if not balances:
+        return {}
+    owed = dict(
+        Invoice.objects.filter(customer_id__in=list(balances), state__in=RECEIVABLE_STATES)
+        .values("customer_id")
+        .annotate(open=Sum(F("total") - F("settled_amount") - F("credited_amount")))
+        .values_list("customer_id", "open")
+        .order_by()
+    )
+    as_of = ARBalance.objects.filter(customer_id=OuterRef("customer_id")).values("as_of")[:1]
+    known = dict(
+        Invoice.objects.filter(
+            customer_id__in=[cid for cid, ar in balances.items() if ar is not None],
+            state__in=RECEIVABLE_STATES,
+            posted_at__lte=Subquery(as_of),
+        )
+        .values("customer_id")
+        .annotate(known=Sum(F("total") - F("credited_amount")))
+        .values_list("customer_id", "known")
+        .order_by()
+    )
+    adjustments = {}
+    for customer_id, ar in balances.items():
+        erp_counted = (
+            min(known.get(customer_id) or Decimal(0), ar.open_amount) if ar else Decimal(0)
+        )
+        change = (owed.get(customer_id) or Decimal(0)) - erp_counted
+        if change:
+            adjustments[customer_id] = change
+    return adjustments

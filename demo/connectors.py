@@ -1,4 +1,4 @@
-"""Demo connectors: the bundled sandbox ERP and WMS on loopback, with their pull schedules."""
+"""Demo connectors: the bundled sandbox ERP, WMS and bank on loopback, with their pull schedules."""
 
 from integrations.models import Connector
 from integrations.services.schedule import connector_schedule, outbox_schedule
@@ -11,6 +11,7 @@ def seed_connectors() -> list[str]:
     for name, kind, every in [
         ("sandbox-erp", Connector.Kind.ERP, 30),
         ("sandbox-wms", Connector.Kind.WMS, 30),
+        ("sandbox-bank", Connector.Kind.BANK, 60),
     ]:
         connector, _ = Connector.objects.get_or_create(
             name=name,

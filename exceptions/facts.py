@@ -19,6 +19,7 @@ from django.db.models import F, OuterRef, Sum, Window
 from django.db.models.functions import RowNumber
 
 from core.money import CENT, ZERO
+from orders.extensions import ar_adjustments
 from orders.models import (
     EXPOSED_STATES,
     ARBalance,
@@ -141,6 +142,8 @@ class BatchFacts:
         self.ar = {
             row.customer_id: row for row in ARBalance.objects.filter(customer_id__any=customer_ids)
         }
+        # o2c's own open invoices in place of what the ERP's snapshot says of them (billing)
+        self.ar_extra = ar_adjustments({cid: self.ar.get(cid) for cid in customer_ids})
         self.stock = stock_of(item_ids)
         self.recent = recent_orders(customer_ids, min(order.received_at for order in orders), depth)
         self.earlier = defaultdict(list)  # (order id, item id) -> quantities of earlier orders
@@ -173,7 +176,8 @@ class BatchFacts:
             customer=CustomerFacts(
                 credit_limit=customer.credit_limit,
                 credit_status=customer.credit_status,
-                open_ar=ar.open_amount if ar else ZERO,
+                open_ar=(ar.open_amount if ar else ZERO)
+                + self.ar_extra.get(order.customer_id, ZERO),
                 oldest_past_due_days=ar.oldest_past_due_days if ar else 0,
                 # SQLite sums decimals loosely; money stays in cents
                 released_uninvoiced=self.released_before(order).quantize(CENT),

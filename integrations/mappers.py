@@ -354,7 +354,43 @@ def map_delivery(r: dict) -> DeliveryRecord:
     )
 
 
+@dataclass(frozen=True)
+class StatementFileRecord:
+    external_id: str
+    format: str
+    content: str
+
+
+#: Bank file formats the receivables parsers read; "camt053" is accepted for "camt.053".
+STATEMENT_FORMATS = {
+    "bai2": "bai2",
+    "camt.053": "camt.053",
+    "camt053": "camt.053",
+    "lockbox": "lockbox",
+}
+#: A bank file larger than this is refused whole (a dead letter), never half read.
+STATEMENT_MAX_CHARS = 20_000_000
+
+
+def map_statement(r: dict) -> StatementFileRecord:
+    """A bank file as the bank's connector delivers it: its format and its whole text."""
+    kind = _text(r, "format", max_length=16).lower()
+    if kind not in STATEMENT_FORMATS:
+        raise MappingError(f"format: “{kind}” is not one of {', '.join(sorted(STATEMENT_FORMATS))}")
+    content = _req(r, "content")
+    if not isinstance(content, str):
+        raise MappingError(f"content: expected text, got {type(content).__name__}")
+    if len(content) > STATEMENT_MAX_CHARS:
+        raise MappingError(f"content: longer than {STATEMENT_MAX_CHARS} characters")
+    return StatementFileRecord(
+        external_id=_text(r, "id", max_length=100),
+        format=STATEMENT_FORMATS[kind],
+        content=content,
+    )
+
+
 MAPPERS = {
+    "statements": map_statement,
     "deliveries": map_delivery,
     "shipments": map_shipment,
     "customers": map_customer,

@@ -14,11 +14,13 @@ class Connector(models.Model):
         ERP = "erp", "ERP"  # customers, items, prices, AR, orders; receives invoices
         WMS = "wms", "WMS"  # stock and ship confirmations; receives order releases
         TMS = "tms", "TMS"  # deliveries / proof of delivery
+        BANK = "bank", "Bank"  # statements (BAI2, camt.053) and lockbox files
 
     STREAMS = {
         Kind.ERP: ["customers", "items", "prices", "ar", "orders"],
         Kind.WMS: ["inventory", "shipments"],
         Kind.TMS: ["deliveries"],
+        Kind.BANK: ["statements"],
     }
 
     name = models.SlugField(max_length=40, unique=True)

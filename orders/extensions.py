@@ -5,7 +5,10 @@ AppConfig as dotted paths, and this registry reads them once, in INSTALLED_APPS 
 - ``order_step_guards``: ``guard(order, step) -> [reasons]``; a step (release, ship, invoice) may
   proceed only while every guard returns an empty list (exceptions: the holds that block it);
 - ``order_panels``: ``panel(order, user) -> (template, context)``, shown on the order page;
-- ``order_timelines``: ``provider(order) -> [TimelineEntry]``, merged into the order's story.
+- ``order_timelines``: ``provider(order) -> [TimelineEntry]``, merged into the order's story;
+- ``order_ar_sources``: ``source(balances) -> {customer id: amount}``, added to the ERP's open AR
+  (``balances``: customer id -> its ARBalance or None) for credit exposure (billing: the open
+  invoices o2c issued, less what the ERP's snapshot already counts of them).
 """
 
 from collections.abc import Callable
@@ -23,6 +26,7 @@ class OrderExtensions(NamedTuple):
     step_guards: tuple[Callable, ...]
     panels: tuple[Callable, ...]
     timelines: tuple[Callable, ...]
+    ar_sources: tuple[Callable, ...]
 
 
 @cache
@@ -38,3 +42,12 @@ def order_extensions() -> OrderExtensions:
 def blocking_reasons(order: "Order", step: str) -> list[str]:
     """Why ``step`` may not proceed for ``order``: every guard's reasons; empty means go."""
     return [reason for guard in order_extensions().step_guards for reason in guard(order, step)]
+
+
+def ar_adjustments(balances: dict) -> dict:
+    """What each customer owes beyond the ERP's AR snapshot, by every declared source."""
+    total: dict = {}
+    for source in order_extensions().ar_sources:
+        for customer_id, amount in source(balances).items():
+            total[customer_id] = total.get(customer_id, 0) + amount
+    return total

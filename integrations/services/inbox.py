@@ -21,6 +21,7 @@ from orders import upserts
 from ..mappers import MAPPERS, MappingError
 from ..models import Connector, InboundMessage, InboundState
 from .attempts import WAITING, claimed, finish, locked
+from .bank_messages import statement_message_apply
 from .event_messages import delivery_message_apply, shipment_message_apply
 from .order_messages import order_message_apply, orders_apply_batches
 
@@ -342,6 +343,7 @@ def inbox_replay(*, message_ids: list[int], actor, reason: str, process: bool = 
 #: apart (``park_checks``), and their limit is a time (O2C_PARK_HOURS), not this.
 POISON_ATTEMPTS = 5
 PER_MESSAGE = {
+    "statements": statement_message_apply,
     "orders": order_message_apply,
     "shipments": shipment_message_apply,
     "deliveries": delivery_message_apply,

@@ -232,3 +232,37 @@ def test_a_write_off_above_the_limit_needs_a_second_person_superusers_included(i
     invoice.refresh_from_db()
     assert invoice.settled_amount == Decimal("210.00")
     assert invoice.state == InvoiceState.PARTIALLY_PAID
+
+
+def test_cash_applied_lowers_exposure_at_once_and_releases_a_credit_hold(
+    invoices, catalog, cs_user, django_capture_on_commit_callbacks
+):
+    from orders.models import OrderState
+    from orders.services import LineInput, order_create
+
+    customer = invoices[0].customer
+    owed = sum(invoice.total for invoice in invoices)
+    # given a customer whose open invoices leave no room under the limit for a new order
+    customer.credit_limit = owed + Decimal("200")
+    customer.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        order = order_create(
+            actor=cs_user,
+            customer_id=customer.pk,
+            channel="inside_sales",
+            ship_to_id=customer.ship_tos.first().pk,
+            lines=[LineInput(sku=catalog["A"].sku, quantity=Decimal("30"))],
+        )
+    order.refresh_from_db()
+    hold = order.holds.get(reason__code="CREDIT_LIMIT")
+    assert order.state == OrderState.ON_HOLD
+    assert Decimal(hold.context["exposure"]) == owed + order.total
+    # when the customer pays its largest invoice this morning
+    largest = invoices[2]
+    with django_capture_on_commit_callbacks(execute=True):
+        _store(_row(1010, largest.total, customer.name, largest.number, largest.total))
+    # then its exposure falls at once and the held order is released
+    order.refresh_from_db()
+    hold.refresh_from_db()
+    assert order.state == OrderState.RELEASED, hold.context
+    assert hold.resolution_code == "CLEARED"

@@ -1,0 +1,43 @@
+"""Bank files from the inbox: parsed whole by the receivables parsers, then stored and matched in
+one transaction; a malformed file is a dead letter naming its line and field, and nothing of it
+is applied."""
+
+import logging
+
+from receivables.parsers import PARSERS, ParseError
+from receivables.services import statement_store
+
+from ..models import InboundMessage
+from .attempts import finish
+
+logger = logging.getLogger(__name__)
+
+
+def statement_message_apply(message: InboundMessage, record, counts, system) -> None:
+    try:
+        statements = PARSERS[record.format](record.content)
+    except ParseError as exc:
+        finish(message, error=f"{record.format} {exc}"[:1000], dead=True, actor=system)
+        counts["dead"] += 1
+        return
+    totals: dict[str, int] = {}
+    for statement in statements:
+        for key, value in statement_store(
+            statement=statement,
+            source=message.connector.name,
+            actor=system,
+            message_id=message.pk,
+        ).items():
+            totals[key] = totals.get(key, 0) + value
+    finish(message, error=None, actor=system)
+    counts["processed"] += 1
+    for key in ("auto", "suggested", "ambiguous", "unmatched"):
+        if totals.get(key):
+            counts[f"payments_{key}"] += totals[key]
+    logger.info(
+        "Bank file %s: %s new payments, %s repeated; %s",
+        record.external_id,
+        totals.get("new", 0),
+        totals.get("repeated", 0),
+        ", ".join(f"{k} {v}" for k, v in sorted(totals.items()) if k not in ("new", "repeated")),
+    )
