@@ -7,6 +7,9 @@ last record served, or null) and ``more``; `&id=<id>` (repeated) answers those r
 `GET /<kind>/<stream>/ids?updated_since=..&updated_before=..` answers the id, version and
 updated_at of every record changed in the window, paged the same way. The WMS takes releases
 (`POST /wms/releases`), changes (`/wms/changes`) and cancellations (`/wms/cancellations`).
+
+The bank pays the invoices the ERP booked (`POST /erp/invoices`) and serves its statement files
+as the stream `GET /bank/statements`; `GET /bank/_truth` tells tests what each payment pays.
 """
 
 import json
@@ -25,12 +28,16 @@ STREAM_PATHS = {
     "erp": {"customers", "items", "prices", "ar", "orders"},
     "wms": {"inventory", "shipments"},
     "tms": {"deliveries"},
+    "bank": {"statements"},
 }
 
 
 class Handler(BaseHTTPRequestHandler):
     state: SandboxState  # set on the subclass the server builds
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as two writes; with Nagle's algorithm on, a kept-alive client
+    # waits out its delayed ACK (about 40 ms) for the body of every answer.
+    disable_nagle_algorithm = True
 
     def log_message(self, format, *args):  # noqa: A002 - keep test output quiet
         pass
@@ -67,8 +74,12 @@ class Handler(BaseHTTPRequestHandler):
                     "credit_memos": len(self.state.credit_memos),
                     "changes": len(self.state.changes),
                     "cancellations": len(self.state.cancellations),
+                    "payments": len(self.state.bank.payments),
+                    "statements": len(self.state.bank.files),
                 },
             )
+        if parts == ["bank", "_truth"]:
+            return self._send(200, self.state.bank_truth())
         if parts == ["_control"]:
             with self.state.lock:
                 now = switches_now(self.state)
@@ -205,6 +216,8 @@ class Handler(BaseHTTPRequestHandler):
                 )
             duplicate = key in book
             book.setdefault(key, message)
+            if invoices:
+                self.state.invoice_times.setdefault(key, time.monotonic())
             reference = f"{'AR' if invoices else 'CR'}-{number}"
         return self._send(200, {"status": "posted", "reference": reference, "duplicate": duplicate})
 

@@ -1,13 +1,15 @@
 """What the sandbox serves: its streams as generated, amended or released, records inserted
-mid-stream, and the outbound postings it received (releases, changes, cancellations, invoices).
-The fault switches set these fields (``switches.py``)."""
+mid-stream, the outbound postings it received (releases, changes, cancellations, invoices) and
+the bank's statements paying those invoices. The switches set these fields (``switches.py``)."""
 
 import threading
 import time
 from dataclasses import dataclass, field
 
+from .bank import STATEMENT_SIZE, Bank
 from .data import AMENDMENTS, Catalog, amended
 from .feed import ChangeFeed
+from .payments import DEFAULT_NOISE
 
 MASTER_STREAMS = {"customers", "items", "prices", "ar", "inventory"}
 
@@ -39,6 +41,7 @@ class SandboxState:
     backdate: dict[str, dict[str, float]] = field(default_factory=dict)
     shipped_early: set[str] = field(default_factory=set)  # release keys shipped by `insert`
     invoices: dict[str, dict] = field(default_factory=dict)  # invoices posted to the ERP, by key
+    invoice_times: dict[str, float] = field(default_factory=dict)  # when each was posted
     credit_memos: dict[str, dict] = field(default_factory=dict)
     reject_invoices: bool = False  # the ERP refuses every invoice posting (422)
     # The ERP amends every n-th order (0: none) this many seconds after it appeared, each in
@@ -49,8 +52,21 @@ class SandboxState:
     amendments: dict[str, dict] = field(default_factory=dict)
     changes: dict[str, dict] = field(default_factory=dict)  # WMS change instructions by key
     cancellations: dict[str, dict] = field(default_factory=dict)  # WMS cancels by key
+    # The bank pays each invoice the ERP booked this long after (``bank.py``), with this noise
+    # mix, at most this many payments a statement file; the next n files go out malformed.
+    pay_after_seconds: float = 0.0
+    bank_noise: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_NOISE))
+    bank_statement_size: int = STATEMENT_SIZE
+    bank_malformed: int = 0
+    bank: Bank = field(init=False)
     feed: ChangeFeed = field(default_factory=ChangeFeed)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.bank = Bank(
+            customers={c["number"]: c for c in self.catalog.customers},
+            seed=getattr(self.catalog, "seed", 7),
+        )
 
     def order_count(self) -> int:
         minutes = (time.monotonic() - self.started) / 60
@@ -69,9 +85,43 @@ class SandboxState:
             return self.shipments()  # its insertions are spliced in there, for deliveries too
         elif stream == "deliveries":
             records = self.deliveries()
+        elif stream == "statements":
+            return self.statements()
         else:
             raise KeyError(stream)
         return self._spliced(stream, records)
+
+    def statements(self) -> list[dict]:
+        """The bank's statement files, oldest first, after paying whatever has come due."""
+        self.bank_settle()
+        with self.bank.lock:
+            return [statement.record() for statement in self.bank.files]
+
+    def bank_settle(self) -> None:
+        """Pay the invoices booked at least pay_after_seconds ago and not paid yet. The bank's
+        lock is held throughout, so two readers at once never pay an invoice twice."""
+        with self.bank.lock:
+            now = time.monotonic()
+            with self.lock:
+                due = {
+                    key: invoice
+                    for key, invoice in self.invoices.items()
+                    if key not in self.bank.settled
+                    and now - self.invoice_times.get(key, now) >= self.pay_after_seconds
+                }
+                memos = list(self.credit_memos.values())
+                noise, size = dict(self.bank_noise), self.bank_statement_size
+                malformed = self.bank_malformed
+            broken = self.bank.settle(due, memos, noise=noise, size=size, malformed=malformed)
+            if broken:
+                with self.lock:
+                    self.bank_malformed = max(0, self.bank_malformed - broken)
+
+    def bank_truth(self) -> dict:
+        """What every payment made so far truly pays (for tests and the benchmark only)."""
+        self.bank_settle()
+        with self.bank.lock:
+            return self.bank.truth()
 
     def _order_now(self, index: int) -> dict:
         """The index-th order as the ERP has it now: a set amendment, or the generated one once

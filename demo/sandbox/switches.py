@@ -24,6 +24,13 @@ Feed:
 - ``ship_after_seconds`` / ``deliver_after_seconds``: how long from release to shipment, and
   from shipment to proof of delivery.
 - ``short_every``: every n-th shipment ships one unit short on its first line (0: never).
+
+Bank (``bank.py``):
+- ``pay_after_seconds``: how long after the ERP books an invoice the bank pays it.
+- ``bank_noise``: an object of noise rates (each 0 to 1) replacing those named, e.g.
+  {"short": 0.2, "duplicate": 0}; the names and defaults are payments.DEFAULT_NOISE.
+- ``bank_malformed``: the next n statement files are sent first with a bad amount on one line,
+  then again corrected (a new file id, the same statement and entries).
 """
 
 from collections.abc import Callable
@@ -103,6 +110,29 @@ def _insertions(name: str, value) -> list[dict]:
     return checked
 
 
+def _rates(name: str, value) -> dict[str, float]:
+    from .payments import DEFAULT_NOISE
+
+    if not isinstance(value, dict):
+        raise SwitchError(f'{name}: expected an object of noise rates, e.g. {{"short": 0.2}}')
+    unknown = sorted(set(value) - set(DEFAULT_NOISE))
+    if unknown:
+        raise SwitchError(
+            f"{name}: unknown rate(s) {', '.join(unknown)}; the rates are {', '.join(DEFAULT_NOISE)}"
+        )
+    for rate, share in value.items():
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+            raise SwitchError(f"{name}.{rate}: expected a number from 0 to 1, got {share!r}")
+    return {rate: float(share) for rate, share in value.items()}
+
+
+def _bank_noise(state: SandboxState, name: str, value) -> None:
+    state.bank_noise = {**state.bank_noise, **_rates(name, value)}
+
+
+_bank_noise.parse = _rates
+
+
 def _set(attribute: str, parse: Callable, convert: Callable = lambda v: v):
     def apply(state: SandboxState, name: str, value) -> None:
         setattr(state, attribute, convert(parse(name, value)))
@@ -169,6 +199,9 @@ SWITCHES: dict[str, Callable] = {
     "ship_after_seconds": _set("ship_after_seconds", _seconds),
     "deliver_after_seconds": _set("deliver_after_seconds", _seconds),
     "short_every": _set("short_every", _count),
+    "pay_after_seconds": _set("pay_after_seconds", _seconds),
+    "bank_noise": _bank_noise,
+    "bank_malformed": _set("bank_malformed", _count),
 }
 
 

@@ -160,6 +160,46 @@ def check_amend_after_seconds(sandbox):
     assert {r["version"] for r in _orders(sandbox).values()} == {2}
 
 
+INVOICE = {
+    "key": "invoice:INV-0000001",
+    "number": "INV-0000001",
+    "customer": "SBC0002",
+    "issued_on": "2026-11-02",
+    "due_date": "2026-12-02",
+    "currency": "USD",
+    "total": "1500.00",
+}
+
+
+def _paid(sandbox) -> list[dict]:
+    return httpx.get(f"{sandbox.url}/bank/_truth").json()["payments"]
+
+
+def check_pay_after_seconds(sandbox):
+    turn(sandbox, pay_after_seconds=3600)
+    assert httpx.post(f"{sandbox.url}/erp/invoices", json=INVOICE).status_code == 200
+    assert page(sandbox, "bank/statements") == [] and _paid(sandbox) == []
+    turn(sandbox, pay_after_seconds=0)
+    assert [a["invoice"] for a in _paid(sandbox)[0]["applies"]] == ["INV-0000001"]
+
+
+def check_bank_noise(sandbox):
+    turn(sandbox, bank_noise={"short": 1, "unknown_payer": 0})
+    httpx.post(f"{sandbox.url}/erp/invoices", json=INVOICE)
+    [payment] = _paid(sandbox)
+    assert payment["kind"] == "short" and payment["applies"][0]["reason_code"]
+
+
+def check_bank_malformed(sandbox):
+    turn(sandbox, bank_malformed=1, bank_noise={"unknown_payer": 0, "duplicate": 0})
+    httpx.post(f"{sandbox.url}/erp/invoices", json=INVOICE)
+    bad, fixed = page(sandbox, "bank/statements")
+    assert bad["content"] != fixed["content"] and bad["format"] == fixed["format"]
+    [broken] = httpx.get(f"{sandbox.url}/bank/_truth").json()["malformed"]
+    assert (broken["file"], broken["corrected_by"]) == (bad["id"], fixed["id"])
+    assert httpx.get(f"{sandbox.url}/_control").json()["switches"]["bank_malformed"] == 0
+
+
 CHECKS = {
     name.removeprefix("check_"): check
     for name, check in globals().items()
