@@ -52,22 +52,26 @@ def find_combinations(
 
     path: list[int] = []
 
-    def visit(start: int, total: int) -> None:
+    def finish(start: int, total: int) -> None:
+        """Every value from ``start`` on that brings ``total`` within the target."""
+        first = bisect_left(rising, total - high, start)
+        for j in range(first, bisect_right(rising, total - low, first)):
+            found.append(tuple(sorted(order[k] for k in (*path, j))))
+            if len(found) >= limit:
+                raise _Stop
+
+    def visit(start: int, size: int, total: int) -> None:
         nonlocal nodes
-        left = max_size - len(path)
-        if start >= n or left <= 0 or total + reach[left][start] < low:
+        left = max_size - size
+        if start >= n or total + reach[left][start] < low:
             return
-        if len(path) + 1 >= min_size:  # finish with one value in [low - total, high - total]
-            first = bisect_left(rising, total - high, start)
-            last = bisect_right(rising, total - low, start)
-            for j in range(first, last):
-                found.append(tuple(sorted(order[k] for k in (*path, j))))
-                if len(found) >= limit:
-                    raise _Stop
+        if size + 1 >= min_size:
+            finish(start, total)
         if left < 2:
             return
         # go on with a value that leaves room for at least one more cent within the target
         row = reach[left]
+        deeper = left > 2  # with two places left, the last one is found by bisection alone
         for j in range(bisect_left(rising, total - high + 1, start), n):
             if total + row[j] < low:
                 return  # later values are smaller still: nothing from here on reaches
@@ -75,10 +79,13 @@ def find_combinations(
             if nodes > budget:
                 raise _Stop
             path.append(j)
-            visit(j + 1, total + vals[j])
+            if deeper:
+                visit(j + 1, size + 1, total + vals[j])
+            elif size + 2 >= min_size and j + 1 < n:
+                finish(j + 1, total + vals[j])
             path.pop()
 
     if n and max_size >= min_size and budget >= 0:
         with suppress(_Stop):  # enough found, or the budget spent
-            visit(0, 0)
+            visit(0, 0, 0)
     return found, nodes

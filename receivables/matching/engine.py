@@ -26,9 +26,9 @@ from receivables.matching.types import (
 )
 
 DEFAULT_THRESHOLDS = Thresholds()
+DEFAULT_WEIGHTS = Weights()
 #: Payer families one payment may search for combinations of invoices (each a bounded search).
 MAX_COMBINED_FAMILIES = 2
-DEFAULT_WEIGHTS = Weights()
 
 
 def payers_for(payment: PaymentIn, context: Context, t: Thresholds) -> tuple[Payer, ...]:
