@@ -154,7 +154,8 @@ def _date_signals(payment: PaymentIn, invoices: list[OpenInvoice], w: Weights) -
                 else ("on the due date" if days == 0 else f"{-days} days after due")
             )
         else:
-            when = f"within the terms of all {len(invoices)} invoices"
+            both = "both" if len(invoices) == 2 else f"all {len(invoices)}"
+            when = f"within the terms of {both} invoices"
         return [Signal("date", w.date, f"paid {when}")]
     return []
 
