@@ -363,6 +363,9 @@ class Dashboard:
     first_pass: dict = field(default_factory=dict)
     dead_letters: list = field(default_factory=list)
     trend: list = field(default_factory=list)
+    #: ``cash_kpis.CashFigures``, which ``selectors.dashboard`` adds (cash_kpis reads this
+    #: module's helpers, so this module does not import it).
+    cash: object | None = None
 
     @property
     def value_on_hold(self) -> Decimal | None:

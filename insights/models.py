@@ -3,10 +3,11 @@ orders, aggregating a month of orders, holds and history at request time took se
 month of daily slices is a few thousand rows. ``insights.rollups`` keeps them current: it
 recomputes, from the source tables and in SQL, every day whose records changed.
 
-A slice is one local day (orders by the day they were received, invoices by the day they were
-created) and one channel, customer segment and territory, so every filter of the dashboard is a
+A slice is one local day (orders and payments by the day they were received, invoices by the day
+they were created, applications of cash by the day they were made) and one channel, customer segment and territory, so every filter of the dashboard is a
 WHERE over slices. Counts of distinct orders add up across slices because an order belongs to
-exactly one day. Amounts are kept per currency (the orders'), so no figure sums two currencies.
+exactly one day. Amounts are kept per currency (the orders', the payments'), so no figure sums
+two currencies. Payments, applications and unapplied cash have no channel: their slices keep "".
 """
 
 from decimal import Decimal
@@ -31,11 +32,23 @@ class Figure(models.TextChoices):
     INVOICE_LATENCY = "invoice_latency", "Shipment to invoice (histogram)"
     INVOICES_RELEASED = "invoices_released", "Invoices released"
     INVOICES_CLEAN = "invoices_clean", "Released invoices without a credit memo"
+    # Payments, by the day the bank file brought them (amount: their sum, per currency).
+    PAYMENTS = "payments", "Payments received"
+    PAYMENTS_AUTO = "payments_auto", "Payments applied automatically"
+    RECEIPT_TO_APPLIED = "receipt_to_applied", "Received to applied (histogram)"
+    # Applications of cash to invoices, by the day they were made; category "auto" or "manual".
+    APPLICATIONS = "applications", "Applications made"
+    APPLICATIONS_KEPT = "applications_kept", "Applications never reversed"
 
 
 #: Figures whose rows are histogram buckets: ``bucket`` is a duration in seconds (see
 #: ``rollups.duration_bucket`` for its resolution) and ``count`` how many fell in it.
-HISTOGRAMS = (Figure.RELEASE_CYCLE, Figure.RESOLUTION, Figure.INVOICE_LATENCY)
+HISTOGRAMS = (
+    Figure.RELEASE_CYCLE,
+    Figure.RESOLUTION,
+    Figure.INVOICE_LATENCY,
+    Figure.RECEIPT_TO_APPLIED,
+)
 
 
 class DailyFigure(models.Model):
@@ -82,6 +95,27 @@ class ActiveHoldSlice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.queue} {self.holds}"
+
+
+class UnappliedCashSlice(models.Model):
+    """Unapplied cash still on customers' accounts (not released), by the day and UTC hour it
+    was put there and its currency: aged against the clock at read time, like ActiveHoldSlice.
+    Payments carry no channel, so ``channel`` is always ""."""
+
+    day = models.DateField()
+    channel = models.CharField(max_length=16, blank=True)
+    segment = models.CharField(max_length=16, blank=True)
+    territory = models.CharField(max_length=32, blank=True)
+    created_hour = models.DateTimeField()
+    currency = models.CharField(max_length=3)
+    count = models.BigIntegerField()
+    amount = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="unapplied_cash_slice_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.amount} {self.currency}"
 
 
 class Slice(models.Model):

@@ -1,9 +1,10 @@
 """Keeps the dashboard's summary tables (``insights.models``) current.
 
 ``refresh()`` finds the days whose records changed since the last refresh, from the history
-tables (every change to an order, hold, customer, invoice or credit memo writes a history row,
-indexed by its date), and recomputes those days' slices from the source tables: a handful of
-GROUP BY queries per run, in SQL, never a Python loop over source rows. Beat runs it every minute;
+tables (every change to an order, hold, customer, invoice, credit memo, payment, application of
+cash or unapplied cash writes a history row, indexed by its date), and recomputes those days'
+slices from the source tables: a handful of GROUP BY queries per run, in SQL, never a Python loop
+over source rows. Beat runs it every minute;
 ``rebuild()`` recomputes everything (nightly, after a bulk load, or after TIME_ZONE changes, since
 days are local days).
 
@@ -20,71 +21,44 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import (
     BigIntegerField,
-    Case,
     Count,
     Exists,
     ExpressionWrapper,
     F,
-    Func,
     Max,
     Min,
     OuterRef,
     Q,
     Sum,
     Value,
-    When,
 )
-from django.db.models.functions import Coalesce, Mod, TruncDate, TruncHour
+from django.db.models.functions import Coalesce, TruncDate, TruncHour
 from django.utils import timezone
 
 from billing.models import FINAL_STATES, CreditMemo, Invoice, InvoiceState
 from exceptions.models import ACTIVE_STATES, Hold
 from orders.models import Customer, Order, OrderState
+from receivables.models import Application, Payment, UnappliedCash
 
-from .models import ActiveHoldSlice, DailyFigure, Figure, FlowStep, FlowVariant, RollupState
+from . import cash_slices
+from .durations import BUCKET_SQL, Seconds, bucketed
+from .models import (
+    ActiveHoldSlice,
+    DailyFigure,
+    Figure,
+    FlowStep,
+    FlowVariant,
+    RollupState,
+    UnappliedCashSlice,
+)
 
-SLICES = (DailyFigure, ActiveHoldSlice, FlowStep, FlowVariant)
+SLICES = (DailyFigure, ActiveHoldSlice, FlowStep, FlowVariant, UnappliedCashSlice)
 
 logger = logging.getLogger(__name__)
 
 LOOKBACK = timedelta(minutes=5)
 BATCH = 5000
 REBUILD_DAYS = 31
-
-
-class Seconds(Func):
-    """Whole seconds from ``start`` to ``end``, never negative (a clock skewed upstream counts
-    as zero). SQLite has no interval type: it subtracts Julian days, rounded back to the second."""
-
-    output_field = BigIntegerField()
-
-    def __init__(self, end, start):
-        super().__init__(end, start)
-
-    def as_sql(self, compiler, connection, **extra):
-        end, end_params = compiler.compile(self.source_expressions[0])
-        start, start_params = compiler.compile(self.source_expressions[1])
-        if connection.vendor == "postgresql":
-            sql = f"GREATEST(ROUND(EXTRACT(EPOCH FROM ({end} - {start}))), 0)::bigint"
-        else:
-            sql = f"MAX(CAST(ROUND((julianday({end}) - julianday({start})) * 86400) AS INTEGER), 0)"
-        return sql, [*end_params, *start_params]
-
-
-def _bucketed(queryset, seconds):
-    """Annotates ``bucket``, the histogram bucket of the duration ``seconds``: exact below an
-    hour, to the minute below a day, to ten minutes below 30 days, to the hour beyond (each read
-    as its start). Finer than the dashboard shows (tenths of an hour), and bounded: a slice holds
-    a few thousand buckets at most, however many records it counts."""
-    return queryset.annotate(_s=seconds).annotate(
-        bucket=Case(
-            When(Q(_s__lt=3600), then=F("_s")),
-            When(Q(_s__lt=86400), then=F("_s") - Mod("_s", 60)),
-            When(Q(_s__lt=30 * 86400), then=F("_s") - Mod("_s", 600)),
-            default=F("_s") - Mod("_s", 3600),
-            output_field=BigIntegerField(),
-        )
-    )
 
 
 # --- Which days changed ----------------------------------------------------------------------
@@ -113,6 +87,20 @@ def changed_days(since: datetime) -> set[date]:
         | _local_days(invoices, "created_at")
         | _local_days(Invoice.objects.filter(customer__in=customers), "created_at")
         | _local_days(Invoice.objects.filter(pk__in=memos), "created_at")
+        | _cash_days(since, customers)
+    )
+
+
+def _cash_days(since: datetime, customers) -> set[date]:
+    """Days of payments (received), applications (made) and unapplied cash (put on account)
+    that changed, or whose customer did (a payer identified later moves its payment's slice)."""
+    return (
+        _local_days(Payment.history.filter(history_date__gte=since), "received_at")
+        | _local_days(Payment.objects.filter(customer__in=customers), "received_at")
+        | _local_days(Application.history.filter(history_date__gte=since), "applied_at")
+        | _local_days(Application.objects.filter(invoice__customer__in=customers), "applied_at")
+        | _local_days(UnappliedCash.history.filter(history_date__gte=since), "created_at")
+        | _local_days(UnappliedCash.objects.filter(customer__in=customers), "created_at")
     )
 
 
@@ -200,7 +188,7 @@ def _order_figures(scope: Q) -> Iterable[DailyFigure]:
                 yield _figure(row, figure, row[figure])
         if row["on_hold"]:
             yield _figure(row, Figure.ON_HOLD, row["on_hold"], amount=row["on_hold_value"])
-    released = _bucketed(
+    released = bucketed(
         orders.filter(released_at__isnull=False), Seconds(F("released_at"), F("received_at"))
     )
     for row in (
@@ -226,7 +214,7 @@ def _hold_figures(scope: Q) -> Iterable[DailyFigure]:
         keys = {"category": row["r_category"], "reason": row["r_reason"], "queue": row["r_queue"]}
         yield _figure(row, Figure.HOLDS, row["holds"], **keys)
         yield _figure(row, Figure.HELD_BY_REASON, row["orders"], **keys)
-    resolved = _bucketed(
+    resolved = bucketed(
         holds.filter(resolved_at__isnull=False), Seconds(F("resolved_at"), F("raised_at"))
     )
     for row in (
@@ -255,7 +243,7 @@ def _invoice_figures(scope: Q) -> Iterable[DailyFigure]:
             yield _figure(row, Figure.INVOICES_RELEASED, row["released"])
         if row["clean"]:
             yield _figure(row, Figure.INVOICES_CLEAN, row["clean"])
-    latency = _bucketed(
+    latency = bucketed(
         invoices.filter(shipment_to_invoice_seconds__isnull=False),
         ExpressionWrapper(F("shipment_to_invoice_seconds"), output_field=BigIntegerField()),
     )
@@ -295,11 +283,6 @@ def _active_slices(scope: Q) -> Iterable[ActiveHoldSlice]:
 
 
 # --- The process flow: steps between states, from the order history --------------------------
-
-#: The histogram bucket of an integer number of seconds ``s`` in plain SQL (see ``_bucketed``).
-#: ``%%`` is the modulo operator once the driver (or Django's SQLite cursor) reads placeholders.
-BUCKET_SQL = """CASE WHEN {s} < 3600 THEN {s} WHEN {s} < 86400 THEN {s} - {s} %% 60
-    WHEN {s} < 2592000 THEN {s} - {s} %% 600 ELSE {s} - {s} %% 3600 END"""
 
 
 def _steps_cte(scope: Q) -> tuple[str, list]:
@@ -405,25 +388,33 @@ def _save(model, rows: Iterable) -> int:
 def _compute(days: set[date]) -> int:
     """Write the slices of ``days`` (their old slices already deleted)."""
     spans = _spans(days)
-    orders, invoices = _within("received_at", spans), _within("created_at", spans)
-    steps, variants = _flow_slices(orders)
+    # Orders and payments by the day received; invoices and unapplied cash by the day created.
+    received, created = _within("received_at", spans), _within("created_at", spans)
+    steps, variants = _flow_slices(received)
     return (
         _save(FlowStep, steps)
         + _save(FlowVariant, variants)
-        + _save(DailyFigure, _order_figures(orders))
-        + _save(DailyFigure, _hold_figures(orders))
-        + _save(DailyFigure, _invoice_figures(invoices))
-        + _save(ActiveHoldSlice, _active_slices(orders))
+        + _save(DailyFigure, _order_figures(received))
+        + _save(DailyFigure, _hold_figures(received))
+        + _save(DailyFigure, _invoice_figures(created))
+        + _save(ActiveHoldSlice, _active_slices(received))
+        + _save(DailyFigure, cash_slices.payment_figures(received))
+        + _save(DailyFigure, cash_slices.application_figures(_within("applied_at", spans)))
+        + _save(UnappliedCashSlice, cash_slices.unapplied_slices(created))
     )
 
 
 def _all_days() -> Iterable[set[date]]:
-    """Every day with an order or an invoice, a month at a time, so a rebuild holds one month
-    of slices in memory, never the whole history."""
-    bounds = [
-        model.objects.aggregate(first=Min(field), last=Max(field))
-        for model, field in ((Order, "received_at"), (Invoice, "created_at"))
-    ]
+    """Every day with an order, an invoice or cash, a month at a time, so a rebuild holds one
+    month of slices in memory, never the whole history."""
+    dated = (
+        (Order, "received_at"),
+        (Invoice, "created_at"),
+        (Payment, "received_at"),
+        (Application, "applied_at"),
+        (UnappliedCash, "created_at"),
+    )
+    bounds = [model.objects.aggregate(first=Min(field), last=Max(field)) for model, field in dated]
     found = [b for b in bounds if b["first"] is not None]
     if not found:
         return

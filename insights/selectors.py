@@ -1,6 +1,7 @@
 """Every read of the insights pages and the KPI API: the dashboard's figures, the process flow,
-and the holds behind a figure (the drill-down). The figures are computed in ``kpis`` and
-``flow`` from the slices ``rollups`` keeps; the pages are for managers, who see every territory."""
+and the holds behind a figure (the drill-down). The figures are computed in ``kpis``,
+``cash_kpis`` and ``flow`` from the slices ``rollups`` keeps; the pages are for managers, who
+see every territory."""
 
 from dataclasses import dataclass
 
@@ -9,7 +10,7 @@ from django.db.models import QuerySet
 from core.pagination import Page, keyset_page
 from exceptions.models import ACTIVE_STATES, Hold
 
-from . import flow, kpis
+from . import cash_kpis, flow, kpis
 from .kpis import KpiFilters
 
 #: The drill-down's order, newest hold first; its keyset pages and CSV follow it.
@@ -17,8 +18,11 @@ HOLD_ORDERING = ("-raised_at", "-id")
 
 
 def dashboard(*, filters: KpiFilters, by: str = "day") -> kpis.Dashboard:
-    """Every figure of the dashboard (and the KPI API) for a range and filters."""
-    return kpis.dashboard(filters, by=by)
+    """Every figure of the dashboard (and the KPI API) for a range and filters, cash
+    application's included."""
+    board = kpis.dashboard(filters, by=by)
+    board.cash = cash_kpis.cash(filters)
+    return board
 
 
 @dataclass(frozen=True)
