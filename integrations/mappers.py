@@ -98,6 +98,9 @@ class CustomerRecord:
     billing_rule: str
     tax_region: str
     ship_tos: tuple[ShipToRecord, ...]
+    discount_percent: Decimal = Decimal("0")
+    discount_days: int = 0
+    parent: str = ""  # the parent company's customer number
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,24 @@ class OrderRecord:
 ORDER_STATUSES = {"open", "cancelled"}
 
 
+def _percent(record: dict, name: str) -> Decimal:
+    value = _decimal(record, name, required=False)
+    if value is None:
+        return Decimal("0")
+    if value >= 100:
+        raise MappingError(f"{name}: must be below 100, got {value}")
+    return value
+
+
+def _days(record: dict, name: str) -> int:
+    raw = record.get(name)
+    if raw in (None, ""):
+        return 0
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= 365:
+        raise MappingError(f"{name}: expected a whole number of days 0–365, got {raw!r}")
+    return raw
+
+
 def map_customer(r: dict) -> CustomerRecord:
     ship_tos = r.get("ship_tos") or []
     if not isinstance(ship_tos, list):
@@ -188,6 +209,9 @@ def map_customer(r: dict) -> CustomerRecord:
             default="immediate",
         ),
         tax_region=_text(r, "tax_region", required=False, max_length=16),
+        discount_percent=_percent(r, "discount_percent"),
+        discount_days=_days(r, "discount_days"),
+        parent=_text(r, "parent", required=False, max_length=32),
         ship_tos=tuple(
             ShipToRecord(
                 code=_text(s, "code", max_length=32),

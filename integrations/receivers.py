@@ -1,7 +1,7 @@
 """Integrations reacting to the business: releases, cancellations and invoices go out through the
 outbox, written in the very transaction that makes them; a release waits for any hold that blocks
-shipping, an order cancelled or held again after release is withdrawn from the WMS, and a
-released ERP-rejection hold resends."""
+shipping, an order cancelled or held again after release is withdrawn from the WMS, a released
+ERP-rejection hold resends, and cash applied, reversed or written off is told to the ERP."""
 
 from django.contrib.auth import get_user_model
 from django.dispatch import receiver
@@ -13,6 +13,7 @@ from orders.extensions import blocking_reasons
 from orders.lifecycle import Step
 from orders.models import OrderState
 from orders.signals import order_transitioning
+from receivables.signals import cash_application_reversed, cash_applied, write_off_applied
 
 from .services import (
     outbox_enqueue_credit_memo,
@@ -20,7 +21,13 @@ from .services import (
     outbox_enqueue_release,
     outbox_resend_invoices,
 )
-from .services.outbox import outbox_enqueue_cancel, outbox_release_if_shippable
+from .services.outbox import (
+    outbox_enqueue_cancel,
+    outbox_enqueue_cash_application,
+    outbox_enqueue_cash_reversal,
+    outbox_enqueue_write_off,
+    outbox_release_if_shippable,
+)
 
 #: States in which the WMS may hold a release instruction for the order.
 TOLD_TO_SHIP = {OrderState.RELEASED, OrderState.ALLOCATED}
@@ -64,3 +71,18 @@ def resend_rejected_invoices(sender, order_id, reason_code, resolution_code, act
         return
     actor = get_user_model().objects.filter(pk=actor_id).first() or get_system_user()
     outbox_resend_invoices(order_id=order_id, actor=actor, reason="ERP rejection hold released")
+
+
+@receiver(cash_applied, dispatch_uid="integrations.cash_to_erp")
+def cash_to_erp(sender, payment, applications, unapplied, **kwargs) -> None:
+    outbox_enqueue_cash_application(payment=payment, applications=applications, unapplied=unapplied)
+
+
+@receiver(cash_application_reversed, dispatch_uid="integrations.cash_reversal_to_erp")
+def cash_reversal_to_erp(sender, application, **kwargs) -> None:
+    outbox_enqueue_cash_reversal(application=application)
+
+
+@receiver(write_off_applied, dispatch_uid="integrations.write_off_to_erp")
+def write_off_to_erp(sender, write_off, **kwargs) -> None:
+    outbox_enqueue_write_off(write_off=write_off)

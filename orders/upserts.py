@@ -81,10 +81,13 @@ def customers_upsert(*, actor, source: str, records: Iterable, reason: str) -> d
                 "credit_status": r.credit_status,
                 "billing_rule": r.billing_rule,
                 "tax_region": r.tax_region,
+                "discount_percent": r.discount_percent,
+                "discount_days": r.discount_days,
             }
             for r in records
         },
     )
+    _link_parents(records, actor=actor, reason=reason)
     customers = {
         c.external_id: c
         for c in Customer.objects.filter(
@@ -105,6 +108,24 @@ def customers_upsert(*, actor, source: str, records: Iterable, reason: str) -> d
     }
     _upsert(ShipTo, source=source, actor=actor, reason=reason, rows=ship_rows)
     return rejected
+
+
+def _link_parents(records: list, *, actor, reason: str) -> None:
+    """Point each customer at the group company that pays for it (named by customer number; one
+    not known yet is linked when a later pull brings it)."""
+    wanted = {r.number: r.parent for r in records}
+    numbers = {n for n in wanted.values() if n} | set(wanted)
+    by_number = {c.number: c for c in Customer.objects.filter(number__in=numbers)}
+    for number, parent_number in wanted.items():
+        customer = by_number.get(number)
+        parent = by_number.get(parent_number) if parent_number else None
+        if customer is None or customer.parent_id == (parent.pk if parent else None):
+            continue
+        if parent_number and parent is None:
+            continue
+        customer.parent = parent
+        customer._history_user, customer._change_reason = actor, reason
+        customer.save(update_fields=["parent"])
 
 
 @transaction.atomic

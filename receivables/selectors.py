@@ -41,21 +41,28 @@ def thresholds_of(policy: CashPolicy) -> Thresholds:
     )
 
 
-def _open_invoices(queryset, policy: CashPolicy) -> list[OpenInvoice]:
+def _open_invoices(queryset) -> list[OpenInvoice]:
+    """Open invoices with the early-payment discount their customer's terms allow."""
     rows = (
         queryset.filter(state__in=RECEIVABLE_STATES)
         .annotate(open=F("total") - F("settled_amount") - F("credited_amount"))
         .filter(open__gt=0)
         .values_list(
-            "pk", "number", "customer_id", "currency", "open", "total", "issued_on", "due_date"
+            "pk",
+            "number",
+            "customer_id",
+            "currency",
+            "open",
+            "total",
+            "issued_on",
+            "due_date",
+            "customer__discount_percent",
+            "customer__discount_days",
         )
     )
-    days = timedelta(days=policy.discount_days)
     found = []
-    for pk, number, customer_id, currency, open_, total, issued_on, due_date in rows:
-        discount = (
-            min(round_money(total * policy.discount_rate), open_) if policy.discount_rate else ZERO
-        )
+    for pk, number, customer_id, currency, open_, total, issued, due, percent, days in rows:
+        discount = min(round_money(total * percent / 100), open_) if percent else ZERO
         found.append(
             OpenInvoice(
                 id=pk,
@@ -63,10 +70,10 @@ def _open_invoices(queryset, policy: CashPolicy) -> list[OpenInvoice]:
                 customer_id=customer_id,
                 currency=currency,
                 open_amount=open_,
-                issued_on=issued_on,
-                due_date=due_date,
+                issued_on=issued,
+                due_date=due,
                 discount_amount=discount,
-                discount_until=issued_on + days if discount else None,
+                discount_until=issued + timedelta(days=days) if discount else None,
             )
         )
     return found
@@ -102,13 +109,13 @@ def matching_context(payments: list[PaymentIn], policy: CashPolicy) -> Context:
     keys = set().union(*(keys_for_payment(p) for p in payments)) if payments else set()
     numbers = [INVOICE_PREFIX + key.zfill(INVOICE_DIGITS) for key in keys if key.isdigit()]
     by_key: dict[str, list[OpenInvoice]] = defaultdict(list)
-    for invoice in _open_invoices(Invoice.objects.filter(number__in=numbers), policy):
+    for invoice in _open_invoices(Invoice.objects.filter(number__in=numbers)):
         by_key[invoice.number[len(INVOICE_PREFIX) :].lstrip("0")].append(invoice)
     customer_ids = set()
     for payment in payments:
         customer_ids |= customers_for_payment(payment, partial, thresholds_of(policy))
     by_customer: dict[int, list[OpenInvoice]] = defaultdict(list)
-    for invoice in _open_invoices(Invoice.objects.filter(customer_id__in=customer_ids), policy):
+    for invoice in _open_invoices(Invoice.objects.filter(customer_id__in=customer_ids)):
         by_customer[invoice.customer_id].append(invoice)
     return Context(
         invoices_by_key=dict(by_key),
@@ -139,6 +146,7 @@ def payment_input(payment: Payment, lines) -> PaymentIn:
                 adjustment=line.adjustment,
                 reason_code=line.reason_code,
                 text=line.text,
+                invoice_amount=line.invoice_amount,
             )
             for line in lines
         ),

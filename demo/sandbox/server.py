@@ -32,6 +32,14 @@ STREAM_PATHS = {
 }
 
 
+#: The ERP's cash postings: path -> the state's book of them, by key.
+CASH_BOOKS = {
+    "/erp/cash-applications": "cash_applications",
+    "/erp/cash-reversals": "cash_reversals",
+    "/erp/write-offs": "write_offs",
+}
+
+
 class Handler(BaseHTTPRequestHandler):
     state: SandboxState  # set on the subclass the server builds
     protocol_version = "HTTP/1.1"
@@ -163,7 +171,25 @@ class Handler(BaseHTTPRequestHandler):
             return self._post_instruction(url.path, body)
         if url.path in ("/erp/invoices", "/erp/credit-memos"):
             return self._post_document(url.path, body)
+        if url.path in CASH_BOOKS:
+            return self._post_cash(url.path, body)
         return self._send(404, {"error": "no such endpoint"})
+
+    def _post_cash(self, path: str, body: bytes) -> None:
+        """The ERP books cash applied (to invoices, on account), its reversals and write-offs,
+        once per key, and answers with a reference; a repeat gets the same answer."""
+        try:
+            message = json.loads(body)
+            key = message["key"]
+        except (ValueError, KeyError, TypeError):
+            return self._send(400, {"error": "a JSON body with a key is required"})
+        book = getattr(self.state, CASH_BOOKS[path])
+        with self.state.lock:
+            duplicate = key in book
+            book.setdefault(key, message)
+        return self._send(
+            200, {"status": "posted", "reference": f"CA-{key}", "duplicate": duplicate}
+        )
 
     def _post_instruction(self, path: str, body: bytes) -> None:
         """The warehouse honours a change (the release ships the new lines) or a cancellation

@@ -43,6 +43,10 @@ class SandboxState:
     invoices: dict[str, dict] = field(default_factory=dict)  # invoices posted to the ERP, by key
     invoice_times: dict[str, float] = field(default_factory=dict)  # when each was posted
     credit_memos: dict[str, dict] = field(default_factory=dict)
+    # cash o2c applied, reversed and wrote off, as posted to the ERP, by key
+    cash_applications: dict[str, dict] = field(default_factory=dict)
+    cash_reversals: dict[str, dict] = field(default_factory=dict)
+    write_offs: dict[str, dict] = field(default_factory=dict)
     reject_invoices: bool = False  # the ERP refuses every invoice posting (422)
     # The ERP amends every n-th order (0: none) this many seconds after it appeared, each in
     # turn by the next of data.AMENDMENTS: a newer version of the record (make run shows them).

@@ -84,7 +84,10 @@ def decision_of(hold: Hold) -> dict:
     return {
         "by": who(hold.first_approver or hold.resolved_by),
         "at": at.isoformat(),
-        "at_local": timezone.localtime(at).strftime("%Y-%m-%d %H:%M"),
+        # stored text, read by everyone: in the server's zone, named, whoever released it
+        "at_local": timezone.localtime(at, timezone.get_default_timezone()).strftime(
+            "%Y-%m-%d %H:%M %Z"
+        ),
         "amount": str(hold.approval_amount),
         "numbers": hold.context,
         "order": order_state(hold.order),

@@ -3,7 +3,8 @@
 Topics: an order release, an amendment's change and a cancellation go to the WMS (an answer
 "already shipped" to a change or cancel holds the order for customer service); an invoice
 release and a credit memo go to the ERP, whose answer posts the invoice (or, refused, raises a
-billing hold for finance).
+billing hold for finance); cash applied (to invoices and on account), its reversals and
+write-offs go to the ERP too, whose answer posts the payment.
 """
 
 from django.db import transaction
@@ -19,6 +20,7 @@ from exceptions.models import ACTIVE_STATES, Hold
 from orders.extensions import blocking_reasons
 from orders.lifecycle import Step
 from orders.models import Order, OrderState
+from receivables.services import payment_mark_posted
 
 from ..client import PermanentError, post
 from ..models import Connector, OutboundMessage, OutboundState
@@ -32,6 +34,9 @@ TOPICS = {
     "order_cancel": (K.WMS, "wms/cancellations"),
     "invoice_release": (K.ERP, "erp/invoices"),
     "credit_memo": (K.ERP, "erp/credit-memos"),
+    "cash_application": (K.ERP, "erp/cash-applications"),
+    "cash_reversal": (K.ERP, "erp/cash-reversals"),
+    "write_off": (K.ERP, "erp/write-offs"),
 }
 
 
@@ -255,6 +260,64 @@ def outbox_enqueue_credit_memo(*, credit_memo) -> OutboundMessage | None:
     )
 
 
+def outbox_enqueue_cash_application(*, payment, applications, unapplied) -> OutboundMessage | None:
+    """In the transaction that applies the payment: the ERP gets what went where, once per
+    application event (its key names the rows it made)."""
+    made = [f"a{row.pk}" for row in applications] + ([f"u{unapplied.pk}"] if unapplied else [])
+    return _enqueue(
+        topic="cash_application",
+        key=f"cash:{payment.pk}:{'-'.join(made)}",
+        correlation_id=payment.correlation_id,
+        payload={
+            "payment_id": payment.pk,
+            "bank_reference": payment.bank_reference or payment.entry_reference,
+            "value_date": payment.value_date.isoformat(),
+            "currency": payment.currency,
+            "amount": str(payment.amount),
+            "customer": payment.customer.number if payment.customer_id else "",
+            "applications": [
+                {
+                    "invoice": row.invoice.number,
+                    "amount": str(row.amount),
+                    "discount": str(row.discount),
+                    "short": str(row.short_amount),
+                    "reason_code": row.short_reason,
+                }
+                for row in applications
+            ],
+            "on_account": str(unapplied.amount) if unapplied else "0.00",
+        },
+    )
+
+
+def outbox_enqueue_cash_reversal(*, application) -> OutboundMessage | None:
+    return _enqueue(
+        topic="cash_reversal",
+        key=f"cash-reversal:{application.pk}",
+        correlation_id=application.payment.correlation_id,
+        payload={
+            "payment_id": application.payment_id,
+            "invoice": application.invoice.number,
+            "amount": str(application.amount),
+            "discount": str(application.discount),
+            "reason": application.reversal_reason,
+        },
+    )
+
+
+def outbox_enqueue_write_off(*, write_off) -> OutboundMessage | None:
+    return _enqueue(
+        topic="write_off",
+        key=f"write-off:{write_off.pk}",
+        correlation_id=write_off.invoice.correlation_id,
+        payload={
+            "invoice": write_off.invoice.number,
+            "amount": str(write_off.amount),
+            "reason": write_off.reason,
+        },
+    )
+
+
 @transaction.atomic
 def outbox_resend_invoices(*, order_id: int, actor, reason: str) -> int:
     """Finance released an ERP-rejection hold: send the order's refused invoices again."""
@@ -359,6 +422,8 @@ def outbox_relay(*, limit: int = 100) -> dict[str, int]:
                     invoice_mark_posted(
                         number=message.payload["number"], reference=str(answer.get("reference", ""))
                     )
+                elif message.topic == "cash_application":
+                    payment_mark_posted(payment_id=message.payload["payment_id"])
                 elif message.topic in WMS_CHANGES and answer.get("status") == "already_shipped":
                     _hold_already_shipped(message, answer)
             message._history_user = system

@@ -66,6 +66,12 @@ class Customer(ExternalRef):
         max_length=24, choices=BillingRule, default=BillingRule.IMMEDIATE
     )
     tax_region = models.CharField(max_length=16, blank=True)
+    #: Early-payment terms: this percentage off when paid within ``discount_days`` of the
+    #: invoice date (0: none).
+    discount_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("0"), validators=NON_NEGATIVE
+    )
+    discount_days = models.PositiveIntegerField(default=0)
     #: The group company that may pay this customer's invoices (cash matching reads it).
     parent = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="subsidiaries"

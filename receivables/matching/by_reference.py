@@ -44,7 +44,7 @@ def resolve(
         exact = [
             Resolution(ref, inv, False)
             for inv in invoices_by_key.get(ref.key, ())
-            if inv.open_amount > 0
+            if inv.open_amount > 0 and not contradicted(ref, inv, payment, tolerance)
         ]
         found += exact
         if any(vouched_for(r.invoice) or amount_agrees(r, payment, tolerance) for r in exact):
@@ -56,6 +56,20 @@ def resolve(
                     if vouched_for(inv) or amount_agrees(r, payment, tolerance):
                         found.append(r)
     return found
+
+
+def contradicted(ref: Reference, invoice: OpenInvoice, payment: PaymentIn, tol: Decimal) -> bool:
+    """The remittance line naming the invoice states what the payer believes was due, and that
+    is not what this invoice owes (with or without its discount): most often two digits typed
+    the wrong way round, landing on someone else's invoice. Such a reading is no evidence; the
+    swapped readings are tried instead."""
+    if ref.line is None:
+        return False
+    stated = getattr(payment.remittance[ref.line], "invoice_amount", None)
+    if stated is None:
+        return False
+    owed = (invoice.open_amount, invoice.open_amount - invoice.discount_amount)
+    return all(abs(stated - o) > tol for o in owed)
 
 
 def amount_agrees(resolution: Resolution, payment: PaymentIn, tolerance: Decimal) -> bool:

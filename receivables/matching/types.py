@@ -67,6 +67,7 @@ class RemittanceLine:
     adjustment: Decimal = ZERO  # short-paid amount the customer deducted, with a reason code
     reason_code: str = ""
     text: str = ""
+    invoice_amount: Decimal | None = None  # what the payer believes the invoice was for
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('billing', '0003_settled_and_credited_amounts'),
-        ('orders', '0004_customer_parent'),
+        ('orders', '0004_customer_parent_and_discount_terms'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -30,8 +30,6 @@ class Migration(migrations.Migration):
                 ('suggest_threshold', models.DecimalField(decimal_places=2, default=Decimal('0.50'), help_text='Suggest to an analyst at or above this; below it a payment is unmatched.', max_digits=3, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('1'))])),
                 ('margin', models.DecimalField(decimal_places=2, default=Decimal('0.10'), help_text='How far the best candidate must be ahead of the second to apply automatically; closer than this, the payment is ambiguous.', max_digits=3, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('1'))])),
                 ('amount_tolerance', models.DecimalField(decimal_places=2, default=Decimal('0.01'), help_text="A payment within this of the invoices' open amount counts as equal.", max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0'))])),
-                ('discount_rate', models.DecimalField(decimal_places=4, default=Decimal('0.0200'), help_text='Early-payment discount the terms allow (0.02 is 2 %); 0 for none.', max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('1'))])),
-                ('discount_days', models.PositiveIntegerField(default=10, help_text='Days after the invoice date the early-payment discount is earned.')),
                 ('write_off_limit', models.DecimalField(decimal_places=2, default=Decimal('50.00'), help_text='A write-off up to this is applied by the analyst who makes it; above it a second person approves it (superusers too).', max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0'))])),
             ],
             options={
@@ -89,8 +87,6 @@ class Migration(migrations.Migration):
                 ('suggest_threshold', models.DecimalField(decimal_places=2, default=Decimal('0.50'), help_text='Suggest to an analyst at or above this; below it a payment is unmatched.', max_digits=3, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('1'))])),
                 ('margin', models.DecimalField(decimal_places=2, default=Decimal('0.10'), help_text='How far the best candidate must be ahead of the second to apply automatically; closer than this, the payment is ambiguous.', max_digits=3, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('1'))])),
                 ('amount_tolerance', models.DecimalField(decimal_places=2, default=Decimal('0.01'), help_text="A payment within this of the invoices' open amount counts as equal.", max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0'))])),
-                ('discount_rate', models.DecimalField(decimal_places=4, default=Decimal('0.0200'), help_text='Early-payment discount the terms allow (0.02 is 2 %); 0 for none.', max_digits=5, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('1'))])),
-                ('discount_days', models.PositiveIntegerField(default=10, help_text='Days after the invoice date the early-payment discount is earned.')),
                 ('write_off_limit', models.DecimalField(decimal_places=2, default=Decimal('50.00'), help_text='A write-off up to this is applied by the analyst who makes it; above it a second person approves it (superusers too).', max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0'))])),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),
                 ('history_date', models.DateTimeField(db_index=True)),
@@ -327,6 +323,7 @@ class Migration(migrations.Migration):
                 ('adjustment', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14)),
                 ('reason_code', models.CharField(blank=True, max_length=16)),
                 ('text', models.TextField(blank=True)),
+                ('invoice_amount', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True)),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),
                 ('history_date', models.DateTimeField(db_index=True)),
                 ('history_change_reason', models.TextField(null=True)),
@@ -352,6 +349,7 @@ class Migration(migrations.Migration):
                 ('adjustment', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14)),
                 ('reason_code', models.CharField(blank=True, max_length=16)),
                 ('text', models.TextField(blank=True)),
+                ('invoice_amount', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True)),
                 ('advice', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='receivables.remittanceadvice')),
             ],
         ),

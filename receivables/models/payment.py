@@ -187,6 +187,8 @@ class RemittanceLine(models.Model):
     adjustment = models.DecimalField(**MONEY, default=Decimal("0"))
     reason_code = models.CharField(max_length=16, blank=True)
     text = models.TextField(blank=True)
+    #: What the payer believes the invoice was for (RMR05, camt DuePyblAmt), a cross-check.
+    invoice_amount = models.DecimalField(**MONEY, null=True, blank=True)
     history = HistoricalRecords()
 
     def __str__(self) -> str:

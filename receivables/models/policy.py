@@ -1,5 +1,5 @@
-"""The cash application policy finance governs in admin: matching thresholds, early-payment
-terms, and the write-off limits above which a second person approves."""
+"""The cash application policy finance governs in admin: matching thresholds and the write-off
+limit above which a second person approves (early-payment terms are each customer's)."""
 
 from decimal import Decimal
 
@@ -42,16 +42,6 @@ class CashPolicy(models.Model):
         **_MONEY,
         default=Decimal("0.01"),
         help_text="A payment within this of the invoices' open amount counts as equal.",
-    )
-    discount_rate = models.DecimalField(
-        max_digits=5,
-        decimal_places=4,
-        default=Decimal("0.0200"),
-        validators=_UNIT,
-        help_text="Early-payment discount the terms allow (0.02 is 2 %); 0 for none.",
-    )
-    discount_days = models.PositiveIntegerField(
-        default=10, help_text="Days after the invoice date the early-payment discount is earned."
     )
     write_off_limit = models.DecimalField(
         **_MONEY,

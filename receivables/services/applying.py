@@ -25,6 +25,7 @@ from ..models import (
     WriteOff,
 )
 from ..selectors import cash_policy
+from ..signals import cash_application_reversed, cash_applied, write_off_applied
 
 _CONFLICT = "Someone else changed this payment a moment ago; reload to see it."
 #: Who works payments; finance and managers approve write-offs.
@@ -142,9 +143,10 @@ def apply_locked(
     ]
     for row in rows:
         save_audited(row, actor=actor, reason=note, conflict=_CONFLICT)
+    unapplied = None
     if left > 0:
         kind = UnappliedCash.Kind.OVERPAYMENT if allocations else UnappliedCash.Kind.ON_ACCOUNT
-        save_audited(
+        unapplied = save_audited(
             UnappliedCash(
                 customer_id=owner,
                 payment=payment,
@@ -163,6 +165,7 @@ def apply_locked(
     payment.unapplied_amount += left
     payment.apply(by=actor, at=now, automatic=automatic)
     save_audited(payment, actor=actor, reason=note, conflict=_CONFLICT)
+    cash_applied.send(sender=Payment, payment=payment, applications=rows, unapplied=unapplied)
     customers = {invoices[a.invoice_id].customer_id for a in allocations}
     if customers:
         transaction.on_commit(lambda: _judge_held_orders(customers))
@@ -292,6 +295,7 @@ def application_reverse(*, actor, application_id: int, reason: str) -> Applicati
     application.reversed_at, application.reversed_by = now, actor
     application.reversal_reason = reason
     save_audited(application, actor=actor, reason=f"Reversed: {reason}", conflict=_CONFLICT)
+    cash_application_reversed.send(sender=Application, application=application)
     payment.applied_amount -= application.amount
     if payment.state in (PaymentState.APPLIED, PaymentState.POSTED):
         payment.reopen()
@@ -349,6 +353,7 @@ def _apply_write_off(write_off: WriteOff, actor, note: str) -> None:
     write_off.state = WriteOff.State.APPLIED
     write_off.decided_by, write_off.decided_at = actor, timezone.now()
     save_audited(write_off, actor=actor, reason=note, conflict=_CONFLICT)
+    write_off_applied.send(sender=WriteOff, write_off=write_off)
 
 
 def _lock_pending(write_off_id: int) -> WriteOff:
@@ -387,4 +392,19 @@ def write_off_reject(*, actor, write_off_id: int, reason: str) -> WriteOff:
         actor=actor,
         reason=f"Write-off rejected by {actor.get_username()}: {reason}",
         conflict=_CONFLICT,
+    )
+
+
+@transaction.atomic
+def payment_mark_posted(*, payment_id: int) -> Payment | None:
+    """The ERP acknowledged the payment's applications (the relay's answer). A repeat, or a
+    payment reopened by a reversal meanwhile, changes nothing."""
+    from core.roles import get_system_user
+
+    payment = Payment.objects.select_for_update(of=("self",)).filter(pk=payment_id).first()
+    if payment is None or payment.state != PaymentState.APPLIED:
+        return payment
+    payment.post()
+    return save_audited(
+        payment, actor=get_system_user(), reason="Posted in the ERP", conflict=_CONFLICT
     )

@@ -81,6 +81,7 @@ def statement_store(
                     adjustment=line.adjustment,
                     reason_code=line.reason_code[:16],
                     text=line.text,
+                    invoice_amount=line.invoice_amount,
                 )
                 for line in entry.remittance
             )
