@@ -5,7 +5,7 @@ from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db.models import F
+from django.db.models import F, Max
 
 from billing.models import Invoice
 from billing.models.invoice import RECEIVABLE_STATES
@@ -79,11 +79,24 @@ def _open_invoices(queryset) -> list[OpenInvoice]:
     return found
 
 
+_INDEX: dict = {"version": None, "index": None}
+
+
 def name_index() -> NameIndex:
-    return NameIndex(
-        CustomerInfo(id=pk, name=name, parent_id=parent_id)
-        for pk, name, parent_id in Customer.objects.values_list("pk", "name", "parent_id")
+    """Every customer's name and parent, indexed for payer look-ups. Built once per process and
+    again only when a customer changes (its history's newest row moves): about 0.4 s for 20,000
+    customers, against one indexed query per batch to see whether it is still current."""
+    # the newest row's id and time: an id alone can come back after a rolled-back insert
+    version = tuple(
+        Customer.history.aggregate(last=Max("history_id"), at=Max("history_date")).values()
     )
+    if _INDEX["version"] != version or _INDEX["index"] is None:
+        _INDEX["index"] = NameIndex(
+            CustomerInfo(id=pk, name=name, parent_id=parent_id)
+            for pk, name, parent_id in Customer.objects.values_list("pk", "name", "parent_id")
+        )
+        _INDEX["version"] = version
+    return _INDEX["index"]
 
 
 def matching_context(payments: list[PaymentIn], policy: CashPolicy) -> Context:
