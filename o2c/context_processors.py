@@ -30,6 +30,10 @@ def navigation(request) -> dict:
     finance = is_finance(user)
     if finance:
         items.append(("Invoices", reverse("billing:invoices")))
+    if roles & {Role.CASH_APPLICATION, Role.MANAGER}:
+        items.append(("Cash", reverse("receivables:queue")))
+    elif Role.FINANCE in roles:  # finance approves write-offs
+        items.append(("Write-offs", reverse("receivables:write_offs")))
     if Role.MANAGER in roles:
         items.append(("Dashboard", reverse("insights:dashboard")))
     if roles & {Role.INTEGRATION_ADMIN, Role.MANAGER}:

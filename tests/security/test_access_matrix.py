@@ -18,12 +18,13 @@ from tests.summary import summary
 
 pytestmark = pytest.mark.django_db
 
-CS, CREDIT, FINANCE, INTEGRATION, MANAGER = (
+CS, CREDIT, FINANCE, INTEGRATION, MANAGER, CASH = (
     Role.CUSTOMER_SERVICE,
     Role.CREDIT,
     Role.FINANCE,
     Role.INTEGRATION_ADMIN,
     Role.MANAGER,
+    Role.CASH_APPLICATION,
 )
 EVERY_ROLE = frozenset(ROLES)
 AUTHENTICATED = EVERY_ROLE | {"nobody"}
@@ -70,6 +71,22 @@ ACCESS = {
         "post": ({FINANCE, MANAGER}, {"invoices": ["{invoice}"], "reason": "access matrix"})
     },
     "billing:credit_memo": {"post": ({FINANCE, MANAGER}, {"reason": "access matrix"})},
+    "receivables:queue": {"get": ({CASH, MANAGER}, None)},
+    "receivables:counts": {"get": ({CASH, MANAGER}, None)},
+    "receivables:payment": {"get": ({CASH, MANAGER}, None)},
+    "receivables:action": {"post": ({CASH, MANAGER}, {"reason": "access matrix", "confirm": "on"})},
+    "receivables:reverse": {
+        "post": ({CASH, MANAGER}, {"reason": "access matrix", "confirm": "on"})
+    },
+    # finance approves write-offs, so it reads the invoice's cash and the write-offs
+    "receivables:invoice": {"get": ({CASH, FINANCE, MANAGER}, None)},
+    "receivables:write_offs": {"get": ({CASH, FINANCE, MANAGER}, None)},
+    "receivables:write_off_new": {"post": ({CASH, MANAGER}, {"reason": "access matrix"})},
+    "receivables:write_off_action": {
+        "post": ({CASH, FINANCE, MANAGER}, {"reason": "access matrix"})
+    },
+    "receivables:reconciliation": {"get": ({Role.CASH_APPLICATION, FINANCE, MANAGER}, None)},
+    "receivables:reconciliation_run": {"post": ({MANAGER}, {})},
     "integrations:console": {"get": ({INTEGRATION, MANAGER}, None)},
     "integrations:inbox": {"get": ({INTEGRATION, MANAGER}, None)},
     "integrations:progress": {"get": ({INTEGRATION, MANAGER}, None)},
@@ -139,6 +156,7 @@ def _url(pattern: str, world) -> str:
         "hold_id": world["hold"].pk,
         "invoice_id": world["invoice"].pk,
         "connector_id": world["connector"].pk,
+        **_cash_ids(world),
         "queue": "credit",
         "table": "aging",
         "connector": world["connector"].name,
@@ -153,6 +171,10 @@ def _action_url(name: str, pattern: str, world) -> str:
         return reverse(name, args=[world["hold"].pk, "claim"])
     if name == "billing:action":
         return reverse(name, args=[world["invoice"].pk, "approve"])
+    if name == "receivables:action":
+        return reverse(name, args=[_cash_ids(world)["payment_id"], "refund"])
+    if name == "receivables:write_off_action":
+        return reverse(name, args=[_cash_ids(world)["write_off_id"], "approve"])
     if name in ("integrations:inbox_message", "integrations:outbox_message"):
         return reverse(name, args=[_message(name, world["connector"]).pk])
     return _url(pattern, world)
@@ -180,6 +202,43 @@ def _message(name: str, connector):
         payload={"key": "invoice:SEC-1"},
         created_at=timezone.now(),
     )
+
+
+def _cash_ids(world) -> dict[str, int]:
+    """A payment with an application and a pending write-off, for the cash desk's routes (made
+    once per world, by the system user, so any approver may decide the write-off)."""
+    if "cash" not in world:
+        from django.utils import timezone
+
+        from core.roles import get_system_user
+        from receivables.models import Application, Payment, WriteOff
+
+        now, invoice = timezone.now(), world["invoice"]
+        payment = Payment.objects.create(
+            key="SEC-PAYMENT-1",
+            entry_reference="SEC-1",
+            amount=invoice.total,
+            currency=invoice.currency,
+            value_date=now.date(),
+            method=Payment.Method.WIRE,
+            received_at=now,
+        )
+        application = Application.objects.create(
+            payment=payment, invoice=invoice, amount=invoice.total, applied_at=now
+        )
+        write_off = WriteOff.objects.create(
+            invoice=invoice,
+            amount=1,
+            reason="access matrix",
+            requested_by=get_system_user(),
+            requested_at=now,
+        )
+        world["cash"] = {
+            "payment_id": payment.pk,
+            "application_id": application.pk,
+            "write_off_id": write_off.pk,
+        }
+    return world["cash"]
 
 
 def _body(body, world):

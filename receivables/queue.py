@@ -1,0 +1,408 @@
+"""Reads of the cash application desk, scoped to the acting user: the queue of waiting payments
+(filtered, searched, keyset-paged in a fixed number of queries), a payment's page with its
+history, pending write-offs, and the invoice as cash application sees it."""
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from itertools import chain
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+
+from billing.models import Invoice
+from billing.selectors import invoices_for_user
+from core.errors import PermissionDenied
+from core.pagination import Page, keyset_page
+from core.roles import Role, UserLike, has_role
+from orders.models import Customer
+from orders.selectors import customers_for_user
+
+from .models import (
+    OPEN_STATES,
+    Application,
+    Payment,
+    RemittanceAdvice,
+    RemittanceLine,
+    UnappliedCash,
+    WriteOff,
+)
+from .selectors import INVOICE_DIGITS, INVOICE_PREFIX
+
+#: Who works payments; finance also approves write-offs (the services enforce the same).
+CASH_ROLES = (Role.CASH_APPLICATION, Role.MANAGER)
+APPROVER_ROLES = (Role.CASH_APPLICATION, Role.FINANCE, Role.MANAGER)
+
+#: sort name -> keyset ordering (the last field unique); indexed as payment_queue_*.
+SORTS = {
+    "newest": ("-received_at", "-id"),
+    "oldest": ("received_at", "id"),
+    "largest": ("-amount", "-id"),
+}
+
+
+@dataclass(frozen=True)
+class PaymentFilters:
+    state: str = ""  # one of OPEN_STATES; empty for every waiting payment
+    q: str = ""  # payer, amount, bank reference or invoice number
+    sort: str = "newest"
+
+
+def works_payments(user: UserLike) -> bool:
+    return has_role(user, *CASH_ROLES)
+
+
+def approves_write_offs(user: UserLike) -> bool:
+    return has_role(user, *APPROVER_ROLES)
+
+
+def _require(user: UserLike, roles=CASH_ROLES) -> None:
+    if not has_role(user, *roles):
+        raise PermissionDenied("Payments are cash application's.")
+
+
+def _amount(text: str) -> Decimal | None:
+    """A search term read as an amount ("1,250.00", "1250"), or None."""
+    try:
+        value = Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() and value > 0 else None
+
+
+def _searched(queryset: QuerySet[Payment], text: str) -> QuerySet[Payment]:
+    text = text.strip()
+    if not text:
+        return queryset
+    condition = (
+        Q(payer_name__icontains=text)
+        | Q(customer__name__icontains=text)
+        | Q(bank_reference__icontains=text)
+        | Q(entry_reference__iexact=text)
+        # an invoice number: in matching's candidates, or as the customer wrote it
+        | Q(candidates__icontains=text)
+        | Q(
+            Exists(
+                RemittanceLine.objects.filter(
+                    advice__payment=OuterRef("pk"), reference__icontains=text
+                )
+            )
+        )
+    )
+    amount = _amount(text)
+    if amount is not None:
+        condition |= Q(amount=amount)
+    return queryset.filter(condition)
+
+
+def _waiting(user: UserLike, filters: PaymentFilters) -> QuerySet[Payment]:
+    _require(user)
+    states = [filters.state] if filters.state in OPEN_STATES else list(OPEN_STATES)
+    return _searched(Payment.objects.filter(state__in=states), filters.q)
+
+
+def _with_row_data(queryset: QuerySet[Payment]) -> QuerySet[Payment]:
+    """What a queue row shows, read in three queries whatever the page's length."""
+    return queryset.select_related("customer", "statement").prefetch_related(
+        Prefetch(
+            "remittances",
+            queryset=RemittanceAdvice.objects.order_by("pk").prefetch_related(
+                Prefetch("lines", queryset=RemittanceLine.objects.order_by("pk"))
+            ),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ShownAllocation:
+    invoice_id: int
+    invoice: str  # its number
+    amount: Decimal
+    discount: Decimal
+    short: Decimal
+    reason_code: str
+
+
+@dataclass(frozen=True)
+class ShownCandidate:
+    """One of matching's candidates as the queue shows it; ``index`` is what accepting it posts."""
+
+    index: int
+    customer_id: int | None
+    customer: str
+    confidence: Decimal
+    explanation: str
+    unapplied: Decimal
+    allocations: list[ShownAllocation]
+
+
+def _decimal(value) -> Decimal:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else Decimal("0")
+    except InvalidOperation:
+        return Decimal("0")
+
+
+def shown_candidates(payment: Payment, limit: int = 3) -> list[ShownCandidate]:
+    """The payment's best ``limit`` candidates, read from the JSON matching stored."""
+    return [
+        ShownCandidate(
+            index=index,
+            customer_id=candidate.get("customer_id"),
+            customer=candidate.get("customer") or "",
+            confidence=_decimal(candidate.get("confidence")),
+            explanation=candidate.get("explanation") or "",
+            unapplied=_decimal(candidate.get("unapplied")),
+            allocations=[
+                ShownAllocation(
+                    invoice_id=a.get("invoice_id"),
+                    invoice=a.get("invoice") or str(a.get("invoice_id")),
+                    amount=_decimal(a.get("amount")),
+                    discount=_decimal(a.get("discount")),
+                    short=_decimal(a.get("short")),
+                    reason_code=a.get("reason_code") or "",
+                )
+                for a in candidate.get("allocations") or []
+            ],
+        )
+        for index, candidate in enumerate(payment.candidates[:limit])
+    ]
+
+
+def _decorated(payments: list[Payment]) -> list[Payment]:
+    for payment in payments:
+        payment.shown_candidates = shown_candidates(payment)
+    return payments
+
+
+def payment_queue(
+    *, user: UserLike, filters: PaymentFilters, cursor: str | None, size: int
+) -> Page:
+    """One page of payments waiting for a person, each with its best candidates."""
+    return keyset_page(
+        _with_row_data(_waiting(user, filters)),
+        ordering=SORTS.get(filters.sort, SORTS["newest"]),
+        cursor=cursor,
+        size=size,
+        build=_decorated,
+    )
+
+
+def payments_waiting(*, user: UserLike, filters: PaymentFilters) -> QuerySet[Payment]:
+    """Every waiting payment the filters select, for the CSV export."""
+    ordering = SORTS.get(filters.sort, SORTS["newest"])
+    return _with_row_data(_waiting(user, filters)).order_by(*ordering)
+
+
+def payment_counts(*, user: UserLike, q: str = "") -> dict[str, int]:
+    """Waiting payments per state (the queue's tabs), under the same search; one query."""
+    rows = (
+        _waiting(user, PaymentFilters(q=q)).order_by().values_list("state").annotate(n=Count("pk"))
+    )
+    counts = {state: 0 for state in OPEN_STATES}
+    counts.update(dict(rows))
+    return counts
+
+
+def payment_row(*, user: UserLike, payment_id: int) -> Payment:
+    """One payment as its queue row shows it, in whatever state it is now."""
+    _require(user)
+    payment = _with_row_data(Payment.objects.filter(pk=payment_id)).first()
+    if payment is None:
+        raise PermissionDenied("No such payment.", {"payment_id": payment_id})
+    return _decorated([payment])[0]
+
+
+def payment_get(*, user: UserLike, payment_id: int) -> Payment:
+    """The payment page: its statement, remittances, applications, unapplied cash, write-offs."""
+    _require(user)
+    payment = (
+        _with_row_data(Payment.objects.filter(pk=payment_id))
+        .select_related("applied_by")
+        .prefetch_related(
+            Prefetch(
+                "applications",
+                queryset=Application.objects.select_related(
+                    "invoice", "applied_by", "reversed_by"
+                ).order_by("applied_at", "pk"),
+            ),
+            Prefetch(
+                "unapplied",
+                queryset=UnappliedCash.objects.select_related("customer", "created_by").order_by(
+                    "created_at", "pk"
+                ),
+            ),
+            Prefetch(
+                "write_offs",
+                queryset=WriteOff.objects.select_related(
+                    "invoice", "requested_by", "decided_by"
+                ).order_by("requested_at", "pk"),
+            ),
+        )
+        .first()
+    )
+    if payment is None:
+        raise PermissionDenied("No such payment.", {"payment_id": payment_id})
+    payment.shown_candidates = shown_candidates(payment, limit=len(payment.candidates))
+    return payment
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    when: object
+    who: str
+    what: str
+    why: str
+
+
+def _entries(rows, label) -> list[HistoryEntry]:
+    kinds = {"+": "created", "~": "changed", "-": "deleted"}
+    return [
+        HistoryEntry(
+            when=row.history_date,
+            who=row.history_user.get_username() if row.history_user else "system",
+            what=f"{label(row)} {kinds.get(row.history_type, '')}".strip(),
+            why=row.history_change_reason or "",
+        )
+        for row in rows
+    ]
+
+
+def payment_history(*, payment: Payment, limit: int = 100) -> list[HistoryEntry]:
+    """The payment's story, newest first: its own history rows and those of its applications,
+    unapplied cash and write-offs, each with who and why."""
+    newest = ("-history_date", "-history_id")
+    own = payment.history.select_related("history_user").order_by(*newest)[:limit]
+    applications = (
+        Application.history.filter(payment_id=payment.pk)
+        .select_related("history_user", "invoice")
+        .order_by(*newest)[:limit]
+    )
+    unapplied = (
+        UnappliedCash.history.filter(payment_id=payment.pk)
+        .select_related("history_user")
+        .order_by(*newest)[:limit]
+    )
+    write_offs = (
+        WriteOff.history.filter(payment_id=payment.pk)
+        .select_related("history_user", "invoice")
+        .order_by(*newest)[:limit]
+    )
+    currency = payment.currency
+    entries = chain(
+        _entries(own, lambda r: f"Payment ({r.get_state_display().lower()})"),
+        _entries(
+            applications,
+            lambda r: (
+                f"Application of {r.amount:,.2f} {currency} to "
+                f"{r.invoice.number if r.invoice else r.invoice_id}"
+            ),
+        ),
+        _entries(unapplied, lambda r: f"{r.amount:,.2f} {currency} on account"),
+        _entries(
+            write_offs,
+            lambda r: (
+                f"Write-off of {r.amount:,.2f} on {r.invoice.number if r.invoice else r.invoice_id}"
+            ),
+        ),
+    )
+    return sorted(entries, key=lambda e: e.when, reverse=True)[:limit]
+
+
+# -- write-offs ---------------------------------------------------------------------------------
+
+WRITE_OFF_STATES = tuple(WriteOff.State.values)
+
+
+def write_off_list(*, user: UserLike, state: str, cursor: str | None, size: int) -> Page:
+    """Write-offs in ``state`` (pending: those waiting for a second person), newest first."""
+    _require(user, APPROVER_ROLES)
+    state = state if state in WRITE_OFF_STATES else WriteOff.State.PENDING
+    queryset = WriteOff.objects.filter(state=state).select_related(
+        "invoice__customer", "payment", "requested_by", "decided_by"
+    )
+    return keyset_page(queryset, ordering=("-requested_at", "-id"), cursor=cursor, size=size)
+
+
+def write_off_get(*, user: UserLike, write_off_id: int) -> WriteOff:
+    _require(user, APPROVER_ROLES)
+    write_off = (
+        WriteOff.objects.select_related(
+            "invoice__customer", "payment", "requested_by", "decided_by"
+        )
+        .filter(pk=write_off_id)
+        .first()
+    )
+    if write_off is None:
+        raise PermissionDenied("No such write-off.", {"write_off_id": write_off_id})
+    return write_off
+
+
+def pending_write_offs(*, user: UserLike) -> int:
+    if not approves_write_offs(user):
+        return 0
+    return WriteOff.objects.filter(state=WriteOff.State.PENDING).count()
+
+
+# -- invoices and customers as cash application names them -------------------------------------
+
+
+def invoice_number(text: str) -> str:
+    """An invoice number as people type it ("1234", "inv-1234") in billing's form."""
+    text = text.strip().upper()
+    digits = text.removeprefix(INVOICE_PREFIX)
+    if digits.isdigit():
+        return INVOICE_PREFIX + digits.zfill(INVOICE_DIGITS)
+    return text
+
+
+def invoices_by_number(*, user: UserLike, numbers: list[str]) -> dict[str, Invoice]:
+    """The invoices the user may see among ``numbers`` (normalised), by number; one query."""
+    return {
+        invoice.number: invoice
+        for invoice in invoices_for_user(user).filter(
+            number__in={invoice_number(n) for n in numbers}
+        )
+    }
+
+
+def customer_by_number(*, user: UserLike, number: str) -> Customer | None:
+    return customers_for_user(user).filter(number__iexact=number.strip()).first()
+
+
+def invoice_for_cash(*, user: UserLike, invoice_id: int) -> Invoice:
+    """An invoice with the cash on it: applications, write-offs (its territory rules apply)."""
+    _require(user, APPROVER_ROLES)
+    invoice = (
+        invoices_for_user(user)
+        .select_related("customer", "order")
+        .prefetch_related(
+            Prefetch(
+                "applications",
+                queryset=Application.objects.select_related(
+                    "payment", "applied_by", "reversed_by"
+                ).order_by("applied_at", "pk"),
+            ),
+            Prefetch(
+                "write_offs",
+                queryset=WriteOff.objects.select_related("requested_by", "decided_by").order_by(
+                    "requested_at", "pk"
+                ),
+            ),
+        )
+        .filter(pk=invoice_id)
+        .first()
+    )
+    if invoice is None:
+        raise PermissionDenied(
+            "Invoice not found or not in your territories.", {"invoice_id": invoice_id}
+        )
+    return invoice
+
+
+def application_get(*, user: UserLike, application_id: int) -> Application:
+    _require(user)
+    application = (
+        Application.objects.select_related("invoice", "payment").filter(pk=application_id).first()
+    )
+    if application is None:
+        raise PermissionDenied("No such application.", {"application_id": application_id})
+    return application
