@@ -18,19 +18,33 @@ class Command(BaseCommand):
         parser.add_argument(
             "--ship-after", type=float, default=20.0, help="Seconds from release to shipment."
         )
+        parser.add_argument(
+            "--pay-after",
+            type=float,
+            default=60.0,
+            help="Seconds from an invoice booked in the ERP to the bank paying it.",
+        )
 
     def handle(
-        self, *args, port: int, orders: int, orders_per_minute: float, ship_after: float, **options
+        self,
+        *args,
+        port: int,
+        orders: int,
+        orders_per_minute: float,
+        ship_after: float,
+        pay_after: float,
+        **options,
     ):
         state = SandboxState(
             catalog=Catalog(),
             orders=orders,
             orders_per_minute=orders_per_minute,
             ship_after_seconds=ship_after,
+            pay_after_seconds=pay_after,
         )
         sandbox = Sandbox(port=port, state=state).start()
         self.stdout.write(
-            f"Sandbox ERP/WMS/TMS at {sandbox.url} ({orders} orders, +{orders_per_minute}/min)"
+            f"Sandbox ERP/WMS/TMS/bank at {sandbox.url} ({orders} orders, +{orders_per_minute}/min)"
         )
         try:
             while True:
