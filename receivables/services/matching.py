@@ -1,10 +1,13 @@
 """Matching stored payments: the engine's candidates and explanation kept on each payment, an
 unambiguous confident one applied at once, the rest routed to the cash application queue."""
 
+from dataclasses import replace
+
 from django.db import transaction
 from django.utils import timezone
 
 from core.audit import save_audited
+from core.errors import Conflict
 
 from ..matching import Candidate, Outcome, match_payments
 from ..models import APPLICABLE_STATES, Payment
@@ -88,16 +91,26 @@ def payments_match(*, payment_ids: list[int], actor) -> dict[str, int]:
         payment.explanation = "; ".join(result.reasons)
         payment.matched_at = now
         if result.outcome == Outcome.AUTO and best is not None:
-            apply_locked(
-                payment,
-                actor=actor,
-                customer_id=best.customer_id,
-                allocations=allocations_of(payment.candidates[0]),
-                automatic=True,
-                explanation=best.explanation,
-                note=f"Applied automatically at confidence {best.confidence}",
-            )
-            continue
+            try:
+                # a savepoint: an invoice another payment of this batch (or another worker)
+                # settled since the prefetch refuses this one alone, not the whole file
+                with transaction.atomic():
+                    apply_locked(
+                        payment,
+                        actor=actor,
+                        customer_id=best.customer_id,
+                        allocations=allocations_of(payment.candidates[0]),
+                        automatic=True,
+                        explanation=best.explanation,
+                        note=f"Applied automatically at confidence {best.confidence}",
+                    )
+                continue
+            except Conflict as exc:
+                counts["auto"] -= 1
+                counts["suggested"] = counts.get("suggested", 0) + 1
+                result = replace(result, outcome=Outcome.SUGGESTED)
+                payment.refresh_from_db(fields=["state", "applied_amount", "unapplied_amount"])
+                payment.explanation = f"{payment.explanation}; not applied: {exc.message}"
         if best is not None and payment.customer_id is None:
             # a credible payer is known even when the invoices are not
             payment.customer_id = best.customer_id if result.outcome == Outcome.SUGGESTED else None

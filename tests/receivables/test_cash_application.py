@@ -266,3 +266,22 @@ def test_cash_applied_lowers_exposure_at_once_and_releases_a_credit_hold(
     hold.refresh_from_db()
     assert order.state == OrderState.RELEASED, hold.context
     assert hold.resolution_code == "CLEARED"
+
+
+def test_two_payments_of_one_file_for_the_same_invoice_apply_once_and_suggest_the_other(
+    invoices,
+):
+    invoice = invoices[1]
+    name = invoice.customer.name
+    # given a file with two checks each paying the same invoice in full
+    _store(
+        _row(1020, invoice.total, name, invoice.number, invoice.total)
+        + _row(1021, invoice.total, name, invoice.number, invoice.total, item=2)
+    )
+    # then the invoice is settled once, and the second payment waits with the reason
+    invoice.refresh_from_db()
+    assert invoice.settled_amount == invoice.total
+    states = sorted(Payment.objects.values_list("state", flat=True))
+    assert states == [PaymentState.APPLIED, PaymentState.SUGGESTED]
+    waiting = Payment.objects.get(state=PaymentState.SUGGESTED)
+    assert f"not applied: Invoice {invoice.number} has 0.00" in waiting.explanation
