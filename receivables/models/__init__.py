@@ -14,11 +14,14 @@ from .payment import (
     WriteOff,
 )
 from .policy import CashPolicy
+from .reconciliation import ArReconciliation, ArReconciliationLine
 
 __all__ = [
     "APPLICABLE_STATES",
     "OPEN_STATES",
     "Application",
+    "ArReconciliation",
+    "ArReconciliationLine",
     "BankStatement",
     "CashPolicy",
     "Payment",
