@@ -168,8 +168,13 @@ def shown_candidates(payment: Payment, limit: int = 3) -> list[ShownCandidate]:
 
 
 def _decorated(payments: list[Payment]) -> list[Payment]:
+    """Each row's candidates and remittance lines, read once here rather than per template
+    lookup (a prefetched ``.all()`` still builds a queryset each time it is called)."""
     for payment in payments:
         payment.shown_candidates = shown_candidates(payment)
+        payment.remittance_lines = [
+            line for advice in payment.remittances.all() for line in advice.lines.all()
+        ]
     return payments
 
 

@@ -5,6 +5,7 @@ does not grow with its rows, and the CSV export neither runs a payer's formula n
 account number."""
 
 import csv
+import html
 import io
 from decimal import Decimal
 
@@ -13,7 +14,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape
 
 from billing.models import Invoice, InvoiceState
 from billing.services import invoice_approve
@@ -155,12 +155,16 @@ def test_the_queue_lists_a_suggested_payment_with_its_candidates_and_why(
     assert response.status_code == 200
     assert f'id="payment-{suggested.pk}"' in body
     assert suggested.payer_name in body
-    assert escape(suggested.candidates[0]["explanation"]) in body
+    assert suggested.candidates[0]["explanation"] in html.unescape(body)
     assert invoice.number in body and "Accept suggestion 1" in body
     assert f"{suggested.amount:,.2f} USD" in body
     # the payer's account is shown masked, its number never
     assert "••••0011" in body and "600011" not in body
     assert "Suggested <span" in body  # the tab with its count
+    # its page offers the same candidates and actions, as plain forms back to the page
+    page = client.get(reverse("receivables:payment", args=[suggested.pk])).content.decode()
+    assert "Accept suggestion 1" in page and "Split across invoices" in page
+    assert "hx-post" not in page and "lockbox statement" in page
 
 
 def test_only_cash_application_and_managers_open_the_queue(client, suggested, credit_user):
