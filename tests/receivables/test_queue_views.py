@@ -7,6 +7,7 @@ account number."""
 import csv
 import html
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -446,6 +447,12 @@ def test_search_tabs_sorts_and_pages(client, cash_user, settings):
     largest = client.get(url, {"sort": "largest"}).content.decode()
     assert largest.index("Zqv Stranger 002") < largest.index("Zqv Stranger 001")
     assert "Zqv Stranger 000" not in largest and "Show more" in largest
+    # "Show more" brings the next rows only, after the last one shown
+    after = re.search(r'hx-get="\?([^"]*after=[^"]*)"', largest).group(1)
+    more = client.get(f"{url}?{html.unescape(after)}", HTTP_HX_REQUEST="true")
+    rows = more.content.decode()
+    assert "<html" not in rows and "Zqv Stranger 000" in rows and "Stranger 001" not in rows
+    assert "HX-Request" in more["Vary"]
 
 
 def test_csv_export_neutralises_a_hostile_payer_and_masks_accounts(client, cash_user):
