@@ -11,7 +11,7 @@ import warnings
 from pathlib import Path
 
 #: The measurements, in the order they run (``--only`` picks some).
-MEASUREMENTS = ("queue", "release", "dashboard", "ingestion", "latency", "memory")
+MEASUREMENTS = ("queue", "release", "dashboard", "ingestion", "latency", "memory", "cash")
 
 
 def main() -> int:
@@ -62,7 +62,8 @@ def main() -> int:
         return 2
     from django.core.management import call_command
 
-    from . import measure, workers
+    from . import cash, measure, workers
+    from .cash_data import CASH_SCALES, cash_present, generate_cash
     from .generate import SCALES, generate, present
     from .scratch import ScratchCopyRefused, row_counts
 
@@ -86,6 +87,11 @@ def main() -> int:
         copy_file.write_text(json.dumps(generated, default=str))
     elif copy_file.exists():
         generated = json.loads(copy_file.read_text())
+    # the cash data set (customers and open invoices of their own) joins a data set made before
+    # it existed, the first time any run meets it
+    cash_scale = CASH_SCALES[scale.name]
+    if not cash_present(cash_scale):
+        generated |= generate_cash(cash_scale)
     tiny = scale.name == "tiny"
     ingestion_orders = 200 if tiny else 2000
     steps = [
@@ -116,6 +122,8 @@ def main() -> int:
                 args.memory_messages or {"full": 1_000_000, "small": 100_000}.get(scale.name, 200)
             ),
         ),
+        # the bank's payments against the open invoices, by two real workers; then the queue
+        ("cash", lambda: cash.cash_application(cash_scale, requests=requests)),
     ]
     found = row_counts()
     figures: list[measure.Figure] = []
@@ -136,7 +144,7 @@ def main() -> int:
             f"{f.spread_text():<40} "
             f"{f.extra}"
         )
-    if generated:
+    if generated.get("copy orders/s"):
         print(f"{'COPY baseline':<28} {generated['copy orders/s']:>12.1f}  orders/s")
     print(f"{'peak RSS (this process)':<28} {measure.peak_rss_mb():>12.1f}  MB")
     if left == found:
@@ -200,7 +208,13 @@ def naive_rate(figures: list) -> float | None:
     )
 
 
-SCALED = ("queue page p95", "queue later page p95", "hold release p95", "dashboard p95 (30 days)")
+SCALED = (
+    "queue page p95",
+    "queue later page p95",
+    "hold release p95",
+    "dashboard p95 (30 days)",
+    "cash queue page p95",
+)
 
 
 def scale_ratios(results: Path, scale: str, figures) -> dict[str, float]:

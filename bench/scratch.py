@@ -12,9 +12,20 @@ from billing.models import Invoice, Shipment
 from exceptions.models import Hold
 from integrations.models import InboundMessage, OutboundMessage
 from orders.models import Order, OrderLine
+from receivables.models import Application, Payment
 
 #: The tables whose rows the harness counts before and after a run (the smoke test hashes all).
-BUSINESS = (Order, OrderLine, Hold, Shipment, Invoice, InboundMessage, OutboundMessage)
+BUSINESS = (
+    Order,
+    OrderLine,
+    Hold,
+    Shipment,
+    Invoice,
+    InboundMessage,
+    OutboundMessage,
+    Payment,
+    Application,
+)
 
 
 class ScratchCopyRefused(RuntimeError):

@@ -65,6 +65,8 @@ BUSINESS = [
     "billing_invoice",
     "integrations_inboundmessage",
     "integrations_outboundmessage",
+    "receivables_payment",
+    "receivables_application",
 ]
 
 
@@ -106,6 +108,8 @@ def test_the_harness_runs_at_tiny_scale_on_postgresql_and_leaves_the_data_set_as
     assert first.returncode == 0, first.stderr[-2000:]
     found = _data_set(url)
     assert found["orders_order"][0] == 1000 and found["exceptions_hold"][0] == 100
+    # with the cash data set beside it: open invoices, none paid yet
+    assert found["billing_invoice"][0] == 1000 and found["receivables_payment"][0] == 0
 
     # when every measurement runs on it
     result = run_bench("--scale", "tiny", "--requests", "3", env={"DATABASE_URL": url})
@@ -130,6 +134,9 @@ def test_the_harness_runs_at_tiny_scale_on_postgresql_and_leaves_the_data_set_as
         "ingestion, 2 workers",
         "shipment-to-invoice p95",
         "ingestion worker peak RSS",
+        "cash application, 2 workers",
+        "cash auto-match rate",
+        "cash queue page p95",
     ):
         assert figure in result.stdout
     written = result.stdout.rsplit("written to ", 1)[1].strip()
@@ -164,8 +171,44 @@ def test_the_harness_runs_at_tiny_scale_on_postgresql_and_leaves_the_data_set_as
     else:
         assert latency["extra"]["skipped"].startswith("needs CELERY_BROKER_URL")
         assert pool["extra"]["skipped"].startswith("needs CELERY_BROKER_URL")
+    _cash_figures_are_sane(report)
     # every copy was dropped
     assert f"{name}_scratch" not in _databases()
+
+
+def _cash_figures_are_sane(report: dict) -> None:
+    """The cash measurement at tiny scale: every payment of the bank's files stored and matched
+    by the real workers, rates and shares that can be rates and shares, a queue page whose query
+    count does not depend on the page."""
+    cash = {f["name"]: f for f in report["figures"] if f["name"].startswith("cash")}
+    run = cash["cash application, 2 workers"]
+    if not os.environ.get("CELERY_BROKER_URL", "").startswith("redis"):
+        assert run["extra"]["skipped"].startswith("needs CELERY_BROKER_URL")
+        return
+    auto, precision = cash["cash auto-match rate"], cash["cash auto precision"]
+    # the bank's tiny run: about 200 payments, every one stored once, no file left or dead
+    assert 150 <= run["extra"]["payments"] == auto["extra"]["payments"] <= 260
+    assert run["extra"]["files left waiting"] == run["extra"]["dead files"] == 0
+    assert run["value"] > 0 and run["extra"]["engine alone, one process, payments/s"] > 0
+    assert 0 < run["extra"]["share of 2 x engine alone"] < 1
+    # matching decided every payment; the shares are shares
+    assert sum(auto["extra"]["outcomes"].values()) == auto["extra"]["payments"]
+    assert "" not in auto["extra"]["outcomes"]
+    assert 0 < auto["value"] <= 1 and 0 <= precision["value"] <= 1
+    assert precision["extra"]["automatic"] == auto["extra"]["outcomes"]["auto"]
+    assert precision["extra"]["wrong"] <= precision["extra"]["automatic"]
+    for key in ("engine alone on the sample", "exact-reference rule on the sample"):
+        assert 0 <= auto["extra"][key] <= 1
+    # memory was read each quarter, for both pool processes
+    rss = cash["cash worker RSS growth"]["extra"]["RSS by quarter MB (each process)"]
+    assert len(rss) == 4 and all(len(q) == 2 and all(0 < mb < 1000 for mb in q) for q in rss)
+    # the queue after the run: the page answers, and its later page costs the same queries
+    page = cash["cash queue page p95"]
+    assert page["value"] > 0 and page["extra"]["queries"] == page["extra"]["later page queries"]
+    assert (
+        page["extra"]["waiting payments"]
+        == auto["extra"]["payments"] - precision["extra"]["automatic"]
+    )
 
 
 @pytest.mark.django_db(transaction=True)
