@@ -189,8 +189,9 @@ def own_receivables(balances: dict) -> dict[int, Decimal]:
     """Credit exposure counts o2c's own receivables for the invoices it issued: their open
     amount now (cash applied this morning lowers it at once), in place of what the ERP's AR
     snapshot said of them. The snapshot counts an invoice posted to the ERP before its as-of
-    time at its total less credits (the ERP learns of o2c's cash later), so that much comes off
-    it, never more than the snapshot holds. Two queries for any number of customers."""
+    time at its total less credits, so that much comes off it; receivables'
+    ``cash_known_to_erp`` adds back the cash o2c had posted to the ERP by then, which the
+    snapshot already took off. Two queries for any number of customers."""
     from django.db.models import F, OuterRef, Subquery
 
     from orders.models import ARBalance
@@ -220,9 +221,7 @@ def own_receivables(balances: dict) -> dict[int, Decimal]:
     )
     adjustments = {}
     for customer_id, ar in balances.items():
-        erp_counted = (
-            min(known.get(customer_id) or Decimal(0), ar.open_amount) if ar else Decimal(0)
-        )
+        erp_counted = (known.get(customer_id) or Decimal(0)) if ar else Decimal(0)
         change = (owed.get(customer_id) or Decimal(0)) - erp_counted
         if change:
             adjustments[customer_id] = change

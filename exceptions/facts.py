@@ -176,8 +176,11 @@ class BatchFacts:
             customer=CustomerFacts(
                 credit_limit=customer.credit_limit,
                 credit_status=customer.credit_status,
-                open_ar=(ar.open_amount if ar else ZERO)
-                + self.ar_extra.get(order.customer_id, ZERO),
+                # never below zero: a snapshot missing invoices o2c posted must not make room
+                open_ar=max(
+                    ZERO,
+                    (ar.open_amount if ar else ZERO) + self.ar_extra.get(order.customer_id, ZERO),
+                ),
                 oldest_past_due_days=ar.oldest_past_due_days if ar else 0,
                 # SQLite sums decimals loosely; money stays in cents
                 released_uninvoiced=self.released_before(order).quantize(CENT),

@@ -7,6 +7,8 @@ from django.apps import AppConfig
 class ReceivablesConfig(AppConfig):
     name = "receivables"
     verbose_name = "Receivables"
+    # cash the ERP already took off its AR snapshot (see billing's own_receivables)
+    order_ar_sources = ("receivables.selectors.cash_known_to_erp",)
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401 - connects the signal receivers

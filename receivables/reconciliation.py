@@ -4,8 +4,9 @@ For each customer the ERP reports AR for:
 - ``erp_open``: the snapshot's open amount, taken at its ``erp_as_of``;
 - ``own_open``: o2c's open receivables, total − settled − credited of the invoices it issued;
 - ``erp_counted``: what the snapshot should hold of those invoices: total − credited of the
-  ones the ERP had posted by its as-of (the ERP learns of o2c's cash later, as credit exposure
-  assumes in ``billing.selectors.own_receivables``);
+  ones the ERP had posted by its as-of, less the cash o2c had posted to the ERP by then (as
+  credit exposure reads it: ``billing.selectors.own_receivables`` and
+  ``receivables.selectors.cash_known_to_erp``);
 - ``difference`` = erp_open − erp_counted: what neither side explains (invoices the ERP holds
   that o2c did not issue, cash or credits the ERP applied that o2c does not know, an invoice the
   ERP lost). erp_counted − own_open is timing: o2c's cash the snapshot has not seen, less its
@@ -32,7 +33,7 @@ from core.roles import Role, has_role, is_system_user
 from orders.models import ARBalance, Order
 from orders.selectors import customers_for_user
 
-from .models import ArReconciliation, ArReconciliationLine
+from .models import Application, ArReconciliation, ArReconciliationLine
 
 #: An unexplained difference up to this (in the customer's currency) is rounding, not a finding.
 TOLERANCE = Decimal("1.00")
@@ -90,7 +91,7 @@ def ar_reconciliation(
     """Every customer with an ERP snapshot, differences first, the largest first. ``as_of`` is
     the moment of comparison (now by default): o2c's figures are its current ones, each
     snapshot is compared at its own as-of, and a snapshot older than ``STALE_AFTER`` by then
-    is noted, since its age alone can explain a difference. Four queries whatever the number
+    is noted, since its age alone can explain a difference. Five queries whatever the number
     of customers."""
     as_of = as_of or timezone.now()
     receivable = Invoice.objects.filter(state__in=RECEIVABLE_STATES)
@@ -108,6 +109,29 @@ def ar_reconciliation(
         .values_list("customer_id", "currency", "known")
         .order_by()
     )
+    # cash o2c posted to the ERP before a snapshot, on invoices it knew by then, is already off
+    # that snapshot
+    for customer_id, currency, cash in (
+        Application.objects.filter(
+            reversed_at__isnull=True,
+            payment__posted_at__lte=Subquery(
+                ARBalance.objects.filter(customer_id=OuterRef("invoice__customer_id")).values(
+                    "as_of"
+                )[:1]
+            ),
+            invoice__posted_at__lte=Subquery(
+                ARBalance.objects.filter(customer_id=OuterRef("invoice__customer_id")).values(
+                    "as_of"
+                )[:1]
+            ),
+        )
+        .values("invoice__customer_id", "invoice__currency")
+        .annotate(cash=Sum(F("amount") + F("discount")))
+        .values_list("invoice__customer_id", "invoice__currency", "cash")
+        .order_by()
+    ):
+        per = counted.setdefault(customer_id, {})
+        per[currency] = per.get(currency, Decimal(0)) - cash
     snapshots = list(ARBalance.objects.values_list("customer_id", "open_amount", "as_of"))
     fallback = _fallback_currencies([cid for cid, _open, _at in snapshots if cid not in own])
     rows = [

@@ -172,3 +172,31 @@ def open_invoices_by_number(numbers: list[str]) -> dict[str, Invoice]:
 
 def decimal_or_zero(value) -> Decimal:
     return Decimal(value) if value not in (None, "") else ZERO
+
+
+def cash_known_to_erp(balances: dict) -> dict[int, Decimal]:
+    """Credit exposure, with billing's ``own_receivables``: the ERP's AR snapshot already took
+    off the cash o2c posted to it before the snapshot's time (on invoices it knew by then), so
+    that much less of the snapshot is o2c's invoices, and is added back. One query."""
+    from django.db.models import OuterRef, Subquery, Sum
+
+    from orders.models import ARBalance
+
+    from .models import Application
+
+    as_of = ARBalance.objects.filter(customer_id=OuterRef("invoice__customer_id")).values("as_of")[
+        :1
+    ]
+    rows = (
+        Application.objects.filter(
+            invoice__customer_id__in=[cid for cid, ar in balances.items() if ar is not None],
+            reversed_at__isnull=True,
+            payment__posted_at__lte=Subquery(as_of),
+            invoice__posted_at__lte=Subquery(as_of),
+        )
+        .values("invoice__customer_id")
+        .annotate(cash=Sum(F("amount") + F("discount")))
+        .values_list("invoice__customer_id", "cash")
+        .order_by()
+    )
+    return {customer_id: cash for customer_id, cash in rows if cash}

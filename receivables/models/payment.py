@@ -103,6 +103,8 @@ class Payment(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     matched_at = models.DateTimeField(null=True, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
     applied_by = models.ForeignKey(settings.AUTH_USER_MODEL, **_USER)
+    #: When the ERP acknowledged the applications: its AR counts this cash from then on.
+    posted_at = models.DateTimeField(null=True, blank=True)
     automatic = models.BooleanField(default=False)  # applied by matching, no person involved
     correlation_id = models.UUIDField(default=uuid.uuid4, db_index=True)
     history = HistoricalRecords(excluded_fields=["candidates"])
@@ -160,8 +162,8 @@ class Payment(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         self.applied_at, self.automatic = None, False
 
     @transition(state, source=P.APPLIED, target=P.POSTED)
-    def post(self) -> None:
-        pass
+    def post(self, *, at) -> None:
+        self.posted_at = at
 
 
 class RemittanceAdvice(models.Model):

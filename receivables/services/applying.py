@@ -404,7 +404,7 @@ def payment_mark_posted(*, payment_id: int) -> Payment | None:
     payment = Payment.objects.select_for_update(of=("self",)).filter(pk=payment_id).first()
     if payment is None or payment.state != PaymentState.APPLIED:
         return payment
-    payment.post()
+    payment.post(at=timezone.now())
     return save_audited(
         payment, actor=get_system_user(), reason="Posted in the ERP", conflict=_CONFLICT
     )

@@ -204,7 +204,7 @@ def test_two_analysts_accepting_one_payment_get_one_success_and_one_conflict(
     invoice = invoices[2]
     # a known payer, no invoice named, under a stricter automatic threshold: matching suggests,
     # an analyst confirms
-    CashPolicy.objects.update(auto_threshold=Decimal("0.95"))
+    CashPolicy.objects.update_or_create(pk=1, defaults={"auto_threshold": Decimal("0.95")})
     _store(_row(1007, invoice.total, invoice.customer.name, "", "", account="5/6"))
     payment = Payment.objects.get()
     assert payment.state == PaymentState.SUGGESTED, payment.explanation
@@ -285,3 +285,33 @@ def test_two_payments_of_one_file_for_the_same_invoice_apply_once_and_suggest_th
     assert states == [PaymentState.APPLIED, PaymentState.SUGGESTED]
     waiting = Payment.objects.get(state=PaymentState.SUGGESTED)
     assert f"not applied: Invoice {invoice.number} has 0.00" in waiting.explanation
+
+
+def test_exposure_counts_o2c_cash_once_whether_or_not_the_erp_snapshot_has_seen_it(invoices):
+    from billing.services import invoice_mark_posted
+    from orders.extensions import ar_adjustments
+    from orders.models import ARBalance
+    from receivables.services import payment_mark_posted
+
+    customer = invoices[0].customer
+    for invoice in invoices:
+        invoice_mark_posted(number=invoice.number, reference=f"AR-{invoice.number}")
+    paid = invoices[2]
+    _store(_row(1030, paid.total, customer.name, paid.number, paid.total))
+    payment = Payment.objects.get()
+    assert payment.state == PaymentState.APPLIED
+    owed = sum(i.total for i in invoices) - paid.total  # what o2c says is open
+
+    def exposure_ar() -> Decimal:
+        ar = ARBalance.objects.get(customer=customer)
+        return ar.open_amount + ar_adjustments({customer.pk: ar}).get(customer.pk, 0)
+
+    # an ERP snapshot taken after the invoices were posted but before the cash reached it
+    ARBalance.objects.filter(customer=customer).update(
+        open_amount=sum(i.total for i in invoices), as_of=timezone.now()
+    )
+    assert exposure_ar() == owed
+    # the ERP acknowledges the cash, and its next snapshot takes it off
+    payment_mark_posted(payment_id=payment.pk)
+    ARBalance.objects.filter(customer=customer).update(open_amount=owed, as_of=timezone.now())
+    assert exposure_ar() == owed
