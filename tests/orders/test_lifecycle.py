@@ -201,7 +201,8 @@ def test_release_is_refused_while_a_step_guard_blocks(make_order, manager_user, 
 def test_the_apps_above_declare_their_extensions_in_installed_order():
     # given the installed apps  # when the registry reads their declarations
     declared = extensions.order_extensions()
-    # then holds guard the steps, and each app adds its panel and timeline rows, in app order
+    # then holds guard the steps, each app adds its panel and timeline rows, and billing and
+    # receivables what o2c knows of AR beyond the ERP's snapshot, in app order
     names = {
         part: [f"{f.__module__}.{f.__name__}" for f in getattr(declared, part)]
         for part in declared._fields
@@ -213,6 +214,10 @@ def test_the_apps_above_declare_their_extensions_in_installed_order():
             "exceptions.order_page.hold_timeline",
             "billing.order_page.billing_timeline",
             "integrations.order_page.message_timeline",
+        ],
+        "ar_sources": [
+            "billing.selectors.own_receivables",
+            "receivables.selectors.cash_known_to_erp",
         ],
     }
 
