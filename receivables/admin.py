@@ -8,6 +8,7 @@ from core.admin import HistoryAdmin, ReadOnlyAdminMixin
 
 from .models import (
     Application,
+    ArReconciliation,
     BankStatement,
     CashPolicy,
     Payment,
@@ -146,3 +147,9 @@ class WriteOffAdmin(ReadOnlyAdmin):
     list_filter = ["state"]
     search_fields = ["invoice__number", "reason"]
     raw_id_fields = ["invoice", "payment", "requested_by", "decided_by"]
+
+
+@admin.register(ArReconciliation)
+class ArReconciliationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("pk", "as_of", "customers", "flagged")
+    ordering = ("-as_of",)
