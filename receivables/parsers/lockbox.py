@@ -5,7 +5,8 @@ case, "check number" or "check_number"; further columns are ignored):
 
     lockbox            the lockbox number (the statement's account)
     batch, item        where the bank filed the check on the deposit day
-    check_number       rows with the same lockbox, day, batch and check number are one check
+    check_number       rows with the same lockbox, day, batch, item and check number are one
+                       check (two payers' checks may carry the same number in one batch)
     amount             the check's amount, e.g. 1500.00 (no sign, no thousands separator)
     currency           optional column; USD where absent
     payer_name         as printed on the check
@@ -118,6 +119,7 @@ def _check_key(cells: dict[str, str], line: int) -> tuple:
         cells["lockbox"],
         _date(cells["deposit_date"], line),
         cells["batch"],
+        cells["item"],
         cells["check_number"],
     )
 
@@ -190,12 +192,12 @@ def _optional(raw: str, currency: str, line: int, field: str, *, signed: bool) -
 def _statements(checks: dict[tuple, dict]) -> tuple[Statement, ...]:
     statements: dict[tuple[str, date], list[Entry]] = {}
     currencies: dict[tuple[str, date], str] = {}
-    for (lockbox, deposited, batch, number), check in checks.items():
+    for (lockbox, deposited, batch, item, number), check in checks.items():
         cells, line = check["cells"], check["line"]
         currency = check["currency"]
         statements.setdefault((lockbox, deposited), []).append(
             Entry(
-                entry_reference=f"{batch}/{cells['item']}/{number}",
+                entry_reference=f"{batch}/{item}/{number}",
                 amount=check["amount"],
                 currency=currency,
                 value_date=deposited,

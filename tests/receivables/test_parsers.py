@@ -471,6 +471,18 @@ def test_camt053_a_malformed_file_is_refused_naming_line_and_field(case, data, e
 # -- lockbox ---------------------------------------------------------------------------------
 
 
+def test_lockbox_two_payers_checks_with_one_number_in_a_batch_are_two_payments():
+    # given two payers whose checks both carry number 10452, filed as items 1 and 3 of batch 001
+    other = "LBX-7001,001,3,10452,99.00,USD,Quimby Catering,011000138/55,2026-03-11,,,,,\n"
+    [statement] = parse_lockbox(LOCKBOX + other)
+    # then they are two payments, each with its own entry reference
+    tens = [e for e in statement.entries if e.bank_reference == "10452"]
+    assert [(e.entry_reference, e.amount) for e in tens] == [
+        ("001/1/10452", Decimal("2450.00")),
+        ("001/3/10452", Decimal("99.00")),
+    ]
+
+
 def test_lockbox_rows_of_one_check_are_one_payment_with_its_stubs():
     # given a deposit of three checks, the first paying two invoices over two rows
     [statement] = parse_lockbox(LOCKBOX.encode())
