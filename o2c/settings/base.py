@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "exceptions",
     "billing",
     "receivables",
+    "cases",
     "integrations",
     "insights",
 ]

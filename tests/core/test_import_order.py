@@ -1,4 +1,4 @@
-"""Imports point one way: insights -> integrations -> receivables -> billing -> exceptions -> orders -> core.
+"""Imports point one way: insights -> integrations -> cases -> receivables -> billing -> exceptions -> orders -> core.
 
 A package may import from packages to its right, never to its left; ``core`` imports no app;
 no app imports the project wiring (``o2c``, settings aside) or the demo. Every import counts,
@@ -13,7 +13,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 #: The product's packages, lowest first; each may import only those before it.
-LAYERS = ("core", "orders", "exceptions", "billing", "receivables", "integrations", "insights")
+LAYERS = (
+    "core",
+    "orders",
+    "exceptions",
+    "billing",
+    "receivables",
+    "cases",
+    "integrations",
+    "insights",
+)
 #: Packages above every app: they may import any app, and no app may import them.
 ABOVE = ("o2c", "demo", "bench")
 #: What an app may still import from above: settings are read through django.conf anyway.

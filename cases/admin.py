@@ -1,0 +1,29 @@
+"""Admin for cases: the reason taxonomy and the customers' remittance codes (with history); cases
+themselves change only through their services."""
+
+from django.contrib import admin
+
+from core.admin import HistoryAdmin, ReadOnlyAdminMixin
+
+from .models import Case, CaseReason, ReasonCodeMapping
+
+
+@admin.register(CaseReason)
+class CaseReasonAdmin(HistoryAdmin):
+    list_display = ["code", "name", "category", "queue", "sla_hours"]
+    list_filter = ["category", "queue"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(ReasonCodeMapping)
+class ReasonCodeMappingAdmin(HistoryAdmin):
+    list_display = ["code", "customer", "reason"]
+    list_filter = ["reason"]
+    search_fields = ["code", "customer__name", "customer__number"]
+    autocomplete_fields = ["customer"]
+
+
+@admin.register(Case)
+class CaseAdmin(ReadOnlyAdminMixin, HistoryAdmin):
+    list_display = ["pk", "kind", "customer", "invoice", "amount", "reason", "queue", "state"]
+    list_filter = ["kind", "state", "queue"]

@@ -1,0 +1,226 @@
+"""Deduction and dispute cases with their reason taxonomy, the customers' remittance codes mapped
+onto it, and the notes people add."""
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
+from simple_history.models import HistoricalRecords
+
+from billing.models import CreditMemo, Invoice
+from orders.models import Customer
+from orders.models.master import MONEY
+from receivables.models import Application, Payment, WriteOff
+
+_USER = {"on_delete": models.SET_NULL, "null": True, "blank": True, "related_name": "+"}
+
+
+class Category(models.TextChoices):
+    PRICING = "pricing", "Pricing"
+    SHORTAGE = "shortage", "Shortage"
+    DAMAGE = "damage", "Damage"
+    PROMOTION = "promotion", "Promotion or allowance"
+    FREIGHT = "freight", "Freight"
+    TAX = "tax", "Tax"
+    DUPLICATE_BILLING = "duplicate_billing", "Duplicate billing"
+    UNAUTHORISED = "unauthorised", "Unauthorised"
+    OTHER = "other", "Other"
+
+
+class CaseQueue(models.TextChoices):
+    """The teams that own cases; each is worked by the role of the same name (managers see all)."""
+
+    PRICING = "pricing", "Pricing"
+    WAREHOUSE = "warehouse", "Warehouse"
+    CUSTOMER_SERVICE = "customer_service", "Customer service"
+    FINANCE = "finance", "Finance"
+    CASH_APPLICATION = "cash_application", "Cash application"
+
+
+#: Where each category's cases go unless its reason says otherwise. Freight goes to the
+#: warehouse (it books the carriers); duplicate billing to finance (it releases invoices);
+#: unauthorised and other to cash application, which took the short payment.
+QUEUE_OF_CATEGORY = {
+    Category.PRICING: CaseQueue.PRICING,
+    Category.SHORTAGE: CaseQueue.WAREHOUSE,
+    Category.DAMAGE: CaseQueue.WAREHOUSE,
+    Category.FREIGHT: CaseQueue.WAREHOUSE,
+    Category.PROMOTION: CaseQueue.CUSTOMER_SERVICE,
+    Category.TAX: CaseQueue.FINANCE,
+    Category.DUPLICATE_BILLING: CaseQueue.FINANCE,
+    Category.UNAUTHORISED: CaseQueue.CASH_APPLICATION,
+    Category.OTHER: CaseQueue.CASH_APPLICATION,
+}
+
+
+class CaseReason(models.Model):
+    """One reason of the taxonomy: its owning queue and how long a case of it may stay open."""
+
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=100)
+    category = models.CharField(max_length=20, choices=Category)
+    queue = models.CharField(max_length=20, choices=CaseQueue)
+    sla_hours = models.PositiveIntegerField(default=120)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReasonCodeMapping(models.Model):
+    """A customer's remittance reason code (as their remittances write it) and the reason it
+    means. A mapping with no customer applies to every customer without one of their own."""
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    code = models.CharField(max_length=32)
+    reason = models.ForeignKey(CaseReason, on_delete=models.PROTECT, related_name="mappings")
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "code"],
+                condition=Q(customer__isnull=False),
+                name="cases_mapping_customer_code",
+            ),
+            models.UniqueConstraint(
+                fields=["code"], condition=Q(customer__isnull=True), name="cases_mapping_any_code"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} → {self.reason}"
+
+
+class CaseState(models.TextChoices):
+    OPEN = "open", "Open"  # waiting in its queue
+    CLAIMED = "claimed", "Claimed"  # someone is investigating
+    VALID = "resolved_valid", "Valid"  # credited in full
+    INVALID = "resolved_invalid", "Invalid"  # the customer still owes it, and was told why
+    PARTLY = "resolved_partly", "Partly valid"  # part credited, the rest still owed
+    WRITTEN_OFF = "written_off", "Written off"
+
+
+S = CaseState
+OPEN_STATES = (S.OPEN, S.CLAIMED)
+CLOSED_STATES = (S.VALID, S.INVALID, S.PARTLY, S.WRITTEN_OFF)
+
+
+class RootCause(models.TextChoices):
+    PRICE_FILE = "price_file", "Price file wrong or late"
+    SHIPMENT_SHORT = "shipment_short", "Shipment short"
+    DAMAGE_IN_TRANSIT = "damage_in_transit", "Damage in transit"
+    PROMOTION_NOT_SET_UP = "promotion_not_set_up", "Promotion not set up"
+    FREIGHT_TERMS = "freight_terms", "Freight terms"
+    TAX_SETUP = "tax_setup", "Tax set-up"
+    BILLED_TWICE = "billed_twice", "Billed twice"
+    CUSTOMER_ERROR = "customer_error", "Customer's error"
+    OTHER = "other", "Other"
+
+
+class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
+    class Kind(models.TextChoices):
+        DEDUCTION = "deduction", "Deduction"  # the customer paid short
+        DISPUTE = "dispute", "Dispute"  # the customer complained before paying
+
+    kind = models.CharField(max_length=10, choices=Kind)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="cases")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="cases")
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
+    )
+    #: The short application a deduction came from: one case per application.
+    application = models.OneToOneField(
+        Application, on_delete=models.PROTECT, null=True, blank=True, related_name="case"
+    )
+    amount = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    reason = models.ForeignKey(CaseReason, on_delete=models.PROTECT, related_name="cases")
+    remittance_code = models.CharField(max_length=32, blank=True)  # as the customer wrote it
+    queue = models.CharField(max_length=20, choices=CaseQueue)
+    state = FSMField(default=S.OPEN, choices=CaseState, protected=True)
+    opened_at = models.DateTimeField()
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, **_USER)
+    due_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.ForeignKey(settings.AUTH_USER_MODEL, **_USER)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, **_USER)
+    #: What was credited or written off on closing (zero for an invalid case).
+    outcome_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    root_cause = models.CharField(max_length=24, choices=RootCause, blank=True)
+    root_cause_text = models.TextField(blank=True)
+    credit_memo = models.ForeignKey(
+        CreditMemo, on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
+    )
+    write_off = models.ForeignKey(
+        WriteOff, on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
+    )
+    correlation_id = models.UUIDField(default=uuid.uuid4, db_index=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        indexes = [
+            # the queue: open cases of some queues, the most urgent first, keyset on id
+            models.Index(fields=["state", "due_at", "id"], name="case_queue_due"),
+            models.Index(fields=["customer", "reason", "-opened_at"], name="case_customer_reason"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="case_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.pk}: {self.amount} {self.currency}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    # -- transitions: state and the fields that go with it; services lock, save and record --
+
+    @transition(state, source=S.OPEN, target=S.CLAIMED)
+    def claim(self, *, by, at) -> None:
+        self.claimed_by, self.claimed_at = by, at
+
+    def _close(self, *, by, at, amount: Decimal, root_cause: str, text: str) -> None:
+        self.resolved_by, self.resolved_at = by, at
+        self.outcome_amount, self.root_cause, self.root_cause_text = amount, root_cause, text
+
+    @transition(state, source=OPEN_STATES, target=S.VALID)
+    def resolve_valid(self, **closing) -> None:
+        self._close(**closing)
+
+    @transition(state, source=OPEN_STATES, target=S.PARTLY)
+    def resolve_partly(self, **closing) -> None:
+        self._close(**closing)
+
+    @transition(state, source=OPEN_STATES, target=S.INVALID)
+    def resolve_invalid(self, **closing) -> None:
+        self._close(**closing)
+
+    @transition(state, source=OPEN_STATES, target=S.WRITTEN_OFF)
+    def resolve_written_off(self, **closing) -> None:
+        self._close(**closing)
+
+
+class CaseNote(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, **_USER)
+    text = models.TextField()
+    created_at = models.DateTimeField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "created_at"], name="case_note_case")]
+
+    def __str__(self) -> str:
+        return self.text[:60]

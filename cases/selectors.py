@@ -1,0 +1,147 @@
+"""Reads of cases, scoped to the user's queues and territories: the queue page, one case with its
+evidence (a constant number of queries), and the reason a customer's remittance code means."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from billing.models import InvoiceLine, Shipment, ShipmentLine
+from core.errors import PermissionDenied
+from core.pagination import Page, keyset_page
+from core.roles import Role, UserLike, is_system_user, user_roles
+from orders.models import PriceAgreement
+from orders.selectors import territories_for
+
+from .models import OPEN_STATES, Case, CaseQueue, CaseReason, Category, ReasonCodeMapping
+
+#: The role that works each queue; managers work every queue.
+QUEUE_OF_ROLE = {
+    Role.PRICING: CaseQueue.PRICING,
+    Role.WAREHOUSE: CaseQueue.WAREHOUSE,
+    Role.CUSTOMER_SERVICE: CaseQueue.CUSTOMER_SERVICE,
+    Role.FINANCE: CaseQueue.FINANCE,
+    Role.CASH_APPLICATION: CaseQueue.CASH_APPLICATION,
+}
+#: Everyone who works some case queue (the pages' role gate).
+CASE_ROLES = (*QUEUE_OF_ROLE, Role.MANAGER)
+#: Who opens a dispute from a customer's complaint.
+DISPUTE_ROLES = (Role.CUSTOMER_SERVICE, Role.MANAGER)
+
+
+def case_queues_for_user(user: UserLike) -> list[str]:
+    if is_system_user(user) or Role.MANAGER in user_roles(user):
+        return list(CaseQueue.values)
+    roles = user_roles(user)
+    return [queue for role, queue in QUEUE_OF_ROLE.items() if role in roles]
+
+
+def cases_for_user(user: UserLike) -> QuerySet[Case]:
+    """Every case the user may open: their queues' cases, within their territories."""
+    queues = case_queues_for_user(user)
+    if not queues:
+        return Case.objects.none()
+    queryset = Case.objects.filter(queue__in=queues)
+    territories = territories_for(user)
+    if territories is not None:
+        queryset = queryset.filter(customer__territory__in=territories)
+    return queryset
+
+
+def case_get(*, user: UserLike, case_id: int) -> Case:
+    case = (
+        cases_for_user(user)
+        .select_related(
+            "customer", "invoice", "reason", "payment", "claimed_by", "resolved_by", "credit_memo"
+        )
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None:
+        raise PermissionDenied("No such case in your queues.", {"case_id": case_id})
+    return case
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    queue: str = ""
+    state: str = ""  # "" means every open state
+    mine: bool = False
+
+
+def case_queue(*, user: UserLike, filters: CaseFilters, cursor: str | None, size: int) -> Page:
+    """Open cases of the user's queues, the soonest due first (keyset on due date and id)."""
+    queryset = cases_for_user(user).select_related("customer", "invoice", "reason", "claimed_by")
+    if filters.queue:
+        queryset = queryset.filter(queue=filters.queue)
+    states = [filters.state] if filters.state in OPEN_STATES else list(OPEN_STATES)
+    queryset = queryset.filter(state__in=states)
+    if filters.mine:
+        queryset = queryset.filter(claimed_by=user)
+    return keyset_page(queryset, ordering=("due_at", "id"), cursor=cursor, size=size)
+
+
+def reason_for_code(*, customer_id: int, code: str) -> CaseReason | None:
+    """The reason ``code`` means for this customer (their own mapping first, then one for every
+    customer), or None when nobody mapped it."""
+    code = code.strip()
+    if not code:
+        return None
+    mapping = (
+        ReasonCodeMapping.objects.filter(Q(customer_id=customer_id) | Q(customer__isnull=True))
+        .filter(code__iexact=code)
+        .select_related("reason")
+        .order_by("customer_id")  # the customer's own (not null) before the general one
+        .first()
+    )
+    return mapping.reason if mapping else None
+
+
+def other_reason() -> CaseReason:
+    return CaseReason.objects.filter(category=Category.OTHER).order_by("pk").first()
+
+
+@dataclass
+class Evidence:
+    invoice_lines: list = field(default_factory=list)
+    shipments: list = field(default_factory=list)
+    #: item id -> the price agreement in force on the invoice date (None: list price)
+    prices: dict = field(default_factory=dict)
+    earlier_cases: list = field(default_factory=list)
+
+
+def case_evidence(case: Case) -> Evidence:
+    """What a case is judged on, gathered in a constant number of queries (five): the invoice's
+    lines, the shipments behind them with their lines and proof of delivery, the price agreement
+    in force for each line's item on the invoice date, and earlier cases of the same customer
+    and reason."""
+    lines = list(
+        InvoiceLine.objects.filter(invoice_id=case.invoice_id)
+        .select_related("order_line__item", "shipment_line")
+        .order_by("line_number")
+    )
+    shipment_ids = {line.shipment_line.shipment_id for line in lines}
+    shipments = list(
+        Shipment.objects.filter(pk__in=shipment_ids)
+        .prefetch_related(
+            Prefetch("lines", ShipmentLine.objects.select_related("order_line__item"))
+        )
+        .order_by("shipped_at", "pk")
+    )
+    on = case.invoice.issued_on
+    item_ids = {line.order_line.item_id for line in lines}
+    prices: dict = dict.fromkeys(item_ids)
+    for agreement in (
+        PriceAgreement.objects.filter(
+            customer_id=case.customer_id, item_id__in=item_ids, valid_from__lte=on
+        )
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on))
+        .order_by("valid_from", "pk")
+    ):
+        prices[agreement.item_id] = agreement  # the latest start wins
+    earlier = list(
+        Case.objects.filter(customer_id=case.customer_id, reason_id=case.reason_id)
+        .exclude(pk=case.pk)
+        .select_related("invoice")
+        .order_by("-opened_at", "-id")[:10]
+    )
+    return Evidence(invoice_lines=lines, shipments=shipments, prices=prices, earlier_cases=earlier)

@@ -1,0 +1,363 @@
+"""Every write on cases: deductions opened from a payment's short applications, disputes opened
+by customer service, claims, notes, and resolutions (a credit memo, the amount left owed, or a
+write-off) with their root cause. Each locked, audited and checked against the user's queues."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from billing.models import InvoiceLine
+from billing.services import credit_memo_create
+from core.audit import save_audited
+from core.errors import ApplicationError, Conflict, PermissionDenied, require_reason
+from core.money import ZERO, round_money
+from core.roles import get_system_user, has_role, is_system_user
+from receivables.models import Application, Payment
+from receivables.services import write_off_create
+
+from .models import OPEN_STATES, Case, CaseNote, CaseReason, CaseState, RootCause
+from .selectors import (
+    DISPUTE_ROLES,
+    case_queues_for_user,
+    cases_for_user,
+    other_reason,
+    reason_for_code,
+)
+
+_CONFLICT = "Someone else changed this case a moment ago; reload to see it."
+
+
+class Outcome:
+    VALID = "valid"  # credited in full
+    PARTLY = "partly"  # part credited, the rest still owed
+    INVALID = "invalid"  # the customer still owes it all
+    WRITTEN_OFF = "written_off"
+
+    choices = [
+        (VALID, "Valid: credit memo"),
+        (PARTLY, "Partly valid: credit part, the rest stays owed"),
+        (INVALID, "Invalid: the customer still owes it"),
+        (WRITTEN_OFF, "Write off"),
+    ]
+
+
+def _note(case: Case, author, text: str, at=None) -> CaseNote:
+    return save_audited(
+        CaseNote(case=case, author=author, text=text, created_at=at or timezone.now()),
+        actor=author,
+        reason="Note added",
+        conflict=_CONFLICT,
+    )
+
+
+def _open(
+    *,
+    actor,
+    kind: str,
+    invoice,
+    amount: Decimal,
+    reason: CaseReason,
+    code: str,
+    note: str,
+    payment: Payment | None = None,
+    application: Application | None = None,
+) -> Case:
+    now = timezone.now()
+    case = Case(
+        kind=kind,
+        customer_id=invoice.customer_id,
+        invoice=invoice,
+        payment=payment,
+        application=application,
+        amount=amount,
+        currency=invoice.currency,
+        reason=reason,
+        remittance_code=code[:32],
+        queue=reason.queue,
+        opened_at=now,
+        opened_by=actor,
+        due_at=now + timedelta(hours=reason.sla_hours),
+        correlation_id=invoice.correlation_id,
+    )
+    save_audited(case, actor=actor, reason=note.splitlines()[0][:100], conflict=_CONFLICT)
+    _note(case, actor, note, now)
+    return case
+
+
+def cases_from_payment(payment: Payment, applications: list[Application] | None = None) -> list:
+    """Open a deduction for every live application of ``payment`` the customer paid short (one
+    case per application: a repeat opens nothing). The reason is what the customer's code is
+    mapped to; a code nobody mapped opens the case under "other", naming the code."""
+    if applications is None:
+        applications = list(payment.applications.filter(reversed_at__isnull=True))
+    short = [a for a in applications if a.short_amount > 0 and a.reversed_at is None]
+    if not short:
+        return []
+    already = set(
+        Case.objects.filter(application__in=[a.pk for a in short]).values_list(
+            "application_id", flat=True
+        )
+    )
+    actor = get_system_user()
+    opened = []
+    for application in short:
+        if application.pk in already:
+            continue
+        invoice = application.invoice
+        code = application.short_reason
+        reason = reason_for_code(customer_id=invoice.customer_id, code=code)
+        if reason is not None:
+            note = (
+                f"Deduction of {application.short_amount:,.2f} {invoice.currency} on "
+                f"{invoice.number}, code {code}: {reason.name}."
+            )
+        else:
+            reason = other_reason()
+            note = (
+                f"Deduction of {application.short_amount:,.2f} {invoice.currency} on "
+                f"{invoice.number}: "
+                + (f"code {code} is not mapped" if code else "no reason code given")
+                + "; map it in admin (reason code mappings) to route such cases."
+            )
+        opened.append(
+            _open(
+                actor=actor,
+                kind=Case.Kind.DEDUCTION,
+                invoice=invoice,
+                amount=application.short_amount,
+                reason=reason,
+                code=code,
+                note=note,
+                payment=payment,
+                application=application,
+            )
+        )
+    return opened
+
+
+@transaction.atomic
+def dispute_open(*, actor, invoice_id: int, amount: Decimal, reason_code: str, note: str) -> Case:
+    """Customer service opens a dispute from a customer's complaint about an invoice."""
+    from billing.selectors import invoices_for_user
+
+    note = require_reason(note)
+    if not (is_system_user(actor) or has_role(actor, *DISPUTE_ROLES)):
+        raise PermissionDenied("Disputes are opened by customer service.")
+    invoice = invoices_for_user(actor).filter(pk=invoice_id).first()
+    if invoice is None:
+        raise ApplicationError("No such invoice.", {"field": "invoice"})
+    if amount is None or amount <= 0:
+        raise ApplicationError("A dispute's amount must be more than zero.", {"field": "amount"})
+    if amount > invoice.open_amount:
+        raise ApplicationError(
+            f"{amount:,.2f} is more than the {invoice.open_amount:,.2f} {invoice.currency} still "
+            f"owed on {invoice.number}.",
+            {"field": "amount"},
+        )
+    reason = CaseReason.objects.filter(code=reason_code).first()
+    if reason is None:
+        raise ApplicationError("Choose a reason.", {"field": "reason"})
+    return _open(
+        actor=actor,
+        kind=Case.Kind.DISPUTE,
+        invoice=invoice,
+        amount=amount,
+        reason=reason,
+        code="",
+        note=f"Dispute opened by {actor.get_username()}: {note}",
+    )
+
+
+def _lock(actor, case_id: int) -> Case:
+    if not case_queues_for_user(actor):
+        raise PermissionDenied("Cases are worked by the team that owns their queue.")
+    case = cases_for_user(actor).select_for_update(of=("self",)).filter(pk=case_id).first()
+    if case is None:
+        raise PermissionDenied("No such case in your queues.", {"case_id": case_id})
+    return case
+
+
+def _still_open(case: Case) -> None:
+    if case.state not in OPEN_STATES:
+        who = case.resolved_by.get_username() if case.resolved_by else "someone"
+        raise Conflict(
+            f"This case is already {case.get_state_display().lower()} (by {who}); nothing was "
+            "changed.",
+            {"state": case.state},
+        )
+
+
+@transaction.atomic
+def case_claim(*, actor, case_id: int) -> Case:
+    case = _lock(actor, case_id)
+    if case.state == CaseState.CLAIMED:
+        raise Conflict(
+            f"{case.claimed_by.get_username() if case.claimed_by else 'Someone'} claimed this "
+            "case already; nothing was changed."
+        )
+    _still_open(case)
+    case.claim(by=actor, at=timezone.now())
+    return save_audited(
+        case, actor=actor, reason=f"Claimed by {actor.get_username()}", conflict=_CONFLICT
+    )
+
+
+@transaction.atomic
+def case_note_add(*, actor, case_id: int, text: str) -> CaseNote:
+    text = require_reason(text)
+    case = _lock(actor, case_id)
+    return _note(case, actor, text)
+
+
+def _credit_of(invoice_id: int, quantities: dict[int, Decimal]) -> Decimal:
+    """What crediting ``quantities`` of the invoice's lines comes to, tax included, priced as
+    billing prices a credit memo (a line's whole remainder credits its exact remaining amount)."""
+    total = ZERO
+    lines = InvoiceLine.objects.filter(invoice_id=invoice_id, pk__in=list(quantities)).annotate(
+        credited_qty=Sum("credit_lines__quantity"),
+        credited_amount=Sum("credit_lines__amount"),
+        credited_tax=Sum("credit_lines__tax_amount"),
+    )
+    for line in lines:
+        quantity = quantities[line.pk] or ZERO
+        left_amount = line.amount - (line.credited_amount or ZERO)
+        left_tax = line.tax_amount - (line.credited_tax or ZERO)
+        if quantity >= line.quantity - (line.credited_qty or ZERO):
+            total += left_amount + left_tax
+        else:
+            amount = min(round_money(quantity * line.unit_price), left_amount)
+            total += amount + min(round_money(amount * line.tax_rate), left_tax)
+    return total
+
+
+def _require_root_cause(root_cause: str, note: str) -> tuple[str, str]:
+    if root_cause not in RootCause.values:
+        raise ApplicationError("Choose the root cause.", {"field": "root_cause"})
+    if root_cause == RootCause.OTHER and not (note or "").strip():
+        raise ApplicationError("Say what caused it.", {"field": "note"})
+    return root_cause, (note or "").strip()
+
+
+@transaction.atomic
+def case_resolve(
+    *,
+    actor,
+    case_id: int,
+    outcome: str,
+    amount: Decimal | None,
+    root_cause: str,
+    note: str,
+    quantities: dict[int, Decimal] | None = None,
+) -> Case:
+    """Close a case with its root cause.
+
+    - valid / partly: a credit memo of ``quantities`` (invoice line id -> quantity) for the
+      agreed ``amount``; refused with the numbers when the amount is above the case's, or the
+      memo would credit more than the amount agreed. Valid credits the whole case; partly
+      credits less and the rest stays owed on the invoice.
+    - invalid: nothing is credited, the amount stays owed; ``note`` (what the customer was told)
+      is required.
+    - written off: a write-off of ``amount`` (the case's by default) through cash application's
+      write-off, under its maker-checker above the cash policy's limit."""
+    root_cause, text = _require_root_cause(root_cause, note)
+    case = _lock(actor, case_id)
+    _still_open(case)
+    now = timezone.now()
+    who = actor.get_username()
+    closing = {"by": actor, "at": now, "root_cause": root_cause, "text": text}
+    if outcome == Outcome.INVALID:
+        if not text:
+            raise ApplicationError("Say what the customer was told.", {"field": "note"})
+        case.resolve_invalid(amount=ZERO, **closing)
+        save_audited(case, actor=actor, reason=f"Invalid, by {who}", conflict=_CONFLICT)
+        _note(
+            case,
+            actor,
+            f"Invalid: the customer still owes {case.amount:,.2f} {case.currency} on "
+            f"{case.invoice.number}. Customer told why: {text}",
+            now,
+        )
+        return case
+    amount = case.amount if amount is None and outcome != Outcome.PARTLY else amount
+    if amount is None or amount <= 0:
+        raise ApplicationError("Enter the amount agreed.", {"field": "amount"})
+    if amount > case.amount:
+        raise ApplicationError(
+            f"{amount:,.2f} is more than this case allows: {case.amount:,.2f} {case.currency}.",
+            {"field": "amount", "allowed": str(case.amount)},
+        )
+    if outcome == Outcome.WRITTEN_OFF:
+        write_off = write_off_create(
+            actor=actor,
+            invoice_id=case.invoice_id,
+            amount=amount,
+            reason=f"Case {case.pk} ({case.reason.name}): {text or root_cause}",
+            payment_id=case.payment_id,
+        )
+        case.write_off = write_off
+        case.resolve_written_off(amount=amount, **closing)
+        save_audited(case, actor=actor, reason=f"Written off by {who}", conflict=_CONFLICT)
+        pending = write_off.state == write_off.State.PENDING
+        _note(
+            case,
+            actor,
+            f"Write-off of {amount:,.2f} {case.currency}"
+            + (" waits for a second person (above the cash policy's limit)." if pending else "."),
+            now,
+        )
+        return case
+    if outcome not in (Outcome.VALID, Outcome.PARTLY):
+        raise ApplicationError("Choose an outcome.", {"field": "outcome"})
+    if outcome == Outcome.VALID and amount != case.amount:
+        raise ApplicationError(
+            f"A valid case credits its whole {case.amount:,.2f} {case.currency}; for "
+            f"{amount:,.2f} choose partly valid.",
+            {"field": "outcome"},
+        )
+    if outcome == Outcome.PARTLY and amount >= case.amount:
+        raise ApplicationError(
+            f"Partly valid credits less than the case's {case.amount:,.2f}; choose valid.",
+            {"field": "outcome"},
+        )
+    credit = _credit_of(case.invoice_id, quantities or {})
+    if credit > amount:
+        raise ApplicationError(
+            f"Those quantities credit {credit:,.2f}, more than the {amount:,.2f} "
+            f"{case.currency} agreed; nothing was credited.",
+            {"field": "lines", "credited": str(credit), "agreed": str(amount)},
+        )
+    # The resolver agreed the credit; the memo is issued on the case's authority by the system
+    # identity (billing lets only finance issue memos by hand).
+    memo = credit_memo_create(
+        invoice_id=case.invoice_id,
+        actor=get_system_user(),
+        quantities=quantities or {},
+        reason=f"Case {case.pk} ({case.reason.name}) {outcome}, agreed by {who}: "
+        f"{text or RootCause(root_cause).label}",
+    )
+    if memo.total > amount:
+        raise ApplicationError(
+            f"Those quantities credit {memo.total:,.2f}, more than the {amount:,.2f} "
+            f"{case.currency} agreed; nothing was credited.",
+            {"field": "lines", "credited": str(memo.total), "agreed": str(amount)},
+        )
+    case.credit_memo = memo
+    if outcome == Outcome.VALID:
+        case.resolve_valid(amount=memo.total, **closing)
+    else:
+        case.resolve_partly(amount=memo.total, **closing)
+    save_audited(
+        case, actor=actor, reason=f"{case.get_state_display()}, by {who}", conflict=_CONFLICT
+    )
+    rest = case.amount - memo.total
+    _note(
+        case,
+        actor,
+        f"Credited {memo.total:,.2f} {case.currency} by {memo.number}"
+        + (f"; {rest:,.2f} stays owed on {case.invoice.number}." if rest > 0 else "."),
+        now,
+    )
+    return case

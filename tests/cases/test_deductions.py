@@ -1,0 +1,241 @@
+"""Deductions and disputes on the services: a short payment becomes a deduction routed by its
+reason with its evidence; an unmapped code opens one under "other" naming it; valid, invalid and
+too-large resolutions; and the role gates."""
+
+import importlib
+from decimal import Decimal
+
+import pytest
+from django.apps import apps as django_apps
+from django.utils import timezone
+
+from billing.models import CreditMemo, InvoiceState
+from billing.services import invoice_approve
+from cases.models import Case, CaseQueue, CaseState, RootCause
+from cases.selectors import case_evidence, case_get
+from cases.services import Outcome, case_claim, case_resolve, cases_from_payment, dispute_open
+from core.errors import ApplicationError, PermissionDenied
+from core.money import round_money
+from core.roles import Role, get_system_user
+from receivables.models import Payment, PaymentState
+from receivables.parsers import parse_lockbox
+from receivables.services import payment_accept, statement_store
+from tests.fixtures.users import make_user
+
+pytestmark = pytest.mark.django_db
+
+_seed = importlib.import_module("cases.migrations.0002_seed_reasons")
+
+HEADER = (
+    "lockbox,batch,item,check_number,amount,currency,payer_name,payer_account,deposit_date,"
+    "invoice_reference,amount_paid,discount,adjustment,reason_code\n"
+)
+
+
+@pytest.fixture(autouse=True)
+def reasons(db):
+    """The seeded taxonomy and general code mappings (re-made after transactional flushes)."""
+    _seed.seed(django_apps, None)
+
+
+@pytest.fixture
+def invoice(released_order, ship, finance_user):
+    """A released invoice for 10 of item A, with a contract price in force for A."""
+    order = released_order(lines=[("A", "10")], contract={"A": "12.5000"})
+    ship(order, {1: "10"})
+    invoice = order.invoices.get()
+    if invoice.state == InvoiceState.PENDING_APPROVAL:
+        invoice_approve(invoice_id=invoice.pk, actor=finance_user, reason="checked")
+        invoice.refresh_from_db()
+    assert invoice.state == InvoiceState.RELEASED
+    return invoice
+
+
+def _one_unit(invoice) -> Decimal:
+    """What crediting one unit of the invoice's first line comes to, tax included."""
+    line = invoice.lines.get()
+    amount = round_money(line.unit_price)
+    return amount + round_money(amount * line.tax_rate)
+
+
+def _pay_short(invoice, short: Decimal, code: str, cash_user) -> Payment:
+    """The bank reports a lockbox check paying the invoice less ``short``, with ``code``."""
+    paid = invoice.total - short
+    row = (
+        f"LBX-1,001,1,5001,{paid},USD,{invoice.customer.name},021000021/44556677,"
+        f"{timezone.now().date()},{invoice.number},{paid},,{short},{code}\n"
+    )
+    for statement in parse_lockbox(HEADER + row):
+        statement_store(statement=statement, source="test-bank", actor=get_system_user())
+    payment = Payment.objects.get()
+    if payment.state != PaymentState.APPLIED:  # suggested: an analyst accepts it
+        payment_accept(actor=cash_user, payment_id=payment.pk)
+        payment.refresh_from_db()
+    assert payment.state == PaymentState.APPLIED
+    return payment
+
+
+@pytest.fixture
+def cash_user(db):
+    return make_user("cash", Role.CASH_APPLICATION)
+
+
+def test_a_short_payment_with_a_mapped_code_is_a_deduction_in_its_queue_with_evidence(
+    invoice, cash_user, pricing_user, django_assert_max_num_queries
+):
+    # given the customer pays one unit short, saying "price difference" (PRC)
+    short = _one_unit(invoice)
+    payment = _pay_short(invoice, short, "PRC", cash_user)
+    # then a deduction waits in the pricing queue for that amount, due by the reason's SLA
+    case = Case.objects.get()
+    assert (case.kind, case.invoice, case.payment, case.amount) == (
+        Case.Kind.DEDUCTION,
+        invoice,
+        payment,
+        short,
+    )
+    assert (case.reason.code, case.queue, case.remittance_code) == ("PRICING", "pricing", "PRC")
+    assert case.due_at - case.opened_at == timezone.timedelta(hours=case.reason.sla_hours)
+    # and the money it is about stays owed on the invoice
+    invoice.refresh_from_db()
+    assert invoice.open_amount == short
+    # and its evidence: the invoice line, the shipment behind it, the contract price in force
+    case = case_get(user=pricing_user, case_id=case.pk)
+    with django_assert_max_num_queries(5):
+        evidence = case_evidence(case)
+    line = evidence.invoice_lines[0]
+    assert line.invoice_id == invoice.pk
+    assert [s.pk for s in evidence.shipments] == [line.shipment_line.shipment_id]
+    assert evidence.prices[line.order_line.item_id].contract_price == Decimal("12.5000")
+    assert evidence.earlier_cases == []
+    # and opening the payment's cases again opens nothing more
+    assert cases_from_payment(payment) == [] and Case.objects.count() == 1
+
+
+def test_an_unmapped_code_opens_a_case_under_other_naming_the_code(invoice, cash_user):
+    _pay_short(invoice, Decimal("5.00"), "ZZ9", cash_user)
+    case = Case.objects.get()
+    assert case.reason.code == "OTHER" and case.queue == CaseQueue.CASH_APPLICATION
+    assert case.remittance_code == "ZZ9"
+    assert "code ZZ9 is not mapped" in case.notes.get().text
+
+
+def test_a_valid_deduction_is_credited_by_a_memo_and_closed_with_its_root_cause(
+    invoice, cash_user, pricing_user
+):
+    short = _one_unit(invoice)
+    _pay_short(invoice, short, "PRC", cash_user)
+    case = Case.objects.get()
+    line = invoice.lines.get()
+    # when the pricing analyst claims it and agrees one unit's credit
+    case_claim(actor=pricing_user, case_id=case.pk)
+    case = case_resolve(
+        actor=pricing_user,
+        case_id=case.pk,
+        outcome=Outcome.VALID,
+        amount=short,
+        root_cause=RootCause.PRICE_FILE,
+        note="Contract price was not loaded in time",
+        quantities={line.pk: Decimal("1")},
+    )
+    # then a credit memo of that amount is linked to the case, and the invoice owes nothing
+    memo = CreditMemo.objects.get()
+    assert case.credit_memo == memo and memo.total == short
+    assert memo.lines.get().invoice_line == line
+    invoice.refresh_from_db()
+    assert invoice.open_amount == 0 and invoice.state == InvoiceState.PAID
+    assert (case.state, case.resolved_by, case.root_cause, case.outcome_amount) == (
+        CaseState.VALID,
+        pricing_user,
+        RootCause.PRICE_FILE,
+        short,
+    )
+
+
+def test_an_invalid_deduction_leaves_the_amount_owed_and_says_what_the_customer_was_told(
+    invoice, cash_user, pricing_user
+):
+    _pay_short(invoice, Decimal("7.00"), "PRC", cash_user)
+    case = Case.objects.get()
+    case = case_resolve(
+        actor=pricing_user,
+        case_id=case.pk,
+        outcome=Outcome.INVALID,
+        amount=None,
+        root_cause=RootCause.CUSTOMER_ERROR,
+        note="The contract price was applied; their system has the old one",
+    )
+    invoice.refresh_from_db()
+    assert case.state == CaseState.INVALID and invoice.open_amount == Decimal("7.00")
+    assert not CreditMemo.objects.exists()
+    assert "Customer told why: The contract price" in case.notes.order_by("-pk")[0].text
+
+
+def test_a_credit_above_the_case_is_refused_with_the_numbers_and_changes_nothing(
+    invoice, cash_user, pricing_user
+):
+    short = _one_unit(invoice)
+    _pay_short(invoice, short, "PRC", cash_user)
+    case = Case.objects.get()
+    line = invoice.lines.get()
+    # an amount above the case
+    with pytest.raises(ApplicationError) as refused:
+        case_resolve(
+            actor=pricing_user,
+            case_id=case.pk,
+            outcome=Outcome.VALID,
+            amount=short + Decimal("10"),
+            root_cause=RootCause.PRICE_FILE,
+            note="",
+            quantities={line.pk: Decimal("1")},
+        )
+    assert f"{short + 10:,.2f} is more than this case allows: {short:,.2f} USD" in str(
+        refused.value.message
+    )
+    # quantities crediting more than agreed
+    with pytest.raises(ApplicationError) as refused:
+        case_resolve(
+            actor=pricing_user,
+            case_id=case.pk,
+            outcome=Outcome.VALID,
+            amount=short,
+            root_cause=RootCause.PRICE_FILE,
+            note="",
+            quantities={line.pk: Decimal("2")},
+        )
+    assert f"more than the {short:,.2f} USD agreed" in refused.value.message
+    case.refresh_from_db()
+    invoice.refresh_from_db()
+    assert case.state == CaseState.OPEN and not CreditMemo.objects.exists()
+    assert invoice.open_amount == short and invoice.credited_amount == 0
+
+
+def test_cases_are_worked_only_from_their_queue_and_disputes_by_customer_service(
+    invoice, cash_user, warehouse_user, pricing_user, cs_user
+):
+    _pay_short(invoice, Decimal("3.00"), "PRC", cash_user)
+    case = Case.objects.get()
+    # the warehouse does not work pricing's cases
+    with pytest.raises(PermissionDenied):
+        case_claim(actor=warehouse_user, case_id=case.pk)
+    # pricing cannot open a dispute; customer service can, routed by its reason
+    with pytest.raises(PermissionDenied):
+        dispute_open(
+            actor=pricing_user,
+            invoice_id=invoice.pk,
+            amount=Decimal("1"),
+            reason_code="DAMAGE",
+            note="x",
+        )
+    dispute = dispute_open(
+        actor=cs_user,
+        invoice_id=invoice.pk,
+        amount=Decimal("2.00"),
+        reason_code="DAMAGE",
+        note="Two cartons crushed, photos by email",
+    )
+    assert (dispute.kind, dispute.queue, dispute.payment) == (
+        Case.Kind.DISPUTE,
+        CaseQueue.WAREHOUSE,
+        None,
+    )
