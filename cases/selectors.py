@@ -138,6 +138,8 @@ def case_evidence(case: Case) -> Evidence:
         .order_by("valid_from", "pk")
     ):
         prices[agreement.item_id] = agreement  # the latest start wins
+    for line in lines:
+        line.agreement = prices[line.order_line.item_id]
     earlier = list(
         Case.objects.filter(customer_id=case.customer_id, reason_id=case.reason_id)
         .exclude(pk=case.pk)

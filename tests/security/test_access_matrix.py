@@ -26,6 +26,9 @@ CS, CREDIT, FINANCE, INTEGRATION, MANAGER, CASH = (
     Role.MANAGER,
     Role.CASH_APPLICATION,
 )
+PRICING, WAREHOUSE = Role.PRICING, Role.WAREHOUSE
+#: Everyone who works a case queue; the world's case is pricing's (and managers').
+CASE_ROLES = {CS, PRICING, WAREHOUSE, FINANCE, CASH, MANAGER}
 EVERY_ROLE = frozenset(ROLES)
 AUTHENTICATED = EVERY_ROLE | {"nobody"}
 PUBLIC = AUTHENTICATED | {"anonymous"}
@@ -87,6 +90,23 @@ ACCESS = {
     },
     "receivables:reconciliation": {"get": ({Role.CASH_APPLICATION, FINANCE, MANAGER}, None)},
     "receivables:reconciliation_run": {"post": ({MANAGER}, {})},
+    "cases:queue": {"get": (CASE_ROLES, None)},
+    "cases:dispute_new": {
+        "get": ({CS, MANAGER}, None),
+        "post": (
+            {CS, MANAGER},
+            {"invoice": ["{invoice}"], "amount": "1.00", "reason": "PRICING", "note": "x"},
+        ),
+    },
+    "cases:case": {"get": ({PRICING, MANAGER}, None)},
+    "cases:claim": {"post": ({PRICING, MANAGER}, {})},
+    "cases:note": {"post": ({PRICING, MANAGER}, {"text": "access matrix"})},
+    "cases:resolve": {
+        "post": (
+            {PRICING, MANAGER},
+            {"outcome": "invalid", "root_cause": "customer_error", "note": "access matrix"},
+        )
+    },
     "integrations:console": {"get": ({INTEGRATION, MANAGER}, None)},
     "integrations:inbox": {"get": ({INTEGRATION, MANAGER}, None)},
     "integrations:progress": {"get": ({INTEGRATION, MANAGER}, None)},
@@ -157,6 +177,7 @@ def _url(pattern: str, world) -> str:
         "invoice_id": world["invoice"].pk,
         "connector_id": world["connector"].pk,
         **_cash_ids(world),
+        "case_id": _case_id(world),
         "queue": "credit",
         "table": "aging",
         "connector": world["connector"].name,
@@ -239,6 +260,34 @@ def _cash_ids(world) -> dict[str, int]:
             "write_off_id": write_off.pk,
         }
     return world["cash"]
+
+
+def _case_id(world) -> int:
+    """A pricing deduction on the world's invoice, for the case desk's routes."""
+    if "case" not in world:
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from cases.models import Case, CaseReason
+
+        reason, _ = CaseReason.objects.get_or_create(
+            code="PRICING",
+            defaults={"name": "Price difference", "category": "pricing", "queue": "pricing"},
+        )
+        invoice, now = world["invoice"], timezone.now()
+        world["case"] = Case.objects.create(
+            kind=Case.Kind.DEDUCTION,
+            customer_id=invoice.customer_id,
+            invoice=invoice,
+            amount=1,
+            currency=invoice.currency,
+            reason=reason,
+            queue=reason.queue,
+            opened_at=now,
+            due_at=now + timedelta(days=3),
+        ).pk
+    return world["case"]
 
 
 def _body(body, world):

@@ -1,0 +1,66 @@
+"""Forms of the case desk: the queue's filters, notes, resolutions and new disputes."""
+
+from decimal import Decimal
+
+from django import forms
+
+from .models import CaseQueue, CaseReason, CaseState, RootCause
+from .services import Outcome
+
+#: How many invoice lines the resolve form offers quantities for.
+MAX_LINES = 50
+
+
+class CaseFilterForm(forms.Form):
+    queue = forms.ChoiceField(choices=[("", "All my queues"), *CaseQueue.choices], required=False)
+    state = forms.ChoiceField(
+        choices=[("", "Open or claimed"), (CaseState.OPEN, "Open"), (CaseState.CLAIMED, "Claimed")],
+        required=False,
+    )
+    mine = forms.BooleanField(required=False, label="Claimed by me")
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ResolveForm(forms.Form):
+    outcome = forms.ChoiceField(choices=Outcome.choices)
+    amount = forms.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal("0.01"), required=False
+    )
+    root_cause = forms.ChoiceField(choices=RootCause.choices)
+    note = forms.CharField(
+        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def quantities(self, data) -> dict[int, Decimal]:
+        """The ``qty-<invoice line id>`` fields filled in, as line id -> quantity."""
+        found = {}
+        for key, value in data.items():
+            if key.startswith("qty-") and key[4:].isdigit() and value.strip():
+                try:
+                    found[int(key[4:])] = Decimal(value.strip())
+                except ArithmeticError:
+                    raise forms.ValidationError(f"{value!r} is not a quantity.") from None
+        if len(found) > MAX_LINES:
+            raise forms.ValidationError("Too many lines.")
+        return found
+
+
+class DisputeForm(forms.Form):
+    invoice = forms.IntegerField(min_value=1)
+    amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    reason = forms.ModelChoiceField(
+        queryset=CaseReason.objects.order_by("name"), to_field_name="code"
+    )
+    note = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+def errors_of(form: forms.Form) -> str:
+    return " ".join(
+        f"{form.fields[name].label or name}: {' '.join(errors)}"
+        if name != "__all__"
+        else " ".join(errors)
+        for name, errors in form.errors.items()
+    )

@@ -1,0 +1,16 @@
+"""URLs of the case desk (mounted at /cases/)."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "cases"
+
+urlpatterns = [
+    path("", views.case_queue, name="queue"),
+    path("disputes/new/", views.dispute_new, name="dispute_new"),
+    path("<int:case_id>/", views.case_detail, name="case"),
+    path("<int:case_id>/claim/", views.case_claim, name="claim"),
+    path("<int:case_id>/note/", views.case_note, name="note"),
+    path("<int:case_id>/resolve/", views.case_resolve, name="resolve"),
+]

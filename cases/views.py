@@ -1,0 +1,193 @@
+"""The case desk: the queue of open deductions and disputes of the user's queues (claim in
+place), a case with its evidence, notes and history (add a note, resolve), and new disputes."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
+
+from core.http import refused, role_required
+from core.pagination import render_paged_list
+
+from . import selectors, services
+from .forms import CaseFilterForm, DisputeForm, NoteForm, ResolveForm, errors_of
+
+CASES_CHANGED = "cases-changed"
+
+case_required = role_required(
+    *selectors.CASE_ROLES, message="Cases are worked by the team that owns their queue."
+)
+dispute_required = role_required(
+    *selectors.DISPUTE_ROLES, message="Disputes are opened by customer service."
+)
+
+
+def _filters(form: CaseFilterForm) -> selectors.CaseFilters:
+    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    return selectors.CaseFilters(
+        queue=data.get("queue") or "", state=data.get("state") or "", mine=bool(data.get("mine"))
+    )
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+@case_required
+def case_queue(request: HttpRequest) -> HttpResponse:
+    form = CaseFilterForm(request.GET or None)
+    with refused() as refusal:  # a stale page link: the list says so
+        page = selectors.case_queue(
+            user=request.user,
+            filters=_filters(form),
+            cursor=request.GET.get("after"),
+            size=settings.O2C_PAGE_SIZE,
+        )
+    context = {
+        "form": form,
+        "page": None if refusal else page,
+        "error": refusal.message or None,
+        "now": timezone.now(),
+        "next_path": request.get_full_path(),
+    }
+    return render_paged_list(request, "cases/queue.html", context)
+
+
+@login_required
+@require_POST
+@case_required
+def case_claim(request: HttpRequest, case_id: int) -> HttpResponse:
+    with refused() as refusal:
+        services.case_claim(actor=request.user, case_id=case_id)
+    if request.htmx:
+        case = selectors.case_get(user=request.user, case_id=case_id)
+        response = render(
+            request,
+            "cases/queue.html#row",
+            {"case": case, "now": timezone.now(), "row_error": refusal.message},
+            status=refusal.status,
+        )
+        return trigger_client_event(response, CASES_CHANGED)
+    if refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, f"Case {case_id} is yours.")
+    return redirect("cases:case", case_id=case_id)
+
+
+def _case_page(request, case, *, note_form=None, resolve_form=None, status=200, error=None):
+    evidence = selectors.case_evidence(case)
+    history = case.history.select_related("history_user").order_by("-history_date")[:50]
+    notes = case.notes.select_related("author")
+    return render(
+        request,
+        "cases/case.html",
+        {
+            "case": case,
+            "evidence": evidence,
+            "history": history,
+            "notes": notes,
+            "note_form": note_form or NoteForm(),
+            "resolve_form": resolve_form or ResolveForm(initial={"amount": case.amount}),
+            "error": error,
+            "now": timezone.now(),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+@case_required
+def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = selectors.case_get(user=request.user, case_id=case_id)
+    return _case_page(request, case)
+
+
+@login_required
+@require_POST
+@case_required
+def case_note(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = selectors.case_get(user=request.user, case_id=case_id)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _case_page(request, case, note_form=form, status=400, error=errors_of(form))
+    with refused() as refusal:
+        services.case_note_add(actor=request.user, case_id=case_id, text=form.cleaned_data["text"])
+    if refusal:
+        return _case_page(
+            request, case, note_form=form, status=refusal.status, error=refusal.message
+        )
+    messages.success(request, "Note added.")
+    return redirect("cases:case", case_id=case_id)
+
+
+@login_required
+@require_POST
+@case_required
+def case_resolve(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = selectors.case_get(user=request.user, case_id=case_id)
+    form = ResolveForm(request.POST)
+    quantities, error = {}, None
+    if form.is_valid():
+        try:
+            quantities = form.quantities(request.POST)
+        except Exception as exc:  # noqa: BLE001 - a ValidationError shown in place
+            error = " ".join(getattr(exc, "messages", [str(exc)]))
+    else:
+        error = errors_of(form)
+    if error:
+        return _case_page(request, case, resolve_form=form, status=400, error=error)
+    data = form.cleaned_data
+    with refused() as refusal:
+        services.case_resolve(
+            actor=request.user,
+            case_id=case_id,
+            outcome=data["outcome"],
+            amount=data["amount"],
+            root_cause=data["root_cause"],
+            note=data["note"],
+            quantities=quantities,
+        )
+    if refusal:
+        case.refresh_from_db()
+        return _case_page(
+            request, case, resolve_form=form, status=refusal.status, error=refusal.message
+        )
+    messages.success(request, f"Case {case_id} resolved.")
+    return redirect("cases:case", case_id=case_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@dispute_required
+def dispute_new(request: HttpRequest) -> HttpResponse:
+    form = DisputeForm(request.POST or None, initial={"invoice": request.GET.get("invoice")})
+    error, status = None, 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            with refused() as refusal:
+                case = services.dispute_open(
+                    actor=request.user,
+                    invoice_id=data["invoice"],
+                    amount=data["amount"],
+                    reason_code=data["reason"].code,
+                    note=data["note"],
+                )
+            if not refusal:
+                messages.success(
+                    request, f"Dispute {case.pk} opened in {case.get_queue_display()}."
+                )
+                if selectors.cases_for_user(request.user).filter(pk=case.pk).exists():
+                    return redirect("cases:case", case_id=case.pk)
+                return redirect(reverse("cases:dispute_new"))
+            error, status = refusal.message, refusal.status
+        else:
+            error, status = errors_of(form), 400
+    return render(request, "cases/dispute_new.html", {"form": form, "error": error}, status=status)

@@ -1,0 +1,94 @@
+"""The case desk's pages: the queue shows only the user's queues at a query count that does not
+grow with its length, claims in place, refuses other roles, and a case resolved from its page
+credits the lines chosen."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from billing.models import CreditMemo
+from cases.models import Case, CaseReason, CaseState
+from tests.cases.test_deductions import _one_unit, _pay_short, cash_user, invoice, reasons
+from tests.fixtures.factories import CustomerFactory
+
+__all__ = ["cash_user", "invoice", "reasons"]  # fixtures shared with the service tests
+
+pytestmark = pytest.mark.django_db
+
+
+def _cases(n: int, invoice, code: str = "PRICING") -> None:
+    reason = CaseReason.objects.get(code=code)
+    now = timezone.now()
+    for i in range(n):
+        customer = CustomerFactory()
+        Case.objects.create(
+            kind=Case.Kind.DISPUTE,
+            customer=customer,
+            invoice=invoice,
+            amount=Decimal("1.00") + i,
+            currency="USD",
+            reason=reason,
+            queue=reason.queue,
+            opened_at=now,
+            due_at=now + timedelta(hours=i),
+        )
+
+
+def _queue_queries(client) -> tuple[int, str]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("cases:queue"))
+    assert response.status_code == 200
+    return len(queries), response.content.decode()
+
+
+def test_the_queue_shows_the_users_queues_at_a_constant_query_count(client, invoice, pricing_user):
+    # given pricing's cases and one of the warehouse's
+    _cases(2, invoice)
+    _cases(1, invoice, code="DAMAGE")
+    client.force_login(pricing_user)
+    few, page = _queue_queries(client)
+    # then the pricing analyst sees pricing's cases only
+    assert page.count('class="case"') == 2 and "Damaged goods" not in page
+    # and twenty more rows cost no more queries
+    _cases(20, invoice)
+    many, page = _queue_queries(client)
+    assert page.count('class="case"') == 22
+    assert many == few
+
+
+def test_roles_without_a_case_queue_are_refused(client, credit_user):
+    client.force_login(credit_user)
+    assert client.get(reverse("cases:queue")).status_code == 403
+
+
+def test_a_case_is_claimed_in_place_and_resolved_valid_from_its_page(
+    client, invoice, cash_user, pricing_user
+):
+    short = _one_unit(invoice)
+    _pay_short(invoice, short, "PRC", cash_user)
+    case = Case.objects.get()
+    line = invoice.lines.get()
+    client.force_login(pricing_user)
+    # the case page shows the evidence: the invoice line and the contract price in force
+    page = client.get(reverse("cases:case", args=[case.pk])).content.decode()
+    assert invoice.number in page and "contract from" in page and "code PRC" in page
+    # claim from the queue, in place
+    response = client.post(reverse("cases:claim", args=[case.pk]), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and "Claimed" in response.content.decode()
+    # a quantity crediting more than the case is refused in place with the numbers
+    url = reverse("cases:resolve", args=[case.pk])
+    body = {"outcome": "valid", "amount": str(short), "root_cause": "price_file", "note": "ok"}
+    response = client.post(url, {**body, f"qty-{line.pk}": "3"})
+    assert response.status_code == 400
+    assert f"more than the {short:,.2f} USD agreed" in response.content.decode()
+    assert not CreditMemo.objects.exists()
+    # one unit is credited
+    response = client.post(url, {**body, f"qty-{line.pk}": "1"})
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.state == CaseState.VALID and case.credit_memo.total == short
