@@ -5,7 +5,18 @@ from django.contrib import admin
 
 from core.admin import HistoryAdmin, ReadOnlyAdminMixin
 
-from .models import Case, CaseReason, ReasonCodeMapping
+from .models import Case, CasePolicy, CaseReason, ReasonCodeMapping
+
+
+@admin.register(CasePolicy)
+class CasePolicyAdmin(HistoryAdmin):
+    list_display = ["__str__", "credit_memo_limit"]
+
+    def has_add_permission(self, request) -> bool:
+        return not CasePolicy.objects.exists()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(CaseReason)

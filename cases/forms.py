@@ -14,7 +14,12 @@ MAX_LINES = 50
 class CaseFilterForm(forms.Form):
     queue = forms.ChoiceField(choices=[("", "All my queues"), *CaseQueue.choices], required=False)
     state = forms.ChoiceField(
-        choices=[("", "Open or claimed"), (CaseState.OPEN, "Open"), (CaseState.CLAIMED, "Claimed")],
+        choices=[
+            ("", "Open, claimed or waiting"),
+            (CaseState.OPEN, "Open"),
+            (CaseState.CLAIMED, "Claimed"),
+            (CaseState.AWAITING, "Credit waiting for approval"),
+        ],
         required=False,
     )
     mine = forms.BooleanField(required=False, label="Claimed by me")

@@ -56,6 +56,20 @@ QUEUE_OF_CATEGORY = {
 }
 
 
+class CasePolicy(models.Model):
+    """The one row of case policy: a credit memo above ``credit_memo_limit`` needs a second
+    person from finance (maker-checker, superusers too)."""
+
+    credit_memo_limit = models.DecimalField(**MONEY, default=Decimal("1000.00"))
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "case policy"
+
+    def __str__(self) -> str:
+        return f"Credit memos above {self.credit_memo_limit} need a second person"
+
+
 class CaseReason(models.Model):
     """One reason of the taxonomy: its owning queue and how long a case of it may stay open."""
 
@@ -107,10 +121,15 @@ class CaseState(models.TextChoices):
     INVALID = "resolved_invalid", "Invalid"  # the customer still owes it, and was told why
     PARTLY = "resolved_partly", "Partly valid"  # part credited, the rest still owed
     WRITTEN_OFF = "written_off", "Written off"
+    #: a credit above the policy's limit, agreed by one person, waits for a second
+    AWAITING = "awaiting_approval", "Credit waiting for approval"
 
 
 S = CaseState
+#: Cases their owners may still resolve.
 OPEN_STATES = (S.OPEN, S.CLAIMED)
+#: Cases shown in the queues.
+ACTIVE_STATES = (S.OPEN, S.CLAIMED, S.AWAITING)
 CLOSED_STATES = (S.VALID, S.INVALID, S.PARTLY, S.WRITTEN_OFF)
 
 
@@ -161,6 +180,10 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     credit_memo = models.ForeignKey(
         CreditMemo, on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
     )
+    #: A credit agreed above the policy's limit, waiting for a second person: outcome, amount,
+    #: quantities by invoice line, root cause and note, as the resolver gave them.
+    proposal = models.JSONField(default=dict, blank=True)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, **_USER)
     write_off = models.ForeignKey(
         WriteOff, on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
     )
@@ -194,11 +217,20 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         self.resolved_by, self.resolved_at = by, at
         self.outcome_amount, self.root_cause, self.root_cause_text = amount, root_cause, text
 
-    @transition(state, source=OPEN_STATES, target=S.VALID)
+    @transition(state, source=OPEN_STATES, target=S.AWAITING)
+    def propose_credit(self, *, by, proposal: dict) -> None:
+        self.proposed_by, self.proposal = by, proposal
+
+    @transition(state, source=S.AWAITING, target=S.CLAIMED)
+    def reject_credit(self) -> None:
+        self.claimed_by = self.proposed_by  # back with the person who proposed it
+        self.proposal = {}
+
+    @transition(state, source=[*OPEN_STATES, S.AWAITING], target=S.VALID)
     def resolve_valid(self, **closing) -> None:
         self._close(**closing)
 
-    @transition(state, source=OPEN_STATES, target=S.PARTLY)
+    @transition(state, source=[*OPEN_STATES, S.AWAITING], target=S.PARTLY)
     def resolve_partly(self, **closing) -> None:
         self._close(**closing)
 

@@ -12,7 +12,16 @@ from core.roles import Role, UserLike, is_system_user, user_roles
 from orders.models import PriceAgreement
 from orders.selectors import territories_for
 
-from .models import OPEN_STATES, Case, CaseQueue, CaseReason, Category, ReasonCodeMapping
+from .models import (
+    ACTIVE_STATES,
+    Case,
+    CasePolicy,
+    CaseQueue,
+    CaseReason,
+    CaseState,
+    Category,
+    ReasonCodeMapping,
+)
 
 #: The role that works each queue; managers work every queue.
 QUEUE_OF_ROLE = {
@@ -24,6 +33,8 @@ QUEUE_OF_ROLE = {
 }
 #: Everyone who works some case queue (the pages' role gate).
 CASE_ROLES = (*QUEUE_OF_ROLE, Role.MANAGER)
+#: Who approves a credit above the policy's limit (a second person, never the one who agreed it).
+CREDIT_APPROVER_ROLES = (Role.FINANCE, Role.MANAGER)
 #: Who opens a dispute from a customer's complaint.
 DISPUTE_ROLES = (Role.CUSTOMER_SERVICE, Role.MANAGER)
 
@@ -40,7 +51,10 @@ def cases_for_user(user: UserLike) -> QuerySet[Case]:
     queues = case_queues_for_user(user)
     if not queues:
         return Case.objects.none()
-    queryset = Case.objects.filter(queue__in=queues)
+    visible = Q(queue__in=queues)
+    if user_roles(user) & set(CREDIT_APPROVER_ROLES):
+        visible |= Q(state=CaseState.AWAITING)  # finance approves credits of every queue
+    queryset = Case.objects.filter(visible)
     territories = territories_for(user)
     if territories is not None:
         queryset = queryset.filter(customer__territory__in=territories)
@@ -73,11 +87,15 @@ def case_queue(*, user: UserLike, filters: CaseFilters, cursor: str | None, size
     queryset = cases_for_user(user).select_related("customer", "invoice", "reason", "claimed_by")
     if filters.queue:
         queryset = queryset.filter(queue=filters.queue)
-    states = [filters.state] if filters.state in OPEN_STATES else list(OPEN_STATES)
+    states = [filters.state] if filters.state in ACTIVE_STATES else list(ACTIVE_STATES)
     queryset = queryset.filter(state__in=states)
     if filters.mine:
         queryset = queryset.filter(claimed_by=user)
     return keyset_page(queryset, ordering=("due_at", "id"), cursor=cursor, size=size)
+
+
+def case_policy() -> CasePolicy:
+    return CasePolicy.objects.order_by("pk").first() or CasePolicy.objects.create()
 
 
 def reason_for_code(*, customer_id: int, code: str) -> CaseReason | None:

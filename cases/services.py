@@ -20,7 +20,9 @@ from receivables.services import write_off_create
 
 from .models import OPEN_STATES, Case, CaseNote, CaseReason, CaseState, RootCause
 from .selectors import (
+    CREDIT_APPROVER_ROLES,
     DISPUTE_ROLES,
+    case_policy,
     case_queues_for_user,
     cases_for_user,
     other_reason,
@@ -322,35 +324,63 @@ def case_resolve(
             f"Partly valid credits less than the case's {case.amount:,.2f}; choose valid.",
             {"field": "outcome"},
         )
-    credit = _credit_of(case.invoice_id, quantities or {})
+    quantities = quantities or {}
+    credit = _credit_of(case.invoice_id, quantities)
     if credit > amount:
         raise ApplicationError(
             f"Those quantities credit {credit:,.2f}, more than the {amount:,.2f} "
             f"{case.currency} agreed; nothing was credited.",
             {"field": "lines", "credited": str(credit), "agreed": str(amount)},
         )
-    # The resolver agreed the credit; the memo is issued on the case's authority by the system
-    # identity (billing lets only finance issue memos by hand).
+    limit = case_policy().credit_memo_limit
+    if credit > limit:
+        case.propose_credit(
+            by=actor,
+            proposal={
+                "outcome": outcome,
+                "amount": str(amount),
+                "quantities": {str(k): str(v) for k, v in quantities.items()},
+                "root_cause": root_cause,
+                "note": text,
+                "credit": str(credit),
+            },
+        )
+        save_audited(case, actor=actor, reason=f"Credit proposed by {who}", conflict=_CONFLICT)
+        _note(
+            case,
+            actor,
+            f"Credit of {credit:,.2f} {case.currency} agreed by {who}; above the "
+            f"{limit:,.2f} limit it waits for a second person in finance.",
+            now,
+        )
+        return case
+    return _credit(
+        case, actor=actor, agreed_by=actor, outcome=outcome, quantities=quantities, closing=closing
+    )
+
+
+def _credit(case: Case, *, actor, agreed_by, outcome: str, quantities: dict, closing: dict) -> Case:
+    """Issue the credit memo of ``quantities`` and close the case valid or partly. The memo is
+    issued on the case's authority by the system identity (billing lets only finance issue
+    memos by hand); its reason names who agreed it."""
+    text = closing["text"]
     memo = credit_memo_create(
         invoice_id=case.invoice_id,
         actor=get_system_user(),
-        quantities=quantities or {},
-        reason=f"Case {case.pk} ({case.reason.name}) {outcome}, agreed by {who}: "
-        f"{text or RootCause(root_cause).label}",
+        quantities=quantities,
+        reason=f"Case {case.pk} ({case.reason.name}) {outcome}, agreed by "
+        f"{agreed_by.get_username()}: {text or RootCause(closing['root_cause']).label}",
     )
-    if memo.total > amount:
-        raise ApplicationError(
-            f"Those quantities credit {memo.total:,.2f}, more than the {amount:,.2f} "
-            f"{case.currency} agreed; nothing was credited.",
-            {"field": "lines", "credited": str(memo.total), "agreed": str(amount)},
-        )
     case.credit_memo = memo
     if outcome == Outcome.VALID:
         case.resolve_valid(amount=memo.total, **closing)
     else:
         case.resolve_partly(amount=memo.total, **closing)
     save_audited(
-        case, actor=actor, reason=f"{case.get_state_display()}, by {who}", conflict=_CONFLICT
+        case,
+        actor=actor,
+        reason=f"{case.get_state_display()}, by {actor.get_username()}",
+        conflict=_CONFLICT,
     )
     rest = case.amount - memo.total
     _note(
@@ -358,6 +388,60 @@ def case_resolve(
         actor,
         f"Credited {memo.total:,.2f} {case.currency} by {memo.number}"
         + (f"; {rest:,.2f} stays owed on {case.invoice.number}." if rest > 0 else "."),
-        now,
+        closing["at"],
     )
+    return case
+
+
+def _lock_awaiting(actor, case_id: int) -> Case:
+    if not has_role(actor, *CREDIT_APPROVER_ROLES):
+        raise PermissionDenied("Credits above the policy's limit are approved by finance.")
+    case = cases_for_user(actor).select_for_update(of=("self",)).filter(pk=case_id).first()
+    if case is None:
+        raise PermissionDenied("No such case.", {"case_id": case_id})
+    if case.state != CaseState.AWAITING:
+        raise Conflict(
+            f"This case is {case.get_state_display().lower()}: no credit waits for approval; "
+            "nothing was changed.",
+            {"state": case.state},
+        )
+    return case
+
+
+@transaction.atomic
+def case_credit_approve(*, actor, case_id: int, reason: str) -> Case:
+    """Maker-checker: a second person (never the one who agreed the credit, superusers too)
+    issues the credit memo as proposed and closes the case."""
+    reason = require_reason(reason)
+    case = _lock_awaiting(actor, case_id)
+    if case.proposed_by_id == actor.pk:
+        raise PermissionDenied("You agreed this credit; someone else must approve it.")
+    proposal = case.proposal
+    proposer = case.proposed_by
+    _note(case, actor, f"Credit approved by {actor.get_username()}: {reason}")
+    return _credit(
+        case,
+        actor=actor,
+        agreed_by=proposer,
+        outcome=proposal["outcome"],
+        quantities={int(k): Decimal(v) for k, v in proposal["quantities"].items()},
+        closing={
+            "by": proposer,
+            "at": timezone.now(),
+            "root_cause": proposal["root_cause"],
+            "text": proposal["note"],
+        },
+    )
+
+
+@transaction.atomic
+def case_credit_reject(*, actor, case_id: int, reason: str) -> Case:
+    """The credit is not approved: the case goes back to the person who proposed it."""
+    reason = require_reason(reason)
+    case = _lock_awaiting(actor, case_id)
+    case.reject_credit()
+    save_audited(
+        case, actor=actor, reason=f"Credit rejected by {actor.get_username()}", conflict=_CONFLICT
+    )
+    _note(case, actor, f"Credit rejected by {actor.get_username()}: {reason}")
     return case

@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:case_id>/claim/", views.case_claim, name="claim"),
     path("<int:case_id>/note/", views.case_note, name="note"),
     path("<int:case_id>/resolve/", views.case_resolve, name="resolve"),
+    path("<int:case_id>/credit/", views.case_credit, name="credit"),
 ]

@@ -23,6 +23,9 @@ CASES_CHANGED = "cases-changed"
 case_required = role_required(
     *selectors.CASE_ROLES, message="Cases are worked by the team that owns their queue."
 )
+credit_approver_required = role_required(
+    *selectors.CREDIT_APPROVER_ROLES, message="Credits above the limit are approved by finance."
+)
 dispute_required = role_required(
     *selectors.DISPUTE_ROLES, message="Disputes are opened by customer service."
 )
@@ -160,6 +163,25 @@ def case_resolve(request: HttpRequest, case_id: int) -> HttpResponse:
             request, case, resolve_form=form, status=refusal.status, error=refusal.message
         )
     messages.success(request, f"Case {case_id} resolved.")
+    return redirect("cases:case", case_id=case_id)
+
+
+@login_required
+@require_POST
+@credit_approver_required
+def case_credit(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Approve or reject a credit waiting for a second person."""
+    case = selectors.case_get(user=request.user, case_id=case_id)
+    action = request.POST.get("action")
+    service = {"approve": services.case_credit_approve, "reject": services.case_credit_reject}
+    if action not in service:
+        return _case_page(request, case, status=400, error="Choose approve or reject.")
+    with refused(forbidden_too=True) as refusal:
+        service[action](actor=request.user, case_id=case_id, reason=request.POST.get("reason", ""))
+    if refusal:
+        case.refresh_from_db()
+        return _case_page(request, case, status=refusal.status, error=refusal.message)
+    messages.success(request, f"Credit {action}d.")
     return redirect("cases:case", case_id=case_id)
 
 

@@ -239,3 +239,41 @@ def test_cases_are_worked_only_from_their_queue_and_disputes_by_customer_service
         CaseQueue.WAREHOUSE,
         None,
     )
+
+
+def test_a_credit_above_the_policy_limit_waits_for_a_second_person_superusers_too(
+    invoice, cash_user, finance_user
+):
+    from cases.models import CasePolicy
+    from cases.services import case_credit_approve
+    from tests.fixtures.factories import UserFactory
+
+    # given a policy letting credits up to 5.00 through, and a one-unit (13.28) deduction
+    CasePolicy.objects.all().delete()
+    CasePolicy.objects.create(credit_memo_limit=Decimal("5.00"))
+    short = _one_unit(invoice)
+    _pay_short(invoice, short, "PRC", cash_user)
+    case = Case.objects.get()
+    line = invoice.lines.get()
+    root = UserFactory(username="root", is_superuser=True)
+    # when a superuser agrees it valid
+    case = case_resolve(
+        actor=root,
+        case_id=case.pk,
+        outcome=Outcome.VALID,
+        amount=short,
+        root_cause=RootCause.PRICE_FILE,
+        note="contract missing",
+        quantities={line.pk: Decimal("1")},
+    )
+    # then nothing is credited yet: the credit waits, and its maker cannot approve it
+    assert case.state == CaseState.AWAITING and not CreditMemo.objects.exists()
+    with pytest.raises(PermissionDenied, match="someone else must approve"):
+        case_credit_approve(actor=root, case_id=case.pk, reason="mine")
+    assert not CreditMemo.objects.exists()
+    # finance approves: the memo is issued as agreed and the case closes valid
+    case = case_credit_approve(actor=finance_user, case_id=case.pk, reason="checked the file")
+    assert case.state == CaseState.VALID and case.credit_memo.total == short
+    assert case.resolved_by == root and case.root_cause == RootCause.PRICE_FILE
+    invoice.refresh_from_db()
+    assert invoice.open_amount == 0

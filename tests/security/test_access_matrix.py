@@ -107,6 +107,8 @@ ACCESS = {
             {"outcome": "invalid", "root_cause": "customer_error", "note": "access matrix"},
         )
     },
+    # finance sees a case of another queue only once a credit waits (the world's case is open)
+    "cases:credit": {"post": ({MANAGER}, {"action": "approve", "reason": "access matrix"})},
     "integrations:console": {"get": ({INTEGRATION, MANAGER}, None)},
     "integrations:inbox": {"get": ({INTEGRATION, MANAGER}, None)},
     "integrations:progress": {"get": ({INTEGRATION, MANAGER}, None)},
