@@ -48,12 +48,10 @@ def require_cash_role(actor, roles=CASH_ROLES) -> None:
 
 
 def lock_payment(payment_id: int) -> Payment:
-    payment = (
-        Payment.objects.select_for_update(of=("self",))
-        .select_related("applied_by")
-        .filter(pk=payment_id)
-        .first()
-    )
+    # No join here: a lock that waited for another transaction gets the payment row as that one
+    # left it, but a joined row as it was before (PostgreSQL rechecks only the locked row), so
+    # "applied by" would read as nobody. The conflict message reads it after the lock.
+    payment = Payment.objects.select_for_update(of=("self",)).filter(pk=payment_id).first()
     if payment is None:
         raise ApplicationError("No such payment.", {"payment": payment_id})
     return payment
