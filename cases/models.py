@@ -121,6 +121,8 @@ class CaseState(models.TextChoices):
     INVALID = "resolved_invalid", "Invalid"  # the customer still owes it, and was told why
     PARTLY = "resolved_partly", "Partly valid"  # part credited, the rest still owed
     WRITTEN_OFF = "written_off", "Written off"
+    #: the short application it came from was reversed: nothing left to decide
+    WITHDRAWN = "withdrawn", "Withdrawn"
     #: a credit above the policy's limit, agreed by one person, waits for a second
     AWAITING = "awaiting_approval", "Credit waiting for approval"
 
@@ -216,6 +218,10 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     def _close(self, *, by, at, amount: Decimal, root_cause: str, text: str) -> None:
         self.resolved_by, self.resolved_at = by, at
         self.outcome_amount, self.root_cause, self.root_cause_text = amount, root_cause, text
+
+    @transition(state, source=ACTIVE_STATES, target=S.WITHDRAWN)
+    def withdraw(self, *, at) -> None:
+        self.resolved_at, self.outcome_amount, self.proposal = at, Decimal("0"), {}
 
     @transition(state, source=OPEN_STATES, target=S.AWAITING)
     def propose_credit(self, *, by, proposal: dict) -> None:

@@ -1,13 +1,18 @@
-"""Cases reacting to receivables: a payment applied short opens its deductions in the same
-transaction, so the application and its cases commit or roll back together."""
+"""Cases reacting to receivables, in the same transaction (they commit or roll back together): a
+payment applied short opens its deductions; a reversed application withdraws its open case."""
 
 from django.dispatch import receiver
 
-from receivables.signals import cash_applied
+from receivables.signals import cash_application_reversed, cash_applied
 
-from .services import cases_from_payment
+from .services import case_withdraw_for_application, cases_from_payment
 
 
 @receiver(cash_applied, dispatch_uid="cases_from_payment")
 def open_deductions(sender, *, payment, applications, unapplied, **kwargs) -> None:
     cases_from_payment(payment, applications)
+
+
+@receiver(cash_application_reversed, dispatch_uid="cases_withdraw_reversed")
+def withdraw_reversed(sender, *, application, **kwargs) -> None:
+    case_withdraw_for_application(application)

@@ -115,7 +115,19 @@ def reason_for_code(*, customer_id: int, code: str) -> CaseReason | None:
 
 
 def other_reason() -> CaseReason:
-    return CaseReason.objects.filter(category=Category.OTHER).order_by("pk").first()
+    """The reason of a deduction whose code nobody mapped; made again if admin removed it, so an
+    unmapped code never stops cash from being applied."""
+    reason = CaseReason.objects.filter(category=Category.OTHER).order_by("pk").first()
+    if reason is None:
+        reason, _ = CaseReason.objects.get_or_create(
+            code="OTHER",
+            defaults={
+                "name": "Other",
+                "category": Category.OTHER,
+                "queue": CaseQueue.CASH_APPLICATION,
+            },
+        )
+    return reason
 
 
 @dataclass

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from billing.models import InvoiceLine
+from billing.models import Invoice, InvoiceLine
 from billing.services import credit_memo_create
 from core.audit import save_audited
 from core.errors import ApplicationError, Conflict, PermissionDenied, require_reason
@@ -18,7 +18,7 @@ from core.roles import get_system_user, has_role, is_system_user
 from receivables.models import Application, Payment
 from receivables.services import write_off_create
 
-from .models import OPEN_STATES, Case, CaseNote, CaseReason, CaseState, RootCause
+from .models import ACTIVE_STATES, OPEN_STATES, Case, CaseNote, CaseReason, CaseState, RootCause
 from .selectors import (
     CREDIT_APPROVER_ROLES,
     DISPUTE_ROLES,
@@ -104,11 +104,12 @@ def cases_from_payment(payment: Payment, applications: list[Application] | None 
         )
     )
     actor = get_system_user()
+    invoices = Invoice.objects.in_bulk([a.invoice_id for a in short])
     opened = []
     for application in short:
         if application.pk in already:
             continue
-        invoice = application.invoice
+        invoice = invoices[application.invoice_id]
         code = application.short_reason
         reason = reason_for_code(customer_id=invoice.customer_id, code=code)
         if reason is not None:
@@ -138,6 +139,28 @@ def cases_from_payment(payment: Payment, applications: list[Application] | None 
             )
         )
     return opened
+
+
+def case_withdraw_for_application(application: Application) -> Case | None:
+    """The short application a deduction came from was reversed: its case, if still undecided,
+    is withdrawn (a re-application opens a new one); a decided case keeps its outcome."""
+    case = (
+        Case.objects.select_for_update(of=("self",))
+        .filter(application_id=application.pk, state__in=ACTIVE_STATES)
+        .first()
+    )
+    if case is None:
+        return None
+    actor = get_system_user()
+    case.withdraw(at=timezone.now())
+    save_audited(case, actor=actor, reason="Application reversed", conflict=_CONFLICT)
+    _note(
+        case,
+        actor,
+        f"Withdrawn: the payment's application to {case.invoice.number} "
+        f"was reversed ({application.reversal_reason}).",
+    )
+    return case
 
 
 @transaction.atomic

@@ -277,3 +277,17 @@ def test_a_credit_above_the_policy_limit_waits_for_a_second_person_superusers_to
     assert case.resolved_by == root and case.root_cause == RootCause.PRICE_FILE
     invoice.refresh_from_db()
     assert invoice.open_amount == 0
+
+
+def test_reversing_the_short_application_withdraws_its_open_case(invoice, cash_user):
+    from receivables.models import Application
+    from receivables.services import application_reverse
+
+    _pay_short(invoice, Decimal("4.00"), "PRC", cash_user)
+    application = Application.objects.get()
+    # when cash application takes the application back off the invoice
+    application_reverse(actor=cash_user, application_id=application.pk, reason="wrong customer")
+    # then its deduction no longer waits in a queue, and says why
+    case = Case.objects.get()
+    assert case.state == CaseState.WITHDRAWN
+    assert "reversed (wrong customer)" in case.notes.order_by("-pk")[0].text
