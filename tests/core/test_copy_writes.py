@@ -244,3 +244,35 @@ def test_the_positional_maker_makes_what_the_keyword_constructor_makes(make_orde
     item_line = pgcopy.maker(OrderLine, "item")(item=line.item, line_number=3, ordered_qty=2)
     assert item_line.item is line.item and item_line.item_id == line.item_id
     assert item_line.unit_price == OrderLine(item=line.item).unit_price
+
+
+def test_rows_updated_set_wise_match_bulk_update(postgresql):
+    connector = Connector.objects.create(name="upd-erp", kind="erp", base_url="http://127.0.0.1:9")
+    twins = [
+        InboundMessage.objects.create(
+            connector=connector,
+            stream="orders",
+            external_id=name,
+            payload={"id": name},
+            payload_hash="h" * 64,
+            received_at=timezone.now(),
+        )
+        for name in ("bulk", "rows")
+    ]
+    for message in twins:  # each row its own values: JSON, text to quote, a state, a null
+        message.payload = {"id": message.external_id, "lines": [{"sku": "É-42", "n": None}]}
+        message.last_error = f"quote ' backslash \\ tab \t {message.external_id}"
+        message.mark_dead(error=message.last_error)
+        message.attempts = 3
+        message.processed_at = None
+    fields = ["payload", "last_error", "state", "attempts", "processed_at"]
+    InboundMessage.objects.bulk_update([twins[0]], fields)
+    pgcopy.update_rows(InboundMessage, [twins[1]], fields)
+
+    bulk, rows = InboundMessage.objects.filter(pk__in=[m.pk for m in twins]).order_by("pk")
+    for field in fields:
+        expected = getattr(bulk, field)
+        if field in ("payload", "last_error"):
+            expected = getattr(twins[1], field)
+        assert getattr(rows, field) == expected, field
+    assert rows.state == "dead" and rows.attempts == 3
