@@ -7,6 +7,7 @@ from django.utils import timezone
 from ..accounts import account_fingerprint, mask_account
 from ..models import BankStatement, Payment, RemittanceAdvice, RemittanceLine
 from ..parsers import Statement, entry_key
+from .batch import Remittance, payments_create
 from .matching import payments_match
 
 #: Which remittance source an entry's lines came from, by the statement's format.
@@ -42,7 +43,7 @@ def statement_store(
     keys = {entry_key(statement, entry): entry for entry in statement.entries}
     known = set(Payment.objects.filter(key__in=keys).values_list("key", flat=True))
     fresh = [(key, entry) for key, entry in keys.items() if key not in known]
-    payments = []
+    payments, remittances = [], []
     for key, entry in fresh:
         payment = Payment(
             key=key,
@@ -64,27 +65,31 @@ def statement_store(
         payment._change_reason = (
             f"Received in {statement.format} statement {statement.statement_id}"
         )
-        payment.save()
         payments.append(payment)
         if entry.remittance:
-            advice = RemittanceAdvice.objects.create(
-                payment=payment,
-                source=_REMITTANCE_SOURCE.get(statement.format, statement.format)[:16],
-                received_at=now,
-            )
-            RemittanceLine.objects.bulk_create(
-                RemittanceLine(
-                    advice=advice,
-                    reference=line.reference[:100],
-                    paid=line.paid,
-                    discount=line.discount,
-                    adjustment=line.adjustment,
-                    reason_code=line.reason_code[:16],
-                    text=line.text,
-                    invoice_amount=line.invoice_amount,
+            remittances.append(
+                Remittance(
+                    payment=payment,
+                    advice=RemittanceAdvice(
+                        source=_REMITTANCE_SOURCE.get(statement.format, statement.format)[:16],
+                        received_at=now,
+                    ),
+                    lines=[
+                        RemittanceLine(
+                            reference=line.reference[:100],
+                            paid=line.paid,
+                            discount=line.discount,
+                            adjustment=line.adjustment,
+                            reason_code=line.reason_code[:16],
+                            text=line.text,
+                            invoice_amount=line.invoice_amount,
+                        )
+                        for line in entry.remittance
+                    ],
                 )
-                for line in entry.remittance
             )
+    # set-wise: a few queries for the whole file, whatever its length
+    payments_create(payments=payments, remittances=remittances, actor=actor, at=now)
     counts = {"new": len(payments), "repeated": len(statement.entries) - len(payments)}
     if payments:
         counts |= payments_match(payment_ids=[p.pk for p in payments], actor=actor)

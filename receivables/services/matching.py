@@ -6,15 +6,11 @@ from dataclasses import replace
 from django.db import transaction
 from django.utils import timezone
 
-from core.audit import save_audited
-from core.errors import Conflict
-
-from ..matching import Candidate, Outcome, match_payments
+from ..matching import Candidate, MatchResult, Outcome, match_payments
 from ..models import APPLICABLE_STATES, Payment
 from ..selectors import cash_policy, matching_context, payment_input, thresholds_of
-from .applying import Allocation, apply_locked
-
-_CONFLICT = "Someone else changed this payment a moment ago; reload to see it."
+from .applying import Allocation
+from .batch import AutoApplication, payments_apply_auto, payments_save
 
 
 def candidate_json(candidate: Candidate, numbers: dict[int, str], names: dict[int, str]) -> dict:
@@ -82,6 +78,8 @@ def payments_match(*, payment_ids: list[int], actor) -> dict[str, int]:
     names = {cid: info.name for cid, info in context.customers.items()}
     now = timezone.now()
     counts: dict[str, int] = {}
+    sure: list[AutoApplication] = []
+    routed: list[tuple[Payment, MatchResult]] = []
     for payment, result in zip(payments, results, strict=True):
         counts[result.outcome] = counts.get(result.outcome, 0) + 1
         payment.outcome = result.outcome
@@ -91,26 +89,29 @@ def payments_match(*, payment_ids: list[int], actor) -> dict[str, int]:
         payment.explanation = "; ".join(result.reasons)
         payment.matched_at = now
         if result.outcome == Outcome.AUTO and best is not None:
-            try:
-                # a savepoint: an invoice another payment of this batch (or another worker)
-                # settled since the prefetch refuses this one alone, not the whole file
-                with transaction.atomic():
-                    apply_locked(
-                        payment,
-                        actor=actor,
-                        customer_id=best.customer_id,
-                        allocations=allocations_of(payment.candidates[0]),
-                        automatic=True,
-                        explanation=best.explanation,
-                        note=f"Applied automatically at confidence {best.confidence}",
-                    )
-                continue
-            except Conflict as exc:
-                counts["auto"] -= 1
-                counts["suggested"] = counts.get("suggested", 0) + 1
-                result = replace(result, outcome=Outcome.SUGGESTED)
-                payment.refresh_from_db(fields=["state", "applied_amount", "unapplied_amount"])
-                payment.explanation = f"{payment.explanation}; not applied: {exc.message}"
+            sure.append(
+                AutoApplication(
+                    payment=payment,
+                    customer_id=best.customer_id,
+                    allocations=allocations_of(payment.candidates[0]),
+                    explanation=best.explanation,
+                    note=f"Applied automatically at confidence {best.confidence}",
+                )
+            )
+        else:
+            routed.append((payment, result))
+    # the sure ones applied together; one an invoice no longer allows (another payment of this
+    # file, or another worker, settled it since the prefetch) is suggested instead, not the file
+    # refused
+    result_of = {payment.pk: result for payment, result in zip(payments, results, strict=True)}
+    for item, why in payments_apply_auto(sure, actor=actor, at=now):
+        counts["auto"] -= 1
+        counts["suggested"] = counts.get("suggested", 0) + 1
+        item.payment.explanation = f"{item.payment.explanation}; not applied: {why}"
+        result = replace(result_of[item.payment.pk], outcome=Outcome.SUGGESTED)
+        routed.append((item.payment, result))
+    for payment, result in routed:
+        best = result.best
         if best is not None and payment.customer_id is None:
             # a credible payer is known even when the invoices are not
             payment.customer_id = best.customer_id if result.outcome == Outcome.SUGGESTED else None
@@ -118,12 +119,11 @@ def payments_match(*, payment_ids: list[int], actor) -> dict[str, int]:
             Outcome.SUGGESTED: payment.suggest,
             Outcome.AMBIGUOUS: payment.find_ambiguous,
         }.get(result.outcome, payment.find_unmatched)()
-        save_audited(
-            payment,
-            actor=actor,
-            reason=f"Matched: {result.outcome}"
+        payment._history_user = actor
+        payment._change_reason = (
+            f"Matched: {result.outcome}"
             + (f" at {best.confidence}" if best else "")
-            + (f" ({payment.explanation})" if payment.explanation else ""),
-            conflict=_CONFLICT,
+            + (f" ({payment.explanation})" if payment.explanation else "")
         )
+    payments_save([payment for payment, _ in routed], actor=actor, at=now)
     return counts

@@ -202,8 +202,8 @@ def test_a_worker_killed_mid_statement_leaves_nothing_half_applied_and_a_retry_c
     bank, content = lockbox_file
     inbox_store(connector=bank, stream="statements", records=[_record("LBX-0002", content)])
     message = InboundMessage.objects.get(connector=bank)
-    # given a worker that is killed (SIGKILL) as it settles the 101st invoice of the file: its
-    # payments are stored and a hundred of them applied, inside the file's one transaction
+    # given a worker that is killed (SIGKILL) once it has settled more than 100 invoices of the
+    # file: its payments stored and invoices settled, inside the file's one transaction
     first = start_worker(
         name="cash-crash-a",
         extra_env=FAST_REDELIVERY | {"O2C_CASH_CRASH_AFTER": "100"},
@@ -239,7 +239,7 @@ def test_a_worker_killed_mid_statement_leaves_nothing_half_applied_and_a_retry_c
     assert applied >= 100
     summary(
         "cash worker SIGKILL mid-statement",
-        load=f"{CHECKS} checks in one file, killed after 100 applied",
+        load=f"{CHECKS} checks in one file, killed after 100 invoices settled",
         faults="SIGKILL, redelivery to a new worker",
         result="none, then all, applied once",
         lost=CHECKS - Payment.objects.count(),
