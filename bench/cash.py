@@ -22,7 +22,7 @@ from integrations.tasks import inbox_process_task
 from receivables.accounts import account_fingerprint
 from receivables.matching import Outcome, PaymentIn, match_payments
 from receivables.models import Application, Payment
-from receivables.parsers import PARSERS
+from receivables.parsers import PARSERS, ParseError
 from receivables.selectors import cash_policy, matching_context, thresholds_of
 
 from .cash_data import BankRun, CashScale, bank_run
@@ -119,8 +119,12 @@ def _entries(run: BankRun, limit: int | None = None) -> list[list]:
     batches, seen, count = [], set(), 0
     for statement_file in run.files:
         record = map_statement(statement_file.record())
+        try:
+            statements = PARSERS[record.format](record.content)
+        except ParseError:  # a dead letter in the run too; its payments count as not applied
+            continue
         batch = []
-        for statement in PARSERS[record.format](record.content):
+        for statement in statements:
             for entry in statement.entries:
                 if entry.entry_reference not in seen:
                     seen.add(entry.entry_reference)
@@ -257,10 +261,16 @@ def worker_run(run: BankRun, processes: int) -> dict:
         for _ in range(processes * (len(run.files) // 1000 + 1)):
             inbox_process_task.delay(bank.pk, "statements")
         quarter = max(1, run.payments // 4)
-        deadline = start + 1800
+        deadline = start + 3600
+        asked = time.monotonic()
         while waiting.exists() and time.monotonic() < deadline:
             if Payment.objects.count() >= quarter * (len(rss) + 1) and len(rss) < 3:
                 rss.append([_rss_mb(pid) for pid in pool])
+            if time.monotonic() - asked > 15:
+                # as beat's next pull would: a run cut by the task's time limit leaves its file
+                # failed (retried), and the files after it waiting
+                inbox_process_task.delay(bank.pk, "statements")
+                asked = time.monotonic()
             time.sleep(0.25)
         elapsed = time.monotonic() - start
         rss.append([_rss_mb(pid) for pid in pool])
