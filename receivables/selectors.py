@@ -166,14 +166,6 @@ def payment_input(payment: Payment, lines) -> PaymentIn:
     )
 
 
-def open_invoices_by_number(numbers: list[str]) -> dict[str, Invoice]:
-    return {invoice.number: invoice for invoice in Invoice.objects.filter(number__in=numbers)}
-
-
-def decimal_or_zero(value) -> Decimal:
-    return Decimal(value) if value not in (None, "") else ZERO
-
-
 def cash_known_to_erp(balances: dict) -> dict[int, Decimal]:
     """Credit exposure, with billing's ``own_receivables``: the ERP's AR snapshot already took
     off the cash o2c posted to it before the snapshot's time (on invoices it knew by then), so

@@ -112,9 +112,9 @@ def payments_match(*, payment_ids: list[int], actor) -> dict[str, int]:
         routed.append((item.payment, result))
     for payment, result in routed:
         best = result.best
-        if best is not None and payment.customer_id is None:
+        if best is not None and payment.customer_id is None and result.outcome == Outcome.SUGGESTED:
             # a credible payer is known even when the invoices are not
-            payment.customer_id = best.customer_id if result.outcome == Outcome.SUGGESTED else None
+            payment.customer_id = best.customer_id
         {
             Outcome.SUGGESTED: payment.suggest,
             Outcome.AMBIGUOUS: payment.find_ambiguous,

@@ -10,8 +10,8 @@ from billing.services import (
     credit_memo_create,
     invoice_approve,
     invoice_bill_ordered_only,
-    invoices_settle,
     invoice_void,
+    invoices_settle,
     shipments_invoice,
 )
 from core.errors import ApplicationError, Conflict, PermissionDenied
