@@ -5,6 +5,7 @@ history, pending write-offs, and the invoice as cash application sees it."""
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from itertools import chain
+from typing import NamedTuple
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
@@ -99,8 +100,9 @@ def _waiting(user: UserLike, filters: PaymentFilters) -> QuerySet[Payment]:
     return _searched(Payment.objects.filter(state__in=states), filters.q)
 
 
-def _with_row_data(queryset: QuerySet[Payment]) -> QuerySet[Payment]:
-    """What a queue row shows, read in three queries whatever the page's length."""
+def _with_remittances(queryset: QuerySet[Payment]) -> QuerySet[Payment]:
+    """Payments with their customer, statement and remittance advices and lines (the payment
+    page, the CSV export): four queries whatever their number."""
     return queryset.select_related("customer", "statement").prefetch_related(
         Prefetch(
             "remittances",
@@ -109,6 +111,33 @@ def _with_row_data(queryset: QuerySet[Payment]) -> QuerySet[Payment]:
             ),
         )
     )
+
+
+class ShownLine(NamedTuple):
+    """A remittance line as a queue row shows it."""
+
+    reference: str
+    paid: Decimal | None
+    discount: Decimal
+    adjustment: Decimal
+    reason_code: str
+
+
+def _remittance_lines(payment_ids: list[int]) -> dict[int, list[ShownLine]]:
+    """The payments' remittance lines, in the order they came, by payment: one flat query. (A
+    nested prefetch builds a queryset per advice and per payment to cache them in: two-thirds of
+    a fifty-row page's reading time.)"""
+    lines: dict[int, list[ShownLine]] = {}
+    rows = (
+        RemittanceLine.objects.filter(advice__payment_id__in=payment_ids)
+        .order_by("advice_id", "pk")
+        .values_list(
+            "advice__payment_id", "reference", "paid", "discount", "adjustment", "reason_code"
+        )
+    )
+    for payment_id, *fields in rows:
+        lines.setdefault(payment_id, []).append(ShownLine(*fields))
+    return lines
 
 
 @dataclass(frozen=True)
@@ -169,12 +198,11 @@ def shown_candidates(payment: Payment, limit: int = 3) -> list[ShownCandidate]:
 
 def _decorated(payments: list[Payment]) -> list[Payment]:
     """Each row's candidates and remittance lines, read once here rather than per template
-    lookup (a prefetched ``.all()`` still builds a queryset each time it is called)."""
+    lookup."""
+    lines = _remittance_lines([payment.pk for payment in payments])
     for payment in payments:
         payment.shown_candidates = shown_candidates(payment)
-        payment.remittance_lines = [
-            line for advice in payment.remittances.all() for line in advice.lines.all()
-        ]
+        payment.remittance_lines = lines.get(payment.pk, [])
     return payments
 
 
@@ -183,7 +211,7 @@ def payment_queue(
 ) -> Page:
     """One page of payments waiting for a person, each with its best candidates."""
     return keyset_page(
-        _with_row_data(_waiting(user, filters)),
+        _waiting(user, filters).select_related("customer"),
         ordering=SORTS.get(filters.sort, SORTS["newest"]),
         cursor=cursor,
         size=size,
@@ -194,7 +222,7 @@ def payment_queue(
 def payments_waiting(*, user: UserLike, filters: PaymentFilters) -> QuerySet[Payment]:
     """Every waiting payment the filters select, for the CSV export."""
     ordering = SORTS.get(filters.sort, SORTS["newest"])
-    return _with_row_data(_waiting(user, filters)).order_by(*ordering)
+    return _with_remittances(_waiting(user, filters)).order_by(*ordering)
 
 
 def payment_counts(*, user: UserLike, q: str = "") -> dict[str, int]:
@@ -210,7 +238,7 @@ def payment_counts(*, user: UserLike, q: str = "") -> dict[str, int]:
 def payment_row(*, user: UserLike, payment_id: int) -> Payment:
     """One payment as its queue row shows it, in whatever state it is now."""
     _require(user)
-    payment = _with_row_data(Payment.objects.filter(pk=payment_id)).first()
+    payment = Payment.objects.select_related("customer").filter(pk=payment_id).first()
     if payment is None:
         raise PermissionDenied("No such payment.", {"payment_id": payment_id})
     return _decorated([payment])[0]
@@ -220,7 +248,7 @@ def payment_get(*, user: UserLike, payment_id: int) -> Payment:
     """The payment page: its statement, remittances, applications, unapplied cash, write-offs."""
     _require(user)
     payment = (
-        _with_row_data(Payment.objects.filter(pk=payment_id))
+        _with_remittances(Payment.objects.filter(pk=payment_id))
         .select_related("applied_by")
         .prefetch_related(
             Prefetch(

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.payment_queue, name="queue"),
     path("counts/", views.payment_counts, name="counts"),
     path("payments/<int:payment_id>/", views.payment_detail, name="payment"),
+    path("payments/<int:payment_id>/form/<str:action>/", views.payment_form, name="action_form"),
     path("payments/<int:payment_id>/<str:action>/", views.payment_action, name="action"),
     path(
         "applications/<int:application_id>/reverse/",

@@ -11,6 +11,8 @@ from django.template import engines
 from django.template.backends.utils import csrf_input
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -19,6 +21,7 @@ from django_htmx.http import trigger_client_event
 from core.exports import csv_response, zoned
 from core.forms import ActionForm
 from core.http import next_url, refused, role_required
+from core.jinja import page_constants
 from core.pagination import render_paged_list
 
 from . import queue as selectors
@@ -83,14 +86,12 @@ def render_payment_rows(request: HttpRequest, payments, *, next_path: str, **ext
     """The rows of ``payments``; ``extra`` is a re-rendered row's row_error, row_done,
     row_action and row_split."""
     rows = engines["jinja2"].get_template(ROWS_TEMPLATE)
-    # The CSRF field once for all rows: the backend's lazy one would mask the token again for
-    # each of the hundreds of forms on the page.
     context = {
         "payments": payments,
         "now": timezone.now(),
         "next_path": next_path,
         "blank_split": _blank_split(),
-        "csrf_input": csrf_input(request),
+        **page_constants(request),
         **extra,
     }
     # Safe: the environment escapes every value it prints (core/jinja.py).
@@ -269,6 +270,35 @@ def payment_action(request: HttpRequest, payment_id: int, action: str) -> HttpRe
         row_split=_posted_split(request) if error and action == "split" else None,
     )
     return trigger_client_event(HttpResponse(row, status=status), PAYMENTS_CHANGED)
+
+
+@login_required
+@require_GET
+@cash_required
+def payment_form(request: HttpRequest, payment_id: int, action: str) -> HttpResponse:
+    """One action's form for a queue row, fetched when the analyst opens it."""
+    if action not in ACTIONS or action == "accept":
+        raise Http404("No such action.")
+    payment = selectors.payment_row(user=request.user, payment_id=payment_id)
+    if payment.state not in OPEN_STATES:
+        return HttpResponse(
+            f'<p class="msg msg-info" role="status">Payment {payment.pk} is '
+            f"{escape(payment.get_state_display().lower())}: nothing to do here.</p>"
+        )
+    module = engines["jinja2"].env.get_template(ROWS_TEMPLATE).module
+    next_path = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_path, allowed_hosts={request.get_host()}):
+        next_path = reverse("receivables:queue")
+    form = module.action_form(
+        payment,
+        action,
+        reverse("receivables:payment", args=[payment.pk]),
+        True,
+        next_path,
+        csrf_input(request),
+        _blank_split(),
+    )
+    return HttpResponse(form)
 
 
 # -- the payment page -------------------------------------------------------------------------------

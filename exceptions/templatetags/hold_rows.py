@@ -4,9 +4,10 @@ Django template language). A row action re-renders its one row with ``render_hol
 
 from django import template
 from django.template import engines
-from django.template.backends.utils import csrf_input
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
+
+from core.jinja import page_constants
 
 register = template.Library()
 
@@ -17,10 +18,8 @@ def render_hold_rows(request, holds, *, next_path: str, **extra) -> SafeString:
     """The rows of ``holds``; ``next_path`` is the page they sit on (where a form posted without
     JavaScript returns), ``extra`` a re-rendered row's ``row_error`` or ``row_done``."""
     rows = engines["jinja2"].get_template(ROWS_TEMPLATE)
-    # The CSRF field once for all rows: the backend's own (given the request) is lazy and would
-    # mask the token afresh for every row it is printed in.
     context = {"holds": holds, "now": timezone.now(), "next_path": next_path, **extra}
-    html = rows.render({**context, "csrf_input": csrf_input(request)})
+    html = rows.render({**context, **page_constants(request)})
     # Safe: the environment escapes every value it prints (autoescape, see o2c/jinja.py).
     return mark_safe(html)  # noqa: S308
 

@@ -181,6 +181,44 @@ def test_only_cash_application_and_managers_open_the_queue(client, suggested, cr
     assert suggested.state == PaymentState.SUGGESTED
 
 
+def test_a_rows_forms_come_when_opened_and_only_to_cash_application(
+    client, unmatched, cash_user, credit_user
+):
+    client.force_login(cash_user)
+    queue = client.get(reverse("receivables:queue"), {"state": "unmatched"}).content.decode()
+    form_url = reverse("receivables:action_form", args=[unmatched.pk, "split"])
+    # the row carries the three summaries, and where each form comes from, not the forms
+    assert f'hx-get="{form_url}?next=/cash/%3Fstate%3Dunmatched"' in queue
+    assert "Split across invoices" in queue and 'name="invoice_1"' not in queue
+    # opened, the split form posts back over htmx to the row, returning to the page it came from
+    body = client.get(form_url, {"next": "/cash/?state=unmatched"}).content.decode()
+    assert 'name="invoice_1"' in body and 'name="csrfmiddlewaretoken"' in body
+    assert f'hx-target="#payment-{unmatched.pk}"' in body
+    assert 'name="next" value="/cash/?state=unmatched"' in body
+    # another site as "next" is not followed: the queue is
+    elsewhere = client.get(form_url, {"next": "https://evil.example/"}).content.decode()
+    assert 'name="next" value="/cash/"' in elsewhere
+    refund = client.get(reverse("receivables:action_form", args=[unmatched.pk, "refund"]))
+    assert f"send {unmatched.amount:,.2f} USD back" in refund.content.decode()
+    assert (
+        client.get(reverse("receivables:action_form", args=[unmatched.pk, "nope"])).status_code
+        == 404
+    )
+    # another role gets nothing
+    client.force_login(credit_user)
+    assert client.get(form_url).status_code == 403
+
+
+def test_a_form_opened_after_the_payment_was_worked_says_so(client, suggested, cash_user):
+    client.force_login(cash_user)
+    _act(client, suggested, "accept", {"candidate": "0"})
+    body = client.get(
+        reverse("receivables:action_form", args=[suggested.pk, "on_account"])
+    ).content.decode()
+    assert f"Payment {suggested.pk} is applied: nothing to do here." in body
+    assert "<form" not in body
+
+
 def test_accept_applies_the_suggestion_and_the_invoice_shows_paid(client, suggested, cash_user):
     invoice = Invoice.objects.get(pk=suggested.candidates[0]["allocations"][0]["invoice_id"])
     client.force_login(cash_user)
