@@ -3,7 +3,7 @@ payment applied short opens its deductions; a reversed application withdraws its
 
 from django.dispatch import receiver
 
-from receivables.signals import cash_application_reversed, cash_applied
+from receivables.signals import cash_application_reversed, cash_applied, cash_applied_together
 
 from .services import case_withdraw_for_application, cases_from_payment
 
@@ -11,6 +11,13 @@ from .services import case_withdraw_for_application, cases_from_payment
 @receiver(cash_applied, dispatch_uid="cases_from_payment")
 def open_deductions(sender, *, payment, applications, unapplied, **kwargs) -> None:
     cases_from_payment(payment, applications)
+
+
+@receiver(cash_applied_together, dispatch_uid="cases_from_payments")
+def open_deductions_together(sender, *, applied, **kwargs) -> None:
+    for payment, applications, _ in applied:
+        if any(application.short_amount > 0 for application in applications):
+            cases_from_payment(payment, applications)
 
 
 @receiver(cash_application_reversed, dispatch_uid="cases_withdraw_reversed")

@@ -13,7 +13,12 @@ from orders.extensions import blocking_reasons
 from orders.lifecycle import Step
 from orders.models import OrderState
 from orders.signals import order_transitioning
-from receivables.signals import cash_application_reversed, cash_applied, write_off_applied
+from receivables.signals import (
+    cash_application_reversed,
+    cash_applied,
+    cash_applied_together,
+    write_off_applied,
+)
 
 from .services import (
     outbox_enqueue_credit_memo,
@@ -24,6 +29,7 @@ from .services import (
 from .services.outbox import (
     outbox_enqueue_cancel,
     outbox_enqueue_cash_application,
+    outbox_enqueue_cash_applications,
     outbox_enqueue_cash_reversal,
     outbox_enqueue_write_off,
     outbox_release_if_shippable,
@@ -76,6 +82,11 @@ def resend_rejected_invoices(sender, order_id, reason_code, resolution_code, act
 @receiver(cash_applied, dispatch_uid="integrations.cash_to_erp")
 def cash_to_erp(sender, payment, applications, unapplied, **kwargs) -> None:
     outbox_enqueue_cash_application(payment=payment, applications=applications, unapplied=unapplied)
+
+
+@receiver(cash_applied_together, dispatch_uid="integrations.cash_batch_to_erp")
+def cash_batch_to_erp(sender, applied, actor=None, **kwargs) -> None:
+    outbox_enqueue_cash_applications(applied, actor=actor)
 
 
 @receiver(cash_application_reversed, dispatch_uid="integrations.cash_reversal_to_erp")

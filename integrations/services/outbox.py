@@ -15,6 +15,7 @@ from simple_history.utils import bulk_create_with_history
 from billing.selectors import invoice_lines_with_orders
 from billing.services import invoice_mark_posted, invoice_record_posting_refusal
 from core.errors import TransientError, require_reason
+from core.pgcopy import copy_create, copy_history
 from core.roles import get_system_user
 from exceptions.models import ACTIVE_STATES, Hold
 from orders.extensions import blocking_reasons
@@ -260,15 +261,14 @@ def outbox_enqueue_credit_memo(*, credit_memo) -> OutboundMessage | None:
     )
 
 
-def outbox_enqueue_cash_application(*, payment, applications, unapplied) -> OutboundMessage | None:
-    """In the transaction that applies the payment: the ERP gets what went where, once per
-    application event (its key names the rows it made)."""
+def _cash_application_message(payment, applications, unapplied) -> tuple[str, object, dict]:
+    """(key, correlation id, payload) of the ERP's message for one application event: what went
+    where, once per event (its key names the rows it made)."""
     made = [f"a{row.pk}" for row in applications] + ([f"u{unapplied.pk}"] if unapplied else [])
-    return _enqueue(
-        topic="cash_application",
-        key=f"cash:{payment.pk}:{'-'.join(made)}",
-        correlation_id=payment.correlation_id,
-        payload={
+    return (
+        f"cash:{payment.pk}:{'-'.join(made)}",
+        payment.correlation_id,
+        {
             "payment_id": payment.pk,
             "bank_reference": payment.bank_reference or payment.entry_reference,
             "value_date": payment.value_date.isoformat(),
@@ -288,6 +288,54 @@ def outbox_enqueue_cash_application(*, payment, applications, unapplied) -> Outb
             "on_account": str(unapplied.amount) if unapplied else "0.00",
         },
     )
+
+
+def outbox_enqueue_cash_application(*, payment, applications, unapplied) -> OutboundMessage | None:
+    """In the transaction that applies the payment: the ERP gets what went where."""
+    key, correlation_id, payload = _cash_application_message(payment, applications, unapplied)
+    return _enqueue(
+        topic="cash_application", key=key, correlation_id=correlation_id, payload=payload
+    )
+
+
+def outbox_enqueue_cash_applications(applied: list[tuple], *, actor=None) -> int:
+    """``outbox_enqueue_cash_application`` for a batch of (payment, applications, unapplied), in
+    its transaction: the connector looked up once, the rows and their history written by COPY,
+    one relay queued. A key already written is not written again. Returns how many were
+    written."""
+    connector = outbox_recipient("cash_application")
+    if connector is None or not applied:
+        return 0
+    messages = {
+        key: (correlation_id, payload)
+        for key, correlation_id, payload in (
+            _cash_application_message(payment, applications, unapplied)
+            for payment, applications, unapplied in applied
+        )
+    }
+    known = set(
+        OutboundMessage.objects.filter(key__in=list(messages)).values_list("key", flat=True)
+    )
+    now = timezone.now()
+    rows = [
+        OutboundMessage(
+            connector=connector,
+            topic="cash_application",
+            key=key,
+            correlation_id=correlation_id,
+            created_at=now,
+            payload={"key": key, "correlation_id": str(correlation_id), **payload},
+        )
+        for key, (correlation_id, payload) in messages.items()
+        if key not in known
+    ]
+    if rows:
+        copy_create(OutboundMessage, rows)
+        copy_history(OutboundMessage, rows, default_user=actor, default_date=now)
+        from ..tasks import outbox_relay_task
+
+        outbox_relay_task.delay_on_commit()
+    return len(rows)
 
 
 def outbox_enqueue_cash_reversal(*, application) -> OutboundMessage | None:

@@ -23,7 +23,7 @@ from ..models import (
     RemittanceLine,
     UnappliedCash,
 )
-from ..signals import cash_applied
+from ..signals import cash_applied_together
 from .applying import Allocation, _judge_held_orders
 
 #: The payment fields matching and applying change.
@@ -140,7 +140,7 @@ def payments_apply_auto(
     """Apply matching's sure candidates of locked payments: the batch's invoices locked once (in
     id order, as ``invoices_settle`` does, so two workers cannot deadlock) and settled together,
     the applications, any rest on the customer's account, and the payments written set-wise; then
-    ``cash_applied`` for each payment, as one application sends it. A candidate an invoice no
+    ``cash_applied_together`` once for them all. A candidate an invoice no
     longer allows (settled meanwhile by another payment of the file or another worker) is not
     applied: it is returned with the reason, and its payment left as it was."""
     items = [
@@ -235,8 +235,7 @@ def payments_apply_auto(
         copy_create(UnappliedCash, held)
         copy_history(UnappliedCash, held, default_user=actor, default_date=at)
     payments_save([payment for payment, _, _ in made], actor=actor, at=at)
-    for payment, mine, unapplied in made:
-        cash_applied.send(sender=Payment, payment=payment, applications=mine, unapplied=unapplied)
+    cash_applied_together.send(sender=Payment, applied=made, actor=actor)
     judged = {invoice.customer_id for invoice in invoices.values() if invoice.pk in changes}
     if judged:
         transaction.on_commit(lambda: _judge_held_orders(judged))
