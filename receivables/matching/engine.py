@@ -61,6 +61,24 @@ def customers_for_payment(
     return ids
 
 
+def customers_named(payment: PaymentIn, context: Context) -> set[int]:
+    """Customers whose open invoices the caller should prefetch besides the payers': the families
+    of the invoices the payment's references name as written (needs ``invoices_by_key``). What
+    the named invoices leave over is looked for among their family's, and a reference naming two
+    of a group's members is drafted for the group's root. Transposed readings and bare numbers
+    in free text are not followed here: in a dense number range they name strangers' invoices,
+    and reading those strangers' whole families tripled the rows a batch read."""
+    ids: set[int] = set()
+    for ref in extract_references(payment):
+        if ref.bare:
+            continue
+        for invoice in context.invoices_by_key.get(ref.key, ()):
+            chain = lineage(invoice.customer_id, context)
+            ids.update(_family(invoice.customer_id, context))
+            ids.update(_family(chain[-1], context))
+    return ids
+
+
 def _strength(r: Resolution, w: Weights):
     if r.ref.source == "remittance":
         base = w.reference_remittance

@@ -180,7 +180,8 @@ class Context:
 
     #: canonical reference key (``reference_key(number)``) -> open invoices with that number
     invoices_by_key: Mapping[str, Sequence[OpenInvoice]] = field(default_factory=dict)
-    #: customer -> its open invoices (for the payer candidates and their subsidiaries)
+    #: customer -> its open invoices (for the payer candidates and their subsidiaries); those
+    #: beyond any amount fit (open less discount above the payment, plus tolerance) may be left out
     open_by_customer: Mapping[int, Sequence[OpenInvoice]] = field(default_factory=dict)
     #: customers the invoices and payers name, with their parents
     customers: Mapping[int, CustomerInfo] = field(default_factory=dict)

@@ -1,0 +1,142 @@
+"""What matching reads for a batch: the open invoices of the likely payers are fetched only where
+an amount of the batch could settle them (open less the discount at most the payment plus the
+tolerance). Shown over random invoices, terms and payments: the bounded read changes no match."""
+
+from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from billing.models import Invoice
+from core.audit import set_state_for_insert
+from receivables.matching import PaymentIn, RemittanceLine, match_payments
+from receivables.selectors import (
+    _open_invoices,
+    cash_policy,
+    matching_context,
+    thresholds_of,
+)
+from tests.fixtures.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+NAMES = ["Granite Foods Inc.", "Beacon Hardware LLC"]
+cents = st.integers(min_value=1, max_value=300_000).map(lambda n: Decimal(n) / 100)
+
+
+def _invoices(data) -> list[Invoice]:
+    terms = st.sampled_from([(Decimal(0), 0), (Decimal("2.00"), 10), (Decimal("1.50"), 15)])
+    customers = []
+    for name in NAMES:
+        percent, days = data.draw(terms, label="terms")
+        customers.append(CustomerFactory(name=name, discount_percent=percent, discount_days=days))
+    today, now = timezone.localdate(), timezone.now()
+    made = []
+    for n in range(data.draw(st.integers(min_value=1, max_value=8), label="invoices")):
+        total = data.draw(cents, label="total")
+        settled = data.draw(st.sampled_from([Decimal(0), Decimal(0), total / 4]), label="paid")
+        invoice = Invoice(
+            number=f"INV-{n + 1:07d}",
+            customer=customers[data.draw(st.integers(0, 1), label="customer")],
+            billing_rule="immediate",
+            currency=data.draw(st.sampled_from(["USD", "USD", "EUR"]), label="currency"),
+            issued_on=today - timedelta(days=data.draw(st.integers(0, 40), label="age")),
+            due_date=today + timedelta(days=data.draw(st.integers(-10, 30), label="due")),
+            subtotal=total,
+            total=total,
+            settled_amount=settled.quantize(Decimal("0.01")),
+            created_at=now,
+            released_at=now,
+        )
+        set_state_for_insert(invoice, "released")
+        made.append(invoice)
+    return Invoice.objects.bulk_create(made)
+
+
+def _payments(data, invoices: list[Invoice]) -> list[PaymentIn]:
+    """Payments of one invoice, of a few together, with or without the discount, of part of
+    one, or of any amount; naming an invoice or not."""
+    payments = []
+    for n in range(data.draw(st.integers(min_value=1, max_value=5), label="payments")):
+        paid = data.draw(st.lists(st.sampled_from(invoices), min_size=1, max_size=3), label="paid")
+        exact = sum((i.open_amount for i in paid), Decimal(0))
+        amount = data.draw(
+            st.sampled_from([exact, (exact * Decimal("0.98")).quantize(Decimal("0.01"))]) | cents,
+            label="amount",
+        )
+        named = data.draw(st.booleans(), label="names an invoice")
+        payments.append(
+            PaymentIn(
+                key=f"p{n}",
+                amount=amount,
+                currency=data.draw(st.sampled_from(["USD", "USD", "EUR"]), label="currency"),
+                value_date=timezone.localdate(),
+                payer_name=data.draw(st.sampled_from([*NAMES, "Quimby Catering"]), label="payer"),
+                remittance=(
+                    (RemittanceLine(reference=paid[0].number, paid=amount),) if named else ()
+                ),
+            )
+        )
+    return payments
+
+
+@given(data=st.data())
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_the_bounded_read_of_open_invoices_changes_no_match(data):
+    Invoice.objects.all().delete()
+    invoices = _invoices(data)
+    payments = _payments(data, invoices)
+    policy = cash_policy()
+    thresholds = thresholds_of(policy)
+    bounded = matching_context(payments, policy)
+    customers = {invoice.customer_id for invoice in invoices}
+    everything: dict[int, list] = {}
+    for invoice in _open_invoices(Invoice.objects.filter(customer_id__in=customers)):
+        everything.setdefault(invoice.customer_id, []).append(invoice)
+    full = replace(bounded, open_by_customer=everything)
+    assert match_payments(payments, bounded, thresholds) == match_payments(
+        payments, full, thresholds
+    )
+
+
+def test_an_invoice_too_large_for_every_payment_is_not_read_but_a_discounted_one_is():
+    customer = CustomerFactory(name=NAMES[0], discount_percent=Decimal("2.00"), discount_days=10)
+    today, now = timezone.localdate(), timezone.now()
+    made = []
+    for number, total in (
+        ("INV-0000001", "500.00"),
+        ("INV-0000002", "1020.00"),
+        ("INV-0000003", "5000.00"),
+    ):
+        invoice = Invoice(
+            number=number,
+            customer=customer,
+            billing_rule="immediate",
+            issued_on=today,
+            due_date=today + timedelta(days=30),
+            subtotal=Decimal(total),
+            total=Decimal(total),
+            created_at=now,
+            released_at=now,
+        )
+        set_state_for_insert(invoice, "released")
+        made.append(invoice)
+    Invoice.objects.bulk_create(made)
+    # 999.60 pays INV-0000002 less its 2 % discount (20.40); nothing here can pay 5,000.00
+    payment = PaymentIn(
+        key="p", amount=Decimal("999.60"), currency="USD", value_date=today, payer_name=NAMES[0]
+    )
+    context = matching_context([payment], cash_policy())
+    read = sorted(i.number for i in context.open_by_customer[customer.pk])
+    assert read == ["INV-0000001", "INV-0000002"]
+    [result] = match_payments([payment], context, thresholds_of(cash_policy()))
+    assert [a.invoice_id for a in result.best.allocations] == [made[1].pk]
+    assert result.best.allocations[0].discount == Decimal("20.40")
