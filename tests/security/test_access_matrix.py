@@ -78,6 +78,7 @@ ACCESS = {
     "receivables:counts": {"get": ({CASH, MANAGER}, None)},
     "receivables:payment": {"get": ({CASH, MANAGER}, None)},
     "receivables:action": {"post": ({CASH, MANAGER}, {"reason": "access matrix", "confirm": "on"})},
+    "receivables:action_form": {"get": ({CASH, MANAGER}, None)},
     "receivables:reverse": {
         "post": ({CASH, MANAGER}, {"reason": "access matrix", "confirm": "on"})
     },
@@ -196,6 +197,8 @@ def _action_url(name: str, pattern: str, world) -> str:
         return reverse(name, args=[world["invoice"].pk, "approve"])
     if name == "receivables:action":
         return reverse(name, args=[_cash_ids(world)["payment_id"], "refund"])
+    if name == "receivables:action_form":
+        return reverse(name, args=[_cash_ids(world)["payment_id"], "split"])
     if name == "receivables:write_off_action":
         return reverse(name, args=[_cash_ids(world)["write_off_id"], "approve"])
     if name in ("integrations:inbox_message", "integrations:outbox_message"):
