@@ -13,6 +13,7 @@ class Role(models.TextChoices):
     WAREHOUSE = "warehouse", "Warehouse"  # inventory and fulfilment holds
     FINANCE = "finance", "Finance"  # invoice releases and billing holds
     CASH_APPLICATION = "cash_application", "Cash application"  # payments to invoices
+    COLLECTIONS = "collections", "Collections"  # past-due customers, promises, dunning
     INTEGRATION_ADMIN = "integration_admin", "Integration admin"  # connectors and dead letters
     MANAGER = "manager", "Manager"  # sees every queue and the dashboard
 

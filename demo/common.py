@@ -72,6 +72,7 @@ USERS = [
     ("integration", "Ian", "Integration", Role.INTEGRATION_ADMIN),
     ("manager", "Morgan", "Manager", Role.MANAGER),
     ("cash", "Cass", "Cash", Role.CASH_APPLICATION),
+    ("collector", "Cole", "Collector", Role.COLLECTIONS),
 ]
 # Final state -> share of demo orders; the path to each is built by _path().
 STATE_MIX = [

@@ -19,7 +19,7 @@ from django.db.models import F, OuterRef, Sum, Window
 from django.db.models.functions import RowNumber
 
 from core.money import CENT, ZERO
-from orders.extensions import ar_adjustments
+from orders.extensions import ar_adjustments, credit_standings, worst_credit_status
 from orders.models import (
     EXPOSED_STATES,
     ARBalance,
@@ -144,6 +144,8 @@ class BatchFacts:
         }
         # o2c's own open invoices in place of what the ERP's snapshot says of them (billing)
         self.ar_extra = ar_adjustments({cid: self.ar.get(cid) for cid in customer_ids})
+        # o2c's own view of how the customer pays (collections: watch or block when past due)
+        self.standings = credit_standings(customer_ids)
         self.stock = stock_of(item_ids)
         self.recent = recent_orders(customer_ids, min(order.received_at for order in orders), depth)
         self.earlier = defaultdict(list)  # (order id, item id) -> quantities of earlier orders
@@ -175,7 +177,9 @@ class BatchFacts:
             has_ship_to=order.ship_to_id is not None,
             customer=CustomerFacts(
                 credit_limit=customer.credit_limit,
-                credit_status=customer.credit_status,
+                credit_status=worst_credit_status(
+                    customer.credit_status, self.standings.get(order.customer_id, "ok")
+                ),
                 # never below zero: a snapshot missing invoices o2c posted must not make room
                 open_ar=max(
                     ZERO,

@@ -6,6 +6,7 @@ from django.utils import timezone
 from billing.selectors import is_finance
 from cases.selectors import case_queues_for_user
 from core.roles import Role, user_roles
+from dunning.selectors import sees_collections
 from exceptions.selectors import WORK_QUEUES, queues_for_user, unread_notifications
 from orders.selectors import can_view_orders
 
@@ -37,6 +38,8 @@ def navigation(request) -> dict:
         items.append(("Write-offs", reverse("receivables:write_offs")))
     if case_queues_for_user(user):
         items.append(("Cases", reverse("cases:queue")))
+    if sees_collections(user):
+        items.append(("Collections", reverse("dunning:worklist")))
     if Role.MANAGER in roles:
         items.append(("Dashboard", reverse("insights:dashboard")))
     if roles & {Role.INTEGRATION_ADMIN, Role.MANAGER}:

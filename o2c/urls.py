@@ -30,6 +30,7 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("cash/", include("receivables.urls")),
     path("cases/", include("cases.urls")),
+    path("collections/", include("dunning.urls")),
     path("integrations/", include("integrations.urls")),
     path("insights/", include("insights.urls")),
     path("api/v1/", include("o2c.api_urls")),

@@ -8,7 +8,10 @@ AppConfig as dotted paths, and this registry reads them once, in INSTALLED_APPS 
 - ``order_timelines``: ``provider(order) -> [TimelineEntry]``, merged into the order's story;
 - ``order_ar_sources``: ``source(balances) -> {customer id: amount}``, added to the ERP's open AR
   (``balances``: customer id -> its ARBalance or None) for credit exposure (billing: the open
-  invoices o2c issued, less what the ERP's snapshot already counts of them).
+  invoices o2c issued, less what the ERP's snapshot already counts of them);
+- ``order_credit_standings``: ``source(customer_ids) -> {customer id: "watch" | "blocked"}``,
+  a credit status from o2c's own view of the customer (collections: past-due days); the credit
+  rule reads the worst of these and the customer's own ``credit_status``.
 """
 
 from collections.abc import Callable
@@ -27,6 +30,7 @@ class OrderExtensions(NamedTuple):
     panels: tuple[Callable, ...]
     timelines: tuple[Callable, ...]
     ar_sources: tuple[Callable, ...]
+    credit_standings: tuple[Callable, ...]
 
 
 @cache
@@ -51,3 +55,22 @@ def ar_adjustments(balances: dict) -> dict:
         for customer_id, amount in source(balances).items():
             total[customer_id] = total.get(customer_id, 0) + amount
     return total
+
+
+#: Credit statuses from best to worst.
+CREDIT_ORDER = ("ok", "watch", "blocked")
+
+
+def worst_credit_status(*statuses: str) -> str:
+    """The worst of ``statuses`` ("ok" when none is known)."""
+    known = [s for s in statuses if s in CREDIT_ORDER]
+    return max(known, key=CREDIT_ORDER.index, default="ok")
+
+
+def credit_standings(customer_ids) -> dict:
+    """Each customer's worst credit status among every declared source (absent: none said)."""
+    found: dict = {}
+    for source in order_extensions().credit_standings:
+        for customer_id, status in source(customer_ids).items():
+            found[customer_id] = worst_credit_status(found.get(customer_id, "ok"), status)
+    return found

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "billing",
     "receivables",
     "cases",
+    "dunning",
     "integrations",
     "insights",
 ]

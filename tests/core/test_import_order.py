@@ -1,4 +1,4 @@
-"""Imports point one way: insights -> integrations -> cases -> receivables -> billing -> exceptions -> orders -> core.
+"""Imports point one way: insights -> integrations -> dunning -> cases -> receivables -> billing -> exceptions -> orders -> core.
 
 A package may import from packages to its right, never to its left; ``core`` imports no app;
 no app imports the project wiring (``o2c``, settings aside) or the demo. Every import counts,
@@ -20,6 +20,7 @@ LAYERS = (
     "billing",
     "receivables",
     "cases",
+    "dunning",
     "integrations",
     "insights",
 )

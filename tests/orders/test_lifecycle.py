@@ -202,7 +202,8 @@ def test_the_apps_above_declare_their_extensions_in_installed_order():
     # given the installed apps  # when the registry reads their declarations
     declared = extensions.order_extensions()
     # then holds guard the steps, each app adds its panel and timeline rows, and billing and
-    # receivables what o2c knows of AR beyond the ERP's snapshot, in app order
+    # receivables what o2c knows of AR beyond the ERP's snapshot, in app order, and collections
+    # a credit standing from past-due days
     names = {
         part: [f"{f.__module__}.{f.__name__}" for f in getattr(declared, part)]
         for part in declared._fields
@@ -219,6 +220,7 @@ def test_the_apps_above_declare_their_extensions_in_installed_order():
             "billing.selectors.own_receivables",
             "receivables.selectors.cash_known_to_erp",
         ],
+        "credit_standings": ["dunning.selectors.standings_of"],
     }
 
 

@@ -4,6 +4,7 @@ role meets the same state; POSTs carry a valid body, so a refusal is the access 
 form error."""
 
 import re
+from datetime import date
 
 import pytest
 from django.contrib import admin
@@ -26,7 +27,7 @@ CS, CREDIT, FINANCE, INTEGRATION, MANAGER, CASH = (
     Role.MANAGER,
     Role.CASH_APPLICATION,
 )
-PRICING, WAREHOUSE = Role.PRICING, Role.WAREHOUSE
+PRICING, WAREHOUSE, COLLECT = Role.PRICING, Role.WAREHOUSE, Role.COLLECTIONS
 #: Everyone who works a case queue; the world's case is pricing's (and managers').
 CASE_ROLES = {CS, PRICING, WAREHOUSE, FINANCE, CASH, MANAGER}
 EVERY_ROLE = frozenset(ROLES)
@@ -110,6 +111,19 @@ ACCESS = {
     },
     # finance sees a case of another queue only once a credit waits (the world's case is open)
     "cases:credit": {"post": ({MANAGER}, {"action": "approve", "reason": "access matrix"})},
+    # collections: finance and managers see the desk; collectors and managers act on it
+    "dunning:worklist": {"get": ({COLLECT, FINANCE, MANAGER}, None)},
+    "dunning:account": {"get": ({COLLECT, FINANCE, MANAGER}, None)},
+    "dunning:promise": {
+        "post": (
+            {COLLECT, MANAGER},
+            {"amount": "1.00", "currency": "USD", "promised_for": str(date.today())},
+        )
+    },
+    "dunning:contact": {
+        "post": ({COLLECT, MANAGER}, {"channel": "phone", "summary": "access matrix"})
+    },
+    "dunning:task_done": {"post": ({COLLECT, MANAGER}, {"note": "access matrix"})},
     "integrations:console": {"get": ({INTEGRATION, MANAGER}, None)},
     "integrations:inbox": {"get": ({INTEGRATION, MANAGER}, None)},
     "integrations:progress": {"get": ({INTEGRATION, MANAGER}, None)},
@@ -181,6 +195,8 @@ def _url(pattern: str, world) -> str:
         "connector_id": world["connector"].pk,
         **_cash_ids(world),
         "case_id": _case_id(world),
+        "customer_id": world["invoice"].customer_id,
+        "task_id": _task_id(world),
         "queue": "credit",
         "table": "aging",
         "connector": world["connector"].name,
@@ -265,6 +281,23 @@ def _cash_ids(world) -> dict[str, int]:
             "write_off_id": write_off.pk,
         }
     return world["cash"]
+
+
+def _task_id(world) -> int:
+    """A collector's task for the world's customer, for the collections desk's routes."""
+    if "task" not in world:
+        from django.utils import timezone
+
+        from dunning.models import CollectionTask
+
+        world["task"] = CollectionTask.objects.create(
+            customer_id=world["invoice"].customer_id,
+            kind=CollectionTask.Kind.DUNNING,
+            text="access matrix",
+            due_on=timezone.localdate(),
+            created_at=timezone.now(),
+        ).pk
+    return world["task"]
 
 
 def _case_id(world) -> int:

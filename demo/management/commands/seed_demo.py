@@ -8,6 +8,7 @@ from demo.billing import seed_billing
 from demo.connectors import seed_connectors
 from demo.holds import seed_holds
 from demo.master_data import seed_demo
+from dunning.services import dunning_run
 from integrations.services.outbox import outbox_recipient
 
 
@@ -26,6 +27,8 @@ class Command(BaseCommand):
         # the finance desk's orders are released to this warehouse, which confirms their shipments
         wms = outbox_recipient("order_release")
         invoices = seed_billing(wms=wms.name) if wms else seed_billing()
+        # what the nightly collections run would do, so the worklist reads today's invoices
+        dunning_run()
         if result.created:
             self.stdout.write(
                 self.style.SUCCESS(

@@ -1,0 +1,220 @@
+"""Reads of collections, scoped to the user's role and territories: the worklist (one page of
+accounts in a fixed number of queries), a customer's account with its invoices by age, cases,
+promises, contacts and tasks, and the standings the credit rule reads."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, F, Max, QuerySet
+from django.utils import timezone
+
+from billing.models import Invoice
+from billing.models.invoice import RECEIVABLE_STATES
+from cases.models import ACTIVE_STATES as CASE_ACTIVE_STATES
+from cases.models import Case
+from core.errors import PermissionDenied
+from core.pagination import Page, keyset_page
+from core.roles import Role, UserLike, has_role
+from orders.models import Customer
+from orders.selectors import territories_for
+
+from .models import (
+    CollectionAccount,
+    CollectionContact,
+    CollectionTask,
+    ContactLog,
+    CustomerStanding,
+    PromiseState,
+    PromiseToPay,
+    Standing,
+    TaskState,
+)
+
+#: Who sees the worklist and accounts; finance sees them too but does not act.
+COLLECTIONS_VIEWERS = (Role.COLLECTIONS, Role.FINANCE, Role.MANAGER)
+#: Who logs promises and contacts and does the tasks.
+COLLECTORS = (Role.COLLECTIONS, Role.MANAGER)
+
+
+def sees_collections(user: UserLike) -> bool:
+    return has_role(user, *COLLECTIONS_VIEWERS)
+
+
+def collects(user: UserLike) -> bool:
+    return has_role(user, *COLLECTORS)
+
+
+def standings_of(customer_ids) -> dict[int, str]:
+    """Customers on watch or blocked by collections (the credit rule's extension); one query."""
+    return dict(
+        CustomerStanding.objects.filter(customer_id__in=list(customer_ids))
+        .exclude(status=Standing.OK)
+        .values_list("customer_id", "status")
+    )
+
+
+def _require(user: UserLike, roles=COLLECTIONS_VIEWERS) -> None:
+    if not has_role(user, *roles):
+        raise PermissionDenied("Collections are the collectors' (finance and managers see them).")
+
+
+def _scoped(queryset: QuerySet, user: UserLike, field: str = "customer__territory") -> QuerySet:
+    territories = territories_for(user)
+    return queryset if territories is None else queryset.filter(**{f"{field}__in": territories})
+
+
+@dataclass(frozen=True)
+class WorklistFilters:
+    q: str = ""  # customer name or number
+    standing: str = ""  # one of Standing, or empty for all
+    mine_tasks: bool = False  # only customers with an open task
+
+
+def _decorate(accounts: list[CollectionAccount]) -> list[CollectionAccount]:
+    """Each row's open cases, open promise, last contact and open tasks: four queries for the
+    page, whatever its length (the contacts' newest ids are a subquery)."""
+    ids = {a.customer_id for a in accounts}
+    cases = dict(
+        Case.objects.filter(customer_id__in=ids, state__in=CASE_ACTIVE_STATES)
+        .values("customer_id")
+        .annotate(n=Count("pk"))
+        .values_list("customer_id", "n")
+        .order_by()
+    )
+    promises = {}
+    for promise in PromiseToPay.objects.filter(
+        customer_id__in=ids, state=PromiseState.OPEN
+    ).order_by("customer_id", "promised_for"):
+        promises.setdefault(promise.customer_id, promise)
+    # the newest entry of each customer (entries are written in time order: the largest id)
+    newest = (
+        ContactLog.objects.filter(customer_id__in=ids)
+        .values("customer_id")
+        .annotate(last=Max("pk"))
+        .values("last")
+        .order_by()
+    )
+    contacts = {
+        entry.customer_id: entry
+        for entry in ContactLog.objects.filter(pk__in=newest).select_related("by")
+    }
+    tasks = dict(
+        CollectionTask.objects.filter(customer_id__in=ids, state=TaskState.OPEN)
+        .values("customer_id")
+        .annotate(n=Count("pk"))
+        .values_list("customer_id", "n")
+        .order_by()
+    )
+    for account in accounts:
+        account.open_cases = cases.get(account.customer_id, 0)
+        account.open_promise = promises.get(account.customer_id)
+        account.last_contact = contacts.get(account.customer_id)
+        account.open_tasks = tasks.get(account.customer_id, 0)
+    return accounts
+
+
+def worklist(*, user: UserLike, filters: WorklistFilters, cursor: str | None, size: int) -> Page:
+    """Accounts with money past due, the largest past due × days × risk first."""
+    _require(user)
+    queryset = CollectionAccount.objects.filter(past_due__gt=0).select_related(
+        "customer", "customer__standing"
+    )
+    queryset = _scoped(queryset, user)
+    if filters.q.strip():
+        text = filters.q.strip()
+        queryset = queryset.filter(customer__name__icontains=text) | queryset.filter(
+            customer__number__iexact=text
+        )
+    if filters.standing in Standing.values:
+        if filters.standing == Standing.OK:
+            queryset = queryset.exclude(
+                customer__standing__status__in=[Standing.WATCH, Standing.BLOCKED]
+            )
+        else:
+            queryset = queryset.filter(customer__standing__status=filters.standing)
+    if filters.mine_tasks:
+        queryset = queryset.filter(
+            customer_id__in=CollectionTask.objects.filter(state=TaskState.OPEN).values(
+                "customer_id"
+            )
+        )
+    return keyset_page(
+        queryset, ordering=("-score", "-id"), cursor=cursor, size=size, build=_decorate
+    )
+
+
+def customer_for_collections(*, user: UserLike, customer_id: int) -> Customer:
+    _require(user)
+    customer = _scoped(Customer.objects.filter(pk=customer_id), user, "territory").first()
+    if customer is None:
+        raise PermissionDenied(
+            "Customer not found or not in your territories.", {"customer_id": customer_id}
+        )
+    return customer
+
+
+@dataclass
+class AccountView:
+    customer: Customer
+    standing: CustomerStanding | None
+    contact: CollectionContact | None
+    accounts: list[CollectionAccount]
+    invoices: list[Invoice]
+    more_invoices: bool
+    cases: list[Case]
+    promises: list[PromiseToPay]
+    contacts: list[ContactLog]
+    tasks: list[CollectionTask]
+
+
+#: Rows of each list on the account page (the oldest invoices first; the newest of the rest).
+SHOWN = 50
+
+
+def account_get(*, user: UserLike, customer_id: int) -> AccountView:
+    """A customer as a collector sees them; a fixed number of queries."""
+    customer = customer_for_collections(user=user, customer_id=customer_id)
+    today = timezone.localdate()
+    invoices = list(
+        Invoice.objects.filter(customer=customer, state__in=RECEIVABLE_STATES)
+        .annotate(open=F("total") - F("settled_amount") - F("credited_amount"))
+        .filter(open__gt=0)
+        .order_by("due_date", "pk")[: SHOWN + 1]
+    )
+    for invoice in invoices:
+        invoice.days_past_due = max(0, (today - invoice.due_date).days)
+    return AccountView(
+        customer=customer,
+        standing=CustomerStanding.objects.filter(customer=customer).first(),
+        contact=CollectionContact.objects.filter(customer=customer).first(),
+        accounts=list(CollectionAccount.objects.filter(customer=customer).order_by("currency")),
+        invoices=invoices[:SHOWN],
+        more_invoices=len(invoices) > SHOWN,
+        cases=list(
+            Case.objects.filter(customer=customer, state__in=CASE_ACTIVE_STATES)
+            .select_related("invoice", "reason")
+            .order_by("due_at")[:SHOWN]
+        ),
+        promises=list(
+            PromiseToPay.objects.filter(customer=customer)
+            .select_related("created_by")
+            .order_by("-created_at")[:SHOWN]
+        ),
+        contacts=list(
+            ContactLog.objects.filter(customer=customer)
+            .select_related("by")
+            .order_by("-at")[:SHOWN]
+        ),
+        tasks=list(
+            CollectionTask.objects.filter(customer=customer)
+            .select_related("done_by")
+            .order_by("state", "due_on", "pk")[:SHOWN]
+        ),
+    )
+
+
+def task_get(*, user: UserLike, task_id: int) -> CollectionTask:
+    _require(user, COLLECTORS)
+    task = _scoped(CollectionTask.objects.filter(pk=task_id), user).first()
+    if task is None:
+        raise PermissionDenied("No such task in your territories.", {"task_id": task_id})
+    return task

@@ -1,0 +1,413 @@
+"""Collections' writes: each customer's account by age and credit standing refreshed from the
+invoices, the nightly dunning run (each step once per past-due invoice), promises to pay kept or
+broken, the contact log and collectors' tasks. Every change leaves history."""
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Case, Count, F, Min, Q, Sum, When
+from django.utils import timezone
+
+from billing.models import Invoice
+from billing.models.invoice import RECEIVABLE_STATES
+from core.errors import ApplicationError, Conflict
+from core.money import ZERO
+from core.roles import get_system_user
+from orders.models import Customer
+from receivables.models import Application
+
+from .models import (
+    CollectionAccount,
+    CollectionContact,
+    CollectionTask,
+    ContactLog,
+    CustomerStanding,
+    DunningEvent,
+    DunningPolicy,
+    DunningStep,
+    PromiseState,
+    PromiseToPay,
+    Standing,
+    TaskState,
+)
+
+#: How much the customer's standing weighs on the worklist's order until the triage model gives
+#: a predicted risk: a customer already late enough to be watched is likelier to stay late.
+RISK_OF_STANDING = {
+    Standing.OK: Decimal("1"),
+    Standing.WATCH: Decimal("1.25"),
+    Standing.BLOCKED: Decimal("1.5"),
+}
+#: A promise cannot be dated further out than this: beyond it, it is a payment plan.
+PROMISE_HORIZON_DAYS = 90
+
+
+def dunning_policy() -> DunningPolicy:
+    return DunningPolicy.objects.order_by("pk").first() or DunningPolicy()
+
+
+def _open_expression():
+    return F("total") - F("settled_amount") - F("credited_amount")
+
+
+def _standing_of(days: int, policy: DunningPolicy) -> str:
+    if days > policy.block_after_days:
+        return Standing.BLOCKED
+    if days > policy.watch_after_days:
+        return Standing.WATCH
+    return Standing.OK
+
+
+@transaction.atomic
+def accounts_refresh(*, customer_ids=None, today: date | None = None, actor=None) -> dict:
+    """Recompute what each customer owes by age (one grouped query over their open invoices) and
+    their standing from the oldest past-due invoice: watch beyond the policy's watch days, blocked
+    beyond its block days, OK again when paid up. ``customer_ids`` None: every customer. A
+    standing that changes gets a history row saying why. Returns counts."""
+    today = today or timezone.localdate()
+    now = timezone.now()
+    actor = actor or get_system_user()
+    policy = dunning_policy()
+    open_ = _open_expression()
+    invoices = Invoice.objects.filter(state__in=RECEIVABLE_STATES).annotate(open=open_)
+    if customer_ids is not None:
+        invoices = invoices.filter(customer_id__in=list(customer_ids))
+    invoices = invoices.filter(open__gt=0)
+
+    def due_between(newest: int, oldest: int | None):
+        condition = Q(due_date__lte=today - timedelta(days=newest))
+        if oldest is not None:
+            condition &= Q(due_date__gte=today - timedelta(days=oldest))
+        return Sum(Case(When(condition, then=F("open")), default=ZERO))
+
+    rows = (
+        invoices.values("customer_id", "currency")
+        .annotate(
+            open_amount=Sum("open"),
+            past_due=Sum(Case(When(due_date__lt=today, then=F("open")), default=ZERO)),
+            days_1_30=due_between(1, 30),
+            days_31_60=due_between(31, 60),
+            days_61_90=due_between(61, 90),
+            days_over_90=due_between(91, None),
+            open_invoices=Count("pk"),
+            oldest_due_on=Min("due_date", filter=Q(due_date__lt=today)),
+        )
+        .order_by()
+    )
+    worst_days: dict[int, int] = defaultdict(int)
+    found = []
+    for row in rows:
+        oldest = row["oldest_due_on"]
+        days = (today - oldest).days if oldest and row["past_due"] >= policy.minimum_past_due else 0
+        worst_days[row["customer_id"]] = max(worst_days[row["customer_id"]], days)
+        found.append((row, days))
+    scope = set(customer_ids) if customer_ids is not None else None
+    standings = {
+        s.customer_id: s
+        for s in CustomerStanding.objects.select_for_update().filter(
+            **({"customer_id__in": scope} if scope is not None else {})
+        )
+    }
+    # customers whose standing is not OK but who no longer owe anything past due come back
+    for customer_id in standings:
+        worst_days.setdefault(customer_id, 0)
+    changed = 0
+    for customer_id, days in worst_days.items():
+        status = _standing_of(days, policy)
+        standing = standings.get(customer_id)
+        if standing is None:
+            if status == Standing.OK:
+                continue
+            standing = CustomerStanding(customer_id=customer_id, status=status, since=now)
+        elif standing.status == status:
+            if standing.days_past_due != days:
+                standing.days_past_due = days
+                standing.save(update_fields=["days_past_due"])  # a day older: no history event
+            continue
+        else:
+            standing.status, standing.since = status, now
+        standing.days_past_due = days
+        standing._history_user = actor
+        standing._change_reason = (
+            f"{standing.get_status_display()}: oldest past-due invoice {days} days late "
+            f"(watch after {policy.watch_after_days}, block after {policy.block_after_days})"
+            if status != Standing.OK
+            else "OK: nothing past due beyond the policy's days"
+        )
+        standing.save()
+        standings[customer_id] = standing
+        changed += 1
+    accounts = []
+    for row, days in found:
+        risk = RISK_OF_STANDING[_standing_of(worst_days[row["customer_id"]], policy)]
+        accounts.append(
+            CollectionAccount(
+                customer_id=row["customer_id"],
+                currency=row["currency"],
+                open_amount=row["open_amount"],
+                past_due=row["past_due"],
+                days_1_30=row["days_1_30"],
+                days_31_60=row["days_31_60"],
+                days_61_90=row["days_61_90"],
+                days_over_90=row["days_over_90"],
+                open_invoices=row["open_invoices"],
+                oldest_due_on=row["oldest_due_on"],
+                days_past_due=days,
+                risk=risk,
+                score=(row["past_due"] * days * risk).quantize(Decimal("0.01")),
+                refreshed_at=now,
+            )
+        )
+    stale = CollectionAccount.objects.all()
+    if scope is not None:
+        stale = stale.filter(customer_id__in=scope)
+    stale.delete()
+    CollectionAccount.objects.bulk_create(accounts, batch_size=2000)
+    return {"accounts": len(accounts), "standings_changed": changed}
+
+
+def _letter(step: DunningStep, customer: Customer, invoices: list[Invoice]) -> str:
+    owed = defaultdict(lambda: ZERO)
+    for invoice in invoices:
+        owed[invoice.currency] += invoice.open_amount
+    amount = ", ".join(f"{total:,.2f} {currency}" for currency, total in sorted(owed.items()))
+    numbers = ", ".join(invoice.number for invoice in invoices[:20])
+    if len(invoices) > 20:
+        numbers += f" and {len(invoices) - 20} more"
+    try:
+        return step.message.format(customer=customer.name, invoices=numbers, amount=amount)
+    except (KeyError, IndexError, ValueError):  # a placeholder the admin mistyped
+        return f"{step.message}\n\nInvoices: {numbers}. Amount: {amount}."
+
+
+@transaction.atomic
+def dunning_run(*, today: date | None = None) -> dict:
+    """Take every active step that is due and not yet taken, once per past-due invoice: invoices
+    of one customer reaching one step together get one reminder or one task. A reminder goes by
+    email to the customer's collections contact and into the contact log; with no contact
+    address, a task says so. Then promises are reviewed and accounts refreshed."""
+    today = today or timezone.localdate()
+    now = timezone.now()
+    actor = get_system_user()
+    counts = {"reminders": 0, "tasks": 0, "invoices": 0}
+    steps = list(DunningStep.objects.filter(active=True).order_by("days_past_due"))
+    open_ = _open_expression()
+    mails = []
+    for step in steps:
+        due = (
+            Invoice.objects.filter(
+                state__in=RECEIVABLE_STATES,
+                due_date__lte=today - timedelta(days=step.days_past_due),
+            )
+            .annotate(open=open_)
+            .filter(open__gt=0)
+            .exclude(dunning_events__step=step)
+            .select_related("customer")
+            .order_by("customer_id", "due_date", "pk")
+        )
+        by_customer: dict[int, list[Invoice]] = defaultdict(list)
+        for invoice in due:
+            by_customer[invoice.customer_id].append(invoice)
+        contacts = (
+            CollectionContact.objects.in_bulk(list(by_customer), field_name="customer_id")
+            if by_customer
+            else {}
+        )
+        events = []
+        for customer_id, invoices in by_customer.items():
+            customer = invoices[0].customer
+            text = _letter(step, customer, invoices)
+            contact = contacts.get(customer_id)
+            if step.action == DunningStep.Action.REMINDER and contact and contact.email:
+                ContactLog.objects.create(
+                    customer=customer,
+                    channel=ContactLog.Channel.REMINDER,
+                    summary=f"{step.name} sent to {contact.email}:\n{text}",
+                    at=now,
+                    by=actor,
+                )
+                mails.append((f"{step.name}: {customer.name}", text, contact.email))
+                outcome = f"reminder sent to {contact.email}"
+                counts["reminders"] += 1
+            else:
+                kind = (
+                    CollectionTask.Kind.DUNNING
+                    if step.action == DunningStep.Action.TASK
+                    else CollectionTask.Kind.NO_CONTACT
+                )
+                if kind == CollectionTask.Kind.NO_CONTACT:
+                    text = (
+                        f"{step.name}: no collections contact with an email to send it to.\n{text}"
+                    )
+                task = CollectionTask(
+                    customer=customer, kind=kind, text=text, due_on=today, created_at=now
+                )
+                task._history_user, task._change_reason = actor, f"Dunning step {step.name}"
+                task.save()
+                outcome = f"task {task.pk} created"
+                counts["tasks"] += 1
+            for invoice in invoices:
+                events.append(
+                    DunningEvent(
+                        step=step,
+                        invoice=invoice,
+                        customer=customer,
+                        taken_at=now,
+                        days_past_due=(today - invoice.due_date).days,
+                        outcome=outcome,
+                    )
+                )
+        DunningEvent.objects.bulk_create(events, ignore_conflicts=True)
+        counts["invoices"] += len(events)
+    if mails:
+        sender = settings.DEFAULT_FROM_EMAIL
+        transaction.on_commit(
+            lambda: [send_mail(s, body, sender, [to], fail_silently=True) for s, body, to in mails]
+        )
+    counts |= promises_review(today=today)
+    counts |= accounts_refresh(today=today, actor=actor)
+    return counts
+
+
+def _paid_since(promise: PromiseToPay) -> Decimal:
+    return (
+        Application.objects.filter(
+            invoice__customer_id=promise.customer_id,
+            invoice__currency=promise.currency,
+            applied_at__gte=promise.created_at,
+            reversed_at__isnull=True,
+        ).aggregate(paid=Sum("amount"))["paid"]
+        or ZERO
+    )
+
+
+@transaction.atomic
+def promises_review(*, today: date | None = None, customer_ids=None) -> dict:
+    """Open promises: kept once the cash applied to the customer's invoices since the promise
+    reaches its amount; broken when its date has passed short of that, which opens a task."""
+    today = today or timezone.localdate()
+    now = timezone.now()
+    actor = get_system_user()
+    promises = PromiseToPay.objects.select_for_update().filter(state=PromiseState.OPEN)
+    if customer_ids is not None:
+        promises = promises.filter(customer_id__in=list(customer_ids))
+    kept = broken = 0
+    for promise in promises.select_related("customer"):
+        paid = _paid_since(promise)
+        promise.paid_amount = paid
+        if paid >= promise.amount:
+            promise.state, promise.settled_at = PromiseState.KEPT, now
+            promise._change_reason = f"Kept: {paid:,.2f} {promise.currency} applied since"
+            kept += 1
+        elif promise.promised_for < today:
+            promise.state, promise.settled_at = PromiseState.BROKEN, now
+            promise._change_reason = (
+                f"Broken: {paid:,.2f} of {promise.amount:,.2f} {promise.currency} by "
+                f"{promise.promised_for:%Y-%m-%d}"
+            )
+            task = CollectionTask(
+                customer=promise.customer,
+                kind=CollectionTask.Kind.BROKEN_PROMISE,
+                text=(
+                    f"{promise.customer.name} promised {promise.amount:,.2f} {promise.currency} "
+                    f"by {promise.promised_for:%Y-%m-%d}; {paid:,.2f} came. Call them."
+                ),
+                due_on=today,
+                created_at=now,
+                promise=promise,
+            )
+            task._history_user, task._change_reason = actor, "Promise to pay broken"
+            task.save()
+            broken += 1
+        else:
+            continue
+        promise._history_user = actor
+        promise.save()
+    return {"promises_kept": kept, "promises_broken": broken}
+
+
+@transaction.atomic
+def promise_create(
+    *, actor, customer_id: int, amount: Decimal, currency: str, promised_for: date, note: str = ""
+) -> PromiseToPay:
+    today = timezone.localdate()
+    if amount is None or amount <= 0:
+        raise ApplicationError("A promise is for an amount above zero.", {"field": "amount"})
+    if promised_for < today:
+        raise ApplicationError(
+            f"A promise is for today or later, not {promised_for:%Y-%m-%d}.",
+            {"field": "promised_for"},
+        )
+    if promised_for > today + timedelta(days=PROMISE_HORIZON_DAYS):
+        raise ApplicationError(
+            f"A promise is for the next {PROMISE_HORIZON_DAYS} days; a later date is a payment "
+            "plan.",
+            {"field": "promised_for"},
+        )
+    owed = CollectionAccount.objects.filter(customer_id=customer_id, currency=currency).first()
+    if owed is not None and amount > owed.open_amount:
+        raise ApplicationError(
+            f"{amount:,.2f} {currency} is more than the {owed.open_amount:,.2f} {currency} the "
+            "customer owes.",
+            {"field": "amount"},
+        )
+    promise = PromiseToPay(
+        customer_id=customer_id,
+        amount=amount,
+        currency=currency,
+        promised_for=promised_for,
+        note=note.strip(),
+        created_at=timezone.now(),
+        created_by=actor,
+    )
+    promise._history_user, promise._change_reason = actor, "Promise to pay logged"
+    promise.save()
+    ContactLog.objects.create(
+        customer_id=customer_id,
+        channel=ContactLog.Channel.PHONE,
+        summary=f"Promised {amount:,.2f} {currency} by {promised_for:%Y-%m-%d}."
+        + (f" {promise.note}" if promise.note else ""),
+        at=promise.created_at,
+        by=actor,
+    )
+    return promise
+
+
+def contact_log(*, actor, customer_id: int, channel: str, summary: str) -> ContactLog:
+    summary = (summary or "").strip()
+    if not summary:
+        raise ApplicationError("Say what was discussed.", {"field": "summary"})
+    if channel not in ContactLog.Channel.values or channel == ContactLog.Channel.REMINDER:
+        raise ApplicationError("Pick how you were in touch.", {"field": "channel"})
+    entry = ContactLog(
+        customer_id=customer_id, channel=channel, summary=summary, at=timezone.now(), by=actor
+    )
+    entry._history_user, entry._change_reason = actor, "Contact logged"
+    entry.save()
+    return entry
+
+
+@transaction.atomic
+def task_complete(*, actor, task_id: int, note: str) -> CollectionTask:
+    note = (note or "").strip()
+    if not note:
+        raise ApplicationError("Say what was done.", {"field": "note"})
+    task = CollectionTask.objects.select_for_update().filter(pk=task_id).first()
+    if task is None:
+        raise ApplicationError("No such task.")
+    if task.state != TaskState.OPEN:
+        who = task.done_by.get_username() if task.done_by else "someone"
+        raise Conflict(f"Task {task.pk} was already done by {who}.")
+    task.state, task.done_at, task.done_by, task.done_note = (
+        TaskState.DONE,
+        timezone.now(),
+        actor,
+        note,
+    )
+    task._history_user, task._change_reason = actor, f"Done: {note}"
+    task.save()
+    return task
