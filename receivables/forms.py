@@ -186,3 +186,18 @@ class WriteOffForm(ActionForm):
 def errors_of(form: forms.Form) -> str:
     """A form's errors as one sentence per problem, for a row or a message."""
     return " ".join(e for errors in form.errors.values() for e in errors)
+
+
+class OnAccountApplyForm(SplitForm):
+    """The invoices money on account goes to: the split's lines and a note; no customer for the
+    rest (what is not applied stays on the account)."""
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
+        del self.fields["customer"]
+
+    def _customer_id(self, data, required):
+        return None
+
+    def service_kwargs(self) -> dict:
+        return {"allocations": self.allocations, "note": self.cleaned_data["note"].strip()}

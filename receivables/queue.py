@@ -15,7 +15,7 @@ from core.errors import PermissionDenied
 from core.pagination import Page, keyset_page
 from core.roles import Role, UserLike, has_role
 from orders.models import Customer
-from orders.selectors import customers_for_user
+from orders.selectors import customers_for_user, territories_for
 
 from .models import (
     OPEN_STATES,
@@ -338,6 +338,41 @@ def payment_history(*, payment: Payment, limit: int = 100) -> list[HistoryEntry]
         ),
     )
     return sorted(entries, key=lambda e: e.when, reverse=True)[:limit]
+
+
+# -- money on account -----------------------------------------------------------------------------
+
+
+def on_account_list(*, user: UserLike, q: str, cursor: str | None, size: int) -> Page:
+    """Money held on customers' accounts and not yet applied, the oldest first (it has waited
+    longest), searched by customer name or number; within the user's territories."""
+    _require(user)
+    queryset = UnappliedCash.objects.filter(released_at__isnull=True, amount__gt=0).select_related(
+        "customer", "payment", "created_by"
+    )
+    territories = territories_for(user)
+    if territories is not None:
+        queryset = queryset.filter(customer__territory__in=territories)
+    text = q.strip()
+    if text:
+        queryset = queryset.filter(
+            Q(customer__name__icontains=text) | Q(customer__number__iexact=text)
+        )
+    return keyset_page(queryset, ordering=("created_at", "id"), cursor=cursor, size=size)
+
+
+def on_account_get(*, user: UserLike, unapplied_id: int) -> UnappliedCash:
+    _require(user)
+    queryset = UnappliedCash.objects.select_related("customer", "payment").filter(pk=unapplied_id)
+    territories = territories_for(user)
+    if territories is not None:
+        queryset = queryset.filter(customer__territory__in=territories)
+    held = queryset.first()
+    if held is None:
+        raise PermissionDenied(
+            "No such money on account in your territories.", {"unapplied_id": unapplied_id}
+        )
+    return held
 
 
 # -- write-offs ---------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ urlpatterns = [
         name="reverse",
     ),
     path("invoices/<int:invoice_id>/", views.invoice_cash, name="invoice"),
+    path("on-account/", views.on_account_list, name="on_account"),
+    path("on-account/<int:unapplied_id>/apply/", views.on_account_apply, name="on_account_apply"),
     path("write-offs/", views.write_off_list, name="write_offs"),
     path("write-offs/new/", views.write_off_new, name="write_off_new"),
     path(

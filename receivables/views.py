@@ -30,6 +30,7 @@ from .forms import (
     SPLIT_LINES,
     AcceptForm,
     ConfirmedForm,
+    OnAccountApplyForm,
     OnAccountForm,
     PaymentFilterForm,
     SplitForm,
@@ -401,6 +402,54 @@ def write_off_new(request: HttpRequest) -> HttpResponse:
             "person to approve it.",
         )
     return redirect(next_url(request, default))
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+@cash_required
+def on_account_list(request: HttpRequest) -> HttpResponse:
+    """Money waiting on customers' accounts, each with a form to apply it to invoices."""
+    q = request.GET.get("q", "")[:100]
+    with refused() as refusal:  # a stale page link: the list says so
+        page = selectors.on_account_list(
+            user=request.user, q=q, cursor=request.GET.get("after"), size=settings.O2C_PAGE_SIZE
+        )
+    context = {
+        "page": None if refusal else page,
+        "error": refusal.message or None,
+        "q": q,
+        "blank_split": _blank_split(),
+        "next_path": request.get_full_path(),
+        "now": timezone.now(),
+    }
+    return render_paged_list(request, "receivables/on_account.html", context)
+
+
+@login_required
+@require_POST
+@cash_required
+def on_account_apply(request: HttpRequest, unapplied_id: int) -> HttpResponse:
+    held = selectors.on_account_get(user=request.user, unapplied_id=unapplied_id)
+    form = OnAccountApplyForm(request.POST, user=request.user)
+    back = next_url(request, reverse("receivables:on_account"))
+    if not form.is_valid():
+        messages.error(request, errors_of(form))
+        return redirect(back)
+    with refused() as refusal:
+        rows = services.on_account_apply(
+            actor=request.user, unapplied_id=unapplied_id, **form.service_kwargs()
+        )
+    if refusal:
+        messages.error(request, refusal.message)
+    else:
+        used = sum(row.amount for row in rows)
+        messages.success(
+            request,
+            f"{used:,.2f} {held.payment.currency} of {held.customer.name}'s money on account "
+            f"applied to {len(rows)} invoice{'s' if len(rows) != 1 else ''}.",
+        )
+    return redirect(back)
 
 
 @login_required

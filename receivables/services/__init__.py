@@ -4,6 +4,7 @@ cash, refunds and write-offs. Import from here."""
 from .applying import (
     Allocation,
     application_reverse,
+    on_account_apply,
     payment_accept,
     payment_apply,
     payment_mark_posted,
@@ -19,6 +20,7 @@ from .matching import payments_match
 __all__ = [
     "Allocation",
     "application_reverse",
+    "on_account_apply",
     "payment_accept",
     "payment_apply",
     "payment_mark_posted",

@@ -269,6 +269,101 @@ def payment_mark_refund(*, actor, payment_id: int, reason: str) -> Payment:
 
 
 @transaction.atomic
+def on_account_apply(
+    *, actor, unapplied_id: int, allocations: list[Allocation], note: str = ""
+) -> list[Application]:
+    """Apply money held on a customer's account to invoices of that customer (or of a
+    subsidiary it pays for): applications on the payment the money came from, the account
+    lowered by as much (released once empty). Refused whole when the money was released or
+    used meanwhile (a conflict naming it), an amount is not positive, the lines exceed what the
+    account holds, an invoice belongs to someone else or is in another currency, or would be
+    settled beyond its open amount."""
+    require_cash_role(actor)
+    held = UnappliedCash.objects.filter(pk=unapplied_id).first()
+    if held is None:
+        raise ApplicationError("No such money on account.")
+    payment = lock_payment(held.payment_id)
+    held = UnappliedCash.objects.select_for_update().get(pk=unapplied_id)
+    if held.released_at is not None or held.amount <= 0:
+        raise Conflict(
+            "This money is no longer on the account (applied or released a moment ago); "
+            "nothing was changed."
+        )
+    allocations = [a for a in allocations if a.amount]
+    if not allocations:
+        raise ApplicationError("Enter at least one invoice and amount.", {"field": "amount"})
+    if any(a.amount <= 0 or a.discount < 0 for a in allocations):
+        raise ApplicationError("Amounts must be more than zero.", {"field": "amount"})
+    used = sum((a.amount for a in allocations), ZERO)
+    if used > held.amount:
+        raise ApplicationError(
+            f"{used:,.2f} is more than the {held.amount:,.2f} {payment.currency} on account.",
+            {"field": "amount"},
+        )
+    invoices = Invoice.objects.select_related("customer").in_bulk(
+        [a.invoice_id for a in allocations]
+    )
+    for allocation in allocations:
+        invoice = invoices.get(allocation.invoice_id)
+        if invoice is None:
+            raise ApplicationError("No such invoice.", {"field": "invoice"})
+        if held.customer_id not in (invoice.customer_id, invoice.customer.parent_id):
+            raise ApplicationError(
+                f"Invoice {invoice.number} is another customer's; this money is on the account "
+                f"of customer {held.customer_id}.",
+                {"field": "invoice"},
+            )
+        if invoice.currency != payment.currency:
+            raise ApplicationError(
+                f"Invoice {invoice.number} is in {invoice.currency}; the money is in "
+                f"{payment.currency}.",
+                {"field": "invoice"},
+            )
+    totals: dict[int, Decimal] = {}
+    for allocation in allocations:
+        totals[allocation.invoice_id] = (
+            totals.get(allocation.invoice_id, ZERO) + allocation.amount + allocation.discount
+        )
+    who = actor.get_username()
+    reason = note.strip() or "Applied from money on account"
+    invoices_settle(changes=totals, actor=actor, reason=f"Cash on account applied by {who}")
+    now = timezone.now()
+    rows = [
+        save_audited(
+            Application(
+                payment=payment,
+                invoice_id=a.invoice_id,
+                amount=a.amount,
+                discount=a.discount,
+                automatic=False,
+                explanation=f"From money on account ({held.get_kind_display().lower()})",
+                applied_at=now,
+                applied_by=actor,
+            ),
+            actor=actor,
+            reason=reason,
+            conflict=_CONFLICT,
+        )
+        for a in allocations
+    ]
+    held.amount -= used
+    if held.amount == 0:
+        held.released_at = now
+    save_audited(
+        held, actor=actor, reason=f"{used:,.2f} applied to invoices: {reason}", conflict=_CONFLICT
+    )
+    payment.applied_amount += used
+    payment.unapplied_amount -= used
+    save_audited(
+        payment, actor=actor, reason=f"{used:,.2f} on account applied: {reason}", conflict=_CONFLICT
+    )
+    cash_applied.send(sender=Payment, payment=payment, applications=rows, unapplied=None)
+    customers = {invoices[a.invoice_id].customer_id for a in allocations}
+    transaction.on_commit(lambda: _judge_held_orders(customers))
+    return rows
+
+
+@transaction.atomic
 def application_reverse(*, actor, application_id: int, reason: str) -> Application:
     """Take an application back off its invoice: the invoice owes it again and the money waits on
     the payment, in the queue. The row stays, marked, with who and why."""

@@ -350,6 +350,99 @@ def test_put_on_account_holds_the_money_for_the_chosen_customer(
     assert unmatched.state == PaymentState.APPLIED
 
 
+@pytest.fixture
+def on_account(client, unmatched, invoices, cash_user):
+    """The unknown payer's bundled check, put on the invoices' customer's account."""
+    client.force_login(cash_user)
+    _act(client, unmatched, "on_account", {"customer": invoices[0].customer.number, "reason": "x"})
+    return UnappliedCash.objects.get()
+
+
+def test_money_on_account_is_listed_and_applied_to_invoices_later(
+    client, on_account, invoices, cash_user
+):
+    first, second, _ = invoices
+    client.force_login(cash_user)
+    listed = client.get(reverse("receivables:on_account")).content.decode()
+    assert f'id="on-account-{on_account.pk}"' in listed
+    assert f"{on_account.amount:,.2f} USD" in listed and first.customer.name in listed
+    # the analyst applies all of the first invoice and 100.00 of the second
+    url = reverse("receivables:on_account_apply", args=[on_account.pk])
+    page = client.post(
+        url,
+        {
+            "invoice_1": first.number,
+            "amount_1": str(first.total),
+            "invoice_2": second.number,
+            "amount_2": "100.00",
+            "note": "customer's remittance came by mail",
+            "next": reverse("receivables:on_account"),
+        },
+        follow=True,
+    ).content.decode()
+    used = first.total + Decimal("100.00")
+    assert f"{used:,.2f} USD of {first.customer.name}" in page and "to 2 invoices" in page
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.state == InvoiceState.PAID and second.settled_amount == Decimal("100.00")
+    on_account.refresh_from_db()
+    assert on_account.amount == on_account.payment.amount - used  # the rest stays on account
+    payment = on_account.payment
+    payment.refresh_from_db()
+    assert (payment.applied_amount, payment.unapplied_amount) == (used, payment.amount - used)
+    rows = Application.objects.filter(payment=payment).order_by("invoice_id")
+    assert [r.amount for r in rows] == [first.total, Decimal("100.00")]
+    assert all("From money on account" in r.explanation for r in rows)
+    # the rest is still listed; the same lines again would exceed what is left
+    again = client.post(
+        url, {"invoice_1": second.number, "amount_1": str(on_account.amount + 1)}, follow=True
+    ).content.decode()
+    assert f"is more than the {on_account.amount:,.2f} USD on account" in again
+    assert Application.objects.filter(payment=payment).count() == 2
+
+
+def test_money_on_account_goes_only_to_its_customers_invoices(
+    client, on_account, released_order, ship, finance_user, cash_user
+):
+    stranger = released_order(lines=[("A", "1")])  # another customer's order, shipped
+    ship(stranger, {1: "1"})
+    other = stranger.invoices.get()
+    client.force_login(cash_user)
+    page = client.post(
+        reverse("receivables:on_account_apply", args=[on_account.pk]),
+        {"invoice_1": other.number, "amount_1": "1.00"},
+        follow=True,
+    ).content.decode()
+    assert f"Invoice {other.number} is another customer" in html.unescape(page)
+    assert not Application.objects.exists()
+
+
+def test_used_money_on_account_cannot_be_applied_twice(client, on_account, invoices, cash_user):
+    from core.errors import Conflict
+    from receivables.services import Allocation, on_account_apply
+
+    first, second, third = invoices
+    # the check paid the first two invoices' totals: both take all of it
+    on_account_apply(
+        actor=cash_user,
+        unapplied_id=on_account.pk,
+        allocations=[
+            Allocation(invoice_id=first.pk, amount=first.total),
+            Allocation(invoice_id=second.pk, amount=second.total),
+        ],
+    )
+    on_account.refresh_from_db()
+    assert on_account.released_at is not None and on_account.amount == 0
+    with pytest.raises(Conflict, match="no longer on the account"):
+        on_account_apply(
+            actor=cash_user,
+            unapplied_id=on_account.pk,
+            allocations=[Allocation(invoice_id=third.pk, amount=Decimal("1.00"))],
+        )
+    listed = client.get(reverse("receivables:on_account")).content.decode()
+    assert "No money waits on a customer" in html.unescape(listed)
+
+
 def test_a_refund_needs_the_box_ticked(client, unmatched, cash_user):
     client.force_login(cash_user)
     response = _act(client, unmatched, "refund", {"reason": "Not ours"})

@@ -80,6 +80,10 @@ ACCESS = {
     "receivables:payment": {"get": ({CASH, MANAGER}, None)},
     "receivables:action": {"post": ({CASH, MANAGER}, {"reason": "access matrix", "confirm": "on"})},
     "receivables:action_form": {"get": ({CASH, MANAGER}, None)},
+    "receivables:on_account": {"get": ({CASH, MANAGER}, None)},
+    "receivables:on_account_apply": {
+        "post": ({CASH, MANAGER}, {"invoice_1": "INV-0000001", "amount_1": "1.00"})
+    },
     "receivables:reverse": {
         "post": ({CASH, MANAGER}, {"reason": "access matrix", "confirm": "on"})
     },
@@ -197,6 +201,7 @@ def _url(pattern: str, world) -> str:
         "case_id": _case_id(world),
         "customer_id": world["invoice"].customer_id,
         "task_id": _task_id(world),
+        "unapplied_id": _cash_ids(world)["unapplied_id"],
         "queue": "credit",
         "table": "aging",
         "connector": world["connector"].name,
@@ -253,7 +258,7 @@ def _cash_ids(world) -> dict[str, int]:
         from django.utils import timezone
 
         from core.roles import get_system_user
-        from receivables.models import Application, Payment, WriteOff
+        from receivables.models import Application, Payment, UnappliedCash, WriteOff
 
         now, invoice = timezone.now(), world["invoice"]
         payment = Payment.objects.create(
@@ -275,7 +280,15 @@ def _cash_ids(world) -> dict[str, int]:
             requested_by=get_system_user(),
             requested_at=now,
         )
+        held = UnappliedCash.objects.create(
+            customer_id=invoice.customer_id,
+            payment=payment,
+            amount=5,
+            kind=UnappliedCash.Kind.ON_ACCOUNT,
+            created_at=now,
+        )
         world["cash"] = {
+            "unapplied_id": held.pk,
             "payment_id": payment.pk,
             "application_id": application.pk,
             "write_off_id": write_off.pk,
