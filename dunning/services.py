@@ -16,6 +16,7 @@ from billing.models import Invoice
 from billing.models.invoice import RECEIVABLE_STATES
 from core.errors import ApplicationError, Conflict
 from core.money import ZERO
+from core.pgcopy import copy_history
 from core.roles import get_system_user
 from orders.models import Customer
 from receivables.models import Application
@@ -106,31 +107,36 @@ def accounts_refresh(*, customer_ids=None, today: date | None = None, actor=None
         worst_days[row["customer_id"]] = max(worst_days[row["customer_id"]], days)
         found.append((row, days))
     scope = set(customer_ids) if customer_ids is not None else None
+    # Standings change under a lock, in customer order (two workers applying cash for the same
+    # customers cannot deadlock); a missing row is first inserted or left to whoever inserted it.
+    wanted = [cid for cid, days in worst_days.items() if _standing_of(days, policy) != Standing.OK]
+    if wanted:
+        CustomerStanding.objects.bulk_create(
+            [CustomerStanding(customer_id=cid, since=now) for cid in wanted],
+            ignore_conflicts=True,
+        )
     standings = {
         s.customer_id: s
-        for s in CustomerStanding.objects.select_for_update().filter(
-            **({"customer_id__in": scope} if scope is not None else {})
-        )
+        for s in CustomerStanding.objects.select_for_update()
+        .filter(**({"customer_id__in": scope} if scope is not None else {}))
+        .order_by("customer_id")
     }
     # customers whose standing is not OK but who no longer owe anything past due come back
     for customer_id in standings:
         worst_days.setdefault(customer_id, 0)
-    changed = 0
+    moved, older = [], []
     for customer_id, days in worst_days.items():
         status = _standing_of(days, policy)
         standing = standings.get(customer_id)
         if standing is None:
-            if status == Standing.OK:
-                continue
-            standing = CustomerStanding(customer_id=customer_id, status=status, since=now)
-        elif standing.status == status:
+            continue  # OK, and never was otherwise: no row
+        if standing.status == status:
             if standing.days_past_due != days:
                 standing.days_past_due = days
-                standing.save(update_fields=["days_past_due"])  # a day older: no history event
+                older.append(standing)  # a day older: no history event
             continue
-        else:
-            standing.status, standing.since = status, now
-        standing.days_past_due = days
+        # (a row just inserted above says OK until here: its first history row is this change)
+        standing.status, standing.since, standing.days_past_due = status, now, days
         standing._history_user = actor
         standing._change_reason = (
             f"{standing.get_status_display()}: oldest past-due invoice {days} days late "
@@ -138,9 +144,11 @@ def accounts_refresh(*, customer_ids=None, today: date | None = None, actor=None
             if status != Standing.OK
             else "OK: nothing past due beyond the policy's days"
         )
-        standing.save()
-        standings[customer_id] = standing
-        changed += 1
+        moved.append(standing)
+    # set-wise: a first refresh moves thousands of customers at once
+    CustomerStanding.objects.bulk_update(moved, ["status", "since", "days_past_due"], 2000)
+    copy_history(CustomerStanding, moved, update=True, default_user=actor, default_date=now)
+    CustomerStanding.objects.bulk_update(older, ["days_past_due"], batch_size=2000)
     accounts = []
     for row, days in found:
         risk = RISK_OF_STANDING[_standing_of(worst_days[row["customer_id"]], policy)]
@@ -162,12 +170,37 @@ def accounts_refresh(*, customer_ids=None, today: date | None = None, actor=None
                 refreshed_at=now,
             )
         )
-    stale = CollectionAccount.objects.all()
+    # upserted in key order (concurrent refreshes of one customer neither collide nor
+    # deadlock), then the rows this refresh did not touch, of customers it covered, removed
+    accounts.sort(key=lambda a: (a.customer_id, a.currency))
+    CollectionAccount.objects.bulk_create(
+        accounts,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["customer", "currency"],
+        update_fields=_ACCOUNT_FIELDS,
+    )
+    stale = CollectionAccount.objects.filter(refreshed_at__lt=now)
     if scope is not None:
         stale = stale.filter(customer_id__in=scope)
     stale.delete()
-    CollectionAccount.objects.bulk_create(accounts, batch_size=2000)
-    return {"accounts": len(accounts), "standings_changed": changed}
+    return {"accounts": len(accounts), "standings_changed": len(moved)}
+
+
+_ACCOUNT_FIELDS = [
+    "open_amount",
+    "past_due",
+    "days_1_30",
+    "days_31_60",
+    "days_61_90",
+    "days_over_90",
+    "open_invoices",
+    "oldest_due_on",
+    "days_past_due",
+    "risk",
+    "score",
+    "refreshed_at",
+]
 
 
 def _letter(step: DunningStep, customer: Customer, invoices: list[Invoice]) -> str:
