@@ -76,42 +76,50 @@ def account(request: HttpRequest, customer_id: int) -> HttpResponse:
     return _account_page(request, customer_id)
 
 
+def _account_form(request: HttpRequest, customer_id: int, *, form, name: str, service, done):
+    """Post ``form`` to the account: the service with the form's fields; on success back to the
+    account page with ``done(result)``, else the page again with the form and what was wrong."""
+    selectors.customer_for_collections(user=request.user, customer_id=customer_id)
+    status = 400
+    if form.is_valid():
+        with refused() as refusal:
+            result = service(actor=request.user, customer_id=customer_id, **form.cleaned_data)
+        if not refusal:
+            messages.success(request, done(result))
+            return redirect(reverse("dunning:account", args=[customer_id]))
+        messages.error(request, refusal.message)
+        status = refusal.status
+    else:
+        messages.error(request, errors_of(form))
+    return _account_page(request, customer_id, status=status, **{name: form})
+
+
 @login_required
 @require_POST
 @collector_required
 def promise_new(request: HttpRequest, customer_id: int) -> HttpResponse:
-    selectors.customer_for_collections(user=request.user, customer_id=customer_id)
-    form = PromiseForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, errors_of(form))
-        return _account_page(request, customer_id, status=400, promise_form=form)
-    with refused() as refusal:
-        promise = services.promise_create(
-            actor=request.user, customer_id=customer_id, **form.cleaned_data
-        )
-    if refusal:
-        messages.error(request, refusal.message)
-        return _account_page(request, customer_id, status=refusal.status, promise_form=form)
-    messages.success(request, f"Promise logged: {promise}.")
-    return redirect(reverse("dunning:account", args=[customer_id]))
+    return _account_form(
+        request,
+        customer_id,
+        form=PromiseForm(request.POST),
+        name="promise_form",
+        service=services.promise_create,
+        done=lambda promise: f"Promise logged: {promise}.",
+    )
 
 
 @login_required
 @require_POST
 @collector_required
 def contact_new(request: HttpRequest, customer_id: int) -> HttpResponse:
-    selectors.customer_for_collections(user=request.user, customer_id=customer_id)
-    form = ContactForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, errors_of(form))
-        return _account_page(request, customer_id, status=400, contact_form=form)
-    with refused() as refusal:
-        services.contact_log(actor=request.user, customer_id=customer_id, **form.cleaned_data)
-    if refusal:
-        messages.error(request, refusal.message)
-        return _account_page(request, customer_id, status=refusal.status, contact_form=form)
-    messages.success(request, "Contact logged.")
-    return redirect(reverse("dunning:account", args=[customer_id]))
+    return _account_form(
+        request,
+        customer_id,
+        form=ContactForm(request.POST),
+        name="contact_form",
+        service=services.contact_log,
+        done=lambda entry: "Contact logged.",
+    )
 
 
 @login_required

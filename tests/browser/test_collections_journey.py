@@ -3,46 +3,27 @@ pressing past-due money first, opens their account and logs a promise to pay; th
 the account and the worklist shows it."""
 
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from billing.models import Invoice
-from core.audit import set_state_for_insert
 from core.roles import Role
 from dunning.models import PromiseState, PromiseToPay
 from dunning.services import dunning_run
+from tests.fixtures.billing import past_due_invoice
 from tests.fixtures.factories import CustomerFactory
 from tests.fixtures.users import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _past_due(customer, number: str, total: str, days: int) -> None:
-    today, now = timezone.localdate(), timezone.now()
-    invoice = Invoice(
-        number=number,
-        customer=customer,
-        billing_rule="immediate",
-        issued_on=today - timedelta(days=days + 30),
-        due_date=today - timedelta(days=days),
-        subtotal=Decimal(total),
-        total=Decimal(total),
-        created_at=now,
-        released_at=now,
-    )
-    set_state_for_insert(invoice, "released")
-    invoice.save()
-
-
-def test_a_collector_logs_a_promise_to_pay(page, live_server, login):
+def test_a_collector_logs_a_promise_to_pay(page, live_server, login, dunning_defaults):
     # given two customers late with their money: one a little, one a lot and for long
     slight = CustomerFactory(name="Beacon Hardware")
     pressing = CustomerFactory(name="Granite Foods")
-    _past_due(slight, "INV-0000101", "90.00", 5)
-    _past_due(pressing, "INV-0000201", "1800.00", 40)
+    past_due_invoice(slight, "90.00", days_past_due=5)
+    past_due_invoice(pressing, "1800.00", days_past_due=40)
     dunning_run()  # the night's run: accounts, standings, the ladder's tasks
     make_user("collector", Role.COLLECTIONS, first_name="Cole", last_name="Collector")
 

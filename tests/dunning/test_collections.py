@@ -14,7 +14,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import Invoice
-from core.audit import set_state_for_insert
 from core.roles import get_system_user
 from dunning.models import (
     CollectionAccount,
@@ -30,37 +29,17 @@ from dunning.models import (
 )
 from dunning.services import accounts_refresh, dunning_run, promise_create, promises_review
 from exceptions.models import ACTIVE_STATES, Hold
+from tests.fixtures.billing import past_due_invoice
 from tests.fixtures.factories import CustomerFactory
 
-pytestmark = pytest.mark.django_db
-_numbers = iter(range(1, 10**6))
-
-
-def _invoice(customer, total: str, *, days_past_due: int, currency: str = "USD") -> Invoice:
-    """A released invoice of ``customer`` due ``days_past_due`` days ago (negative: not yet)."""
-    today, now = timezone.localdate(), timezone.now()
-    invoice = Invoice(
-        number=f"INV-{next(_numbers):07d}",
-        customer=customer,
-        billing_rule="immediate",
-        currency=currency,
-        issued_on=today - timedelta(days=days_past_due + 30),
-        due_date=today - timedelta(days=days_past_due),
-        subtotal=Decimal(total),
-        total=Decimal(total),
-        created_at=now,
-        released_at=now,
-    )
-    set_state_for_insert(invoice, "released")
-    invoice.save()
-    return invoice
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("dunning_defaults")]
 
 
 def test_an_account_by_age_and_the_standing_from_the_oldest_past_due_invoice():
     customer = CustomerFactory(name="Granite Foods")
-    _invoice(customer, "100.00", days_past_due=10)
-    _invoice(customer, "200.00", days_past_due=45)
-    _invoice(customer, "50.00", days_past_due=-5)  # not due yet
+    past_due_invoice(customer, "100.00", days_past_due=10)
+    past_due_invoice(customer, "200.00", days_past_due=45)
+    past_due_invoice(customer, "50.00", days_past_due=-5)  # not due yet
     accounts_refresh()
     account = CollectionAccount.objects.get(customer=customer)
     assert (account.open_amount, account.past_due) == (Decimal("350.00"), Decimal("300.00"))
@@ -82,7 +61,7 @@ def test_a_blocked_customers_order_is_held_and_cash_lifts_the_block_at_once(
     enter, django_capture_on_commit_callbacks
 ):
     customer = CustomerFactory(name="Beacon Hardware", credit_limit=Decimal("5000"))
-    late = _invoice(customer, "300.00", days_past_due=75)
+    late = past_due_invoice(customer, "300.00", days_past_due=75)
     accounts_refresh()
     assert CustomerStanding.objects.get(customer=customer).status == Standing.BLOCKED
     # the ERP still says OK; the credit rule takes the worse
@@ -101,13 +80,13 @@ def test_a_blocked_customers_order_is_held_and_cash_lifts_the_block_at_once(
     assert not holds.filter(state__in=ACTIVE_STATES).exists()
 
 
-def test_the_dunning_ladder_is_taken_once_per_invoice():
+def test_the_dunning_ladder_is_taken_once_perpast_due_invoice():
     with_contact = CustomerFactory(name="Granite Foods")
     CollectionContact.objects.create(customer=with_contact, name="Ann", email="ap@granite.example")
     without = CustomerFactory(name="Quimby Catering")
-    first = _invoice(with_contact, "120.00", days_past_due=2)
-    _invoice(without, "80.00", days_past_due=35)
-    _invoice(with_contact, "99.00", days_past_due=-3)  # not due: no step
+    first = past_due_invoice(with_contact, "120.00", days_past_due=2)
+    past_due_invoice(without, "80.00", days_past_due=35)
+    past_due_invoice(with_contact, "99.00", days_past_due=-3)  # not due: no step
     counts = dunning_run()
     # Granite: the friendly reminder, in its contact log (mailed after commit: next test)
     log = ContactLog.objects.get(customer=with_contact)
@@ -128,7 +107,7 @@ def test_the_dunning_ladder_is_taken_once_per_invoice():
 def test_a_reminder_is_mailed_after_commit(django_capture_on_commit_callbacks):
     customer = CustomerFactory(name="Granite Foods")
     CollectionContact.objects.create(customer=customer, email="ap@granite.example")
-    _invoice(customer, "120.00", days_past_due=2)
+    past_due_invoice(customer, "120.00", days_past_due=2)
     with django_capture_on_commit_callbacks(execute=True):
         dunning_run()
     assert [m.to for m in mail.outbox] == [["ap@granite.example"]]
@@ -139,7 +118,7 @@ def test_a_broken_promise_opens_a_task_and_a_kept_one_closes(
     collections_user, django_capture_on_commit_callbacks
 ):
     customer = CustomerFactory(name="Granite Foods")
-    invoice = _invoice(customer, "500.00", days_past_due=20)
+    invoice = past_due_invoice(customer, "500.00", days_past_due=20)
     accounts_refresh()
     promise = promise_create(
         actor=collections_user,
@@ -208,7 +187,7 @@ def test_a_promise_that_cannot_be_is_refused_and_nothing_is_logged(
     from core.errors import ApplicationError
 
     customer = CustomerFactory()
-    _invoice(customer, "500.00", days_past_due=20)
+    past_due_invoice(customer, "500.00", days_past_due=20)
     accounts_refresh()
     with pytest.raises(ApplicationError, match=message):
         promise_create(
@@ -226,7 +205,7 @@ def test_a_promise_that_cannot_be_is_refused_and_nothing_is_logged(
 
 def _late_customers(count: int, start: int = 0) -> None:
     for n in range(start, start + count):
-        _invoice(
+        past_due_invoice(
             CustomerFactory(name=f"Late Customer {n:03d}"), f"{100 + n}.00", days_past_due=n + 1
         )
     accounts_refresh()
@@ -255,7 +234,7 @@ def test_a_collector_logs_a_promise_and_a_contact_finance_only_looks(
     client, collections_user, finance_user
 ):
     customer = CustomerFactory(name="Granite Foods")
-    _invoice(customer, "500.00", days_past_due=20)
+    past_due_invoice(customer, "500.00", days_past_due=20)
     accounts_refresh()
     url = reverse("dunning:account", args=[customer.pk])
     client.force_login(collections_user)
@@ -294,7 +273,7 @@ def test_a_collector_logs_a_promise_and_a_contact_finance_only_looks(
 
 def test_a_task_done_twice_gets_a_clear_conflict(client, collections_user, collections_user_2):
     customer = CustomerFactory(name="Quimby Catering")
-    _invoice(customer, "80.00", days_past_due=35)
+    past_due_invoice(customer, "80.00", days_past_due=35)
     dunning_run()
     task = CollectionTask.objects.filter(kind=CollectionTask.Kind.DUNNING).get()
     client.force_login(collections_user)
@@ -318,7 +297,7 @@ def test_a_customer_outside_the_collectors_territories_is_refused(client, db):
 
     TerritoryAssignment.objects.create(user=west, territory="WEST")
     east = CustomerFactory(territory="EAST")
-    _invoice(east, "80.00", days_past_due=35)
+    past_due_invoice(east, "80.00", days_past_due=35)
     accounts_refresh()
     client.force_login(west)
     assert client.get(reverse("dunning:account", args=[east.pk])).status_code == 403

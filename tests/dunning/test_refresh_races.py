@@ -3,38 +3,21 @@ accounts and standings: neither fails (a failure there once rolled back a whole 
 the customers end with one standing and one account per currency, each history change once."""
 
 import threading
-from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.db import connections
-from django.utils import timezone
 
-from billing.models import Invoice
-from core.audit import set_state_for_insert
 from dunning.models import CollectionAccount, CustomerStanding, Standing
 from dunning.receivers import refresh_customers
+from tests.fixtures.billing import past_due_invoice
 from tests.fixtures.factories import CustomerFactory
 
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_refreshes_of_the_same_customers_neither_fail_nor_duplicate():
-    today, now = timezone.localdate(), timezone.now()
     customers = [CustomerFactory(name=f"Late {n}") for n in range(6)]
-    for n, customer in enumerate(customers):
-        invoice = Invoice(
-            number=f"INV-{n + 1:07d}",
-            customer=customer,
-            billing_rule="immediate",
-            issued_on=today - timedelta(days=120),
-            due_date=today - timedelta(days=75),  # blocked: beyond the policy's 60 days
-            subtotal=Decimal("100.00"),
-            total=Decimal("100.00"),
-            created_at=now,
-            released_at=now,
-        )
-        set_state_for_insert(invoice, "released")
-        invoice.save()
+    for customer in customers:  # blocked: beyond the policy's 60 days
+        past_due_invoice(customer, "100.00", days_past_due=75)
     ids = {c.pk for c in customers}
     rounds = 5
     barrier = threading.Barrier(2)
