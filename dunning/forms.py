@@ -15,7 +15,12 @@ class WorklistFilterForm(forms.Form):
 
 class PromiseForm(forms.Form):
     amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
-    currency = forms.CharField(max_length=3, min_length=3, initial="USD")
+    currency = forms.CharField(
+        max_length=3,
+        min_length=3,
+        initial="USD",
+        widget=forms.TextInput(attrs={"aria-label": "Currency", "size": 3}),
+    )
     promised_for = forms.DateField(label="By", widget=forms.DateInput(attrs={"type": "date"}))
     note = forms.CharField(max_length=1000, required=False)
 
