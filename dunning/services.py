@@ -109,7 +109,9 @@ def accounts_refresh(*, customer_ids=None, today: date | None = None, actor=None
     scope = set(customer_ids) if customer_ids is not None else None
     # Standings change under a lock, in customer order (two workers applying cash for the same
     # customers cannot deadlock); a missing row is first inserted or left to whoever inserted it.
-    wanted = [cid for cid, days in worst_days.items() if _standing_of(days, policy) != Standing.OK]
+    wanted = sorted(
+        cid for cid, days in worst_days.items() if _standing_of(days, policy) != Standing.OK
+    )
     if wanted:
         CustomerStanding.objects.bulk_create(
             [CustomerStanding(customer_id=cid, since=now) for cid in wanted],
@@ -325,7 +327,11 @@ def promises_review(*, today: date | None = None, customer_ids=None) -> dict:
     today = today or timezone.localdate()
     now = timezone.now()
     actor = get_system_user()
-    promises = PromiseToPay.objects.select_for_update().filter(state=PromiseState.OPEN)
+    promises = (
+        PromiseToPay.objects.select_for_update(of=("self",))
+        .filter(state=PromiseState.OPEN)
+        .order_by("pk")  # locked in one order: concurrent reviews cannot deadlock
+    )
     if customer_ids is not None:
         promises = promises.filter(customer_id__in=list(customer_ids))
     kept = broken = 0
