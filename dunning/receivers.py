@@ -10,6 +10,7 @@ import logging
 from django.db import DatabaseError, transaction
 from django.dispatch import receiver
 
+from billing.models import Invoice
 from receivables.signals import cash_applied, cash_applied_together
 
 from .services import accounts_refresh, promises_review
@@ -41,17 +42,18 @@ def _after_commit(customer_ids: set[int]) -> None:
     transaction.on_commit(refresh)
 
 
+def _customers_of(applications) -> set[int]:
+    """The invoices' customers, in one query (an application often carries only its invoice
+    id: reading ``application.invoice`` would fetch each)."""
+    ids = {application.invoice_id for application in applications}
+    return set(Invoice.objects.filter(pk__in=ids).values_list("customer_id", flat=True))
+
+
 @receiver(cash_applied, dispatch_uid="dunning_after_cash")
 def after_cash(sender, *, payment, applications, unapplied, **kwargs) -> None:
-    _after_commit({application.invoice.customer_id for application in applications})
+    _after_commit(_customers_of(applications))
 
 
 @receiver(cash_applied_together, dispatch_uid="dunning_after_cash_together")
 def after_cash_together(sender, *, applied, **kwargs) -> None:
-    _after_commit(
-        {
-            application.invoice.customer_id
-            for _, applications, _ in applied
-            for application in applications
-        }
-    )
+    _after_commit(_customers_of(a for _, applications, _ in applied for a in applications))

@@ -258,12 +258,13 @@ def dunning_run(*, today: date | None = None) -> dict:
             text = _letter(step, customer, invoices)
             contact = contacts.get(customer_id)
             if step.action == DunningStep.Action.REMINDER and contact and contact.email:
-                ContactLog.objects.create(
-                    customer=customer,
+                _logged(
+                    customer_id=customer_id,
                     channel=ContactLog.Channel.REMINDER,
                     summary=f"{step.name} sent to {contact.email}:\n{text}",
+                    actor=actor,
                     at=now,
-                    by=actor,
+                    reason=f"Dunning step {step.name}",
                 )
                 mails.append((f"{step.name}: {customer.name}", text, contact.email))
                 outcome = f"reminder sent to {contact.email}"
@@ -405,15 +406,24 @@ def promise_create(
     )
     promise._history_user, promise._change_reason = actor, "Promise to pay logged"
     promise.save()
-    ContactLog.objects.create(
+    _logged(
         customer_id=customer_id,
         channel=ContactLog.Channel.PHONE,
         summary=f"Promised {amount:,.2f} {currency} by {promised_for:%Y-%m-%d}."
         + (f" {promise.note}" if promise.note else ""),
+        actor=actor,
         at=promise.created_at,
-        by=actor,
+        reason="Promise to pay logged",
     )
     return promise
+
+
+def _logged(*, customer_id: int, channel: str, summary: str, actor, at, reason: str):
+    """A contact log entry, its history row naming who and why."""
+    entry = ContactLog(customer_id=customer_id, channel=channel, summary=summary, at=at, by=actor)
+    entry._history_user, entry._change_reason = actor, reason
+    entry.save()
+    return entry
 
 
 def contact_log(*, actor, customer_id: int, channel: str, summary: str) -> ContactLog:
@@ -422,12 +432,14 @@ def contact_log(*, actor, customer_id: int, channel: str, summary: str) -> Conta
         raise ApplicationError("Say what was discussed.", {"field": "summary"})
     if channel not in ContactLog.Channel.values or channel == ContactLog.Channel.REMINDER:
         raise ApplicationError("Pick how you were in touch.", {"field": "channel"})
-    entry = ContactLog(
-        customer_id=customer_id, channel=channel, summary=summary, at=timezone.now(), by=actor
+    return _logged(
+        customer_id=customer_id,
+        channel=channel,
+        summary=summary,
+        actor=actor,
+        at=timezone.now(),
+        reason="Contact logged",
     )
-    entry._history_user, entry._change_reason = actor, "Contact logged"
-    entry.save()
-    return entry
 
 
 @transaction.atomic
