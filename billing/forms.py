@@ -5,7 +5,7 @@ from django import forms
 
 from core.forms import ActionForm
 
-from .models import Invoice, InvoiceState
+from .models import CreditReason, Invoice, InvoiceState
 from .selectors import SORTS
 
 
@@ -56,6 +56,13 @@ class BulkApproveForm(ActionForm):
 
 class CreditMemoForm(ActionForm):
     """One optional quantity field per invoice line (``line_<id>``), plus the reason."""
+
+    reason_code = forms.ChoiceField(
+        choices=[(c.value, c.label) for c in CreditReason if c != CreditReason.RETURN],
+        initial=CreditReason.BILLING_ERROR,
+        required=False,  # a post without it (the API, older pages) books a billing error
+        label="Reason code",
+    )
 
     def __init__(self, *args, lines=(), **kwargs):
         super().__init__(*args, **kwargs)

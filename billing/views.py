@@ -19,6 +19,7 @@ from core.roles import Role
 
 from . import selectors, services
 from .forms import BulkApproveForm, CreditMemoForm, InvoiceFilterForm, VoidForm
+from .models import CreditReason
 
 INVOICES_CHANGED = "invoices-changed"
 
@@ -245,6 +246,7 @@ def credit_memo_new(request: HttpRequest, invoice_id: int) -> HttpResponse:
                 actor=request.user,
                 quantities=form.quantities(),
                 reason=form.cleaned_data["reason"],
+                reason_code=form.cleaned_data["reason_code"] or CreditReason.BILLING_ERROR,
             )
             messages.success(request, f"Credit memo {memo.number} issued for {memo.total}.")
             return redirect("billing:invoice", invoice_id=invoice_id)

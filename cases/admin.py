@@ -1,16 +1,17 @@
-"""Admin for cases: the reason taxonomy and the customers' remittance codes (with history); cases
-themselves change only through their services."""
+"""Admin for cases: the policy (credit limit, restocking fee), the reason taxonomy and the
+customers' remittance codes (with history); cases and returns change only through their
+services."""
 
 from django.contrib import admin
 
 from core.admin import HistoryAdmin, ReadOnlyAdminMixin
 
-from .models import Case, CasePolicy, CaseReason, ReasonCodeMapping
+from .models import Case, CasePolicy, CaseReason, ReasonCodeMapping, ReturnAuthorisation
 
 
 @admin.register(CasePolicy)
 class CasePolicyAdmin(HistoryAdmin):
-    list_display = ["__str__", "credit_memo_limit"]
+    list_display = ["__str__", "credit_memo_limit", "restocking_fee_percent"]
 
     def has_add_permission(self, request) -> bool:
         return not CasePolicy.objects.exists()
@@ -38,3 +39,10 @@ class ReasonCodeMappingAdmin(HistoryAdmin):
 class CaseAdmin(ReadOnlyAdminMixin, HistoryAdmin):
     list_display = ["pk", "kind", "customer", "invoice", "amount", "reason", "queue", "state"]
     list_filter = ["kind", "state", "queue"]
+
+
+@admin.register(ReturnAuthorisation)
+class ReturnAuthorisationAdmin(ReadOnlyAdminMixin, HistoryAdmin):
+    list_display = ["number", "customer", "invoice", "reason", "state", "authorised_at"]
+    list_filter = ["state", "reason"]
+    search_fields = ["number", "invoice__number", "customer__name"]

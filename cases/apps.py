@@ -5,7 +5,8 @@ from django.apps import AppConfig
 
 class CasesConfig(AppConfig):
     name = "cases"
-    verbose_name = "Deductions and disputes"
+    verbose_name = "Deductions, disputes and returns"
+    order_timelines = ("cases.order_page.returns_timeline",)
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401 - connects the signal receivers

@@ -1,10 +1,11 @@
-"""Forms of the case desk: the queue's filters, notes, resolutions and new disputes."""
+"""Forms of the case desk (the queue's filters, notes, resolutions, new disputes) and of returns
+(the list's filters, a new authorisation, finance's decision on a credit that waits)."""
 
 from decimal import Decimal
 
 from django import forms
 
-from .models import CaseQueue, CaseReason, CaseState, RootCause
+from .models import CaseQueue, CaseReason, CaseState, ReturnReason, ReturnState, RootCause
 from .services import Outcome
 
 #: How many invoice lines the resolve form offers quantities for.
@@ -60,6 +61,34 @@ class DisputeForm(forms.Form):
         queryset=CaseReason.objects.order_by("name"), to_field_name="code"
     )
     note = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ReturnFilterForm(forms.Form):
+    state = forms.ChoiceField(choices=[("", "Any state"), *ReturnState.choices], required=False)
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        widget=forms.SearchInput(attrs={"placeholder": "RMA, invoice, customer"}),
+    )
+
+
+class ReturnForm(forms.Form):
+    """A new return: the reason, a note, and ``qty-<invoice line id>`` per line coming back."""
+
+    reason = forms.ChoiceField(choices=ReturnReason.choices)
+    note = forms.CharField(
+        max_length=2000,
+        label="What the customer says",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def quantities(self, data) -> dict[int, Decimal]:
+        return ResolveForm.quantities(self, data)
+
+
+class ReturnDecisionForm(forms.Form):
+    action = forms.ChoiceField(choices=[("approve", "Approve"), ("refuse", "Refuse")])
+    reason = forms.CharField(max_length=500)
 
 
 def errors_of(form: forms.Form) -> str:

@@ -1,18 +1,20 @@
 """Deduction and dispute cases with their reason taxonomy, the customers' remittance codes mapped
-onto it, and the notes people add."""
+onto it, and the notes people add; and returns (RMA): goods the customer sends back against
+invoiced lines, received by the warehouse and credited (less a restocking fee) or refused."""
 
 import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 from simple_history.models import HistoricalRecords
 
-from billing.models import CreditMemo, Invoice
+from billing.models import CreditMemo, Invoice, InvoiceLine
 from orders.models import Customer
-from orders.models.master import MONEY
+from orders.models.master import MONEY, QTY
 from receivables.models import Application, Payment, WriteOff
 
 _USER = {"on_delete": models.SET_NULL, "null": True, "blank": True, "related_name": "+"}
@@ -57,10 +59,19 @@ QUEUE_OF_CATEGORY = {
 
 
 class CasePolicy(models.Model):
-    """The one row of case policy: a credit memo above ``credit_memo_limit`` needs a second
-    person from finance (maker-checker, superusers too)."""
+    """The one row of case policy: a credit memo above ``credit_memo_limit`` (a case's or a
+    return's) needs a second person from finance (maker-checker, superusers too); a return the
+    customer chose to make is credited less ``restocking_fee_percent``."""
 
     credit_memo_limit = models.DecimalField(**MONEY, default=Decimal("1000.00"))
+    restocking_fee_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("15.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="Kept back from the credit of a return the customer chose to make (not needed, "
+        "ordered in error); never for goods that arrived damaged, defective or wrong.",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -262,3 +273,107 @@ class CaseNote(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+class ReturnReason(models.TextChoices):
+    DAMAGED = "damaged", "Arrived damaged"
+    DEFECTIVE = "defective", "Defective"
+    WRONG_ITEM = "wrong_item", "Wrong item shipped"
+    NOT_NEEDED = "not_needed", "No longer needed"
+    ORDERED_IN_ERROR = "ordered_in_error", "Ordered in error"
+
+
+#: Returns the customer chose to make: the restocking fee applies, and goods that come back
+#: damaged are the customer's loss (not credited). The other reasons are the seller's fault.
+CUSTOMER_CHOICE_REASONS = frozenset({ReturnReason.NOT_NEEDED, ReturnReason.ORDERED_IN_ERROR})
+
+
+class ReturnState(models.TextChoices):
+    AUTHORISED = "authorised", "Authorised: waiting for the goods"
+    RECEIVED = "received", "Received: credit waits for finance"
+    CREDITED = "credited", "Credited"
+    REFUSED = "refused", "Refused"
+
+
+R = ReturnState
+
+
+class ReturnAuthorisation(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
+    """An RMA: customer service authorises quantities of an invoice's lines to come back; the
+    WMS is told to expect them, reports what arrived and in what state, and the inspected
+    quantities are credited (above the policy's limit only once finance approves) or refused."""
+
+    number = models.CharField(max_length=32, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="returns")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="returns")
+    reason = models.CharField(max_length=20, choices=ReturnReason)
+    note = models.TextField()
+    #: The policy's fee when authorised: what the customer was told.
+    restocking_fee_percent = models.DecimalField(max_digits=5, decimal_places=2)
+    state = FSMField(default=R.AUTHORISED, choices=ReturnState, protected=True)
+    authorised_at = models.DateTimeField()
+    authorised_by = models.ForeignKey(settings.AUTH_USER_MODEL, **_USER)
+    received_at = models.DateTimeField(null=True, blank=True)
+    #: The WMS's receipt: a repeat of it changes nothing.
+    receipt_id = models.CharField(max_length=64, blank=True)
+    #: What the inspected goods credit, before and after the fee (set on receipt).
+    credit_gross = models.DecimalField(**MONEY, null=True, blank=True)
+    fee = models.DecimalField(**MONEY, null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, **_USER)
+    #: Why it was refused, as the customer is told.
+    refusal = models.TextField(blank=True)
+    credit_memo = models.OneToOneField(
+        CreditMemo, on_delete=models.PROTECT, null=True, blank=True, related_name="return_of"
+    )
+    correlation_id = models.UUIDField(default=uuid.uuid4, db_index=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "-authorised_at"], name="return_state_recent")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def fee_applies(self) -> bool:
+        return self.reason in CUSTOMER_CHOICE_REASONS
+
+    @transition(state, source=R.AUTHORISED, target=R.RECEIVED)
+    def receive(self, *, at, receipt_id: str, gross: Decimal, fee: Decimal) -> None:
+        self.received_at, self.receipt_id = at, receipt_id
+        self.credit_gross, self.fee = gross, fee
+
+    @transition(state, source=R.RECEIVED, target=R.CREDITED)
+    def credit(self, *, by, at, memo: CreditMemo) -> None:
+        self.decided_by, self.decided_at, self.credit_memo = by, at, memo
+
+    @transition(state, source=R.RECEIVED, target=R.REFUSED)
+    def refuse(self, *, by, at, why: str) -> None:
+        self.decided_by, self.decided_at, self.refusal = by, at, why
+
+
+class ReturnLine(models.Model):
+    """One invoice line coming back: how many were authorised, and, once the warehouse has them,
+    how many arrived, how many of those were damaged, and how many are credited."""
+
+    rma = models.ForeignKey(ReturnAuthorisation, on_delete=models.CASCADE, related_name="lines")
+    line_number = models.PositiveIntegerField()  # as the WMS's receipt names it
+    invoice_line = models.ForeignKey(
+        InvoiceLine, on_delete=models.PROTECT, related_name="return_lines"
+    )
+    quantity = models.DecimalField(**QTY)
+    received_qty = models.DecimalField(**QTY, null=True, blank=True)
+    damaged_qty = models.DecimalField(**QTY, null=True, blank=True)
+    credit_qty = models.DecimalField(**QTY, null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["rma_id", "line_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["rma", "line_number"], name="return_line_number"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="return_line_qty_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rma_id}/{self.line_number}: {self.quantity}"

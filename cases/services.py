@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from billing.models import Invoice, InvoiceLine
+from billing.models import CreditReason, Invoice, InvoiceLine
 from billing.services import credit_memo_create
 from core.audit import save_audited
 from core.errors import ApplicationError, Conflict, PermissionDenied, require_reason
@@ -44,6 +44,12 @@ class Outcome:
         (INVALID, "Invalid: the customer still owes it"),
         (WRITTEN_OFF, "Write off"),
     ]
+
+
+def credit_reason_of(category: str) -> str:
+    """The credit memo's reason code for a case of ``category`` (the codes share their names;
+    an unauthorised deduction credited anyway is booked as "other")."""
+    return category if category in CreditReason.values else CreditReason.OTHER
 
 
 def _note(case: Case, author, text: str, at=None) -> CaseNote:
@@ -391,6 +397,7 @@ def _credit(case: Case, *, actor, agreed_by, outcome: str, quantities: dict, clo
         invoice_id=case.invoice_id,
         actor=get_system_user(),
         quantities=quantities,
+        reason_code=credit_reason_of(case.reason.category),
         reason=f"Case {case.pk} ({case.reason.name}) {outcome}, agreed by "
         f"{agreed_by.get_username()}: {text or RootCause(closing['root_cause']).label}",
     )

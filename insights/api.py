@@ -17,7 +17,7 @@ from core.api import role_permission
 from core.errors import ApplicationError
 from core.roles import Role
 
-from . import cash_kpis, kpis, selectors
+from . import cash_kpis, kpis, receivable_kpis, selectors
 from .forms import DashboardForm
 
 
@@ -101,6 +101,11 @@ class KpiResponseSerializer(serializers.Serializer):
     dead_letters = serializers.JSONField()
     trend = serializers.JSONField()
     cash = CashKpiSerializer(help_text="Cash application; payments have no channel.")
+    receivables = serializers.JSONField(
+        help_text="Per currency: dso (count-back days), cei (percent), deduction_days {open, "
+        "taken, days}, recovery of invalid deductions {invalid, recovered, rate}, returns {sales, "
+        "returned, rate}; case_aging by reason with its buckets; root_causes, most frequent first."
+    )
 
 
 def _plain(value):
@@ -129,7 +134,9 @@ class KpiApi(GenericAPIView):
         """Touchless rate, hold rates, resolution and release percentiles, queue aging, value on
         hold, re-hold rate, shipment-to-invoice latency, first-pass accuracy, dead letters, trend;
         and cash application: auto-match rate, accuracy (applications not reversed), receipt to
-        application seconds, and unapplied cash per currency by age."""
+        application seconds, and unapplied cash per currency by age; and receivables: DSO
+        (count-back), CEI, deduction days outstanding, case aging by reason, recovery of invalid
+        deductions, returns rate and the top root causes."""
         form = DashboardForm(request.query_params)
         if not form.is_valid():
             raise ApplicationError(
@@ -163,6 +170,18 @@ class KpiApi(GenericAPIView):
                     "buckets": [label for label, _low, _high in cash_kpis.UNAPPLIED_BUCKETS],
                     "currencies": board.cash.unapplied,
                 },
+            },
+            "receivables": {
+                "dso": board.receivables.dso,
+                "cei": board.receivables.cei,
+                "deduction_days": board.receivables.deduction_days,
+                "case_aging": {
+                    "buckets": [label for label, _l, _h in receivable_kpis.CASE_AGE_BUCKETS],
+                    "reasons": board.receivables.case_aging,
+                },
+                "recovery": board.receivables.recovery,
+                "returns": board.receivables.returns,
+                "root_causes": board.receivables.root_causes,
             },
         }
         return Response(_plain(body))

@@ -366,6 +366,8 @@ class Dashboard:
     #: ``cash_kpis.CashFigures``, which ``selectors.dashboard`` adds (cash_kpis reads this
     #: module's helpers, so this module does not import it).
     cash: object | None = None
+    #: ``receivable_kpis.ReceivableFigures``, added the same way.
+    receivables: object | None = None
 
     @property
     def value_on_hold(self) -> Decimal | None:

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from core.pagination import Page, keyset_page
 from exceptions.models import ACTIVE_STATES, Hold
 
-from . import cash_kpis, flow, kpis
+from . import cash_kpis, flow, kpis, receivable_kpis
 from .kpis import KpiFilters
 
 #: The drill-down's order, newest hold first; its keyset pages and CSV follow it.
@@ -19,9 +19,10 @@ HOLD_ORDERING = ("-raised_at", "-id")
 
 def dashboard(*, filters: KpiFilters, by: str = "day") -> kpis.Dashboard:
     """Every figure of the dashboard (and the KPI API) for a range and filters, cash
-    application's included."""
+    application's and receivables' included."""
     board = kpis.dashboard(filters, by=by)
     board.cash = cash_kpis.cash(filters)
+    board.receivables = receivable_kpis.receivables(filters)
     return board
 
 

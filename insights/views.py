@@ -2,6 +2,7 @@
 every figure a link to the orders or holds behind it, and CSV export of every table."""
 
 from datetime import timedelta
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -17,7 +18,7 @@ from core.pagination import render_paged_list
 from core.roles import Role
 from orders.models import OrderState
 
-from . import cash_kpis, kpis, selectors
+from . import cash_kpis, kpis, receivable_kpis, selectors
 from .forms import DashboardForm
 
 CHART_HEIGHT = 120
@@ -167,6 +168,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             if k != "applied"
         },
         "unapplied_buckets": [label for label, _low, _high in cash_kpis.UNAPPLIED_BUCKETS],
+        "case_buckets": [label for label, _low, _high in receivable_kpis.CASE_AGE_BUCKETS],
+        "receivable_rows": [
+            [*row[:4], *(_percent(rate) for rate in row[4:])]
+            for row in _receivable_rows(board.receivables)
+        ],
     }
     return render(request, "insights/dashboard.html", context)
 
@@ -203,6 +209,25 @@ def _cash_rows(cash: cash_kpis.CashFigures) -> list[list]:
             _seconds_as_hours(timing["median"]),
             _seconds_as_hours(timing["p90"]),
         ],
+    ]
+
+
+def _percent(rate: Decimal | None) -> Decimal | None:
+    return None if rate is None else (rate * 100).quantize(Decimal("0.1"))
+
+
+def _receivable_rows(figures: receivable_kpis.ReceivableFigures) -> list[list]:
+    """One row per currency: DSO, CEI, deduction days, invalid recovery and returns rates."""
+    return [
+        [
+            currency,
+            figures.dso.get(currency),
+            figures.cei.get(currency),
+            figures.deduction_days.get(currency, {}).get("days"),
+            figures.recovery.get(currency, {}).get("rate"),
+            figures.returns.get(currency, {}).get("rate"),
+        ]
+        for currency in figures.currencies
     ]
 
 
@@ -265,6 +290,29 @@ TABLES = {
     "cash": (
         ["figure", "count", "of", "rate", "median hours", "p90 hours"],
         lambda b: _cash_rows(b.cash),
+    ),
+    "receivables": (
+        ["currency", "DSO days", "CEI %", "deduction days", "invalid recovery", "returns rate"],
+        lambda b: _receivable_rows(b.receivables),
+    ),
+    "case-aging": (
+        [
+            "reason",
+            "currency",
+            "open",
+            "amount",
+            *[label for label, _f, _t in receivable_kpis.CASE_AGE_BUCKETS],
+        ],
+        lambda b: [
+            [r["reason"], r["currency"], r["count"], r["amount"], *r["buckets"]]
+            for r in b.receivables.case_aging
+        ],
+    ),
+    "root-causes": (
+        ["root cause", "currency", "cases", "amount"],
+        lambda b: [
+            [r["label"], r["currency"], r["count"], r["amount"]] for r in b.receivables.root_causes
+        ],
     ),
     # A row per currency: unapplied cash in two currencies is never one figure.
     "unapplied-cash": (

@@ -379,6 +379,51 @@ def map_delivery(r: dict) -> DeliveryRecord:
 
 
 @dataclass(frozen=True)
+class ReceiptLineRecord:
+    line: int
+    received: Decimal
+    damaged: Decimal
+
+
+@dataclass(frozen=True)
+class ReceiptRecord:
+    """The warehouse's receipt of a return: what arrived on each of its lines, and how much of
+    that was damaged."""
+
+    external_id: str
+    rma: str
+    received_at: datetime
+    lines: tuple[ReceiptLineRecord, ...]
+
+
+def map_receipt(r: dict) -> ReceiptRecord:
+    lines = r.get("lines") if isinstance(r, dict) else None
+    if not isinstance(lines, list) or not lines:
+        raise MappingError("lines: at least one line is required")
+    mapped = []
+    for index, line in enumerate(lines, start=1):
+        number = line.get("line") if isinstance(line, dict) else None
+        if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+            raise MappingError(f"lines[{index}].line: expected a line number")
+        try:
+            received = _decimal(line, "received")
+            damaged = _decimal(line, "damaged", required=False) or Decimal("0")
+        except MappingError as exc:
+            raise MappingError(f"lines[{index}].{exc}") from exc
+        if damaged > received:
+            raise MappingError(
+                f"lines[{index}].damaged: {damaged} is more than the {received} received"
+            )
+        mapped.append(ReceiptLineRecord(line=number, received=received, damaged=damaged))
+    return ReceiptRecord(
+        external_id=_text(r, "id", max_length=64),
+        rma=_text(r, "rma", max_length=32),
+        received_at=_datetime(r, "received_at"),
+        lines=tuple(mapped),
+    )
+
+
+@dataclass(frozen=True)
 class StatementFileRecord:
     external_id: str
     format: str
@@ -417,6 +462,7 @@ MAPPERS = {
     "statements": map_statement,
     "deliveries": map_delivery,
     "shipments": map_shipment,
+    "receipts": map_receipt,
     "customers": map_customer,
     "items": map_item,
     "prices": map_price,

@@ -12,13 +12,13 @@ from core.audit import BULK_HISTORY
 class Connector(models.Model):
     class Kind(models.TextChoices):
         ERP = "erp", "ERP"  # customers, items, prices, AR, orders; receives invoices
-        WMS = "wms", "WMS"  # stock and ship confirmations; receives order releases
+        WMS = "wms", "WMS"  # stock, ship confirmations, return receipts; receives releases, returns
         TMS = "tms", "TMS"  # deliveries / proof of delivery
         BANK = "bank", "Bank"  # statements (BAI2, camt.053) and lockbox files
 
     STREAMS = {
         Kind.ERP: ["customers", "items", "prices", "ar", "orders"],
-        Kind.WMS: ["inventory", "shipments"],
+        Kind.WMS: ["inventory", "shipments", "receipts"],
         Kind.TMS: ["deliveries"],
         Kind.BANK: ["statements"],
     }

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.dispatch import receiver
 
 from billing.signals import credit_memo_issued, invoice_released
+from cases.signals import return_authorised
 from core.roles import get_system_user
 from exceptions.signals import hold_closed, hold_released
 from orders.extensions import blocking_reasons
@@ -31,6 +32,7 @@ from .services.outbox import (
     outbox_enqueue_cash_application,
     outbox_enqueue_cash_applications,
     outbox_enqueue_cash_reversal,
+    outbox_enqueue_return,
     outbox_enqueue_write_off,
     outbox_release_if_shippable,
 )
@@ -64,6 +66,11 @@ def release_when_shippable(sender, hold, **kwargs) -> None:
 @receiver(invoice_released, dispatch_uid="integrations.invoice_to_erp")
 def invoice_to_erp(sender, invoice, **kwargs) -> None:
     outbox_enqueue_invoice(invoice=invoice)
+
+
+@receiver(return_authorised, dispatch_uid="integrations.return_to_wms")
+def return_to_wms(sender, rma, **kwargs) -> None:
+    outbox_enqueue_return(rma=rma)
 
 
 @receiver(credit_memo_issued, dispatch_uid="integrations.credit_memo_to_erp")

@@ -4,6 +4,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing.selectors import is_finance
+from cases.returns import RETURN_VIEWER_ROLES
 from cases.selectors import case_queues_for_user
 from core.roles import Role, user_roles
 from dunning.selectors import sees_collections
@@ -38,6 +39,8 @@ def navigation(request) -> dict:
         items.append(("Write-offs", reverse("receivables:write_offs")))
     if case_queues_for_user(user):
         items.append(("Cases", reverse("cases:queue")))
+    if roles & set(RETURN_VIEWER_ROLES):
+        items.append(("Returns", reverse("returns:list")))
     if sees_collections(user):
         items.append(("Collections", reverse("dunning:worklist")))
     if Role.MANAGER in roles:

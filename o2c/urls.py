@@ -30,6 +30,7 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("cash/", include("receivables.urls")),
     path("cases/", include("cases.urls")),
+    path("returns/", include("cases.return_urls")),
     path("collections/", include("dunning.urls")),
     path("integrations/", include("integrations.urls")),
     path("insights/", include("insights.urls")),

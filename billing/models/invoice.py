@@ -220,11 +220,28 @@ class InvoiceLine(models.Model):
         return self.amount + self.tax_amount
 
 
+class CreditReason(models.TextChoices):
+    """Why a credit memo was issued: the code the ERP books it under and the KPIs count by."""
+
+    PRICING = "pricing", "Pricing"
+    SHORTAGE = "shortage", "Shortage"
+    DAMAGE = "damage", "Damage"
+    RETURN = "return", "Return"
+    PROMOTION = "promotion", "Promotion or allowance"
+    FREIGHT = "freight", "Freight"
+    TAX = "tax", "Tax"
+    DUPLICATE_BILLING = "duplicate_billing", "Duplicate billing"
+    BILLING_ERROR = "billing_error", "Billing error"
+    OTHER = "other", "Other"
+
+
 class CreditMemo(models.Model):
-    """A correction of a released invoice: it credits quantities of the invoice's lines."""
+    """A correction of a released invoice: it credits quantities of the invoice's lines, less
+    any restocking fee a return's policy charges."""
 
     number = models.CharField(max_length=32, unique=True)
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_memos")
+    reason_code = models.CharField(max_length=20, choices=CreditReason, default=CreditReason.OTHER)
     reason = models.TextField()
     created_at = models.DateTimeField()
     created_by = models.ForeignKey(
@@ -232,6 +249,8 @@ class CreditMemo(models.Model):
     )
     subtotal = models.DecimalField(**MONEY, default=Decimal("0"))
     tax_total = models.DecimalField(**MONEY, default=Decimal("0"))
+    #: Kept back from the credit (a return's restocking fee): total = subtotal + tax - fee.
+    fee = models.DecimalField(**MONEY, default=Decimal("0"))
     total = models.DecimalField(**MONEY, default=Decimal("0"))
     correlation_id = models.UUIDField(default=uuid.uuid4, db_index=True)
     history = HistoricalRecords()

@@ -11,7 +11,7 @@ from core.audit import save_audited
 from core.errors import ApplicationError, Conflict, require_reason
 from core.money import ZERO, round_money
 
-from ..models import CreditMemo, CreditMemoLine
+from ..models import CreditMemo, CreditMemoLine, CreditReason
 from ..models.invoice import FINAL_STATES
 from ..signals import credit_memo_issued
 from .approvals import _lock
@@ -20,12 +20,23 @@ from .numbering import save_with_next_number
 
 @transaction.atomic
 def credit_memo_create(
-    *, invoice_id: int, actor, quantities: dict[int, Decimal], reason: str
+    *,
+    invoice_id: int,
+    actor,
+    quantities: dict[int, Decimal],
+    reason: str,
+    reason_code: str = CreditReason.OTHER,
+    fee: Decimal = ZERO,
 ) -> CreditMemo:
-    """Credit quantities of a released invoice's lines. Each line can be credited up to what it
-    billed, less earlier memos; crediting a line's whole remainder credits its exact remaining
-    amount, so rounding never leaves (or over-credits) a cent."""
+    """Credit quantities of a released invoice's lines, under a reason code, less ``fee`` (a
+    return's restocking fee). Each line can be credited up to what it billed, less earlier
+    memos; crediting a line's whole remainder credits its exact remaining amount, so rounding
+    never leaves (or over-credits) a cent."""
     reason = require_reason(reason)
+    if reason_code not in CreditReason.values:
+        raise ApplicationError("Choose the credit's reason code.", {"field": "reason_code"})
+    if fee < 0:
+        raise ApplicationError("A fee cannot be negative.", {"field": "fee"})
     invoice = _lock(invoice_id=invoice_id, actor=actor)
     if invoice.state not in FINAL_STATES:
         raise Conflict(
@@ -74,6 +85,7 @@ def credit_memo_create(
         )
     memo = CreditMemo(
         invoice=invoice,
+        reason_code=reason_code,
         reason=reason,
         created_at=timezone.now(),
         created_by=actor,
@@ -81,7 +93,13 @@ def credit_memo_create(
         tax_total=sum((line.tax_amount for line in memo_lines), ZERO),
         correlation_id=invoice.correlation_id,
     )
-    memo.total = memo.subtotal + memo.tax_total
+    if fee >= memo.subtotal + memo.tax_total:
+        raise ApplicationError(
+            f"A fee of {fee} leaves nothing of the {memo.subtotal + memo.tax_total} credited.",
+            {"field": "fee"},
+        )
+    memo.fee = fee
+    memo.total = memo.subtotal + memo.tax_total - fee
     already = invoice.credit_memos.aggregate(total=Sum("total"))["total"] or ZERO
     if memo.total + already > invoice.total:
         raise ApplicationError(

@@ -6,7 +6,8 @@ reconciliation, outbound intake, and the switches (``switches.py``) that inject 
 last record served, or null) and ``more``; `&id=<id>` (repeated) answers those records instead.
 `GET /<kind>/<stream>/ids?updated_since=..&updated_before=..` answers the id, version and
 updated_at of every record changed in the window, paged the same way. The WMS takes releases
-(`POST /wms/releases`), changes (`/wms/changes`) and cancellations (`/wms/cancellations`).
+(`POST /wms/releases`), changes (`/wms/changes`) and cancellations (`/wms/cancellations`), and
+returns to expect (`/wms/returns`), whose receipts it serves as the stream `wms/receipts`.
 
 The bank pays the invoices the ERP booked (`POST /erp/invoices`) and serves its statement files
 as the stream `GET /bank/statements`; `GET /bank/_truth` tells tests what each payment pays.
@@ -26,7 +27,7 @@ from .switches import SwitchError, switches_apply, switches_now
 
 STREAM_PATHS = {
     "erp": {"customers", "items", "prices", "ar", "orders"},
-    "wms": {"inventory", "shipments"},
+    "wms": {"inventory", "shipments", "receipts"},
     "tms": {"deliveries"},
     "bank": {"statements"},
 }
@@ -82,6 +83,7 @@ class Handler(BaseHTTPRequestHandler):
                     "credit_memos": len(self.state.credit_memos),
                     "changes": len(self.state.changes),
                     "cancellations": len(self.state.cancellations),
+                    "returns": len(self.state.returns),
                     "payments": len(self.state.bank.payments),
                     "statements": len(self.state.bank.files),
                 },
@@ -167,6 +169,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.state.releases.setdefault(key, message)
                 self.state.release_times.setdefault(key, time.monotonic())
             return self._send(200, {"status": "accepted", "duplicate": duplicate})
+        if url.path == "/wms/returns":
+            return self._post_return(body)
         if url.path in ("/wms/changes", "/wms/cancellations"):
             return self._post_instruction(url.path, body)
         if url.path in ("/erp/invoices", "/erp/credit-memos"):
@@ -190,6 +194,22 @@ class Handler(BaseHTTPRequestHandler):
         return self._send(
             200, {"status": "posted", "reference": f"CA-{key}", "duplicate": duplicate}
         )
+
+    def _post_return(self, body: bytes) -> None:
+        """The warehouse expects a return, once per key; a repeat gets the same answer."""
+        try:
+            message = json.loads(body)
+            key, lines = message["key"], message["lines"]
+            message["rma"]
+            if not lines or not all("line" in line and "quantity" in line for line in lines):
+                raise KeyError("lines")
+        except (ValueError, KeyError, TypeError):
+            return self._send(400, {"error": "a JSON body with key, rma and lines is required"})
+        with self.state.lock:
+            duplicate = key in self.state.returns
+            self.state.returns.setdefault(key, message)
+            self.state.return_times.setdefault(key, time.monotonic())
+        return self._send(200, {"status": "expected", "duplicate": duplicate})
 
     def _post_instruction(self, path: str, body: bytes) -> None:
         """The warehouse honours a change (the release ships the new lines) or a cancellation

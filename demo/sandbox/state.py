@@ -54,6 +54,14 @@ class SandboxState:
     amend_after_seconds: float = 180.0
     # versions set by the `amend` switch (or a test), by order id: the newest is served
     amendments: dict[str, dict] = field(default_factory=dict)
+    # Returns the WMS was told to expect (by key), when, and how their receipts go: the
+    # warehouse receives each this long after it was told; every n-th return arrives one unit
+    # short on its first line, every m-th with one unit damaged on its last (0: never).
+    returns: dict[str, dict] = field(default_factory=dict)
+    return_times: dict[str, float] = field(default_factory=dict)
+    receive_after_seconds: float = 0.0
+    return_short_every: int = 3
+    return_damaged_every: int = 2
     changes: dict[str, dict] = field(default_factory=dict)  # WMS change instructions by key
     cancellations: dict[str, dict] = field(default_factory=dict)  # WMS cancels by key
     # The bank pays each invoice the ERP booked this long after (``bank.py``), with this noise
@@ -89,6 +97,8 @@ class SandboxState:
             return self.shipments()  # its insertions are spliced in there, for deliveries too
         elif stream == "deliveries":
             records = self.deliveries()
+        elif stream == "receipts":
+            records = self.receipts()
         elif stream == "statements":
             return self.statements()
         else:
@@ -247,6 +257,48 @@ class SandboxState:
             and now - times.get(f"release:{s['order']}", now)
             >= self.ship_after_seconds + self.deliver_after_seconds
         ]
+
+    def receipts(self) -> list[dict]:
+        """The warehouse's receipt of each return it was told to expect, once it had time to
+        receive it: the n-th return (in the order told) arrives one unit short on its first line
+        when n is a multiple of ``return_short_every``, and with one unit damaged on its last
+        when a multiple of ``return_damaged_every``. The receipt is the ground truth."""
+        now = time.monotonic()
+        with self.lock:
+            told = [
+                (self.returns[key], self.return_times[key])
+                for key in self.returns
+                if key in self.return_times
+            ]
+            short_every, damaged_every = self.return_short_every, self.return_damaged_every
+        receipts = []
+        for index, (message, at) in enumerate(told, start=1):
+            if now - at < self.receive_after_seconds:
+                continue
+            lines = [
+                {
+                    "line": line["line"],
+                    "sku": line["sku"],
+                    "received": line["quantity"],
+                    "damaged": "0",
+                }
+                for line in message["lines"]
+            ]
+            if short_every and index % short_every == 0:
+                received = int(float(lines[0]["received"]))
+                lines[0]["received"] = str(max(received - 1, 0))
+            if damaged_every and index % damaged_every == 0 and int(float(lines[-1]["received"])):
+                lines[-1]["damaged"] = "1"
+            receipts.append(
+                {
+                    "id": f"RCV-{message['rma']}",
+                    "version": 1,
+                    "rma": message["rma"],
+                    "received_at": "2026-11-25T10:00:00Z",
+                    "lines": lines,
+                }
+            )
+        return receipts
 
     def shipments(self) -> list[dict]:
         """One shipment per release, once the warehouse had time to ship it; in release order,

@@ -24,6 +24,9 @@ Feed:
 - ``ship_after_seconds`` / ``deliver_after_seconds``: how long from release to shipment, and
   from shipment to proof of delivery.
 - ``short_every``: every n-th shipment ships one unit short on its first line (0: never).
+- ``receive_after_seconds``: how long from a return being expected to its receipt.
+- ``return_short_every`` / ``return_damaged_every``: every n-th return arrives one unit short on
+  its first line, every m-th with one unit damaged on its last (0: never).
 
 Bank (``bank.py``):
 - ``pay_after_seconds``: how long after the ERP books an invoice the bank pays it.
@@ -199,6 +202,9 @@ SWITCHES: dict[str, Callable] = {
     "ship_after_seconds": _set("ship_after_seconds", _seconds),
     "deliver_after_seconds": _set("deliver_after_seconds", _seconds),
     "short_every": _set("short_every", _count),
+    "receive_after_seconds": _set("receive_after_seconds", _seconds),
+    "return_short_every": _set("return_short_every", _count),
+    "return_damaged_every": _set("return_damaged_every", _count),
     "pay_after_seconds": _set("pay_after_seconds", _seconds),
     "bank_noise": _bank_noise,
     "bank_malformed": _set("bank_malformed", _count),

@@ -1,10 +1,10 @@
-"""Events from the warehouse and the carrier: ship confirmations (WMS) and proofs of delivery
-(TMS), parked while what they refer to is not known yet."""
+"""Events from the warehouse and the carrier: ship confirmations and return receipts (WMS) and
+proofs of delivery (TMS), parked while what they refer to is not known yet."""
 
 from django.conf import settings
 from django.db import transaction
 
-from core.errors import ApplicationError
+from core.errors import ApplicationError, Conflict
 from orders.models import Order
 
 from ..models import InboundMessage
@@ -128,5 +128,43 @@ def delivery_message_apply(message: InboundMessage, record, counts, system) -> N
         delivered_at=record.delivered_at,
         signed_by=record.signed_by,
     )
+    finish(message, error=None, actor=system)
+    counts["processed"] += 1
+
+
+def receipt_message_apply(message: InboundMessage, record, counts, system) -> None:
+    """The WMS received a return: the inspected quantities are credited (or refused) by
+    ``cases.returns.return_receive``. A receipt for a return o2c does not know is parked, and
+    dead-lettered after O2C_PARK_HOURS; one that contradicts the return (another receipt of it,
+    a line it does not have) is a dead letter naming why."""
+    from cases.models import ReturnAuthorisation
+    from cases.returns import return_receive
+
+    if not ReturnAuthorisation.objects.filter(number=record.rma).exists():
+        overdue = park_overdue(message)
+        what = f"return “{record.rma}” is unknown"
+        finish(
+            message,
+            error=f"rma: {what} after {settings.O2C_PARK_HOURS} h"
+            if overdue
+            else f"parked: {what}; retrying",
+            dead=overdue,
+            parked=not overdue,
+            actor=system,
+        )
+        counts["dead" if overdue else "parked"] += 1
+        return
+    try:
+        with transaction.atomic():
+            return_receive(
+                actor=system,
+                number=record.rma,
+                receipt_id=record.external_id,
+                lines={line.line: (line.received, line.damaged) for line in record.lines},
+            )
+    except (ApplicationError, Conflict) as exc:
+        finish(message, error=f"rma: {exc.message}", dead=True, actor=system)
+        counts["dead"] += 1
+        return
     finish(message, error=None, actor=system)
     counts["processed"] += 1

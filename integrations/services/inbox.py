@@ -22,7 +22,11 @@ from ..mappers import MAPPERS, MappingError
 from ..models import Connector, InboundMessage, InboundState
 from .attempts import WAITING, claimed, finish, locked
 from .bank_messages import statement_message_apply
-from .event_messages import delivery_message_apply, shipment_message_apply
+from .event_messages import (
+    delivery_message_apply,
+    receipt_message_apply,
+    shipment_message_apply,
+)
 from .order_messages import order_message_apply, orders_apply_batches
 
 logger = logging.getLogger(__name__)
@@ -347,6 +351,7 @@ PER_MESSAGE = {
     "orders": order_message_apply,
     "shipments": shipment_message_apply,
     "deliveries": delivery_message_apply,
+    "receipts": receipt_message_apply,
 }
 
 

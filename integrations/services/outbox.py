@@ -1,7 +1,8 @@
 """The outbox: rows written in the business transaction, relayed to the target after commit.
 
-Topics: an order release, an amendment's change and a cancellation go to the WMS (an answer
-"already shipped" to a change or cancel holds the order for customer service); an invoice
+Topics: an order release, an amendment's change, a cancellation and a return to expect go to
+the WMS (an answer "already shipped" to a change or cancel holds the order for customer
+service); an invoice
 release and a credit memo go to the ERP, whose answer posts the invoice (or, refused, raises a
 billing hold for finance); cash applied (to invoices and on account), its reversals and
 write-offs go to the ERP too, whose answer posts the payment.
@@ -33,6 +34,7 @@ TOPICS = {
     "order_release": (K.WMS, "wms/releases"),
     "order_change": (K.WMS, "wms/changes"),
     "order_cancel": (K.WMS, "wms/cancellations"),
+    "return_expected": (K.WMS, "wms/returns"),
     "invoice_release": (K.ERP, "erp/invoices"),
     "credit_memo": (K.ERP, "erp/credit-memos"),
     "cash_application": (K.ERP, "erp/cash-applications"),
@@ -204,6 +206,18 @@ def outbox_enqueue_releases(*, orders, actor) -> int:
     return len(rows)
 
 
+def outbox_enqueue_return(*, rma) -> OutboundMessage | None:
+    """The WMS is told to expect a return, in the transaction that authorises it."""
+    from cases.returns import return_payload
+
+    return _enqueue(
+        topic="return_expected",
+        key=f"return:{rma.number}",
+        correlation_id=rma.correlation_id,
+        payload=return_payload(rma),
+    )
+
+
 def outbox_enqueue_invoice(*, invoice) -> OutboundMessage | None:
     """Called inside the transaction that releases the invoice: the ERP posting goes with it."""
     return _enqueue(
@@ -246,7 +260,9 @@ def outbox_enqueue_credit_memo(*, credit_memo) -> OutboundMessage | None:
             "invoice": credit_memo.invoice.number,
             "subtotal": str(credit_memo.subtotal),
             "tax": str(credit_memo.tax_total),
+            "fee": str(credit_memo.fee),
             "total": str(credit_memo.total),
+            "reason_code": credit_memo.reason_code,
             "reason": credit_memo.reason,
             "lines": [
                 {

@@ -128,6 +128,14 @@ ACCESS = {
         "post": ({COLLECT, MANAGER}, {"channel": "phone", "summary": "access matrix"})
     },
     "dunning:task_done": {"post": ({COLLECT, MANAGER}, {"note": "access matrix"})},
+    # returns: customer service authorises, the warehouse and finance follow, finance decides
+    "returns:list": {"get": ({CS, WAREHOUSE, FINANCE, MANAGER}, None)},
+    "returns:new": {
+        "get": ({CS, MANAGER}, None),
+        "post": ({CS, MANAGER}, {"invoice": ["{invoice}"], "reason": "damaged", "note": "x"}),
+    },
+    "returns:detail": {"get": ({CS, WAREHOUSE, FINANCE, MANAGER}, None)},
+    "returns:decide": {"post": ({FINANCE, MANAGER}, {"action": "refuse", "reason": "x"})},
     "integrations:console": {"get": ({INTEGRATION, MANAGER}, None)},
     "integrations:inbox": {"get": ({INTEGRATION, MANAGER}, None)},
     "integrations:progress": {"get": ({INTEGRATION, MANAGER}, None)},
@@ -201,6 +209,7 @@ def _url(pattern: str, world) -> str:
         "case_id": _case_id(world),
         "customer_id": world["invoice"].customer_id,
         "task_id": _task_id(world),
+        "rma_id": _rma_id(world),
         "unapplied_id": _cash_ids(world)["unapplied_id"],
         "queue": "credit",
         "table": "aging",
@@ -311,6 +320,34 @@ def _task_id(world) -> int:
             created_at=timezone.now(),
         ).pk
     return world["task"]
+
+
+def _rma_id(world) -> int:
+    """A return of the world's invoice, received and waiting for finance's decision (authorised
+    by nobody in the matrix, so any approver may decide it)."""
+    if "rma" not in world:
+        from decimal import Decimal
+
+        from django.utils import timezone
+
+        from cases.models import ReturnAuthorisation
+
+        invoice, now = world["invoice"], timezone.now()
+        world["rma"] = ReturnAuthorisation.objects.create(
+            number="RMA-SEC-1",
+            customer_id=invoice.customer_id,
+            invoice=invoice,
+            reason="damaged",
+            note="access matrix",
+            restocking_fee_percent=Decimal("0"),
+            state="received",
+            authorised_at=now,
+            received_at=now,
+            receipt_id="RCV-SEC-1",
+            credit_gross=Decimal("1.00"),
+            fee=Decimal("0"),
+        ).pk
+    return world["rma"]
 
 
 def _case_id(world) -> int:
