@@ -22,7 +22,7 @@ from orders.selectors import territories_for
 
 from .models import ReturnAuthorisation, ReturnLine, ReturnReason, ReturnState
 from .selectors import case_policy
-from .signals import return_authorised
+from .signals import customer_to_be_told, return_authorised
 
 #: Who sees returns; who authorises them; who approves or refuses a credit that waits.
 RETURN_VIEWER_ROLES = (Role.CUSTOMER_SERVICE, Role.WAREHOUSE, Role.FINANCE, Role.MANAGER)
@@ -279,7 +279,9 @@ def return_receive(
             + (f" ({'; '.join(explained)})" if explained else "")
             + ".",
         )
-        return _save(rma, actor, "Refused: nothing to credit")
+        _save(rma, actor, "Refused: nothing to credit")
+        _tell_refused(rma)
+        return rma
     if gross - fee > case_policy().credit_memo_limit:
         return rma  # finance approves (return_approve)
     try:
@@ -331,7 +333,19 @@ def return_refuse(*, actor, rma_id: int, reason: str) -> ReturnAuthorisation:
     reason = require_reason(reason)
     rma = _lock_received(actor, rma_id)
     rma.refuse(by=actor, at=timezone.now(), why=reason)
-    return _save(rma, actor, f"Refused by {actor.get_username()}")
+    _save(rma, actor, f"Refused by {actor.get_username()}")
+    _tell_refused(rma)
+    return rma
+
+
+def _tell_refused(rma: ReturnAuthorisation) -> None:
+    customer_to_be_told.send(
+        sender=ReturnAuthorisation,
+        customer_id=rma.customer_id,
+        subject=f"Return {rma.number} not credited",
+        text=f"Your return {rma.number} against invoice {rma.invoice.number} was not credited: "
+        f"{rma.refusal}",
+    )
 
 
 def return_payload(rma: ReturnAuthorisation) -> dict:

@@ -28,6 +28,7 @@ from .selectors import (
     other_reason,
     reason_for_code,
 )
+from .signals import customer_to_be_told
 
 _CONFLICT = "Someone else changed this case a moment ago; reload to see it."
 
@@ -307,9 +308,18 @@ def case_resolve(
         _note(
             case,
             actor,
-            f"Invalid: the customer still owes {case.amount:,.2f} {case.currency} on "
-            f"{case.invoice.number}. Customer told why: {text}",
+            f"Invalid: charged back to {case.invoice.number}, where the customer still owes "
+            f"{case.amount:,.2f} {case.currency} (collections follows it up). Customer told "
+            f"why: {text}",
             now,
+        )
+        customer_to_be_told.send(
+            sender=Case,
+            customer_id=case.customer_id,
+            subject=f"Deduction on {case.invoice.number} not accepted",
+            text=f"The {case.amount:,.2f} {case.currency} deducted from invoice "
+            f"{case.invoice.number} ({case.reason.name.lower()}) was not accepted: {text}\n"
+            f"It remains due on {case.invoice.number}.",
         )
         return case
     amount = case.amount if amount is None and outcome != Outcome.PARTLY else amount

@@ -107,6 +107,7 @@ class CollectionTask(models.Model):
         DUNNING = "dunning", "Dunning step"
         BROKEN_PROMISE = "broken_promise", "Broken promise"
         NO_CONTACT = "no_contact", "Reminder with no contact"
+        NOTICE = "notice", "Tell the customer"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=20, choices=Kind)
@@ -176,6 +177,7 @@ class ContactLog(models.Model):
         MEETING = "meeting", "Meeting"
         LETTER = "letter", "Letter"
         REMINDER = "reminder", "Reminder (sent by o2c)"
+        NOTICE = "notice", "Notice (sent by o2c)"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     channel = models.CharField(max_length=10, choices=Channel)

@@ -11,9 +11,10 @@ from django.db import DatabaseError, transaction
 from django.dispatch import receiver
 
 from billing.models import Invoice
+from cases.signals import customer_to_be_told
 from receivables.signals import cash_applied, cash_applied_together
 
-from .services import accounts_refresh, promises_review
+from .services import accounts_refresh, customer_notify, promises_review
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +58,9 @@ def after_cash(sender, *, payment, applications, unapplied, **kwargs) -> None:
 @receiver(cash_applied_together, dispatch_uid="dunning_after_cash_together")
 def after_cash_together(sender, *, applied, **kwargs) -> None:
     _after_commit(_customers_of(a for _, applications, _ in applied for a in applications))
+
+
+@receiver(customer_to_be_told, dispatch_uid="dunning.tell_customer")
+def tell_customer(sender, *, customer_id, subject, text, **kwargs) -> None:
+    # in the deciding transaction: the notice and its log commit (or roll back) with the decision
+    customer_notify(customer_id=customer_id, subject=subject, text=text)

@@ -418,6 +418,36 @@ def promise_create(
     return promise
 
 
+def customer_notify(*, customer_id: int, subject: str, text: str, actor=None) -> str:
+    """Tell the customer of a decision: mailed after commit to their collections contact and
+    logged as a notice; with no address, a task for a collector to tell them. Says which."""
+    actor = actor or get_system_user()
+    now = timezone.now()
+    contact = CollectionContact.objects.filter(customer_id=customer_id).first()
+    if contact and contact.email:
+        _logged(
+            customer_id=customer_id,
+            channel=ContactLog.Channel.NOTICE,
+            summary=f"{subject} (sent to {contact.email}):\n{text}",
+            actor=actor,
+            at=now,
+            reason=subject,
+        )
+        sender, to = settings.DEFAULT_FROM_EMAIL, contact.email
+        transaction.on_commit(lambda: send_mail(subject, text, sender, [to], fail_silently=True))
+        return f"mailed to {to}"
+    task = CollectionTask(
+        customer_id=customer_id,
+        kind=CollectionTask.Kind.NOTICE,
+        text=f"{subject}: no collections contact with an email; tell them.\n{text}",
+        due_on=timezone.localdate(),
+        created_at=now,
+    )
+    task._history_user, task._change_reason = actor, subject
+    task.save()
+    return "task for a collector"
+
+
 def _logged(*, customer_id: int, channel: str, summary: str, actor, at, reason: str):
     """A contact log entry, its history row naming who and why."""
     entry = ContactLog(customer_id=customer_id, channel=channel, summary=summary, at=at, by=actor)

@@ -17,6 +17,7 @@ from cases.services import Outcome, case_claim, case_resolve, cases_from_payment
 from core.errors import ApplicationError, PermissionDenied
 from core.money import round_money
 from core.roles import Role, get_system_user
+from dunning.models import CollectionContact, CollectionTask, ContactLog
 from receivables.models import Payment, PaymentState
 from receivables.parsers import parse_lockbox
 from receivables.services import payment_accept, statement_store
@@ -169,6 +170,34 @@ def test_an_invalid_deduction_leaves_the_amount_owed_and_says_what_the_customer_
     assert case.state == CaseState.INVALID and invoice.open_amount == Decimal("7.00")
     assert not CreditMemo.objects.exists()
     assert "Customer told why: The contract price" in case.notes.order_by("-pk")[0].text
+    # with no collections contact on file, a collector is asked to tell them
+    task = CollectionTask.objects.get(customer=invoice.customer, kind=CollectionTask.Kind.NOTICE)
+    assert f"Deduction on {invoice.number} not accepted" in task.text
+    assert "their system has the old one" in task.text
+
+
+def test_an_invalid_deduction_is_mailed_to_the_collections_contact(
+    invoice, cash_user, pricing_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    CollectionContact.objects.create(customer=invoice.customer, email="ap@customer.example")
+    _pay_short(invoice, Decimal("7.00"), "PRC", cash_user)
+    case = Case.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        case_resolve(
+            actor=pricing_user,
+            case_id=case.pk,
+            outcome=Outcome.INVALID,
+            amount=None,
+            root_cause=RootCause.CUSTOMER_ERROR,
+            note="Promotion ended on 1 November",
+        )
+    (mail,) = mailoutbox
+    assert mail.to == ["ap@customer.example"]
+    assert mail.subject == f"Deduction on {invoice.number} not accepted"
+    assert "7.00 USD" in mail.body and "Promotion ended on 1 November" in mail.body
+    entry = ContactLog.objects.get(customer=invoice.customer)
+    assert entry.channel == ContactLog.Channel.NOTICE and "ap@customer.example" in entry.summary
+    assert not CollectionTask.objects.exists()
 
 
 def test_a_credit_above_the_case_is_refused_with_the_numbers_and_changes_nothing(

@@ -21,6 +21,7 @@ from cases.returns import (
 from core.errors import ApplicationError, Conflict, PermissionDenied
 from core.money import round_money
 from core.roles import Role, get_system_user
+from dunning.models import CollectionTask
 from integrations.models import InboundMessage, InboundState, OutboundMessage
 from integrations.services import outbox_relay
 from orders.selectors import order_timeline
@@ -190,6 +191,8 @@ def test_nothing_creditable_refuses_the_return_saying_why(invoice, cs_user, poli
     assert rma.state == ReturnState.REFUSED and rma.credit_memo is None
     assert "1 damaged, not credited" in rma.refusal
     assert not CreditMemo.objects.exists()
+    task = CollectionTask.objects.get(customer=invoice.customer, kind=CollectionTask.Kind.NOTICE)
+    assert f"Return {rma.number} not credited" in task.text and rma.refusal in task.text
     # a refused return no longer counts against what may come back
     assert returnable_lines(invoice.pk)[0].left == Decimal("10")
 

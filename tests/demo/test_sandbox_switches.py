@@ -131,6 +131,49 @@ def check_short_every(sandbox):
     assert page(sandbox, "wms/shipments")[0]["lines"][0]["quantity"] == "5"
 
 
+RETURN_LINES = [
+    {"line": 1, "sku": "SB-0001", "quantity": "5"},
+    {"line": 2, "sku": "SB-0002", "quantity": "2"},
+]
+
+
+def expect_return(sandbox, number: str) -> None:
+    body = {"key": f"return:{number}", "rma": number, "lines": RETURN_LINES}
+    assert httpx.post(f"{sandbox.url}/wms/returns", json=body).status_code == 200
+
+
+def _received(sandbox) -> dict[str, list]:
+    return {
+        r["rma"]: [(line["received"], line["damaged"]) for line in r["lines"]]
+        for r in page(sandbox, "wms/receipts")
+    }
+
+
+def check_receive_after_seconds(sandbox):
+    turn(sandbox, receive_after_seconds=3600)
+    expect_return(sandbox, "RMA-0000001")
+    assert page(sandbox, "wms/receipts") == []
+    turn(sandbox, receive_after_seconds=0)
+    assert list(_received(sandbox)) == ["RMA-0000001"]
+
+
+def check_return_short_every(sandbox):
+    turn(sandbox, return_short_every=1, return_damaged_every=0)
+    expect_return(sandbox, "RMA-0000001")
+    assert _received(sandbox)["RMA-0000001"] == [("4", "0"), ("2", "0")]
+    turn(sandbox, return_short_every=0)
+    assert _received(sandbox)["RMA-0000001"] == [("5", "0"), ("2", "0")]
+
+
+def check_return_damaged_every(sandbox):
+    turn(sandbox, return_short_every=0, return_damaged_every=2)
+    expect_return(sandbox, "RMA-0000001")
+    expect_return(sandbox, "RMA-0000002")
+    received = _received(sandbox)
+    assert received["RMA-0000001"] == [("5", "0"), ("2", "0")]
+    assert received["RMA-0000002"] == [("5", "0"), ("2", "1")]  # the second, on its last line
+
+
 def _orders(sandbox) -> dict[str, dict]:
     return {r["id"]: r for r in page(sandbox, "erp/orders")}
 
