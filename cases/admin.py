@@ -6,7 +6,14 @@ from django.contrib import admin
 
 from core.admin import HistoryAdmin, ReadOnlyAdminMixin
 
-from .models import Case, CasePolicy, CaseReason, ReasonCodeMapping, ReturnAuthorisation
+from .models import (
+    Case,
+    CasePolicy,
+    CaseReason,
+    CustomerLogin,
+    ReasonCodeMapping,
+    ReturnAuthorisation,
+)
 
 
 @admin.register(CasePolicy)
@@ -46,3 +53,13 @@ class ReturnAuthorisationAdmin(ReadOnlyAdminMixin, HistoryAdmin):
     list_display = ["number", "customer", "invoice", "reason", "state", "authorised_at"]
     list_filter = ["state", "reason"]
     search_fields = ["number", "invoice__number", "customer__name"]
+
+
+@admin.register(CustomerLogin)
+class CustomerLoginAdmin(HistoryAdmin):
+    """Which user speaks for which customer on the disputes API (give it no role, and a token)."""
+
+    list_display = ["user", "customer"]
+    search_fields = ["user__username", "customer__name", "customer__number"]
+    autocomplete_fields = ["customer"]
+    raw_id_fields = ["user"]

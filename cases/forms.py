@@ -30,6 +30,10 @@ class NoteForm(forms.Form):
     text = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class AttachForm(forms.Form):
+    file = forms.FileField(label="File")
+
+
 class ResolveForm(forms.Form):
     outcome = forms.ChoiceField(choices=Outcome.choices)
     amount = forms.DecimalField(

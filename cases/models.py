@@ -182,6 +182,8 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     opened_at = models.DateTimeField()
     opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, **_USER)
     due_at = models.DateTimeField()
+    #: One level per SLA period a case stays open past its due time (managers are told each).
+    escalation_level = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.ForeignKey(settings.AUTH_USER_MODEL, **_USER)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -273,6 +275,41 @@ class CaseNote(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+class CustomerLogin(models.Model):
+    """A login the customer's own systems (their portal, their payables software) use on the
+    API to raise disputes and follow them: it sees its customer's invoices and disputes only,
+    and nothing of the desk (it has no role)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer_login"
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="logins")
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"{self.user} for {self.customer}"
+
+
+class CaseAttachment(models.Model):
+    """A file someone added to a case as evidence (a proof of delivery scan, the customer's
+    claim, a photo). Stored under a generated name; ``name`` is the file's own, for download."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="cases/%Y/%m/")
+    name = models.CharField(max_length=200)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, **_USER)
+    uploaded_at = models.DateTimeField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class ReturnReason(models.TextChoices):

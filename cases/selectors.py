@@ -39,6 +39,28 @@ CREDIT_APPROVER_ROLES = (Role.FINANCE, Role.MANAGER)
 DISPUTE_ROLES = (Role.CUSTOMER_SERVICE, Role.MANAGER)
 
 
+def customer_of_login(user: UserLike):
+    """The customer a customer login speaks for, or None for everyone else."""
+    from .models import CustomerLogin
+
+    if not getattr(user, "is_authenticated", False):
+        return None
+    login = CustomerLogin.objects.filter(user_id=user.pk).select_related("customer").first()
+    return login.customer if login else None
+
+
+def disputes_for_user(user: UserLike) -> QuerySet[Case]:
+    """Disputes the user may follow: a customer login its customer's; the desk its queues'."""
+    customer = customer_of_login(user)
+    if customer is not None:
+        queryset = Case.objects.filter(customer=customer)
+    else:
+        queryset = cases_for_user(user)
+    return queryset.filter(kind=Case.Kind.DISPUTE).select_related(
+        "invoice", "reason", "credit_memo"
+    )
+
+
 def case_queues_for_user(user: UserLike) -> list[str]:
     if is_system_user(user) or Role.MANAGER in user_roles(user):
         return list(CaseQueue.values)

@@ -2,29 +2,43 @@
 by customer service, claims, notes, and resolutions (a credit memo, the amount left owed, or a
 write-off) with their root cause. Each locked, audited and checked against the user's queues."""
 
+import hashlib
+import uuid
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from billing.models import CreditReason, Invoice, InvoiceLine
+from billing.models import FINAL_STATES, CreditReason, Invoice, InvoiceLine
 from billing.services import credit_memo_create
 from core.audit import save_audited
 from core.errors import ApplicationError, Conflict, PermissionDenied, require_reason
 from core.money import ZERO, round_money
-from core.roles import get_system_user, has_role, is_system_user
+from core.roles import Role, get_system_user, has_role, is_system_user
 from receivables.models import Application, Payment
 from receivables.services import write_off_create
 
-from .models import ACTIVE_STATES, OPEN_STATES, Case, CaseNote, CaseReason, CaseState, RootCause
+from .models import (
+    ACTIVE_STATES,
+    OPEN_STATES,
+    Case,
+    CaseAttachment,
+    CaseNote,
+    CaseReason,
+    CaseState,
+    RootCause,
+)
 from .selectors import (
     CREDIT_APPROVER_ROLES,
     DISPUTE_ROLES,
     case_policy,
     case_queues_for_user,
     cases_for_user,
+    customer_of_login,
     other_reason,
     reason_for_code,
 )
@@ -172,13 +186,20 @@ def case_withdraw_for_application(application: Application) -> Case | None:
 
 @transaction.atomic
 def dispute_open(*, actor, invoice_id: int, amount: Decimal, reason_code: str, note: str) -> Case:
-    """Customer service opens a dispute from a customer's complaint about an invoice."""
+    """Customer service opens a dispute from a customer's complaint about an invoice, or the
+    customer raises one through the API with its customer login (on its own invoices)."""
     from billing.selectors import invoices_for_user
 
     note = require_reason(note)
-    if not (is_system_user(actor) or has_role(actor, *DISPUTE_ROLES)):
+    customer = customer_of_login(actor)
+    if customer is not None:  # the customer itself, through the API: its own invoices only
+        invoice = Invoice.objects.filter(
+            customer=customer, pk=invoice_id, state__in=FINAL_STATES
+        ).first()
+    elif is_system_user(actor) or has_role(actor, *DISPUTE_ROLES):
+        invoice = invoices_for_user(actor).filter(pk=invoice_id).first()
+    else:
         raise PermissionDenied("Disputes are opened by customer service.")
-    invoice = invoices_for_user(actor).filter(pk=invoice_id).first()
     if invoice is None:
         raise ApplicationError("No such invoice.", {"field": "invoice"})
     if amount is None or amount <= 0:
@@ -199,7 +220,11 @@ def dispute_open(*, actor, invoice_id: int, amount: Decimal, reason_code: str, n
         amount=amount,
         reason=reason,
         code="",
-        note=f"Dispute opened by {actor.get_username()}: {note}",
+        note=(
+            f"Dispute raised by the customer through the API ({actor.get_username()}): {note}"
+            if customer is not None
+            else f"Dispute opened by {actor.get_username()}: {note}"
+        ),
     )
 
 
@@ -242,6 +267,74 @@ def case_note_add(*, actor, case_id: int, text: str) -> CaseNote:
     text = require_reason(text)
     case = _lock(actor, case_id)
     return _note(case, actor, text)
+
+
+#: What may be attached to a case: documents, images, spreadsheets and mail, by extension.
+ATTACHMENT_TYPES = frozenset(
+    {
+        "pdf",
+        "png",
+        "jpg",
+        "jpeg",
+        "gif",
+        "tif",
+        "tiff",
+        "csv",
+        "txt",
+        "xlsx",
+        "xls",
+        "docx",
+        "eml",
+        "msg",
+    }
+)
+
+
+@transaction.atomic
+def case_attach(*, actor, case_id: int, upload) -> CaseAttachment:
+    """Add a file to a case (its queue's people, while it is active or closed alike). Refused,
+    storing nothing, when empty, too large or of a type not listed."""
+    case = _lock(actor, case_id)
+    name = Path(upload.name or "").name.strip()[:200]
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if not name or extension not in ATTACHMENT_TYPES:
+        raise ApplicationError(
+            f"“{name or 'That file'}” is not a type cases take; attach one of "
+            f"{', '.join(sorted(ATTACHMENT_TYPES))}.",
+            {"field": "file"},
+        )
+    limit = settings.O2C_ATTACHMENT_MAX_BYTES
+    if not upload.size:
+        raise ApplicationError(f"“{name}” is empty.", {"field": "file"})
+    if upload.size > limit:
+        raise ApplicationError(
+            f"“{name}” is {upload.size / 1_048_576:.1f} MB; the limit is "
+            f"{limit / 1_048_576:.0f} MB.",
+            {"field": "file"},
+        )
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    attachment = CaseAttachment(
+        case=case,
+        name=name,
+        size=upload.size,
+        sha256=digest.hexdigest(),
+        uploaded_by=actor,
+        uploaded_at=timezone.now(),
+    )
+    # a generated name: the customer's file name never becomes a path on the server
+    attachment.file.save(f"{uuid.uuid4().hex}.{extension}", upload, save=False)
+    try:
+        save_audited(attachment, actor=actor, reason=f"Attached {name}", conflict=_CONFLICT)
+        _note(case, actor, f"Attached {name} ({upload.size:,} bytes).")
+    except Exception:
+        # no row points at the file: remove it (a rollback after this returns leaves an
+        # unlinked file behind, which nothing can reach)
+        attachment.file.storage.delete(attachment.file.name)
+        raise
+    return attachment
 
 
 def _credit_of(invoice_id: int, quantities: dict[int, Decimal]) -> Decimal:
@@ -485,3 +578,44 @@ def case_credit_reject(*, actor, case_id: int, reason: str) -> Case:
     )
     _note(case, actor, f"Credit rejected by {actor.get_username()}: {reason}")
     return case
+
+
+def cases_escalate_overdue(*, now=None) -> int:
+    """Beat task body: raise each case still active past its due time one level per SLA period
+    overdue, noting it and telling the managers (as holds are). Idempotent: a case already at
+    its level is left alone; each case in a transaction of its own."""
+    from exceptions.notifications import notify_users
+
+    now = now or timezone.now()
+    system = get_system_user()
+    escalated = 0
+    overdue = Case.objects.filter(state__in=ACTIVE_STATES, due_at__lt=now).values_list(
+        "pk", flat=True
+    )
+    for case_id in list(overdue):
+        with transaction.atomic():
+            case = (
+                Case.objects.select_for_update(of=("self",))
+                .select_related("reason", "invoice")
+                .filter(pk=case_id, state__in=ACTIVE_STATES)
+                .first()
+            )
+            if case is None:
+                continue
+            sla = timedelta(hours=max(case.reason.sla_hours, 1))
+            level = 1 + int((now - case.due_at) / sla)
+            if case.escalation_level >= level:
+                continue
+            case.escalation_level = level
+            message = (
+                f"{case.get_kind_display()} {case.pk} ({case.reason.name}, {case.amount:,.2f} "
+                f"{case.currency} on {case.invoice.number}) escalated to level {level}: its "
+                f"{case.reason.sla_hours} h SLA passed in {case.get_queue_display().lower()}."
+            )
+            save_audited(
+                case, actor=system, reason=f"Escalated to level {level}", conflict=_CONFLICT
+            )
+            _note(case, system, message, now)
+            notify_users(Role.MANAGER, message)
+            escalated += 1
+    return escalated

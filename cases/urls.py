@@ -12,6 +12,12 @@ urlpatterns = [
     path("<int:case_id>/", views.case_detail, name="case"),
     path("<int:case_id>/claim/", views.case_claim, name="claim"),
     path("<int:case_id>/note/", views.case_note, name="note"),
+    path("<int:case_id>/attach/", views.case_attach, name="attach"),
+    path(
+        "<int:case_id>/attachments/<int:attachment_id>/",
+        views.case_attachment,
+        name="attachment",
+    ),
     path("<int:case_id>/resolve/", views.case_resolve, name="resolve"),
     path("<int:case_id>/credit/", views.case_credit, name="credit"),
 ]

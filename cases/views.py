@@ -4,7 +4,7 @@ place), a case with its evidence, notes and history (add a note, resolve), and n
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +16,7 @@ from core.http import refused, role_required
 from core.pagination import render_paged_list
 
 from . import selectors, services
-from .forms import CaseFilterForm, DisputeForm, NoteForm, ResolveForm, errors_of
+from .forms import AttachForm, CaseFilterForm, DisputeForm, NoteForm, ResolveForm, errors_of
 
 CASES_CHANGED = "cases-changed"
 
@@ -83,10 +83,13 @@ def case_claim(request: HttpRequest, case_id: int) -> HttpResponse:
     return redirect("cases:case", case_id=case_id)
 
 
-def _case_page(request, case, *, note_form=None, resolve_form=None, status=200, error=None):
+def _case_page(
+    request, case, *, note_form=None, resolve_form=None, attach_form=None, status=200, error=None
+):
     evidence = selectors.case_evidence(case)
     history = case.history.select_related("history_user").order_by("-history_date")[:50]
     notes = case.notes.select_related("author")
+    attachments = case.attachments.select_related("uploaded_by")
     return render(
         request,
         "cases/case.html",
@@ -95,6 +98,9 @@ def _case_page(request, case, *, note_form=None, resolve_form=None, status=200, 
             "evidence": evidence,
             "history": history,
             "notes": notes,
+            "attachments": attachments,
+            "attach_form": attach_form or AttachForm(),
+            "attachment_limit_mb": settings.O2C_ATTACHMENT_MAX_BYTES // 1_048_576,
             "note_form": note_form or NoteForm(),
             "resolve_form": resolve_form or ResolveForm(initial={"amount": case.amount}),
             "error": error,
@@ -128,6 +134,50 @@ def case_note(request: HttpRequest, case_id: int) -> HttpResponse:
         )
     messages.success(request, "Note added.")
     return redirect("cases:case", case_id=case_id)
+
+
+@login_required
+@require_POST
+@case_required
+def case_attach(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = selectors.case_get(user=request.user, case_id=case_id)
+    form = AttachForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _case_page(request, case, attach_form=form, status=400, error=errors_of(form))
+    with refused() as refusal:
+        attachment = services.case_attach(
+            actor=request.user, case_id=case_id, upload=form.cleaned_data["file"]
+        )
+    if refusal:
+        return _case_page(
+            request, case, attach_form=form, status=refusal.status, error=refusal.message
+        )
+    messages.success(request, f"Attached {attachment.name}.")
+    return redirect("cases:case", case_id=case_id)
+
+
+@login_required
+@require_GET
+@case_required
+def case_attachment(request: HttpRequest, case_id: int, attachment_id: int) -> HttpResponse:
+    """Download an attachment of a case the reader may open; always as a download (never shown
+    inline, so an uploaded file cannot run as a page of o2c)."""
+    case = selectors.case_get(user=request.user, case_id=case_id)
+    attachment = case.attachments.filter(pk=attachment_id).first()
+    if attachment is None:
+        raise Http404("No such attachment on this case.")
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The file is missing from storage; tell an administrator.") from None
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=attachment.name,
+        content_type="application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_required

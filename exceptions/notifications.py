@@ -1,4 +1,4 @@
-"""In-app and email notices to the managers when a hold escalates."""
+"""In-app and email notices to a role's people (the managers, when a hold or a case escalates)."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -11,17 +11,23 @@ from core.roles import Role
 from .models import Hold, Notification
 
 
-def notify_managers(hold: Hold, message: str) -> None:
-    managers = list(get_user_model().objects.filter(groups__name=Role.MANAGER, is_active=True))
+def notify_users(role: str, message: str, *, hold: Hold | None = None) -> int:
+    """Notify every active user of ``role`` in the app, and by mail once the caller commits."""
+    people = list(get_user_model().objects.filter(groups__name=role, is_active=True))
     now = timezone.now()
     Notification.objects.bulk_create(
-        [Notification(user=m, hold=hold, message=message, created_at=now) for m in managers]
+        [Notification(user=p, hold=hold, message=message[:300], created_at=now) for p in people]
     )
     mails = [
-        (f"[o2c] {message[:120]}", message, settings.DEFAULT_FROM_EMAIL, [m.email])
-        for m in managers
-        if m.email
+        (f"[o2c] {message[:120]}", message, settings.DEFAULT_FROM_EMAIL, [p.email])
+        for p in people
+        if p.email
     ]
     if mails:
         # Mail only once the escalation is committed, and never let a mail outage undo it.
         transaction.on_commit(lambda: send_mass_mail(mails, fail_silently=True))
+    return len(people)
+
+
+def notify_managers(hold: Hold, message: str) -> None:
+    notify_users(Role.MANAGER, message, hold=hold)

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from billing.api import InvoiceApproveApi, InvoiceDetailApi, InvoiceListApi, ShipmentListApi
+from cases.api import DisputeDetailApi, DisputeListApi
 from exceptions.api import ACTION_VIEWS, HoldDetailApi, HoldListApi
 from insights.api import KpiApi
 from integrations.api import InboundWebhook
@@ -25,6 +26,8 @@ urlpatterns = [
         name="api-invoice-approve",
     ),
     path("shipments/", ShipmentListApi.as_view(), name="api-shipments"),
+    path("disputes/", DisputeListApi.as_view(), name="api-disputes"),
+    path("disputes/<int:dispute_id>/", DisputeDetailApi.as_view(), name="api-dispute"),
     path("kpis/", KpiApi.as_view(), name="api-kpis"),
     path(
         "inbound/<slug:connector>/<str:stream>/", InboundWebhook.as_view(), name="inbound-webhook"

@@ -184,6 +184,11 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Uploaded files (case attachments) live under the data folder and are never served as static
+# files: each is downloaded through a view that checks the reader may see its case.
+MEDIA_ROOT = DATA_DIR / "media"
+O2C_ATTACHMENT_MAX_BYTES = int(os.environ.get("O2C_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
+
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -92,3 +92,51 @@ def test_a_case_is_claimed_in_place_and_resolved_valid_from_its_page(
     assert response.status_code == 302
     case.refresh_from_db()
     assert case.state == CaseState.VALID and case.credit_memo.total == short
+
+
+def test_a_file_attached_to_a_case_downloads_only_for_those_who_see_the_case(
+    client, invoice, pricing_user, warehouse_user, settings, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    _cases(1, invoice)
+    case = Case.objects.get()
+    client.force_login(pricing_user)
+    scan = SimpleUploadedFile("pod scan.pdf", b"%PDF-1.4 proof of delivery", "application/pdf")
+    done = client.post(reverse("cases:attach", args=[case.pk]), {"file": scan})
+    assert done.status_code == 302
+    (attachment,) = case.attachments.all()
+    assert attachment.name == "pod scan.pdf" and attachment.size == 26
+    assert "pod scan" not in attachment.file.name  # stored under a generated name
+    page = client.get(reverse("cases:case", args=[case.pk])).content.decode()
+    assert "pod scan.pdf" in page and "Attached pod scan.pdf" in page
+    download = client.get(reverse("cases:attachment", args=[case.pk, attachment.pk]))
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == b"%PDF-1.4 proof of delivery"
+    assert download["Content-Type"] == "application/octet-stream"
+    assert download["Content-Disposition"].startswith("attachment;")
+    # a script is refused, storing nothing; the warehouse cannot read pricing's case
+    script = SimpleUploadedFile("claim.html", b"<script>alert(1)</script>", "text/html")
+    refused = client.post(reverse("cases:attach", args=[case.pk]), {"file": script})
+    assert refused.status_code == 400 and "is not a type cases take" in refused.content.decode()
+    assert case.attachments.count() == 1 and len(list(tmp_path.rglob("*.*"))) == 1
+    client.force_login(warehouse_user)
+    other = client.get(reverse("cases:attachment", args=[case.pk, attachment.pk]))
+    assert other.status_code in (403, 404)
+
+
+def test_a_file_above_the_limit_is_refused_with_the_sizes(
+    client, invoice, pricing_user, settings, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT, settings.O2C_ATTACHMENT_MAX_BYTES = tmp_path, 1_048_576
+    _cases(1, invoice)
+    case = Case.objects.get()
+    client.force_login(pricing_user)
+    big = SimpleUploadedFile("photos.png", b"x" * 2_200_000, "image/png")
+    refused = client.post(reverse("cases:attach", args=[case.pk]), {"file": big})
+    assert refused.status_code == 400
+    assert "“photos.png” is 2.1 MB; the limit is 1 MB." in refused.content.decode()
+    assert not case.attachments.exists()

@@ -3,6 +3,7 @@ reason with its evidence; an unmapped code opens one under "other" naming it; va
 too-large resolutions; and the role gates."""
 
 import importlib
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,11 +14,19 @@ from billing.models import CreditMemo, InvoiceState
 from billing.services import invoice_approve
 from cases.models import Case, CaseQueue, CaseState, RootCause
 from cases.selectors import case_evidence, case_get
-from cases.services import Outcome, case_claim, case_resolve, cases_from_payment, dispute_open
+from cases.services import (
+    Outcome,
+    case_claim,
+    case_resolve,
+    cases_escalate_overdue,
+    cases_from_payment,
+    dispute_open,
+)
 from core.errors import ApplicationError, PermissionDenied
 from core.money import round_money
 from core.roles import Role, get_system_user
 from dunning.models import CollectionContact, CollectionTask, ContactLog
+from exceptions.models import Notification
 from receivables.models import Payment, PaymentState
 from receivables.parsers import parse_lockbox
 from receivables.services import payment_accept, statement_store
@@ -320,3 +329,32 @@ def test_reversing_the_short_application_withdraws_its_open_case(invoice, cash_u
     case = Case.objects.get()
     assert case.state == CaseState.WITHDRAWN
     assert "reversed (wrong customer)" in case.notes.order_by("-pk")[0].text
+
+
+def test_an_overdue_case_escalates_once_per_sla_period_and_tells_the_managers(
+    invoice, cash_user, manager_user
+):
+    _pay_short(invoice, Decimal("7.00"), "PRC", cash_user)
+    case = Case.objects.get()
+    sla = timedelta(hours=case.reason.sla_hours)  # pricing: 72 h
+    assert cases_escalate_overdue(now=case.due_at - timedelta(minutes=1)) == 0
+    assert cases_escalate_overdue(now=case.due_at + timedelta(minutes=1)) == 1
+    assert cases_escalate_overdue(now=case.due_at + timedelta(minutes=2)) == 0  # idempotent
+    case.refresh_from_db()
+    assert case.escalation_level == 1
+    (notice,) = Notification.objects.filter(user=manager_user)
+    assert f"Deduction {case.pk}" in notice.message and "escalated to level 1" in notice.message
+    assert cases_escalate_overdue(now=case.due_at + 2 * sla + timedelta(minutes=1)) == 1
+    case.refresh_from_db()
+    assert case.escalation_level == 3  # two more periods passed: level follows the time overdue
+    assert "Escalated to level 3" in case.history.latest().history_change_reason
+    # a resolved case no longer escalates
+    case_resolve(
+        actor=make_user("pricer-esc", Role.PRICING),
+        case_id=case.pk,
+        outcome=Outcome.INVALID,
+        amount=None,
+        root_cause=RootCause.CUSTOMER_ERROR,
+        note="Old price on their side",
+    )
+    assert cases_escalate_overdue(now=case.due_at + 10 * sla) == 0

@@ -117,10 +117,24 @@ def ledger(db):
     # cases: one open deduction, one old open dispute, two invalid deductions, three price-file
     case(i2, "50", "PRICING", "2026-10-15")
     case(i1, "80", "DAMAGE", "2026-08-01", kind="dispute")
-    case(i2, "150", "PRICING", "2026-11-10", state="resolved_invalid", resolved="2026-11-12",
-         cause="customer_error")
-    case(i3, "100", "PRICING", "2026-11-18", state="resolved_invalid", resolved="2026-11-20",
-         cause="customer_error")
+    case(
+        i2,
+        "150",
+        "PRICING",
+        "2026-11-10",
+        state="resolved_invalid",
+        resolved="2026-11-12",
+        cause="customer_error",
+    )
+    case(
+        i3,
+        "100",
+        "PRICING",
+        "2026-11-18",
+        state="resolved_invalid",
+        resolved="2026-11-20",
+        cause="customer_error",
+    )
     pay(i2, "1000", "2026-12-02")  # after i2's invalid deduction was decided
     for amount, opened, resolved, state in [
         ("40", "2026-10-20", "2026-11-01", "resolved_valid"),
@@ -157,10 +171,20 @@ def test_deduction_days_outstanding(ledger):
 def test_case_aging_by_reason(ledger):
     # on 1 Dec the dispute is 122 days old, the deduction 47
     assert case_aging(EAST, now=NOW) == [
-        {"reason": "Damaged goods", "currency": "USD", "count": 1, "amount": Decimal("80.00"),
-         "buckets": [0, 0, 0, 1]},
-        {"reason": "Price difference", "currency": "USD", "count": 1, "amount": Decimal("50.00"),
-         "buckets": [0, 1, 0, 0]},
+        {
+            "reason": "Damaged goods",
+            "currency": "USD",
+            "count": 1,
+            "amount": Decimal("80.00"),
+            "buckets": [0, 0, 0, 1],
+        },
+        {
+            "reason": "Price difference",
+            "currency": "USD",
+            "count": 1,
+            "amount": Decimal("50.00"),
+            "buckets": [0, 1, 0, 0],
+        },
     ]
 
 
@@ -174,7 +198,9 @@ def test_recovery_of_invalid_deductions(ledger):
 def test_returns_rate(ledger):
     # 100 credited for returns against 5,500 of sales; territory narrows it, the west's 999 too
     assert returns_rate(EAST)["USD"] == {
-        "sales": Decimal("5500"), "returned": Decimal("100"), "rate": Decimal("0.0182")
+        "sales": Decimal("5500"),
+        "returned": Decimal("100"),
+        "rate": Decimal("0.0182"),
     }
     everyone = KpiFilters(start=EAST.start, end=EAST.end)
     assert returns_rate(everyone)["USD"]["sales"] == Decimal("6499")

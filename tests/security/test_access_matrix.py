@@ -107,6 +107,8 @@ ACCESS = {
     "cases:case": {"get": ({PRICING, MANAGER}, None)},
     "cases:claim": {"post": ({PRICING, MANAGER}, {})},
     "cases:note": {"post": ({PRICING, MANAGER}, {"text": "access matrix"})},
+    "cases:attach": {"post": ({PRICING, MANAGER}, {})},
+    "cases:attachment": {"get": ({PRICING, MANAGER}, None)},
     "cases:resolve": {
         "post": (
             {PRICING, MANAGER},
@@ -166,6 +168,15 @@ ACCESS = {
     "api-invoice-approve": {"post": ({FINANCE, MANAGER}, {"reason": "access matrix"})},
     "api-shipments": {"get": (AUTHENTICATED, None)},
     "api-kpis": {"get": ({MANAGER}, None)},
+    # disputes: the case desk lists its queues' (and customer logins their own: test_dispute_api)
+    "api-disputes": {
+        "get": (CASE_ROLES, None),
+        "post": (
+            {CS, MANAGER},
+            {"invoice": "INV-NONE", "amount": "1.00", "reason": "PRICING", "note": "x"},
+        ),
+    },
+    "api-dispute": {"get": ({PRICING, MANAGER}, None)},
     "api-schema": {"get": (AUTHENTICATED, None)},
     "api-docs": {"get": (AUTHENTICATED, None)},
     "api-redoc": {"get": (AUTHENTICATED, None)},
@@ -210,6 +221,8 @@ def _url(pattern: str, world) -> str:
         "customer_id": world["invoice"].customer_id,
         "task_id": _task_id(world),
         "rma_id": _rma_id(world),
+        "attachment_id": _attachment_id(world),
+        "dispute_id": _dispute_id(world),
         "unapplied_id": _cash_ids(world)["unapplied_id"],
         "queue": "credit",
         "table": "aging",
@@ -320,6 +333,51 @@ def _task_id(world) -> int:
             created_at=timezone.now(),
         ).pk
     return world["task"]
+
+
+def _dispute_id(world) -> int:
+    """A pricing dispute on the world's invoice, for the disputes API."""
+    if "dispute" not in world:
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from cases.models import Case
+
+        case = Case.objects.get(pk=_case_id(world))
+        now = timezone.now()
+        world["dispute"] = Case.objects.create(
+            kind=Case.Kind.DISPUTE,
+            customer_id=case.customer_id,
+            invoice_id=case.invoice_id,
+            amount=1,
+            currency=case.currency,
+            reason_id=case.reason_id,
+            queue=case.queue,
+            opened_at=now,
+            due_at=now + timedelta(days=3),
+        ).pk
+    return world["dispute"]
+
+
+def _attachment_id(world) -> int:
+    """A file attached to the world's case."""
+    if "attachment" not in world:
+        from django.core.files.base import ContentFile
+        from django.utils import timezone
+
+        from cases.models import CaseAttachment
+
+        attachment = CaseAttachment(
+            case_id=_case_id(world),
+            name="proof.pdf",
+            size=9,
+            sha256="0" * 64,
+            uploaded_at=timezone.now(),
+        )
+        attachment.file.save("access-matrix.pdf", ContentFile(b"%PDF-1.4\n"), save=True)
+        world["attachment"] = attachment.pk
+    return world["attachment"]
 
 
 def _rma_id(world) -> int:
