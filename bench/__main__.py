@@ -11,7 +11,16 @@ import warnings
 from pathlib import Path
 
 #: The measurements, in the order they run (``--only`` picks some).
-MEASUREMENTS = ("queue", "release", "dashboard", "ingestion", "latency", "memory", "cash")
+MEASUREMENTS = (
+    "queue",
+    "release",
+    "dashboard",
+    "ingestion",
+    "latency",
+    "memory",
+    "cash",
+    "cases",
+)
 
 
 def main() -> int:
@@ -62,7 +71,7 @@ def main() -> int:
         return 2
     from django.core.management import call_command
 
-    from . import cash, measure, workers
+    from . import cases, cash, measure, workers
     from .cash_data import CASH_SCALES, cash_present, generate_cash
     from .generate import SCALES, generate, present
     from .scratch import ScratchCopyRefused, row_counts
@@ -92,6 +101,10 @@ def main() -> int:
     cash_scale = CASH_SCALES[scale.name]
     if not cash_present(cash_scale):
         generated |= generate_cash(cash_scale)
+    # and the open cases over those invoices, with the collection accounts, after the cash data
+    case_count = cases.CASE_SCALES[scale.name]
+    if not cases.cases_present(case_count):
+        generated |= cases.generate_cases(case_count)
     tiny = scale.name == "tiny"
     ingestion_orders = 200 if tiny else 2000
     steps = [
@@ -124,6 +137,8 @@ def main() -> int:
         ),
         # the bank's payments against the open invoices, by two real workers; then the queue
         ("cash", lambda: cash.cash_application(cash_scale, requests=requests)),
+        # the case desk and collections: the worklist, a case queue, cases with their evidence
+        ("cases", lambda: cases.case_pages(requests)),
     ]
     found = row_counts()
     figures: list[measure.Figure] = []

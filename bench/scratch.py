@@ -9,6 +9,7 @@ from django.db import connection
 from psycopg import sql
 
 from billing.models import Invoice, Shipment
+from cases.models import Case, CaseNote
 from exceptions.models import Hold
 from integrations.models import InboundMessage, OutboundMessage
 from orders.models import Order, OrderLine
@@ -25,6 +26,8 @@ BUSINESS = (
     OutboundMessage,
     Payment,
     Application,
+    Case,
+    CaseNote,
 )
 
 

@@ -148,7 +148,13 @@ def _render_invoice(request: HttpRequest, invoice, credit_form, *, status: int =
     return render(
         request,
         "billing/invoice_detail.html",
-        {"invoice": invoice, "history": history, "credit_form": credit_form, "barred": barred},
+        {
+            "invoice": invoice,
+            "history": history,
+            "credit_form": credit_form,
+            "barred": barred,
+            "credit_memo_alone": services.billing_policy().credit_memo_approval_amount,
+        },
         status=status,
     )
 
@@ -240,7 +246,8 @@ def credit_memo_new(request: HttpRequest, invoice_id: int) -> HttpResponse:
     invoice = selectors.invoice_get(user=request.user, invoice_id=invoice_id)
     form = CreditMemoForm(request.POST, lines=invoice.lines.all())
     if form.is_valid():
-        with refused() as refusal:
+        # above tier 1 the refusal says where to go instead: shown on the form, not a 403 page
+        with refused(forbidden_too=True) as refusal:
             memo = services.credit_memo_create(
                 invoice_id=invoice_id,
                 actor=request.user,

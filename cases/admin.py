@@ -18,7 +18,7 @@ from .models import (
 
 @admin.register(CasePolicy)
 class CasePolicyAdmin(HistoryAdmin):
-    list_display = ["__str__", "credit_memo_limit", "restocking_fee_percent"]
+    list_display = ["__str__", "restocking_fee_percent"]
 
     def has_add_permission(self, request) -> bool:
         return not CasePolicy.objects.exists()

@@ -59,11 +59,10 @@ QUEUE_OF_CATEGORY = {
 
 
 class CasePolicy(models.Model):
-    """The one row of case policy: a credit memo above ``credit_memo_limit`` (a case's or a
-    return's) needs a second person from finance (maker-checker, superusers too); a return the
-    customer chose to make is credited less ``restocking_fee_percent``."""
+    """The one row of case policy: a return the customer chose to make is credited less
+    ``restocking_fee_percent``. (Who approves a credit, a case's or a return's, follows the
+    billing policy's credit memo tiers.)"""
 
-    credit_memo_limit = models.DecimalField(**MONEY, default=Decimal("1000.00"))
     restocking_fee_percent = models.DecimalField(
         max_digits=5,
         decimal_places=2,
@@ -78,7 +77,7 @@ class CasePolicy(models.Model):
         verbose_name_plural = "case policy"
 
     def __str__(self) -> str:
-        return f"Credit memos above {self.credit_memo_limit} need a second person"
+        return f"Restocking fee {self.restocking_fee_percent} %"
 
 
 class CaseReason(models.Model):
@@ -199,6 +198,8 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     #: quantities by invoice line, root cause and note, as the resolver gave them.
     proposal = models.JSONField(default=dict, blank=True)
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, **_USER)
+    #: A tier 2 credit's first approval; a second, other person issues it.
+    first_approver = models.ForeignKey(settings.AUTH_USER_MODEL, **_USER)
     write_off = models.ForeignKey(
         WriteOff, on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
     )
@@ -207,8 +208,13 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
 
     class Meta:
         indexes = [
-            # the queue: open cases of some queues, the most urgent first, keyset on id
-            models.Index(fields=["state", "due_at", "id"], name="case_queue_due"),
+            # the queue: active cases, the most urgent first, keyset on id; partial, so a page
+            # walks it in order and stops after its rows (20k open cases: 40 ms -> 2 ms)
+            models.Index(
+                fields=["due_at", "id"],
+                condition=Q(state__in=list(ACTIVE_STATES)),
+                name="case_active_due",
+            ),
             models.Index(fields=["customer", "reason", "-opened_at"], name="case_customer_reason"),
         ]
         constraints = [
@@ -243,6 +249,7 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     @transition(state, source=S.AWAITING, target=S.CLAIMED)
     def reject_credit(self) -> None:
         self.claimed_by = self.proposed_by  # back with the person who proposed it
+        self.first_approver = None
         self.proposal = {}
 
     @transition(state, source=[*OPEN_STATES, S.AWAITING], target=S.VALID)
@@ -358,6 +365,8 @@ class ReturnAuthorisation(ConcurrentTransitionMixin, FSMModelMixin, models.Model
     fee = models.DecimalField(**MONEY, null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, **_USER)
+    #: A tier 2 credit's first approval; a second, other person issues it.
+    first_approver = models.ForeignKey(settings.AUTH_USER_MODEL, **_USER)
     #: Why it was refused, as the customer is told.
     refusal = models.TextField(blank=True)
     credit_memo = models.OneToOneField(

@@ -12,7 +12,7 @@ from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from billing.models import FINAL_STATES, CreditReason, Invoice, InvoiceLine
-from billing.services import credit_memo_create
+from billing.services import credit_memo_create, credit_memo_tier
 from billing.services.numbering import save_with_next_number
 from core.audit import save_audited
 from core.errors import ApplicationError, Conflict, PermissionDenied, require_reason
@@ -282,8 +282,8 @@ def return_receive(
         _save(rma, actor, "Refused: nothing to credit")
         _tell_refused(rma)
         return rma
-    if gross - fee > case_policy().credit_memo_limit:
-        return rma  # finance approves (return_approve)
+    if credit_memo_tier(gross - fee):
+        return rma  # finance approves (return_approve), one or two people by the memo's tier
     try:
         with transaction.atomic():
             return _issue_credit(rma, actor=actor)
@@ -323,6 +323,12 @@ def return_approve(*, actor, rma_id: int, reason: str) -> ReturnAuthorisation:
     rma = _lock_received(actor, rma_id)
     if rma.authorised_by_id == actor.pk:
         raise PermissionDenied("You authorised this return; someone else must approve its credit.")
+    if rma.first_approver_id == actor.pk:
+        raise PermissionDenied("You gave the first approval; someone else must give the second.")
+    credit = (rma.credit_gross or ZERO) - (rma.fee or ZERO)
+    if credit_memo_tier(credit) >= 2 and rma.first_approver_id is None:
+        rma.first_approver = actor
+        return _save(rma, actor, f"First approval by {actor.get_username()}: {reason}")
     rma._change_reason = reason
     return _issue_credit(rma, actor=actor, approved_by=actor)
 

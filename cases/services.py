@@ -14,7 +14,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from billing.models import FINAL_STATES, CreditReason, Invoice, InvoiceLine
-from billing.services import credit_memo_create
+from billing.services import credit_memo_create, credit_memo_tier
 from core.audit import save_audited
 from core.errors import ApplicationError, Conflict, PermissionDenied, require_reason
 from core.money import ZERO, round_money
@@ -35,7 +35,6 @@ from .models import (
 from .selectors import (
     CREDIT_APPROVER_ROLES,
     DISPUTE_ROLES,
-    case_policy,
     case_queues_for_user,
     cases_for_user,
     customer_of_login,
@@ -464,8 +463,8 @@ def case_resolve(
             f"{case.currency} agreed; nothing was credited.",
             {"field": "lines", "credited": str(credit), "agreed": str(amount)},
         )
-    limit = case_policy().credit_memo_limit
-    if credit > limit:
+    tier = credit_memo_tier(credit)
+    if tier:
         case.propose_credit(
             by=actor,
             proposal={
@@ -475,14 +474,16 @@ def case_resolve(
                 "root_cause": root_cause,
                 "note": text,
                 "credit": str(credit),
+                "tier": tier,
             },
         )
         save_audited(case, actor=actor, reason=f"Credit proposed by {who}", conflict=_CONFLICT)
         _note(
             case,
             actor,
-            f"Credit of {credit:,.2f} {case.currency} agreed by {who}; above the "
-            f"{limit:,.2f} limit it waits for a second person in finance.",
+            f"Credit of {credit:,.2f} {case.currency} agreed by {who}; it waits for "
+            + ("a second person" if tier == 1 else "two more people")
+            + f" in finance (credit memo tier {tier}).",
             now,
         )
         return case
@@ -549,8 +550,26 @@ def case_credit_approve(*, actor, case_id: int, reason: str) -> Case:
     case = _lock_awaiting(actor, case_id)
     if case.proposed_by_id == actor.pk:
         raise PermissionDenied("You agreed this credit; someone else must approve it.")
+    if case.first_approver_id == actor.pk:
+        raise PermissionDenied("You gave the first approval; someone else must give the second.")
     proposal = case.proposal
     proposer = case.proposed_by
+    if proposal.get("tier", 1) >= 2 and case.first_approver_id is None:
+        case.first_approver = actor
+        save_audited(
+            case,
+            actor=actor,
+            reason=f"First approval by {actor.get_username()}",
+            conflict=_CONFLICT,
+        )
+        _note(
+            case,
+            actor,
+            f"First approval by {actor.get_username()}: {reason}. A credit of "
+            f"{Decimal(proposal['credit']):,.2f} {case.currency} (tier 2) needs a second "
+            "approver.",
+        )
+        return case
     _note(case, actor, f"Credit approved by {actor.get_username()}: {reason}")
     return _credit(
         case,

@@ -17,6 +17,7 @@ from core.pagination import render_paged_list
 
 from . import selectors, services
 from .forms import AttachForm, CaseFilterForm, DisputeForm, NoteForm, ResolveForm, errors_of
+from .templatetags.case_rows import render_case_rows
 
 CASES_CHANGED = "cases-changed"
 
@@ -68,12 +69,9 @@ def case_claim(request: HttpRequest, case_id: int) -> HttpResponse:
     with refused() as refusal:
         services.case_claim(actor=request.user, case_id=case_id)
     if request.htmx:
-        case = selectors.case_get(user=request.user, case_id=case_id)
-        response = render(
-            request,
-            "cases/queue.html#row",
-            {"case": case, "now": timezone.now(), "row_error": refusal.message},
-            status=refusal.status,
+        row = selectors.case_row(user=request.user, case_id=case_id)
+        response = HttpResponse(
+            render_case_rows(request, [row], row_error=refusal.message), status=refusal.status
         )
         return trigger_client_event(response, CASES_CHANGED)
     if refusal:

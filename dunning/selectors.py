@@ -4,7 +4,7 @@ promises, contacts and tasks, and the standings the credit rule reads."""
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Max, QuerySet
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from billing.models import Invoice
@@ -69,46 +69,56 @@ class WorklistFilters:
     mine_tasks: bool = False  # only customers with an open task
 
 
-def _decorate(accounts: list[CollectionAccount]) -> list[CollectionAccount]:
-    """Each row's open cases, open promise, last contact and open tasks: four queries for the
-    page, whatever its length (the contacts' newest ids are a subquery)."""
-    ids = {a.customer_id for a in accounts}
-    cases = dict(
-        Case.objects.filter(customer_id__in=ids, state__in=CASE_ACTIVE_STATES)
+def _count(model, **filters) -> Subquery:
+    """The number of ``model`` rows of the row's customer matching ``filters``, as a subquery
+    evaluated for the page's rows only."""
+    return Subquery(
+        model.objects.filter(customer_id=OuterRef("customer_id"), **filters)
+        .order_by()
         .values("customer_id")
         .annotate(n=Count("pk"))
-        .values_list("customer_id", "n")
-        .order_by()
+        .values("n")[:1]
     )
+
+
+def _with_counts(queryset: QuerySet) -> QuerySet:
+    """Each row's open cases, open tasks and newest contact log entry, read in the page's own
+    query (PostgreSQL evaluates them for the rows it returns only)."""
+    return queryset.annotate(
+        open_cases=_count(Case, state__in=CASE_ACTIVE_STATES),
+        open_tasks=_count(CollectionTask, state=TaskState.OPEN),
+        last_contact_id=Subquery(
+            ContactLog.objects.filter(customer_id=OuterRef("customer_id"))
+            .order_by("-pk")
+            .values("pk")[:1]
+        ),
+    )
+
+
+def _decorate(accounts: list[CollectionAccount]) -> list[CollectionAccount]:
+    """Each row's open promise and last contact: two queries for the page, whatever its length
+    (the counts came with the rows, ``_with_counts``)."""
+    ids = {a.customer_id for a in accounts}
     promises = {}
     for promise in PromiseToPay.objects.filter(
         customer_id__in=ids, state=PromiseState.OPEN
     ).order_by("customer_id", "promised_for"):
         promises.setdefault(promise.customer_id, promise)
-    # the newest entry of each customer (entries are written in time order: the largest id)
-    newest = (
-        ContactLog.objects.filter(customer_id__in=ids)
-        .values("customer_id")
-        .annotate(last=Max("pk"))
-        .values("last")
-        .order_by()
-    )
     contacts = {
         entry.customer_id: entry
-        for entry in ContactLog.objects.filter(pk__in=newest).select_related("by")
+        for entry in ContactLog.objects.filter(
+            pk__in=[a.last_contact_id for a in accounts if a.last_contact_id]
+        )
     }
-    tasks = dict(
-        CollectionTask.objects.filter(customer_id__in=ids, state=TaskState.OPEN)
-        .values("customer_id")
-        .annotate(n=Count("pk"))
-        .values_list("customer_id", "n")
-        .order_by()
-    )
     for account in accounts:
-        account.open_cases = cases.get(account.customer_id, 0)
+        # the standing as plain values (a row without one reads as OK)
+        standing = getattr(account.customer, "standing", None)
+        account.standing_status = standing.status if standing else ""
+        account.standing_label = standing.get_status_display() if standing else ""
+        account.open_cases = account.open_cases or 0
         account.open_promise = promises.get(account.customer_id)
         account.last_contact = contacts.get(account.customer_id)
-        account.open_tasks = tasks.get(account.customer_id, 0)
+        account.open_tasks = account.open_tasks or 0
     return accounts
 
 
@@ -138,7 +148,11 @@ def worklist(*, user: UserLike, filters: WorklistFilters, cursor: str | None, si
             )
         )
     return keyset_page(
-        queryset, ordering=("-score", "-id"), cursor=cursor, size=size, build=_decorate
+        _with_counts(queryset),
+        ordering=("-score", "-id"),
+        cursor=cursor,
+        size=size,
+        build=_decorate,
     )
 
 

@@ -1,4 +1,5 @@
-"""Governed billing settings: approval tiers and the POD wait (one row), and tax rates by region."""
+"""Governed billing settings: approval tiers of invoices and of credit memos and the POD wait
+(one row), and tax rates by region."""
 
 from decimal import Decimal
 
@@ -24,6 +25,21 @@ class BillingPolicy(models.Model):
         validators=[MinValueValidator(Decimal("0"))],
         help_text="Tier 2: at or above this, two different finance approvers are needed.",
     )
+    credit_memo_approval_amount = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("1000.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Credit memo tier 1: a credit above this needs a second person from finance "
+        "(never the one who agreed it, superusers too); finance raises it through a case.",
+    )
+    credit_memo_second_approval_amount = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("10000.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Credit memo tier 2: above this, two different people approve the credit.",
+    )
     pod_overdue_days = models.PositiveIntegerField(
         default=5,
         help_text="Hold-for-POD customers: a billing hold is raised when proof of delivery is "
@@ -43,6 +59,13 @@ class BillingPolicy(models.Model):
         if self.second_approval_amount < self.approval_amount:
             raise ValidationError(
                 {"second_approval_amount": "Tier 2 must be at or above the tier 1 amount."}
+            )
+        if self.credit_memo_second_approval_amount < self.credit_memo_approval_amount:
+            raise ValidationError(
+                {
+                    "credit_memo_second_approval_amount": "Tier 2 must be at or above the tier 1 "
+                    "amount."
+                }
             )
 
 

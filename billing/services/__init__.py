@@ -10,8 +10,9 @@ from .approvals import (
     invoice_void,
     makers,
 )
-from .credit_memos import credit_memo_create
+from .credit_memos import credit_memo_create, credit_memo_tier
 from .invoicing import (
+    billing_policy,
     consolidation_window,
     due_date,
     invoice_create,
@@ -25,8 +26,10 @@ from .shipments import SHIPPABLE, shipment_deliver, shipment_record
 
 __all__ = [
     "SHIPPABLE",
+    "billing_policy",
     "consolidation_window",
     "credit_memo_create",
+    "credit_memo_tier",
     "due_date",
     "invoice_approve",
     "invoice_bill_ordered_only",

@@ -8,14 +8,25 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from core.audit import save_audited
-from core.errors import ApplicationError, Conflict, require_reason
+from core.errors import ApplicationError, Conflict, PermissionDenied, require_reason
 from core.money import ZERO, round_money
+from core.roles import is_system_user
 
 from ..models import CreditMemo, CreditMemoLine, CreditReason
 from ..models.invoice import FINAL_STATES
 from ..signals import credit_memo_issued
 from .approvals import _lock
+from .invoicing import billing_policy
 from .numbering import save_with_next_number
+
+
+def credit_memo_tier(total: Decimal) -> int:
+    """How many people beyond the one who agreed a credit of ``total`` must approve it: 0 up to
+    the billing policy's credit memo approval amount, 1 above it, 2 above the second amount."""
+    policy = billing_policy()
+    if total > policy.credit_memo_second_approval_amount:
+        return 2
+    return 1 if total > policy.credit_memo_approval_amount else 0
 
 
 @transaction.atomic
@@ -100,6 +111,15 @@ def credit_memo_create(
         )
     memo.fee = fee
     memo.total = memo.subtotal + memo.tax_total - fee
+    if not is_system_user(actor) and credit_memo_tier(memo.total) > 0:
+        # by hand, one person issues only credits below tier 1; above it the credit goes
+        # through a case, where another person approves it (maker-checker, superusers too)
+        raise PermissionDenied(
+            f"A credit of {memo.total:,.2f} {invoice.currency} is above the "
+            f"{billing_policy().credit_memo_approval_amount:,.2f} one person may issue; open a "
+            f"dispute on {invoice.number} and resolve it valid, and a second person approves it.",
+            {"field": "lines", "credit": str(memo.total)},
+        )
     already = invoice.credit_memos.aggregate(total=Sum("total"))["total"] or ZERO
     if memo.total + already > invoice.total:
         raise ApplicationError(

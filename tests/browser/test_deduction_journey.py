@@ -53,9 +53,7 @@ def test_a_pricing_analyst_resolves_a_pricing_deduction_with_a_credit_memo(
     rows.get_by_role("button", name="Claim").click()
     expect(rows).to_contain_text("Claimed")
     rows.get_by_role("link", name=f"Deduction {case.pk}").click()
-    expect(page.get_by_role("heading", name=f"Deduction {case.pk}")).to_contain_text(
-        invoice.number
-    )
+    expect(page.get_by_role("heading", name=f"Deduction {case.pk}")).to_contain_text(invoice.number)
     lines = page.get_by_role("table", name="Invoice lines")
     expect(lines).to_contain_text("BILL-A")
     expect(lines).to_contain_text("contract from")

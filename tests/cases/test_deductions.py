@@ -282,13 +282,12 @@ def test_cases_are_worked_only_from_their_queue_and_disputes_by_customer_service
 def test_a_credit_above_the_policy_limit_waits_for_a_second_person_superusers_too(
     invoice, cash_user, finance_user
 ):
-    from cases.models import CasePolicy
+    from billing.models import BillingPolicy
     from cases.services import case_credit_approve
     from tests.fixtures.factories import UserFactory
 
     # given a policy letting credits up to 5.00 through, and a one-unit (13.28) deduction
-    CasePolicy.objects.all().delete()
-    CasePolicy.objects.create(credit_memo_limit=Decimal("5.00"))
+    BillingPolicy.objects.update(credit_memo_approval_amount=Decimal("5.00"))
     short = _one_unit(invoice)
     _pay_short(invoice, short, "PRC", cash_user)
     case = Case.objects.get()
@@ -358,3 +357,65 @@ def test_an_overdue_case_escalates_once_per_sla_period_and_tells_the_managers(
         note="Old price on their side",
     )
     assert cases_escalate_overdue(now=case.due_at + 10 * sla) == 0
+
+
+def test_a_tier_two_credit_needs_two_approvers_other_than_its_maker(
+    invoice, cash_user, pricing_user, finance_user
+):
+    from billing.models import BillingPolicy
+    from cases.services import case_credit_approve, case_credit_reject
+
+    # given credits above 5.00 need two approvers (tier 2 from 5.00), and a one-unit deduction
+    BillingPolicy.objects.update(
+        credit_memo_approval_amount=Decimal("1.00"),
+        credit_memo_second_approval_amount=Decimal("5.00"),
+    )
+    short = _one_unit(invoice)
+    _pay_short(invoice, short, "PRC", cash_user)
+    case = Case.objects.get()
+    line = invoice.lines.get()
+    case = case_resolve(
+        actor=pricing_user,
+        case_id=case.pk,
+        outcome=Outcome.VALID,
+        amount=short,
+        root_cause=RootCause.PRICE_FILE,
+        note="contract missing",
+        quantities={line.pk: Decimal("1")},
+    )
+    assert case.state == CaseState.AWAITING and case.proposal["tier"] == 2
+    # the first approval issues nothing, and its giver cannot give the second
+    case = case_credit_approve(actor=finance_user, case_id=case.pk, reason="checked")
+    assert case.state == CaseState.AWAITING and case.first_approver == finance_user
+    assert not CreditMemo.objects.exists()
+    with pytest.raises(PermissionDenied, match="first approval; someone else"):
+        case_credit_approve(actor=finance_user, case_id=case.pk, reason="again")
+    # a rejection sends it back and forgets the first approval
+    second = make_user("finance-two", Role.FINANCE)
+    case = case_credit_reject(actor=second, case_id=case.pk, reason="wrong line")
+    assert case.state == CaseState.CLAIMED and case.first_approver is None
+    assert not CreditMemo.objects.exists()
+
+
+def test_finance_by_hand_issues_only_credits_below_tier_one(invoice, finance_user):
+    from billing.models import BillingPolicy
+    from billing.services import credit_memo_create
+
+    BillingPolicy.objects.update(credit_memo_approval_amount=Decimal("20.00"))
+    line = invoice.lines.get()
+    with pytest.raises(PermissionDenied) as refused:
+        credit_memo_create(
+            invoice_id=invoice.pk,
+            actor=finance_user,
+            quantities={line.pk: Decimal("2")},
+            reason="goodwill",
+        )
+    assert "is above the 20.00 one person may issue; open a dispute" in refused.value.message
+    assert not CreditMemo.objects.exists()
+    memo = credit_memo_create(
+        invoice_id=invoice.pk,
+        actor=finance_user,
+        quantities={line.pk: Decimal("1")},
+        reason="goodwill",
+    )
+    assert memo.total == _one_unit(invoice) and memo.reason_code == "other"

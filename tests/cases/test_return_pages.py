@@ -10,9 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from billing.models import InvoiceState
+from billing.models import BillingPolicy, InvoiceState
 from billing.services import invoice_approve
-from cases.models import CasePolicy, ReturnAuthorisation, ReturnState
+from cases.models import ReturnAuthorisation, ReturnState
 from cases.returns import return_authorise, return_receive
 from core.roles import get_system_user
 
@@ -102,7 +102,7 @@ def test_the_list_finds_a_return_by_invoice_in_constant_queries(
 def test_finance_approves_a_credit_the_authoriser_cannot(
     client, cs_user, invoice, finance_user, manager_user
 ):
-    CasePolicy.objects.update_or_create(pk=1, defaults={"credit_memo_limit": Decimal("10")})
+    BillingPolicy.objects.update(credit_memo_approval_amount=Decimal("10"))
     line = invoice.lines.get()
     rma = return_authorise(
         actor=manager_user,

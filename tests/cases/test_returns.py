@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing.models import CreditMemo, CreditReason, InvoiceState
+from billing.models import BillingPolicy, CreditMemo, CreditReason, InvoiceState
 from billing.services import invoice_approve
 from cases.models import CasePolicy, ReturnAuthorisation, ReturnLine, ReturnState
 from cases.returns import (
@@ -46,7 +46,8 @@ def invoice(released_order, ship, finance_user):
 
 @pytest.fixture
 def policy(db):
-    """The policy as seeded: credits above 1,000 need a second person; a 15 % restocking fee."""
+    """The case policy as seeded: a 15 % restocking fee (credits above the billing policy's
+    1,000 need a second person)."""
     policy = CasePolicy.objects.order_by("pk").first() or CasePolicy.objects.create()
     assert policy.restocking_fee_percent == Decimal("15.00")
     return policy
@@ -198,8 +199,7 @@ def test_nothing_creditable_refuses_the_return_saying_why(invoice, cs_user, poli
 
 
 def test_a_credit_above_the_limit_waits_for_a_second_person(invoice, cs_user, finance_user, policy):
-    policy.credit_memo_limit = Decimal("20.00")
-    policy.save()
+    BillingPolicy.objects.update(credit_memo_approval_amount=Decimal("20.00"))
     a = _line(invoice, 1)
     rma = return_authorise(
         actor=cs_user,
