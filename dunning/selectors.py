@@ -3,6 +3,7 @@ accounts in a fixed number of queries), a customer's account with its invoices b
 promises, contacts and tasks, and the standings the credit rule reads."""
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
@@ -95,39 +96,86 @@ def _with_counts(queryset: QuerySet) -> QuerySet:
     )
 
 
-def _decorate(accounts: list[CollectionAccount]) -> list[CollectionAccount]:
+@dataclass
+class AccountRow:
+    """One row of the worklist, read as plain values (model instances were most of its time)."""
+
+    id: int
+    customer_id: int
+    customer_name: str
+    customer_number: str
+    currency: str
+    open_amount: Decimal
+    past_due: Decimal
+    days_1_30: Decimal
+    days_31_60: Decimal
+    days_61_90: Decimal
+    days_over_90: Decimal
+    days_past_due: int
+    score: Decimal
+    standing_status: str
+    open_cases: int
+    open_tasks: int
+    last_contact_id: int | None
+    open_promise: dict | None = None
+    last_contact: dict | None = None
+
+    @property
+    def standing_label(self) -> str:
+        return Standing(self.standing_status).label if self.standing_status else ""
+
+
+_ACCOUNT_COLUMNS = (
+    "id", "customer_id", "currency", "open_amount", "past_due", "days_1_30", "days_31_60",
+    "days_61_90", "days_over_90", "days_past_due", "score", "open_cases", "open_tasks",
+    "last_contact_id",
+)  # fmt: skip
+_ACCOUNT_FIELDS = {
+    "customer_name": F("customer__name"),
+    "customer_number": F("customer__number"),
+    "standing_status": F("customer__standing__status"),
+}
+_CHANNELS = dict(ContactLog.Channel.choices)
+
+
+def _decorate(rows: list[dict]) -> list[AccountRow]:
     """Each row's open promise and last contact: two queries for the page, whatever its length
     (the counts came with the rows, ``_with_counts``)."""
+    accounts = [
+        AccountRow(
+            **{
+                **row,
+                "standing_status": row["standing_status"] or "",
+                "open_cases": row["open_cases"] or 0,
+                "open_tasks": row["open_tasks"] or 0,
+            }
+        )
+        for row in rows
+    ]
     ids = {a.customer_id for a in accounts}
     promises = {}
-    for promise in PromiseToPay.objects.filter(
-        customer_id__in=ids, state=PromiseState.OPEN
-    ).order_by("customer_id", "promised_for"):
-        promises.setdefault(promise.customer_id, promise)
+    for promise in (
+        PromiseToPay.objects.filter(customer_id__in=ids, state=PromiseState.OPEN)
+        .order_by("customer_id", "promised_for")
+        .values("customer_id", "amount", "currency", "promised_for")
+    ):
+        promises.setdefault(promise["customer_id"], promise)
     contacts = {
-        entry.customer_id: entry
+        entry["customer_id"]: {**entry, "channel_label": _CHANNELS.get(entry["channel"], "")}
         for entry in ContactLog.objects.filter(
             pk__in=[a.last_contact_id for a in accounts if a.last_contact_id]
-        )
+        ).values("customer_id", "at", "channel")
     }
     for account in accounts:
-        # the standing as plain values (a row without one reads as OK)
-        standing = getattr(account.customer, "standing", None)
-        account.standing_status = standing.status if standing else ""
-        account.standing_label = standing.get_status_display() if standing else ""
-        account.open_cases = account.open_cases or 0
         account.open_promise = promises.get(account.customer_id)
         account.last_contact = contacts.get(account.customer_id)
-        account.open_tasks = account.open_tasks or 0
     return accounts
 
 
 def worklist(*, user: UserLike, filters: WorklistFilters, cursor: str | None, size: int) -> Page:
     """Accounts with money past due, the largest past due × days × risk first."""
     _require(user)
-    queryset = CollectionAccount.objects.filter(past_due__gt=0).select_related(
-        "customer", "customer__standing"
-    )
+    queryset = CollectionAccount.objects.filter(past_due__gt=0)
     queryset = _scoped(queryset, user)
     if filters.q.strip():
         text = filters.q.strip()
@@ -148,7 +196,7 @@ def worklist(*, user: UserLike, filters: WorklistFilters, cursor: str | None, si
             )
         )
     return keyset_page(
-        _with_counts(queryset),
+        _with_counts(queryset).values(*_ACCOUNT_COLUMNS, **_ACCOUNT_FIELDS),
         ordering=("-score", "-id"),
         cursor=cursor,
         size=size,
