@@ -126,21 +126,21 @@ class CaseRow:
     state: str
     claimed_by: str
 
+    kind_label: str
+    queue_label: str
+    state_label: str
+
     @property
     def pk(self) -> int:
         return self.id
 
-    @property
-    def kind_label(self) -> str:
-        return Case.Kind(self.kind).label
 
-    @property
-    def queue_label(self) -> str:
-        return CaseQueue(self.queue).label
-
-    @property
-    def state_label(self) -> str:
-        return CaseState(self.state).label
+#: Labels by value, looked up once (an enum built per row and label was a tenth of the page).
+_KINDS, _QUEUES, _STATES = (
+    dict(Case.Kind.choices),
+    dict(CaseQueue.choices),
+    dict(CaseState.choices),
+)
 
 
 _ROW_FIELDS = {
@@ -165,6 +165,9 @@ def _case_rows(rows) -> list[CaseRow]:
             invoice_number=row["invoice_number"],
             reason_name=row["reason_name"],
             claimed_by=row["claimed_by_name"] or "",
+            kind_label=_KINDS.get(row["kind"], row["kind"]),
+            queue_label=_QUEUES.get(row["queue"], row["queue"]),
+            state_label=_STATES.get(row["state"], row["state"]),
         )
         for row in rows
     ]

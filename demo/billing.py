@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from billing.models import Invoice
+from billing.models import CreditReason, Invoice
 from billing.services import (
     credit_memo_create,
     invoice_approve,
@@ -23,6 +23,8 @@ from billing.services import (
     shipments_hold_pod_overdue,
     shipments_invoice,
 )
+from cases.models import ReturnReason
+from cases.returns import return_authorise
 from core.roles import get_system_user
 from exceptions.services import order_evaluate
 from orders.models import ARBalance, Customer, InventoryPosition, Order, OrderState, ShipTo
@@ -188,11 +190,24 @@ def _scenarios(demo: _Demo) -> None:
     _paid_by_wire(demo.invoice_of(paid))
     credit_invoice = demo.invoice_of(posted)
     line = credit_invoice.lines.order_by("line_number").first()
+    # finance credits by hand below the credit memo tier: one unit
     credit_memo_create(
         invoice_id=credit_invoice.pk,
         actor=demo.finance,
-        quantities={line.pk: min(line.quantity, Decimal(2))},
-        reason="Demo: two units arrived damaged",
+        quantities={line.pk: Decimal(1)},
+        reason_code=CreditReason.DAMAGE,
+        reason="Demo: a unit arrived damaged",
+    )
+    # customer service authorises a return of the first invoice's goods; the sandbox WMS
+    # receives it (a unit short or damaged, by its switches) and the receipt is credited
+    returned = demo.invoice_of(first)
+    back = returned.lines.order_by("line_number").first()
+    return_authorise(
+        actor=demo.cs,
+        invoice_id=returned.pk,
+        reason=ReturnReason.ORDERED_IN_ERROR,
+        quantities={back.pk: min(back.quantity, Decimal(2))},
+        note="Demo: the customer ordered the wrong size",
     )
     # a short shipment (warehouse hold, invoice for what shipped) and an over-shipment
     demo.ship(demo.order(regular, Decimal("1200")), short=Decimal(1), days_ago=1)
