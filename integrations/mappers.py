@@ -337,7 +337,9 @@ class ShipmentRecord:
     lines: tuple[ShipmentLineRecord, ...]
 
 
-def map_shipment(r: dict) -> ShipmentRecord:
+def _numbered_lines(r: dict, read) -> list:
+    """A warehouse event's ``lines``, each numbered (``line``) and read by ``read(line, number)``;
+    a bad one raises MappingError naming its position and field."""
     lines = r.get("lines") if isinstance(r, dict) else None
     if not isinstance(lines, list) or not lines:
         raise MappingError("lines: at least one line is required")
@@ -347,9 +349,16 @@ def map_shipment(r: dict) -> ShipmentRecord:
         if not isinstance(number, int) or isinstance(number, bool) or number < 1:
             raise MappingError(f"lines[{index}].line: expected a line number")
         try:
-            mapped.append(ShipmentLineRecord(line=number, quantity=_decimal(line, "quantity")))
+            mapped.append(read(line, number))
         except MappingError as exc:
             raise MappingError(f"lines[{index}].{exc}") from exc
+    return mapped
+
+
+def map_shipment(r: dict) -> ShipmentRecord:
+    mapped = _numbered_lines(
+        r, lambda line, number: ShipmentLineRecord(line=number, quantity=_decimal(line, "quantity"))
+    )
     return ShipmentRecord(
         external_id=_text(r, "id", max_length=64),
         order=_text(r, "order", max_length=32),
@@ -396,25 +405,16 @@ class ReceiptRecord:
     lines: tuple[ReceiptLineRecord, ...]
 
 
+def _receipt_line(line: dict, number: int) -> ReceiptLineRecord:
+    received = _decimal(line, "received")
+    damaged = _decimal(line, "damaged", required=False) or Decimal("0")
+    if damaged > received:
+        raise MappingError(f"damaged: {damaged} is more than the {received} received")
+    return ReceiptLineRecord(line=number, received=received, damaged=damaged)
+
+
 def map_receipt(r: dict) -> ReceiptRecord:
-    lines = r.get("lines") if isinstance(r, dict) else None
-    if not isinstance(lines, list) or not lines:
-        raise MappingError("lines: at least one line is required")
-    mapped = []
-    for index, line in enumerate(lines, start=1):
-        number = line.get("line") if isinstance(line, dict) else None
-        if not isinstance(number, int) or isinstance(number, bool) or number < 1:
-            raise MappingError(f"lines[{index}].line: expected a line number")
-        try:
-            received = _decimal(line, "received")
-            damaged = _decimal(line, "damaged", required=False) or Decimal("0")
-        except MappingError as exc:
-            raise MappingError(f"lines[{index}].{exc}") from exc
-        if damaged > received:
-            raise MappingError(
-                f"lines[{index}].damaged: {damaged} is more than the {received} received"
-            )
-        mapped.append(ReceiptLineRecord(line=number, received=received, damaged=damaged))
+    mapped = _numbered_lines(r, _receipt_line)
     return ReceiptRecord(
         external_id=_text(r, "id", max_length=64),
         rma=_text(r, "rma", max_length=32),
