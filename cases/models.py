@@ -143,6 +143,8 @@ OPEN_STATES = (S.OPEN, S.CLAIMED)
 #: Cases shown in the queues.
 ACTIVE_STATES = (S.OPEN, S.CLAIMED, S.AWAITING)
 CLOSED_STATES = (S.VALID, S.INVALID, S.PARTLY, S.WRITTEN_OFF)
+#: The states a case waits in, as choices (the queue's filter, named in the API schema).
+ACTIVE_STATE_CHOICES = [(state.value, state.label) for state in ACTIVE_STATES]
 
 
 class RootCause(models.TextChoices):

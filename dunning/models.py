@@ -193,6 +193,14 @@ class ContactLog(models.Model):
         return f"{self.get_channel_display()} on {self.at:%Y-%m-%d}"
 
 
+#: How a collector may say they were in touch (reminders and notices are o2c's own).
+CONTACT_CHANNELS = [
+    choice
+    for choice in ContactLog.Channel.choices
+    if choice[0] not in (ContactLog.Channel.REMINDER, ContactLog.Channel.NOTICE)
+]
+
+
 class Standing(models.TextChoices):
     OK = "ok", "OK"
     WATCH = "watch", "Watch"

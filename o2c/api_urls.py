@@ -3,7 +3,19 @@
 from django.urls import path
 
 from billing.api import InvoiceApproveApi, InvoiceDetailApi, InvoiceListApi, ShipmentListApi
-from cases.api import DisputeDetailApi, DisputeListApi
+from cases.api import (
+    CaseClaimApi,
+    CaseCreditApi,
+    CaseDetailApi,
+    CaseListApi,
+    CaseResolveApi,
+    DisputeDetailApi,
+    DisputeListApi,
+    ReturnDecideApi,
+    ReturnDetailApi,
+    ReturnListApi,
+)
+from dunning.api import ContactApi, PromiseApi, WorklistApi
 from exceptions.api import ACTION_VIEWS, HoldDetailApi, HoldListApi
 from insights.api import KpiApi
 from integrations.api import InboundWebhook
@@ -28,6 +40,25 @@ urlpatterns = [
     path("shipments/", ShipmentListApi.as_view(), name="api-shipments"),
     path("disputes/", DisputeListApi.as_view(), name="api-disputes"),
     path("disputes/<int:dispute_id>/", DisputeDetailApi.as_view(), name="api-dispute"),
+    path("cases/", CaseListApi.as_view(), name="api-cases"),
+    path("cases/<int:case_id>/", CaseDetailApi.as_view(), name="api-case"),
+    path("cases/<int:case_id>/claim/", CaseClaimApi.as_view(), name="api-case-claim"),
+    path("cases/<int:case_id>/resolve/", CaseResolveApi.as_view(), name="api-case-resolve"),
+    path("cases/<int:case_id>/credit/", CaseCreditApi.as_view(), name="api-case-credit"),
+    path("returns/", ReturnListApi.as_view(), name="api-returns"),
+    path("returns/<int:rma_id>/", ReturnDetailApi.as_view(), name="api-return"),
+    path("returns/<int:rma_id>/decide/", ReturnDecideApi.as_view(), name="api-return-decide"),
+    path("collections/", WorklistApi.as_view(), name="api-collections"),
+    path(
+        "collections/<int:customer_id>/promises/",
+        PromiseApi.as_view(),
+        name="api-collections-promise",
+    ),
+    path(
+        "collections/<int:customer_id>/contacts/",
+        ContactApi.as_view(),
+        name="api-collections-contact",
+    ),
     path("kpis/", KpiApi.as_view(), name="api-kpis"),
     path(
         "inbound/<slug:connector>/<str:stream>/", InboundWebhook.as_view(), name="inbound-webhook"

@@ -287,6 +287,11 @@ SPECTACULAR_SETTINGS = {
         "HoldStateEnum": "exceptions.models.HoldState",
         "InvoiceStateEnum": "billing.models.InvoiceState",
         "ShipmentStateEnum": "billing.models.ShipmentState",
+        "ReturnStateEnum": "cases.models.ReturnState",
+        "CaseStateEnum": "cases.models.CaseState",
+        "OrderChannelEnum": "orders.models.order.Channel",
+        "WaitingCaseStateEnum": "cases.models.ACTIVE_STATE_CHOICES",
+        "ContactChannelEnum": "dunning.models.CONTACT_CHANNELS",
     },
 }
 

@@ -177,6 +177,32 @@ ACCESS = {
         ),
     },
     "api-dispute": {"get": ({PRICING, MANAGER}, None)},
+    "api-cases": {"get": (CASE_ROLES, None)},
+    "api-case": {"get": ({PRICING, MANAGER}, None)},
+    "api-case-claim": {"post": ({PRICING, MANAGER}, {})},
+    "api-case-resolve": {
+        "post": (
+            {PRICING, MANAGER},
+            {"outcome": "invalid", "root_cause": "customer_error", "note": "access matrix"},
+        )
+    },
+    "api-case-credit": {"post": ({MANAGER}, {"action": "approve", "reason": "access matrix"})},
+    "api-returns": {
+        "get": ({CS, WAREHOUSE, FINANCE, MANAGER}, None),
+        "post": ({CS, MANAGER}, {"invoice": "INV-NONE", "reason": "damaged", "note": "x"}),
+    },
+    "api-return": {"get": ({CS, WAREHOUSE, FINANCE, MANAGER}, None)},
+    "api-return-decide": {"post": ({FINANCE, MANAGER}, {"action": "refuse", "reason": "x"})},
+    "api-collections": {"get": ({COLLECT, FINANCE, MANAGER}, None)},
+    "api-collections-promise": {
+        "post": (
+            {COLLECT, MANAGER},
+            {"amount": "1.00", "currency": "USD", "promised_for": str(date.today())},
+        )
+    },
+    "api-collections-contact": {
+        "post": ({COLLECT, MANAGER}, {"channel": "phone", "summary": "access matrix"})
+    },
     "api-schema": {"get": (AUTHENTICATED, None)},
     "api-docs": {"get": (AUTHENTICATED, None)},
     "api-redoc": {"get": (AUTHENTICATED, None)},
