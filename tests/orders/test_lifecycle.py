@@ -201,9 +201,9 @@ def test_release_is_refused_while_a_step_guard_blocks(make_order, manager_user, 
 def test_the_apps_above_declare_their_extensions_in_installed_order():
     # given the installed apps  # when the registry reads their declarations
     declared = extensions.order_extensions()
-    # then holds guard the steps, each app adds its panel and timeline rows, and billing and
-    # receivables what o2c knows of AR beyond the ERP's snapshot, in app order, and collections
-    # a credit standing from past-due days
+    # then holds guard the steps, each app adds its panel and timeline rows (cases: returns),
+    # billing and receivables what o2c knows of AR beyond the ERP's snapshot, in app order, and
+    # collections a credit standing from past-due days
     names = {
         part: [f"{f.__module__}.{f.__name__}" for f in getattr(declared, part)]
         for part in declared._fields
@@ -214,6 +214,7 @@ def test_the_apps_above_declare_their_extensions_in_installed_order():
         "timelines": [
             "exceptions.order_page.hold_timeline",
             "billing.order_page.billing_timeline",
+            "cases.order_page.returns_timeline",
             "integrations.order_page.message_timeline",
         ],
         "ar_sources": [
