@@ -101,11 +101,6 @@ class KpiResponseSerializer(serializers.Serializer):
     dead_letters = serializers.JSONField()
     trend = serializers.JSONField()
     cash = CashKpiSerializer(help_text="Cash application; payments have no channel.")
-    receivables = serializers.JSONField(
-        help_text="Per currency: dso (count-back days), cei (percent), deduction_days {open, "
-        "taken, days}, recovery of invalid deductions {invalid, recovered, rate}, returns {sales, "
-        "returned, rate}; case_aging by reason with its buckets; root_causes, most frequent first."
-    )
 
 
 def _plain(value):
@@ -134,9 +129,8 @@ class KpiApi(GenericAPIView):
         """Touchless rate, hold rates, resolution and release percentiles, queue aging, value on
         hold, re-hold rate, shipment-to-invoice latency, first-pass accuracy, dead letters, trend;
         and cash application: auto-match rate, accuracy (applications not reversed), receipt to
-        application seconds, and unapplied cash per currency by age; and receivables: DSO
-        (count-back), CEI, deduction days outstanding, case aging by reason, recovery of invalid
-        deductions, returns rate and the top root causes."""
+        application seconds, and unapplied cash per currency by age. The receivables figures
+        are ``kpis/receivables/``."""
         form = DashboardForm(request.query_params)
         if not form.is_valid():
             raise ApplicationError(
@@ -171,17 +165,53 @@ class KpiApi(GenericAPIView):
                     "currencies": board.cash.unapplied,
                 },
             },
-            "receivables": {
-                "dso": board.receivables.dso,
-                "cei": board.receivables.cei,
-                "deduction_days": board.receivables.deduction_days,
-                "case_aging": {
-                    "buckets": [label for label, _l, _h in receivable_kpis.CASE_AGE_BUCKETS],
-                    "reasons": board.receivables.case_aging,
-                },
-                "recovery": board.receivables.recovery,
-                "returns": board.receivables.returns,
-                "root_causes": board.receivables.root_causes,
+        }
+        return Response(_plain(body))
+
+
+class ReceivableKpiResponseSerializer(serializers.Serializer):
+    range = serializers.JSONField(help_text='{"start": date, "end": date}')
+    dso = serializers.JSONField(help_text="Per currency: days by count-back at the range's end.")
+    cei = serializers.JSONField(help_text="Per currency: collection effectiveness, percent.")
+    deduction_days = serializers.JSONField(help_text="Per currency: {open, taken, days}.")
+    case_aging = serializers.JSONField(help_text="{buckets, reasons: open cases by reason}.")
+    recovery = serializers.JSONField(help_text="Per currency: {invalid, recovered, rate}.")
+    returns = serializers.JSONField(help_text="Per currency: {sales, returned, rate}.")
+    root_causes = serializers.JSONField(help_text="Closed cases by root cause, most first.")
+
+
+class ReceivableKpiApi(GenericAPIView):
+    serializer_class = KpiQuerySerializer
+    permission_classes = [role_permission(Role.MANAGER, message="KPIs are for managers.")]
+
+    @extend_schema(
+        operation_id="kpis_receivables",
+        parameters=[KpiQuerySerializer],
+        responses=ReceivableKpiResponseSerializer,
+    )
+    def get(self, request):
+        """Receivables, per currency, read from the ledger (seconds on a large one): DSO by
+        count-back, CEI, deduction days outstanding, case aging by reason, recovery of invalid
+        deductions, returns rate and the top root causes."""
+        form = DashboardForm(request.query_params)
+        if not form.is_valid():
+            raise ApplicationError(
+                "; ".join(e for errors in form.errors.values() for e in errors),
+                {"fields": form.errors.get_json_data()},
+            )
+        filters = form.filters()
+        figures = selectors.receivables(filters=filters)
+        body = {
+            "range": {"start": filters.start, "end": filters.end},
+            "dso": figures.dso,
+            "cei": figures.cei,
+            "deduction_days": figures.deduction_days,
+            "case_aging": {
+                "buckets": [label for label, _l, _h in receivable_kpis.CASE_AGE_BUCKETS],
+                "reasons": figures.case_aging,
             },
+            "recovery": figures.recovery,
+            "returns": figures.returns,
+            "root_causes": figures.root_causes,
         }
         return Response(_plain(body))

@@ -366,7 +366,7 @@ class Dashboard:
     #: ``cash_kpis.CashFigures``, which ``selectors.dashboard`` adds (cash_kpis reads this
     #: module's helpers, so this module does not import it).
     cash: object | None = None
-    #: ``receivable_kpis.ReceivableFigures``, added the same way.
+    #: ``receivable_kpis.ReceivableFigures``, added only where asked for (CSV of its tables).
     receivables: object | None = None
 
     @property

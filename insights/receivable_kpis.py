@@ -127,10 +127,12 @@ def _months_back(end: date) -> list[tuple[date, date, int]]:
     return months
 
 
-def dso_count_back(filters: KpiFilters) -> dict[str, Decimal | None]:
-    """Days of sales outstanding at the end of the range, per currency, by count-back."""
+def dso_count_back(filters: KpiFilters, *, owed: dict | None = None) -> dict[str, Decimal | None]:
+    """Days of sales outstanding at the end of the range, per currency, by count-back
+    (``owed``: the receivables at the range's end, when the caller has them already)."""
     end = filters.end
-    owed = receivables_at(filters, end + timedelta(days=1))
+    if owed is None:
+        owed = receivables_at(filters, end + timedelta(days=1))
     months = _months_back(end)
     rows = (
         _scoped(
@@ -171,12 +173,15 @@ def dso_count_back(filters: KpiFilters) -> dict[str, Decimal | None]:
     return result
 
 
-def collection_effectiveness(filters: KpiFilters) -> dict[str, Decimal | None]:
+def collection_effectiveness(
+    filters: KpiFilters, *, closing: dict | None = None
+) -> dict[str, Decimal | None]:
     """CEI over the range, per currency, in percent (None when nothing was collectable)."""
     opening = receivables_at(filters, filters.start)
     sales = _sales(filters, filters.start, filters.end)
     after = filters.end + timedelta(days=1)
-    closing = receivables_at(filters, after)
+    if closing is None:
+        closing = receivables_at(filters, after)
     current = receivables_at(filters, after, due_after=filters.end)
     result = {}
     for currency in sorted(set(opening) | set(sales) | set(closing)):
@@ -362,9 +367,10 @@ class ReceivableFigures:
 
 
 def receivables(filters: KpiFilters, *, now: datetime | None = None) -> ReceivableFigures:
+    closing = receivables_at(filters, filters.end + timedelta(days=1))  # DSO's and CEI's
     return ReceivableFigures(
-        dso=dso_count_back(filters),
-        cei=collection_effectiveness(filters),
+        dso=dso_count_back(filters, owed=closing),
+        cei=collection_effectiveness(filters, closing=closing),
         deduction_days=deduction_days_outstanding(filters),
         case_aging=case_aging(filters, now=now),
         recovery=invalid_recovery(filters),

@@ -17,7 +17,7 @@ from cases.api import (
 )
 from dunning.api import ContactApi, PromiseApi, WorklistApi
 from exceptions.api import ACTION_VIEWS, HoldDetailApi, HoldListApi
-from insights.api import KpiApi
+from insights.api import KpiApi, ReceivableKpiApi
 from integrations.api import InboundWebhook
 from orders.api import OrderDetailApi, OrderListApi
 
@@ -60,6 +60,7 @@ urlpatterns = [
         name="api-collections-contact",
     ),
     path("kpis/", KpiApi.as_view(), name="api-kpis"),
+    path("kpis/receivables/", ReceivableKpiApi.as_view(), name="api-kpis-receivables"),
     path(
         "inbound/<slug:connector>/<str:stream>/", InboundWebhook.as_view(), name="inbound-webhook"
     ),

@@ -216,13 +216,20 @@ def test_top_root_causes(ledger):
 def test_the_dashboard_api_and_csv_show_them(ledger, client, manager_user):
     client.force_login(manager_user)
     query = {"start": "2026-09-01", "end": "2026-11-30", "territory": "EAST"}
+    # the dashboard loads the section after itself; the section has the figures
     page = client.get(reverse("insights:dashboard"), query)
-    assert page.status_code == 200
-    assert "Receivables" in page.text and "85.0" in page.text and "31.4" in page.text
+    assert page.status_code == 200 and 'hx-get="/insights/receivables/?' in page.text
+    panel = client.get(reverse("insights:receivables"), query, HTTP_HX_REQUEST="true")
+    assert panel.status_code == 200 and "<html" not in panel.text
+    assert "85.0" in panel.text and "31.4 %" in panel.text and "Price difference" in panel.text
+    alone = client.get(reverse("insights:receivables"), query)  # without JavaScript: a page
+    assert "<html" in alone.text and "85.0" in alone.text
     csv = b"".join(
         client.get(reverse("insights:export", args=["receivables"]), query).streaming_content
     ).decode()
     assert "USD,85.0,31.4,10.6,0.6000,0.0182" in csv
-    api = client.get("/api/v1/kpis/", query).json()
-    assert api["receivables"]["dso"]["USD"] == "85.0"
+    api = client.get("/api/v1/kpis/receivables/", query).json()
+    assert api["dso"]["USD"] == "85.0" and api["cei"]["USD"] == "31.4"
+    assert api["case_aging"]["reasons"][0]["reason"] == "Damaged goods"
+    assert "receivables" not in client.get("/api/v1/kpis/", query).json()
     assert receivables(EAST).currencies == ["EUR", "USD"]

@@ -153,6 +153,7 @@ ACCESS = {
     "insights:dashboard": {"get": ({MANAGER}, None)},
     "insights:holds": {"get": ({MANAGER}, None)},
     "insights:flow": {"get": ({MANAGER}, None)},
+    "insights:receivables": {"get": ({MANAGER}, None)},
     "insights:export": {"get": ({MANAGER}, None)},
     # API lists are row-scoped: a user with no role gets an empty list, not an error
     "api-orders": {"get": (AUTHENTICATED, None)},
@@ -168,6 +169,7 @@ ACCESS = {
     "api-invoice-approve": {"post": ({FINANCE, MANAGER}, {"reason": "access matrix"})},
     "api-shipments": {"get": (AUTHENTICATED, None)},
     "api-kpis": {"get": ({MANAGER}, None)},
+    "api-kpis-receivables": {"get": ({MANAGER}, None)},
     # disputes: the case desk lists its queues' (and customer logins their own: test_dispute_api)
     "api-disputes": {
         "get": (CASE_ROLES, None),
