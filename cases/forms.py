@@ -59,7 +59,7 @@ class ResolveForm(forms.Form):
 
 
 class DisputeForm(forms.Form):
-    invoice = forms.IntegerField(min_value=1)
+    invoice = forms.IntegerField(min_value=1, max_value=2**63 - 1)  # an id, never an overflow
     amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
     reason = forms.ModelChoiceField(
         queryset=CaseReason.objects.order_by("name"), to_field_name="code"

@@ -59,14 +59,17 @@ def return_new(request: HttpRequest) -> HttpResponse:
     invoice = None
     if wanted:
         visible = invoices_for_user(request.user).select_related("customer")
-        invoice = visible.filter(number__iexact=wanted).first() or (
-            visible.filter(pk=int(wanted)).first() if wanted.isdigit() else None
+        # a number as printed, or an id (as the invoice page links it; bounded to an id's size)
+        invoice = visible.filter(number__iexact=wanted[:32]).first() or (
+            visible.filter(pk=int(wanted)).first()
+            if wanted.isdigit() and len(wanted) <= 18
+            else None
         )
     form = ReturnForm(request.POST or None)
     error, status = None, 200
     if wanted and invoice is None:
         error, status = (
-            f"No invoice {wanted} that you can see.",
+            f"No invoice {wanted[:32]} that you can see.",
             404 if request.method == "GET" else 400,
         )
     elif request.method == "POST" and invoice is not None:

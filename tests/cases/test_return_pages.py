@@ -65,6 +65,8 @@ def test_an_unknown_invoice_says_so(client, cs_user, invoice):
     client.force_login(cs_user)
     page = client.get(reverse("returns:new"), {"invoice": "INV-NOPE"})
     assert page.status_code == 404 and "No invoice INV-NOPE that you can see." in page.text
+    huge = client.get(reverse("returns:new"), {"invoice": "9" * 40})  # no id is that long
+    assert huge.status_code == 404 and "No invoice 9999" in huge.text
 
 
 def test_the_list_finds_a_return_by_invoice_in_constant_queries(
