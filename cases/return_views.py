@@ -16,6 +16,7 @@ from core.pagination import keyset_page, render_paged_list
 
 from . import returns
 from .forms import ReturnDecisionForm, ReturnFilterForm, ReturnForm, errors_of
+from .selectors import case_policy
 
 viewer_required = role_required(
     *returns.RETURN_VIEWER_ROLES,
@@ -109,7 +110,7 @@ def return_new(request: HttpRequest) -> HttpResponse:
             "lines": lines,
             "form": form,
             "error": error,
-            "policy": returns.case_policy(),
+            "policy": case_policy(),
         },
         status=status,
     )

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
-from billing.models import FINAL_STATES, CreditReason, Invoice, InvoiceLine
+from billing.models import FINAL_STATES, CreditReason, InvoiceLine
 from billing.services import credit_memo_create, credit_memo_tier
 from billing.services.numbering import save_with_next_number
 from core.audit import save_audited
@@ -22,6 +22,7 @@ from orders.selectors import territories_for
 
 from .models import ReturnAuthorisation, ReturnLine, ReturnReason, ReturnState
 from .selectors import case_policy
+from .services import credit_value
 from .signals import customer_to_be_told, return_authorised
 
 #: Who sees returns; who authorises them; who approves or refuses a credit that waits.
@@ -264,7 +265,7 @@ def return_receive(
             explained.append(f"line {number_}: {_qty(received)} of {_qty(line.quantity)} arrived")
         if damaged and rma.fee_applies:
             explained.append(f"line {number_}: {_qty(damaged)} damaged, not credited")
-    gross = _credit_value(rma.invoice_id, _credited_quantities(rma))
+    gross = credit_value(rma.invoice_id, _credited_quantities(rma))
     fee = round_money(gross * rma.restocking_fee_percent / 100) if rma.fee_applies else ZERO
     now = timezone.now()
     rma.receive(at=now, receipt_id=receipt_id, gross=gross, fee=fee)
@@ -292,12 +293,6 @@ def return_receive(
         rma.refresh_from_db()
         _save(rma, actor, f"Credit not issued: {exc.message}")
         return rma
-
-
-def _credit_value(invoice_id: int, quantities: dict[int, Decimal]) -> Decimal:
-    from .services import _credit_of
-
-    return _credit_of(invoice_id, quantities) if quantities else ZERO
 
 
 def _lock_received(actor, rma_id: int) -> ReturnAuthorisation:
@@ -371,7 +366,3 @@ def return_payload(rma: ReturnAuthorisation) -> dict:
             for line in lines
         ],
     }
-
-
-def returns_of_invoice(invoice: Invoice) -> QuerySet[ReturnAuthorisation]:
-    return invoice.returns.order_by("-authorised_at")

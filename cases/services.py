@@ -336,10 +336,13 @@ def case_attach(*, actor, case_id: int, upload) -> CaseAttachment:
     return attachment
 
 
-def _credit_of(invoice_id: int, quantities: dict[int, Decimal]) -> Decimal:
+def credit_value(invoice_id: int, quantities: dict[int, Decimal]) -> Decimal:
     """What crediting ``quantities`` of the invoice's lines comes to, tax included, priced as
-    billing prices a credit memo (a line's whole remainder credits its exact remaining amount)."""
+    billing prices a credit memo (a line's whole remainder credits its exact remaining amount);
+    zero for no quantities. A case's agreed amount and a return's receipt are checked with it."""
     total = ZERO
+    if not quantities:
+        return total
     lines = InvoiceLine.objects.filter(invoice_id=invoice_id, pk__in=list(quantities)).annotate(
         credited_qty=Sum("credit_lines__quantity"),
         credited_amount=Sum("credit_lines__amount"),
@@ -456,7 +459,7 @@ def case_resolve(
             {"field": "outcome"},
         )
     quantities = quantities or {}
-    credit = _credit_of(case.invoice_id, quantities)
+    credit = credit_value(case.invoice_id, quantities)
     if credit > amount:
         raise ApplicationError(
             f"Those quantities credit {credit:,.2f}, more than the {amount:,.2f} "
