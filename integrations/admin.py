@@ -6,10 +6,13 @@ from core.admin import HistoryAdmin, ReadOnlyAdminMixin
 
 from .models import (
     Connector,
+    ControlNumber,
     InboundMessage,
+    Interchange,
     MissedRecord,
     OutboundMessage,
     SyncCursor,
+    TradingPartner,
     WorkerHeartbeat,
 )
 
@@ -86,3 +89,35 @@ class OutboundMessageAdmin(ReadOnlyAdminMixin, HistoryAdmin):
 class WorkerHeartbeatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["hostname", "beats", "last_seen"]
     search_fields = ["hostname"]
+
+
+@admin.register(TradingPartner)
+class TradingPartnerAdmin(HistoryAdmin):
+    list_display = [
+        "name",
+        "customer",
+        "isa_qualifier",
+        "isa_id",
+        "version",
+        "production",
+        "active",
+    ]
+    list_filter = ["version", "production", "active"]
+    search_fields = ["name", "isa_id", "gs_id", "customer__name", "customer__number"]
+    autocomplete_fields = ["customer"]
+
+
+@admin.register(ControlNumber)
+class ControlNumberAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Taken under a lock by ``edi_send``; shown, never edited (a reused number is a repeat to
+    the partner)."""
+
+    list_display = ["partner", "last"]
+
+
+@admin.register(Interchange)
+class InterchangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["at", "direction", "partner", "control_number", "state", "ack_state", "via"]
+    list_filter = ["direction", "state", "ack_state", "partner"]
+    search_fields = ["control_number", "file_name", "sender"]
+    list_select_related = ["partner"]

@@ -163,6 +163,9 @@ class OrderRecord:
     lines: tuple[OrderLineRecord, ...]
     version: int = 1  # the upstream's version of the record: a newer one is an amendment
     status: str = "open"  # "cancelled": the upstream cancelled the order
+    #: the source system whose external id ``customer`` is, when not the connector's own (an
+    #: EDI partner's orders name the ERP's customer)
+    customer_source: str = ""
 
 
 #: An order record's status upstream.
@@ -317,6 +320,7 @@ def map_order(r: dict) -> OrderRecord:
         lines=tuple(mapped),
         version=version,
         status=status,
+        customer_source=_text(r, "customer_source", required=False, max_length=32),
     )
 
 

@@ -15,12 +15,16 @@ class Connector(models.Model):
         WMS = "wms", "WMS"  # stock, ship confirmations, return receipts; receives releases, returns
         TMS = "tms", "TMS"  # deliveries / proof of delivery
         BANK = "bank", "Bank"  # statements (BAI2, camt.053) and lockbox files
+        EDI = "edi", "EDI"  # X12 interchanges from trading partners (integrations.edi)
 
     STREAMS = {
         Kind.ERP: ["customers", "items", "prices", "ar", "orders"],
         Kind.WMS: ["inventory", "shipments", "receipts"],
         Kind.TMS: ["deliveries"],
         Kind.BANK: ["statements"],
+        # an 850 or 860 is an order record like the ERP's (997s are applied as they arrive);
+        # "interchanges": files that could not be read, or from a sender o2c does not trade with
+        Kind.EDI: ["orders", "interchanges"],
     }
 
     name = models.SlugField(max_length=40, unique=True)
@@ -311,5 +315,33 @@ __all__ = [
     "OutboundMessage",
     "OutboundState",
     "SyncCursor",
+    "WorkerHeartbeat",
+]
+
+
+# The EDI models live with the EDI code; imported here so Django finds them.
+from .edi.models import (  # noqa: E402
+    AckState,
+    ControlNumber,
+    Direction,
+    Document,
+    Interchange,
+    TradingPartner,
+)
+
+__all__ = [
+    "AckState",
+    "Connector",
+    "ControlNumber",
+    "Direction",
+    "Document",
+    "InboundMessage",
+    "InboundState",
+    "Interchange",
+    "MissedRecord",
+    "OutboundMessage",
+    "OutboundState",
+    "SyncCursor",
+    "TradingPartner",
     "WorkerHeartbeat",
 ]

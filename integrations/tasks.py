@@ -22,6 +22,14 @@ def connector_sync_all(connector_id: int) -> dict:
 
     connector = Connector.objects.get(pk=connector_id)
     outcome = {}
+    if connector.kind == Connector.Kind.EDI:  # partners deliver files: read their folders
+        from .edi.transport import poll_folder
+
+        for partner in connector.trading_partners.filter(active=True).exclude(inbound_folder=""):
+            outcome[partner.name] = poll_folder(partner)
+        for stream in connector.streams:
+            outcome[stream] = services.inbox_process(connector_id=connector_id, stream=stream)
+        return outcome
     for stream in connector.streams:
         services.connector_sync(connector_id=connector_id, stream=stream)
         outcome[stream] = services.inbox_process(connector_id=connector_id, stream=stream)

@@ -10,8 +10,10 @@ from .forms import ReasonForm
 from .models import (
     ARBalance,
     Customer,
+    CustomerItem,
     InventoryPosition,
     Item,
+    ItemUnit,
     Order,
     OrderLine,
     PriceAgreement,
@@ -25,7 +27,20 @@ from .services import MANUAL_TRANSITIONS, order_transition
 class ShipToInline(admin.TabularInline):
     model = ShipTo
     extra = 0
-    fields = ["code", "name", "address", "city", "postal_code", "country"]
+    fields = ["code", "name", "address", "city", "postal_code", "country", "gln"]
+
+
+class CustomerItemInline(admin.TabularInline):
+    model = CustomerItem
+    extra = 0
+    fields = ["buyer_part", "item"]
+    autocomplete_fields = ["item"]
+
+
+class ItemUnitInline(admin.TabularInline):
+    model = ItemUnit
+    extra = 0
+    fields = ["uom", "factor"]
 
 
 @admin.register(Customer)
@@ -43,23 +58,40 @@ class CustomerAdmin(HistoryAdmin):
     ]
     list_filter = ["segment", "credit_status", "billing_rule", "territory"]
     search_fields = ["number", "name", "external_id"]
-    inlines = [ShipToInline]
+    inlines = [ShipToInline, CustomerItemInline]
 
 
 @admin.register(ShipTo)
 class ShipToAdmin(HistoryAdmin):
-    list_display = ["code", "name", "customer", "city", "country"]
+    list_display = ["code", "name", "customer", "city", "country", "gln"]
     list_select_related = ["customer"]
-    search_fields = ["code", "name", "customer__name", "customer__number"]
+    search_fields = ["code", "name", "gln", "customer__name", "customer__number"]
     list_filter = ["country"]
     autocomplete_fields = ["customer"]
 
 
 @admin.register(Item)
 class ItemAdmin(HistoryAdmin):
-    list_display = ["sku", "description", "uom", "list_price", "unit_cost", "active"]
+    list_display = ["sku", "description", "uom", "upc", "list_price", "unit_cost", "active"]
     list_filter = ["active", "uom"]
-    search_fields = ["sku", "description", "external_id"]
+    search_fields = ["sku", "description", "upc", "external_id"]
+    inlines = [ItemUnitInline]
+
+
+@admin.register(ItemUnit)
+class ItemUnitAdmin(HistoryAdmin):
+    list_display = ["item", "uom", "factor"]
+    list_select_related = ["item"]
+    search_fields = ["item__sku", "uom"]
+    autocomplete_fields = ["item"]
+
+
+@admin.register(CustomerItem)
+class CustomerItemAdmin(HistoryAdmin):
+    list_display = ["buyer_part", "item", "customer"]
+    list_select_related = ["item", "customer"]
+    search_fields = ["buyer_part", "item__sku", "customer__number", "customer__name"]
+    autocomplete_fields = ["customer", "item"]
 
 
 @admin.register(Warehouse)

@@ -47,6 +47,9 @@ class OrderImport:
     lines: tuple[LineInput, ...]
     correlation_id: UUID
     reason: str = "Imported"
+    #: the source system whose external id ``customer`` is, when not the order's own (an EDI
+    #: partner's orders name the ERP's customer)
+    customer_source: str = ""
 
 
 @dataclass
@@ -88,9 +91,13 @@ def _contract_prices(pairs: set[tuple[int, int]], on: date) -> dict[tuple[int, i
     return prices
 
 
-def _refusal(record: OrderImport, customers, items, numbers_taken) -> str | None:
+def _customer_key(record: OrderImport, source: str) -> tuple[str, str]:
+    return record.customer_source or source, record.customer
+
+
+def _refusal(record: OrderImport, source: str, customers, items, numbers_taken) -> str | None:
     """Why this order cannot be stored, worded like the per-order service's dead letters."""
-    if record.customer not in customers:
+    if _customer_key(record, source) not in customers:
         return f"customer: unknown “{record.customer}”"
     if not record.lines:
         return "lines: An order needs at least one line."
@@ -127,11 +134,13 @@ def orders_import(*, actor, source: str, records: list[OrderImport], now: dateti
         else:
             seen.add(record.external_id)
             fresh.append(record)
+    refs = defaultdict(set)
+    for record in fresh:
+        refs[record.customer_source or source].add(record.customer)
     customers = {
-        c.external_id: c
-        for c in Customer.objects.filter(
-            source_system=source, external_id__any={r.customer for r in fresh}
-        )
+        (c.source_system, c.external_id): c
+        for named, wanted in refs.items()
+        for c in Customer.objects.filter(source_system=named, external_id__any=wanted)
     }
     ship_tos = {
         (customer_id, code): pk
@@ -146,14 +155,18 @@ def orders_import(*, actor, source: str, records: list[OrderImport], now: dateti
     )
     accepted = []
     for record in fresh:
-        why = _refusal(record, customers, items, numbers_taken)
+        why = _refusal(record, source, customers, items, numbers_taken)
         if why is None:
             numbers_taken.add(record.number)  # a second order of the batch with it is refused
             accepted.append(record)
         else:
             result.rejected[record.external_id] = why
     contract = _contract_prices(
-        {(customers[r.customer].pk, items[line.sku].pk) for r in accepted for line in r.lines},
+        {
+            (customers[_customer_key(r, source)].pk, items[line.sku].pk)
+            for r in accepted
+            for line in r.lines
+        },
         now.date(),
     )
     orders, lines_of = [], {}
@@ -162,7 +175,7 @@ def orders_import(*, actor, source: str, records: list[OrderImport], now: dateti
         maker(OrderLine, "item"),
     )
     for index, record in enumerate(accepted):
-        customer = customers[record.customer]
+        customer = customers[_customer_key(record, source)]
         order = new_order(
             number=record.number,
             channel=record.channel,

@@ -91,18 +91,27 @@ def _identity(record) -> tuple[str, int] | None:
 
 @transaction.atomic
 def inbox_store(
-    *, connector: Connector, stream: str, records: list, key: str | None = None
+    *,
+    connector: Connector,
+    stream: str,
+    records: list,
+    key: str | None = None,
+    keys: list[str] | None = None,
+    errors: list[str | None] | None = None,
 ) -> list[int]:
     """Store raw records; a repeat of (connector, stream, id, version) is ignored. Records with no
     usable identity are kept too, straight as dead letters, so nothing upstream is ever lost.
-    ``key`` (a webhook's Idempotency-Key) replaces the record id as the message's identity."""
+    ``key`` (a webhook's Idempotency-Key) replaces the record id as the message's identity;
+    ``keys`` does so record by record (an EDI set's sender, interchange and set numbers), and a
+    record with an ``errors`` entry is stored as a dead letter with that reason."""
     now = timezone.now()
     rows, broken = [], []
-    for record in records:
+    for index, record in enumerate(records):
         record, digest, problems = _prepared(record)  # digest: the record's payload_hash
         identity = _identity(record)
-        if identity is not None and key:
-            identity = (key[:100], identity[1])
+        given = keys[index] if keys else key
+        if identity is not None and given:
+            identity = (given[:100], identity[1])
         if identity is None:
             broken.append(
                 InboundMessage(
@@ -126,7 +135,10 @@ def inbox_store(
             payload_hash=digest,
             received_at=now,
         )
-        if problems:
+        if errors and errors[index]:
+            message.last_error = errors[index]
+            broken.append(message)
+        elif problems:
             message.last_error = f"payload: {'; '.join(sorted(problems))}"
             broken.append(message)
         else:

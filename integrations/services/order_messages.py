@@ -163,6 +163,7 @@ def _apply_orders(ids: list[int], counts, source: str) -> list[int]:
                 ),
                 correlation_id=message.correlation_id,
                 reason=f"Imported from {source} ({record.channel})",
+                customer_source=record.customer_source,
             )
         )
         messages_of[record.external_id].append(message)
@@ -222,7 +223,9 @@ def order_message_apply(message: InboundMessage, record, counts, system) -> None
         )
         counts["processed"] += 1
         return
-    customer = upserts.resolve_customers(source=source, refs=[record.customer]).get(record.customer)
+    customer = upserts.resolve_customers(
+        source=record.customer_source or source, refs=[record.customer]
+    ).get(record.customer)
     if customer is None:
         finish(message, error=f"customer: unknown “{record.customer}”", dead=True, actor=system)
         counts["dead"] += 1

@@ -25,6 +25,7 @@ from orders.models import Order, OrderState
 from receivables.services import payment_mark_posted
 
 from ..client import PermanentError, post
+from ..edi.transport import deliver
 from ..models import Connector, OutboundMessage, OutboundState
 
 MAX_ATTEMPTS = 8
@@ -40,6 +41,7 @@ TOPICS = {
     "cash_application": (K.ERP, "erp/cash-applications"),
     "cash_reversal": (K.ERP, "erp/cash-reversals"),
     "write_off": (K.ERP, "erp/write-offs"),
+    "edi": (K.EDI, ""),  # an X12 interchange: to the partner's folder or endpoint (edi.transport)
 }
 
 
@@ -462,7 +464,10 @@ def outbox_relay(*, limit: int = 100) -> dict[str, int]:
             message.attempts += 1
             answer = None
             try:
-                answer = post(message.connector, TOPICS[message.topic][1], message.payload)
+                if message.topic == "edi":
+                    answer = deliver(message.payload)
+                else:
+                    answer = post(message.connector, TOPICS[message.topic][1], message.payload)
             except TransientError as exc:
                 if message.attempts >= MAX_ATTEMPTS:
                     message.mark_dead(error=f"gave up after {message.attempts} attempts: {exc}")

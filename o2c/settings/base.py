@@ -187,6 +187,12 @@ USE_TZ = True
 # Uploaded files (case attachments) live under the data folder and are never served as static
 # files: each is downloaded through a view that checks the reader may see its case.
 MEDIA_ROOT = DATA_DIR / "media"
+# EDI partners' drop folders (TradingPartner.inbound_folder / outbound_folder) live under here.
+O2C_EDI_DIR = Path(os.environ.get("O2C_EDI_DIR", DATA_DIR / "edi"))
+# Who o2c is in the envelopes it writes (ISA05/ISA06 and GS02); partners know it by these.
+O2C_EDI_ISA_QUALIFIER = os.environ.get("O2C_EDI_ISA_QUALIFIER", "ZZ")
+O2C_EDI_ISA_ID = os.environ.get("O2C_EDI_ISA_ID", "O2CDIST")
+O2C_EDI_GS_ID = os.environ.get("O2C_EDI_GS_ID", "O2CDIST")
 O2C_ATTACHMENT_MAX_BYTES = int(os.environ.get("O2C_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
 
 STATIC_URL = "static/"

@@ -93,6 +93,8 @@ class ShipTo(ExternalRef):
     city = models.CharField(max_length=100)
     postal_code = models.CharField(max_length=20, blank=True)
     country = models.CharField(max_length=2, default="US")
+    #: GS1 Global Location Number: how EDI partners that send N1 with qualifier UL name it.
+    gln = models.CharField("GLN", max_length=13, blank=True, db_index=True)
     history = HistoricalRecords()
 
     class Meta(ExternalRef.Meta):
@@ -110,6 +112,8 @@ class Item(ExternalRef):
     sku = models.CharField("SKU", max_length=64, unique=True)
     description = models.CharField(max_length=300)
     uom = models.CharField("UoM", max_length=8, default="EA")
+    #: GTIN-12 as printed on the pack: how EDI partners that send PO1 with qualifier UP name it.
+    upc = models.CharField("UPC", max_length=14, blank=True, db_index=True)
     list_price = models.DecimalField(**PRICE, validators=NON_NEGATIVE)
     unit_cost = models.DecimalField(**PRICE, validators=NON_NEGATIVE)
     active = models.BooleanField(default=True)
@@ -120,6 +124,46 @@ class Item(ExternalRef):
 
     def __str__(self) -> str:
         return f"{self.sku} {self.description}"
+
+
+class ItemUnit(models.Model):
+    """A unit the item is also ordered in, and how many of its base unit (``Item.uom``) one of
+    them holds: a case of 12 is ``CA`` × 12. EDI order lines in another unit are converted."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="units")
+    uom = models.CharField("UoM", max_length=8)
+    factor = models.DecimalField(
+        max_digits=10, decimal_places=3, validators=[MinValueValidator(Decimal("0.001"))]
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "uom"], name="orders_itemunit_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item.sku}: 1 {self.uom} = {self.factor} {self.item.uom}"
+
+
+class CustomerItem(models.Model):
+    """A customer's own part number for an item (EDI PO1 qualifier BP, the buyer's part)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="part_numbers")
+    buyer_part = models.CharField(max_length=48)
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="customer_parts")
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "customer part number"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "buyer_part"], name="orders_customeritem_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.buyer_part} → {self.item.sku}"
 
 
 class Warehouse(ExternalRef):

@@ -31,6 +31,8 @@ def test_admin_changelists_and_history_pages_render(client, superuser, make_orde
         "inventoryposition",
         "arbalance",
         "shipto",
+        "itemunit",
+        "customeritem",
     ]:
         assert client.get(reverse(f"admin:orders_{name}_changelist"), {"q": "x"}).status_code == 200
     assert client.get(reverse("admin:orders_order_history", args=[order.pk])).status_code == 200

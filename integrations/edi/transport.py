@@ -1,0 +1,119 @@
+"""How interchanges travel: a partner's drop folder read (the way a VAN or SFTP mailbox delivers),
+and outbound files written to the partner's folder or posted, signed, to its endpoint."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+from pathlib import Path
+
+import httpx
+from django.conf import settings
+from django.db import transaction
+
+from core.errors import TransientError
+
+from ..client import TIMEOUT, PermanentError
+from .models import Direction, Interchange, TradingPartner
+from .services import edi_receive, edi_refuse
+
+logger = logging.getLogger(__name__)
+SIGNATURE_HEADER = "X-O2C-Signature"
+#: Files read from a partner's folder are moved here (inside it), whatever became of them: the
+#: outcome is on the interchange, and a file is never read twice nor deleted.
+DONE = "processed"
+#: Largest interchange taken from a folder or a post.
+MAX_BYTES = 20_000_000
+
+
+def folder(name: str) -> Path:
+    """A partner folder under O2C_EDI_DIR; a name that climbs out of it is refused."""
+    root = Path(settings.O2C_EDI_DIR).resolve()
+    path = (root / name).resolve()
+    if root not in path.parents and path != root:
+        raise PermanentError(f"folder “{name}” is outside O2C_EDI_DIR")
+    return path
+
+
+def signature(partner: TradingPartner, body: bytes) -> str | None:
+    secret = os.environ.get(partner.credentials_ref) if partner.credentials_ref else None
+    if not secret:
+        return None
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signature_ok(partner: TradingPartner, body: bytes, header: str) -> bool:
+    expected = signature(partner, body)
+    return bool(expected) and hmac.compare_digest(expected, header)
+
+
+def poll_folder(partner: TradingPartner) -> dict[str, int]:
+    """Take in every file waiting in the partner's inbound folder, oldest name first. Each file is
+    its own transaction; it is moved to ``processed/`` only after that commits, so a crash in
+    between reads it again, and the repeat changes nothing."""
+    counts = {"files": 0, "refused": 0}
+    if not partner.inbound_folder:
+        return counts
+    inbound = folder(partner.inbound_folder)
+    done = inbound / DONE
+    done.mkdir(parents=True, exist_ok=True)
+    for path in sorted(p for p in inbound.iterdir() if p.is_file() and not p.name.startswith(".")):
+        size = path.stat().st_size
+        with transaction.atomic():
+            if size > MAX_BYTES:
+                received = edi_refuse(
+                    f"{size} bytes, more than the {MAX_BYTES} an interchange may have",
+                    raw=f"(not kept: {size} bytes)", via="folder", file_name=path.name,
+                    partner=partner,
+                )  # fmt: skip
+            else:
+                received = edi_receive(
+                    raw=path.read_bytes(), via="folder", file_name=path.name, partner=partner
+                )
+        counts["files"] += 1
+        counts["refused"] += 1 if received.error else 0
+        os.replace(path, done / path.name)
+    return counts
+
+
+def deliver(payload: dict) -> dict:
+    """Send one outbound interchange (an outbox message's payload); raises ``TransientError`` to
+    retry and ``PermanentError`` for a dead letter."""
+    partner = TradingPartner.objects.filter(name=payload["partner"]).first()
+    if partner is None:
+        raise PermanentError(f"no trading partner “{payload['partner']}”")
+    text, name = payload["x12"], payload["file_name"]
+    if partner.outbound_folder:
+        target = folder(partner.outbound_folder)
+        target.mkdir(parents=True, exist_ok=True)
+        part = target / f".{name}.part"
+        part.write_text(text, encoding="ascii")
+        os.replace(part, target / name)  # the partner's reader never sees half a file
+        where = str(target / name)
+    elif partner.endpoint_url:
+        body = text.encode("ascii")
+        headers = {"Content-Type": "application/edi-x12"}
+        signed = signature(partner, body)
+        if signed:
+            headers[SIGNATURE_HEADER] = signed
+        try:
+            response = httpx.post(
+                partner.endpoint_url, content=body, headers=headers, timeout=TIMEOUT
+            )
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            raise TransientError(f"{partner.name}: {type(exc).__name__}") from exc
+        if response.status_code == 429 or response.status_code >= 500:
+            raise TransientError(f"{partner.name}: HTTP {response.status_code}")
+        if response.status_code >= 400:
+            raise PermanentError(
+                f"{partner.name}: HTTP {response.status_code}: {response.text[:200]}"
+            )
+        where = partner.endpoint_url
+    else:
+        raise PermanentError(f"{partner.name} has neither an outbound folder nor an endpoint")
+    Interchange.objects.filter(pk=payload.get("interchange_id"), direction=Direction.OUT).update(
+        state=Interchange.State.SENT
+    )
+    return {"reference": where}

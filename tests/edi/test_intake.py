@@ -1,0 +1,251 @@
+"""EDI intake on PostgreSQL: an 850 becomes an order through the same inbox, rules and holds as
+any other, in the item's base unit and with its allowances; a repeat changes nothing; a bad set
+is rejected in the 997 and kept as a dead letter while its neighbours apply; an 860 amends; a
+partner's drop folder is read once and the 997 lands in its outbound folder."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from exceptions.models import ACTIVE_STATES, Hold
+from integrations.edi import x12
+from integrations.edi.models import ControlNumber, Document, Interchange, TradingPartner
+from integrations.edi.services import edi_receive, edi_send
+from integrations.edi.transport import poll_folder
+from integrations.models import Connector, InboundMessage, InboundState, OutboundMessage
+from integrations.services import inbox_process, outbox_relay
+from orders.models import CustomerItem, InventoryPosition, ItemUnit, Order
+from tests.edi.samples import interchange, po_850
+from tests.fixtures.factories import CustomerFactory, ItemFactory, ShipToFactory, WarehouseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def partner(hold_policy, settings, tmp_path):
+    settings.O2C_EDI_DIR = tmp_path
+    customer = CustomerFactory(
+        number="C-ACME", external_id="ACME", source_system="erp", credit_limit=Decimal("100000")
+    )
+    ShipToFactory(customer=customer, code="DOCK1", gln="0614141000012")
+    warehouse = WarehouseFactory()
+    a = ItemFactory(sku="SKU-A", uom="EA", upc="012345678905", list_price=Decimal("10"))
+    b = ItemFactory(sku="SKU-B", uom="EA", list_price=Decimal("3.5"))
+    ItemUnit.objects.create(item=a, uom="CA", factor=Decimal("12"))
+    CustomerItem.objects.create(customer=customer, buyer_part="CUST-77", item=b)
+    for item in (a, b):
+        InventoryPosition.objects.create(
+            item=item, warehouse=warehouse, erp_on_hand=1000, wms_on_hand=1000, allocated=0,
+            as_of="2026-12-01T00:00:00Z",
+        )  # fmt: skip
+    connector = Connector.objects.create(name="edi", kind="edi", base_url="http://127.0.0.1:9")
+    return TradingPartner.objects.create(
+        name="acme", customer=customer, connector=connector, isa_qualifier="ZZ",
+        isa_id="ACMEBUY", gs_id="ACMEBUY", item_qualifiers="BP,VP,UP",
+        inbound_folder="acme/in", outbound_folder="acme/out",
+    )  # fmt: skip
+
+
+def _receive(text, capture):
+    with capture(execute=False):
+        received = edi_receive(raw=text, via="test")
+    return received
+
+
+def _apply(partner):
+    return inbox_process(connector_id=partner.connector_id, stream="orders")
+
+
+def _acks(partner):
+    """The 997s queued for the partner, read back with o2c's own reader."""
+    return [
+        x12.read(m.payload["x12"])
+        for m in OutboundMessage.objects.filter(topic="edi", connector=partner.connector).order_by(
+            "pk"
+        )
+    ]
+
+
+def test_an_850_becomes_an_order_in_base_units_with_its_allowances(
+    partner, django_capture_on_commit_callbacks
+):
+    lines = [
+        ("1", "2", "CA", "120.00", [("UP", "012345678905")], [["SAC", "A", "C310", "", "", "", "R", "10"]]),
+        ("2", "5", "EA", "3.50", [("BP", "CUST-77"), ("VP", "NOPE")]),
+    ]  # fmt: skip
+    text = interchange(
+        [("PO", 1, [("850", "0001", po_850("PO-1001", lines=lines, amount="233.50"))])]
+    )
+    received = _receive(text, django_capture_on_commit_callbacks)
+    assert received.created and received.interchange.state == "accepted"
+    assert _apply(partner) == {"processed": 1}
+    order = Order.objects.get(number="ACME-PO-1001")
+    assert order.channel == "edi" and order.customer.number == "C-ACME"
+    assert order.ship_to.code == "DOCK1" and str(order.requested_date) == "2026-12-15"
+    got = sorted((line.item.sku, line.ordered_qty, line.unit_price) for line in order.lines.all())
+    # 2 cases of 12 at 120.00 a case, 10 % off: 24 eaches at 9.00; the buyer's part CUST-77
+    assert got == [("SKU-A", Decimal("24.000"), Decimal("9.0000")),
+                   ("SKU-B", Decimal("5.000"), Decimal("3.5000"))]  # fmt: skip
+    document = Document.objects.get(interchange=received.interchange)
+    assert document.reference == "PO-1001" and document.message.state == InboundState.PROCESSED
+    [ack] = _acks(partner)
+    assert ack.receiver == "ACMEBUY" and ack.control == "000000001"
+    rows = [s.format("", "*", ">") for s in ack.sets[0].segments]
+    assert rows[1:3] == ["AK1*PO*1", "AK2*850*0001"] and "AK9*A*1*1*1" in rows
+
+
+def test_the_same_interchange_twice_changes_nothing(partner, django_capture_on_commit_callbacks):
+    text = interchange([("PO", 1, [("850", "0001", po_850("PO-2"))])])
+    first = _receive(text, django_capture_on_commit_callbacks)
+    _apply(partner)
+    again = _receive(text.replace("\n", ""), django_capture_on_commit_callbacks)
+    assert not again.created and again.interchange.pk == first.interchange.pk
+    assert Order.objects.filter(channel="edi").count() == 1
+    assert OutboundMessage.objects.filter(topic="edi").count() == 1  # one 997
+    assert InboundMessage.objects.filter(connector=partner.connector).count() == 1
+
+
+def test_a_bad_set_is_rejected_while_its_neighbour_applies(
+    partner, django_capture_on_commit_callbacks
+):
+    bad = po_850("PO-3")
+    bad[0][5] = "2026-12-05"  # BEG05 written with dashes
+    text = interchange([("PO", 4, [("850", "0001", bad), ("850", "0002", po_850("PO-4"))])])
+    received = _receive(text, django_capture_on_commit_callbacks)
+    assert received.interchange.state == "partly"
+    _apply(partner)
+    assert list(Order.objects.values_list("number", flat=True)) == ["ACME-PO-4"]
+    dead = InboundMessage.objects.get(state=InboundState.DEAD)
+    assert "BEG (segment 2, element 05)" in dead.last_error and "date" in dead.last_error
+    rows = [s.format("", "*", ">") for s in _acks(partner)[0].sets[0].segments]
+    assert "AK3*BEG*2**8" in rows and "AK4*5*373*8*2026-12-05" in rows
+    assert "AK5*R*5" in rows and "AK5*A" in rows and "AK9*P*2*2*1" in rows
+
+
+def test_an_unknown_item_is_a_dead_letter_naming_the_element(
+    partner, django_capture_on_commit_callbacks
+):
+    lines = [("1", "1", "EA", "5.00", [("BP", "NOT-OURS")])]
+    received = _receive(
+        interchange([("PO", 1, [("850", "0001", po_850("PO-5", lines=lines))])]),
+        django_capture_on_commit_callbacks,
+    )
+    _apply(partner)
+    assert not Order.objects.exists()
+    dead = InboundMessage.objects.get(connector=partner.connector)
+    assert dead.state == InboundState.DEAD
+    assert "PO1 (segment 10, element 07)" in dead.last_error and "BP “NOT-OURS”" in dead.last_error
+    assert received.outcomes[0].state == "rejected"
+    # syntax was sound: the 997 accepts the set; o2c's refusal is its own
+    assert "AK9*A*1*1*1" in [s.format("", "*", ">") for s in _acks(partner)[0].sets[0].segments]
+
+
+def test_an_unknown_ship_to_is_held_for_master_data_never_guessed(
+    partner, django_capture_on_commit_callbacks
+):
+    text = interchange([("PO", 1, [("850", "0001", po_850("PO-6", ship_to=("92", "NOWHERE")))])])
+    _receive(text, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=False):
+        _apply(partner)
+    order = Order.objects.get(number="ACME-PO-6")
+    assert order.ship_to is None
+    hold = Hold.objects.get(
+        order=order, state__in=ACTIVE_STATES, reason__code="MASTER_DATA_MISSING"
+    )
+    assert "ship_to" in hold.context["missing"]
+    message = Document.objects.get(reference="PO-6").message
+    assert message.payload["edi"]["ship_to_unknown"] == "N1 (segment 7): 92 “NOWHERE”"
+
+
+def test_an_860_amends_the_order_in_version_order(partner, django_capture_on_commit_callbacks):
+    _receive(
+        interchange([("PO", 1, [("850", "0001", po_850("PO-7"))])]),
+        django_capture_on_commit_callbacks,
+    )
+    _apply(partner)
+    change = [
+        ["BCH", "04", "SA", "PO-7", "", "1", "20261206"],
+        ["POC", "1", "QI", "3", "", "CA", "120.00"],
+    ]
+    _receive(
+        interchange([("PC", 2, [("860", "0001", change)])], control="000000102"),
+        django_capture_on_commit_callbacks,
+    )
+    _apply(partner)
+    order = Order.objects.get(number="ACME-PO-7")
+    messages = InboundMessage.objects.order_by("pk").values_list("version", "state", "last_error")
+    assert list(messages)[-1][:2] == (2, InboundState.PROCESSED), list(messages)
+    assert order.source_version == 2
+    assert [line.ordered_qty for line in order.lines.all() if not line.cancelled] == [
+        Decimal("36.000")
+    ]  # 3 cases of 12
+
+
+def test_control_numbers_run_without_gaps_under_concurrency(partner):
+    """Eight writers at once: each interchange gets its own numbers, and together they leave no
+    gap (the partner's counter row is locked)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL")
+    ControlNumber.objects.create(partner=partner, last=0)
+    from django.db import transaction
+
+    def send():
+        try:
+            with transaction.atomic():
+                edi_send(partner=partner, documents=[("997", [["AK1", "PO", "1"]], "")])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    numbers = sorted(int(n) for n in Interchange.objects.values_list("control_number", flat=True))
+    # each interchange takes 3 numbers (ISA13, GS06, ST02)
+    assert numbers == list(range(1, 25, 3))
+    assert ControlNumber.objects.get(partner=partner).last == 24
+
+
+test_control_numbers_run_without_gaps_under_concurrency = pytest.mark.django_db(transaction=True)(
+    test_control_numbers_run_without_gaps_under_concurrency
+)
+
+
+def test_a_drop_folder_is_read_once_and_the_997_goes_to_the_outbound_folder(
+    partner, settings, django_capture_on_commit_callbacks
+):
+    inbound = settings.O2C_EDI_DIR / "acme" / "in"
+    inbound.mkdir(parents=True)
+    (inbound / "0001.x12").write_text(interchange([("PO", 1, [("850", "0001", po_850("PO-8"))])]))
+    (inbound / "0002.x12").write_text("this is not an interchange")
+    with django_capture_on_commit_callbacks(execute=False):
+        assert poll_folder(partner) == {"files": 2, "refused": 1}
+    assert sorted(p.name for p in (inbound / "processed").iterdir()) == ["0001.x12", "0002.x12"]
+    assert not [p for p in inbound.iterdir() if p.is_file()]
+    refused = InboundMessage.objects.get(stream="interchanges")
+    assert refused.state == InboundState.DEAD and "ISA" in refused.last_error
+    assert refused.payload["file"] == "0002.x12"
+    outbox_relay()
+    [written] = (settings.O2C_EDI_DIR / "acme" / "out").iterdir()
+    assert written.name.startswith("acme-000000001-997")
+    assert x12.read(written.read_text()).sets[0].code == "997"
+    assert Interchange.objects.get(direction="out").state == "sent"
+
+
+def test_edi_import_reports_each_set(partner, tmp_path, capsys, django_capture_on_commit_callbacks):
+    path = tmp_path / "onboard.x12"
+    bad = po_850("PO-10")
+    bad[0][1] = "99"  # BEG01: not a purpose code
+    path.write_text(
+        interchange([("PO", 1, [("850", "0001", po_850("PO-9")), ("850", "0002", bad)])])
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        call_command("edi_import", str(path), "--partner", "acme")
+    out = capsys.readouterr().out
+    assert "interchange 000000101 from acme: Partly accepted" in out
+    assert "850 #0001: accepted: inbox message" in out and "order PO-9" in out
+    assert "850 #0002: rejected" in out and "BEG (segment 2, element 01)" in out
