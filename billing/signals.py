@@ -3,6 +3,8 @@ row for the ERP) commit or roll back with the invoice itself."""
 
 from django.dispatch import Signal
 
+#: A WMS ship confirmation was recorded. kwargs: shipment.
+shipment_recorded = Signal()
 #: An invoice was released to the customer. kwargs: invoice.
 invoice_released = Signal()
 #: A credit memo was issued against a released invoice. kwargs: credit_memo.

@@ -1,12 +1,14 @@
 """Integrations reacting to the business: releases, cancellations and invoices go out through the
 outbox, written in the very transaction that makes them; a release waits for any hold that blocks
 shipping, an order cancelled or held again after release is withdrawn from the WMS, a released
-ERP-rejection hold resends, and cash applied, reversed or written off is told to the ERP."""
+ERP-rejection hold resends, and cash applied, reversed or written off is told to the ERP. An
+EDI partner's order gets its 855 when decided, each shipment its 856 and each invoice and credit
+memo its 810 (``edi.outbound``)."""
 
 from django.contrib.auth import get_user_model
 from django.dispatch import receiver
 
-from billing.signals import credit_memo_issued, invoice_released
+from billing.signals import credit_memo_issued, invoice_released, shipment_recorded
 from cases.signals import return_authorised
 from core.roles import get_system_user
 from exceptions.signals import hold_closed, hold_released
@@ -21,6 +23,7 @@ from receivables.signals import (
     write_off_applied,
 )
 
+from .edi import outbound as edi
 from .services import (
     outbox_enqueue_credit_memo,
     outbox_enqueue_invoice,
@@ -57,6 +60,18 @@ def withdraw_from_wms(sender, order, source, target, **kwargs) -> None:
         outbox_enqueue_cancel(order=order, reason=f"Order {order.number} {why}")
 
 
+@receiver(order_transitioning, dispatch_uid="integrations.edi_acknowledge")
+def edi_acknowledge(sender, order, target, **kwargs) -> None:
+    # An EDI order decided: released, or cancelled (a hold rejected, the partner's 860): its 855
+    if target in (OrderState.RELEASED, OrderState.CANCELLED):
+        edi.acknowledge([order], decided=True, states={order.pk: target})
+
+
+@receiver(shipment_recorded, dispatch_uid="integrations.edi_ship_notice")
+def edi_ship_notice(sender, shipment, **kwargs) -> None:
+    edi.ship_notice(shipment)
+
+
 @receiver(hold_closed, dispatch_uid="integrations.release_when_shippable")
 def release_when_shippable(sender, hold, **kwargs) -> None:
     if hold.blocks == Step.SHIP:
@@ -66,6 +81,7 @@ def release_when_shippable(sender, hold, **kwargs) -> None:
 @receiver(invoice_released, dispatch_uid="integrations.invoice_to_erp")
 def invoice_to_erp(sender, invoice, **kwargs) -> None:
     outbox_enqueue_invoice(invoice=invoice)
+    edi.invoice(invoice)
 
 
 @receiver(return_authorised, dispatch_uid="integrations.return_to_wms")
@@ -76,6 +92,7 @@ def return_to_wms(sender, rma, **kwargs) -> None:
 @receiver(credit_memo_issued, dispatch_uid="integrations.credit_memo_to_erp")
 def credit_memo_to_erp(sender, credit_memo, **kwargs) -> None:
     outbox_enqueue_credit_memo(credit_memo=credit_memo)
+    edi.credit_memo(credit_memo)
 
 
 @receiver(hold_released, dispatch_uid="integrations.resend_rejected_invoices")

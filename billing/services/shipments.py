@@ -16,6 +16,7 @@ from orders.models import Order, OrderState, Warehouse
 from orders.services import order_record_shipment
 
 from ..models import Shipment, ShipmentLine, ShipmentState
+from ..signals import shipment_recorded
 from .invoicing import pod_hold_clear, shipments_invoice
 
 SHIPPABLE = {
@@ -100,6 +101,7 @@ def shipment_record(
     # invoices are the system's doing whoever records the shipment; a connector's shipment
     # passes its already-loaded system identity along
     biller = actor if is_system_user(actor) else None
+    shipment_recorded.send(sender=Shipment, shipment=shipment)
     transaction.on_commit(lambda: shipments_invoice(order_id=order.pk, actor=biller), robust=True)
     return shipment
 

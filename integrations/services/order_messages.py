@@ -126,6 +126,7 @@ def _apply_orders(ids: list[int], counts, source: str) -> list[int]:
     query per order)."""
     from exceptions.services import orders_evaluate_imported
 
+    from ..edi.outbound import acknowledge as edi_acknowledge
     from .outbox import outbox_enqueue_releases
 
     system = get_system_user()
@@ -193,6 +194,9 @@ def _apply_orders(ids: list[int], counts, source: str) -> list[int]:
     # importing orders of the same customers waits the shortest time
     released = orders_evaluate_imported(orders=result.created, actor=system)
     outbox_enqueue_releases(orders=released, actor=system)
+    # EDI partners' 855s: at receipt, or for the orders decided (released) right away
+    edi_acknowledge(result.created, decided=False)
+    edi_acknowledge(released, decided=True)
     for order in result.created:  # each order's log line carries its message's correlation id
         with correlated(order.correlation_id):
             logger.info("Order %s imported from %s", order.number, source)

@@ -25,7 +25,6 @@ from orders.models import Order, OrderState
 from receivables.services import payment_mark_posted
 
 from ..client import PermanentError, post
-from ..edi.transport import deliver
 from ..models import Connector, OutboundMessage, OutboundState
 
 MAX_ATTEMPTS = 8
@@ -465,6 +464,8 @@ def outbox_relay(*, limit: int = 100) -> dict[str, int]:
             answer = None
             try:
                 if message.topic == "edi":
+                    from ..edi.transport import deliver  # edi imports the inbox: not at load
+
                     answer = deliver(message.payload)
                 else:
                     answer = post(message.connector, TOPICS[message.topic][1], message.payload)
