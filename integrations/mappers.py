@@ -462,7 +462,15 @@ def map_statement(r: dict) -> StatementFileRecord:
     )
 
 
+def _kept(record):
+    from .edi.replay import map_kept  # the EDI package imports the inbox, which imports this
+
+    return map_kept(record)
+
+
 MAPPERS = {
+    "sets": _kept,
+    "interchanges": _kept,
     "statements": map_statement,
     "deliveries": map_delivery,
     "shipments": map_shipment,

@@ -23,8 +23,9 @@ class Connector(models.Model):
         Kind.TMS: ["deliveries"],
         Kind.BANK: ["statements"],
         # an 850 or 860 is an order record like the ERP's (997s are applied as they arrive);
-        # "interchanges": files that could not be read, or from a sender o2c does not trade with
-        Kind.EDI: ["orders", "interchanges"],
+        # "sets": sets rejected or not mappable; "interchanges": files that could not be read,
+        # or from a sender o2c does not trade with (both judged afresh when replayed)
+        Kind.EDI: ["orders", "sets", "interchanges"],
     }
 
     name = models.SlugField(max_length=40, unique=True)

@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 
 #: What a set of each code becomes in the inbox: the EDI connector's stream.
 STREAM_OF = {"850": "orders", "860": "orders"}
+#: The stream a set that was rejected or could not be mapped waits in (replayed, it is judged
+#: and mapped afresh: ``edi.replay``).
+SETS = "sets"
 #: The stream a file that cannot be read, or comes from nobody o2c trades with, waits in.
 UNREAD = "interchanges"
 
@@ -192,9 +195,9 @@ def _judge_and_store(
             raw = _set_text(transaction_set, interchange)
             if not transaction_set.accepted:
                 document.errors = transaction_set.reasons()
-                records.append({"id": key, "x12": raw, "code": transaction_set.code})
+                records.append(_dead_record(key, raw, transaction_set, interchange, partner))
                 errors.append(f"rejected ({transaction_set.code}): " + "; ".join(document.errors))
-                streams.append(STREAM_OF.get(transaction_set.code, UNREAD))
+                streams.append(SETS)
             elif transaction_set.code == "997":
                 from .acks_in import ack_apply
 
@@ -209,14 +212,15 @@ def _judge_and_store(
                 record, problem = _map(transaction_set, partner, found, stored)
                 if problem:
                     document.errors = [problem]
-                    records.append({"id": key, "x12": raw, "code": transaction_set.code})
+                    records.append(_dead_record(key, raw, transaction_set, interchange, partner))
                     errors.append(problem)
+                    streams.append(SETS)
                 else:
                     document.reference = record["edi"]["po_number"][:64]
                     records.append({**record, "x12": raw})
                     errors.append(None)
                     stored[record["id"]] = record  # a later 860 in the same file builds on it
-                streams.append(STREAM_OF[transaction_set.code])
+                    streams.append(STREAM_OF[transaction_set.code])
             keys.append(key)
             documents.append((document, len(records) - 1))
     messages = _store(row, records, keys, errors, streams)
@@ -243,6 +247,37 @@ def _judge_and_store(
             )
         )
     return outcomes
+
+
+def _dead_record(key, raw, transaction_set, interchange, partner) -> dict:
+    """What a set that could not be taken keeps in the inbox: enough to judge it again."""
+    return {
+        "id": key,
+        "x12": raw,
+        "code": transaction_set.code,
+        "control": transaction_set.control,
+        "partner": partner.name,
+        "separators": [
+            interchange.element_separator,
+            interchange.component_separator,
+            interchange.segment_terminator,
+        ],
+    }
+
+
+def judge_set(
+    transaction_set: x12.TransactionSet, partner: TradingPartner
+) -> tuple[dict | None, str]:
+    """Check and map one set on its own (a replay): (order record, "") or (None, why not)."""
+    if not partner.exchanges(transaction_set.code) or transaction_set.code not in STREAM_OF:
+        return None, f"{transaction_set.code}: not a set o2c takes from {partner.name}"
+    errors = syntax.check(transaction_set)
+    if errors:
+        return None, "; ".join(e.text() for e in errors)
+    stored = _stored_orders(partner, [transaction_set])
+    named = {line["sku"] for record in stored.values() for line in record.get("lines", [])}
+    found = inbound.Lookups.load(partner, [transaction_set], named)
+    return _map(transaction_set, partner, found, stored)
 
 
 def _map(transaction_set, partner, found, stored) -> tuple[dict | None, str]:
@@ -303,10 +338,14 @@ def _store(row: Interchange, records, keys, errors, streams) -> dict[str, int]:
         )
     )
     if any(e is None for e in errors) and "orders" in by_stream:
-        from ..tasks import inbox_process_task
-
-        inbox_process_task.delay_on_commit(connector.pk, "orders")
+        queue_orders(connector)
     return ids
+
+
+def queue_orders(connector: Connector) -> None:
+    from ..tasks import inbox_process_task  # tasks import the inbox, which imports this
+
+    inbox_process_task.delay_on_commit(connector.pk, "orders")
 
 
 def _set_text(transaction_set: x12.TransactionSet, interchange: x12.Interchange) -> str:

@@ -359,12 +359,21 @@ def inbox_replay(*, message_ids: list[int], actor, reason: str, process: bool = 
 #: apart (``park_checks``), and their limit is a time (O2C_PARK_HOURS), not this.
 POISON_ATTEMPTS = 5
 PER_MESSAGE = {
+    "sets": lambda *args: _edi_handlers()[0](*args),
+    "interchanges": lambda *args: _edi_handlers()[1](*args),
     "statements": statement_message_apply,
     "orders": order_message_apply,
     "shipments": shipment_message_apply,
     "deliveries": delivery_message_apply,
     "receipts": receipt_message_apply,
 }
+
+
+def _edi_handlers():
+    """Imported late: the EDI package imports this module."""
+    from ..edi.replay import interchange_message_apply, set_message_apply
+
+    return set_message_apply, interchange_message_apply
 
 
 def _start_attempt(message: InboundMessage, counts) -> bool:

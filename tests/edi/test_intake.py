@@ -16,8 +16,8 @@ from integrations.edi.models import ControlNumber, Document, Interchange, Tradin
 from integrations.edi.services import edi_receive, edi_send
 from integrations.edi.transport import poll_folder
 from integrations.models import Connector, InboundMessage, InboundState, OutboundMessage
-from integrations.services import inbox_process, outbox_relay
-from orders.models import CustomerItem, InventoryPosition, ItemUnit, Order
+from integrations.services import inbox_process, inbox_replay, outbox_relay
+from orders.models import CustomerItem, InventoryPosition, Item, ItemUnit, Order
 from tests.edi.samples import interchange, po_850
 from tests.fixtures.factories import CustomerFactory, ItemFactory, ShipToFactory, WarehouseFactory
 
@@ -251,3 +251,54 @@ def test_edi_import_reports_each_set(partner, tmp_path, capsys, django_capture_o
     assert "interchange 000000101 from acme: Partly accepted" in out
     assert "850 #0001: accepted: inbox message" in out and "order PO-9" in out
     assert "850 #0002: rejected" in out and "BEG (segment 2, element 01)" in out
+
+
+def test_a_dead_set_replayed_after_the_fix_becomes_the_order(
+    partner, cs_user, django_capture_on_commit_callbacks
+):
+    lines = [("1", "3", "EA", "5.00", [("BP", "NEW-PART")])]
+    _receive(
+        interchange([("PO", 1, [("850", "0001", po_850("PO-11", lines=lines))])]),
+        django_capture_on_commit_callbacks,
+    )
+    dead = InboundMessage.objects.get(connector=partner.connector, stream="sets")
+    assert dead.state == InboundState.DEAD and "NEW-PART" in dead.last_error
+    # replayed before the fix: refused again, saying so
+    inbox_replay(message_ids=[dead.pk], actor=cs_user, reason="retry", process=False)
+    inbox_process(connector_id=partner.connector_id, stream="sets")
+    dead.refresh_from_db()
+    assert dead.state == InboundState.DEAD and dead.last_error.startswith(
+        "still refused: 850 #0001: PO1 (segment 10"
+    )
+    CustomerItem.objects.create(
+        customer=partner.customer, buyer_part="NEW-PART", item=Item.objects.get(sku="SKU-B")
+    )
+    inbox_replay(message_ids=[dead.pk], actor=cs_user, reason="Part number set up", process=False)
+    with django_capture_on_commit_callbacks(execute=False):
+        inbox_process(connector_id=partner.connector_id, stream="sets")
+        _apply(partner)
+    dead.refresh_from_db()
+    assert dead.state == InboundState.PROCESSED
+    order = Order.objects.get(number="ACME-PO-11")
+    assert [(line.item.sku, line.ordered_qty) for line in order.lines.all()] == [
+        ("SKU-B", Decimal("3.000"))
+    ]
+
+
+def test_a_file_from_an_unknown_sender_is_kept_and_replayed_once_the_partner_exists(
+    partner, cs_user, django_capture_on_commit_callbacks
+):
+    text = interchange([("PO", 1, [("850", "0001", po_850("PO-12"))])], sender=("01", "NEWBUYER"))
+    received = _receive(text, django_capture_on_commit_callbacks)
+    assert received.error == "ISA06: no trading partner is sender 01:NEWBUYER"
+    kept = InboundMessage.objects.get(stream="interchanges")
+    assert kept.state == InboundState.DEAD and kept.payload["x12"] == text
+    partner.isa_qualifier, partner.isa_id = "01", "NEWBUYER"
+    partner.save()
+    inbox_replay(message_ids=[kept.pk], actor=cs_user, reason="Partner set up", process=False)
+    with django_capture_on_commit_callbacks(execute=False):
+        inbox_process(connector_id=partner.connector_id, stream="interchanges")
+        _apply(partner)
+    kept.refresh_from_db()
+    assert kept.state == InboundState.PROCESSED
+    assert Order.objects.filter(number="ACME-PO-12").exists()

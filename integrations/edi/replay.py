@@ -1,0 +1,75 @@
+"""Dead EDI letters replayed: a set is judged and mapped afresh (the item, unit or ship-to set up
+since), and a file read again (its partner set up since). What now maps goes on to the orders
+stream as if it had just arrived; what still cannot is a dead letter again, saying why."""
+
+from __future__ import annotations
+
+import pyx12.segment
+
+from ..services.attempts import finish
+from .models import Document, TradingPartner
+from .services import edi_receive, judge_set, queue_orders
+from .x12 import TransactionSet
+
+
+def read_back(record: dict) -> TransactionSet:
+    element, component, terminator = record["separators"]
+    segments = [
+        pyx12.segment.Segment(text, terminator, element, component)
+        for text in (line.strip() for line in record["x12"].split(terminator + "\n"))
+        if text
+    ]
+    segments = [s for s in segments if s.get_seg_id()]
+    return TransactionSet(
+        code=record["code"], control=record["control"], segments=segments, offset=1
+    )
+
+
+def set_message_apply(message, record, counts, system) -> None:
+    from ..services.inbox import inbox_store
+
+    partner = (
+        TradingPartner.objects.select_related("customer", "connector")
+        .filter(name=record.get("partner", ""))
+        .first()
+    )
+    if partner is None:
+        finish(
+            message, error=f"no trading partner “{record.get('partner')}”", dead=True, actor=system
+        )
+        counts["dead"] += 1
+        return
+    mapped, problem = judge_set(read_back(record), partner)
+    if problem:
+        finish(message, error=f"still refused: {problem}"[:1000], dead=True, actor=system)
+        counts["dead"] += 1
+        return
+    inbox_store(
+        connector=partner.connector,
+        stream="orders",
+        records=[{**mapped, "x12": record["x12"]}],
+        keys=[message.external_id],
+    )
+    Document.objects.filter(message=message).update(reference=mapped["edi"]["po_number"][:64])
+    queue_orders(partner.connector)
+    finish(message, error=None, actor=system)
+    counts["processed"] += 1
+
+
+def interchange_message_apply(message, record, counts, system) -> None:
+    received = edi_receive(raw=record["x12"], via="replay", file_name=record.get("file", ""))
+    if received.error:
+        finish(message, error=f"still refused: {received.error}"[:1000], dead=True, actor=system)
+        counts["dead"] += 1
+        return
+    finish(message, error=None, actor=system)
+    counts["processed"] += 1
+
+
+def map_kept(record) -> dict:
+    """The inbox's mapper for these streams: the record as kept, checked for what replay reads."""
+    from ..mappers import MappingError
+
+    if not isinstance(record, dict) or not isinstance(record.get("x12"), str):
+        raise MappingError("x12: the kept interchange text is missing")
+    return record
