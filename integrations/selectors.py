@@ -12,15 +12,20 @@ from django.utils import timezone
 from billing.models import CreditMemo, Invoice
 from core.pagination import Page, keyset_page
 from core.roles import Role, UserLike, has_role
+from orders.models import Order
 
 from .models import (
     PARKED,
+    AckState,
     Connector,
+    Document,
     InboundMessage,
     InboundState,
+    Interchange,
     OutboundMessage,
     OutboundState,
     SyncCursor,
+    TradingPartner,
     WorkerHeartbeat,
 )
 
@@ -210,3 +215,92 @@ def outbox_dead_count() -> int:
 
 def sync_progress(*, connector_id: int) -> list[SyncCursor]:
     return list(SyncCursor.objects.filter(connector_id=connector_id).order_by("stream"))
+
+
+#: The EDI console's acknowledgement filter: one of AckState, or "overdue" (still awaited past
+#: its due time, whether or not the beat has marked it yet).
+def edi_interchanges_page(
+    *,
+    partner_id: int | None = None,
+    direction: str = "",
+    state: str = "",
+    ack: str = "",
+    search: str = "",
+    cursor: str | None,
+    size: int,
+) -> Page:
+    """Interchanges in and out, newest first, with their partner and documents' codes."""
+    queryset = Interchange.objects.select_related("partner")
+    if partner_id:
+        queryset = queryset.filter(partner_id=partner_id)
+    if direction in ("in", "out"):
+        queryset = queryset.filter(direction=direction)
+    if state:
+        queryset = queryset.filter(state=state)
+    if ack == AckState.OVERDUE:
+        queryset = queryset.filter(
+            Q(ack_state=AckState.OVERDUE)
+            | Q(ack_state=AckState.AWAITING, ack_due_at__lt=timezone.now())
+        )
+    elif ack:
+        queryset = queryset.filter(ack_state=ack)
+    if search:
+        queryset = queryset.filter(
+            Q(control_number=search.zfill(9))
+            | Q(file_name__icontains=search)
+            | Q(documents__reference=search)
+        ).distinct()
+    return keyset_page(
+        queryset, ordering=("-at", "-id"), cursor=cursor, size=size, build=_with_codes
+    )
+
+
+def _with_codes(rows: list[Interchange]) -> list[Interchange]:
+    """Each interchange's set codes ("850", "855 856"): one query for the page."""
+    codes: dict[int, set[str]] = {}
+    for interchange_id, code in Document.objects.filter(
+        interchange_id__in=[r.pk for r in rows]
+    ).values_list("interchange_id", "code"):
+        codes.setdefault(interchange_id, set()).add(code)
+    for row in rows:
+        row.codes = " ".join(sorted(codes.get(row.pk, ())))
+    return rows
+
+
+def edi_interchange(*, interchange_id: int) -> Interchange:
+    return get_object_or_404(
+        Interchange.objects.select_related("partner", "outbound"), pk=interchange_id
+    )
+
+
+def edi_documents(interchange: Interchange) -> list[Document]:
+    """The interchange's sets, each with the order it became or came from (``linked_order``): a
+    set sent names it; a set received becomes its order later, in the inbox, and is matched to
+    it by the order's id upstream (one query for all)."""
+    documents = list(
+        interchange.documents.select_related(
+            "order", "shipment", "invoice", "message__connector"
+        ).order_by("position")
+    )
+    wanted = {}
+    for document in documents:
+        document.linked_order = document.order
+        payload = document.message.payload if document.message else None
+        if document.order is None and isinstance(payload, dict) and "lines" in payload:
+            wanted[document.pk] = (document.message.connector.name, payload.get("id"))
+    if wanted:
+        orders = {
+            (order.source_system, order.external_id): order
+            for order in Order.objects.filter(
+                source_system__in={source for source, _ in wanted.values()},
+                external_id__in={external for _, external in wanted.values()},
+            )
+        }
+        for document in documents:
+            if document.pk in wanted:
+                document.linked_order = orders.get(wanted[document.pk])
+    return documents
+
+
+def trading_partners() -> list[TradingPartner]:
+    return list(TradingPartner.objects.order_by("name"))

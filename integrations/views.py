@@ -1,6 +1,6 @@
 """The integration console (HTMX): stream health, the inbox and outbox browsers with a page per
-message, dead letters with replay, pause/resume and "sync now" with live progress. For
-integration admins and managers."""
+message, dead letters with replay, pause/resume and "sync now" with live progress, and the EDI
+interchanges with a readable view of each set. For integration admins and managers."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -14,7 +14,9 @@ from core.http import next_url, refused, role_required
 from core.roles import Role
 
 from . import selectors
-from .models import Connector, InboundState, OutboundState
+from .edi import x12
+from .edi.dictionary import readable
+from .models import AckState, Connector, InboundState, Interchange, OutboundState
 from .services import inbox_replay
 from .services.outbox import TOPICS, outbox_replay
 from .services.schedule import connector_set_enabled, connector_sync_now
@@ -246,5 +248,68 @@ def _progress(request: HttpRequest, connector: Connector) -> HttpResponse:
             "cursors": cursors,
             "running": any(c.running for c in cursors),
             "streams": len(connector.streams),
+        },
+    )
+
+
+@login_required
+@require_GET
+@console_required
+def edi_interchanges(request: HttpRequest) -> HttpResponse:
+    """Interchanges in and out by partner, with state and acknowledgement (accepted, rejected,
+    overdue), searched by control number, file name or PO / invoice number."""
+    partner = request.GET.get("partner", "")
+    page = None
+    with refused() as refusal:
+        page = selectors.edi_interchanges_page(
+            partner_id=int(partner) if partner.isdigit() else None,
+            direction=request.GET.get("direction", ""),
+            state=request.GET.get("state", "")
+            if request.GET.get("state") in Interchange.State.values
+            else "",
+            ack=request.GET.get("ack", "") if request.GET.get("ack") in AckState.values else "",
+            search=request.GET.get("q", "").strip()[:64],
+            cursor=request.GET.get("after"),
+            size=settings.O2C_PAGE_SIZE,
+        )
+    query = request.GET.copy()
+    query.pop("after", None)
+    return render(
+        request,
+        "integrations/edi.html",
+        {
+            "page": page,
+            "error": refusal.message or None,
+            "partners": selectors.trading_partners(),
+            "states": Interchange.State.choices,
+            "acks": [c for c in AckState.choices if c[0]],
+            "query": query.urlencode(),
+        },
+    )
+
+
+@login_required
+@require_GET
+@console_required
+def edi_interchange(request: HttpRequest, interchange_id: int) -> HttpResponse:
+    """One interchange: envelope, each set with its verdict and what it produced or came from,
+    each segment named and each element given its meaning, and the dead letters to replay."""
+    interchange = selectors.edi_interchange(interchange_id=interchange_id)
+    documents = selectors.edi_documents(interchange)
+    try:
+        sets = readable(x12.read(interchange.raw))
+        unreadable = ""
+    except x12.InterchangeError as exc:
+        sets, unreadable = [], exc.message
+    by_control = {(d.group_control, d.control_number): d for d in documents}
+    return render(
+        request,
+        "integrations/edi_interchange.html",
+        {
+            "interchange": interchange,
+            "documents": documents,
+            "sets": [(s, by_control.get((s.group, s.control))) for s in sets],
+            "unreadable": unreadable,
+            "dead": [d for d in documents if d.message and d.message.state == InboundState.DEAD],
         },
     )

@@ -148,6 +148,8 @@ ACCESS = {
     "integrations:outbox_replay": {
         "post": ({INTEGRATION, MANAGER}, {"messages": ["1"], "reason": "x"})
     },
+    "integrations:edi": {"get": ({INTEGRATION, MANAGER}, None)},
+    "integrations:edi_interchange": {"get": ({INTEGRATION, MANAGER}, None)},
     "integrations:toggle": {"post": ({INTEGRATION, MANAGER}, {})},
     "integrations:sync": {"post": ({INTEGRATION, MANAGER}, {})},
     "insights:dashboard": {"get": ({MANAGER}, None)},
@@ -251,6 +253,7 @@ def _url(pattern: str, world) -> str:
         "rma_id": _rma_id(world),
         "attachment_id": _attachment_id(world),
         "dispute_id": _dispute_id(world),
+        "interchange_id": _interchange_id(world),
         "unapplied_id": _cash_ids(world)["unapplied_id"],
         "queue": "credit",
         "table": "aging",
@@ -361,6 +364,20 @@ def _task_id(world) -> int:
             created_at=timezone.now(),
         ).pk
     return world["task"]
+
+
+def _interchange_id(world) -> int:
+    """A refused interchange (no partner), for the EDI console's page."""
+    if "interchange" not in world:
+        from django.utils import timezone
+
+        from integrations.models import Interchange
+
+        world["interchange"] = Interchange.objects.create(
+            direction="in", sender="ZZ:SEC", receiver="ZZ:O2C", control_number="000000001",
+            state="rejected", raw="ISA*bad~", at=timezone.now(),
+        )  # fmt: skip
+    return world["interchange"].pk
 
 
 def _dispute_id(world) -> int:
