@@ -112,3 +112,71 @@ class InboundWebhook(APIView):
             key=request.headers.get("Idempotency-Key"),
         )
         return _result(message, status.HTTP_202_ACCEPTED if stored else status.HTTP_200_OK)
+
+
+class EdiInterchangeUpload(APIView):
+    """POST /api/v1/edi/<partner>/: one X12 interchange as the raw body, signed with the
+    partner's secret (``X-O2C-Signature: sha256=<hex HMAC-SHA256 of the body>``). The same
+    intake as the partner's drop folder: 202 with what each set became, 200 for an interchange
+    already received (nothing changes), 400 naming the position for a file that cannot be read
+    (kept as a dead letter), 401 for a bad signature."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "webhook"
+
+    @extend_schema(
+        operation_id="edi_interchange_upload",
+        auth=[],
+        parameters=[
+            OpenApiParameter("partner", str, OpenApiParameter.PATH),
+            OpenApiParameter(
+                SIGNATURE_HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="sha256=<hex HMAC-SHA256 of the raw body with the partner's secret>",
+            ),
+        ],
+        request={"application/edi-x12": OpenApiTypes.STR},
+        responses={
+            200: OpenApiTypes.OBJECT,
+            202: OpenApiTypes.OBJECT,
+            400: OpenApiTypes.OBJECT,
+            401: OpenApiTypes.OBJECT,
+            404: OpenApiTypes.OBJECT,
+            413: OpenApiTypes.OBJECT,
+        },
+        summary="Send one X12 interchange (signed)",
+    )
+    def post(self, request, partner: str):
+        from .edi.models import TradingPartner
+        from .edi.services import edi_receive
+        from .edi.transport import MAX_BYTES, signature_ok
+
+        target = TradingPartner.objects.select_related("connector").filter(name=partner).first()
+        if target is None:
+            return error("Unknown trading partner.", code="not_found", status_code=404)
+        body = request.body
+        if not signature_ok(target, body, request.headers.get(SIGNATURE_HEADER, "")):
+            return error("Missing or bad signature.", code="bad_signature", status_code=401)
+        if len(body) > MAX_BYTES:
+            return error(f"More than {MAX_BYTES} bytes.", code="too_large", status_code=413)
+        received = edi_receive(raw=body, via="http", partner=target)
+        if received.error:
+            return error(received.error, code="refused", field="body")
+        row = received.interchange
+        return Response(
+            {
+                "interchange": row.control_number,
+                "id": row.pk,
+                "state": row.state,
+                "repeat": not received.created,
+                "sets": [
+                    {"code": o.code, "control": o.control, "state": o.state, "became": o.became}
+                    for o in received.outcomes
+                ],
+            },
+            status=status.HTTP_202_ACCEPTED if received.created else status.HTTP_200_OK,
+        )

@@ -63,3 +63,11 @@ def connector_reconcile_task(connector_id: int, lookback_hours: int = 24) -> dic
     return services.connector_reconcile(
         connector_id=connector_id, lookback=timedelta(hours=lookback_hours)
     )
+
+
+@shared_task(**TASK_OPTIONS)
+def edi_overdue_task() -> dict:
+    """Beat: 997s and required EDI documents past due become integration holds."""
+    from .edi.overdue import edi_overdue
+
+    return edi_overdue()

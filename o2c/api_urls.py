@@ -18,7 +18,7 @@ from cases.api import (
 from dunning.api import ContactApi, PromiseApi, WorklistApi
 from exceptions.api import ACTION_VIEWS, HoldDetailApi, HoldListApi
 from insights.api import KpiApi, ReceivableKpiApi
-from integrations.api import InboundWebhook
+from integrations.api import EdiInterchangeUpload, InboundWebhook
 from orders.api import OrderDetailApi, OrderListApi
 
 urlpatterns = [
@@ -64,4 +64,5 @@ urlpatterns = [
     path(
         "inbound/<slug:connector>/<str:stream>/", InboundWebhook.as_view(), name="inbound-webhook"
     ),
+    path("edi/<str:partner>/", EdiInterchangeUpload.as_view(), name="edi-interchange-upload"),
 ]

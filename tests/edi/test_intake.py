@@ -3,10 +3,12 @@ any other, in the item's base unit and with its allowances; a repeat changes not
 is rejected in the 997 and kept as a dead letter while its neighbours apply; an 860 amends; a
 partner's drop folder is read once and the 997 lands in its outbound folder."""
 
+import importlib
 import threading
 from decimal import Decimal
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.db import connection
 
@@ -24,9 +26,13 @@ from tests.fixtures.factories import CustomerFactory, ItemFactory, ShipToFactory
 pytestmark = pytest.mark.django_db
 
 
+_edi_reasons = importlib.import_module("integrations.migrations.0007_edi_overdue_reasons_schedule")
+
+
 @pytest.fixture
 def partner(hold_policy, settings, tmp_path):
     settings.O2C_EDI_DIR = tmp_path
+    _edi_reasons.seed(django_apps, None)  # re-made after transactional flushes
     customer = CustomerFactory(
         number="C-ACME", external_id="ACME", source_system="erp", credit_limit=Decimal("100000")
     )

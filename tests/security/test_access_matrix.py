@@ -212,6 +212,8 @@ ACCESS = {
     "api-redoc": {"get": (AUTHENTICATED, None)},
     # Signed by the connector's shared secret, not a session: nobody gets in unsigned.
     "inbound-webhook": {"post": (frozenset(), {})},
+    # Signed by the trading partner's shared secret, likewise.
+    "edi-interchange-upload": {"post": (frozenset(), {})},
 }
 
 
@@ -259,6 +261,7 @@ def _url(pattern: str, world) -> str:
         "table": "aging",
         "connector": world["connector"].name,
         "stream": "orders",
+        "partner": _partner_name(world),
     }
     return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), pattern)
 
@@ -364,6 +367,21 @@ def _task_id(world) -> int:
             created_at=timezone.now(),
         ).pk
     return world["task"]
+
+
+def _partner_name(world) -> str:
+    """A trading partner with a secret set, so an unsigned post is refused for its signature."""
+    if "partner" not in world:
+        from integrations.models import Connector, TradingPartner
+
+        connector = Connector.objects.create(
+            name="sec-edi", kind="edi", base_url="http://127.0.0.1:9"
+        )
+        world["partner"] = TradingPartner.objects.create(
+            name="sec-partner", customer_id=world["invoice"].customer_id, connector=connector,
+            isa_qualifier="ZZ", isa_id="SECBUY", gs_id="SECBUY", credentials_ref="SEC_EDI_SECRET",
+        )  # fmt: skip
+    return world["partner"].name
 
 
 def _interchange_id(world) -> int:

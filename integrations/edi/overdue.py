@@ -1,0 +1,106 @@
+"""What a partner or o2c owes and has not sent in time becomes an integration hold on the order
+concerned: a 997 for an interchange o2c sent (``ack_hours``), an 855 the partner requires for
+an order received ``document_hours`` ago, an interchange still not delivered after that long.
+Each order is held once per reason: released, the hold is not raised again by the next run."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from core.roles import get_system_user
+from exceptions.models import Hold
+from orders.models import Order
+
+from .models import AckState, Direction, Document, Interchange, TradingPartner
+
+ACK_OVERDUE = "EDI_ACK_OVERDUE"
+DOCUMENT_OVERDUE = "EDI_DOCUMENT_OVERDUE"
+
+
+def _hold(order_ids, code: str, context: dict, system) -> int:
+    from exceptions.services import hold_raise  # exceptions' services import integrations' peers
+
+    held = set(
+        Hold.objects.filter(order_id__in=order_ids, reason__code=code).values_list(
+            "order_id", flat=True
+        )
+    )
+    raised = 0
+    for order_id in sorted(set(order_ids) - held):
+        hold_raise(order_id=order_id, reason_code=code, actor=system, context=context)
+        raised += 1
+    return raised
+
+
+@transaction.atomic
+def edi_overdue(*, now=None) -> dict[str, int]:
+    now = now or timezone.now()
+    system = get_system_user()
+    counts = {"acks": 0, "documents": 0, "holds": 0}
+    late = list(
+        # of=self: the partner is joined for its name only
+        Interchange.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("partner")
+        .filter(direction=Direction.OUT, ack_state=AckState.AWAITING, ack_due_at__lt=now)
+    )
+    for interchange in late:
+        interchange.ack_state = AckState.OVERDUE
+        interchange.save(update_fields=["ack_state"])
+        documents = Document.objects.filter(interchange=interchange)
+        documents.filter(ack_state=AckState.AWAITING).update(ack_state=AckState.OVERDUE)
+        orders = [pk for pk in documents.values_list("order_id", flat=True) if pk]
+        counts["acks"] += 1
+        counts["holds"] += _hold(
+            orders,
+            ACK_OVERDUE,
+            {
+                "partner": interchange.partner.name if interchange.partner else "",
+                "interchange": interchange.control_number,
+                "sets": sorted(set(documents.values_list("code", flat=True))),
+                "due": interchange.ack_due_at.isoformat(),
+            },
+            system,
+        )
+    for partner in TradingPartner.objects.select_related("connector").filter(active=True):
+        cutoff = now - timedelta(hours=partner.document_hours)
+        if partner.wants_855:
+            acknowledged = Document.objects.filter(
+                code="855", interchange__direction=Direction.OUT, order_id=OuterRef("pk")
+            )
+            waiting = list(
+                Order.objects.filter(
+                    source_system=partner.connector.name,
+                    external_id__startswith=f"{partner.name}:",
+                    received_at__lt=cutoff,
+                )
+                .exclude(Exists(acknowledged))
+                .values_list("pk", flat=True)[:500]
+            )
+            counts["documents"] += len(waiting)
+            counts["holds"] += _hold(
+                waiting,
+                DOCUMENT_OVERDUE,
+                {"partner": partner.name, "document": "855", "hours": partner.document_hours},
+                system,
+            )
+        stuck = Document.objects.filter(
+            interchange__partner=partner,
+            interchange__direction=Direction.OUT,
+            interchange__state=Interchange.State.QUEUED,
+            interchange__at__lt=cutoff,
+            order__isnull=False,
+        ).values_list("order_id", "code")
+        for order_id, code in stuck:
+            counts["documents"] += 1
+            counts["holds"] += _hold(
+                [order_id],
+                DOCUMENT_OVERDUE,
+                {"partner": partner.name, "document": code, "hours": partner.document_hours,
+                 "why": "not delivered"},
+                system,
+            )  # fmt: skip
+    return counts
