@@ -24,6 +24,8 @@ for _ in $(seq 50); do (echo > /dev/tcp/127.0.0.1/8100) 2>/dev/null && break; sl
 # First load in the order a real one takes: master data, then stock; orders follow on the schedule.
 $BIN/python manage.py sync_connector sandbox-erp --stream customers --stream items --stream prices --stream ar || true
 $BIN/python manage.py sync_connector sandbox-wms --stream inventory || true
+# The sandbox EDI buyer trades as a sandbox customer: set up once its master data is here.
+$BIN/python manage.py seed_edi_partner || true
 
 $BIN/celery -A o2c worker --loglevel=info --concurrency=2 --hostname="o2c-worker@%h" &
 pids+=($!)
@@ -34,5 +36,6 @@ pids+=($!)
 
 echo
 echo "o2c is running at http://127.0.0.1:8000/ (log in with a login listed above)."
-echo "The sandbox ERP/WMS at http://127.0.0.1:8100 feeds a couple of new orders a minute. Ctrl-C stops it all."
+echo "The sandbox ERP/WMS at http://127.0.0.1:8100 feeds a couple of new orders a minute, and its"
+echo "EDI buyer drops an X12 850 a minute in data/edi/sandbox-buyer/in. Ctrl-C stops it all."
 wait -n "${pids[@]}"

@@ -9,6 +9,10 @@ updated_at of every record changed in the window, paged the same way. The WMS ta
 (`POST /wms/releases`), changes (`/wms/changes`) and cancellations (`/wms/cancellations`), and
 returns to expect (`/wms/returns`), whose receipts it serves as the stream `wms/receipts`.
 
+The EDI buyer (``edi.py``) drops X12 850s and 860s in o2c's folder for it and takes o2c's
+855/856/810/997 at `POST /edi/receive`, read with its own reader; `GET /edi/_truth` tells tests
+what each PO should become and what the buyer received and rejected, and why.
+
 The bank pays the invoices the ERP booked (`POST /erp/invoices`) and serves its statement files
 as the stream `GET /bank/statements`; `GET /bank/_truth` tells tests what each payment pays.
 """
@@ -90,6 +94,9 @@ class Handler(BaseHTTPRequestHandler):
             )
         if parts == ["bank", "_truth"]:
             return self._send(200, self.state.bank_truth())
+        if parts == ["edi", "_truth"]:
+            self.state.edi.release_due_acks()
+            return self._send(200, self.state.edi.truth())
         if parts == ["_control"]:
             with self.state.lock:
                 now = switches_now(self.state)
@@ -171,6 +178,10 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, {"status": "accepted", "duplicate": duplicate})
         if url.path == "/wms/returns":
             return self._post_return(body)
+        if url.path == "/edi/receive":
+            answer = self.state.edi.receive(body)
+            self.state.edi.release_due_acks()
+            return self._send(200, answer)
         if url.path in ("/wms/changes", "/wms/cancellations"):
             return self._post_instruction(url.path, body)
         if url.path in ("/erp/invoices", "/erp/credit-memos"):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from .bank import STATEMENT_SIZE, Bank
 from .data import AMENDMENTS, Catalog, amended
+from .edi import EdiPartner
 from .feed import ChangeFeed
 from .payments import DEFAULT_NOISE
 
@@ -71,10 +72,12 @@ class SandboxState:
     bank_statement_size: int = STATEMENT_SIZE
     bank_malformed: int = 0
     bank: Bank = field(init=False)
+    edi: EdiPartner = field(init=False)  # the EDI buyer (its drop folder set by whoever runs it)
     feed: ChangeFeed = field(default_factory=ChangeFeed)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
+        self.edi = EdiPartner(customer=self.catalog.customers[0], items=self.catalog.items)
         self.bank = Bank(
             customers={c["number"]: c for c in self.catalog.customers},
             seed=getattr(self.catalog, "seed", 7),

@@ -28,6 +28,13 @@ Feed:
 - ``return_short_every`` / ``return_damaged_every``: every n-th return arrives one unit short on
   its first line, every m-th with one unit damaged on its last (0: never).
 
+EDI trading partner (``edi.py``; it writes into its drop folder, o2c's inbound folder for it):
+- ``edi_send``: the buyer sends this many 850s now; ``edi_change``: an 860, an object with
+  ``po``, ``line`` and ``quantity`` (in the unit the line was ordered in).
+- ``edi_malformed`` / ``edi_wrong_counts`` / ``edi_duplicate``: the next n interchanges have a
+  blanked mandatory element, a wrong SE01 count, or are delivered twice.
+- ``edi_ack_delay_seconds``: the buyer's 997s for what o2c sends come this late.
+
 Bank (``bank.py``):
 - ``pay_after_seconds``: how long after the ERP books an invoice the bank pays it.
 - ``bank_noise``: an object of noise rates (each 0 to 1) replacing those named, e.g.
@@ -185,6 +192,41 @@ def _amend(state: SandboxState, name: str, value) -> None:
 
 _amend.parse = _amendments
 
+
+def _edi(attribute: str, parse: Callable):
+    """A switch of the EDI trading partner (``edi.py``)."""
+
+    def apply(state: SandboxState, name: str, value) -> None:
+        setattr(state.edi, attribute, parse(name, value))
+
+    apply.parse = parse
+    return apply
+
+
+def _edi_send(state: SandboxState, name: str, value) -> None:
+    state.edi.send_orders(value)
+
+
+_edi_send.parse = _count
+
+
+def _change(name: str, value) -> dict:
+    if not isinstance(value, dict) or set(value) != {"po", "line", "quantity"}:
+        raise SwitchError(f"{name}: expected an object with po, line and quantity")
+    _count(f"{name}.line", value["line"])
+    _count(f"{name}.quantity", value["quantity"])
+    return value
+
+
+def _edi_change(state: SandboxState, name: str, value) -> None:
+    if value["po"] not in state.edi.sent:
+        raise SwitchError(f"{name}.po: the buyer sent no PO {value['po']!r}")
+    state.edi.send_change(value["po"], value["line"], value["quantity"])
+
+
+_edi_change.parse = _change
+ACTIONS = ("insert", "amend", "edi_send", "edi_change")
+
 SWITCHES: dict[str, Callable] = {
     "fail_next": _set("fail_next", _statuses, list),
     "latency_ms": _set("latency_ms", _count),
@@ -208,6 +250,12 @@ SWITCHES: dict[str, Callable] = {
     "pay_after_seconds": _set("pay_after_seconds", _seconds),
     "bank_noise": _bank_noise,
     "bank_malformed": _set("bank_malformed", _count),
+    "edi_send": _edi_send,
+    "edi_change": _edi_change,
+    "edi_malformed": _edi("malformed_next", _count),
+    "edi_wrong_counts": _edi("wrong_count_next", _count),
+    "edi_duplicate": _edi("duplicate_next", _count),
+    "edi_ack_delay_seconds": _edi("ack_delay_seconds", _seconds),
 }
 
 
@@ -223,18 +271,29 @@ def switches_apply(state: SandboxState, switches) -> None:
         )
     for name, value in switches.items():
         SWITCHES[name].parse(name, value)
-    for name in ("insert", "amend"):  # the ones that can still be refused, so they go first
+    for name in ACTIONS:  # the ones that can still be refused, so they go first
         if name in switches:
             SWITCHES[name](state, name, switches[name])  # (they take the lock themselves)
     with state.lock:
         for name, value in switches.items():
-            if name not in ("insert", "amend"):
+            if name not in ACTIONS:
                 SWITCHES[name](state, name, value)
 
 
 def switches_now(state: SandboxState) -> dict:
     """Every switch's current value (``insert``: the records inserted so far, by stream)."""
-    values = {name: getattr(state, name) for name in SWITCHES if name not in ("insert", "amend")}
+    values = {
+        name: getattr(state, name)
+        for name in SWITCHES
+        if name not in ACTIONS and not name.startswith("edi_")
+    }
+    values["edi"] = {
+        "sent": len(state.edi.sent),
+        "malformed_next": state.edi.malformed_next,
+        "wrong_count_next": state.edi.wrong_count_next,
+        "duplicate_next": state.edi.duplicate_next,
+        "ack_delay_seconds": state.edi.ack_delay_seconds,
+    }
     values["malformed"] = sorted(values["malformed"])
     values["insert"] = {stream: len(rows) for stream, rows in state.inserted.items()}
     values["amend"] = {order: r["version"] for order, r in state.amendments.items()}

@@ -1,11 +1,14 @@
 """manage.py sandbox: run the sandbox ERP/WMS/TMS alone on loopback."""
 
 import time
+from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from demo.sandbox import Sandbox, SandboxState
 from demo.sandbox.data import Catalog
+from demo.sandbox.edi import PARTNER_NAME
 
 
 class Command(BaseCommand):
@@ -17,6 +20,12 @@ class Command(BaseCommand):
         parser.add_argument("--orders-per-minute", type=float, default=2.0)
         parser.add_argument(
             "--ship-after", type=float, default=20.0, help="Seconds from release to shipment."
+        )
+        parser.add_argument(
+            "--edi-orders-per-minute",
+            type=float,
+            default=1.0,
+            help="850s the EDI buyer drops in o2c's folder for it (O2C_EDI_DIR/sandbox-buyer/in).",
         )
         parser.add_argument(
             "--pay-after",
@@ -33,6 +42,7 @@ class Command(BaseCommand):
         orders_per_minute: float,
         ship_after: float,
         pay_after: float,
+        edi_orders_per_minute: float,
         **options,
     ):
         state = SandboxState(
@@ -42,12 +52,19 @@ class Command(BaseCommand):
             ship_after_seconds=ship_after,
             pay_after_seconds=pay_after,
         )
+        state.edi.drop = Path(settings.O2C_EDI_DIR) / PARTNER_NAME / "in"
         sandbox = Sandbox(port=port, state=state).start()
         self.stdout.write(
             f"Sandbox ERP/WMS/TMS/bank at {sandbox.url} ({orders} orders, +{orders_per_minute}/min)"
         )
+        every = 60.0 / edi_orders_per_minute if edi_orders_per_minute > 0 else None
+        next_order = time.monotonic() + 20  # after the master data has arrived
         try:
             while True:
-                time.sleep(3600)
+                time.sleep(1)
+                state.edi.release_due_acks()
+                if every and time.monotonic() >= next_order:
+                    state.edi.send_orders(1)
+                    next_order += every
         except KeyboardInterrupt:
             sandbox.stop()
