@@ -20,6 +20,7 @@ MEASUREMENTS = (
     "memory",
     "cash",
     "cases",
+    "edi",
 )
 
 
@@ -71,7 +72,7 @@ def main() -> int:
         return 2
     from django.core.management import call_command
 
-    from . import cases, cash, measure, workers
+    from . import cases, cash, edi, measure, workers
     from .cash_data import CASH_SCALES, cash_present, generate_cash
     from .generate import SCALES, generate, present
     from .scratch import ScratchCopyRefused, row_counts
@@ -139,6 +140,8 @@ def main() -> int:
         ("cash", lambda: cash.cash_application(cash_scale, requests=requests)),
         # the case desk and collections: the worklist, a case queue, cases with their evidence
         ("cases", lambda: cases.case_pages(requests)),
+        # X12 850s through the partners' folders, by two real workers, beside the JSON intake
+        ("edi", lambda: edi.edi_intake(ingestion_orders * 5)),
     ]
     found = row_counts()
     figures: list[measure.Figure] = []

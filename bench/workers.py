@@ -40,7 +40,7 @@ def _database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def _worker(name: str, *, concurrency: int = 1) -> subprocess.Popen:
+def _worker(name: str, *, concurrency: int = 1, env: dict | None = None) -> subprocess.Popen:
     """A real ``celery worker``: one process (solo) by default, so its memory is the figure's;
     ``concurrency`` > 1 runs it as deployed (``make run``: prefork, two processes)."""
     env = os.environ | {
@@ -48,6 +48,7 @@ def _worker(name: str, *, concurrency: int = 1) -> subprocess.Popen:
         "LOG_LEVEL": "WARNING",
         # the queue this process sends to (test settings name one per process)
         "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        **(env or {}),
     }
     (ROOT / "data").mkdir(exist_ok=True)
     log = open(ROOT / "data" / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process

@@ -23,10 +23,10 @@ def connector_sync_all(connector_id: int) -> dict:
     connector = Connector.objects.get(pk=connector_id)
     outcome = {}
     if connector.kind == Connector.Kind.EDI:  # partners deliver files: read their folders
-        from .edi.transport import poll_folder
-
-        for partner in connector.trading_partners.filter(active=True).exclude(inbound_folder=""):
-            outcome[partner.name] = poll_folder(partner)
+        # one task a partner, so the folders are read by as many workers as there are
+        partners = connector.trading_partners.filter(active=True).exclude(inbound_folder="")
+        for partner_id in partners.values_list("pk", flat=True):
+            edi_poll_task.delay(partner_id)
         for stream in connector.streams:
             outcome[stream] = services.inbox_process(connector_id=connector_id, stream=stream)
         return outcome
@@ -63,6 +63,18 @@ def connector_reconcile_task(connector_id: int, lookback_hours: int = 24) -> dic
     return services.connector_reconcile(
         connector_id=connector_id, lookback=timedelta(hours=lookback_hours)
     )
+
+
+@shared_task(**INTEGRATION_TASK_OPTIONS)
+def edi_poll_task(partner_id: int) -> dict:
+    """Read one trading partner's drop folder, then apply the orders it brought."""
+    from .edi.models import TradingPartner
+    from .edi.transport import poll_folder
+
+    partner = TradingPartner.objects.select_related("connector", "customer").get(pk=partner_id)
+    outcome = {"files": poll_folder(partner)}
+    outcome["orders"] = services.inbox_process(connector_id=partner.connector_id, stream="orders")
+    return outcome
 
 
 @shared_task(**TASK_OPTIONS)

@@ -211,9 +211,11 @@ class Interchange(models.Model):
 
     class Meta:
         constraints = [
-            # The same interchange delivered twice is one row: the second changes nothing.
+            # The same interchange delivered twice is one row: the second changes nothing. The
+            # receiver is part of it: o2c numbers what it sends per partner.
             models.UniqueConstraint(
-                fields=["direction", "sender", "control_number"], name="edi_interchange_once"
+                fields=["direction", "sender", "receiver", "control_number"],
+                name="edi_interchange_once",
             )
         ]
         indexes = [

@@ -98,8 +98,9 @@ def edi_receive(
             partner=partner,
         )
     partner = known
+    receiver = f"{interchange.receiver_qualifier}:{interchange.receiver}"
     existing = Interchange.objects.filter(
-        direction=Direction.IN, sender=sender, control_number=interchange.control
+        direction=Direction.IN, sender=sender, receiver=receiver, control_number=interchange.control
     ).first()
     if existing is not None:
         return Received(existing, False, _outcomes(existing))
@@ -108,7 +109,7 @@ def edi_receive(
         partner=partner,
         direction=Direction.IN,
         sender=sender,
-        receiver=f"{interchange.receiver_qualifier}:{interchange.receiver}",
+        receiver=receiver,
         control_number=interchange.control,
         usage=interchange.usage,
         version=interchange.version,
@@ -124,7 +125,10 @@ def edi_receive(
             row.save()
     except IntegrityError:
         existing = Interchange.objects.get(
-            direction=Direction.IN, sender=sender, control_number=interchange.control
+            direction=Direction.IN,
+            sender=sender,
+            receiver=receiver,
+            control_number=interchange.control,
         )
         return Received(existing, False, _outcomes(existing))
     if refusal:  # nothing in it is read: kept, shown, replayable after the partner is fixed

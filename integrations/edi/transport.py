@@ -3,6 +3,7 @@ and outbound files written to the partner's folder or posted, signed, to its end
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -60,7 +61,11 @@ def poll_folder(partner: TradingPartner) -> dict[str, int]:
     done = inbound / DONE
     done.mkdir(parents=True, exist_ok=True)
     for path in sorted(p for p in inbound.iterdir() if p.is_file() and not p.name.startswith(".")):
-        size = path.stat().st_size
+        try:
+            size = path.stat().st_size
+            raw = path.read_bytes() if size <= MAX_BYTES else b""
+        except FileNotFoundError:
+            continue  # another poll of this folder took it (a manual sync beside the beat)
         with transaction.atomic():
             if size > MAX_BYTES:
                 received = edi_refuse(
@@ -69,12 +74,12 @@ def poll_folder(partner: TradingPartner) -> dict[str, int]:
                     partner=partner,
                 )  # fmt: skip
             else:
-                received = edi_receive(
-                    raw=path.read_bytes(), via="folder", file_name=path.name, partner=partner
-                )
+                received = edi_receive(raw=raw, via="folder", file_name=path.name, partner=partner)
         counts["files"] += 1
         counts["refused"] += 1 if received.error else 0
-        os.replace(path, done / path.name)
+        # the other poll may have moved it first; the repeat it read changed nothing
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(path, done / path.name)
     return counts
 
 

@@ -308,3 +308,15 @@ def test_a_file_from_an_unknown_sender_is_kept_and_replayed_once_the_partner_exi
     kept.refresh_from_db()
     assert kept.state == InboundState.PROCESSED
     assert Order.objects.filter(number="ACME-PO-12").exists()
+
+
+def test_each_partner_has_its_own_control_numbers(partner):
+    other = TradingPartner.objects.create(
+        name="globex", customer=partner.customer, connector=partner.connector,
+        isa_qualifier="01", isa_id="GLOBEX", gs_id="GLOBEX",
+    )  # fmt: skip
+    for each in (partner, other, partner):
+        edi_send(partner=each, documents=[("997", [["AK1", "PO", "1"]], "")])
+    numbers = sorted(Interchange.objects.values_list("receiver", "control_number"))
+    assert numbers == [("01:GLOBEX", "000000001"), ("ZZ:ACMEBUY", "000000001"),
+                       ("ZZ:ACMEBUY", "000000004")]  # fmt: skip
