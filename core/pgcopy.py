@@ -153,12 +153,13 @@ def copy_create(model, objs: list) -> list:
 STAGED_FROM = 100
 
 
-def copy_create_ignoring_conflicts(model, objs: list) -> None:
+def copy_create_ignoring_conflicts(model, objs: list, *, staged_from: int = STAGED_FROM) -> None:
     """``bulk_create(objs, ignore_conflicts=True)`` by COPY: the rows go to a temporary table,
     then into the model's table by one ``INSERT .. ON CONFLICT DO NOTHING``, in the objects' order
     (of a key repeated among them, the first is kept, as with ``bulk_create``). Primary keys come
-    from the table's default and are not set on ``objs``."""
-    if connection.vendor != "postgresql" or len(objs) < STAGED_FROM:
+    from the table's default and are not set on ``objs``. ``staged_from``: rows of large text
+    values (an inbox payload) are worth staging sooner, their quoting in one INSERT being dear."""
+    if connection.vendor != "postgresql" or len(objs) < staged_from:
         model.objects.bulk_create(objs, ignore_conflicts=True, batch_size=500)
         return
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]

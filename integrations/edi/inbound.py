@@ -176,11 +176,6 @@ def map_850(transaction_set: TransactionSet, partner: TradingPartner, found: Loo
     requested = next((dates[q] for q in REQUESTED_DATES if q in dates), "")
     requested_date = parse_date(requested)
     details["dates"] = dates
-    details["lines"] = [
-        {"ref": line.ref, "sku": line.sku, "ordered": line.ordered, "position": line.position,
-         "description": line.description}
-        for line in lines
-    ]  # fmt: skip
     return {
         "id": order_external_id(partner, po_number),
         "version": 1,

@@ -47,7 +47,7 @@ def set_message_apply(message, record, counts, system) -> None:
     inbox_store(
         connector=partner.connector,
         stream="orders",
-        records=[{**mapped, "x12": record["x12"]}],
+        records=[mapped],
         keys=[message.external_id],
     )
     Document.objects.filter(message=message).update(reference=mapped["edi"]["po_number"][:64])

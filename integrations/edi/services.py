@@ -196,10 +196,9 @@ def _judge_and_store(
                 else Document.State.REJECTED,
             )
             key = f"{row.sender}:{row.control_number}:{transaction_set.control}"
-            raw = _set_text(transaction_set, interchange)
             if not transaction_set.accepted:
                 document.errors = transaction_set.reasons()
-                records.append(_dead_record(key, raw, transaction_set, interchange, partner))
+                records.append(_dead_record(key, transaction_set, interchange, partner))
                 errors.append(f"rejected ({transaction_set.code}): " + "; ".join(document.errors))
                 streams.append(SETS)
             elif transaction_set.code == "997":
@@ -216,23 +215,23 @@ def _judge_and_store(
                 record, problem = _map(transaction_set, partner, found, stored)
                 if problem:
                     document.errors = [problem]
-                    records.append(_dead_record(key, raw, transaction_set, interchange, partner))
+                    records.append(_dead_record(key, transaction_set, interchange, partner))
                     errors.append(problem)
                     streams.append(SETS)
                 else:
+                    # the set's text stays on the interchange: the order record is what applies
                     document.reference = record["edi"]["po_number"][:64]
-                    records.append({**record, "x12": raw})
+                    records.append(record)
                     errors.append(None)
                     stored[record["id"]] = record  # a later 860 in the same file builds on it
                     streams.append(STREAM_OF[transaction_set.code])
             keys.append(key)
             documents.append((document, len(records) - 1))
     messages = _store(row, records, keys, errors, streams)
-    Document.objects.bulk_create([d for d, _ in documents])
     for document, index in documents:
         if index is not None:
             document.message_id = messages.get(keys[index])
-    Document.objects.bulk_update([d for d, i in documents if i is not None], ["message"])
+    Document.objects.bulk_create([d for d, _ in documents])
     for document, index in documents:
         if index is None:
             continue
@@ -253,11 +252,11 @@ def _judge_and_store(
     return outcomes
 
 
-def _dead_record(key, raw, transaction_set, interchange, partner) -> dict:
+def _dead_record(key, transaction_set, interchange, partner) -> dict:
     """What a set that could not be taken keeps in the inbox: enough to judge it again."""
     return {
         "id": key,
-        "x12": raw,
+        "x12": _set_text(transaction_set, interchange),
         "code": transaction_set.code,
         "control": transaction_set.control,
         "partner": partner.name,

@@ -153,7 +153,9 @@ def inbox_store(
         ).values_list("external_id", "version")
     )
     # INSERT .. ON CONFLICT DO NOTHING: the idempotency key turns repeats into no-ops.
-    copy_create_ignoring_conflicts(InboundMessage, messages)
+    # Staged from 20 rows: quoting 50 payloads into one INSERT (Django binds client-side) cost
+    # ~26 ms of a 130 ms EDI file of 50 orders; COPY takes them as they are.
+    copy_create_ignoring_conflicts(InboundMessage, messages, staged_from=20)
     stored = {
         (external_id, version): (pk, state)
         for pk, external_id, version, state in InboundMessage.objects.filter(
