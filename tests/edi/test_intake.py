@@ -168,12 +168,16 @@ def test_an_unknown_ship_to_is_held_for_master_data_never_guessed(
     assert message.payload["edi"]["ship_to_unknown"] == "N1 (segment 7): 92 “NOWHERE”"
 
 
-def test_an_860_amends_the_order_in_version_order(partner, django_capture_on_commit_callbacks):
+def test_an_860_after_release_amends_the_order_and_tells_the_warehouse(
+    partner, django_capture_on_commit_callbacks
+):
+    Connector.objects.create(name="wms", kind="wms", base_url="http://127.0.0.1:9")
     _receive(
         interchange([("PO", 1, [("850", "0001", po_850("PO-7"))])]),
         django_capture_on_commit_callbacks,
     )
     _apply(partner)
+    assert Order.objects.get(number="ACME-PO-7").state == "released"
     change = [
         ["BCH", "04", "SA", "PO-7", "", "1", "20261206"],
         ["POC", "1", "QI", "3", "", "CA", "120.00"],
@@ -190,6 +194,10 @@ def test_an_860_amends_the_order_in_version_order(partner, django_capture_on_com
     assert [line.ordered_qty for line in order.lines.all() if not line.cancelled] == [
         Decimal("36.000")
     ]  # 3 cases of 12
+    topics = list(
+        OutboundMessage.objects.filter(connector__kind="wms").order_by("pk").values_list("topic")
+    )
+    assert topics == [("order_release",), ("order_change",)]  # the WMS hears of it once
 
 
 def test_control_numbers_run_without_gaps_under_concurrency(partner):
