@@ -7,13 +7,14 @@ from .x12 import Body, Group
 
 
 def verdict(group: Group) -> str:
-    """AK901: A every set accepted, P some, R none (or the group's envelope is wrong)."""
+    """AK901: A every set accepted; E every set accepted but the group's envelope has errors
+    (named in AK905); P some sets rejected; R none accepted."""
     accepted = sum(1 for s in group.sets if s.accepted)
-    if group.codes and not accepted:
+    if not accepted:
         return "R"
-    if accepted == len(group.sets) and not group.codes:
-        return "A"
-    return "P" if accepted else "R"
+    if accepted < len(group.sets):
+        return "P"
+    return "E" if group.codes else "A"
 
 
 def ack_997(group: Group, version: str) -> Body:
@@ -40,8 +41,9 @@ def ack_997(group: Group, version: str) -> Body:
                 codes.append("5")
             rows.append(["AK5", "R", *codes[:5]])
     accepted = sum(1 for s in group.sets if s.accepted)
+    # AK902: the sets the sender declared (GE01); AK903: those received
+    declared = group.declared if group.declared.isdigit() else str(len(group.sets))
     rows.append(
-        ["AK9", verdict(group), str(len(group.sets)), str(len(group.sets)), str(accepted),
-         *group.codes[:5]]
-    )  # fmt: skip
+        ["AK9", verdict(group), declared, str(len(group.sets)), str(accepted), *group.codes[:5]]
+    )
     return rows

@@ -12,7 +12,7 @@ _SET_STATES = {"A": AckState.ACCEPTED, "E": AckState.ERRORS, "R": AckState.REJEC
 
 def ack_apply(partner: TradingPartner, transaction_set: TransactionSet) -> str:
     """Apply one 997; returns what it acknowledged ("" when it names nothing o2c sent)."""
-    group_control, verdicts, current = "", {}, None
+    group_control, verdicts, current, group_verdict = "", {}, None, ""
     for segment in transaction_set.segments:
         seg_id = segment.get_seg_id()
         if seg_id == "AK1":
@@ -22,6 +22,8 @@ def ack_apply(partner: TradingPartner, transaction_set: TransactionSet) -> str:
         elif seg_id == "AK5" and current is not None:
             verdicts[current] = _SET_STATES.get(value(segment, 1), AckState.ERRORS)
             current = None
+        elif seg_id == "AK9":
+            group_verdict = value(segment, 1)
     documents = list(
         Document.objects.select_related("interchange").filter(
             interchange__partner=partner,
@@ -31,8 +33,13 @@ def ack_apply(partner: TradingPartner, transaction_set: TransactionSet) -> str:
     )
     if not documents:
         return ""
+    # A 997 may leave out the AK2 loops (many translators do when all is well): a set it does
+    # not name takes the group's verdict, AK901 (P, partly: the unnamed were accepted)
+    unnamed = {"A": AckState.ACCEPTED, "E": AckState.ERRORS, "P": AckState.ACCEPTED}.get(
+        group_verdict, AckState.REJECTED
+    )
     for document in documents:
-        document.ack_state = verdicts.get(document.control_number, AckState.REJECTED)
+        document.ack_state = verdicts.get(document.control_number, unnamed)
     Document.objects.bulk_update(documents, ["ack_state"])
     interchanges = {d.interchange_id for d in documents}
     for interchange in Interchange.objects.filter(pk__in=interchanges):

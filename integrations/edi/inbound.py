@@ -96,7 +96,9 @@ class _Line:
     ref: str  # PO101: the partner's line number, named again by an 860's POC01
     sku: str
     quantity: Decimal  # in the item's base unit
-    unit_price: Decimal | None  # per base unit, after line allowances and charges
+    #: per base unit, after allowances and charges, unrounded: a case price over 12 eaches is
+    #: rounded once, when the record is written, so line totals stay the partner's
+    unit_price: Decimal | None
     ordered: str  # as the partner wrote it: "2 CA"
     position: int
     description: str = ""
@@ -182,7 +184,7 @@ def map_850(transaction_set: TransactionSet, partner: TradingPartner, found: Loo
         "number": order_number(partner, po_number),
         "channel": "edi",
         "status": "cancelled" if value(header, 1) == "01" else "open",
-        "customer": partner.customer.external_id or partner.customer.number,
+        "customer": partner.customer.external_id,  # a partner's customer is the ERP's (clean)
         "customer_source": partner.customer.source_system,
         "ship_to": code,
         "requested_date": requested_date.isoformat() if requested_date else None,
@@ -196,7 +198,9 @@ def _record_line(line: _Line) -> dict:
     return {
         "sku": line.sku,
         "quantity": str(line.quantity),
-        "unit_price": str(line.unit_price) if line.unit_price is not None else None,
+        "unit_price": str(line.unit_price.quantize(PRICE, ROUND_HALF_UP))
+        if line.unit_price is not None
+        else None,
         "ref": line.ref,
     }
 
@@ -211,7 +215,7 @@ def _po1(position: int, segment, partner: TradingPartner, found: Lookups) -> _Li
         ref=value(segment, 1) or str(position),
         sku=sku,
         quantity=quantity * factor,
-        unit_price=(price / factor).quantize(PRICE, ROUND_HALF_UP) if price is not None else None,
+        unit_price=price / factor if price is not None else None,
         ordered=f"{value(segment, 2)} {unit}",
         position=position,
     )
@@ -289,9 +293,7 @@ def _line_sac(line: _Line, position: int, segment, details: dict) -> None:
         if percent is not None
         else (amount or Decimal(0)) / line.quantity
     )
-    line.unit_price = max(Decimal(0), line.unit_price + sign * change).quantize(
-        PRICE, ROUND_HALF_UP
-    )
+    line.unit_price = max(Decimal(0), line.unit_price + sign * change)
     details["allowances"].append(
         {"position": position, "line": line.ref, "type": value(segment, 1),
          "code": value(segment, 2), "amount": str(amount or ""), "percent": str(percent or "")}
@@ -314,9 +316,7 @@ def _header_sac(lines: list[_Line], position: int, segment, details: dict) -> No
             change = (
                 (amount or Decimal(0)) * (line.unit_price * line.quantity / total) / line.quantity
             )
-        line.unit_price = max(Decimal(0), line.unit_price + sign * change).quantize(
-            PRICE, ROUND_HALF_UP
-        )
+        line.unit_price = max(Decimal(0), line.unit_price + sign * change)
     details["allowances"].append(
         {"position": position, "line": "", "type": value(segment, 1), "code": value(segment, 2),
          "amount": str(amount or ""), "percent": str(percent or "")}
@@ -341,7 +341,7 @@ def _check_totals(lines: list[_Line], count, amount_total) -> None:
         computed = sum(
             ((line.unit_price or Decimal(0)) * line.quantity for line in lines), Decimal(0)
         ).quantize(CENT, ROUND_HALF_UP)
-        if abs(stated - computed) > CENT * len(lines or [0]):  # rounding of each line's price
+        if abs(stated - computed) > CENT * len(lines or [0]):  # each line rounded to cents
             raise MappingProblem(
                 SegmentError(
                     f"AMT*TT says {stated}; the lines after allowances come to {computed}",
@@ -394,7 +394,9 @@ def map_860(
             lines[ref] = {
                 "sku": sku,
                 "quantity": str(_decimal(value(segment, 3)) * factor),
-                "unit_price": str((price / factor).quantize(PRICE)) if price is not None else None,
+                "unit_price": str((price / factor).quantize(PRICE, ROUND_HALF_UP))
+                if price is not None
+                else None,
                 "ref": ref,
             }
             continue
@@ -413,7 +415,9 @@ def map_860(
         if change in ("CA", "QD", "QI") and value(segment, 3):
             line["quantity"] = str(_decimal(value(segment, 3)) * factor)
         if change in ("CA", "PC") and value(segment, 6):
-            line["unit_price"] = str((_decimal(value(segment, 6)) / factor).quantize(PRICE))
+            line["unit_price"] = str(
+                (_decimal(value(segment, 6)) / factor).quantize(PRICE, ROUND_HALF_UP)
+            )
     if not lines:
         return {**record, "status": "cancelled", "lines": []}
     record["lines"] = list(lines.values())

@@ -139,6 +139,11 @@ class TradingPartner(models.Model):
             )
         if self.sscc and not self.gs1_prefix:
             raise ValidationError({"gs1_prefix": "SSCC-18 codes need the GS1 company prefix."})
+        if self.customer_id and not self.customer.external_id:
+            # an EDI order names its customer as the ERP knows it (source system + id)
+            raise ValidationError(
+                {"customer": "Choose a customer that came from the ERP (it has an external id)."}
+            )
 
     @property
     def qualifiers(self) -> list[str]:

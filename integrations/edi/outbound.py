@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from orders.models import Item
 
-from ..models import Connector, InboundMessage
+from ..models import Connector
 from .models import Direction, Document, TradingPartner
 from .services import edi_send
 from .x12 import Body
@@ -51,16 +51,19 @@ def partners_of(orders) -> dict[int, TradingPartner]:
 
 
 def _records(partner: TradingPartner, orders) -> dict[str, dict]:
-    """The 850 record each order came from (its first version), by order id upstream."""
+    """The 850 record each order came from, by order id upstream: found through the 850's
+    document (indexed by code and PO number), not by searching stored payloads."""
+    documents = Document.objects.filter(
+        code="850",
+        reference__in=[_po(order) for order in orders],
+        interchange__partner=partner,
+        interchange__direction=Direction.IN,
+        message__isnull=False,
+    ).select_related("message")
     return {
-        payload["id"]: payload
-        for payload in InboundMessage.objects.filter(
-            connector_id=partner.connector_id,
-            stream="orders",
-            version=1,
-            payload__id__in=[o.external_id for o in orders],
-        ).values_list("payload", flat=True)
-        if isinstance(payload, dict) and "lines" in payload
+        d.message.payload["id"]: d.message.payload
+        for d in documents
+        if isinstance(d.message.payload, dict) and "lines" in d.message.payload
     }
 
 

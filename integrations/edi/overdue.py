@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from core.roles import get_system_user
 from exceptions.models import Hold
-from orders.models import Order
+from orders.models import Order, OrderState
 
 from .models import AckState, Direction, Document, Interchange, TradingPartner
 
@@ -71,6 +71,7 @@ def edi_overdue(*, now=None) -> dict[str, int]:
             acknowledged = Document.objects.filter(
                 code="855", interchange__direction=Direction.OUT, order_id=OuterRef("pk")
             )
+            held = Hold.objects.filter(order_id=OuterRef("pk"), reason__code=DOCUMENT_OVERDUE)
             waiting = list(
                 Order.objects.filter(
                     source_system=partner.connector.name,
@@ -78,6 +79,9 @@ def edi_overdue(*, now=None) -> dict[str, int]:
                     received_at__lt=cutoff,
                 )
                 .exclude(Exists(acknowledged))
+                .exclude(Exists(held))  # held once already: the next run looks further on
+                .exclude(state=OrderState.CANCELLED)
+                .order_by("received_at")
                 .values_list("pk", flat=True)[:500]
             )
             counts["documents"] += len(waiting)

@@ -105,6 +105,9 @@ def edi_receive(
     if existing is not None:
         return Received(existing, False, _outcomes(existing))
     refusal = _refusal(partner, interchange)
+    if refusal:  # nothing in it is read, and nothing kept but the dead letter: a replay after
+        # the partner is fixed, or the partner's resend, is judged afresh
+        return edi_refuse(refusal, raw=text, via=via, file_name=file_name, partner=partner)
     row = Interchange(
         partner=partner,
         direction=Direction.IN,
@@ -115,7 +118,7 @@ def edi_receive(
         version=interchange.version,
         state=Interchange.State.REJECTED,
         raw=text,
-        error=refusal or "; ".join(interchange.errors),
+        error="; ".join(interchange.errors),
         via=via,
         file_name=file_name[:200],
         at=timezone.now(),
@@ -131,9 +134,6 @@ def edi_receive(
             control_number=interchange.control,
         )
         return Received(existing, False, _outcomes(existing))
-    if refusal:  # nothing in it is read: kept, shown, replayable after the partner is fixed
-        edi_refuse(refusal, raw=text, via=via, file_name=file_name, partner=partner)
-        return Received(row, True, [], error=refusal)
     outcomes = _judge_and_store(row, interchange, partner)
     accepted = sum(1 for o in outcomes if o.state == Document.State.ACCEPTED)
     row.state = (
@@ -155,6 +155,10 @@ def edi_receive(
 def _refusal(partner: TradingPartner, interchange: x12.Interchange) -> str:
     if not partner.active:
         return f"{partner.name} is not active"
+    if interchange.receiver != settings.O2C_EDI_ISA_ID:
+        return (
+            f"ISA08: addressed to “{interchange.receiver}”, not to o2c ({settings.O2C_EDI_ISA_ID})"
+        )
     wanted = "P" if partner.production else "T"
     if interchange.usage != wanted:
         return f"ISA15: “{interchange.usage}”, but {partner.name} trades in {wanted} only"
@@ -195,7 +199,8 @@ def _judge_and_store(
                 if transaction_set.accepted
                 else Document.State.REJECTED,
             )
-            key = f"{row.sender}:{row.control_number}:{transaction_set.control}"
+            # ST02 is unique within its group only
+            key = f"{row.sender}:{row.control_number}:{group.control}:{transaction_set.control}"
             if not transaction_set.accepted:
                 document.errors = transaction_set.reasons()
                 records.append(_dead_record(key, transaction_set, interchange, partner))
@@ -295,27 +300,32 @@ def _map(transaction_set, partner, found, stored) -> tuple[dict | None, str]:
 
 
 def _stored_orders(partner: TradingPartner, sets: list[x12.TransactionSet]) -> dict[str, dict]:
-    """The latest record in the inbox of each order the sets' 860s change."""
+    """The latest record in the inbox of each order the sets' 860s change: found through the
+    partner's 850 and 860 documents (indexed by code and PO number), newest version last."""
     wanted = set()
     for transaction_set in sets:
         if transaction_set.code != "860":
             continue
         for segment in transaction_set.segments:
             if segment.get_seg_id() == "BCH":
-                wanted.add(inbound.order_external_id(partner, x12.value(segment, 3)))
+                wanted.add(x12.value(segment, 3))
     latest: dict[str, dict] = {}
     if not wanted:
         return latest
-    for payload in (
-        InboundMessage.objects.filter(
-            connector_id=partner.connector_id,
-            stream="orders",
-            payload__id__in=list(wanted),
+    documents = (
+        Document.objects.filter(
+            code__in=["850", "860"],
+            reference__in=wanted,
+            interchange__partner=partner,
+            interchange__direction=Direction.IN,
+            message__isnull=False,
         )
-        .exclude(state=InboundState.DEAD)
-        .order_by("version")
-        .values_list("payload", flat=True)
-    ):
+        .exclude(message__state=InboundState.DEAD)
+        .select_related("message")
+        .order_by("message__version", "message_id")
+    )
+    for document in documents:
+        payload = document.message.payload
         if isinstance(payload, dict) and "lines" in payload:
             latest[payload["id"]] = payload
     return latest

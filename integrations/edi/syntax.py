@@ -86,7 +86,7 @@ ELEMENTS: dict[str, tuple[Element, ...]] = {
     ),
     "POC": (
         _e(1, "350", "AN", 1, 20, True),
-        _e(2, "670", "ID", 2, 2, True, {"AI", "CA", "DI", "PC", "QD", "QI", "RZ"}),
+        _e(2, "670", "ID", 2, 2, True, {"AI", "CA", "DI", "PC", "QD", "QI"}),
         _e(3, "380", "R", 1, 15),
         _e(4, "671", "R", 1, 9),
         _e(5, "355", "ID", 2, 2),

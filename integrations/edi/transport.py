@@ -47,7 +47,8 @@ def signature(partner: TradingPartner, body: bytes) -> str | None:
 
 def signature_ok(partner: TradingPartner, body: bytes, header: str) -> bool:
     expected = signature(partner, body)
-    return bool(expected) and hmac.compare_digest(expected, header)
+    given = header.encode("utf-8", "replace")  # compared as bytes: any header text is safe
+    return bool(expected) and hmac.compare_digest(expected.encode(), given)
 
 
 def poll_folder(partner: TradingPartner) -> dict[str, int]:
@@ -66,21 +67,43 @@ def poll_folder(partner: TradingPartner) -> dict[str, int]:
             raw = path.read_bytes() if size <= MAX_BYTES else b""
         except FileNotFoundError:
             continue  # another poll of this folder took it (a manual sync beside the beat)
-        with transaction.atomic():
-            if size > MAX_BYTES:
+        try:
+            with transaction.atomic():
+                if size > MAX_BYTES:
+                    received = edi_refuse(
+                        f"{size} bytes, more than the {MAX_BYTES} an interchange may have",
+                        raw=f"(not kept: {size} bytes)", via="folder", file_name=path.name,
+                        partner=partner,
+                    )  # fmt: skip
+                else:
+                    received = edi_receive(
+                        raw=raw, via="folder", file_name=path.name, partner=partner
+                    )
+        except Exception as exc:  # noqa: BLE001 - one bad file must not block the folder
+            logger.exception("EDI file %s could not be taken in", path.name)
+            with transaction.atomic():
                 received = edi_refuse(
-                    f"{size} bytes, more than the {MAX_BYTES} an interchange may have",
-                    raw=f"(not kept: {size} bytes)", via="folder", file_name=path.name,
+                    f"could not be taken in: {type(exc).__name__}: {exc}"[:1000],
+                    raw=raw.decode("ascii", "replace"), via="folder", file_name=path.name,
                     partner=partner,
                 )  # fmt: skip
-            else:
-                received = edi_receive(raw=raw, via="folder", file_name=path.name, partner=partner)
         counts["files"] += 1
         counts["refused"] += 1 if received.error else 0
         # the other poll may have moved it first; the repeat it read changed nothing
         with contextlib.suppress(FileNotFoundError):
-            os.replace(path, done / path.name)
+            os.replace(path, _free_name(done, path.name))
     return counts
+
+
+def _free_name(folder_path: Path, name: str) -> Path:
+    """``name`` in ``folder_path``, numbered when a file of that name is there already (a
+    partner that reuses file names must not overwrite what it sent before)."""
+    target = folder_path / name
+    n = 1
+    while target.exists():
+        target = folder_path / f"{name}.{n}"
+        n += 1
+    return target
 
 
 def deliver(payload: dict) -> dict:
@@ -90,15 +113,21 @@ def deliver(payload: dict) -> dict:
     if partner is None:
         raise PermanentError(f"no trading partner “{payload['partner']}”")
     text, name = payload["x12"], payload["file_name"]
+    try:
+        body = text.encode("ascii")
+    except UnicodeEncodeError as exc:  # the writer keeps to ASCII; this would be a defect
+        raise PermanentError(f"{name}: not ASCII at {exc.start}") from exc
     if partner.outbound_folder:
         target = folder(partner.outbound_folder)
-        target.mkdir(parents=True, exist_ok=True)
         part = target / f".{name}.part"
-        part.write_text(text, encoding="ascii")
-        os.replace(part, target / name)  # the partner's reader never sees half a file
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            part.write_bytes(body)
+            os.replace(part, target / name)  # the partner's reader never sees half a file
+        except OSError as exc:  # a full disk, a missing mount: try again later
+            raise TransientError(f"{partner.name}: {type(exc).__name__}: {exc}") from exc
         where = str(target / name)
     elif partner.endpoint_url:
-        body = text.encode("ascii")
         headers = {"Content-Type": "application/edi-x12"}
         signed = signature(partner, body)
         if signed:

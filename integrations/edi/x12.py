@@ -10,6 +10,7 @@ a set with a wrong SE count is rejected in the 997 while its neighbours are appl
 from __future__ import annotations
 
 import io
+import unicodedata
 from dataclasses import dataclass, field
 
 import pyx12.errors
@@ -90,6 +91,7 @@ class Group:
     control: str  # GS06
     version: str  # GS08: 004010, 005010...
     sets: list[TransactionSet] = field(default_factory=list)
+    declared: str = ""  # GE01: how many sets the sender says the group holds
     codes: list[str] = field(default_factory=list)  # AK905 codes from the envelope
 
 
@@ -150,11 +152,29 @@ def read(raw: str | bytes) -> Interchange:
         interchange = _walk(reader)
     except pyx12.errors.X12Error as exc:
         raise InterchangeError(str(exc), position=reader.cur_line + 1) from exc
-    if not text.rstrip("\r\n\t ").endswith(reader.seg_term):
+    except (IndexError, KeyError, ValueError, TypeError) as exc:
+        # pyx12 assumes envelopes nest (a stray GE or a second IEA empties its loop stack):
+        # such a file is not an interchange o2c can judge set by set
+        raise InterchangeError(
+            f"segment {reader.cur_line + 1}: envelopes out of order ({type(exc).__name__})",
+            position=reader.cur_line + 1,
+        ) from exc
+    if not _ends_with_terminator(text, reader.seg_term):
         interchange.errors.append(
             "the interchange does not end with its segment terminator (truncated?)"
         )
+    if not interchange.control.isdigit() or len(interchange.control) != 9:
+        raise InterchangeError(
+            f"ISA13 (segment 1, element 13): “{interchange.control}” is not 9 digits", position=1
+        )
     return interchange
+
+
+def _ends_with_terminator(text: str, terminator: str) -> bool:
+    """Whether the file ends with its terminator, whitespace after it allowed (a terminator that
+    is itself a line break counts as one)."""
+    trailing = "".join(c for c in "\r\n\t " if c != terminator)
+    return text.rstrip(trailing).endswith(terminator)
 
 
 def _walk(reader: X12Reader) -> Interchange:
@@ -216,6 +236,8 @@ def _walk(reader: X12Reader) -> Interchange:
             interchange.errors.append(f"segment {position}: {seg_id} outside a transaction set")
         _assign(reader.pop_errors(), interchange, group, current or closed)
         if seg_id == "GE":
+            if group is not None:
+                group.declared = value(segment, 1)
             group = None
         closed = None if seg_id != "SE" else closed
     if interchange is None:
@@ -307,5 +329,9 @@ def _segment(row: list[str]) -> pyx12.segment.Segment:
 
 
 def _clean(text: str) -> str:
-    # A delimiter inside a value would split it; upstream names are the usual carriers
-    return text.replace("*", " ").replace("~", " ").replace(">", " ").replace("^", " ")
+    """A value as X12's character set can carry it: a delimiter inside it would split it, and
+    a letter outside ASCII or a control character would not travel (upstream names carry both:
+    "Café" becomes "Cafe")."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    plain = "".join(c if " " <= c <= "~" else " " for c in plain)
+    return plain.replace("*", " ").replace("~", " ").replace(">", " ").replace("^", " ")

@@ -271,6 +271,9 @@ def order_message_apply(message: InboundMessage, record, counts, system) -> None
         finish(message, error=_field_message(exc), dead=True, actor=system)
         counts["dead"] += 1
         return
+    from ..edi.outbound import acknowledge as edi_acknowledge
+
+    edi_acknowledge([order], decided=False)  # a partner that wants its 855 at receipt
     finish(message, error=None, actor=system)
     logger.info("Order %s imported from %s", record.number, source)
     counts["processed"] += 1

@@ -328,3 +328,38 @@ def test_each_partner_has_its_own_control_numbers(partner):
     numbers = sorted(Interchange.objects.values_list("receiver", "control_number"))
     assert numbers == [("01:GLOBEX", "000000001"), ("ZZ:ACMEBUY", "000000001"),
                        ("ZZ:ACMEBUY", "000000004")]  # fmt: skip
+
+
+def test_a_case_price_that_does_not_divide_keeps_the_partners_total(
+    partner, django_capture_on_commit_callbacks
+):
+    """100 cases at 10.00 a case of 12: 1,200 eaches at 0.8333 each to the 4th decimal, but the
+    order's AMT*TT of 1,000.00 is checked against the partner's own arithmetic, not the rounded
+    price times 1,200 (999.96)."""
+    lines = [("1", "100", "CA", "10.00", [("UP", "012345678905")])]
+    _receive(
+        interchange([("PO", 1, [("850", "0001", po_850("PO-13", lines=lines, amount="1000.00"))])]),
+        django_capture_on_commit_callbacks,
+    )
+    _apply(partner)
+    line = Order.objects.get(number="ACME-PO-13").lines.get()
+    assert (line.ordered_qty, line.unit_price) == (Decimal("1200.000"), Decimal("0.8333"))
+
+
+def test_files_that_are_not_interchanges_are_refused_naming_why(
+    partner, django_capture_on_commit_callbacks
+):
+    good = interchange([("PO", 1, [("850", "0001", po_850("PO-14"))])])
+    broken = {
+        "a stray GE": good.replace("GE*1*1~", "GE*1*1~\nGE*1*1~"),
+        "a second IEA": good + good[good.index("IEA") :],
+        "a long ISA13": good.replace("*000000101*0*T", "*10000000101*T"),
+        "addressed elsewhere": good.replace("*ZZ*O2CDIST        ", "*ZZ*SOMEONEELSE    "),
+    }
+    for what, text in broken.items():
+        received = _receive(text, django_capture_on_commit_callbacks)
+        assert received.error and received.interchange is None, what
+    assert not Order.objects.exists() and not Interchange.objects.exists()
+    kept = InboundMessage.objects.filter(stream="interchanges", state=InboundState.DEAD)
+    assert kept.count() == len(broken)
+    assert any("not to o2c" in m.last_error for m in kept)

@@ -108,3 +108,22 @@ def test_an_undecided_order_without_its_855_is_held_after_the_partners_hours(
     late = order.received_at + timedelta(hours=partner.document_hours + 1)
     assert edi_overdue(now=late)["holds"] == 1
     assert _holds(order, "EDI_DOCUMENT_OVERDUE").get().context["document"] == "855"
+
+
+def test_a_997_without_set_loops_takes_its_groups_verdict(
+    partner, django_capture_on_commit_callbacks
+):
+    _receive(
+        interchange([("PO", 1, [("850", "0001", po_850("PO-64"))])]),
+        django_capture_on_commit_callbacks,
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        _apply(partner)
+    sent = Interchange.objects.get(direction="out", documents__code="855")
+    ack = [["AK1", "PR", sent.documents.get().group_control], ["AK9", "A", "1", "1", "1"]]
+    _receive(
+        interchange([("FA", 9, [("997", "0009", ack)])], control="000000778"),
+        django_capture_on_commit_callbacks,
+    )
+    sent.refresh_from_db()
+    assert sent.ack_state == "accepted" and sent.documents.get().ack_state == "accepted"

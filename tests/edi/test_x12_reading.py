@@ -117,3 +117,11 @@ def test_what_o2c_writes_reads_back():
     [only] = read.sets
     assert only.accepted and only.code == "855" and len(only.segments) == 4
     assert x12.value(only.segments[1], 3) == "PO 1 "  # a delimiter in a value cannot split it
+
+
+def test_a_group_count_off_is_accepted_with_errors_and_says_what_was_declared():
+    text = interchange([("PO", 4, [("850", "0001", po_850("PO-1"))])]).replace("GE*1*4", "GE*3*4")
+    read = x12.read(text)
+    assert read.sets[0].accepted and read.groups[0].codes == ["5"]
+    # AK902 repeats GE01 (3 declared), AK903 the one received, AK905 the group's error
+    assert acks.ack_997(read.groups[0], "004010")[-1] == ["AK9", "E", "3", "1", "1", "5"]
