@@ -66,5 +66,10 @@ class Command(BaseCommand):
                 if every and time.monotonic() >= next_order:
                     state.edi.send_orders(1)
                     next_order += every
+                    sent = list(state.edi.sent)
+                    if len(sent) % 4 == 0:  # every fourth, the buyer changes the one before
+                        earlier = state.edi.sent[sent[-2]]["lines"][0]
+                        ordered = int(earlier["quantity"]) // earlier["factor"]
+                        state.edi.send_change(sent[-2], 1, ordered + 1)
         except KeyboardInterrupt:
             sandbox.stop()
