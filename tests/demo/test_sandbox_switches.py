@@ -2,11 +2,14 @@
 sandbox does not know (or a value of the wrong kind) is refused with a 400 that changes nothing."""
 
 import re
+import tempfile
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
+from demo.sandbox import edi
 from demo.sandbox import switches as switches_module
 from demo.sandbox.switches import SWITCHES
 
@@ -241,6 +244,79 @@ def check_bank_malformed(sandbox):
     [broken] = httpx.get(f"{sandbox.url}/bank/_truth").json()["malformed"]
     assert (broken["file"], broken["corrected_by"]) == (bad["id"], fixed["id"])
     assert httpx.get(f"{sandbox.url}/_control").json()["switches"]["bank_malformed"] == 0
+
+
+def _edi_drop(sandbox):
+    """The buyer's drop folder (o2c's inbound folder for it), fresh for the check."""
+    sandbox.state.edi.drop = Path(tempfile.mkdtemp(prefix="sandbox-edi-"))
+    return sandbox.state.edi.drop
+
+
+def _files(folder) -> list:
+    return sorted(p for p in folder.iterdir() if p.suffix == ".x12")
+
+
+def check_edi_send(sandbox):
+    drop = _edi_drop(sandbox)
+    turn(sandbox, edi_send=2)
+    files = _files(drop)
+    assert len(files) == 2
+    for path in files:
+        _, sets = edi.read(path.read_text())
+        assert [(code, problem) for code, _, _, _, problem in sets] == [("850", "")]
+    truth = httpx.get(f"{sandbox.url}/edi/_truth").json()["orders"]
+    assert sorted(truth) == ["SBPO00001", "SBPO00002"]
+    assert all(len(po["lines"]) == 3 for po in truth.values())
+
+
+def check_edi_change(sandbox):
+    drop = _edi_drop(sandbox)
+    turn(sandbox, edi_send=1)
+    turn(sandbox, edi_change={"po": "SBPO00001", "line": 1, "quantity": 9})
+    _, [(code, _, _, segments, problem)] = edi.read(_files(drop)[-1].read_text())
+    poc = next(s for s in segments if s[0] == "POC")
+    assert (code, problem, poc[1], poc[3]) == ("860", "", "1", "9")
+    assert control(sandbox, edi_change={"po": "NOPE", "line": 1, "quantity": 1}).status_code == 400
+
+
+def check_edi_malformed(sandbox):
+    drop = _edi_drop(sandbox)
+    turn(sandbox, edi_malformed=1)
+    turn(sandbox, edi_send=2)
+    first, second = (edi.read(p.read_text())[1][0][3] for p in _files(drop))
+    assert first[1][0] == "BEG" and first[1][2] == ""  # BEG02, mandatory, blanked
+    assert second[1][2] == "SA"  # the next one is whole
+
+
+def check_edi_wrong_counts(sandbox):
+    drop = _edi_drop(sandbox)
+    turn(sandbox, edi_wrong_counts=1)
+    turn(sandbox, edi_send=1)
+    [(_, _, _, _, problem)] = edi.read(_files(drop)[0].read_text())[1]
+    assert problem.startswith("SE01 says")
+
+
+def check_edi_duplicate(sandbox):
+    drop = _edi_drop(sandbox)
+    turn(sandbox, edi_duplicate=1)
+    turn(sandbox, edi_send=1)
+    first, again = _files(drop)
+    assert first.read_text() == again.read_text()
+
+
+def check_edi_ack_delay_seconds(sandbox):
+    drop = _edi_drop(sandbox)
+    turn(sandbox, edi_ack_delay_seconds=0.5)
+    sent = edi.interchange("PR", "855", [[["BAK", "00", "AD", "PO-1", "20261205"],
+                                          ["PO1", "1", "1", "EA"], ["ACK", "IA", "1", "EA"],
+                                          ["CTT", "1"]]], 77)  # fmt: skip
+    answer = httpx.post(f"{sandbox.url}/edi/receive", content=sent.encode()).json()
+    assert answer["sets"] == [{"code": "855", "control": "0001", "accepted": True}]
+    assert _files(drop) == []  # the 997 is held back
+    time.sleep(0.6)
+    httpx.get(f"{sandbox.url}/edi/_truth")
+    [ack] = _files(drop)
+    assert edi.read(ack.read_text())[1][0][0] == "997"
 
 
 CHECKS = {
