@@ -34,6 +34,7 @@ def seed_edi_partner(
             "gs_id": SENDER[1],
             "production": False,
             "item_qualifiers": "BP,VP,UP",
+            "sends_820": True,
             "inbound_folder": f"{PARTNER_NAME}/in",
             "endpoint_url": f"{sandbox_url.rstrip('/')}/edi/receive",
             "sscc": True,

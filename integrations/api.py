@@ -1,9 +1,5 @@
 """Webhook intake: signed upstream pushes land in the same inbox as pulled records."""
 
-import hashlib
-import hmac
-import os
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -16,23 +12,9 @@ from core.api import error
 from core.jsonlimits import JSONLimitError, loads_limited
 
 from . import selectors
-from .models import Connector, InboundMessage
+from .client import SIGNATURE_HEADER, signature_ok
+from .models import InboundMessage
 from .services import inbox_receive
-
-SIGNATURE_HEADER = "X-O2C-Signature"
-
-
-def _secret(connector: Connector) -> bytes | None:
-    value = os.environ.get(connector.credentials_ref) if connector.credentials_ref else None
-    return value.encode() if value else None
-
-
-def _signature_ok(connector: Connector, body: bytes, header: str) -> bool:
-    secret = _secret(connector)
-    if not secret or not header.startswith("sha256="):
-        return False
-    expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256="))
 
 
 def _result(message: InboundMessage, code: int) -> Response:
@@ -91,7 +73,9 @@ class InboundWebhook(APIView):
         if target is None or stream not in target.streams:
             return error("Unknown connector or stream.", code="not_found", status_code=404)
         body = request.body
-        if not _signature_ok(target, body, request.headers.get(SIGNATURE_HEADER, "")):
+        if not signature_ok(
+            target.credentials_ref, body, request.headers.get(SIGNATURE_HEADER, "")
+        ):
             return error("Missing or bad signature.", code="bad_signature", status_code=401)
         if not target.enabled:
             return error(f"{target.name} is paused; retry later.", code="paused", status_code=503)
@@ -153,13 +137,15 @@ class EdiInterchangeUpload(APIView):
     def post(self, request, partner: str):
         from .edi.models import TradingPartner
         from .edi.services import edi_receive
-        from .edi.transport import MAX_BYTES, signature_ok
+        from .edi.transport import MAX_BYTES
 
         target = TradingPartner.objects.select_related("connector").filter(name=partner).first()
         if target is None:
             return error("Unknown trading partner.", code="not_found", status_code=404)
         body = request.body
-        if not signature_ok(target, body, request.headers.get(SIGNATURE_HEADER, "")):
+        if not signature_ok(
+            target.credentials_ref, body, request.headers.get(SIGNATURE_HEADER, "")
+        ):
             return error("Missing or bad signature.", code="bad_signature", status_code=401)
         if len(body) > MAX_BYTES:
             return error(f"More than {MAX_BYTES} bytes.", code="too_large", status_code=413)

@@ -8,6 +8,8 @@ records whose (updated_at, id) comes after the keyset, oldest change first. A cu
 keyset as text, ``"<updated_at>|<id>"``; empty means from the start (``sync.py`` says why).
 """
 
+import hashlib
+import hmac
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,8 +27,51 @@ TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 MAX_PAGE_BYTES = 50_000_000
 
 
+#: Signed posts, both ways (webhooks and EDI in, EDI out): ``sha256=<HMAC-SHA256 of the body>``
+#: under the secret in the environment variable the connector or partner names.
+SIGNATURE_HEADER = "X-O2C-Signature"
+
+
 class PermanentError(Exception):
     """The other side answered, and retrying will not change the answer."""
+
+
+def signature(credentials_ref: str, body: bytes) -> str | None:
+    """The signature header's value for ``body``; None when no secret is configured."""
+    secret = os.environ.get(credentials_ref) if credentials_ref else None
+    if not secret:
+        return None
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signature_ok(credentials_ref: str, body: bytes, header: str) -> bool:
+    """Whether ``header`` signs ``body`` under the secret; never without a secret. Compared in
+    constant time, as bytes, so any header text is safe."""
+    expected = signature(credentials_ref, body)
+    return bool(expected) and hmac.compare_digest(
+        expected.encode(), header.encode("utf-8", "replace")
+    )
+
+
+def checked(response: httpx.Response, who: str, where: str) -> httpx.Response:
+    """The response, or the failure sorted: throttled or a server error is transient (retry),
+    any other 4xx permanent (a dead letter)."""
+    if response.status_code == 429 or response.status_code >= 500:
+        raise TransientError(f"{who}: HTTP {response.status_code} on {where}")
+    if response.status_code >= 400:
+        raise PermanentError(
+            f"{who}: HTTP {response.status_code} on {where}: {response.text[:200]}"
+        )
+    return response
+
+
+def send(method: str, url: str, *, who: str, where: str, **kwargs) -> httpx.Response:
+    """One request with the connectors' timeout; a timeout or a broken connection is transient."""
+    try:
+        response = httpx.request(method, url, timeout=TIMEOUT, **kwargs)
+    except (httpx.TimeoutException, httpx.TransportError) as exc:
+        raise TransientError(f"{who}: {type(exc).__name__} on {where}") from exc
+    return checked(response, who, where)
 
 
 @dataclass(frozen=True)
@@ -46,18 +91,9 @@ def _headers(connector: Connector) -> dict:
 
 def _request(method: str, connector: Connector, path: str, **kwargs) -> dict:
     url = f"{connector.base_url.rstrip('/')}/{path.lstrip('/')}"
-    try:
-        response = httpx.request(
-            method, url, headers=_headers(connector), timeout=TIMEOUT, **kwargs
-        )
-    except (httpx.TimeoutException, httpx.TransportError) as exc:
-        raise TransientError(f"{connector.name}: {type(exc).__name__} on {path}") from exc
-    if response.status_code == 429 or response.status_code >= 500:
-        raise TransientError(f"{connector.name}: HTTP {response.status_code} on {path}")
-    if response.status_code >= 400:
-        raise PermanentError(
-            f"{connector.name}: HTTP {response.status_code} on {path}: {response.text[:200]}"
-        )
+    response = send(
+        method, url, who=connector.name, where=path, headers=_headers(connector), **kwargs
+    )
     try:
         return loads_limited(response.content, max_bytes=MAX_PAGE_BYTES)
     except JSONLimitError as exc:

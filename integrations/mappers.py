@@ -468,8 +468,15 @@ def _kept(record):
     return map_kept(record)
 
 
+def _advice(record):
+    from .edi.remittance import advice_of  # as ``_kept``
+
+    return advice_of(record)
+
+
 MAPPERS = {
     "sets": _kept,
+    "remittances": _advice,
     "interchanges": _kept,
     "statements": map_statement,
     "deliveries": map_delivery,

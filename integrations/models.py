@@ -22,10 +22,11 @@ class Connector(models.Model):
         Kind.WMS: ["inventory", "shipments", "receipts"],
         Kind.TMS: ["deliveries"],
         Kind.BANK: ["statements"],
-        # an 850 or 860 is an order record like the ERP's (997s are applied as they arrive);
+        # an 850 or 860 is an order record like the ERP's, an 820 a remittance advice for
+        # receivables (997s are applied as they arrive);
         # "sets": sets rejected or not mappable; "interchanges": files that could not be read,
         # or from a sender o2c does not trade with (both judged afresh when replayed)
-        Kind.EDI: ["orders", "sets", "interchanges"],
+        Kind.EDI: ["orders", "remittances", "sets", "interchanges"],
     }
 
     name = models.SlugField(max_length=40, unique=True)

@@ -299,7 +299,28 @@ def edi_documents(interchange: Interchange) -> list[Document]:
         for document in documents:
             if document.pk in wanted:
                 document.linked_order = orders.get(wanted[document.pk])
+    _with_advices(documents)
     return documents
+
+
+def _with_advices(documents: list[Document]) -> None:
+    """An 820's remittance advice (``advice``): stored by its inbox message, tied to its payment
+    or waiting for it (one query for all)."""
+    from receivables.models import RemittanceAdvice
+
+    messages = {d.message_id for d in documents if d.code == "820" and d.message_id}
+    advices = (
+        {
+            advice.message_id: advice
+            for advice in RemittanceAdvice.objects.filter(message_id__in=messages).select_related(
+                "payment"
+            )
+        }
+        if messages
+        else {}
+    )
+    for document in documents:
+        document.advice = advices.get(document.message_id) if document.code == "820" else None
 
 
 def trading_partners() -> list[TradingPartner]:

@@ -201,3 +201,9 @@ class OnAccountApplyForm(SplitForm):
 
     def service_kwargs(self) -> dict:
         return {"allocations": self.allocations, "note": self.cleaned_data["note"].strip()}
+
+
+class TieForm(ActionForm):
+    """Tie a waiting 820 to the payment it stands for."""
+
+    payment = forms.IntegerField(min_value=1, label="Payment number")

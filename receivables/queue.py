@@ -375,6 +375,36 @@ def on_account_get(*, user: UserLike, unapplied_id: int) -> UnappliedCash:
     return held
 
 
+# -- 820s waiting for their payment ------------------------------------------------------------
+
+
+def remittances_scoped(user: UserLike) -> QuerySet[RemittanceAdvice]:
+    """The 820s the user may see: of customers in their territories, or of no known customer."""
+    _require(user)
+    queryset = RemittanceAdvice.objects.filter(source=RemittanceAdvice.EDI_820)
+    territories = territories_for(user)
+    if territories is not None:
+        queryset = queryset.filter(
+            Q(customer__isnull=True) | Q(customer__territory__in=territories)
+        )
+    return queryset
+
+
+def remittances_waiting_page(*, user: UserLike, q: str, cursor: str | None, size: int) -> Page:
+    """820s no payment could be tied to yet, the oldest first, searched by reference, payer or
+    amount."""
+    queryset = remittances_scoped(user).filter(payment__isnull=True).select_related("customer")
+    text = q.strip()
+    if text:
+        match = Q(reference__iexact=text) | Q(payer_name__icontains=text)
+        match |= Q(customer__name__icontains=text) | Q(customer__number__iexact=text)
+        amount = _amount(text)
+        if amount is not None:
+            match |= Q(amount=amount)
+        queryset = queryset.filter(match)
+    return keyset_page(queryset, ordering=("received_at", "id"), cursor=cursor, size=size)
+
+
 # -- write-offs ---------------------------------------------------------------------------------
 
 WRITE_OFF_STATES = tuple(WriteOff.State.values)

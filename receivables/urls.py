@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import reconciliation_views, views
+from . import reconciliation_views, remittance_views, views
 
 app_name = "receivables"
 
@@ -20,6 +20,12 @@ urlpatterns = [
     path("invoices/<int:invoice_id>/", views.invoice_cash, name="invoice"),
     path("on-account/", views.on_account_list, name="on_account"),
     path("on-account/<int:unapplied_id>/apply/", views.on_account_apply, name="on_account_apply"),
+    path("remittances/", remittance_views.remittances_waiting, name="remittances"),
+    path(
+        "remittances/<int:advice_id>/tie/",
+        remittance_views.remittance_tie,
+        name="remittance_tie",
+    ),
     path("write-offs/", views.write_off_list, name="write_offs"),
     path("write-offs/new/", views.write_off_new, name="write_off_new"),
     path(

@@ -55,6 +55,10 @@ class Bank:
     malformed: list[dict] = field(default_factory=list)  # files first sent broken
     settled: set[str] = field(default_factory=set)  # invoice keys paid (or not payable)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: The customer whose remittances go by the EDI buyer's 820s, while it has a drop folder.
+    remit_by_edi: str | None = None
+    #: Payments made whose 820 is still to be sent (``State.bank_settle`` hands them over).
+    edi_advices: list[Payment] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(f"{self.seed}:bank")
@@ -173,6 +177,11 @@ class Bank:
             modifiers.append("name_variant")
         if fmt == "bai2":
             name = bank_written(name)
+        via = ""
+        if self.remit_by_edi == first.customer and fmt != "lockbox" and written:
+            # an EDI payer sends its money by ACH and what it pays by 820, apart; no draw is
+            # taken here, so the other payments' truth does not move
+            via, method = "edi820", "ach"
         return Payment(
             id="",
             kind=kind,
@@ -189,6 +198,7 @@ class Bank:
             applies=applies,
             remittance=written if method != "wire" else [],
             free_text=" ".join(line.reference for line in written) if method == "wire" else "",
+            via=via,
             on_account=amount - sum((a.applied for a in applies), ZERO),
             duplicated=fmt != "lockbox" and rng.random() < noise["duplicate"],
         )
@@ -330,13 +340,15 @@ class Bank:
                 payer_name=payment.payer_name,
                 payer_account=payment.payer_account,
                 method=payment.method,
-                remittance=tuple(payment.remittance),
+                remittance=() if payment.via else tuple(payment.remittance),
                 free_text=payment.free_text,
                 batch=batch,
                 item=item,
                 check_number=check,
             )
             self.payments.append(payment)
+            if payment.via:
+                self.edi_advices.append(payment)
             credits.append(payment.credit)
             if payment.duplicated:
                 credits.append(payment.credit)

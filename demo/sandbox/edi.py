@@ -1,8 +1,9 @@
 """The sandbox's EDI trading partner: a buyer that sends X12 850 purchase orders (cases and
-eaches, allowances, some drop ships) and 860 changes into o2c's drop folder for it, and reads the
-855, 856, 810 and 997 o2c posts back with a reader of its own (not o2c's), keeping what it
-rejected and why. Every PO carries its ground truth: the lines in eaches at the net price o2c
-should book.
+eaches, allowances, some drop ships), 860 changes, and an 820 remittance advice for each payment
+the sandbox bank makes for it (its bank statement then carries the money alone), into o2c's drop
+folder for it; and reads the 855, 856, 810 and 997 o2c posts back with a reader of its own (not
+o2c's), keeping what it rejected and why. Every PO carries its ground truth: the lines in eaches
+at the net price o2c should book; every 820, the payment it stands for.
 
 Fault switches (``switches.py``): the next n interchanges with a malformed segment or a wrong
 SE count, an interchange sent twice, and 997s held back this many seconds.
@@ -23,6 +24,10 @@ RECEIVER = ("ZZ", "O2CDIST")
 #: Items the buyer orders in cases of this many, and names by its own part numbers.
 CASE = 12
 PARTNER_NAME = "sandbox-buyer"
+#: The bank's deduction reasons (``payments.REASONS``) as the buyer writes them in an 820's ADX02
+#: (X12 element 426): 04 item not accepted, damaged; 59 item not received; 01 pricing error;
+#: 54 freight deducted; 56 advertising allowance taken; 72 authorised return.
+ADX_CODES = {"DMG": "04", "SHT": "59", "PRC": "01", "FRT": "54", "PRO": "56", "RET": "72"}
 
 
 def cased(sku: str) -> bool:
@@ -51,6 +56,7 @@ class EdiPartner:
     drop: Path | None = None  # o2c's inbound folder for this buyer
     seed: int = 11
     sent: dict[str, dict] = field(default_factory=dict)  # PO number -> ground truth
+    remitted: dict[str, dict] = field(default_factory=dict)  # payment -> its 820's truth
     control: int = 0
     received: list[Received] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)
@@ -90,6 +96,46 @@ class EdiPartner:
              ordered["price_per_unit"]],
         ]  # fmt: skip
         self._write("PC", "860", [segments], note=f"{number}-chg{truth['version']}")
+
+    def send_remittances(self, payments: list) -> list[str]:
+        """An 820 per payment the bank made for the buyer (``bank.py``), naming the payment by
+        the reference its bank reports (TRN02) and, per invoice, what it paid, the discount it
+        took and what it kept back, with the X12 reason code; one interchange each."""
+        names = []
+        for payment in payments:
+            day = payment.value_date.strftime("%Y%m%d")
+            rows = [
+                ["BPR", "C", f"{payment.amount:.2f}", "C", "ACH", "CTX", "01", "011000015", "DA",
+                 "4400012", "1044004400", "", "01", "021000021", "DA", "7700021", day],
+                ["TRN", "1", payment.credit.reference],
+                ["CUR", "PR", payment.currency],
+                ["N1", "PR", self.customer["name"][:60]],
+                ["N1", "PE", "O2C DISTRIBUTION"],
+                ["ENT", "1"],
+            ]  # fmt: skip
+            lines = []
+            for line in payment.remittance:
+                rmr = ["RMR", "IV", line.reference, "PI", f"{line.paid:.2f}",
+                       f"{line.invoice_amount:.2f}"]  # fmt: skip
+                if line.discount:
+                    rmr.append(f"{line.discount:.2f}")
+                rows.append(rmr)
+                if line.adjustment:
+                    rows.append(
+                        ["ADX", f"{-line.adjustment:.2f}", ADX_CODES.get(line.reason, "CS")]
+                    )
+                lines.append(
+                    {"reference": line.reference, "paid": str(line.paid),
+                     "discount": str(line.discount), "adjustment": str(line.adjustment),
+                     "reason": ADX_CODES.get(line.reason, "CS") if line.adjustment else ""}
+                )  # fmt: skip
+            self.remitted[payment.id] = {
+                "reference": payment.credit.reference,
+                "amount": str(payment.amount),
+                "lines": lines,
+            }
+            names.append(self._write("RA", "820", [rows], note=payment.id))
+        return names
 
     def _850(self, number: str, rng: random.Random) -> tuple[list, dict]:
         drop_ship = len(self.sent) % 5 == 4
@@ -226,6 +272,7 @@ class EdiPartner:
         with self.lock:
             return {
                 "orders": dict(self.sent),
+                "remittances": dict(self.remitted),
                 "received": [r.__dict__ for r in self.received],
                 "rejected": list(self.rejected),
             }

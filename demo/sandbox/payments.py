@@ -90,6 +90,8 @@ class Payment:
     on_account: Decimal = ZERO
     unknown: Decimal = ZERO
     duplicated: bool = False
+    #: "edi820": its remittance goes by the EDI buyer's 820, not with the money
+    via: str = ""
     credit: Credit | None = None
     file: str = ""
     statement_id: str = ""
@@ -114,6 +116,7 @@ class Payment:
             "payer_name": self.payer_name,
             "payer_account": self.payer_account,
             "duplicated": self.duplicated,
+            "remittance_via": self.via or self.format,
             "applies": [a.as_json() for a in self.applies],
             "on_account": str(self.on_account),
             "unknown": str(self.unknown),

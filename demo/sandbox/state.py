@@ -129,10 +129,15 @@ class SandboxState:
                 memos = list(self.credit_memos.values())
                 noise, size = dict(self.bank_noise), self.bank_statement_size
                 malformed = self.bank_malformed
+            # while the EDI buyer trades (it has a drop folder), it remits by 820
+            self.bank.remit_by_edi = self.edi.customer["number"] if self.edi.drop else None
             broken = self.bank.settle(due, memos, noise=noise, size=size, malformed=malformed)
             if broken:
                 with self.lock:
                     self.bank_malformed = max(0, self.bank_malformed - broken)
+            advices, self.bank.edi_advices = self.bank.edi_advices, []
+        if advices:
+            self.edi.send_remittances(advices)
 
     def bank_truth(self) -> dict:
         """What every payment made so far truly pays (for tests and the benchmark only)."""

@@ -39,12 +39,13 @@ def partners_of(orders) -> dict[int, TradingPartner]:
             wanted[order.pk] = (order.source_system, external.split(":", 1)[0])
     if not wanted:
         return {}
-    edi = set(Connector.objects.filter(kind=Connector.Kind.EDI).values_list("name", flat=True))
-    names = {name for source, name in wanted.values() if source in edi}
-    partners = {
+    partners = {  # one query: the partner's connector must be the EDI one the order came from
         (p.connector.name, p.name): p
         for p in TradingPartner.objects.select_related("customer", "connector").filter(
-            name__in=names, active=True
+            name__in={name for _, name in wanted.values()},
+            connector__name__in={source for source, _ in wanted.values()},
+            connector__kind=Connector.Kind.EDI,
+            active=True,
         )
     }
     return {pk: partners[key] for pk, key in wanted.items() if key in partners}

@@ -36,11 +36,21 @@ def _hold(order_ids, code: str, context: dict, system) -> int:
     return raised
 
 
-@transaction.atomic
 def edi_overdue(*, now=None) -> dict[str, int]:
+    """One run: the overdue 997s in one transaction, then each partner's documents in its own,
+    so one partner's trouble (a lock, a failing hold) neither delays nor undoes the others'."""
     now = now or timezone.now()
     system = get_system_user()
     counts = {"acks": 0, "documents": 0, "holds": 0}
+    with transaction.atomic():
+        _acks_overdue(now, system, counts)
+    for partner in TradingPartner.objects.select_related("connector").filter(active=True):
+        with transaction.atomic():
+            _documents_overdue(partner, now, system, counts)
+    return counts
+
+
+def _acks_overdue(now, system, counts: dict[str, int]) -> None:
     late = list(
         # of=self: the partner is joined for its name only
         Interchange.objects.select_for_update(skip_locked=True, of=("self",))
@@ -65,46 +75,55 @@ def edi_overdue(*, now=None) -> dict[str, int]:
             },
             system,
         )
-    for partner in TradingPartner.objects.select_related("connector").filter(active=True):
-        cutoff = now - timedelta(hours=partner.document_hours)
-        if partner.wants_855:
-            acknowledged = Document.objects.filter(
-                code="855", interchange__direction=Direction.OUT, order_id=OuterRef("pk")
+
+
+def _documents_overdue(partner: TradingPartner, now, system, counts: dict[str, int]) -> None:
+    cutoff = now - timedelta(hours=partner.document_hours)
+    held = Hold.objects.filter(order_id=OuterRef("order_id"), reason__code=DOCUMENT_OVERDUE)
+    if partner.wants_855:
+        acknowledged = Document.objects.filter(
+            code="855", interchange__direction=Direction.OUT, order_id=OuterRef("pk")
+        )
+        waiting = list(
+            Order.objects.filter(
+                source_system=partner.connector.name,
+                external_id__startswith=f"{partner.name}:",
+                received_at__lt=cutoff,
             )
-            held = Hold.objects.filter(order_id=OuterRef("pk"), reason__code=DOCUMENT_OVERDUE)
-            waiting = list(
-                Order.objects.filter(
-                    source_system=partner.connector.name,
-                    external_id__startswith=f"{partner.name}:",
-                    received_at__lt=cutoff,
-                )
-                .exclude(Exists(acknowledged))
-                .exclude(Exists(held))  # held once already: the next run looks further on
-                .exclude(state=OrderState.CANCELLED)
-                .order_by("received_at")
-                .values_list("pk", flat=True)[:500]
-            )
-            counts["documents"] += len(waiting)
-            counts["holds"] += _hold(
-                waiting,
-                DOCUMENT_OVERDUE,
-                {"partner": partner.name, "document": "855", "hours": partner.document_hours},
-                system,
-            )
-        stuck = Document.objects.filter(
+            .exclude(Exists(acknowledged))
+            # held once already: the next run looks further on
+            .exclude(Exists(Hold.objects.filter(order_id=OuterRef("pk"),
+                                                reason__code=DOCUMENT_OVERDUE)))
+            .exclude(state=OrderState.CANCELLED)
+            .order_by("received_at")
+            .values_list("pk", flat=True)[:500]
+        )  # fmt: skip
+        counts["documents"] += len(waiting)
+        counts["holds"] += _hold(
+            waiting,
+            DOCUMENT_OVERDUE,
+            {"partner": partner.name, "document": "855", "hours": partner.document_hours},
+            system,
+        )
+    stuck: dict[str, list[int]] = {}
+    for order_id, code in (
+        Document.objects.filter(
             interchange__partner=partner,
             interchange__direction=Direction.OUT,
             interchange__state=Interchange.State.QUEUED,
             interchange__at__lt=cutoff,
             order__isnull=False,
-        ).values_list("order_id", "code")
-        for order_id, code in stuck:
-            counts["documents"] += 1
-            counts["holds"] += _hold(
-                [order_id],
-                DOCUMENT_OVERDUE,
-                {"partner": partner.name, "document": code, "hours": partner.document_hours,
-                 "why": "not delivered"},
-                system,
-            )  # fmt: skip
-    return counts
+        )
+        .exclude(Exists(held))
+        .values_list("order_id", "code")[:500]
+    ):
+        stuck.setdefault(code, []).append(order_id)
+    for code, orders in sorted(stuck.items()):  # one read of the holds for each kind of set
+        counts["documents"] += len(orders)
+        counts["holds"] += _hold(
+            orders,
+            DOCUMENT_OVERDUE,
+            {"partner": partner.name, "document": code, "hours": partner.document_hours,
+             "why": "not delivered"},
+            system,
+        )  # fmt: skip

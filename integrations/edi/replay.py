@@ -1,6 +1,6 @@
 """Dead EDI letters replayed: a set is judged and mapped afresh (the item, unit or ship-to set up
 since), and a file read again (its partner set up since). What now maps goes on to the orders
-stream as if it had just arrived; what still cannot is a dead letter again, saying why."""
+stream (or the remittances stream) as if it had just arrived; what still cannot is a dead letter again, saying why."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pyx12.segment
 
 from ..services.attempts import finish
 from .models import Document, TradingPartner
-from .services import edi_receive, judge_set, queue_orders
+from .services import STREAM_OF, edi_receive, judge_set, queue_stream
 from .x12 import TransactionSet
 
 
@@ -44,14 +44,17 @@ def set_message_apply(message, record, counts, system) -> None:
         finish(message, error=f"still refused: {problem}"[:1000], dead=True, actor=system)
         counts["dead"] += 1
         return
+    stream = STREAM_OF[record["code"]]
+    if stream == "remittances":
+        mapped["id"] = message.external_id
+        reference = mapped["reference"]
+    else:
+        reference = mapped["edi"]["po_number"]
     inbox_store(
-        connector=partner.connector,
-        stream="orders",
-        records=[mapped],
-        keys=[message.external_id],
+        connector=partner.connector, stream=stream, records=[mapped], keys=[message.external_id]
     )
-    Document.objects.filter(message=message).update(reference=mapped["edi"]["po_number"][:64])
-    queue_orders(partner.connector)
+    Document.objects.filter(message=message).update(reference=reference[:64])
+    queue_stream(partner.connector, stream)
     finish(message, error=None, actor=system)
     counts["processed"] += 1
 

@@ -16,13 +16,13 @@ from django.utils import timezone
 
 from ..models import Connector, InboundMessage, InboundState, OutboundMessage
 from ..services.inbox import inbox_store
-from . import acks, inbound, syntax, x12
+from . import acks, inbound, remittance, syntax, x12
 from .models import FUNCTIONAL_IDS, ControlNumber, Direction, Document, Interchange, TradingPartner
 
 logger = logging.getLogger(__name__)
 
 #: What a set of each code becomes in the inbox: the EDI connector's stream.
-STREAM_OF = {"850": "orders", "860": "orders"}
+STREAM_OF = {"850": "orders", "860": "orders", "820": "remittances"}
 #: The stream a set that was rejected or could not be mapped waits in (replayed, it is judged
 #: and mapped afresh: ``edi.replay``).
 SETS = "sets"
@@ -223,6 +223,12 @@ def _judge_and_store(
                     records.append(_dead_record(key, transaction_set, interchange, partner))
                     errors.append(problem)
                     streams.append(SETS)
+                elif transaction_set.code == "820":
+                    record["id"] = key  # the inbox's identity: the set's own numbers
+                    document.reference = record["reference"][:64]
+                    records.append(record)
+                    errors.append(None)
+                    streams.append(STREAM_OF["820"])
                 else:
                     # the set's text stays on the interchange: the order record is what applies
                     document.reference = record["edi"]["po_number"][:64]
@@ -240,9 +246,10 @@ def _judge_and_store(
     for document, index in documents:
         if index is None:
             continue
+        noun = "remittance" if document.code == "820" else "order"
         what = (
             f"inbox message {document.message_id}"
-            + (f", order {document.reference}" if document.reference else "")
+            + (f", {noun} {document.reference}" if document.reference else "")
             if not errors[index]
             else f"dead letter {document.message_id}: {errors[index]}"
         )
@@ -290,12 +297,14 @@ def judge_set(
 
 def _map(transaction_set, partner, found, stored) -> tuple[dict | None, str]:
     try:
+        if transaction_set.code == "820":
+            return remittance.map_820(transaction_set, partner), ""
         if transaction_set.code == "850":
             return inbound.map_850(transaction_set, partner, found), ""
         header = next(s for s in transaction_set.segments if s.get_seg_id() == "BCH")
         external_id = inbound.order_external_id(partner, x12.value(header, 3))
         return inbound.map_860(transaction_set, partner, found, stored.get(external_id)), ""
-    except inbound.MappingProblem as exc:
+    except (inbound.MappingProblem, remittance.RemittanceProblem) as exc:
         return None, f"{transaction_set.code} #{transaction_set.control}: {exc.error.text()}"
 
 
@@ -350,15 +359,16 @@ def _store(row: Interchange, records, keys, errors, streams) -> dict[str, int]:
             "external_id", "pk"
         )
     )
-    if any(e is None for e in errors) and "orders" in by_stream:
-        queue_orders(connector)
+    for stream in ("orders", "remittances"):
+        if stream in by_stream and any(errors[i] is None for i in by_stream[stream]):
+            queue_stream(connector, stream)
     return ids
 
 
-def queue_orders(connector: Connector) -> None:
+def queue_stream(connector: Connector, stream: str = "orders") -> None:
     from ..tasks import inbox_process_task  # tasks import the inbox, which imports this
 
-    inbox_process_task.delay_on_commit(connector.pk, "orders")
+    inbox_process_task.delay_on_commit(connector.pk, stream)
 
 
 def _set_text(transaction_set: x12.TransactionSet, interchange: x12.Interchange) -> str:

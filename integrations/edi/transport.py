@@ -4,24 +4,20 @@ and outbound files written to the partner's folder or posted, signed, to its end
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import logging
 import os
 from pathlib import Path
 
-import httpx
 from django.conf import settings
 from django.db import transaction
 
 from core.errors import TransientError
 
-from ..client import TIMEOUT, PermanentError
+from ..client import SIGNATURE_HEADER, PermanentError, send, signature
 from .models import Direction, Interchange, TradingPartner
 from .services import edi_receive, edi_refuse
 
 logger = logging.getLogger(__name__)
-SIGNATURE_HEADER = "X-O2C-Signature"
 #: Files read from a partner's folder are moved here (inside it), whatever became of them: the
 #: outcome is on the interchange, and a file is never read twice nor deleted.
 DONE = "processed"
@@ -36,19 +32,6 @@ def folder(name: str) -> Path:
     if root not in path.parents and path != root:
         raise PermanentError(f"folder “{name}” is outside O2C_EDI_DIR")
     return path
-
-
-def signature(partner: TradingPartner, body: bytes) -> str | None:
-    secret = os.environ.get(partner.credentials_ref) if partner.credentials_ref else None
-    if not secret:
-        return None
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def signature_ok(partner: TradingPartner, body: bytes, header: str) -> bool:
-    expected = signature(partner, body)
-    given = header.encode("utf-8", "replace")  # compared as bytes: any header text is safe
-    return bool(expected) and hmac.compare_digest(expected.encode(), given)
 
 
 def poll_folder(partner: TradingPartner) -> dict[str, int]:
@@ -129,21 +112,11 @@ def deliver(payload: dict) -> dict:
         where = str(target / name)
     elif partner.endpoint_url:
         headers = {"Content-Type": "application/edi-x12"}
-        signed = signature(partner, body)
+        signed = signature(partner.credentials_ref, body)
         if signed:
             headers[SIGNATURE_HEADER] = signed
-        try:
-            response = httpx.post(
-                partner.endpoint_url, content=body, headers=headers, timeout=TIMEOUT
-            )
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise TransientError(f"{partner.name}: {type(exc).__name__}") from exc
-        if response.status_code == 429 or response.status_code >= 500:
-            raise TransientError(f"{partner.name}: HTTP {response.status_code}")
-        if response.status_code >= 400:
-            raise PermanentError(
-                f"{partner.name}: HTTP {response.status_code}: {response.text[:200]}"
-            )
+        send("POST", partner.endpoint_url, who=partner.name, where=name, content=body,
+             headers=headers)  # fmt: skip
         where = partner.endpoint_url
     else:
         raise PermanentError(f"{partner.name} has neither an outbound folder nor an endpoint")

@@ -1,11 +1,12 @@
 """Bank files from the inbox: parsed whole by the receivables parsers, then stored and matched in
 one transaction; a malformed file is a dead letter naming its line and field, and nothing of it
-is applied."""
+is applied. Remittance advices (EDI 820s) from the inbox: stored by receivables, tied to their
+payment, which is matched again with them."""
 
 import logging
 
 from receivables.parsers import PARSERS, ParseError
-from receivables.services import statement_store
+from receivables.services import remittance_store, statement_store
 
 from ..models import InboundMessage
 from .attempts import finish
@@ -40,4 +41,18 @@ def statement_message_apply(message: InboundMessage, record, counts, system) -> 
         totals.get("new", 0),
         totals.get("repeated", 0),
         ", ".join(f"{k} {v}" for k, v in sorted(totals.items()) if k not in ("new", "repeated")),
+    )
+
+
+def remittance_message_apply(message: InboundMessage, advice, counts, system) -> None:
+    stored = remittance_store(advice=advice, actor=system, message_id=message.pk)
+    finish(message, error=None, actor=system)
+    counts["processed"] += 1
+    if stored.outcome:
+        counts[f"payments_{stored.outcome}"] += 1
+    logger.info(
+        "Remittance %s for %s: %s",
+        advice.reference,
+        advice.amount,
+        stored.advice.note if stored.created else "sent before, nothing changed",
     )

@@ -21,7 +21,7 @@ from orders import upserts
 from ..mappers import MAPPERS, MappingError
 from ..models import Connector, InboundMessage, InboundState
 from .attempts import WAITING, claimed, finish, locked
-from .bank_messages import statement_message_apply
+from .bank_messages import remittance_message_apply, statement_message_apply
 from .event_messages import (
     delivery_message_apply,
     receipt_message_apply,
@@ -364,6 +364,7 @@ PER_MESSAGE = {
     "sets": lambda *args: _edi_handlers()[0](*args),
     "interchanges": lambda *args: _edi_handlers()[1](*args),
     "statements": statement_message_apply,
+    "remittances": remittance_message_apply,
     "orders": order_message_apply,
     "shipments": shipment_message_apply,
     "deliveries": delivery_message_apply,

@@ -115,6 +115,9 @@ class Payment(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
             models.Index(fields=["state", "-amount", "-id"], name="payment_queue_amount"),
             models.Index(fields=["state", "received_at", "id"], name="payment_queue_age"),
             models.Index(fields=["customer", "state"], name="payment_customer"),
+            # an 820 names its payment by the reference the bank reports it under
+            models.Index(fields=["bank_reference"], name="payment_bank_reference"),
+            models.Index(fields=["entry_reference"], name="payment_entry_reference"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
@@ -168,16 +171,58 @@ class Payment(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
 
 class RemittanceAdvice(models.Model):
     """What the customer said the payment pays: from bank addenda, a lockbox file, camt RmtInf or
-    an EDI 820."""
+    an EDI 820.
+
+    An 820 travels apart from its money, so it may come before the bank reports the payment or
+    after: it waits with no payment, naming the payment by its reference (TRN02, the trace or
+    check number) and amount, and is tied to the payment whichever of the two comes second
+    (``services.remittances``)."""
+
+    EDI_820 = "edi820"
 
     payment = models.ForeignKey(
         Payment, on_delete=models.CASCADE, null=True, blank=True, related_name="remittances"
     )
     source = models.CharField(max_length=16)  # addenda, lockbox, camt, edi820
     received_at = models.DateTimeField()
+    # -- what a remittance sent apart from its payment (an 820) says of the payment ----------
+    #: The payer, as the trading partner that sent it maps.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    payer_name = models.CharField(max_length=200, blank=True)
+    #: TRN02: the trace, check or wire reference the bank reports the payment under.
+    reference = models.CharField(max_length=100, blank=True)
+    amount = models.DecimalField(**MONEY, null=True, blank=True)  # BPR02
+    currency = models.CharField(max_length=3, blank=True)
+    method = models.CharField(max_length=8, blank=True)  # BPR04: ACH, CHK, FWT...
+    paid_on = models.DateField(null=True, blank=True)  # BPR16: the effective date
+    message_id = models.BigIntegerField(null=True, blank=True)  # its inbox message
+    #: Why it is tied to its payment, or why not yet.
+    note = models.CharField(max_length=200, blank=True)
     history = HistoricalRecords()
 
+    class Meta:
+        indexes = [
+            # advices waiting for their payment, found by the payment's reference
+            models.Index(
+                fields=["reference"],
+                condition=Q(payment__isnull=True),
+                name="remittance_waiting",
+            )
+        ]
+        constraints = [
+            # a partner's resend of the same remittance is one advice, not two
+            models.UniqueConstraint(
+                fields=["customer", "reference", "amount"],
+                condition=Q(source="edi820"),
+                name="remittance_820_once",
+            )
+        ]
+
     def __str__(self) -> str:
+        if self.payment_id is None:
+            return f"{self.source} remittance {self.reference} waiting for its payment"
         return f"{self.source} remittance of {self.payment_id}"
 
 

@@ -16,8 +16,10 @@ from .applying import (
 )
 from .intake import statement_store
 from .matching import payments_match
+from .remittances import AdviceIn, remittance_store, remittance_tie, remittances_link
 
 __all__ = [
+    "AdviceIn",
     "Allocation",
     "application_reverse",
     "on_account_apply",
@@ -27,6 +29,9 @@ __all__ = [
     "payment_mark_refund",
     "payment_put_on_account",
     "payments_match",
+    "remittance_store",
+    "remittance_tie",
+    "remittances_link",
     "statement_store",
     "write_off_approve",
     "write_off_create",

@@ -9,6 +9,7 @@ from ..models import BankStatement, Payment, RemittanceAdvice, RemittanceLine
 from ..parsers import Statement, entry_key
 from .batch import Remittance, payments_create
 from .matching import payments_match
+from .remittances import remittances_link
 
 #: Which remittance source an entry's lines came from, by the statement's format.
 _REMITTANCE_SOURCE = {
@@ -90,6 +91,8 @@ def statement_store(
             )
     # set-wise: a few queries for the whole file, whatever its length
     payments_create(payments=payments, remittances=remittances, actor=actor, at=now)
+    if payments:  # 820s that came before their money now meet it, before it is matched
+        remittances_link(payments, actor=actor)
     counts = {"new": len(payments), "repeated": len(statement.entries) - len(payments)}
     if payments:
         counts |= payments_match(payment_ids=[p.pk for p in payments], actor=actor)

@@ -81,6 +81,10 @@ ACCESS = {
     "receivables:action": {"post": ({CASH, MANAGER}, {"reason": "access matrix", "confirm": "on"})},
     "receivables:action_form": {"get": ({CASH, MANAGER}, None)},
     "receivables:on_account": {"get": ({CASH, MANAGER}, None)},
+    "receivables:remittances": {"get": ({CASH, MANAGER}, None)},
+    "receivables:remittance_tie": {
+        "post": ({CASH, MANAGER}, {"payment": ["{payment}"], "reason": "access matrix"})
+    },
     "receivables:on_account_apply": {
         "post": ({CASH, MANAGER}, {"invoice_1": "INV-0000001", "amount_1": "1.00"})
     },
@@ -314,7 +318,13 @@ def _cash_ids(world) -> dict[str, int]:
         from django.utils import timezone
 
         from core.roles import get_system_user
-        from receivables.models import Application, Payment, UnappliedCash, WriteOff
+        from receivables.models import (
+            Application,
+            Payment,
+            RemittanceAdvice,
+            UnappliedCash,
+            WriteOff,
+        )
 
         now, invoice = timezone.now(), world["invoice"]
         payment = Payment.objects.create(
@@ -343,7 +353,17 @@ def _cash_ids(world) -> dict[str, int]:
             kind=UnappliedCash.Kind.ON_ACCOUNT,
             created_at=now,
         )
+        # an 820 for the same money, waiting for its payment
+        advice = RemittanceAdvice.objects.create(
+            source=RemittanceAdvice.EDI_820,
+            received_at=now,
+            customer_id=invoice.customer_id,
+            reference="SEC-820",
+            amount=payment.amount,
+            currency=payment.currency,
+        )
         world["cash"] = {
+            "advice_id": advice.pk,
             "unapplied_id": held.pk,
             "payment_id": payment.pk,
             "application_id": application.pk,
@@ -503,7 +523,14 @@ def _body(body, world):
     if body is None:
         return None
     return {
-        key: [v.format(hold=world["hold"].pk, invoice=world["invoice"].pk) for v in value]
+        key: [
+            v.format(
+                hold=world["hold"].pk,
+                invoice=world["invoice"].pk,
+                payment=_cash_ids(world)["payment_id"],
+            )
+            for v in value
+        ]
         if isinstance(value, list)
         else value
         for key, value in body.items()
