@@ -50,6 +50,8 @@ class HoldSerializer(serializers.ModelSerializer):
             "resolution_code",
             "resolution_note",
             "resolved_at",
+            # triage's recommendation (suggest mode): label, probability, text, factors
+            "suggestion",
             "context",
         ]
 

@@ -183,6 +183,7 @@ class HoldRow:
     reason: HoldReason
     assignee_id: int | None
     assignee: object | None  # the user, shown by name
+    suggestion: dict  # triage's recommendation, when its model is in "suggest" mode
 
     @property
     def is_active(self) -> bool:
@@ -196,6 +197,7 @@ class HoldRow:
 _ROW_FIELDS = (
     *("id", "state", "category", "queue", "value_at_risk", "priority_score", "raised_at"),
     *("due_at", "escalation_level", "order_id", "line_id", "reason_id", "assignee_id"),
+    "suggestion",
 )
 _ROW_RELATED = {
     "order_number": F("order__number"),

@@ -312,9 +312,9 @@ def _with_advices(documents: list[Document]) -> None:
     advices = (
         {
             advice.message_id: advice
-            for advice in RemittanceAdvice.objects.filter(message_id__in=messages).select_related(
-                "payment"
-            )
+            for advice in RemittanceAdvice.objects.filter(
+                source=RemittanceAdvice.EDI_820, message_id__in=messages
+            ).select_related("payment")
         }
         if messages
         else {}

@@ -45,6 +45,7 @@ def navigation(request) -> dict:
         items.append(("Collections", reverse("dunning:worklist")))
     if Role.MANAGER in roles:
         items.append(("Dashboard", reverse("insights:dashboard")))
+        items.append(("Triage", reverse("triage:models")))
     if roles & {Role.INTEGRATION_ADMIN, Role.MANAGER}:
         items.append(("Integrations", reverse("integrations:console")))
     unread = unread_notifications(user=user)

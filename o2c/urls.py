@@ -34,6 +34,7 @@ urlpatterns = [
     path("collections/", include("dunning.urls")),
     path("integrations/", include("integrations.urls")),
     path("insights/", include("insights.urls")),
+    path("triage/", include("triage.urls")),
     path("api/v1/", include("o2c.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

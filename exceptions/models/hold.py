@@ -74,6 +74,10 @@ class Hold(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     #: What a person's release decided, for the order as it then was (``exceptions.decisions``):
     #: the decision stands until the order changes materially.
     decision = models.JSONField(default=dict, blank=True)
+    #: What triage's hold-outcome model recommends, written by ``triage`` only when the model is
+    #: in "suggest" mode (label, probability, text, factors, model, version); empty otherwise.
+    #: Kept here, not in triage, so the queue row reads it without importing triage.
+    suggestion = models.JSONField(default=dict, blank=True)
     resolution_code = models.CharField(max_length=32, blank=True)
     resolution_note = models.TextField(blank=True)
     resolved_by = models.ForeignKey(
@@ -89,6 +93,8 @@ class Hold(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     # History is read by order and by date: no index on the other foreign keys and the queue.
     history = HistoricalRecords(
         **BULK_HISTORY,
+        # a model's recommendation is recorded with its version in triage's predictions
+        excluded_fields=["suggestion"],
         no_db_index=[
             "line",
             "reason",

@@ -5,6 +5,7 @@ Each order is held once per reason: released, the hold is not raised again by th
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from django.db import transaction
@@ -17,6 +18,7 @@ from orders.models import Order, OrderState
 
 from .models import AckState, Direction, Document, Interchange, TradingPartner
 
+logger = logging.getLogger(__name__)
 ACK_OVERDUE = "EDI_ACK_OVERDUE"
 DOCUMENT_OVERDUE = "EDI_DOCUMENT_OVERDUE"
 
@@ -45,8 +47,12 @@ def edi_overdue(*, now=None) -> dict[str, int]:
     with transaction.atomic():
         _acks_overdue(now, system, counts)
     for partner in TradingPartner.objects.select_related("connector").filter(active=True):
-        with transaction.atomic():
-            _documents_overdue(partner, now, system, counts)
+        try:
+            with transaction.atomic():
+                _documents_overdue(partner, now, system, counts)
+        except Exception:  # noqa: BLE001 - the next partners are still looked at
+            logger.exception("EDI overdue scan failed for %s", partner.name)
+            counts["failed"] = counts.get("failed", 0) + 1
     return counts
 
 

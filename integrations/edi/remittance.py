@@ -55,6 +55,7 @@ def map_820(transaction_set: TransactionSet, partner: TradingPartner) -> dict:
     currency, payer = "USD", ""
     lines: list[dict] = []
     header_adjustments = ZERO
+    seen_rmr = False  # an ADX before the first RMR adjusts the payment as a whole
     for _position, segment in segments:
         seg_id = segment.get_seg_id()
         if seg_id == "CUR":
@@ -62,6 +63,7 @@ def map_820(transaction_set: TransactionSet, partner: TradingPartner) -> dict:
         elif seg_id == "N1" and value(segment, 1) == "PR":
             payer = value(segment, 2)
         elif seg_id == "RMR":
+            seen_rmr = True
             qualifier = value(segment, 1)
             lines.append(
                 {
@@ -75,9 +77,9 @@ def map_820(transaction_set: TransactionSet, partner: TradingPartner) -> dict:
             )
         elif seg_id == "ADX":
             adjustment = {"amount": value(segment, 1), "code": value(segment, 2)}
-            if lines:
+            if seen_rmr:
                 lines[-1]["adjustments"].append(adjustment)
-            else:
+            else:  # one line each, with no invoice: shown, and left out of matching
                 header_adjustments += _amount(adjustment["amount"])
                 lines.append(
                     {"reference": "", "qualifier": "", "paid": "", "invoice_amount": "",

@@ -6,7 +6,12 @@ payment, which is matched again with them."""
 import logging
 
 from receivables.parsers import PARSERS, ParseError
-from receivables.services import remittance_store, statement_store
+from receivables.services import (
+    lock_references,
+    remittance_store,
+    statement_references,
+    statement_store,
+)
 
 from ..models import InboundMessage
 from .attempts import finish
@@ -22,6 +27,10 @@ def statement_message_apply(message: InboundMessage, record, counts, system) -> 
         counts["dead"] += 1
         return
     totals: dict[str, int] = {}
+    # every reference of the file at once, before any row lock, as an 820's intake takes its
+    # own: taken statement by statement, the second would wait on an 820 holding a payment
+    # while holding the first's invoices
+    lock_references(set().union(*(statement_references(s) for s in statements)))
     for statement in statements:
         for key, value in statement_store(
             statement=statement,

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "cases",
     "dunning",
     "integrations",
+    "triage",
     "insights",
 ]
 

@@ -209,7 +209,13 @@ class RemittanceAdvice(models.Model):
                 fields=["reference"],
                 condition=Q(payment__isnull=True),
                 name="remittance_waiting",
-            )
+            ),
+            # the EDI console finds an 820's advice by its inbox message
+            models.Index(
+                fields=["message_id"],
+                condition=Q(source="edi820"),
+                name="remittance_820_message",
+            ),
         ]
         constraints = [
             # a partner's resend of the same remittance is one advice, not two
@@ -217,7 +223,13 @@ class RemittanceAdvice(models.Model):
                 fields=["customer", "reference", "amount"],
                 condition=Q(source="edi820"),
                 name="remittance_820_once",
-            )
+            ),
+            # a payment takes one 820: two would have their lines counted together
+            models.UniqueConstraint(
+                fields=["payment"],
+                condition=Q(source="edi820", payment__isnull=False),
+                name="remittance_820_per_payment",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -14,9 +14,15 @@ from .applying import (
     write_off_create,
     write_off_reject,
 )
-from .intake import statement_store
+from .intake import statement_references, statement_store
 from .matching import payments_match
-from .remittances import AdviceIn, remittance_store, remittance_tie, remittances_link
+from .remittances import (
+    AdviceIn,
+    lock_references,
+    remittance_store,
+    remittance_tie,
+    remittances_link,
+)
 
 __all__ = [
     "AdviceIn",
@@ -32,6 +38,8 @@ __all__ = [
     "remittance_store",
     "remittance_tie",
     "remittances_link",
+    "lock_references",
+    "statement_references",
     "statement_store",
     "write_off_approve",
     "write_off_create",

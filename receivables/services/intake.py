@@ -5,11 +5,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..accounts import account_fingerprint, mask_account
-from ..models import BankStatement, Payment, RemittanceAdvice, RemittanceLine
+from ..models import BankStatement, Payment, RemittanceAdvice
 from ..parsers import Statement, entry_key
 from .batch import Remittance, payments_create
 from .matching import payments_match
-from .remittances import remittances_link
+from .remittances import lock_references, remittance_line, remittances_link
 
 #: Which remittance source an entry's lines came from, by the statement's format.
 _REMITTANCE_SOURCE = {
@@ -28,6 +28,8 @@ def statement_store(
     before (the same file again, or a duplicate line in it) is counted, not stored again.
     Returns counts: new, repeated, and matching's outcomes."""
     now = timezone.now()
+    # first, before any row lock: an 820 for one of these payments may be stored meanwhile
+    lock_references(statement_references(statement))
     fingerprint = account_fingerprint(statement.bank_account)
     stored, _ = BankStatement.objects.get_or_create(
         bank_account_fingerprint=fingerprint,
@@ -75,25 +77,25 @@ def statement_store(
                         source=_REMITTANCE_SOURCE.get(statement.format, statement.format)[:16],
                         received_at=now,
                     ),
-                    lines=[
-                        RemittanceLine(
-                            reference=line.reference[:100],
-                            paid=line.paid,
-                            discount=line.discount,
-                            adjustment=line.adjustment,
-                            reason_code=line.reason_code[:16],
-                            text=line.text,
-                            invoice_amount=line.invoice_amount,
-                        )
-                        for line in entry.remittance
-                    ],
+                    lines=[remittance_line(line) for line in entry.remittance],
                 )
             )
     # set-wise: a few queries for the whole file, whatever its length
     payments_create(payments=payments, remittances=remittances, actor=actor, at=now)
-    if payments:  # 820s that came before their money now meet it, before it is matched
-        remittances_link(payments, actor=actor)
+    bare = [p for p in payments if p.key not in {r.payment.key for r in remittances}]
+    if bare:  # 820s that came before their money now meet it, before it is matched
+        remittances_link(bare, actor=actor)
     counts = {"new": len(payments), "repeated": len(statement.entries) - len(payments)}
     if payments:
         counts |= payments_match(payment_ids=[p.pk for p in payments], actor=actor)
     return counts
+
+
+def statement_references(statement: Statement) -> set[str]:
+    """The references the statement's entries are reported under, which an 820 may name."""
+    return {
+        reference
+        for entry in statement.entries
+        for reference in (entry.entry_reference[:100], entry.bank_reference[:100])
+        if reference
+    }

@@ -11,7 +11,7 @@ advisory lock per reference makes the two arrivals meet: whichever commits secon
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -47,11 +47,13 @@ class Stored:
     outcome: str  # what matching made of the payment with it, "" when not matched again
 
 
-def _lock(references: set[str]) -> None:
+def lock_references(references: set[str]) -> None:
     """Hold each reference until commit, in one order, so an advice and its payment stored at
-    the same moment by two workers cannot miss each other."""
-    if not references:
-        return
+    the same moment by two workers cannot miss each other. Taken before any row lock, on every
+    path (a bank file takes all of its references at once), so the paths cannot deadlock."""
+    references = {r for r in references if r}
+    if not references or connection.vendor != "postgresql":
+        return  # SQLite (the demo's default) runs one writing transaction at a time anyway
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended("
@@ -60,23 +62,50 @@ def _lock(references: set[str]) -> None:
         )
 
 
-def _payments_of(reference: str, amount: Decimal, currency: str) -> list[Payment]:
-    return list(
-        Payment.objects.filter(amount=amount, currency=currency)
-        .filter(Q(bank_reference=reference) | Q(entry_reference=reference))
-        .exclude(remittances__source=EDI_820)
-        .order_by("pk")[:2]
+#: How far the bank's value date may be from the 820's effective date (BPR16) for the two to be
+#: the same money: ACH settles in a day or two; a check is deposited within days.
+DATE_WINDOW = timedelta(days=10)
+
+
+def _fits(payment: Payment, advice) -> bool:
+    """The same money: amount and currency, a payer not known to be someone else, a date near."""
+    same_money = (payment.amount, payment.currency) == (advice.amount, advice.currency)
+    other_payer = None not in (payment.customer_id, advice.customer_id) and (
+        payment.customer_id != advice.customer_id
     )
+    far = bool(advice.paid_on) and abs(payment.value_date - advice.paid_on) > DATE_WINDOW
+    return same_money and not other_payer and not far
+
+
+def _candidates(advice) -> list[Payment]:
+    """Payments the bank reported under the advice's reference that could be its money and have
+    no remittance yet (one that came with addenda or an 820 would have its lines counted twice)."""
+    return [
+        payment
+        for payment in Payment.objects.filter(
+            Q(bank_reference=advice.reference) | Q(entry_reference=advice.reference),
+            amount=advice.amount,
+            currency=advice.currency,
+            remittances__isnull=True,
+        ).order_by("pk")[:5]
+        if _fits(payment, advice)
+    ]
+
+
+def _outcome(counts: dict[str, int]) -> str:
+    """What matching made of the one payment (a count may have been moved to zero)."""
+    return next((outcome for outcome, n in counts.items() if n), "")
 
 
 @transaction.atomic
 def remittance_store(*, advice: AdviceIn, actor, message_id: int | None = None) -> Stored:
-    """Store an 820's advice once (payer + reference + amount), tie it to its payment if the
-    bank has reported it, and match that payment again if it still waits for its money to be
-    applied. Applications already made stand: the advice is then kept beside them."""
+    """Store an 820's advice once (payer + reference + amount) and tie it to its payment if the
+    bank has reported it and it still waits to be applied, then match that payment again with
+    it. A payment already applied is not touched: the advice waits, saying so, for an analyst."""
+    from .applying import lock_payment
     from .matching import payments_match  # matching imports the batch writers, as does this
 
-    _lock({advice.reference})
+    lock_references({advice.reference})
     same = RemittanceAdvice.objects.filter(
         source=EDI_820,
         customer_id=advice.customer_id,
@@ -85,8 +114,12 @@ def remittance_store(*, advice: AdviceIn, actor, message_id: int | None = None) 
     ).first()
     if same is not None:
         return Stored(same, False, same.payment_id, "")
-    payments = _payments_of(advice.reference, advice.amount, advice.currency)
-    payment = payments[0] if len(payments) == 1 else None
+    found = _candidates(advice)
+    payment = None
+    if len(found) == 1:
+        payment = lock_payment(found[0].pk)
+        if payment.state not in APPLICABLE_STATES or payment.remittances.exists():
+            payment = None
     row = RemittanceAdvice(
         payment=payment,
         source=EDI_820,
@@ -99,68 +132,67 @@ def remittance_store(*, advice: AdviceIn, actor, message_id: int | None = None) 
         method=advice.method[:8],
         paid_on=advice.paid_on,
         message_id=message_id,
-        note=_note(payment, len(payments), advice),
+        note=_note(payment, found, advice),
     )
     row._history_user = actor
     row._change_reason = "Received in an 820" + (
         f", inbox message {message_id}" if message_id else ""
     )
     row.save()
-    RemittanceLine.objects.bulk_create(
-        [
-            RemittanceLine(
-                advice=row,
-                reference=line.reference[:100],
-                paid=line.paid,
-                discount=line.discount,
-                adjustment=line.adjustment,
-                reason_code=line.reason_code[:16],
-                text=line.text,
-                invoice_amount=line.invoice_amount,
-            )
-            for line in advice.lines
-        ]
-    )
+    RemittanceLine.objects.bulk_create([remittance_line(line, advice=row) for line in advice.lines])
     outcome = ""
-    if payment is not None and payment.state in APPLICABLE_STATES:
-        counts = payments_match(payment_ids=[payment.pk], actor=actor)
-        outcome = next(iter(counts), "")
+    if payment is not None:
+        outcome = _outcome(payments_match(payment_ids=[payment.pk], actor=actor))
     return Stored(row, True, payment.pk if payment else None, outcome)
 
 
-def _note(payment: Payment | None, found: int, advice: AdviceIn) -> str:
-    if payment is None:
-        if found > 1:
-            return f"Several payments carry {advice.reference} for {advice.amount}: choose one"
-        return f"Waiting for the bank to report {advice.reference} for {advice.amount}"
-    if payment.state in APPLICABLE_STATES:
+def remittance_line(line, **extra) -> RemittanceLine:
+    """A stored remittance line from a parsed or mapped one (any ``RemittanceLineLike``)."""
+    return RemittanceLine(
+        reference=line.reference[:100],
+        paid=line.paid,
+        discount=line.discount,
+        adjustment=line.adjustment,
+        reason_code=line.reason_code[:16],
+        text=line.text,
+        invoice_amount=line.invoice_amount,
+        **extra,
+    )
+
+
+def _note(payment: Payment | None, found: list[Payment], advice: AdviceIn) -> str:
+    if payment is not None:
         return "Tied to its payment on arrival; the payment was matched again with it"
-    return "Tied to its payment on arrival; the payment had been applied, and stays as it is"
+    if len(found) > 1:
+        return f"Several payments carry {advice.reference} for {advice.amount}: choose one"
+    if found:
+        return (
+            f"Payment {found[0].pk} carries {advice.reference} for {advice.amount} but was "
+            "already applied: tie it by hand if its applications should follow this 820"
+        )[:200]
+    return f"Waiting for the bank to report {advice.reference} for {advice.amount}"
 
 
 def remittances_link(payments: list[Payment], *, actor) -> int:
-    """Tie the 820s waiting for these just-stored payments to them, before they are matched
-    (in the caller's transaction). Returns how many were tied."""
+    """Tie the 820s waiting for these just-stored payments (those without a remittance of their
+    own) to them, before they are matched, in the caller's transaction. The caller has locked
+    the payments' references (``lock_references``). Returns how many were tied."""
     by_reference: dict[str, list[Payment]] = {}
     for payment in payments:
         for reference in {payment.bank_reference, payment.entry_reference} - {""}:
             by_reference.setdefault(reference, []).append(payment)
     if not by_reference:
         return 0
-    _lock(set(by_reference))
+    lock_references(set(by_reference))  # already held when the caller took them: a no-op
     waiting = list(
-        RemittanceAdvice.objects.filter(
-            source=EDI_820, payment__isnull=True, reference__in=list(by_reference)
-        ).order_by("pk")
+        RemittanceAdvice.objects.select_for_update()
+        .filter(source=EDI_820, payment__isnull=True, reference__in=list(by_reference))
+        .order_by("pk")
     )
     taken: set[int] = set()
     tied = []
     for advice in waiting:
-        fits = [
-            p
-            for p in by_reference[advice.reference]
-            if p.amount == advice.amount and p.currency == advice.currency and p.pk not in taken
-        ]
+        fits = [p for p in by_reference[advice.reference] if p.pk not in taken and _fits(p, advice)]
         if len(fits) != 1:
             continue
         taken.add(fits[0].pk)
@@ -190,6 +222,10 @@ def remittance_tie(*, actor, advice_id: int, payment_id: int, reason: str) -> St
 
     require_cash_role(actor)
     reason = require_reason(reason)
+    seen = RemittanceAdvice.objects.filter(pk=advice_id).values_list("reference", flat=True)
+    refs = Payment.objects.filter(pk=payment_id).values_list("bank_reference", "entry_reference")
+    # the same lock as the other two paths, first, so none of them ties meanwhile
+    lock_references({*seen, *(r for pair in refs for r in pair)})
     advice = (
         RemittanceAdvice.objects.select_for_update().filter(pk=advice_id, source=EDI_820).first()
     )
@@ -207,9 +243,10 @@ def remittance_tie(*, actor, advice_id: int, payment_id: int, reason: str) -> St
             f"says {advice.amount:,.2f} {advice.currency}. Nothing was changed.",
             {"field": "payment"},
         )
-    if payment.remittances.filter(source=EDI_820).exists():
+    if payment.remittances.exists():
         raise Conflict(
-            f"Payment {payment.pk} already has an 820; nothing was changed.", {"field": "payment"}
+            f"Payment {payment.pk} already has a remittance; nothing was changed.",
+            {"field": "payment"},
         )
     advice.payment = payment
     advice.note = f"Tied to payment {payment.pk} by {actor.get_username()}: {reason}"[:200]
@@ -218,6 +255,5 @@ def remittance_tie(*, actor, advice_id: int, payment_id: int, reason: str) -> St
     advice.save(update_fields=["payment", "note"])
     outcome = ""
     if payment.state in APPLICABLE_STATES:
-        counts = payments_match(payment_ids=[payment.pk], actor=actor)
-        outcome = next(iter(counts), "")
+        outcome = _outcome(payments_match(payment_ids=[payment.pk], actor=actor))
     return Stored(advice, False, payment.pk, outcome)

@@ -9,10 +9,10 @@ from decimal import Decimal
 
 import pytest
 from django.apps import apps as django_apps
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from billing.models import InvoiceState
-from billing.services import invoice_approve
 from cases.models import Case
 from core.roles import get_system_user
 from integrations.edi import x12
@@ -35,22 +35,11 @@ HEADER = (
 )
 
 
-@pytest.fixture
-def invoices(released_order, ship, finance_user):
-    """Three released invoices of one customer, for 10, 20 and 40 of item A."""
-    _reasons.seed(django_apps, None)  # re-made after transactional flushes
+@pytest.fixture(autouse=True)
+def reasons(db):
+    """The case reasons and code mappings, X12's among them (re-made after flushes)."""
+    _reasons.seed(django_apps, None)
     _x12_codes.seed(django_apps, None)
-    made, customer = [], None
-    for quantity in ("10", "20", "40"):
-        order = released_order(lines=[("A", quantity)], customer=customer)
-        customer = order.customer
-        ship(order, {1: quantity})
-        invoice = order.invoices.get()
-        if invoice.state == InvoiceState.PENDING_APPROVAL:
-            invoice_approve(invoice_id=invoice.pk, actor=finance_user, reason="checked")
-            invoice.refresh_from_db()
-        made.append(invoice)
-    return made
 
 
 @pytest.fixture
@@ -281,7 +270,20 @@ def test_an_analyst_ties_a_waiting_820_to_its_payment_in_the_browser(
     assert advice.payment is None
     # a reason is required
     response = client.post(tie, {"payment": payment.pk, "reason": " "}, follow=True)
+    advice.refresh_from_db()
     assert b"reason" in response.content.lower() and advice.payment is None
+    # an analyst of another territory neither sees it nor may tie it
+    from orders.models import TerritoryAssignment
+
+    west = make_user("cash-west", Role.CASH_APPLICATION)
+    TerritoryAssignment.objects.create(user=west, territory="NOWHERE")
+    client.force_login(west)
+    assert b"ACH-TRACE-9" not in client.get("/cash/remittances/").content
+    refused = client.post(tie, {"payment": payment.pk, "reason": "mine"})
+    assert refused.status_code == 403
+    advice.refresh_from_db()
+    assert advice.payment is None
+    client.force_login(User.objects.get(username="cash"))
     # the right one: tied, and the payment lands on the invoice the 820 names
     response = client.post(
         tie, {"payment": payment.pk, "reason": "trace written short"}, follow=True
@@ -296,3 +298,46 @@ def test_an_analyst_ties_a_waiting_820_to_its_payment_in_the_browser(
     # a second click: a clear conflict
     response = client.post(tie, {"payment": payment.pk, "reason": "again"}, follow=True)
     assert b"already tied to payment" in response.content
+
+
+def test_payment_level_adjustments_count_toward_the_total(
+    partner, invoices, django_capture_on_commit_callbacks
+):
+    first = invoices[0]
+    segments = ra_820("6006", f"{first.total - 10:.2f}", [])
+    segments[6:6] = [["ADX", "-5.00", "54"], ["ADX", "-5.00", "19"]]  # before the first RMR
+    segments.append(["RMR", "IV", first.number, "PI", f"{first.total:.2f}", f"{first.total:.2f}"])
+    received = _send(segments, django_capture_on_commit_callbacks)
+    assert received.interchange.state == "accepted", received.outcomes
+    assert _remittances(partner) == {"processed": 1}
+    lines = list(RemittanceAdvice.objects.get().lines.order_by("pk"))
+    assert [(line.reference, line.adjustment, line.reason_code) for line in lines] == [
+        ("", Decimal("5.00"), "54"),
+        ("", Decimal("5.00"), "19"),
+        (first.number, Decimal("0"), ""),
+    ]
+    assert lines[0].text.startswith("payment-level ADX 54")
+
+
+def test_an_820_for_a_payment_already_applied_waits_for_an_analyst(
+    partner, invoices, django_capture_on_commit_callbacks
+):
+    first = invoices[0]
+    # the check named its invoice itself and was applied at once
+    text = HEADER + (
+        f"LBX-1,001,1,8008,{first.total},USD,ACME RETAIL,021000021/44556677,"
+        f"{timezone.now().date()},{first.number},{first.total},,,\n"
+    )
+    for statement in parse_lockbox(text):
+        statement_store(statement=statement, source="bank", actor=get_system_user())
+    payment = Payment.objects.get()
+    assert payment.state == PaymentState.APPLIED
+    segments = ra_820(
+        "8008", f"{first.total:.2f}", [(first.number, f"{first.total:.2f}", "", "", [])]
+    )
+    _send(segments, django_capture_on_commit_callbacks)
+    assert _remittances(partner) == {"processed": 1}
+    advice = RemittanceAdvice.objects.get(source="edi820")
+    assert advice.payment is None  # never tied behind the analyst's back
+    assert "already" in advice.note or "Waiting" in advice.note
+    assert list(payment.applications.values_list("invoice_id", flat=True)) == [first.pk]

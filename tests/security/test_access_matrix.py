@@ -100,6 +100,9 @@ ACCESS = {
     },
     "receivables:reconciliation": {"get": ({Role.CASH_APPLICATION, FINANCE, MANAGER}, None)},
     "receivables:reconciliation_run": {"post": ({MANAGER}, {})},
+    # model cards: managers
+    "triage:models": {"get": ({MANAGER}, None)},
+    "triage:model": {"get": ({MANAGER}, None)},
     "cases:queue": {"get": (CASE_ROLES, None)},
     "cases:dispute_new": {
         "get": ({CS, MANAGER}, None),
@@ -266,6 +269,7 @@ def _url(pattern: str, world) -> str:
         "connector": world["connector"].name,
         "stream": "orders",
         "partner": _partner_name(world),
+        "name": _triage_model(),
     }
     return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), pattern)
 
@@ -309,6 +313,12 @@ def _message(name: str, connector):
         payload={"key": "invoice:SEC-1"},
         created_at=timezone.now(),
     )
+
+
+def _triage_model() -> str:
+    from triage.models import TriageModel
+
+    return TriageModel.objects.get_or_create(name=TriageModel.HOLD_OUTCOME)[0].name
 
 
 def _cash_ids(world) -> dict[str, int]:

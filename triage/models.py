@@ -1,0 +1,96 @@
+"""Governed predictions: each model's mode and thresholds (admin, with history), its trained
+versions with their training facts and held-out metrics, and every prediction made with its
+explanation and, once a person decides, the outcome.
+
+A version keeps its fitted parameters as JSON (coefficients, means, scales, categories), not a
+pickle: loading it runs no code, a manager can read it on the model card, and a damaged one is
+refused with a message instead of breaking the pages that show predictions."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+
+class Mode(models.TextChoices):
+    OFF = "off", "Off: no predictions"
+    SHADOW = "shadow", "Shadow: recorded, not shown"
+    SUGGEST = "suggest", "Suggest: shown to people, who decide"
+
+
+class TriageModel(models.Model):
+    """One kind of prediction and how far it may go."""
+
+    HOLD_OUTCOME = "hold_outcome"
+    NAMES = {HOLD_OUTCOME: "Hold outcome: released or rejected"}
+
+    name = models.SlugField(max_length=40, unique=True)
+    mode = models.CharField(max_length=8, choices=Mode, default=Mode.SHADOW)
+    #: A prediction is called ("likely release") at or above this probability.
+    threshold = models.DecimalField(max_digits=3, decimal_places=2, default=0.80)
+    #: Training refuses below this many resolved examples (with both outcomes among them).
+    min_examples = models.PositiveIntegerField(default=200)
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return self.NAMES.get(self.name, self.name)
+
+
+class ModelVersion(models.Model):
+    """A trained version: what it learnt from, how it did on the most recent weeks it did not
+    see, and against what naive baseline. One version of a model is active at a time."""
+
+    model = models.ForeignKey(TriageModel, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    trained_at = models.DateTimeField()
+    #: sha256 of the parameters below, as stored
+    digest = models.CharField(max_length=64)
+    features = models.JSONField(default=list)
+    parameters = models.JSONField(default=dict)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    #: the split: examples trained on, and held out (the most recent), with their outcomes
+    counts = models.JSONField(default=dict)
+    #: held-out ROC AUC, precision and recall at the threshold, Brier score; and the baseline's
+    metrics = models.JSONField(default=dict)
+    active = models.BooleanField(default=False)
+    history = HistoricalRecords(excluded_fields=["parameters"])
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["model", "number"], name="triage_version_number"),
+            models.UniqueConstraint(
+                fields=["model"], condition=Q(active=True), name="triage_one_active_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model.name} v{self.number}"
+
+
+class Prediction(models.Model):
+    """One prediction for one subject (a hold), with its explanation; the outcome is filled in
+    when a person decides: what they did, and whether that followed the recommendation."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    subject = models.CharField(max_length=16)  # "hold"
+    subject_id = models.BigIntegerField()
+    probability = models.DecimalField(max_digits=5, decimal_places=4)
+    label = models.CharField(max_length=16)  # "release" or "reject"
+    factors = models.JSONField(default=list)
+    shown = models.BooleanField(default=False)  # made in suggest mode: people saw it
+    made_at = models.DateTimeField()
+    outcome = models.CharField(max_length=16, blank=True)  # what happened: release / reject
+    followed = models.BooleanField(null=True)  # the person did what it recommended
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["subject", "subject_id", "-made_at"], name="triage_subject")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.probability} for {self.subject} {self.subject_id}"

@@ -1,0 +1,72 @@
+"""Reads for the model cards: a model's versions, its live outcomes by week."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q
+from django.db.models.functions import TruncWeek
+from django.shortcuts import get_object_or_404
+
+from .models import ModelVersion, Prediction, TriageModel
+
+
+def models_list() -> list[TriageModel]:
+    return list(TriageModel.objects.order_by("name"))
+
+
+def model_card(*, name: str) -> dict:
+    model = get_object_or_404(TriageModel, name=name)
+    versions = list(model.versions.order_by("-number")[:20])
+    active = next((v for v in versions if v.active), None)
+    if active is None:
+        active = model.versions.filter(active=True).first()
+    previous = (
+        model.versions.filter(number__lt=active.number).order_by("-number").first()
+        if active
+        else None
+    )
+    weeks = list(
+        Prediction.objects.filter(version__model=model)
+        .exclude(outcome="")
+        .annotate(week=TruncWeek("decided_at"))
+        .values("week")
+        .annotate(
+            decided=Count("pk"),
+            called=Count("pk", filter=Q(label="release")),
+            right=Count("pk", filter=Q(label="release", outcome="release")),
+            n_released=Count("pk", filter=Q(outcome="release")),
+            n_shown=Count("pk", filter=Q(shown=True)),
+            n_followed=Count("pk", filter=Q(followed=True)),
+            n_overridden=Count("pk", filter=Q(followed=False)),
+        )
+        .order_by("-week")[:12]
+    )
+    for week in weeks:
+        week["precision"] = week["right"] / week["called"] if week["called"] else None
+        week["recall"] = week["right"] / week["n_released"] if week["n_released"] else None
+    coefficients = []
+    if active is not None:
+        parameters = active.parameters or {}
+        coefficients = sorted(
+            zip(parameters.get("features", []), parameters.get("coef", []), strict=False),
+            key=lambda pair: -abs(pair[1]),
+        )
+    return {
+        "model": model,
+        "active": active,
+        "previous": previous,
+        "versions": versions,
+        "weeks": weeks,
+        "coefficients": coefficients,
+        "pending": Prediction.objects.filter(version__model=model, outcome="").count(),
+    }
+
+
+def version_status(model: TriageModel) -> str:
+    """Why predictions are absent, or ""."""
+    from .scoring import active_scorer
+
+    _, scorer, why = active_scorer(model)
+    return "" if scorer is not None else why
+
+
+__all__ = ["ModelVersion", "model_card", "models_list", "version_status"]

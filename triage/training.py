@@ -1,0 +1,169 @@
+"""Training a model version from o2c's own history: reproducible (a fixed seed, examples in a fixed
+order), tested on the most recent examples it did not see (a time split, never a shuffle), and
+compared with a naive baseline. Too little history refuses with a message saying how much is
+needed, and the active version stays. A version that does not beat its baseline on the held-out
+weeks is kept for the record but not made active."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.errors import ApplicationError
+
+from . import hold_outcome
+from .models import ModelVersion, TriageModel
+
+logger = logging.getLogger(__name__)
+SEED = 20261205
+#: The most recent share of the examples held out for testing.
+HELD_OUT = 0.2
+#: Each outcome needs at least this many examples, in training and in the held-out part.
+MIN_PER_CLASS = 10
+
+
+class NotEnoughHistory(ApplicationError):
+    pass
+
+
+def _metrics(y_true: list[int], scores: list[float], threshold: float) -> dict:
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
+    called = [s >= threshold for s in scores]
+    true_calls = sum(1 for c, y in zip(called, y_true, strict=True) if c and y)
+    positives = sum(y_true)
+    return {
+        "roc_auc": round(float(roc_auc_score(y_true, scores)), 4),
+        "precision": round(true_calls / sum(called), 4) if any(called) else None,
+        "recall": round(true_calls / positives, 4) if positives else None,
+        "brier": round(float(brier_score_loss(y_true, scores)), 4),
+        "called": sum(called),
+    }
+
+
+def train_hold_outcome(*, model: TriageModel) -> ModelVersion:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    examples = hold_outcome.training_examples()
+    released = sum(1 for e in examples if e.released)
+    rejected = len(examples) - released
+    if len(examples) < model.min_examples or min(released, rejected) < 2 * MIN_PER_CLASS:
+        raise NotEnoughHistory(
+            f"Training {model.name} needs at least {model.min_examples} holds decided by people, "
+            f"with {2 * MIN_PER_CLASS} or more of each outcome; there are {len(examples)} "
+            f"({released} released, {rejected} rejected). The active version stays."
+        )
+    cut = int(len(examples) * (1 - HELD_OUT))
+    train, test = examples[:cut], examples[cut:]
+    if min(sum(e.released for e in test), sum(not e.released for e in test)) < MIN_PER_CLASS // 2:
+        raise NotEnoughHistory(
+            f"The most recent {len(test)} decided holds, held out for testing, are nearly all of "
+            "one outcome: their scores would say nothing. The active version stays."
+        )
+    reasons = sorted({e.reason for e in examples})
+    x_train = np.array([hold_outcome.vector(e.features, e.reason, reasons) for e in train])
+    y_train = np.array([int(e.released) for e in train])
+    scaler = StandardScaler().fit(x_train)
+    scale = np.where(scaler.scale_ == 0, 1.0, scaler.scale_)
+    classifier = LogisticRegression(C=1.0, max_iter=2000, random_state=SEED)
+    classifier.fit((x_train - scaler.mean_) / scale, y_train)
+    parameters = {
+        "features": hold_outcome.feature_names(reasons),
+        "reasons": reasons,
+        "mean": [round(float(v), 10) for v in scaler.mean_],
+        "scale": [round(float(v), 10) for v in scale],
+        "coef": [round(float(v), 10) for v in classifier.coef_[0]],
+        "intercept": round(float(classifier.intercept_[0]), 10),
+    }
+    scorer = Scorer(parameters)
+    threshold = float(model.threshold)
+    y_test = [int(e.released) for e in test]
+    scores = [scorer.probability(e.features, e.reason) for e in test]
+    # the naive baseline: the customer's own past release rate for the reason, used alone
+    baseline = [e.features["customer_reason_rate"] for e in test]
+    metrics = _metrics(y_test, scores, threshold)
+    metrics["baseline"] = {
+        "rule": "the customer's earlier release rate for the reason",
+        **_metrics(y_test, baseline, threshold),
+        "base_rate": round(sum(y_test) / len(y_test), 4),
+    }
+    digest = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()
+    beats = metrics["roc_auc"] > metrics["baseline"]["roc_auc"]
+    with transaction.atomic():
+        model = TriageModel.objects.select_for_update().get(pk=model.pk)
+        last = model.versions.order_by("-number").first()
+        if beats:
+            model.versions.filter(active=True).update(active=False)
+        version = ModelVersion.objects.create(
+            model=model,
+            number=(last.number + 1) if last else 1,
+            trained_at=timezone.now(),
+            digest=digest,
+            features=parameters["features"],
+            parameters=parameters,
+            window_start=examples[0].raised_at,
+            window_end=examples[-1].raised_at,
+            counts={
+                "train": len(train),
+                "held_out": len(test),
+                "released": released,
+                "rejected": rejected,
+            },
+            metrics={**metrics, "beats_baseline": beats},
+            active=beats,
+        )
+    logger.info(
+        "Trained %s: held-out ROC AUC %s against the baseline's %s; %s",
+        version, metrics["roc_auc"], metrics["baseline"]["roc_auc"],
+        "active" if beats else "kept inactive: it does not beat the baseline",
+    )  # fmt: skip
+    return version
+
+
+TRAINERS = {TriageModel.HOLD_OUTCOME: train_hold_outcome}
+
+
+def model_train(*, name: str) -> ModelVersion:
+    model = TriageModel.objects.filter(name=name).first()
+    if model is None:
+        raise ApplicationError(f"No model “{name}”; there are: {', '.join(sorted(TRAINERS))}.")
+    return TRAINERS[name](model=model)
+
+
+class DamagedVersion(Exception):
+    pass
+
+
+class Scorer:
+    """A version's parameters, checked, and scored in plain Python: no pickle is ever loaded."""
+
+    def __init__(self, parameters: dict):
+        try:
+            self.reasons = list(parameters["reasons"])
+            self.names = list(parameters["features"])
+            self.mean = [float(v) for v in parameters["mean"]]
+            self.scale = [float(v) or 1.0 for v in parameters["scale"]]
+            self.coef = [float(v) for v in parameters["coef"]]
+            self.intercept = float(parameters["intercept"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DamagedVersion(f"its parameters cannot be read ({exc!r})") from exc
+        sizes = {len(self.names), len(self.mean), len(self.scale), len(self.coef)}
+        if len(sizes) != 1 or len(self.names) != len(hold_outcome.NUMERIC) + len(self.reasons):
+            raise DamagedVersion("its parameters do not fit together")
+
+    def contributions(self, features: dict[str, float], reason: str) -> list[float]:
+        x = hold_outcome.vector(features, reason, self.reasons)
+        return [
+            c * (v - m) / s for c, v, m, s in zip(self.coef, x, self.mean, self.scale, strict=True)
+        ]
+
+    def probability(self, features: dict[str, float], reason: str) -> float:
+        z = self.intercept + sum(self.contributions(features, reason))
+        return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
