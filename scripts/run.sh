@@ -7,6 +7,9 @@ export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-o2c.settings.local}"
 
 $BIN/python manage.py migrate --noinput
 $BIN/python manage.py seed_demo
+# months of decided holds for the triage models, then a version of each trained on them
+$BIN/python manage.py seed_triage_history
+$BIN/python manage.py train_models || true
 $BIN/python manage.py refresh_kpis
 
 pids=()
