@@ -26,6 +26,7 @@ class HoldSerializer(serializers.ModelSerializer):
     description = serializers.CharField(source="reason.description")
     line_number = serializers.IntegerField(source="line.line_number", allow_null=True)
     assignee = serializers.CharField(source="assignee.username", allow_null=True)
+    suggestion = serializers.SerializerMethodField()
 
     class Meta:
         model = Hold
@@ -54,6 +55,12 @@ class HoldSerializer(serializers.ModelSerializer):
             "suggestion",
             "context",
         ]
+
+    @extend_schema_field(
+        {"type": "object", "description": "triage's recommendation while the hold is open"}
+    )
+    def get_suggestion(self, hold) -> dict:
+        return hold.suggestion if hold.is_active else {}
 
 
 class HoldDetailSerializer(HoldSerializer):

@@ -18,6 +18,15 @@ class TriageModelAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    def save_model(self, request, obj, form, change) -> None:
+        from .models import Mode
+        from .scoring import suggestions_clear
+
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if obj.mode != Mode.SUGGEST:  # off the pages at once, not at the next scoring run
+                suggestions_clear()
+
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(SimpleHistoryAdmin):
@@ -32,14 +41,18 @@ class ModelVersionAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Make the selected version the active one (one per model)")
+    @admin.action(
+        description="Make the selected version the active one (one per model)",
+        permissions=["change"],
+    )
     def make_active(self, request, queryset):
         chosen = list(queryset)
         if len(chosen) != 1:
             self.message_user(request, "Choose exactly one version.", messages.ERROR)
             return
         version = chosen[0]
-        with transaction.atomic():
+        with transaction.atomic():  # under the model's lock, as training takes it
+            TriageModel.objects.select_for_update().get(pk=version.model_id)
             ModelVersion.objects.filter(model=version.model, active=True).update(active=False)
             version.active = True
             version._change_reason = f"Made active by {request.user.get_username()}"

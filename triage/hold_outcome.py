@@ -91,18 +91,25 @@ class Tally:
 class Example:
     hold_id: int
     raised_at: datetime
+    resolved_at: datetime
     reason: str
     features: dict[str, float]
-    released: bool | None  # None: still open
+    released: bool
+
+
+#: A hold cleared because its cause went away (a fix, a cancelled order, re-evaluation) is
+#: released by no one's judgement, whoever's action cleared it.
+CLEARED = "CLEARED"
 
 
 def decided_holds():
-    """Holds a person decided (the system's clearances are no one's judgement)."""
+    """Holds a person decided: released or rejected by someone, not cleared."""
     system = get_system_user()
     return (
         Hold.objects.filter(state__in=(HoldState.RELEASED, HoldState.REJECTED))
         .exclude(resolved_by__isnull=True)
         .exclude(resolved_by=system)
+        .exclude(resolution_code=CLEARED)
     )
 
 
@@ -119,20 +126,22 @@ def training_examples() -> list[Example]:
     )  # fmt: skip
     by_resolution = sorted(rows, key=lambda r: (r[5], r[0]))
     tally, cursor, examples = Tally(), 0, []
-    for pk, customer, reason, value, raised, _resolved, state in rows:
+    for pk, customer, reason, value, raised, resolved, state in rows:
         while cursor < len(by_resolution) and by_resolution[cursor][5] < raised:
             done = by_resolution[cursor]
             tally.add(done[1], done[2], done[6] == HoldState.RELEASED)
             cursor += 1
         examples.append(
-            Example(pk, raised, reason, tally.features(customer, reason, value),
+            Example(pk, raised, resolved, reason, tally.features(customer, reason, value),
                     state == HoldState.RELEASED)
         )  # fmt: skip
     return examples
 
 
 def current_tally(customer_ids: set[int], reasons: set[str]) -> Tally:
-    """Everything decided so far, for scoring open holds: two grouped reads."""
+    """Everything decided so far, for scoring open holds now: two grouped reads. (An open hold
+    is scored with what is known at scoring time, which includes decisions made since it was
+    raised; training reads each example as of its raising, the moment its decision was open.)"""
     tally = Tally()
     decided = decided_holds()
     for customer, reason, state, n in (

@@ -6,7 +6,10 @@ A version keeps its fitted parameters as JSON (coefficients, means, scales, cate
 pickle: loading it runs no code, a manager can read it on the model card, and a damaged one is
 refused with a message instead of breaking the pages that show predictions."""
 
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
@@ -26,8 +29,14 @@ class TriageModel(models.Model):
 
     name = models.SlugField(max_length=40, unique=True)
     mode = models.CharField(max_length=8, choices=Mode, default=Mode.SHADOW)
-    #: A prediction is called ("likely release") at or above this probability.
-    threshold = models.DecimalField(max_digits=3, decimal_places=2, default=0.80)
+    #: A prediction is called ("likely release") at or above this probability, "likely
+    #: rejection" at or below one minus it; between, it is uncertain and calls nothing.
+    threshold = models.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("0.80"),
+        validators=[MinValueValidator(Decimal("0.5")), MaxValueValidator(Decimal("0.99"))],
+    )
     #: Training refuses below this many resolved examples (with both outcomes among them).
     min_examples = models.PositiveIntegerField(default=200)
     history = HistoricalRecords()
@@ -76,12 +85,14 @@ class Prediction(models.Model):
     subject = models.CharField(max_length=16)  # "hold"
     subject_id = models.BigIntegerField()
     probability = models.DecimalField(max_digits=5, decimal_places=4)
-    label = models.CharField(max_length=16)  # "release" or "reject"
+    #: "release" or "reject" when called (at the model's threshold), "uncertain" between
+    label = models.CharField(max_length=16)
     factors = models.JSONField(default=list)
     shown = models.BooleanField(default=False)  # made in suggest mode: people saw it
     made_at = models.DateTimeField()
     outcome = models.CharField(max_length=16, blank=True)  # what happened: release / reject
-    followed = models.BooleanField(null=True)  # the person did what it recommended
+    #: the person did what it recommended (only for a call that was shown; else unknown)
+    followed = models.BooleanField(null=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -90,6 +101,12 @@ class Prediction(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["subject", "subject_id", "-made_at"], name="triage_subject")
+        ]
+        constraints = [
+            # a version scores a subject once: two overlapping runs cannot record it twice
+            models.UniqueConstraint(
+                fields=["version", "subject", "subject_id"], name="triage_prediction_once"
+            )
         ]
 
     def __str__(self) -> str:

@@ -13,13 +13,14 @@ import logging
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from exceptions.models import Hold
+from exceptions.models import ACTIVE_STATES, Hold
 
 from . import hold_outcome
 from .models import Mode, ModelVersion, Prediction, TriageModel
-from .training import DamagedVersion, Scorer
+from .training import DamagedVersion, Scorer, digest_of
 
 logger = logging.getLogger(__name__)
 #: Open holds scored per run at most; the rest on the next runs, oldest first.
@@ -30,78 +31,90 @@ _loaded: dict[int, Scorer] = {}
 
 
 def active_scorer(model: TriageModel) -> tuple[ModelVersion | None, Scorer | None, str]:
-    """(the active version, its scorer, "") or why there is none."""
-    version = model.versions.filter(active=True).only("pk", "number", "parameters").first()
+    """(the active version, its scorer, "") or why there is none. The parameters are checked
+    against the digest taken when the version was trained before they are used."""
+    version = (
+        model.versions.filter(active=True).only("pk", "number", "digest", "parameters").first()
+    )
     if version is None:
         return None, None, "no version is active yet: train one (manage.py train_models)"
-    scorer = _loaded.get(version.pk)
+    key = (version.pk, version.digest)
+    scorer = _loaded.get(key)
     if scorer is None:
         try:
+            if digest_of(version.parameters) != version.digest:
+                raise DamagedVersion("its parameters no longer match their digest")
             scorer = Scorer(version.parameters)
         except DamagedVersion as exc:
             return version, None, f"version {version.number} cannot be used: {exc}"
         _loaded.clear()  # one version per model is in use: the one before is let go
-        _loaded[version.pk] = scorer
+        _loaded[key] = scorer
     return version, scorer, ""
 
 
 def _text(probability: float, threshold: float) -> tuple[str, str]:
+    """(label, words): a call at the threshold either way; between, uncertain (no call)."""
     if probability >= threshold:
         return "release", f"Likely release, {probability:.0%}"
     if probability <= 1 - threshold:
         return "reject", f"Likely rejection, {1 - probability:.0%}"
-    return ("release" if probability >= 0.5 else "reject"), f"Uncertain, {probability:.0%} release"
+    return "uncertain", f"Uncertain, {probability:.0%} release"
+
+
+#: Columns that say one thing together: a reason's one-hot columns (its absence from the others
+#: weighs too), and a customer's rate for the reason with how many decisions it rests on.
+GROUPS = {
+    "value_log": "value",
+    "customer_reason_rate": "pair",
+    "customer_reason_count": "pair",
+    "customer_rate": "customer",
+}
 
 
 def _factors(scorer: Scorer, features, reason: str, words: dict[str, str]) -> list[dict]:
-    contributions = scorer.contributions(features, reason)
-    named = []
-    for name, weight in zip(scorer.names, contributions, strict=True):
-        if name.startswith("reason="):
-            if name != f"reason={reason}":
-                continue  # another reason's absence says nothing about this hold
-            text = words["reason"]
-        elif name == "value_log":
-            text = f"value at risk {features['value']:,.2f}"
-        else:
-            text = words[name]
-        named.append({"text": text, "direction": "+" if weight > 0 else "-",
-                      "weight": round(weight, 3)})  # fmt: skip
+    weights: dict[str, float] = {}
+    for name, weight in zip(scorer.names, scorer.contributions(features, reason), strict=True):
+        group = "reason" if name.startswith("reason=") else GROUPS[name]
+        weights[group] = weights.get(group, 0.0) + weight
+    texts = {
+        "value": f"value at risk {features['value']:,.2f}",
+        "pair": words["customer_reason_rate"],
+        "customer": words["customer_rate"],
+        "reason": words["reason"],
+    }
+    named = [
+        {"text": texts[group], "direction": "+" if weight > 0 else "-", "weight": round(weight, 3)}
+        for group, weight in weights.items()
+    ]
     named.sort(key=lambda f: -abs(f["weight"]))
-    seen, top = set(), []
-    for factor in named:  # a reason's count and rate say the same thing: name it once
-        if factor["text"] not in seen:
-            seen.add(factor["text"])
-            top.append(factor)
-    return top[:FACTORS]
+    return named[:FACTORS]
 
 
 def holds_score(*, limit: int = BATCH) -> dict[str, int | str]:
     """Score the open holds the active version has not scored yet. Returns counts, or why not."""
     model = TriageModel.objects.filter(name=TriageModel.HOLD_OUTCOME).first()
     if model is None or model.mode == Mode.OFF:
-        _clear_suggestions()
         return {"scored": 0, "why": "the model is off"}
     version, scorer, why = active_scorer(model)
     if scorer is None:
         # a damaged version is worth a warning; none trained yet is the normal start
         (logger.warning if version is not None else logger.info)("Hold outcome not scored: %s", why)
-        _clear_suggestions()
+        if version is not None:
+            suggestions_clear()  # what it showed can no longer be explained
         return {"scored": 0, "why": why}
-    if model.mode != Mode.SUGGEST:
-        _clear_suggestions()
+    shown = model.mode == Mode.SUGGEST
+    caught_up = _show_recorded(model, version) if shown else 0
     rows = hold_outcome.open_holds(limit, exclude_scored_by=version.pk)
     if not rows:
-        return {"scored": 0}
+        return {"scored": 0, "shown": caught_up} if shown else {"scored": 0}
     tally = hold_outcome.current_tally({r[1] for r in rows}, {r[2] for r in rows})
     threshold = float(model.threshold)
     now = timezone.now()
-    shown = model.mode == Mode.SUGGEST
     predictions, suggestions = [], {}
     for pk, customer, reason, value, _raised in rows:
         features = tally.features(customer, reason, value)
         probability = scorer.probability(features, reason)
-        label, text = _text(probability, threshold)
+        label, _ = _text(probability, threshold)
         factors = _factors(scorer, {**features, "value": value}, reason,
                            tally.words(customer, reason))  # fmt: skip
         predictions.append(
@@ -112,19 +125,50 @@ def holds_score(*, limit: int = BATCH) -> dict[str, int | str]:
             )
         )  # fmt: skip
         if shown:
-            suggestions[pk] = {
-                "label": label, "probability": round(probability, 4), "text": text,
-                "factors": factors, "model": model.name, "version": version.number,
-            }  # fmt: skip
+            suggestions[pk] = _suggestion(model, version, probability, factors)
     with transaction.atomic():
-        Prediction.objects.bulk_create(predictions, batch_size=1000)
-        if suggestions:
-            holds = [Hold(pk=pk, suggestion=s) for pk, s in suggestions.items()]
-            # no history row: the prediction itself is the record, with its version
-            Hold.objects.bulk_update(holds, ["suggestion"], batch_size=1000)
-    return {"scored": len(predictions), "shown": len(suggestions)}
+        # a run overlapping this one may have scored some meanwhile: each is recorded once
+        Prediction.objects.bulk_create(predictions, batch_size=1000, ignore_conflicts=True)
+        _write(suggestions)
+    return {"scored": len(predictions), "shown": len(suggestions) + caught_up}
 
 
-def _clear_suggestions() -> int:
-    """Recommendations go from the pages as soon as the model is no longer in suggest mode."""
-    return Hold.objects.exclude(suggestion={}).update(suggestion={})
+def _suggestion(model, version, probability: float, factors: list[dict]) -> dict:
+    label, text = _text(probability, float(model.threshold))
+    return {"label": label, "probability": round(probability, 4), "text": text,
+            "factors": factors, "model": model.name, "version": version.number}  # fmt: skip
+
+
+def _write(suggestions: dict[int, dict]) -> None:
+    if suggestions:
+        holds = [Hold(pk=pk, suggestion=s) for pk, s in suggestions.items()]
+        # no history row: the prediction itself is the record, with its version
+        Hold.objects.bulk_update(holds, ["suggestion"], batch_size=1000)
+
+
+def _show_recorded(model: TriageModel, version: ModelVersion) -> int:
+    """Open holds this version scored while nothing was shown (shadow, or off since): in suggest
+    mode their recorded prediction is shown, not made again."""
+    recorded = Prediction.objects.filter(version=version, subject="hold", subject_id=OuterRef("pk"))
+    waiting = list(
+        Hold.objects.filter(state__in=ACTIVE_STATES, suggestion={})
+        .filter(Exists(recorded))
+        .values_list("pk", flat=True)[:BATCH]
+    )
+    if not waiting:
+        return 0
+    predictions = Prediction.objects.filter(version=version, subject="hold", subject_id__in=waiting)
+    suggestions = {
+        p.subject_id: _suggestion(model, version, float(p.probability), p.factors)
+        for p in predictions
+    }
+    with transaction.atomic():
+        predictions.update(shown=True)
+        _write(suggestions)
+    return len(suggestions)
+
+
+def suggestions_clear() -> int:
+    """Take every recommendation off the pages (the model left suggest mode, or its version can
+    no longer be read). Only open holds can show one, so only they are looked at."""
+    return Hold.objects.filter(state__in=ACTIVE_STATES).exclude(suggestion={}).update(suggestion={})

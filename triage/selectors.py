@@ -28,7 +28,7 @@ def model_card(*, name: str) -> dict:
         Prediction.objects.filter(version__model=model)
         .exclude(outcome="")
         .annotate(week=TruncWeek("decided_at"))
-        .values("week")
+        .values("week", "version__number")
         .annotate(
             decided=Count("pk"),
             called=Count("pk", filter=Q(label="release")),
@@ -38,7 +38,7 @@ def model_card(*, name: str) -> dict:
             n_followed=Count("pk", filter=Q(followed=True)),
             n_overridden=Count("pk", filter=Q(followed=False)),
         )
-        .order_by("-week")[:12]
+        .order_by("-week", "-version__number")[:24]
     )
     for week in weeks:
         week["precision"] = week["right"] / week["called"] if week["called"] else None
@@ -57,7 +57,10 @@ def model_card(*, name: str) -> dict:
         "versions": versions,
         "weeks": weeks,
         "coefficients": coefficients,
-        "pending": Prediction.objects.filter(version__model=model, outcome="").count(),
+        # the holds the version in use scored that are still undecided
+        "pending": Prediction.objects.filter(
+            version__model=model, version__active=True, outcome=""
+        ).count(),
     }
 
 

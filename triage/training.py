@@ -61,7 +61,16 @@ def train_hold_outcome(*, model: TriageModel) -> ModelVersion:
             f"({released} released, {rejected} rejected). The active version stays."
         )
     cut = int(len(examples) * (1 - HELD_OUT))
-    train, test = examples[:cut], examples[cut:]
+    test = examples[cut:]
+    # trained only on what was decided before the held-out weeks begin: no label from the
+    # test period leaks into the model that is tested on it
+    train = [e for e in examples[:cut] if e.resolved_at < test[0].raised_at]
+    if min(sum(e.released for e in train), sum(not e.released for e in train)) < MIN_PER_CLASS:
+        raise NotEnoughHistory(
+            f"Of the {len(train)} holds decided before the held-out weeks, fewer than "
+            f"{MIN_PER_CLASS} had one of the outcomes: more history is needed. "
+            "The active version stays."
+        )
     if min(sum(e.released for e in test), sum(not e.released for e in test)) < MIN_PER_CLASS // 2:
         raise NotEnoughHistory(
             f"The most recent {len(test)} decided holds, held out for testing, are nearly all of "
@@ -94,10 +103,19 @@ def train_hold_outcome(*, model: TriageModel) -> ModelVersion:
         **_metrics(y_test, baseline, threshold),
         "base_rate": round(sum(y_test) / len(y_test), 4),
     }
-    digest = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()
-    beats = metrics["roc_auc"] > metrics["baseline"]["roc_auc"]
+    digest = digest_of(parameters)
     with transaction.atomic():
         model = TriageModel.objects.select_for_update().get(pk=model.pk)
+        active = model.versions.filter(active=True).first()
+        if active is not None and active.digest == digest:
+            return active  # the same history gives the same version: nothing new to keep
+        # it must beat the naive rule, and the version in use on the same held-out holds
+        incumbent = _auc_of(active, test)
+        if incumbent is not None:
+            metrics["active_version"] = {"number": active.number, "roc_auc": incumbent}
+        beats = metrics["roc_auc"] > metrics["baseline"]["roc_auc"] and (
+            incumbent is None or metrics["roc_auc"] >= incumbent
+        )
         last = model.versions.order_by("-number").first()
         if beats:
             model.versions.filter(active=True).update(active=False)
@@ -122,9 +140,27 @@ def train_hold_outcome(*, model: TriageModel) -> ModelVersion:
     logger.info(
         "Trained %s: held-out ROC AUC %s against the baseline's %s; %s",
         version, metrics["roc_auc"], metrics["baseline"]["roc_auc"],
-        "active" if beats else "kept inactive: it does not beat the baseline",
+        "active" if beats else "kept inactive: it beats neither the baseline nor the active one",
     )  # fmt: skip
     return version
+
+
+def digest_of(parameters: dict) -> str:
+    return hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()
+
+
+def _auc_of(version: ModelVersion | None, test: list) -> float | None:
+    """The active version's ROC AUC on the same held-out holds, if it can still be read."""
+    from sklearn.metrics import roc_auc_score
+
+    if version is None:
+        return None
+    try:
+        scorer = Scorer(version.parameters)
+        scores = [scorer.probability(e.features, e.reason) for e in test]
+    except (DamagedVersion, IndexError, ValueError):
+        return None
+    return round(float(roc_auc_score([int(e.released) for e in test], scores)), 4)
 
 
 TRAINERS = {TriageModel.HOLD_OUTCOME: train_hold_outcome}
