@@ -21,6 +21,7 @@ MEASUREMENTS = (
     "cash",
     "cases",
     "edi",
+    "triage",
 )
 
 
@@ -72,7 +73,7 @@ def main() -> int:
         return 2
     from django.core.management import call_command
 
-    from . import cases, cash, edi, measure, workers
+    from . import cases, cash, edi, measure, triage, workers
     from .cash_data import CASH_SCALES, cash_present, generate_cash
     from .generate import SCALES, generate, present
     from .scratch import ScratchCopyRefused, row_counts
@@ -142,6 +143,8 @@ def main() -> int:
         ("cases", lambda: cases.case_pages(requests)),
         # X12 850s through the partners' folders, by two real workers, beside the JSON intake
         ("edi", lambda: edi.edi_intake(ingestion_orders * 5)),
+        # the hold-outcome model on a generated history, beside its naive baseline
+        ("triage", lambda: triage.hold_outcome_quality(900)),
     ]
     found = row_counts()
     figures: list[measure.Figure] = []

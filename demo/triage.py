@@ -38,14 +38,16 @@ def shaky(customer_number: str) -> bool:
     return int(hashlib.sha256(customer_number.encode()).hexdigest()[:8], 16) % 3 == 0
 
 
-def seed_triage_history(*, holds: int = 900, seed: int = 20261205) -> int:
-    """Older decided holds on orders of their own (source ``demo-history``); idempotent."""
+def seed_triage_history(*, holds: int = 900, seed: int = 20261205, deciders=None) -> int:
+    """Older decided holds on orders of their own (source ``demo-history``); idempotent.
+    ``deciders``: the analyst deciding each queue's holds ({"credit": user, "pricing": user}),
+    by default the demo's logins of those names."""
     if Order.objects.filter(source_system=SOURCE).exists():
         return 0
     rng = random.Random(seed)
     customers = list(Customer.objects.order_by("number")[:120])
     reasons = {r.code: r for r in HoldReason.objects.filter(code__in=REASONS)}
-    users = {
+    users = deciders or {
         u.username: u for u in get_user_model().objects.filter(username__in=["credit", "pricing"])
     }
     if not customers or len(reasons) < len(REASONS) or len(users) < 2:

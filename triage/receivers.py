@@ -15,6 +15,7 @@ from .models import Prediction
 def record_outcome(sender, *, hold, **kwargs) -> None:
     if hold.suggestion:  # a closed hold shows no recommendation, anywhere
         Hold.objects.filter(pk=hold.pk).update(suggestion={})
+        hold.suggestion = {}  # nor writes one back if the service saves it again
     if hold.resolution_code == CLEARED:
         return  # its cause went away: nobody decided, so there is no outcome to learn from
     latest = (
