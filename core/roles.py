@@ -48,6 +48,28 @@ def is_system_user(user: UserLike) -> bool:
     return user.is_authenticated and user.get_username() == settings.O2C_SYSTEM_USERNAME
 
 
+def is_model_user(user: UserLike) -> bool:
+    """A trained model acting in "act" mode: an inactive account (it can never log in, and holds
+    no role, so every service that checks roles refuses it) named by its model and version."""
+    return (
+        getattr(user, "pk", None) is not None
+        and not user.is_active
+        and user.get_username().startswith(settings.O2C_MODEL_USERNAME_PREFIX)
+    )
+
+
+def model_user(name: str, version: int):
+    """The account a model version acts as, so history names the version as the author."""
+    user, created = get_user_model().objects.get_or_create(
+        username=f"{settings.O2C_MODEL_USERNAME_PREFIX}{name}-v{version}",
+        defaults={"first_name": "Model", "last_name": f"{name} v{version}", "is_active": False},
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
 def get_system_user():
     """The connector/task identity; created by migration, cannot log in."""
     user, _ = get_user_model().objects.get_or_create(

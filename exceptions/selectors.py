@@ -39,6 +39,7 @@ class ResolvedPolicy:
     thresholds: Thresholds
     anomaly_history_orders: int
     maker_checker_amount: Decimal
+    model_credit_amount: Decimal
     segment_weight: Decimal
     materiality: Materiality
 
@@ -67,6 +68,7 @@ def _resolved(rows: dict, segment: str) -> ResolvedPolicy:
         thresholds=HoldPolicy.thresholds_from(values),
         anomaly_history_orders=values["anomaly_history_orders"],
         maker_checker_amount=values["maker_checker_amount"],
+        model_credit_amount=values["model_credit_amount"],
         segment_weight=values["segment_weight"],
         materiality=HoldPolicy.materiality_from(values),
     )

@@ -9,3 +9,6 @@ hold_released = Signal()
 #: that saves it, after the save, so a receiver's writes (an outbox row) commit or roll back with
 #: it. kwargs: hold.
 hold_closed = Signal()
+#: A person undid a model's automatic release: the hold is open again. Sent inside the
+#: transaction. kwargs: hold, actor.
+hold_reinstated = Signal()

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import trigger_client_event
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from core.forms import ActionForm
 from core.http import next_url, refused
@@ -134,7 +134,11 @@ ACTIONS = {
     "accept_backorder": (ActionForm, services.hold_accept_backorder),
     "close_short": (ActionForm, services.hold_close_short),
     "investigate": (ActionForm, services.hold_investigate),
+    "reinstate": (ActionForm, services.hold_reinstate),
 }
+#: Actions taken on the hold's own page, not on a queue row (a released hold has no row): the
+#: page is loaded again, with the outcome as a message.
+PAGE_ACTIONS = {"reinstate"}
 FIELD_TO_KWARG = {"ship_to": "ship_to_id", "to_user": "to_user_id"}
 
 
@@ -162,11 +166,16 @@ def hold_action(request: HttpRequest, hold_id: int, action: str) -> HttpResponse
             )
         if refusal:
             status, error = refusal.status, refusal.message
-    if not request.htmx:
+    if not request.htmx or action in PAGE_ACTIONS:
         messages.error(request, error) if error else messages.success(
             request, f"Done: {action.replace('_', ' ')}."
         )
-        return redirect(next_url(request, reverse("exceptions:mine")))
+        url = next_url(request, reverse("exceptions:mine"))
+        if not request.htmx:
+            return redirect(url)
+        response = HttpResponseClientRedirect(url)
+        response.status_code = status  # htmx follows HX-Redirect whatever the status
+        return response
     row = render_hold_rows(
         request,
         [selectors.queue_row(user=request.user, hold_id=hold_id)],

@@ -9,7 +9,8 @@ from .models import ModelVersion, TriageModel
 
 @admin.register(TriageModel)
 class TriageModelAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "mode", "threshold", "min_examples"]
+    list_display = ["name", "mode", "threshold", "act_confidence", "act_value_limit",
+                    "precision_floor"]  # fmt: skip
     readonly_fields = ["name"]
 
     def has_add_permission(self, request) -> bool:
@@ -19,12 +20,12 @@ class TriageModelAdmin(SimpleHistoryAdmin):
         return False
 
     def save_model(self, request, obj, form, change) -> None:
-        from .models import Mode
+        from .models import SHOWN_MODES
         from .scoring import suggestions_clear
 
         with transaction.atomic():
             super().save_model(request, obj, form, change)
-            if obj.mode != Mode.SUGGEST:  # off the pages at once, not at the next scoring run
+            if obj.mode not in SHOWN_MODES:  # off the pages at once, not at the next scoring run
                 suggestions_clear()
 
 

@@ -21,6 +21,7 @@ from django.db.models import Count
 
 from core.roles import get_system_user
 from exceptions.models import ACTIVE_STATES, Hold, HoldState
+from exceptions.models.hold import MODEL_RELEASE
 
 #: How many decisions of prior weight the reason's overall rate carries in a customer's rate.
 SMOOTHING = 2.0
@@ -103,13 +104,14 @@ CLEARED = "CLEARED"
 
 
 def decided_holds():
-    """Holds a person decided: released or rejected by someone, not cleared."""
+    """Holds a person decided: released or rejected by someone, not cleared, and not released by
+    a model (a model learning from its own releases would only grow surer of itself)."""
     system = get_system_user()
     return (
         Hold.objects.filter(state__in=(HoldState.RELEASED, HoldState.REJECTED))
         .exclude(resolved_by__isnull=True)
         .exclude(resolved_by=system)
-        .exclude(resolution_code=CLEARED)
+        .exclude(resolution_code__in=(CLEARED, MODEL_RELEASE))
     )
 
 

@@ -19,6 +19,13 @@ class Mode(models.TextChoices):
     OFF = "off", "Off: no predictions"
     SHADOW = "shadow", "Shadow: recorded, not shown"
     SUGGEST = "suggest", "Suggest: shown to people, who decide"
+    #: as suggest, and releases the holds it is surest of inside narrow limits
+    #: (``exceptions.services.automatic``); everything else stays with people
+    ACT = "act", "Act: shown, and releases inside its limits"
+
+
+#: Modes whose predictions people see.
+SHOWN_MODES = (Mode.SUGGEST, Mode.ACT)
 
 
 class TriageModel(models.Model):
@@ -39,6 +46,36 @@ class TriageModel(models.Model):
     )
     #: Training refuses below this many resolved examples (with both outcomes among them).
     min_examples = models.PositiveIntegerField(default=200)
+    #: Act mode releases a hold only at or above this probability of release ...
+    act_confidence = models.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("0.95"),
+        validators=[MinValueValidator(Decimal("0.5")), MaxValueValidator(Decimal("0.99"))],
+        help_text="Act mode releases a hold only at or above this probability of release.",
+    )
+    #: ... and only a hold worth at most this much (the policy's limits bound it as well).
+    act_value_limit = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("1000.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Act mode releases only holds whose value at risk is at most this; the "
+        "maker-checker and model credit amounts of the hold policy bound it as well.",
+    )
+    #: Live precision of its release calls over the last 7 days below this, on at least
+    #: ``floor_calls`` decided calls, takes a model in act mode back to suggest.
+    precision_floor = models.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("0.80"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text="Below this live precision (last 7 days), act mode drops back to suggest and "
+        "managers are told.",
+    )
+    floor_calls = models.PositiveIntegerField(
+        default=20, help_text="Decided calls needed before the floor is judged."
+    )
     history = HistoricalRecords()
 
     def __str__(self) -> str:
@@ -97,6 +134,10 @@ class Prediction(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    #: what the model did itself in act mode: "released", "refused" (a limit stopped it; the
+    #: note says which), "undone" (a person reopened what it released)
+    action = models.CharField(max_length=16, blank=True)
+    action_note = models.TextField(blank=True)
 
     class Meta:
         indexes = [

@@ -1,7 +1,14 @@
 """Scoring open holds with the hold-outcome model's active version, as its mode allows: off makes
 nothing; shadow records each prediction and shows nothing; suggest records it and writes the
 recommendation, with its top factors in words, to ``Hold.suggestion`` for the queue and the hold
-page. The model never acts: people release and reject.
+page; act does as suggest, then releases the open holds it is surest of, one at a time, through
+``exceptions.services.hold_auto_release``, which enforces the limits (value, maker-checker, credit
+policy, overridable reasons, release-blocking holds only). A refusal is recorded with the limit
+that stopped it; a release is recorded in the hold's history with the model version's account as
+author and the explanation as reason, and a person can undo it.
+
+Each run ends by checking act mode's live precision against the model's floor: below it, the
+model drops back to suggest and the managers are told.
 
 Workers read which version is active on every run, so a newly trained version (or one an admin
 switched back to) is used from the next run on, without a restart; its parameters are kept in
@@ -10,16 +17,21 @@ memory while it stays active."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from exceptions.models import ACTIVE_STATES, Hold
+from core.errors import ApplicationError
+from core.roles import Role, get_system_user, model_user
+from exceptions.models import ACTIVE_STATES, Hold, HoldState
+from exceptions.notifications import notify_users
+from exceptions.services import hold_auto_release
 
 from . import hold_outcome
-from .models import Mode, ModelVersion, Prediction, TriageModel
+from .models import SHOWN_MODES, Mode, ModelVersion, Prediction, TriageModel
 from .training import DamagedVersion, Scorer, digest_of
 
 logger = logging.getLogger(__name__)
@@ -27,6 +39,10 @@ logger = logging.getLogger(__name__)
 BATCH = 2000
 #: How many factors a recommendation names.
 FACTORS = 3
+#: Holds act mode tries to release per run at most (each in its own transaction).
+ACT_BATCH = 200
+#: The live precision the floor is judged on: release calls decided in this many last days.
+FLOOR_DAYS = 7
 _loaded: dict[int, Scorer] = {}
 
 
@@ -102,11 +118,12 @@ def holds_score(*, limit: int = BATCH) -> dict[str, int | str]:
         if version is not None:
             suggestions_clear()  # what it showed can no longer be explained
         return {"scored": 0, "why": why}
-    shown = model.mode == Mode.SUGGEST
+    shown = model.mode in SHOWN_MODES
     caught_up = _show_recorded(model, version) if shown else 0
     rows = hold_outcome.open_holds(limit, exclude_scored_by=version.pk)
     if not rows:
-        return {"scored": 0, "shown": caught_up} if shown else {"scored": 0}
+        done = {"scored": 0, "shown": caught_up} if shown else {"scored": 0}
+        return {**done, **_act_and_watch(model, version)}
     tally = hold_outcome.current_tally({r[1] for r in rows}, {r[2] for r in rows})
     threshold = float(model.threshold)
     now = timezone.now()
@@ -130,7 +147,92 @@ def holds_score(*, limit: int = BATCH) -> dict[str, int | str]:
         # a run overlapping this one may have scored some meanwhile: each is recorded once
         Prediction.objects.bulk_create(predictions, batch_size=1000, ignore_conflicts=True)
         _write(suggestions)
-    return {"scored": len(predictions), "shown": len(suggestions) + caught_up}
+    done = {"scored": len(predictions), "shown": len(suggestions) + caught_up}
+    return {**done, **_act_and_watch(model, version)}
+
+
+def _act_and_watch(model: TriageModel, version: ModelVersion) -> dict[str, int | str]:
+    if model.mode != Mode.ACT:
+        return {}
+    done = holds_act(model, version)
+    dropped = precision_watch(model)
+    return {**done, "dropped": dropped} if dropped else done
+
+
+def holds_act(model: TriageModel, version: ModelVersion, *, limit: int = ACT_BATCH) -> dict:
+    """Release the open holds this version calls "release" at or above the act confidence, each
+    through the exceptions service that checks the limits. Each prediction is acted on once:
+    released or refused (with why), and a hold whose automatic release a person undid is never
+    released automatically again, by this version or a later one."""
+    undone = Prediction.objects.filter(subject="hold", subject_id=OuterRef("subject_id"),
+                                       action="undone")  # fmt: skip
+    still_open = Hold.objects.filter(pk=OuterRef("subject_id"), state=HoldState.OPEN)
+    candidates = list(
+        Prediction.objects.filter(
+            version=version, subject="hold", action="", outcome="", label="release",
+            probability__gte=model.act_confidence,
+        )
+        .filter(Exists(still_open))
+        .exclude(Exists(undone))
+        .order_by("made_at", "pk")[:limit]
+    )  # fmt: skip
+    if not candidates:
+        return {"released": 0, "refused": 0}
+    actor = model_user(model.name, version.number)
+    released = refused = 0
+    for prediction in candidates:
+        _, words = _text(float(prediction.probability), float(model.threshold))
+        because = "; ".join(f["text"] for f in prediction.factors)
+        reason = f"{model.name} v{version.number}: {words}: {because}"
+        try:
+            hold_auto_release(
+                hold_id=prediction.subject_id, actor=actor, reason=reason,
+                value_limit=model.act_value_limit,
+            )  # fmt: skip
+        except ApplicationError as exc:
+            action, note = "refused", exc.message
+            refused += 1
+        else:
+            action, note = "released", reason
+            released += 1
+        Prediction.objects.filter(pk=prediction.pk).update(action=action, action_note=note)
+    return {"released": released, "refused": refused}
+
+
+def live_precision(model: TriageModel, *, now=None) -> tuple[int, int]:
+    """(release calls people decided in the last ``FLOOR_DAYS``, how many of them were right)."""
+    since = (now or timezone.now()) - timedelta(days=FLOOR_DAYS)
+    counts = (
+        Prediction.objects.filter(version__model=model, label="release", decided_at__gte=since)
+        .exclude(outcome="")
+        .aggregate(called=Count("pk"), right=Count("pk", filter=Q(outcome="release")))
+    )
+    return counts["called"], counts["right"]
+
+
+def precision_watch(model: TriageModel) -> bool:
+    """Act mode below its precision floor goes back to suggest, and the managers are told.
+    Returns whether it dropped."""
+    called, right = live_precision(model)
+    if called < model.floor_calls or right / called >= float(model.precision_floor):
+        return False
+    with transaction.atomic():
+        locked = TriageModel.objects.select_for_update().get(pk=model.pk)
+        if locked.mode != Mode.ACT:
+            return False  # someone changed it meanwhile
+        why = (
+            f"{locked} dropped from act to suggest: live precision {right / called:.0%} "
+            f"({right} of {called} release calls in {FLOOR_DAYS} days) is below its floor "
+            f"{locked.precision_floor:.0%}."
+        )
+        locked.mode = Mode.SUGGEST
+        locked._history_user = get_system_user()
+        locked._change_reason = why
+        locked.save(update_fields=["mode"])
+        notify_users(Role.MANAGER, why)
+    model.mode = Mode.SUGGEST
+    logger.warning(why)
+    return True
 
 
 def _suggestion(model, version, probability: float, factors: list[dict]) -> dict:

@@ -6,7 +6,9 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncWeek
 from django.shortcuts import get_object_or_404
 
-from .models import ModelVersion, Prediction, TriageModel
+from exceptions.models import Hold
+
+from .models import Prediction, TriageModel
 
 
 def models_list() -> list[TriageModel]:
@@ -50,8 +52,32 @@ def model_card(*, name: str) -> dict:
             zip(parameters.get("features", []), parameters.get("coef", []), strict=False),
             key=lambda pair: -abs(pair[1]),
         )
+    from .scoring import FLOOR_DAYS, live_precision
+
+    called, right = live_precision(model)
+    actions = list(
+        Prediction.objects.filter(version__model=model)
+        .exclude(action="")
+        .select_related("version")
+        .order_by("-made_at", "-pk")[:25]
+    )
+    holds = {
+        row["pk"]: row
+        for row in Hold.objects.filter(pk__in=[a.subject_id for a in actions]).values(
+            "pk", "order__number", "reason_id", "state"
+        )
+    }
+    for action in actions:
+        action.hold = holds.get(action.subject_id)
     return {
         "model": model,
+        "live": {
+            "days": FLOOR_DAYS,
+            "called": called,
+            "right": right,
+            "precision": right / called if called else None,
+        },
+        "actions": actions,
         "active": active,
         "previous": previous,
         "versions": versions,
@@ -70,6 +96,3 @@ def version_status(model: TriageModel) -> str:
 
     _, scorer, why = active_scorer(model)
     return "" if scorer is not None else why
-
-
-__all__ = ["ModelVersion", "model_card", "models_list", "version_status"]

@@ -9,7 +9,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, trans
 from simple_history.models import HistoricalRecords
 
 from core.audit import BULK_HISTORY
-from core.roles import Role, has_role, is_system_user
+from core.roles import Role, has_role, is_model_user, is_system_user
 from orders.lifecycle import Step
 from orders.models import Order, OrderLine
 
@@ -30,11 +30,22 @@ class HoldState(models.TextChoices):
 ACTIVE_STATES = (HoldState.OPEN, HoldState.CLAIMED, HoldState.AWAITING_SECOND_APPROVAL)
 ACTIVE_CONDITION = Q(state__in=["open", "claimed", "awaiting_second_approval"])
 H = HoldState
+#: The resolution code of a release a model made in "act" mode (``hold_auto_release``).
+MODEL_RELEASE = "MODEL"
 
 
 def queue_member(instance: "Hold", user) -> bool:
     """Only the queue's role (managers and the system included) may act on its holds."""
     return is_system_user(user) or has_role(user, Role.MANAGER, instance.queue)
+
+
+def model_actor(instance: "Hold", user) -> bool:
+    """Only a model's own account takes the automatic release; people release as people."""
+    return is_model_user(user)
+
+
+def released_by_model(instance: "Hold") -> bool:
+    return instance.resolution_code == MODEL_RELEASE
 
 
 class Hold(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
@@ -224,6 +235,32 @@ class Hold(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     def clear(self, *, by, note: str, at) -> None:
         """The cause is gone (re-evaluation no longer finds it): released without an override."""
         self._resolve(by=by, code="CLEARED", note=note, at=at)
+
+    @transition(
+        state,
+        source=H.OPEN,
+        target=H.RELEASED,
+        permission=model_actor,
+        custom={"label": "Released by a model"},
+    )
+    def auto_release(self, *, by, note: str, at) -> None:
+        """A model in act mode, inside its limits (``hold_auto_release`` checks them)."""
+        self.first_approver = by
+        self._resolve(by=by, code=MODEL_RELEASE, note=note, at=at)
+
+    @transition(
+        state,
+        source=H.RELEASED,
+        target=H.OPEN,
+        conditions=[released_by_model],
+        permission=queue_member,
+        custom={"label": "Undo the model's release"},
+    )
+    def reinstate(self) -> None:
+        """A person undoes a model's release: the hold waits in its queue again, undecided."""
+        self.first_approver = self.resolved_by = self.resolved_at = self.assignee = None
+        self.resolution_code = self.resolution_note = ""
+        self.decision = {}
 
     def _resolve(self, *, by, code: str, note: str, at) -> None:
         self.resolution_code = code

@@ -40,6 +40,7 @@ class HoldPolicy(models.Model):
         "anomaly_factor",
         "anomaly_history_orders",
         "maker_checker_amount",
+        "model_credit_amount",
         "segment_weight",
     )
     #: What makes a change to an order material (a released hold's decision is judged again).
@@ -114,6 +115,15 @@ class HoldPolicy(models.Model):
         validators=POSITIVE,
         help_text="Releasing a hold whose amount (credit overage, or value at risk) is above this "
         "needs a second approver.",
+    )
+    model_credit_amount = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=POSITIVE,
+        help_text="A model in act mode never releases a credit hold whose overage is above this; "
+        "a credit analyst decides it (the maker-checker amount bounds every release as well).",
     )
     segment_weight = models.DecimalField(
         max_digits=5,

@@ -12,6 +12,7 @@ from .actions import (
     holds_escalate_overdue,
     notifications_mark_read,
 )
+from .automatic import auto_release_refusal, hold_auto_release, hold_reinstate
 from .evaluation import (
     EVALUATED_STATES,
     RULE_CATEGORIES,
@@ -36,6 +37,9 @@ from .remedies import (
 )
 
 __all__ = [
+    "auto_release_refusal",
+    "hold_auto_release",
+    "hold_reinstate",
     "EVALUATED_STATES",
     "FULFILMENT_REASONS",
     "RULE_CATEGORIES",

@@ -308,6 +308,8 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 # --- o2c ---------------------------------------------------------------------------------------
 # The account that imports, tasks and beat act as, so history always names an author.
 O2C_SYSTEM_USERNAME = "o2c-system"
+#: Accounts a model version acts as in "act" mode ("o2c-model-hold_outcome-v3"): never active.
+O2C_MODEL_USERNAME_PREFIX = "o2c-model-"
 O2C_PAGE_SIZE = 50
 #: How long a message waiting for its order (a shipment before the release) stays parked before
 #: it raises an integration hold (or, for an order never seen, becomes a dead letter).
