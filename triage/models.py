@@ -125,6 +125,8 @@ class Prediction(models.Model):
     #: "release" or "reject" when called (at the model's threshold), "uncertain" between
     label = models.CharField(max_length=16)
     factors = models.JSONField(default=list)
+    #: hold outcome: hours from raising to a person's decision, as the version expects
+    expected_hours = models.FloatField(null=True, blank=True)
     shown = models.BooleanField(default=False)  # made in suggest mode: people saw it
     made_at = models.DateTimeField()
     outcome = models.CharField(max_length=16, blank=True)  # what happened: release / reject

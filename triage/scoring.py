@@ -132,17 +132,19 @@ def holds_score(*, limit: int = BATCH) -> dict[str, int | str]:
         features = tally.features(customer, reason, value)
         probability = scorer.probability(features, reason)
         label, _ = _text(probability, threshold)
+        hours = scorer.hours(features, reason)
         factors = _factors(scorer, {**features, "value": value}, reason,
                            tally.words(customer, reason))  # fmt: skip
         predictions.append(
             Prediction(
                 version=version, subject="hold", subject_id=pk,
                 probability=Decimal(f"{probability:.4f}"), label=label, factors=factors,
-                shown=shown, made_at=now,
+                expected_hours=None if hours is None else round(hours, 2), shown=shown,
+                made_at=now,
             )
         )  # fmt: skip
         if shown:
-            suggestions[pk] = _suggestion(model, version, probability, factors)
+            suggestions[pk] = _suggestion(model, version, probability, factors, hours)
     with transaction.atomic():
         # a run overlapping this one may have scored some meanwhile: each is recorded once
         Prediction.objects.bulk_create(predictions, batch_size=1000, ignore_conflicts=True)
@@ -235,10 +237,23 @@ def precision_watch(model: TriageModel) -> bool:
     return True
 
 
-def _suggestion(model, version, probability: float, factors: list[dict]) -> dict:
+def _suggestion(model, version, probability: float, factors: list[dict], hours) -> dict:
     label, text = _text(probability, float(model.threshold))
     return {"label": label, "probability": round(probability, 4), "text": text,
-            "factors": factors, "model": model.name, "version": version.number}  # fmt: skip
+            "factors": factors, "model": model.name, "version": version.number,
+            "hours": None if hours is None else round(hours, 1),
+            "eta": _eta(hours)}  # fmt: skip
+
+
+def _eta(hours: float | None) -> str:
+    """The expected time to a decision in words ("" for a version without the estimate)."""
+    if hours is None:
+        return ""
+    if hours < 1:
+        return "usually decided within an hour of raising"
+    if hours < 48:
+        return f"usually decided about {round(hours)} h after raising"
+    return f"usually decided about {round(hours / 24)} days after raising"
 
 
 def _write(suggestions: dict[int, dict]) -> None:
@@ -261,7 +276,9 @@ def _show_recorded(model: TriageModel, version: ModelVersion) -> int:
         return 0
     predictions = Prediction.objects.filter(version=version, subject="hold", subject_id__in=waiting)
     suggestions = {
-        p.subject_id: _suggestion(model, version, float(p.probability), p.factors)
+        p.subject_id: _suggestion(
+            model, version, float(p.probability), p.factors, p.expected_hours
+        )  # fmt: skip
         for p in predictions
     }
     with transaction.atomic():
