@@ -206,7 +206,12 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         WriteOff, on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
     )
     correlation_id = models.UUIDField(default=uuid.uuid4, db_index=True)
-    history = HistoricalRecords()
+    #: What triage's case-reason model suggests (category, reason, owning queue, probability,
+    #: text, factors, model, version) while its model is in suggest or act mode; empty
+    #: otherwise. Kept here, not in triage, so the queue row reads it without importing triage.
+    suggestion = models.JSONField(default=dict, blank=True)
+    # the prediction itself is recorded, with its version, in triage
+    history = HistoricalRecords(excluded_fields=["suggestion"])
 
     class Meta:
         indexes = [

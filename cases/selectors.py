@@ -124,6 +124,7 @@ class CaseRow:
     due_at: datetime
     escalation_level: int
     state: str
+    suggestion: dict
     claimed_by: str
 
     kind_label: str
@@ -152,7 +153,7 @@ _ROW_FIELDS = {
 }
 _ROW_COLUMNS = (
     "id", "kind", "amount", "currency", "remittance_code", "queue", "due_at",
-    "escalation_level", "state",
+    "escalation_level", "state", "suggestion",
 )  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from cases.models import Case, CaseReason, CaseState, RootCause
 from core.audit import set_state_for_insert
 from core.roles import get_system_user
 from exceptions.models import Hold, HoldReason, HoldState
@@ -93,5 +94,73 @@ def seed_triage_history(*, holds: int = 900, seed: int = 20261205, deciders=None
     bulk_create_with_history(
         made, Hold, batch_size=500, default_user=system,
         default_change_reason="Decided (demo history)",
+    )  # fmt: skip
+    return len(made)
+
+
+#: The case-reason model's hidden truth: what the ambiguous remittance codes mean to each of
+#: three groups of customers (a customer's group follows from its number)...
+DIALECTS = [
+    {"ADJ": RootCause.SHIPMENT_SHORT, "DED": RootCause.PROMOTION_NOT_SET_UP,
+     "MISC": RootCause.TAX_SETUP},
+    {"ADJ": RootCause.PRICE_FILE, "DED": RootCause.DAMAGE_IN_TRANSIT,
+     "MISC": RootCause.BILLED_TWICE},
+    {"ADJ": RootCause.FREIGHT_TERMS, "DED": RootCause.CUSTOMER_ERROR,
+     "MISC": RootCause.PROMOTION_NOT_SET_UP},
+]  # fmt: skip
+#: ... while the standard codes mostly mean what they say: (usually, sometimes)
+STANDARD_CODES = {
+    "SHT": (RootCause.SHIPMENT_SHORT, RootCause.CUSTOMER_ERROR),
+    "DMG": (RootCause.DAMAGE_IN_TRANSIT, RootCause.SHIPMENT_SHORT),
+    "PRC": (RootCause.PRICE_FILE, RootCause.PROMOTION_NOT_SET_UP),
+}
+#: the reason a case is opened under: the seeded code mappings, else "other"
+OPENED_AS = {"SHT": "SHORTAGE", "DMG": "DAMAGE", "PRC": "PRICING"}
+
+
+def dialect(customer_number: str) -> dict[str, str]:
+    return DIALECTS[int(hashlib.sha256(customer_number.encode()).hexdigest()[8:16], 16) % 3]
+
+
+def seed_case_history(
+    *, cases: int, seed: int, decider, invoices: dict[int, object], still_open: int = 0
+) -> int:
+    """Deductions closed by ``decider`` with the root cause the hidden truth says, one every six
+    hours, on the customers of ``invoices`` (customer pk -> one of its invoices), then
+    ``still_open`` open ones. Closed as invalid (the customer was told; no credit owed), so the
+    history asks for no credit memo."""
+    rng = random.Random(seed)
+    customers = list(Customer.objects.filter(pk__in=invoices).order_by("number"))
+    reasons = {r.code: r for r in CaseReason.objects.all()}
+    if not customers or "OTHER" not in reasons:
+        return 0
+    # the last is opened three days ago: every closed one was decided by now
+    start = timezone.now() - timedelta(hours=6 * (cases + still_open) + 72)
+    made = []
+    for n in range(cases + still_open):
+        customer = rng.choice(customers)
+        code = rng.choice(["SHT", "DMG", "PRC", "ADJ", "ADJ", "DED", "DED", "MISC"])
+        if code in STANDARD_CODES:
+            usual, sometimes = STANDARD_CODES[code]
+            root = usual if rng.random() < 0.92 else sometimes
+        else:
+            root = dialect(customer.number)[code] if rng.random() < 0.95 else (
+                RootCause.CUSTOMER_ERROR)  # fmt: skip
+        opened = start + timedelta(hours=6 * n)
+        reason = reasons.get(OPENED_AS.get(code, "OTHER"), reasons["OTHER"])
+        closed = n < cases
+        case = Case(
+            kind=Case.Kind.DEDUCTION, customer=customer, invoice=invoices[customer.pk],
+            amount=Decimal(rng.choice([40, 120, 480, 2000])), currency="USD", reason=reason,
+            remittance_code=code, queue=reason.queue, opened_at=opened,
+            due_at=opened + timedelta(hours=reason.sla_hours),
+            root_cause=root if closed else "", resolved_by=decider if closed else None,
+            resolved_at=opened + timedelta(hours=rng.randint(2, 60)) if closed else None,
+        )  # fmt: skip
+        set_state_for_insert(case, CaseState.INVALID if closed else CaseState.OPEN)
+        made.append(case)
+    bulk_create_with_history(
+        made, Case, batch_size=500, default_user=get_system_user(),
+        default_change_reason="Closed (history for the case-reason model)",
     )  # fmt: skip
     return len(made)

@@ -32,7 +32,11 @@ class TriageModel(models.Model):
     """One kind of prediction and how far it may go."""
 
     HOLD_OUTCOME = "hold_outcome"
-    NAMES = {HOLD_OUTCOME: "Hold outcome: released or rejected"}
+    CASE_REASON = "case_reason"
+    NAMES = {
+        HOLD_OUTCOME: "Hold outcome: released or rejected",
+        CASE_REASON: "Case reason: what a deduction or dispute will turn out to be",
+    }
 
     name = models.SlugField(max_length=40, unique=True)
     mode = models.CharField(max_length=8, choices=Mode, default=Mode.SHADOW)
@@ -123,13 +127,14 @@ class Prediction(models.Model):
     subject_id = models.BigIntegerField()
     probability = models.DecimalField(max_digits=5, decimal_places=4)
     #: "release" or "reject" when called (at the model's threshold), "uncertain" between
-    label = models.CharField(max_length=16)
+    label = models.CharField(max_length=24)
     factors = models.JSONField(default=list)
     #: hold outcome: hours from raising to a person's decision, as the version expects
     expected_hours = models.FloatField(null=True, blank=True)
     shown = models.BooleanField(default=False)  # made in suggest mode: people saw it
     made_at = models.DateTimeField()
-    outcome = models.CharField(max_length=16, blank=True)  # what happened: release / reject
+    #: what happened: release / reject (holds), the category the root cause says (cases)
+    outcome = models.CharField(max_length=24, blank=True)
     #: the person did what it recommended (only for a call that was shown; else unknown)
     followed = models.BooleanField(null=True)
     decided_by = models.ForeignKey(

@@ -43,7 +43,8 @@ FACTORS = 3
 ACT_BATCH = 200
 #: The live precision the floor is judged on: release calls decided in this many last days.
 FLOOR_DAYS = 7
-_loaded: dict[int, Scorer] = {}
+#: model pk -> ((version pk, digest), its scorer)
+_loaded: dict[int, tuple] = {}
 
 
 def active_scorer(model: TriageModel) -> tuple[ModelVersion | None, Scorer | None, str]:
@@ -55,17 +56,25 @@ def active_scorer(model: TriageModel) -> tuple[ModelVersion | None, Scorer | Non
     if version is None:
         return None, None, "no version is active yet: train one (manage.py train_models)"
     key = (version.pk, version.digest)
-    scorer = _loaded.get(key)
-    if scorer is None:
+    loaded = _loaded.get(model.pk)
+    if loaded is None or loaded[0] != key:
         try:
             if digest_of(version.parameters) != version.digest:
                 raise DamagedVersion("its parameters no longer match their digest")
-            scorer = Scorer(version.parameters)
+            scorer = _scorer_class(model)(version.parameters)
         except DamagedVersion as exc:
             return version, None, f"version {version.number} cannot be used: {exc}"
-        _loaded.clear()  # one version per model is in use: the one before is let go
-        _loaded[key] = scorer
-    return version, scorer, ""
+        # one version per model is in use: the one before is let go
+        _loaded[model.pk] = loaded = (key, scorer)
+    return version, loaded[1], ""
+
+
+def _scorer_class(model: TriageModel):
+    if model.name == TriageModel.CASE_REASON:
+        from .case_training import CaseScorer
+
+        return CaseScorer
+    return Scorer
 
 
 def _text(probability: float, threshold: float) -> tuple[str, str]:

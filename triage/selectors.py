@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.db.models.functions import TruncWeek
 from django.shortcuts import get_object_or_404
 
@@ -26,15 +26,20 @@ def model_card(*, name: str) -> dict:
         if active
         else None
     )
+    if model.name == TriageModel.CASE_REASON:
+        # a call is any category suggested at the threshold; right when the root cause agreed
+        called, right = ~Q(label="uncertain"), Q(label=F("outcome"))
+    else:
+        called, right = Q(label="release"), Q(label="release", outcome="release")
     weeks = list(
         Prediction.objects.filter(version__model=model)
-        .exclude(outcome="")
+        .exclude(outcome__in=("", "superseded"))
         .annotate(week=TruncWeek("decided_at"))
         .values("week", "version__number")
         .annotate(
             decided=Count("pk"),
-            called=Count("pk", filter=Q(label="release")),
-            right=Count("pk", filter=Q(label="release", outcome="release")),
+            called=Count("pk", filter=called),
+            right=Count("pk", filter=right),
             n_released=Count("pk", filter=Q(outcome="release")),
             n_shown=Count("pk", filter=Q(shown=True)),
             n_followed=Count("pk", filter=Q(followed=True)),
@@ -44,14 +49,22 @@ def model_card(*, name: str) -> dict:
     )
     for week in weeks:
         week["precision"] = week["right"] / week["called"] if week["called"] else None
-        week["recall"] = week["right"] / week["n_released"] if week["n_released"] else None
+        positives = week["decided"] if model.name == TriageModel.CASE_REASON else week["n_released"]
+        week["recall"] = week["right"] / positives if positives else None
     coefficients = []
     if active is not None:
         parameters = active.parameters or {}
-        coefficients = sorted(
-            zip(parameters.get("features", []), parameters.get("coef", []), strict=False),
-            key=lambda pair: -abs(pair[1]),
-        )
+        names, coef = parameters.get("features", []), parameters.get("coef", [])
+        if coef and isinstance(coef[0], list):
+            # one row per category: each feature by the category it weighs on most
+            classes = parameters.get("classes", [])
+            pairs = []
+            for j, name in enumerate(names):
+                k = max(range(len(coef)), key=lambda k, j=j: abs(coef[k][j]))
+                pairs.append((f"{name} → {classes[k]}", coef[k][j]))
+        else:
+            pairs = list(zip(names, coef, strict=False))
+        coefficients = sorted(pairs, key=lambda pair: -abs(pair[1]))[:25]
     from .scoring import FLOOR_DAYS, live_precision
 
     called, right = live_precision(model)

@@ -1,4 +1,4 @@
-"""Thin Celery wrappers: scoring open holds on a beat, retraining weekly."""
+"""Thin Celery wrappers: scoring open holds and cases on a beat, retraining weekly."""
 
 from celery import shared_task
 
@@ -7,10 +7,11 @@ from core.tasks import TASK_OPTIONS
 
 @shared_task(**TASK_OPTIONS)
 def triage_score_task() -> dict:
-    """Beat: open holds the active hold-outcome version has not scored yet."""
+    """Beat: open holds and open cases the active versions have not scored yet."""
+    from .case_scoring import cases_score
     from .scoring import holds_score
 
-    return holds_score()
+    return {"holds": holds_score(), "cases": cases_score()}
 
 
 @shared_task(**TASK_OPTIONS)

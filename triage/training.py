@@ -112,18 +112,34 @@ def train_hold_outcome(*, model: TriageModel) -> ModelVersion:
         "base_rate": round(sum(y_test) / len(y_test), 4),
     }
     metrics["hours"] = _hours_metrics(scorer, train, test)
+    return keep_version(
+        model,
+        parameters=parameters,
+        metrics=metrics,
+        score="roc_auc",
+        incumbent=lambda active: _auc_of(active, test),
+        window=(examples[0].raised_at, examples[-1].raised_at),
+        counts={"train": len(train), "held_out": len(test), "released": released,
+                "rejected": rejected},
+    )  # fmt: skip
+
+
+def keep_version(model, *, parameters, metrics, score, incumbent, window, counts) -> ModelVersion:
+    """Store a trained version, active only if its held-out ``score`` beats the naive baseline's
+    and is at least the active version's on the same held-out examples (``incumbent``). The same
+    parameters as the active version's make no new version."""
     digest = digest_of(parameters)
     with transaction.atomic():
         model = TriageModel.objects.select_for_update().get(pk=model.pk)
         active = model.versions.filter(active=True).first()
         if active is not None and active.digest == digest:
             return active  # the same history gives the same version: nothing new to keep
-        # it must beat the naive rule, and the version in use on the same held-out holds
-        incumbent = _auc_of(active, test)
-        if incumbent is not None:
-            metrics["active_version"] = {"number": active.number, "roc_auc": incumbent}
-        beats = metrics["roc_auc"] > metrics["baseline"]["roc_auc"] and (
-            incumbent is None or metrics["roc_auc"] >= incumbent
+        # it must beat the naive rule, and the version in use on the same held-out examples
+        theirs = incumbent(active)
+        if theirs is not None:
+            metrics["active_version"] = {"number": active.number, score: theirs}
+        beats = metrics[score] > metrics["baseline"][score] and (
+            theirs is None or metrics[score] >= theirs
         )
         last = model.versions.order_by("-number").first()
         if beats:
@@ -135,20 +151,15 @@ def train_hold_outcome(*, model: TriageModel) -> ModelVersion:
             digest=digest,
             features=parameters["features"],
             parameters=parameters,
-            window_start=examples[0].raised_at,
-            window_end=examples[-1].raised_at,
-            counts={
-                "train": len(train),
-                "held_out": len(test),
-                "released": released,
-                "rejected": rejected,
-            },
+            window_start=window[0],
+            window_end=window[1],
+            counts=counts,
             metrics={**metrics, "beats_baseline": beats},
             active=beats,
         )
     logger.info(
-        "Trained %s: held-out ROC AUC %s against the baseline's %s; %s",
-        version, metrics["roc_auc"], metrics["baseline"]["roc_auc"],
+        "Trained %s: held-out %s %s against the baseline's %s; %s",
+        version, score, metrics[score], metrics["baseline"][score],
         "active" if beats else "kept inactive: it beats neither the baseline nor the active one",
     )  # fmt: skip
     return version
@@ -202,7 +213,16 @@ def _auc_of(version: ModelVersion | None, test: list) -> float | None:
     return round(float(roc_auc_score([int(e.released) for e in test], scores)), 4)
 
 
-TRAINERS = {TriageModel.HOLD_OUTCOME: train_hold_outcome}
+def _train_case_reason(*, model: TriageModel) -> ModelVersion:
+    from .case_training import train_case_reason
+
+    return train_case_reason(model=model)
+
+
+TRAINERS = {
+    TriageModel.HOLD_OUTCOME: train_hold_outcome,
+    TriageModel.CASE_REASON: _train_case_reason,
+}
 
 
 def model_train(*, name: str) -> ModelVersion:

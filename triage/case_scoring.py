@@ -1,0 +1,191 @@
+"""Scoring open deductions and disputes with the case-reason model's active version, as its mode
+allows: shadow records; suggest (and act, which routes nothing yet) also writes the suggestion to
+``Case.suggestion`` for the case queue and page: the category, the reason and queue it belongs to,
+with the three strongest factors in words. People decide: nothing is re-routed by the model.
+
+Each run also records outcomes: a scored case since closed with a root cause gets what the person
+found, who, when, and whether it followed a suggestion they were shown."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from cases.models import CLOSED_STATES, OPEN_STATES, Case, CaseQueue, CaseReason, Category
+
+from . import case_reason
+from .models import SHOWN_MODES, Mode, ModelVersion, Prediction, TriageModel
+from .scoring import BATCH, FACTORS, active_scorer
+
+logger = logging.getLogger(__name__)
+_QUEUES = dict(CaseQueue.choices)
+
+
+def cases_score(*, limit: int = BATCH) -> dict[str, int | str]:
+    model = TriageModel.objects.filter(name=TriageModel.CASE_REASON).first()
+    if model is None or model.mode == Mode.OFF:
+        return {"scored": 0, "why": "the model is off"}
+    recorded = case_outcomes_record(model)
+    version, scorer, why = active_scorer(model)
+    if scorer is None:
+        (logger.warning if version is not None else logger.info)("Cases not scored: %s", why)
+        if version is not None:
+            case_suggestions_clear()
+        return {"scored": 0, "why": why, "outcomes": recorded}
+    shown = model.mode in SHOWN_MODES
+    reasons = _reasons()
+    caught_up = _show_recorded(model, version, reasons) if shown else 0
+    rows = case_reason.open_cases(limit, exclude_scored_by=version.pk)
+    if not rows:
+        return {"scored": 0, "shown": caught_up, "outcomes": recorded}
+    pairs = {(customer, case_reason.code_of(code)) for _, customer, code, _, _ in rows}
+    tally = case_reason.current_tally(pairs)
+    threshold = float(model.threshold)
+    now = timezone.now()
+    predictions, suggestions = [], {}
+    for pk, customer, raw, kind, amount in rows:
+        code = case_reason.code_of(raw)
+        features = tally.features(customer, code, kind, amount)
+        probabilities = scorer.probabilities(features, code)
+        top = max(probabilities, key=probabilities.get)
+        factors = _factors(scorer, tally, features, customer, code, kind, amount, top)
+        label = top if probabilities[top] >= threshold else "uncertain"
+        predictions.append(
+            Prediction(version=version, subject="case", subject_id=pk, label=label,
+                       probability=Decimal(f"{probabilities[top]:.4f}"), factors=factors,
+                       shown=shown, made_at=now)
+        )  # fmt: skip
+        if shown:
+            suggestions[pk] = _suggestion(model, version, top, probabilities[top], factors,
+                                          reasons)  # fmt: skip
+    with transaction.atomic():
+        Prediction.objects.bulk_create(predictions, batch_size=1000, ignore_conflicts=True)
+        _write(suggestions)
+    return {"scored": len(predictions), "shown": len(suggestions) + caught_up,
+            "outcomes": recorded}  # fmt: skip
+
+
+def _reasons() -> dict[str, CaseReason]:
+    """The reason each category routes to: the first of the taxonomy with it."""
+    chosen: dict[str, CaseReason] = {}
+    for reason in CaseReason.objects.order_by("pk"):
+        chosen.setdefault(reason.category, reason)
+    return chosen
+
+
+def _factors(scorer, tally, features, customer, code, kind, amount, top) -> list[dict]:
+    weights = scorer.contributions(features, code, top)
+    texts = {
+        "pair": tally.words(customer, code, top),
+        "code": tally.code_words(code, top),
+        "amount_log": f"amount {amount:,.2f}",
+        "dispute": "a dispute raised before payment"
+        if kind == Case.Kind.DISPUTE
+        else "a deduction taken from a payment",
+        "pair_count": tally.words(customer, code, top),
+    }
+    merged: dict[str, float] = {}
+    for group, weight in weights.items():
+        text = texts[group]
+        merged[text] = merged.get(text, 0.0) + weight
+    named = [
+        {"text": text, "direction": "+" if weight > 0 else "-", "weight": round(weight, 3)}
+        for text, weight in merged.items()
+    ]
+    named.sort(key=lambda f: -abs(f["weight"]))
+    return named[:FACTORS]
+
+
+def _suggestion(model, version, category: str, probability: float, factors, reasons) -> dict:
+    reason = reasons.get(category)
+    name = Category(category).label
+    queue = reason.queue if reason else ""
+    called = probability >= float(model.threshold)
+    where = f" → {_QUEUES.get(queue, queue)}" if queue else ""
+    text = (
+        f"Likely {name.lower()}{where}, {probability:.0%}"
+        if called
+        else f"Uncertain: perhaps {name.lower()}, {probability:.0%}"
+    )
+    return {"label": category if called else "uncertain", "category": category,
+            "reason": reason.code if reason else "", "queue": queue,
+            "probability": round(probability, 4), "text": text, "factors": factors,
+            "model": model.name, "version": version.number}  # fmt: skip
+
+
+def _write(suggestions: dict[int, dict]) -> None:
+    if suggestions:
+        Case.objects.bulk_update(
+            [Case(pk=pk, suggestion=s) for pk, s in suggestions.items()], ["suggestion"],
+            batch_size=1000,
+        )  # fmt: skip
+
+
+def _show_recorded(model: TriageModel, version: ModelVersion, reasons) -> int:
+    """Open cases this version scored while nothing was shown: shown now, not made again."""
+    recorded = Prediction.objects.filter(version=version, subject="case", subject_id=OuterRef("pk"))
+    waiting = list(
+        Case.objects.filter(state__in=OPEN_STATES, suggestion={})
+        .filter(Exists(recorded))
+        .values_list("pk", flat=True)[:BATCH]
+    )
+    if not waiting:
+        return 0
+    predictions = Prediction.objects.filter(version=version, subject="case", subject_id__in=waiting)
+    suggestions = {}
+    for p in predictions:
+        category = p.label if p.label != "uncertain" else None
+        if category is None:
+            continue  # an uncertain score's category is not kept: it suggests nothing
+        suggestions[p.subject_id] = _suggestion(
+            model, version, category, float(p.probability), p.factors, reasons
+        )
+    with transaction.atomic():
+        predictions.update(shown=True)
+        _write(suggestions)
+    return len(suggestions)
+
+
+def case_suggestions_clear() -> int:
+    return Case.objects.filter(state__in=OPEN_STATES).exclude(suggestion={}).update(suggestion={})
+
+
+def case_outcomes_record(model: TriageModel, *, limit: int = BATCH) -> int:
+    """Scored cases since closed with a root cause: what the person found, read as a category,
+    on the latest prediction of each; whether it followed a suggestion they were shown. Their
+    suggestion comes off the case."""
+    pending = Prediction.objects.filter(
+        version__model=model, subject="case", outcome="", subject_id=OuterRef("pk")
+    )
+    closed = list(
+        Case.objects.filter(state__in=CLOSED_STATES)
+        .exclude(root_cause="")
+        .filter(Exists(pending))
+        .values_list("pk", "root_cause", "resolved_by_id", "resolved_at")[:limit]
+    )
+    if not closed:
+        return 0
+    found = {pk: (case_reason.CATEGORY_OF_ROOT[root], by, at) for pk, root, by, at in closed}
+    latest: dict[int, Prediction] = {}
+    for p in Prediction.objects.filter(
+        version__model=model, subject="case", outcome="", subject_id__in=found
+    ).order_by("subject_id", "made_at", "pk"):
+        latest[p.subject_id] = p  # the last one made wins
+    with transaction.atomic():
+        for case_id, p in latest.items():
+            outcome, by, at = found[case_id]
+            called = p.shown and p.label != "uncertain"
+            Prediction.objects.filter(pk=p.pk).update(
+                outcome=outcome, followed=(p.label == outcome) if called else None,
+                decided_by_id=by, decided_at=at,
+            )  # fmt: skip
+        # the older predictions of the same cases: decided too, so never read again as pending
+        Prediction.objects.filter(
+            version__model=model, subject="case", outcome="", subject_id__in=found
+        ).update(outcome="superseded")
+        Case.objects.filter(pk__in=found).exclude(suggestion={}).update(suggestion={})
+    return len(latest)
