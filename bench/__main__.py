@@ -143,8 +143,12 @@ def main() -> int:
         ("cases", lambda: cases.case_pages(requests)),
         # X12 850s through the partners' folders, by two real workers, beside the JSON intake
         ("edi", lambda: edi.edi_intake(ingestion_orders * 5)),
-        # the hold-outcome model on a generated history, beside its naive baseline
-        ("triage", lambda: triage.hold_outcome_quality(900)),
+        # the hold-outcome and case-reason models on generated histories, beside their naive
+        # baselines
+        (
+            "triage",
+            lambda: triage.hold_outcome_quality(900) + triage.case_reason_quality(1200),
+        ),
     ]
     found = row_counts()
     figures: list[measure.Figure] = []
