@@ -30,6 +30,13 @@ class NoteForm(forms.Form):
     text = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class RouteForm(forms.Form):
+    reason = forms.ModelChoiceField(
+        queryset=CaseReason.objects.order_by("name"), to_field_name="code", label="Route to"
+    )
+    note = forms.CharField(max_length=500, label="Why")
+
+
 class AttachForm(forms.Form):
     file = forms.FileField(label="File")
 

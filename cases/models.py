@@ -3,6 +3,7 @@ onto it, and the notes people add; and returns (RMA): goods the customer sends b
 invoiced lines, received by the warehouse and credited (less a restocking fee) or refused."""
 
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -240,6 +241,14 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     @transition(state, source=S.OPEN, target=S.CLAIMED)
     def claim(self, *, by, at) -> None:
         self.claimed_by, self.claimed_at = by, at
+
+    @transition(state, source=OPEN_STATES, target=S.OPEN)
+    def route(self, *, reason: "CaseReason", at) -> None:
+        """To another reason and its queue, unclaimed there, due by that reason's SLA."""
+        self.reason, self.queue = reason, reason.queue
+        self.claimed_by = self.claimed_at = None
+        self.due_at = at + timedelta(hours=reason.sla_hours)
+        self.escalation_level = 0
 
     def _close(self, *, by, at, amount: Decimal, root_cause: str, text: str) -> None:
         self.resolved_by, self.resolved_at = by, at

@@ -18,7 +18,7 @@ from billing.services import credit_memo_create, credit_memo_tier
 from core.audit import save_audited
 from core.errors import ApplicationError, Conflict, PermissionDenied, require_reason
 from core.money import ZERO, round_money
-from core.roles import Role, get_system_user, has_role, is_system_user
+from core.roles import Role, get_system_user, has_role, is_model_user, is_system_user
 from receivables.models import Application, Payment
 from receivables.services import write_off_create
 
@@ -30,6 +30,7 @@ from .models import (
     CaseNote,
     CaseReason,
     CaseState,
+    Category,
     RootCause,
 )
 from .selectors import (
@@ -259,6 +260,59 @@ def case_claim(*, actor, case_id: int) -> Case:
     return save_audited(
         case, actor=actor, reason=f"Claimed by {actor.get_username()}", conflict=_CONFLICT
     )
+
+
+def _route(case: Case, *, actor, reason_code: str, note: str) -> Case:
+    reason = CaseReason.objects.filter(code=reason_code).first()
+    if reason is None:
+        raise ApplicationError("Choose a reason.", {"field": "reason"})
+    if reason.pk == case.reason_id:
+        raise Conflict(f"This case is under “{reason.name}” already; nothing was changed.")
+    was = case.reason.name
+    now = timezone.now()
+    case.route(reason=reason, at=now)
+    save_audited(
+        case,
+        actor=actor,
+        reason=f"Routed from {was} to {reason.name} by {_who(actor)}: {note}",
+        conflict=_CONFLICT,
+    )
+    _note(case, actor, f"Routed from {was} to {reason.name}: {note}", now)
+    return case
+
+
+def _who(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+@transaction.atomic
+def case_route(*, actor, case_id: int, reason_code: str, note: str) -> Case:
+    """A person moves an open case to another reason and its queue (where it waits unclaimed,
+    due by that reason's SLA); a model's routing is undone the same way."""
+    note = require_reason(note)
+    case = _lock(actor, case_id)
+    _still_open(case)
+    return _route(case, actor=actor, reason_code=reason_code, note=note)
+
+
+@transaction.atomic
+def case_auto_route(*, actor, case_id: int, reason_code: str, note: str) -> Case:
+    """A model in act mode routes a case its customer's code did not route (it waits under
+    "other"), and only while nobody has claimed it. Anything else is refused, changing nothing."""
+    if not is_model_user(actor):
+        raise PermissionDenied("Only a model in act mode routes cases automatically.")
+    note = require_reason(note)
+    case = (
+        Case.objects.select_for_update(of=("self",)).select_related("reason")
+        .filter(pk=case_id).first()
+    )  # fmt: skip
+    if case is None:
+        raise PermissionDenied("No such case.", {"case_id": case_id})
+    if case.state != CaseState.OPEN:
+        raise Conflict(f"Not routed: it is {case.get_state_display().lower()}: a person has it.")
+    if case.reason.category != Category.OTHER:
+        raise Conflict(f"Not routed: its code routed it to “{case.reason.name}” already.")
+    return _route(case, actor=actor, reason_code=reason_code, note=note)
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:case_id>/", views.case_detail, name="case"),
     path("<int:case_id>/claim/", views.case_claim, name="claim"),
     path("<int:case_id>/note/", views.case_note, name="note"),
+    path("<int:case_id>/route/", views.case_route, name="route"),
     path("<int:case_id>/attach/", views.case_attach, name="attach"),
     path(
         "<int:case_id>/attachments/<int:attachment_id>/",

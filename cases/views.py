@@ -16,7 +16,15 @@ from core.http import refused, role_required
 from core.pagination import render_paged_list
 
 from . import selectors, services
-from .forms import AttachForm, CaseFilterForm, DisputeForm, NoteForm, ResolveForm, errors_of
+from .forms import (
+    AttachForm,
+    CaseFilterForm,
+    DisputeForm,
+    NoteForm,
+    ResolveForm,
+    RouteForm,
+    errors_of,
+)
 from .templatetags.case_rows import render_case_rows
 
 CASES_CHANGED = "cases-changed"
@@ -82,7 +90,15 @@ def case_claim(request: HttpRequest, case_id: int) -> HttpResponse:
 
 
 def _case_page(
-    request, case, *, note_form=None, resolve_form=None, attach_form=None, status=200, error=None
+    request,
+    case,
+    *,
+    note_form=None,
+    resolve_form=None,
+    attach_form=None,
+    route_form=None,
+    status=200,
+    error=None,
 ):
     evidence = selectors.case_evidence(case)
     history = case.history.select_related("history_user").order_by("-history_date")[:50]
@@ -100,6 +116,8 @@ def _case_page(
             "attach_form": attach_form or AttachForm(),
             "attachment_limit_mb": settings.O2C_ATTACHMENT_MAX_BYTES // 1_048_576,
             "note_form": note_form or NoteForm(),
+            "route_form": route_form
+            or RouteForm(initial={"reason": (case.suggestion or {}).get("reason") or None}),
             "resolve_form": resolve_form or ResolveForm(initial={"amount": case.amount}),
             "error": error,
             "now": timezone.now(),
@@ -132,6 +150,31 @@ def case_note(request: HttpRequest, case_id: int) -> HttpResponse:
         )
     messages.success(request, "Note added.")
     return redirect("cases:case", case_id=case_id)
+
+
+@login_required
+@require_POST
+@case_required
+def case_route(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Route the case to another reason and its queue (or undo a model's routing)."""
+    case = selectors.case_get(user=request.user, case_id=case_id)
+    form = RouteForm(request.POST)
+    if not form.is_valid():
+        return _case_page(request, case, route_form=form, status=400, error=errors_of(form))
+    with refused() as refusal:
+        routed = services.case_route(
+            actor=request.user,
+            case_id=case_id,
+            reason_code=form.cleaned_data["reason"].code,
+            note=form.cleaned_data["note"],
+        )
+    if refusal:
+        return _case_page(
+            request, case, route_form=form, status=refusal.status, error=refusal.message
+        )
+    messages.success(request, f"Routed to {routed.reason.name} ({routed.get_queue_display()}).")
+    # it may have left the user's queues: back to the queue, not to a page they cannot open
+    return redirect("cases:queue")
 
 
 @login_required

@@ -1,7 +1,8 @@
 """Scoring open deductions and disputes with the case-reason model's active version, as its mode
-allows: shadow records; suggest (and act, which routes nothing yet) also writes the suggestion to
-``Case.suggestion`` for the case queue and page: the category, the reason and queue it belongs to,
-with the three strongest factors in words. People decide: nothing is re-routed by the model.
+allows: shadow records; suggest also writes the suggestion to ``Case.suggestion`` for the case
+queue and page: the category, the reason and queue it belongs to, with the three strongest factors
+in words; act does as suggest, then routes the unrouted cases it is surest of (``cases_act``), as
+its version's account, and a person routes them again to undo it.
 
 Each run also records outcomes: a scored case since closed with a root cause gets what the person
 found, who, when, and whether it followed a suggestion they were shown."""
@@ -15,11 +16,22 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from cases.models import CLOSED_STATES, OPEN_STATES, Case, CaseQueue, CaseReason, Category
+from cases.models import (
+    CLOSED_STATES,
+    OPEN_STATES,
+    Case,
+    CaseQueue,
+    CaseReason,
+    CaseState,
+    Category,
+)
+from cases.services import case_auto_route
+from core.errors import ApplicationError
+from core.roles import model_user
 
 from . import case_reason
 from .models import SHOWN_MODES, Mode, ModelVersion, Prediction, TriageModel
-from .scoring import BATCH, FACTORS, active_scorer
+from .scoring import ACT_BATCH, BATCH, FACTORS, active_scorer
 
 logger = logging.getLogger(__name__)
 _QUEUES = dict(CaseQueue.choices)
@@ -65,8 +77,55 @@ def cases_score(*, limit: int = BATCH) -> dict[str, int | str]:
     with transaction.atomic():
         Prediction.objects.bulk_create(predictions, batch_size=1000, ignore_conflicts=True)
         _write(suggestions)
-    return {"scored": len(predictions), "shown": len(suggestions) + caught_up,
+    done = {"scored": len(predictions), "shown": len(suggestions) + caught_up,
             "outcomes": recorded}  # fmt: skip
+    return {**done, **cases_act(model, version)} if model.mode == Mode.ACT else done
+
+
+def cases_act(model: TriageModel, version: ModelVersion, *, limit: int = ACT_BATCH) -> dict:
+    """Act mode: route the open, unclaimed cases no code mapping routed (they wait under
+    "other") to the reason this version suggests at or above the act confidence, through
+    ``cases.services.case_auto_route``, which refuses anything else. Each prediction is acted on
+    once; a case a model routed before is never routed by a model again (a person who routes
+    it back has the last word)."""
+    routed_before = Prediction.objects.filter(
+        subject="case", subject_id=OuterRef("subject_id"), action="routed"
+    )
+    still_open = Case.objects.filter(pk=OuterRef("subject_id"), state=CaseState.OPEN)
+    candidates = list(
+        Prediction.objects.filter(
+            version=version, subject="case", action="", outcome="",
+            probability__gte=model.act_confidence,
+        )
+        .exclude(label="uncertain")
+        .filter(Exists(still_open))
+        .exclude(Exists(routed_before))
+        .order_by("made_at", "pk")[:limit]
+    )  # fmt: skip
+    if not candidates:
+        return {"routed": 0, "refused": 0}
+    reasons = _reasons()
+    actor = model_user(model.name, version.number)
+    routed = refused = 0
+    for prediction in candidates:
+        reason = reasons.get(prediction.label)
+        text = _suggestion(model, version, prediction.label, float(prediction.probability),
+                           prediction.factors, reasons)["text"]  # fmt: skip
+        because = "; ".join(f["text"] for f in prediction.factors)
+        note = f"{model.name} v{version.number}: {text}: {because}"
+        try:
+            if reason is None:
+                raise ApplicationError(f"no reason of category {prediction.label} to route to")
+            case_auto_route(actor=actor, case_id=prediction.subject_id, reason_code=reason.code,
+                            note=note)  # fmt: skip
+        except ApplicationError as exc:
+            action, note = "refused", exc.message
+            refused += 1
+        else:
+            action = "routed"
+            routed += 1
+        Prediction.objects.filter(pk=prediction.pk).update(action=action, action_note=note)
+    return {"routed": routed, "refused": refused}
 
 
 def _reasons() -> dict[str, CaseReason]:

@@ -114,6 +114,7 @@ ACCESS = {
     "cases:case": {"get": ({PRICING, MANAGER}, None)},
     "cases:claim": {"post": ({PRICING, MANAGER}, {})},
     "cases:note": {"post": ({PRICING, MANAGER}, {"text": "access matrix"})},
+    "cases:route": {"post": ({PRICING, MANAGER}, {"reason": "DAMAGE", "note": "access matrix"})},
     "cases:attach": {"post": ({PRICING, MANAGER}, {})},
     "cases:attachment": {"get": ({PRICING, MANAGER}, None)},
     "cases:resolve": {

@@ -121,3 +121,62 @@ def test_shadow_records_cases_and_shows_nothing(model, invoice, cash):  # noqa: 
     done = cases_score()
     assert done["scored"] == 0 and done["shown"] >= 1
     assert Case.objects.exclude(suggestion={}).count() == done["shown"]
+
+
+def test_act_routes_only_unrouted_cases_and_a_person_routes_back(model, invoice, cash, client):  # noqa: F811
+    from cases.models import Category
+    from core.roles import model_user
+
+    _case_history(invoice, cash)
+    version = model_train(name=model.name)
+    model.mode, model.act_confidence = Mode.ACT, Decimal("0.60")
+    model.save()
+    # one unrouted case is claimed by a person first: it is theirs
+    unrouted = Case.objects.filter(state=CaseState.OPEN, reason__code="OTHER").order_by("pk")
+    claimed = unrouted.first()
+    from cases.services import case_claim
+
+    case_claim(actor=cash, case_id=claimed.pk)
+    done = cases_score()
+    acted = dict(
+        Prediction.objects.filter(version=version, subject="case")
+        .exclude(action="")
+        .values_list("subject_id", "action")
+    )
+    routed = Case.objects.filter(pk__in=[pk for pk, a in acted.items() if a == "routed"])
+    assert done["routed"] == routed.count() >= 1
+    actor = model_user(model.name, version.number)
+    for case in routed:
+        # to the suggested reason's queue, by the version's account, with its explanation
+        assert case.reason.code == case.suggestion["reason"]
+        assert case.queue == case.reason.queue and case.state == CaseState.OPEN
+        last = case.history.latest()
+        assert last.history_user == actor
+        assert last.history_change_reason.startswith("Routed from Other to ")
+        assert "case_reason v1: Likely" in last.history_change_reason
+    # the claimed case is not even tried (a person has it); one its code had routed is refused,
+    # saying why
+    assert claimed.pk not in acted
+    assert Case.objects.get(pk=claimed.pk).reason.code == "OTHER"
+    notes = dict(
+        Prediction.objects.filter(version=version, action="refused").values_list(
+            "subject_id", "action_note"
+        )
+    )
+    coded = [pk for pk, note in notes.items() if "its code routed it" in note]
+    assert coded and all(Case.objects.get(pk=pk).reason.category != Category.OTHER for pk in coded)
+
+    # a person routes one back, with a reason: the model does not route it again
+    back = routed.first()
+    client.force_login(make_user("routing-manager", Role.MANAGER))
+    url = reverse("cases:route", args=[back.pk])
+    assert client.post(url, {"reason": "OTHER", "note": ""}).status_code == 400
+    assert client.post(url, {"reason": back.reason.code, "note": "same"}).status_code == 409
+    response = client.post(url, {"reason": "OTHER", "note": "The customer explained: a rebate"})
+    assert response.status_code == 302
+    back.refresh_from_db()
+    assert back.reason.code == "OTHER" and back.history.latest().history_user.username == (
+        "routing-manager"
+    )
+    assert cases_score().get("routed", 0) == 0
+    assert Case.objects.get(pk=back.pk).reason.code == "OTHER"
