@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -25,6 +25,7 @@ from exceptions.models import Hold, HoldReason, HoldState
 from orders.models import Customer, Order, OrderState
 
 SOURCE = "demo-history"
+ZERO_MONEY = Decimal("0.00")
 #: reason code: (the queue's demo login, how often it is released for a reliable customer)
 REASONS = {
     "CREDIT_LIMIT": ("credit", 0.90),
@@ -162,5 +163,61 @@ def seed_case_history(
     bulk_create_with_history(
         made, Case, batch_size=500, default_user=get_system_user(),
         default_change_reason="Closed (history for the case-reason model)",
+    )  # fmt: skip
+    return len(made)
+
+
+def slow_payer(customer_number: str) -> bool:
+    """The payment-risk model's hidden truth: a stable third of the customers pay late, by their
+    number (a different third from the shaky ones)."""
+    return int(hashlib.sha256(customer_number.encode()).hexdigest()[16:24], 16) % 3 == 0
+
+
+def seed_payment_history(*, invoices: int, seed: int, customers, still_open: int = 0) -> int:
+    """Paid invoices of ``customers``, issued one every four hours up to 150 days ago (all paid by now): slow payers
+    pay most of theirs late (by weeks), the others now and then (by days), and a large invoice is
+    paid late more often by anyone. Then ``still_open`` released invoices nobody has paid, issued
+    over the last 45 days. Number prefix ``PH-``; idempotent."""
+    from billing.models import Invoice, InvoiceState
+
+    if Invoice.objects.filter(number__startswith="PH-").exists():
+        return 0
+    rng = random.Random(seed)
+    customers = list(customers)
+    if not customers:
+        return 0
+    now = timezone.now()
+    first = timezone.localdate() - timedelta(days=150 + invoices // 6)
+    made = []
+    for n in range(invoices + still_open):
+        customer = rng.choice(customers)
+        total = Decimal(rng.choice([300, 900, 2500, 7000, 15000]))
+        terms = rng.choice([30, 30, 60])
+        open_ = n >= invoices
+        issued = (
+            timezone.localdate() - timedelta(days=rng.randint(1, 45))
+            if open_
+            else first + timedelta(hours=4 * n)
+        )
+        late_chance = (0.8 if slow_payer(customer.number) else 0.08) + (
+            0.45 if total > 5000 else 0.0
+        )
+        days_late = (
+            rng.randint(8, 40) if slow_payer(customer.number) else rng.randint(1, 6)
+        ) if rng.random() < late_chance else -rng.randint(0, 5)  # fmt: skip
+        due = issued + timedelta(days=terms)
+        invoice = Invoice(
+            number=f"PH-{n:06d}", customer=customer, billing_rule=customer.billing_rule,
+            currency="USD", payment_terms=f"NET{terms}", issued_on=issued, due_date=due,
+            subtotal=total, total=total, settled_amount=ZERO_MONEY if open_ else total,
+            created_at=now, released_at=now,
+            paid_at=None if open_ else timezone.make_aware(
+                datetime.combine(due + timedelta(days=days_late), time(15))),
+        )  # fmt: skip
+        set_state_for_insert(invoice, InvoiceState.RELEASED if open_ else InvoiceState.PAID)
+        made.append(invoice)
+    bulk_create_with_history(
+        made, Invoice, batch_size=500, default_user=get_system_user(),
+        default_change_reason="History for the payment-risk model",
     )  # fmt: skip
     return len(made)

@@ -210,7 +210,7 @@ class Standing(models.TextChoices):
 class CollectionAccount(models.Model):
     """What a customer owes o2c in one currency, by age, as of the last refresh (each night, and
     whenever cash is applied to them): the worklist reads these rows, not a million invoices.
-    ``score`` orders the worklist: past due × days past due × risk."""
+    ``score`` orders the worklist: past due × days past due × risk × (1 + late risk)."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     currency = models.CharField(max_length=3)
@@ -224,6 +224,9 @@ class CollectionAccount(models.Model):
     oldest_due_on = models.DateField(null=True, blank=True)
     days_past_due = models.PositiveIntegerField(default=0)
     risk = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("1"))
+    #: The open invoices' chance of being paid late, weighted by what is owed on each, as
+    #: triage's payment-risk model scores them (0 while it shows nothing): the score counts it.
+    late_risk = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0"))
     score = models.DecimalField(max_digits=24, decimal_places=2, default=Decimal("0"))
     refreshed_at = models.DateTimeField()
 

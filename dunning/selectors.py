@@ -113,6 +113,7 @@ class AccountRow:
     days_over_90: Decimal
     days_past_due: int
     score: Decimal
+    late_risk: Decimal
     standing_status: str
     open_cases: int
     open_tasks: int
@@ -127,7 +128,7 @@ class AccountRow:
 
 _ACCOUNT_COLUMNS = (
     "id", "customer_id", "currency", "open_amount", "past_due", "days_1_30", "days_31_60",
-    "days_61_90", "days_over_90", "days_past_due", "score", "open_cases", "open_tasks",
+    "days_61_90", "days_over_90", "days_past_due", "score", "late_risk", "open_cases", "open_tasks",
     "last_contact_id",
 )  # fmt: skip
 _ACCOUNT_FIELDS = {

@@ -63,6 +63,12 @@ def _standing_of(days: int, policy: DunningPolicy) -> str:
     return Standing.OK
 
 
+def account_score(past_due: Decimal, days: int, risk: Decimal, late_risk: Decimal) -> Decimal:
+    """The worklist's order: past due × days past due × the standing's risk, raised by up to
+    double by the chance the open invoices are paid late."""
+    return (past_due * days * risk * (1 + late_risk)).quantize(Decimal("0.01"))
+
+
 @transaction.atomic
 def accounts_refresh(*, customer_ids=None, today: date | None = None, actor=None) -> dict:
     """Recompute what each customer owes by age (one grouped query over their open invoices) and
@@ -151,9 +157,16 @@ def accounts_refresh(*, customer_ids=None, today: date | None = None, actor=None
     CustomerStanding.objects.bulk_update(moved, ["status", "since", "days_past_due"], 2000)
     copy_history(CustomerStanding, moved, update=True, default_user=actor, default_date=now)
     CustomerStanding.objects.bulk_update(older, ["days_past_due"], batch_size=2000)
+    # the payment-risk model's share stays as triage last wrote it (it is not in the upsert)
+    known = CollectionAccount.objects.all()
+    if scope is not None:
+        known = known.filter(customer_id__in=scope)
+    late_risks = {(c, cur): r for c, cur, r in known.values_list("customer_id", "currency",
+                                                                 "late_risk")}  # fmt: skip
     accounts = []
     for row, days in found:
         risk = RISK_OF_STANDING[_standing_of(worst_days[row["customer_id"]], policy)]
+        late = late_risks.get((row["customer_id"], row["currency"]), ZERO)
         accounts.append(
             CollectionAccount(
                 customer_id=row["customer_id"],
@@ -168,7 +181,7 @@ def accounts_refresh(*, customer_ids=None, today: date | None = None, actor=None
                 oldest_due_on=row["oldest_due_on"],
                 days_past_due=days,
                 risk=risk,
-                score=(row["past_due"] * days * risk).quantize(Decimal("0.01")),
+                score=account_score(row["past_due"], days, risk, late),
                 refreshed_at=now,
             )
         )

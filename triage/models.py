@@ -33,9 +33,11 @@ class TriageModel(models.Model):
 
     HOLD_OUTCOME = "hold_outcome"
     CASE_REASON = "case_reason"
+    PAYMENT_RISK = "payment_risk"
     NAMES = {
         HOLD_OUTCOME: "Hold outcome: released or rejected",
         CASE_REASON: "Case reason: what a deduction or dispute will turn out to be",
+        PAYMENT_RISK: "Payment risk: will an invoice be paid late, and by how much",
     }
 
     name = models.SlugField(max_length=40, unique=True)
@@ -131,6 +133,8 @@ class Prediction(models.Model):
     factors = models.JSONField(default=list)
     #: hold outcome: hours from raising to a person's decision, as the version expects
     expected_hours = models.FloatField(null=True, blank=True)
+    #: payment risk: days after the due date the invoice is expected to be paid
+    expected_days = models.FloatField(null=True, blank=True)
     shown = models.BooleanField(default=False)  # made in suggest mode: people saw it
     made_at = models.DateTimeField()
     #: what happened: release / reject (holds), the category the root cause says (cases)

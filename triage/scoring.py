@@ -74,6 +74,10 @@ def _scorer_class(model: TriageModel):
         from .case_training import CaseScorer
 
         return CaseScorer
+    if model.name == TriageModel.PAYMENT_RISK:
+        from .payment_training import PaymentScorer
+
+        return PaymentScorer
     return Scorer
 
 

@@ -30,7 +30,8 @@ def model_card(*, name: str) -> dict:
         # a call is any category suggested at the threshold; right when the root cause agreed
         called, right = ~Q(label="uncertain"), Q(label=F("outcome"))
     else:
-        called, right = Q(label="release"), Q(label="release", outcome="release")
+        positive = "late" if model.name == TriageModel.PAYMENT_RISK else "release"
+        called, right = Q(label=positive), Q(label=positive, outcome=positive)
     weeks = list(
         Prediction.objects.filter(version__model=model)
         .exclude(outcome__in=("", "superseded"))
@@ -40,7 +41,7 @@ def model_card(*, name: str) -> dict:
             decided=Count("pk"),
             called=Count("pk", filter=called),
             right=Count("pk", filter=right),
-            n_released=Count("pk", filter=Q(outcome="release")),
+            n_released=Count("pk", filter=Q(outcome__in=("release", "late"))),
             n_shown=Count("pk", filter=Q(shown=True)),
             n_followed=Count("pk", filter=Q(followed=True)),
             n_overridden=Count("pk", filter=Q(followed=False)),

@@ -7,11 +7,12 @@ from core.tasks import TASK_OPTIONS
 
 @shared_task(**TASK_OPTIONS)
 def triage_score_task() -> dict:
-    """Beat: open holds and open cases the active versions have not scored yet."""
+    """Beat: open holds, cases and invoices the active versions have not scored yet."""
     from .case_scoring import cases_score
+    from .payment_scoring import invoices_score
     from .scoring import holds_score
 
-    return {"holds": holds_score(), "cases": cases_score()}
+    return {"holds": holds_score(), "cases": cases_score(), "invoices": invoices_score()}
 
 
 @shared_task(**TASK_OPTIONS)

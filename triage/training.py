@@ -219,9 +219,16 @@ def _train_case_reason(*, model: TriageModel) -> ModelVersion:
     return train_case_reason(model=model)
 
 
+def _train_payment_risk(*, model: TriageModel) -> ModelVersion:
+    from .payment_training import train_payment_risk
+
+    return train_payment_risk(model=model)
+
+
 TRAINERS = {
     TriageModel.HOLD_OUTCOME: train_hold_outcome,
     TriageModel.CASE_REASON: _train_case_reason,
+    TriageModel.PAYMENT_RISK: _train_payment_risk,
 }
 
 

@@ -92,7 +92,12 @@ class Invoice(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     #: From the earliest shipment it bills to the invoice's creation: the latency KPI.
     shipment_to_invoice_seconds = models.PositiveIntegerField(null=True, blank=True)
     correlation_id = models.UUIDField(default=uuid.uuid4, db_index=True)
-    history = HistoricalRecords()
+    #: What triage's payment-risk model expects (probability of a late payment, days late, text,
+    #: factors, model, version) while the model is in suggest or act mode; empty otherwise.
+    #: Kept here, not in triage, so billing's and collections' pages read it without triage.
+    payment_risk = models.JSONField(default=dict, blank=True)
+    # the prediction itself is recorded, with its version, in triage
+    history = HistoricalRecords(excluded_fields=["payment_risk"])
 
     class Meta:
         constraints = [
