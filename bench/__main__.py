@@ -147,7 +147,11 @@ def main() -> int:
         # baselines
         (
             "triage",
-            lambda: triage.hold_outcome_quality(900) + triage.case_reason_quality(1200),
+            lambda: (
+                triage.hold_outcome_quality(900)
+                + triage.case_reason_quality(1200)
+                + triage.payment_risk_quality(2000)
+            ),
         ),
     ]
     found = row_counts()
