@@ -13,9 +13,13 @@ Written to the measurement's scratch copy of the data set, like every figure."""
 
 from __future__ import annotations
 
-from billing.models import Invoice
 from core.roles import Role
-from demo.triage import seed_case_history, seed_payment_history, seed_triage_history
+from demo.triage import (
+    one_invoice_each,
+    seed_case_history,
+    seed_payment_history,
+    seed_triage_history,
+)
 from orders.models import Customer
 from triage.models import TriageModel
 from triage.training import model_train
@@ -57,11 +61,7 @@ def hold_outcome_quality(holds: int) -> list[Figure]:
 
 
 def case_reason_quality(cases: int) -> list[Figure]:
-    # one invoice per customer to hang the history on: the first 60 customers with one
-    invoices: dict[int, Invoice] = {}
-    for invoice in Invoice.objects.order_by("customer_id", "pk").distinct("customer_id")[:60]:
-        invoices[invoice.customer_id] = invoice
-    made = seed_case_history(cases=cases, seed=20261205, invoices=invoices,
+    made = seed_case_history(cases=cases, seed=20261205, invoices=one_invoice_each(),
                              decider=_user("bench-cash", Role.CASH_APPLICATION))  # fmt: skip
     TriageModel.objects.get_or_create(name=TriageModel.CASE_REASON)
     version = model_train(name=TriageModel.CASE_REASON)

@@ -119,6 +119,24 @@ STANDARD_CODES = {
 OPENED_AS = {"SHT": "SHORTAGE", "DMG": "DAMAGE", "PRC": "PRICING"}
 
 
+CASE_HISTORY = "Closed (history for the case-reason model)"
+
+
+def one_invoice_each(limit: int = 60) -> dict[int, object]:
+    """Customer pk -> its first invoice, for the first ``limit`` customers with one (the case
+    history hangs its deductions on them)."""
+    from billing.models import Invoice
+
+    firsts: dict[int, int] = {}
+    rows = Invoice.objects.order_by("customer_id", "pk")
+    for customer_id, pk in rows.values_list("customer_id", "pk").iterator():
+        firsts.setdefault(customer_id, pk)
+        if len(firsts) >= limit:
+            break
+    invoices = Invoice.objects.in_bulk(list(firsts.values()))
+    return {customer_id: invoices[pk] for customer_id, pk in firsts.items()}
+
+
 def dialect(customer_number: str) -> dict[str, str]:
     return DIALECTS[int(hashlib.sha256(customer_number.encode()).hexdigest()[8:16], 16) % 3]
 
@@ -130,6 +148,8 @@ def seed_case_history(
     hours, on the customers of ``invoices`` (customer pk -> one of its invoices), then
     ``still_open`` open ones. Closed as invalid (the customer was told; no credit owed), so the
     history asks for no credit memo."""
+    if Case.history.filter(history_change_reason=CASE_HISTORY).exists():
+        return 0
     rng = random.Random(seed)
     customers = list(Customer.objects.filter(pk__in=invoices).order_by("number"))
     reasons = {r.code: r for r in CaseReason.objects.all()}
@@ -162,7 +182,7 @@ def seed_case_history(
         made.append(case)
     bulk_create_with_history(
         made, Case, batch_size=500, default_user=get_system_user(),
-        default_change_reason="Closed (history for the case-reason model)",
+        default_change_reason=CASE_HISTORY,
     )  # fmt: skip
     return len(made)
 

@@ -62,3 +62,24 @@ def test_the_triage_history_teaches_the_hold_model_what_it_hides():
     assert version.active and version.metrics["roc_auc"] >= 0.80
     assert version.metrics["roc_auc"] > version.metrics["baseline"]["roc_auc"]
     assert "shaky" not in " ".join(version.features)
+
+
+def test_the_triage_history_seeds_every_model_something_to_learn():
+    """``seed_triage_history`` (what ``make run`` runs): holds, closed cases and paid invoices,
+    and the case-reason and payment-risk models each train on theirs and beat their baseline."""
+    from io import StringIO
+
+    from cases.models import Case
+    from triage.models import TriageModel
+
+    seed_demo(orders=60, customers=30, items=10)
+    call_command("seed_triage_history", holds=300)
+    assert Case.objects.exclude(root_cause="").count() == 900
+    out = StringIO()
+    call_command("train_models", "--model", "case_reason", "--model", "payment_risk", stdout=out)
+    printed = out.getvalue()
+    assert "case_reason v1: held-out top-1 accuracy" in printed and "payment_risk v1" in printed
+    assert printed.count("now active") == 2, printed
+    assert TriageModel.objects.get(name="payment_risk").versions.get().active
+    call_command("seed_triage_history", holds=300)  # again: nothing more
+    assert Case.objects.exclude(root_cause="").count() == 900

@@ -1,9 +1,16 @@
-"""manage.py seed_triage_history: months of older decided holds with learnable structure, for the
-triage models to train on in the demo (``make run`` runs it, then ``train_models``)."""
+"""manage.py seed_triage_history: months of history with learnable structure for the triage models
+to train on in the demo (``make run`` runs it, then ``train_models``): decided holds, closed
+deductions with their root causes, and paid invoices."""
 
 from django.core.management.base import BaseCommand
 
-from demo.triage import seed_triage_history
+from demo.triage import (
+    one_invoice_each,
+    seed_case_history,
+    seed_payment_history,
+    seed_triage_history,
+)
+from orders.models import Customer
 
 
 class Command(BaseCommand):
@@ -13,9 +20,22 @@ class Command(BaseCommand):
         parser.add_argument("--holds", type=int, default=900)
 
     def handle(self, *args, holds: int, **options):
+        from django.contrib.auth import get_user_model
+
         made = seed_triage_history(holds=holds)
+        paid = seed_payment_history(
+            invoices=1500, seed=20261205, still_open=40,
+            customers=Customer.objects.order_by("number")[:40],
+        )  # fmt: skip
+        # the deductions hang on the customers' invoices: after the paid ones exist
+        cash = get_user_model().objects.filter(username="cash").first()
+        cases = (
+            seed_case_history(cases=900, seed=20261205, decider=cash, invoices=one_invoice_each(),
+                              still_open=12)
+            if cash else 0
+        )  # fmt: skip
         self.stdout.write(
-            f"Seeded {made} decided holds of history."
-            if made
+            f"Seeded {made} decided holds, {cases} cases and {paid} invoices of history."
+            if made or cases or paid
             else "Triage history already present."
         )

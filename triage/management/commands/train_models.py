@@ -26,10 +26,15 @@ class Command(BaseCommand):
             except ApplicationError as exc:
                 raise CommandError(exc.message) from exc
             metrics, baseline = version.metrics, version.metrics["baseline"]
+            figures = (
+                f"top-1 accuracy {metrics['accuracy']} (baseline {baseline['accuracy']}), "
+                f"ROC AUC {metrics['roc_auc']} (baseline {baseline['roc_auc']})"
+                if "accuracy" in metrics
+                else f"ROC AUC {metrics['roc_auc']} (baseline {baseline['roc_auc']}), precision "
+                f"{metrics['precision']}, recall {metrics['recall']}, Brier {metrics['brier']}"
+            )
             self.stdout.write(
-                f"{name} v{version.number}: held-out ROC AUC {metrics['roc_auc']} "
-                f"(baseline {baseline['roc_auc']}), precision {metrics['precision']}, "
-                f"recall {metrics['recall']}, Brier {metrics['brier']}; trained on "
+                f"{name} v{version.number}: held-out {figures}; trained on "
                 f"{version.counts['train']}, tested on {version.counts['held_out']}; "
                 + (
                     "now active"
