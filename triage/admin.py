@@ -21,12 +21,12 @@ class TriageModelAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         from .models import SHOWN_MODES
-        from .scoring import suggestions_clear
+        from .scoring import shown_clear
 
         with transaction.atomic():
             super().save_model(request, obj, form, change)
             if obj.mode not in SHOWN_MODES:  # off the pages at once, not at the next scoring run
-                suggestions_clear()
+                shown_clear(obj)
 
 
 @admin.register(ModelVersion)

@@ -31,7 +31,7 @@ from core.roles import model_user
 
 from . import case_reason
 from .models import SHOWN_MODES, Mode, ModelVersion, Prediction, TriageModel
-from .scoring import ACT_BATCH, BATCH, FACTORS, active_scorer
+from .scoring import ACT_BATCH, BATCH, FACTORS, active_scorer, precision_watch
 
 logger = logging.getLogger(__name__)
 _QUEUES = dict(CaseQueue.choices)
@@ -79,7 +79,11 @@ def cases_score(*, limit: int = BATCH) -> dict[str, int | str]:
         _write(suggestions)
     done = {"scored": len(predictions), "shown": len(suggestions) + caught_up,
             "outcomes": recorded}  # fmt: skip
-    return {**done, **cases_act(model, version)} if model.mode == Mode.ACT else done
+    if model.mode != Mode.ACT:
+        return done
+    if precision_watch(model):  # the floor first: below it, the model routes nothing
+        return {**done, "dropped": True}
+    return {**done, **cases_act(model, version)}
 
 
 def cases_act(model: TriageModel, version: ModelVersion, *, limit: int = ACT_BATCH) -> dict:
@@ -186,7 +190,10 @@ def _write(suggestions: dict[int, dict]) -> None:
 
 def _show_recorded(model: TriageModel, version: ModelVersion, reasons) -> int:
     """Open cases this version scored while nothing was shown: shown now, not made again."""
-    recorded = Prediction.objects.filter(version=version, subject="case", subject_id=OuterRef("pk"))
+    # an uncertain score kept no category to show: only calls are shown late
+    recorded = Prediction.objects.filter(
+        version=version, subject="case", subject_id=OuterRef("pk")
+    ).exclude(label="uncertain")
     waiting = list(
         Case.objects.filter(state__in=OPEN_STATES, suggestion={})
         .filter(Exists(recorded))
@@ -194,15 +201,14 @@ def _show_recorded(model: TriageModel, version: ModelVersion, reasons) -> int:
     )
     if not waiting:
         return 0
-    predictions = Prediction.objects.filter(version=version, subject="case", subject_id__in=waiting)
-    suggestions = {}
-    for p in predictions:
-        category = p.label if p.label != "uncertain" else None
-        if category is None:
-            continue  # an uncertain score's category is not kept: it suggests nothing
-        suggestions[p.subject_id] = _suggestion(
-            model, version, category, float(p.probability), p.factors, reasons
-        )
+    predictions = Prediction.objects.filter(
+        version=version, subject="case", subject_id__in=waiting
+    ).exclude(label="uncertain")
+    suggestions = {
+        p.subject_id: _suggestion(model, version, p.label, float(p.probability), p.factors,
+                                  reasons)
+        for p in predictions
+    }  # fmt: skip
     with transaction.atomic():
         predictions.update(shown=True)
         _write(suggestions)

@@ -152,28 +152,32 @@ def payment_risk_clear() -> int:
     return cleared
 
 
-def payment_outcomes_record(model: TriageModel, *, limit: int = 500) -> int:
-    """Scored invoices since paid: whether they were paid late, when; the expectation comes off."""
+def payment_outcomes_record(model: TriageModel, *, limit: int = BATCH) -> int:
+    """Scored invoices since paid: whether they were paid late, when, on the latest prediction
+    of each (older ones are superseded); the expectation comes off the invoice, and its
+    customer's late risk is worked out again without it."""
     pending = Prediction.objects.filter(version__model=model, subject="invoice", outcome="")
-    paid = list(
-        Invoice.objects.filter(
+    paid = {
+        pk: (customer, due, paid_at)
+        for pk, customer, due, paid_at in Invoice.objects.filter(
             paid_at__isnull=False, pk__in=pending.values("subject_id")
-        ).values_list("pk", "due_date", "paid_at")[:limit]
-    )
+        ).values_list("pk", "customer_id", "due_date", "paid_at")[:limit]
+    }
     if not paid:
         return 0
+    latest: dict[int, Prediction] = {}
+    for p in pending.filter(subject_id__in=paid).order_by("subject_id", "made_at", "pk"):
+        latest[p.subject_id] = p  # the last one made wins
     with transaction.atomic():
-        for pk, due, paid_at in paid:
+        for pk, p in latest.items():
+            _, due, paid_at = paid[pk]
             outcome = "late" if paid_at.date() > due else "on_time"
-            rows = pending.filter(subject_id=pk)
-            latest = rows.order_by("-made_at", "-pk").first()
-            called = latest.shown and latest.label != "uncertain"
-            Prediction.objects.filter(pk=latest.pk).update(
-                outcome=outcome, followed=(latest.label == outcome) if called else None,
+            called = p.shown and p.label != "uncertain"
+            Prediction.objects.filter(pk=p.pk).update(
+                outcome=outcome, followed=(p.label == outcome) if called else None,
                 decided_at=paid_at,
             )  # fmt: skip
-            rows.exclude(pk=latest.pk).update(outcome="superseded")
-        Invoice.objects.filter(pk__in=[p[0] for p in paid]).exclude(payment_risk={}).update(
-            payment_risk={}
-        )
-    return len(paid)
+        pending.filter(subject_id__in=paid).update(outcome="superseded")
+        Invoice.objects.filter(pk__in=paid).exclude(payment_risk={}).update(payment_risk={})
+        accounts_feed({customer for customer, _, _ in paid.values()})
+    return len(latest)

@@ -21,7 +21,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from core.errors import ApplicationError
@@ -167,11 +167,13 @@ def holds_score(*, limit: int = BATCH) -> dict[str, int | str]:
 
 
 def _act_and_watch(model: TriageModel, version: ModelVersion) -> dict[str, int | str]:
+    """In act mode: the floor first (decisions since the last run may have sunk it), then act
+    only if the model is still allowed to."""
     if model.mode != Mode.ACT:
         return {}
-    done = holds_act(model, version)
-    dropped = precision_watch(model)
-    return {**done, "dropped": dropped} if dropped else done
+    if precision_watch(model):
+        return {"dropped": True}
+    return holds_act(model, version)
 
 
 def holds_act(model: TriageModel, version: ModelVersion, *, limit: int = ACT_BATCH) -> dict:
@@ -214,20 +216,34 @@ def holds_act(model: TriageModel, version: ModelVersion, *, limit: int = ACT_BAT
     return {"released": released, "refused": refused}
 
 
+#: What a model "calls" (its actionable label) and when the call was right, by model.
+CALLS = {
+    TriageModel.HOLD_OUTCOME: (Q(label="release"), Q(label="release", outcome="release")),
+    TriageModel.PAYMENT_RISK: (Q(label="late"), Q(label="late", outcome="late")),
+    TriageModel.CASE_REASON: (~Q(label="uncertain"), Q(label=F("outcome"))),
+}
+
+
 def live_precision(model: TriageModel, *, now=None) -> tuple[int, int]:
-    """(release calls people decided in the last ``FLOOR_DAYS``, how many of them were right)."""
+    """(calls decided in the last ``FLOOR_DAYS``, how many were right). A release a person
+    undid in that time counts as a wrong call until a person decides the hold."""
     since = (now or timezone.now()) - timedelta(days=FLOOR_DAYS)
-    counts = (
-        Prediction.objects.filter(version__model=model, label="release", decided_at__gte=since)
-        .exclude(outcome="")
-        .aggregate(called=Count("pk"), right=Count("pk", filter=Q(outcome="release")))
+    called, right = CALLS.get(model.name, CALLS[TriageModel.HOLD_OUTCOME])
+    recent = Prediction.objects.filter(version__model=model).filter(called)
+    decided = (
+        recent.filter(decided_at__gte=since)
+        .exclude(outcome__in=("", "superseded"))
+        .aggregate(n=Count("pk"), right=Count("pk", filter=right))
     )
-    return counts["called"], counts["right"]
+    undone = recent.filter(action="undone", outcome="", made_at__gte=since).count()
+    return decided["n"] + undone, decided["right"]
 
 
 def precision_watch(model: TriageModel) -> bool:
     """Act mode below its precision floor goes back to suggest, and the managers are told.
     Returns whether it dropped."""
+    if model.mode != Mode.ACT:
+        return False
     called, right = live_precision(model)
     if called < model.floor_calls or right / called >= float(model.precision_floor):
         return False
@@ -298,6 +314,19 @@ def _show_recorded(model: TriageModel, version: ModelVersion) -> int:
         predictions.update(shown=True)
         _write(suggestions)
     return len(suggestions)
+
+
+def shown_clear(model: TriageModel) -> int:
+    """Take what ``model`` shows off the pages (it left suggest and act): each model's own."""
+    if model.name == TriageModel.CASE_REASON:
+        from .case_scoring import case_suggestions_clear
+
+        return case_suggestions_clear()
+    if model.name == TriageModel.PAYMENT_RISK:
+        from .payment_scoring import payment_risk_clear
+
+        return payment_risk_clear()
+    return suggestions_clear()
 
 
 def suggestions_clear() -> int:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.db.models import Count, F, Q
 from django.db.models.functions import TruncWeek
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 
+from cases.models import Case
 from exceptions.models import Hold
 
 from .models import Prediction, TriageModel
@@ -75,14 +77,22 @@ def model_card(*, name: str) -> dict:
         .select_related("version")
         .order_by("-made_at", "-pk")[:25]
     )
-    holds = {
-        row["pk"]: row
-        for row in Hold.objects.filter(pk__in=[a.subject_id for a in actions]).values(
-            "pk", "order__number", "reason_id", "state"
-        )
-    }
+    # what each action was done to: a hold (hold outcome) or a case (case reason)
+    ids = [a.subject_id for a in actions]
+    if model.name == TriageModel.CASE_REASON:
+        subjects = {
+            row["pk"]: {"url": reverse("cases:case", args=[row["pk"]]),
+                        "text": f"{row['kind']} {row['pk']} of {row['customer__name']}"}
+            for row in Case.objects.filter(pk__in=ids).values("pk", "kind", "customer__name")
+        }  # fmt: skip
+    else:
+        subjects = {
+            row["pk"]: {"url": reverse("exceptions:hold", args=[row["pk"]]),
+                        "text": f"{row['reason_id']} on {row['order__number']}"}
+            for row in Hold.objects.filter(pk__in=ids).values("pk", "order__number", "reason_id")
+        }  # fmt: skip
     for action in actions:
-        action.hold = holds.get(action.subject_id)
+        action.subject = subjects.get(action.subject_id)
     return {
         "model": model,
         "live": {
@@ -98,9 +108,9 @@ def model_card(*, name: str) -> dict:
         "weeks": weeks,
         "coefficients": coefficients,
         # the holds the version in use scored that are still undecided
-        "pending": Prediction.objects.filter(
-            version__model=model, version__active=True, outcome=""
-        ).count(),
+        "pending": Prediction.objects.filter(version__model=model, version__active=True, outcome="")
+        .exclude(action="released")  # a model's release waits for no person's decision
+        .count(),
     }
 
 

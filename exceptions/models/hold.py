@@ -1,5 +1,6 @@
 """The Hold: one problem on an order (or one of its lines), owned by a role's queue."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -256,11 +257,14 @@ class Hold(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         permission=queue_member,
         custom={"label": "Undo the model's release"},
     )
-    def reinstate(self) -> None:
-        """A person undoes a model's release: the hold waits in its queue again, undecided."""
+    def reinstate(self, *, at) -> None:
+        """A person undoes a model's release: the hold waits in its queue again, undecided, due
+        by its reason's SLA from now (the time the model's release took is not held against it)."""
         self.first_approver = self.resolved_by = self.resolved_at = self.assignee = None
         self.resolution_code = self.resolution_note = ""
         self.decision = {}
+        self.due_at = at + timedelta(hours=self.reason.sla_hours)
+        self.escalation_level = 0
 
     def _resolve(self, *, by, code: str, note: str, at) -> None:
         self.resolution_code = code

@@ -1,6 +1,7 @@
 """A model's release of a hold, and a person's undoing of it. The limits live here, beside the
 controls they protect, not in the model that asks: whatever a model's confidence, it releases only
-an open hold that stops an order's release, of a reason people may override, at or below its value
+an open hold that stops an order's release, of a reason people may override (never a pricing hold:
+an accepted price needs a person who owns it), at or below its value
 limit, the maker-checker amount and (for a credit hold) the policy's model credit amount, with the
 customer's exposure no higher than when the hold was raised. Anything else stays with people, and
 the refusal says which limit stopped it."""
@@ -32,6 +33,9 @@ def auto_release_refusal(hold: Hold, *, value_limit: Decimal) -> str:
         return "it stops shipping or invoicing, which people decide"
     if not hold.reason.overridable:
         return f"“{hold.reason.description}” cannot be overridden"
+    if hold.category == "pricing":
+        # a released off-contract price needs a person to own it (order_line_accept_price)
+        return "a pricing decision needs a person to own the price"
     if hold.value_at_risk > value_limit:
         return f"its value {hold.value_at_risk:,.2f} is above the model's limit {value_limit:,.2f}"
     policy = policy_for(hold.order.customer.segment)
@@ -110,7 +114,7 @@ def hold_reinstate(*, hold_id: int, actor, reason: str) -> Hold:
             {"order_state": order.state},
         )
     released_by = who(hold.resolved_by)
-    run_transition(hold, "reinstate", actor)
+    run_transition(hold, "reinstate", actor, at=timezone.now())
     save_hold(hold, actor, f"Undid the release by {released_by}: {reason}")
     order_follow_holds(order, actor=actor, amended=True)
     hold_reinstated.send(sender=Hold, hold=hold, actor=actor)

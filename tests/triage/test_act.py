@@ -134,6 +134,9 @@ def test_the_service_refuses_people_and_what_act_may_never_touch(acting, enter, 
     fixed_only = hold_raise(order_id=order.pk, reason_code="MASTER_DATA_MISSING", context={})
     with pytest.raises(Conflict, match="cannot be overridden"):
         hold_auto_release(hold_id=fixed_only.pk, actor=actor, reason="x", value_limit=Decimal("9"))
+    priced = hold_raise(order_id=order.pk, reason_code="PRICE_BELOW_CONTRACT", context={})
+    with pytest.raises(Conflict, match="needs a person to own the price"):
+        hold_auto_release(hold_id=priced.pk, actor=actor, reason="x", value_limit=Decimal("9"))
     invoicing = hold_raise(order_id=order.pk, reason_code="SHIPMENT_UNMATCHED", context={})
     with pytest.raises(Conflict, match="shipping or invoicing"):
         hold_auto_release(hold_id=invoicing.pk, actor=actor, reason="x", value_limit=Decimal("9"))
@@ -184,6 +187,9 @@ def test_a_person_undoes_a_release_and_the_model_leaves_it_alone(acting, enter, 
     hold.refresh_from_db()
     hold.order.refresh_from_db()
     assert hold.state == HoldState.OPEN and hold.resolution_code == "" and not hold.decision
+    # due by its SLA from the undo, not overdue for the time the model's release took
+    assert hold.due_at > timezone.now() + timedelta(hours=hold.reason.sla_hours - 1)
+    assert hold.escalation_level == 0
     assert hold.order.state == OrderState.ON_HOLD
     last = hold.history.latest()
     assert last.history_user == credit
@@ -191,6 +197,10 @@ def test_a_person_undoes_a_release_and_the_model_leaves_it_alone(acting, enter, 
         "Undid the release by Model hold_outcome v1: Customer disputed an invoice this morning"
     )
     assert Prediction.objects.get(version=version, subject_id=hold.pk).action == "undone"
+    # an undone release counts as a wrong call in the live precision until a person decides
+    from triage.scoring import live_precision
+
+    assert live_precision(model) == (1, 0)
     # back in the credit queue, and the model does not release it again
     assert (
         hold.order.number
@@ -242,3 +252,33 @@ def test_precision_below_the_floor_drops_act_to_suggest_and_tells_managers(actin
     assert Notification.objects.filter(user=manager, message__contains="dropped from act").exists()
     # in suggest, nothing more to drop
     assert precision_watch(model) is False
+
+
+def test_leaving_shown_modes_clears_only_that_models_suggestions(acting, enter, admin_client):
+    """Switching the payment-risk model off in admin takes its expectations off; the hold model's
+    recommendations stay; switching the hold model to shadow takes them off."""
+    from billing.models import Invoice
+
+    model, version, reliable = acting
+    hold = _credit_hold(enter, reliable[3], quantity="21")  # above the value limit: stays open
+    holds_score()
+    assert Hold.objects.get(pk=hold.pk).suggestion
+    payments, _ = TriageModel.objects.get_or_create(name=TriageModel.PAYMENT_RISK)
+    customer = reliable[0]
+    Invoice.objects.create(
+        number="PR-1", customer=customer, billing_rule=customer.billing_rule, currency="USD",
+        issued_on=timezone.localdate(), due_date=timezone.localdate(), total=Decimal("10"),
+        created_at=timezone.now(), state="released", payment_risk={"probability": 0.9},
+    )  # fmt: skip
+    assert Invoice.objects.exclude(payment_risk={}).count() == 1
+    url = reverse("admin:triage_triagemodel_change", args=[payments.pk])
+    form = {"mode": "off", "threshold": "0.80", "min_examples": 200, "act_confidence": "0.95",
+            "act_value_limit": "1000.00", "precision_floor": "0.80", "floor_calls": 20}  # fmt: skip
+    assert admin_client.post(url, form).status_code == 302
+    assert not Invoice.objects.exclude(payment_risk={}).exists()
+    assert Hold.objects.get(pk=hold.pk).suggestion  # not the payment model's to clear
+    url = reverse("admin:triage_triagemodel_change", args=[model.pk])
+    assert (
+        admin_client.post(url, {**form, "mode": "shadow", "threshold": "0.75"}).status_code == 302
+    )
+    assert Hold.objects.get(pk=hold.pk).suggestion == {}
