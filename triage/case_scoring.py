@@ -31,7 +31,7 @@ from core.roles import model_user
 
 from . import case_reason
 from .models import SHOWN_MODES, Mode, ModelVersion, Prediction, TriageModel
-from .scoring import ACT_BATCH, BATCH, FACTORS, active_scorer, precision_watch
+from .scoring import ACT_BATCH, BATCH, FACTORS, active_scorer, outcomes_write, precision_watch
 
 logger = logging.getLogger(__name__)
 _QUEUES = dict(CaseQueue.choices)
@@ -242,12 +242,8 @@ def case_outcomes_record(model: TriageModel, *, limit: int = BATCH) -> int:
         latest[p.subject_id] = p  # the last one made wins
     with transaction.atomic():
         for case_id, p in latest.items():
-            outcome, by, at = found[case_id]
-            called = p.shown and p.label != "uncertain"
-            Prediction.objects.filter(pk=p.pk).update(
-                outcome=outcome, followed=(p.label == outcome) if called else None,
-                decided_by_id=by, decided_at=at,
-            )  # fmt: skip
+            p.outcome, p.decided_by_id, p.decided_at = found[case_id]
+        outcomes_write(list(latest.values()))
         # the older predictions of the same cases: decided too, so never read again as pending
         Prediction.objects.filter(
             version__model=model, subject="case", outcome="", subject_id__in=found

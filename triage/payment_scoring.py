@@ -22,7 +22,7 @@ from dunning.services import account_score
 
 from . import payment_risk
 from .models import SHOWN_MODES, Mode, Prediction, TriageModel
-from .scoring import BATCH, FACTORS, active_scorer
+from .scoring import BATCH, FACTORS, active_scorer, outcomes_write
 
 logger = logging.getLogger(__name__)
 GROUPS = {
@@ -145,10 +145,11 @@ def accounts_feed(customer_ids: set[int]) -> int:
 def payment_risk_clear() -> int:
     """Take every expectation off the pages and out of the worklist's order."""
     cleared = Invoice.objects.exclude(payment_risk={}).update(payment_risk={})
-    for account in CollectionAccount.objects.exclude(late_risk=0).order_by("customer_id"):
+    accounts = list(CollectionAccount.objects.exclude(late_risk=0).order_by("customer_id"))
+    for account in accounts:
         account.score = account_score(account.past_due, account.days_past_due, account.risk, 0)
         account.late_risk = Decimal(0)
-        account.save(update_fields=["late_risk", "score"])
+    CollectionAccount.objects.bulk_update(accounts, ["late_risk", "score"], batch_size=1000)
     return cleared
 
 
@@ -171,12 +172,9 @@ def payment_outcomes_record(model: TriageModel, *, limit: int = BATCH) -> int:
     with transaction.atomic():
         for pk, p in latest.items():
             _, due, paid_at = paid[pk]
-            outcome = "late" if paid_at.date() > due else "on_time"
-            called = p.shown and p.label != "uncertain"
-            Prediction.objects.filter(pk=p.pk).update(
-                outcome=outcome, followed=(p.label == outcome) if called else None,
-                decided_at=paid_at,
-            )  # fmt: skip
+            p.outcome = "late" if paid_at.date() > due else "on_time"
+            p.decided_at = paid_at
+        outcomes_write(list(latest.values()))
         pending.filter(subject_id__in=paid).update(outcome="superseded")
         Invoice.objects.filter(pk__in=paid).exclude(payment_risk={}).update(payment_risk={})
         accounts_feed({customer for customer, _, _ in paid.values()})

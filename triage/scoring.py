@@ -316,6 +316,17 @@ def _show_recorded(model: TriageModel, version: ModelVersion) -> int:
     return len(suggestions)
 
 
+def outcomes_write(predictions: list[Prediction]) -> None:
+    """Save what was decided on these predictions (``outcome``, ``decided_by``, ``decided_at`` set
+    by the caller) and whether it followed a call people were shown: one UPDATE per thousand."""
+    for p in predictions:
+        called = p.shown and p.label != "uncertain"
+        p.followed = (p.label == p.outcome) if called else None
+    Prediction.objects.bulk_update(
+        predictions, ["outcome", "followed", "decided_by", "decided_at"], batch_size=1000
+    )
+
+
 def shown_clear(model: TriageModel) -> int:
     """Take what ``model`` shows off the pages (it left suggest and act): each model's own."""
     if model.name == TriageModel.CASE_REASON:
