@@ -10,6 +10,7 @@ and value, each customer's earlier decisions).
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -22,7 +23,7 @@ from cases.models import Case, CaseReason, CaseState, RootCause
 from core.audit import set_state_for_insert
 from core.roles import get_system_user
 from exceptions.models import Hold, HoldReason, HoldState
-from orders.models import Customer, Order, OrderState
+from orders.models import Customer, Order, OrderLine, OrderState
 
 SOURCE = "demo-history"
 ZERO_MONEY = Decimal("0.00")
@@ -241,3 +242,141 @@ def seed_payment_history(*, invoices: int, seed: int, customers, still_open: int
         default_change_reason="History for the payment-risk model",
     )  # fmt: skip
     return len(made)
+
+
+#: The late-shipment model's hidden truth: carriers' transit days (low, high)...
+CARRIERS = {"Swift Freight": (1, 2), "Coastal Lines": (2, 3), "Prairie Haul": (4, 7)}
+
+
+def usual_carrier(customer_number: str) -> str:
+    """... each customer's usual carrier, by its number (used for nine shipments in ten) ..."""
+    names = sorted(CARRIERS)
+    return names[int(hashlib.sha256(customer_number.encode()).hexdigest()[24:32], 16) % 3]
+
+
+def remote(customer_number: str) -> bool:
+    """... and a fifth of the customers far from every warehouse (two more days in transit)."""
+    return int(hashlib.sha256(customer_number.encode()).hexdigest()[32:40], 16) % 5 == 0
+
+
+def seed_shipment_history(
+    *, orders: int, seed: int, customers, items, warehouses, still_open: int = 0
+) -> int:
+    """Orders released one every few hours up to ``orders / 8`` days ago, each shipped in full
+    and delivered, some after their requested date: a warehouse works through its released orders
+    in turn (its backlog delays the next), an order held for stock waits three more days, slow
+    carriers and remote customers add transit days, and the requested date leaves 3 to 12 days.
+    Then ``still_open`` released orders not yet shipped, requested over the coming days, for the
+    model to score. Number prefix ``SH-``; idempotent. Returns how many orders it made."""
+    from collections import deque
+
+    from billing.models import Shipment, ShipmentLine, ShipmentState
+
+    if Order.objects.filter(number__startswith="SH-").exists():
+        return 0
+    customers, items, warehouses = list(customers), list(items), list(warehouses)
+    stock_reason = HoldReason.objects.filter(code="STOCK_SHORT").first()
+    if not customers or not items or not warehouses or stock_reason is None:
+        return 0
+    rng = random.Random(seed)
+    system, now = get_system_user(), timezone.now()
+    # busy and quiet spells: in a busy one releases come faster than the warehouses ship (twelve
+    # a day in all), their queues grow, and drain in the quiet one after
+    gaps = [rng.uniform(2.0, 4.0) * (0.6 if math.sin(n / 40) > 0.3 else 1.6) for n in range(orders)]
+    clock = now - timedelta(days=25, hours=sum(gaps))
+    waiting = {w.pk: deque() for w in warehouses}
+    pace = 6.0 * len(waiting) / 3  # hours between two orders a warehouse ships: 12 a day in all
+    made_orders, lines_of, ships, holds = [], {}, {}, []
+    for n in range(orders + still_open):
+        open_ = n >= orders
+        if open_:
+            released = now - timedelta(hours=rng.randint(1, 20))
+        else:
+            clock += timedelta(hours=gaps[n])
+            released = clock
+        customer, warehouse = rng.choice(customers), rng.choice(warehouses)
+        held = rng.random() < 0.15
+        slack = rng.randint(3, 12)
+        order = Order(
+            source_system=SOURCE, external_id=f"S{n:06d}", number=f"SH-{n:06d}",
+            channel="edi", customer=customer, received_at=released - timedelta(hours=2),
+            released_at=released, requested_date=timezone.localdate(released)
+            + timedelta(days=slack),
+        )  # fmt: skip
+        chosen = rng.sample(items, k=min(len(items), rng.randint(1, 3)))
+        lines = [
+            OrderLine(
+                order=order,
+                line_number=i + 1,
+                item=item,
+                warehouse=warehouse,
+                ordered_qty=Decimal(rng.choice([5, 10, 20, 40])),
+                unit_price=Decimal("10.00"),
+            )  # fmt: skip
+            for i, item in enumerate(chosen)
+        ]
+        total = sum(line.ordered_qty * line.unit_price for line in lines)
+        order.total = order.subtotal = total
+        if held:
+            holds.append(
+                Hold(order=order, reason=stock_reason, category=stock_reason.category,
+                     queue=stock_reason.queue, blocks=stock_reason.blocks, value_at_risk=total,
+                     priority_score=total, raised_at=order.received_at,
+                     due_at=order.received_at + timedelta(hours=stock_reason.sla_hours),
+                     resolved_by=system, resolved_at=released, resolution_code="CLEARED",
+                     resolution_note="Stock arrived (history)")
+            )  # fmt: skip
+        if open_:
+            set_state_for_insert(order, OrderState.RELEASED)
+        else:
+            # a warehouse ships in the order orders were released: in a busy spell its queue
+            # grows, and each order waits for the ones before it
+            queue = waiting[warehouse.pk]
+            while queue and queue[0] <= released:
+                queue.popleft()
+            picked = max(released + timedelta(hours=rng.uniform(4, 12)),
+                         (queue[-1] if queue else released) + timedelta(hours=pace))  # fmt: skip
+            queue.append(picked)  # picked in turn: the queue stays in time order
+            shipped = picked + timedelta(days=3 if held else 0)
+            carrier = (
+                usual_carrier(customer.number) if rng.random() < 0.9 else rng.choice(sorted(CARRIERS))
+            )  # fmt: skip
+            low, high = CARRIERS[carrier]
+            transit = rng.uniform(low, high) + (2 if remote(customer.number) else 0)
+            ships[n] = (warehouse, carrier, shipped, shipped + timedelta(days=transit))
+            for line in lines:
+                line.shipped_qty = line.invoiced_qty = line.ordered_qty
+            set_state_for_insert(order, OrderState.CLOSED)
+        made_orders.append(order)
+        lines_of[n] = lines
+    bulk_create_with_history(
+        made_orders, Order, batch_size=500, default_user=system,
+        default_change_reason="History for the late-shipment model",
+    )  # fmt: skip
+    all_lines = []
+    for n, order in enumerate(made_orders):
+        for line in lines_of[n]:
+            line.order = order
+            all_lines.append(line)
+    bulk_create_with_history(all_lines, OrderLine, batch_size=1000, default_user=system)
+    for hold in holds:
+        hold.order_id = hold.order.pk  # the order is saved now: take its key
+        set_state_for_insert(hold, HoldState.RELEASED)
+    bulk_create_with_history(holds, Hold, batch_size=500, default_user=system)
+    shipments = []
+    for n, (warehouse, carrier, shipped, delivered) in ships.items():
+        shipment = Shipment(
+            order=made_orders[n], warehouse=warehouse, carrier=carrier, source_system=SOURCE,
+            external_id=f"SHP-{n:06d}", shipped_at=shipped, delivered_at=delivered,
+            signed_by="Receiving",
+        )  # fmt: skip
+        set_state_for_insert(shipment, ShipmentState.DELIVERED)
+        shipments.append(shipment)
+    bulk_create_with_history(shipments, Shipment, batch_size=500, default_user=system)
+    by_order = {s.order_id: s for s in shipments}
+    ShipmentLine.objects.bulk_create(
+        [ShipmentLine(shipment=by_order[line.order_id], order_line=line, quantity=line.ordered_qty)
+         for line in all_lines if line.order_id in by_order],
+        batch_size=1000,
+    )  # fmt: skip
+    return len(made_orders)

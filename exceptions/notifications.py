@@ -1,4 +1,5 @@
-"""In-app and email notices to a role's people (the managers, when a hold or a case escalates)."""
+"""In-app and email notices to a role's people (the managers, when a hold or a case escalates), or
+to chosen people (customer service, of an order likely to ship late)."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -14,6 +15,11 @@ from .models import Hold, Notification
 def notify_users(role: str, message: str, *, hold: Hold | None = None) -> int:
     """Notify every active user of ``role`` in the app, and by mail once the caller commits."""
     people = list(get_user_model().objects.filter(groups__name=role, is_active=True))
+    return notify_people(people, message, hold=hold)
+
+
+def notify_people(people: list, message: str, *, hold: Hold | None = None) -> int:
+    """Notify these people in the app, and by mail once the caller commits."""
     now = timezone.now()
     Notification.objects.bulk_create(
         [Notification(user=p, hold=hold, message=message[:300], created_at=now) for p in people]

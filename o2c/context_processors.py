@@ -27,6 +27,7 @@ def navigation(request) -> dict:
         items.append(("Orders", reverse("orders:list")))
     if roles & {Role.CUSTOMER_SERVICE, Role.MANAGER}:
         items.append(("New order", reverse("orders:create")))
+        items.append(("At risk", reverse("orders:at-risk")))
     has_queues = any(queue in WORK_QUEUES for queue in queues_for_user(user))
     if has_queues:
         items.append(("My work", reverse("exceptions:mine")))

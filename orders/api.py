@@ -1,6 +1,6 @@
 """Orders over the API: list (filters, keyset pages) and detail with lines, scoped to the user."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from core.api import PAGE_PARAMETERS, page_of, page_size, paged
 
 from . import selectors
-from .models import Channel, Order, OrderLine, OrderState
+from .models import WATCHED_STATES, Channel, Order, OrderLine, OrderState
 
 
 class OrderLineSerializer(serializers.ModelSerializer):
@@ -57,9 +57,20 @@ class OrderSerializer(serializers.ModelSerializer):
 
 class OrderDetailSerializer(OrderSerializer):
     lines = OrderLineSerializer(many=True)
+    ship_risk = serializers.SerializerMethodField()
 
     class Meta(OrderSerializer.Meta):
-        fields = [*OrderSerializer.Meta.fields, "requested_date", "lines"]
+        fields = [*OrderSerializer.Meta.fields, "requested_date", "ship_risk", "lines"]
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "description": "triage's late-shipment expectation (probability, text, factors) "
+            "while the order is released and unshipped",
+        }
+    )
+    def get_ship_risk(self, order) -> dict:
+        return order.ship_risk if order.state in WATCHED_STATES else {}
 
 
 class OrderFilterSerializer(serializers.Serializer):

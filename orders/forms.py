@@ -5,7 +5,7 @@ from decimal import Decimal
 from django import forms
 from django.core.validators import MinValueValidator
 
-from .models import Channel, Customer, OrderState, ShipTo
+from .models import Channel, Customer, OrderState, ShipTo, WatchAction
 from .selectors import items_by_sku
 
 QTY_FIELD = {"max_digits": 14, "decimal_places": 3}
@@ -114,4 +114,23 @@ class LineEditForm(ReasonForm):
     quantity = forms.DecimalField(**QTY_FIELD, validators=[MinValueValidator(Decimal("0.001"))])
     unit_price = forms.DecimalField(
         **PRICE_FIELD, required=False, validators=[MinValueValidator(Decimal("0"))]
+    )
+
+
+class WatchCloseForm(forms.Form):
+    """What customer service did about an order likely to ship late."""
+
+    action = forms.ChoiceField(choices=[("", "— what was done —"), *WatchAction.choices])
+    note = forms.CharField(
+        max_length=500,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. told the buyer: arrives Friday"}),
+    )
+
+
+class WatchSearchForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Search",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Order or customer"}),
     )

@@ -11,7 +11,7 @@ from core.pagination import Page, keyset_page
 from core.roles import ORDER_VIEWER_ROLES, UserLike, is_system_user, user_roles
 
 from .extensions import order_extensions
-from .models import Customer, Item, Order, OrderLine, ShipTo
+from .models import WATCHED_STATES, Customer, Item, Order, OrderLine, ShipTo, ShipWatch, WatchState
 
 ORDER_LIST_ORDERING = ("-received_at", "-id")
 
@@ -210,3 +210,18 @@ def order_timeline(*, order: Order) -> list[TimelineEntry]:
         entries += provider(order)
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries
+
+
+def ship_watch_page(*, user: UserLike, cursor: str | None, size: int, search: str = "") -> Page:
+    """The proactive customer-service queue: open entries on orders the user may open that are
+    still released and unshipped, soonest requested date first (keyset on date, id)."""
+    queryset = ShipWatch.objects.filter(
+        state=WatchState.OPEN,
+        order__in=orders_for_user(user),
+        order__state__in=WATCHED_STATES,
+    ).select_related("order", "order__customer")
+    if search:
+        queryset = queryset.filter(
+            Q(order__number__icontains=search) | Q(order__customer__name__icontains=search)
+        )
+    return keyset_page(queryset, ordering=("requested_date", "id"), cursor=cursor, size=size)

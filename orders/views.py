@@ -15,8 +15,16 @@ from core.pagination import render_paged_list
 from core.roles import ORDER_VIEWER_ROLES, Role, has_role
 
 from . import selectors, services
-from .forms import LineEditForm, OrderFilterForm, OrderHeaderForm, OrderLineFormSet, TransitionForm
-from .models import Order
+from .forms import (
+    LineEditForm,
+    OrderFilterForm,
+    OrderHeaderForm,
+    OrderLineFormSet,
+    TransitionForm,
+    WatchCloseForm,
+    WatchSearchForm,
+)
+from .models import WATCHED_STATES, Order
 from .services import MANUAL_TRANSITIONS, LineInput
 
 #: The gate of every order page; which orders a user sees is ``selectors``' business.
@@ -106,6 +114,7 @@ def _detail_context(request: HttpRequest, order: Order) -> dict:
         "editable": editable,
         "timeline": selectors.order_timeline(order=order),
         "panels": selectors.order_page_panels(order=order, user=request.user),
+        "watched_states": WATCHED_STATES,
     }
 
 
@@ -211,4 +220,73 @@ def order_new(request: HttpRequest) -> HttpResponse:
     status = 400 if request.method == "POST" else 200
     return render(
         request, "orders/order_form.html", {"header": header, "lines": lines}, status=status
+    )
+
+
+#: The proactive queue is customer service's (managers see every queue).
+watch_worker_required = role_required(
+    Role.CUSTOMER_SERVICE,
+    Role.MANAGER,
+    message="The orders at risk of shipping late are customer service's queue.",
+)
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+@watch_worker_required
+def ship_watch_list(request: HttpRequest) -> HttpResponse:
+    form = WatchSearchForm(request.GET or None)
+    page, error = None, None
+    if form.is_bound and not form.is_valid():
+        error = "Fix the search to see the queue."
+    else:
+        with refused() as refusal:  # a stale page link: the list says so
+            page = selectors.ship_watch_page(
+                user=request.user,
+                cursor=request.GET.get("after"),
+                size=settings.O2C_PAGE_SIZE,
+                search=(form.cleaned_data.get("q") or "") if form.is_bound else "",
+            )
+        error = refusal.message or None
+    return render_paged_list(
+        request,
+        "orders/ship_watch.html",
+        {"form": form, "page": page, "error": error, "close_form": WatchCloseForm()},
+    )
+
+
+@login_required
+@require_POST
+@watch_worker_required
+def ship_watch_close(request: HttpRequest, watch_id: int) -> HttpResponse:
+    """Close one entry with what was done: the row says so in place (or why not)."""
+    form = WatchCloseForm(request.POST)
+    status, error, watch = 200, "", None
+    if not form.is_valid():
+        status = 400
+        error = "; ".join(
+            f"{form.fields[f].label or f}: {' '.join(e)}" for f, e in form.errors.items()
+        )
+    else:
+        with refused(forbidden_too=True) as refusal:
+            watch = services.ship_watch_close(
+                actor=request.user,
+                watch_id=watch_id,
+                action=form.cleaned_data["action"],
+                note=form.cleaned_data["note"],
+            )
+        if refusal:
+            status, error = refusal.status, refusal.message
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, f"Closed: {watch.get_action_display()}.")
+        return redirect("orders:at-risk")
+    return render(
+        request,
+        "orders/ship_watch.html#closed",
+        {"watch": watch, "watch_id": watch_id, "error": error, "close_form": form},
+        status=status,
     )

@@ -34,10 +34,12 @@ class TriageModel(models.Model):
     HOLD_OUTCOME = "hold_outcome"
     CASE_REASON = "case_reason"
     PAYMENT_RISK = "payment_risk"
+    LATE_SHIPMENT = "late_shipment"
     NAMES = {
         HOLD_OUTCOME: "Hold outcome: released or rejected",
         CASE_REASON: "Case reason: what a deduction or dispute will turn out to be",
         PAYMENT_RISK: "Payment risk: will an invoice be paid late, and by how much",
+        LATE_SHIPMENT: "Late shipment: will a released order miss its requested date",
     }
 
     name = models.SlugField(max_length=40, unique=True)

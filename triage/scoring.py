@@ -78,6 +78,10 @@ def _scorer_class(model: TriageModel):
         from .payment_training import PaymentScorer
 
         return PaymentScorer
+    if model.name == TriageModel.LATE_SHIPMENT:
+        from .shipment_training import ShipScorer
+
+        return ShipScorer
     return Scorer
 
 
@@ -220,6 +224,7 @@ def holds_act(model: TriageModel, version: ModelVersion, *, limit: int = ACT_BAT
 CALLS = {
     TriageModel.HOLD_OUTCOME: (Q(label="release"), Q(label="release", outcome="release")),
     TriageModel.PAYMENT_RISK: (Q(label="late"), Q(label="late", outcome="late")),
+    TriageModel.LATE_SHIPMENT: (Q(label="late"), Q(label="late", outcome="late")),
     TriageModel.CASE_REASON: (~Q(label="uncertain"), Q(label=F("outcome"))),
 }
 
@@ -337,6 +342,10 @@ def shown_clear(model: TriageModel) -> int:
         from .payment_scoring import payment_risk_clear
 
         return payment_risk_clear()
+    if model.name == TriageModel.LATE_SHIPMENT:
+        from .shipment_scoring import ship_risk_clear
+
+        return ship_risk_clear()
     return suggestions_clear()
 
 

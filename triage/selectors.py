@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.db.models.functions import TruncWeek
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -11,6 +11,7 @@ from cases.models import Case
 from exceptions.models import Hold
 
 from .models import Prediction, TriageModel
+from .scoring import CALLS
 
 
 def models_list() -> list[TriageModel]:
@@ -28,12 +29,8 @@ def model_card(*, name: str) -> dict:
         if active
         else None
     )
-    if model.name == TriageModel.CASE_REASON:
-        # a call is any category suggested at the threshold; right when the root cause agreed
-        called, right = ~Q(label="uncertain"), Q(label=F("outcome"))
-    else:
-        positive = "late" if model.name == TriageModel.PAYMENT_RISK else "release"
-        called, right = Q(label=positive), Q(label=positive, outcome=positive)
+    # what the model calls and when the call was right: the same as its live precision floor
+    called, right = CALLS.get(model.name, CALLS[TriageModel.HOLD_OUTCOME])
     weeks = list(
         Prediction.objects.filter(version__model=model)
         .exclude(outcome__in=("", "superseded"))

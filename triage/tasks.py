@@ -1,4 +1,4 @@
-"""Thin Celery wrappers: scoring open holds and cases on a beat, retraining weekly."""
+"""Thin Celery wrappers: scoring open work on a beat, retraining weekly."""
 
 from celery import shared_task
 
@@ -7,12 +7,15 @@ from core.tasks import TASK_OPTIONS
 
 @shared_task(**TASK_OPTIONS)
 def triage_score_task() -> dict:
-    """Beat: open holds, cases and invoices the active versions have not scored yet."""
+    """Beat: open holds, cases, invoices and released orders the active versions have not scored
+    yet."""
     from .case_scoring import cases_score
     from .payment_scoring import invoices_score
     from .scoring import holds_score
+    from .shipment_scoring import orders_ship_score
 
-    return {"holds": holds_score(), "cases": cases_score(), "invoices": invoices_score()}
+    return {"holds": holds_score(), "cases": cases_score(), "invoices": invoices_score(),
+            "orders": orders_ship_score()}  # fmt: skip
 
 
 @shared_task(**TASK_OPTIONS)

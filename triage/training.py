@@ -225,10 +225,17 @@ def _train_payment_risk(*, model: TriageModel) -> ModelVersion:
     return train_payment_risk(model=model)
 
 
+def _train_late_shipment(*, model: TriageModel) -> ModelVersion:
+    from .shipment_training import train_late_shipment
+
+    return train_late_shipment(model=model)
+
+
 TRAINERS = {
     TriageModel.HOLD_OUTCOME: train_hold_outcome,
     TriageModel.CASE_REASON: _train_case_reason,
     TriageModel.PAYMENT_RISK: _train_payment_risk,
+    TriageModel.LATE_SHIPMENT: _train_late_shipment,
 }
 
 

@@ -14,9 +14,11 @@ from .master import (
     Warehouse,
 )
 from .order import EXPOSED_STATES, Channel, Order, OrderLine, OrderState
+from .watch import WATCHED_STATES, ShipWatch, WatchAction, WatchState
 
 __all__ = [
     "EXPOSED_STATES",
+    "WATCHED_STATES",
     "ARBalance",
     "Channel",
     "Customer",
@@ -30,6 +32,9 @@ __all__ = [
     "OrderState",
     "PriceAgreement",
     "ShipTo",
+    "ShipWatch",
     "TerritoryAssignment",
     "Warehouse",
+    "WatchAction",
+    "WatchState",
 ]

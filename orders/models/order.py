@@ -85,6 +85,10 @@ class Order(ConcurrentTransitionMixin, FSMModelMixin, ExternalRef):
     #: The upstream version last applied (an ERP record's "version"): a newer one is an
     #: amendment, an older or equal one changes nothing. Orders entered in o2c stay at 1.
     source_version = models.PositiveIntegerField(default=1)
+    #: What triage's late-shipment model expects of a released order (probability of missing
+    #: its requested date, text, factors, model, version), written by ``triage`` only in a mode
+    #: people see; empty otherwise. Kept here so the order page and API read it without triage.
+    ship_risk = models.JSONField(default=dict, blank=True)
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -95,6 +99,8 @@ class Order(ConcurrentTransitionMixin, FSMModelMixin, ExternalRef):
     # key and indexed column of it, a dozen indexes written with each of an order's rows.
     history = HistoricalRecords(
         **BULK_HISTORY,
+        # a model's expectation is recorded with its version in triage's predictions
+        excluded_fields=["ship_risk"],
         no_db_index=[
             "customer",
             "ship_to",

@@ -25,6 +25,7 @@ from .transitions import (
     order_release,
     order_transition,
 )
+from .watch import WATCHED_STATES, ship_watch_close, ship_watch_open, ship_watches_settle
 
 __all__ = [
     "Amendment",
@@ -34,10 +35,14 @@ __all__ = [
     "ORDER_TOTAL_DIGITS",
     "Outcome",
     "SHIPPED_SO_FAR",
+    "WATCHED_STATES",
     "customer_update_master_data",
     "lock_credit",
     "order_amend",
     "order_create",
+    "ship_watch_close",
+    "ship_watch_open",
+    "ship_watches_settle",
     "order_line_accept_price",
     "order_line_cancel",
     "order_line_close_short",

@@ -1,6 +1,6 @@
 """manage.py seed_triage_history: months of history with learnable structure for the triage models
 to train on in the demo (``make run`` runs it, then ``train_models``): decided holds, closed
-deductions with their root causes, and paid invoices."""
+deductions with their root causes, paid invoices, and orders shipped on time or late."""
 
 from django.core.management.base import BaseCommand
 
@@ -8,9 +8,10 @@ from demo.triage import (
     one_invoice_each,
     seed_case_history,
     seed_payment_history,
+    seed_shipment_history,
     seed_triage_history,
 )
-from orders.models import Customer
+from orders.models import Customer, Item, Warehouse
 
 
 class Command(BaseCommand):
@@ -27,6 +28,11 @@ class Command(BaseCommand):
             invoices=1500, seed=20261205, still_open=40,
             customers=Customer.objects.order_by("number")[:40],
         )  # fmt: skip
+        shipped = seed_shipment_history(
+            orders=1500, seed=20261205, still_open=25,
+            customers=Customer.objects.order_by("number")[:60],
+            items=Item.objects.order_by("sku")[:20], warehouses=Warehouse.objects.order_by("code"),
+        )  # fmt: skip
         # the deductions hang on the customers' invoices: after the paid ones exist
         cash = get_user_model().objects.filter(username="cash").first()
         cases = (
@@ -35,7 +41,8 @@ class Command(BaseCommand):
             if cash else 0
         )  # fmt: skip
         self.stdout.write(
-            f"Seeded {made} decided holds, {cases} cases and {paid} invoices of history."
-            if made or cases or paid
+            f"Seeded {made} decided holds, {cases} cases, {paid} invoices and {shipped} shipped "
+            "orders of history."
+            if made or cases or paid or shipped
             else "Triage history already present."
         )
