@@ -143,14 +143,14 @@ def main() -> int:
         ("cases", lambda: cases.case_pages(requests)),
         # X12 850s through the partners' folders, by two real workers, beside the JSON intake
         ("edi", lambda: edi.edi_intake(ingestion_orders * 5)),
-        # the hold-outcome and case-reason models on generated histories, beside their naive
-        # baselines
+        # the triage models on generated histories, beside their naive baselines
         (
             "triage",
             lambda: (
                 triage.hold_outcome_quality(900)
                 + triage.case_reason_quality(1200)
                 + triage.payment_risk_quality(2000)
+                + triage.late_shipment_quality(2000)
             ),
         ),
     ]
