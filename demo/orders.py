@@ -1,5 +1,6 @@
 """Demo orders: every channel and lifecycle state, with history rows built step by step."""
 
+import hashlib
 from datetime import timedelta
 from decimal import Decimal
 
@@ -31,6 +32,15 @@ def _path(final: str, held: bool) -> list[str]:
     }[final]
     flow = flow[: 1 if final == s.RELEASED else 2]
     return [*head, *flow, *tail]
+
+
+def _rejected(customer_number: str, n: int) -> bool:
+    """Two thirds of a shaky customer's decided holds end in rejection (a hash, not the random
+    stream, so the rest of the demo stays as it was)."""
+    from .triage import shaky
+
+    draw = int(hashlib.sha256(f"{customer_number}:{n}".encode()).hexdigest()[:8], 16) % 3
+    return shaky(customer_number) and draw < 2
 
 
 def seed_orders(
@@ -69,6 +79,10 @@ def seed_orders(
         channel = _pick(rng, CHANNEL_MIX)
         final = _pick(rng, STATE_MIX)
         held = final == OrderState.ON_HOLD or rng.random() < 0.25
+        if held and final != OrderState.ON_HOLD and _rejected(customer.number, n):
+            # a shaky customer's held order is usually rejected: the demo's own decided holds
+            # follow the same hidden truth as the triage history before them (demo.triage)
+            final = OrderState.CANCELLED
         path = _path(final, held)
         hold_reason = rng.choice(HOLD_REASONS) if OrderState.ON_HOLD in path else None
         # Older orders are further along: closed ones are weeks old, new ones hours.
@@ -152,8 +166,9 @@ def seed_orders(
 def _seed_history(plans) -> None:
     """One history row per lifecycle step for the order, and per quantity change for its lines."""
     HistoricalOrder, HistoricalLine = Order.history.model, OrderLine.history.model
-    order_fields = [f.attname for f in Order._meta.concrete_fields]
-    line_fields = [f.attname for f in OrderLine._meta.concrete_fields]
+    # the fields history tracks (a model's expectation on the order is not among them)
+    order_fields = [f.attname for f in Order.history.model.tracked_fields]
+    line_fields = [f.attname for f in OrderLine.history.model.tracked_fields]
     order_history, line_history = [], []
     for order, lines, steps in plans:
         for index, (state, at, who, why) in enumerate(steps):

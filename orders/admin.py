@@ -18,6 +18,7 @@ from .models import (
     OrderLine,
     PriceAgreement,
     ShipTo,
+    ShipWatch,
     TerritoryAssignment,
     Warehouse,
 )
@@ -194,6 +195,7 @@ class OrderAdmin(FSMAdminMixin, HistoryAdmin):
         "last_edited_by",
         "source_system",
         "external_id",
+        "ship_risk",
     ]
 
     def has_add_permission(self, request) -> bool:
@@ -236,6 +238,28 @@ class OrderLineAdmin(HistoryAdmin):
     list_select_related = ["order", "item"]
     list_filter = ["order__state", "warehouse"]
     search_fields = ["order__number", "item__sku"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ShipWatch)
+class ShipWatchAdmin(HistoryAdmin):
+    """The proactive customer-service queue, read-only: entries are opened by the late-shipment
+    model and closed from the queue page (``/orders/at-risk/``), with who and what was done."""
+
+    list_display = ["order", "state", "requested_date", "probability", "action", "closed_by",
+                    "opened_at"]  # fmt: skip
+    list_select_related = ["order", "closed_by"]
+    list_filter = ["state", "action"]
+    search_fields = ["order__number", "order__customer__name", "note"]
+    date_hierarchy = "opened_at"
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -49,6 +49,11 @@ ACCESS = {
     "orders:list": {"get": (EVERY_ROLE, None)},
     "orders:detail": {"get": (EVERY_ROLE, None)},
     "orders:create": {"get": ({CS, MANAGER}, None), "post": ({CS, MANAGER}, {})},
+    # the proactive queue of orders likely to ship late is customer service's
+    "orders:at-risk": {"get": ({CS, MANAGER}, None)},
+    "orders:at-risk-close": {
+        "post": ({CS, MANAGER}, {"action": "customer_told", "note": "access matrix"})
+    },
     # cancelling is customer service's, and credit's (a refused credit line ends the order)
     "orders:transition": {
         "post": ({CS, CREDIT, MANAGER}, {"transition": "cancel", "reason": "access matrix"})
@@ -261,6 +266,7 @@ def _url(pattern: str, world) -> str:
         "customer_id": world["invoice"].customer_id,
         "task_id": _task_id(world),
         "rma_id": _rma_id(world),
+        "watch_id": _watch_id(world),
         "attachment_id": _attachment_id(world),
         "dispute_id": _dispute_id(world),
         "interchange_id": _interchange_id(world),
@@ -472,6 +478,22 @@ def _attachment_id(world) -> int:
         attachment.file.save("access-matrix.pdf", ContentFile(b"%PDF-1.4\n"), save=True)
         world["attachment"] = attachment.pk
     return world["attachment"]
+
+
+def _watch_id(world) -> int:
+    """An open entry of the at-risk queue on the world's order."""
+    if "watch" not in world:
+        from decimal import Decimal
+
+        from django.utils import timezone
+
+        from orders.models import ShipWatch
+
+        world["watch"] = ShipWatch.objects.create(
+            order=world["order"], probability=Decimal("0.9"),
+            requested_date=timezone.localdate(), opened_at=timezone.now(),
+        )  # fmt: skip
+    return world["watch"].pk
 
 
 def _rma_id(world) -> int:
