@@ -89,28 +89,45 @@ def orders_ship_score(*, limit: int = BATCH) -> dict[str, int | str]:
 
 
 def _queue(late: list[tuple], by: str) -> int:
-    """Open a customer-service entry for each order called late, and tell its owners."""
+    """Open a customer-service entry for each order called late, and tell its owners: once per
+    run each, naming the order (one) or the orders (several, the soonest first)."""
     if not late:
         return 0
-    numbers = dict(Order.objects.filter(pk__in=[pk for pk, *_ in late]).values_list("pk", "number"))
-    territories = dict(
-        Order.objects.filter(pk__in=numbers).values_list("pk", "customer__territory")
-    )
-    owners = _owners(set(territories.values()))
-    queued = 0
-    for pk, probability, requested, text in late:
+    facts = {
+        pk: (number, territory)
+        for pk, number, territory in Order.objects.filter(
+            pk__in=[pk for pk, *_ in late]
+        ).values_list("pk", "number", "customer__territory")
+    }
+    owners = _owners({territory for _, territory in facts.values()})
+    told: dict[int, tuple] = {}  # person pk -> (person, [(requested, number, text)])
+    opened = 0
+    for pk, probability, requested, text in sorted(late, key=lambda r: (r[2], r[0])):
         watch = ship_watch_open(
             order_id=pk, probability=Decimal(f"{probability:.4f}"), requested_date=requested,
             reason=f"{by}: {text}",
         )  # fmt: skip
         if watch is None:
             continue  # already queued, or shipped meanwhile
-        queued += 1
-        notify_people(
-            owners.get(territories[pk]) or owners[None],
-            f"Order {numbers[pk]} may miss its requested date {requested:%Y-%m-%d}: {text}",
-        )
-    return queued
+        opened += 1
+        number, territory = facts[pk]
+        for person in owners.get(territory) or owners[None]:
+            told.setdefault(person.pk, (person, []))[1].append((requested, number, text))
+    for person, orders in told.values():
+        notify_people([person], _notice(orders))
+    return opened
+
+
+def _notice(orders: list[tuple]) -> str:
+    if len(orders) == 1:
+        requested, number, text = orders[0]
+        return f"Order {number} may miss its requested date {requested:%Y-%m-%d}: {text}"
+    named = ", ".join(number for _, number, _ in orders[:5])
+    more = f" and {len(orders) - 5} more" if len(orders) > 5 else ""
+    return (
+        f"{len(orders)} orders may miss their requested dates: {named}{more}. "
+        "See At risk, soonest first."
+    )
 
 
 def _owners(territories: set[str]) -> dict[str | None, list]:

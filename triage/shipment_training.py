@@ -37,15 +37,21 @@ class ShipScorer:
             self.scale = [float(v) or 1.0 for v in parameters["scale"]]
             self.coef = [float(v) for v in parameters["coef"]]
             self.intercept = float(parameters["intercept"])
+            # each feature's range in training: a value beyond it (a backlog ten times any seen)
+            # is read as the edge, so the model never extrapolates to a certainty it never saw
+            self.range = [(float(lo), float(hi)) for lo, hi in parameters["range"]]
         except (KeyError, TypeError, ValueError) as exc:
             raise DamagedVersion(f"its parameters cannot be read ({exc!r})") from exc
         if self.names != list(late_shipment.NUMERIC) or {
-            len(self.mean), len(self.scale), len(self.coef)
+            len(self.mean), len(self.scale), len(self.coef), len(self.range)
         } != {len(self.names)}:  # fmt: skip
             raise DamagedVersion("its parameters do not fit together")
 
     def contributions(self, features: dict) -> list[float]:
-        x = late_shipment.vector(features)
+        x = [
+            min(max(v, lo), hi)
+            for v, (lo, hi) in zip(late_shipment.vector(features), self.range, strict=True)
+        ]
         return [
             c * (v - m) / s for c, v, m, s in zip(self.coef, x, self.mean, self.scale, strict=True)
         ]
@@ -99,7 +105,9 @@ def train_late_shipment(*, model: TriageModel) -> ModelVersion:
         "scale": [round(float(v), 10) for v in scale],
         "coef": [round(float(v), 10) for v in classifier.coef_[0]],
         "intercept": round(float(classifier.intercept_[0]), 10),
-    }
+        "range": [[round(float(lo), 6), round(float(hi), 6)]
+                  for lo, hi in zip(x_train.min(axis=0), x_train.max(axis=0), strict=True)],
+    }  # fmt: skip
     scorer = ShipScorer(parameters)
     y_train = [int(e.late) for e in train]
     y_test = [int(e.late) for e in test]

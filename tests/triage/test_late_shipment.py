@@ -23,6 +23,7 @@ from exceptions.models import Notification
 from orders.models import Order, ShipWatch, TerritoryAssignment, WatchState
 from tests.fixtures.factories import CustomerFactory, ItemFactory, WarehouseFactory
 from tests.fixtures.users import make_user
+from triage import scoring
 from triage.models import Mode, Prediction, TriageModel
 from triage.shipment_scoring import orders_ship_score
 from triage.training import NotEnoughHistory, model_train
@@ -38,7 +39,7 @@ def model(db):
     return made
 
 
-def _history(orders=1500, still_open=30, seed=5):
+def _history(orders=1000, still_open=30, seed=5):
     customers = [CustomerFactory(territory="EAST" if n % 2 else "WEST") for n in range(24)]
     items = [ItemFactory() for _ in range(8)]
     warehouses = [WarehouseFactory(code=f"DC-{n}", name=f"DC {n}") for n in range(3)]
@@ -55,7 +56,7 @@ def trained(model):
 
 def test_it_trains_and_beats_the_best_single_rule(trained):
     metrics = trained.metrics
-    assert trained.active and trained.counts["held_out"] == 300
+    assert trained.active and trained.counts["held_out"] == 200
     assert metrics["roc_auc"] >= 0.80, metrics
     assert metrics["roc_auc"] > metrics["baseline"]["roc_auc"], metrics
     assert metrics["baseline"]["rule"].startswith("the best single rule")
@@ -87,11 +88,18 @@ def test_late_orders_are_queued_for_their_owners_with_why(trained, client):
         assert risk["late"] == (order.pk in late)
         if risk["late"]:
             assert risk["text"].startswith("Likely late")
-    # each owner hears of the orders of the territory assigned to them, and only those
+    # each owner hears once of the orders of the territory assigned to them, and only those
     for person, territory in ((east, "EAST"), (west, "WEST")):
-        mine = {w.order.number for w in watches if w.order.customer.territory == territory}
-        told = {n.message.split()[1] for n in Notification.objects.filter(user=person)}
-        assert told == mine
+        mine = sorted(
+            (w for w in watches if w.order.customer.territory == territory),
+            key=lambda w: (w.requested_date, w.order_id),
+        )
+        (notice,) = Notification.objects.filter(user=person)
+        if len(mine) == 1:
+            assert notice.message.startswith(f"Order {mine[0].order.number} may miss")
+        else:
+            assert notice.message.startswith(f"{len(mine)} orders may miss")
+            assert all(w.order.number in notice.message for w in mine[:5])
     assert not Notification.objects.filter(user__username="wh").exists()
     # a second run queues nothing twice
     assert orders_ship_score()["scored"] == 0
@@ -100,7 +108,13 @@ def test_late_orders_are_queued_for_their_owners_with_why(trained, client):
     # the queue page: soonest requested date first, with why, for customer service only
     client.force_login(east)
     page = unescape(client.get(reverse("orders:at-risk")).content.decode())
-    first = min(watches, key=lambda w: (w.requested_date, w.pk))
+    east_rows = sorted(
+        (w for w in watches if w.order.customer.territory == "EAST"),
+        key=lambda w: (w.requested_date, w.pk),
+    )
+    first = east_rows[0]
+    positions = [page.index(w.order.number) for w in east_rows]
+    assert positions == sorted(positions)  # soonest requested date first
     assert first.order.number in page
     assert first.order.ship_risk["factors"][0]["text"] in page
     # row access: the EAST agent's territory only
@@ -203,3 +217,24 @@ def test_too_little_history_refuses_and_keeps_the_active_version(model):
     with pytest.raises(NotEnoughHistory, match="needs at least 200 orders shipped in full"):
         model_train(name=model.name)
     assert not model.versions.exists()
+
+
+def test_a_damaged_version_shows_nothing_and_a_value_beyond_training_reads_as_its_edge(trained):
+    from triage.shipment_training import ShipScorer
+
+    scorer = ShipScorer(trained.parameters)
+    (_, high) = scorer.range[trained.features.index("backlog_log")]
+    base = {name: m for name, m in zip(scorer.names, scorer.mean, strict=True)}
+    at_edge = scorer.probability({**base, "backlog_log": high})
+    assert scorer.probability({**base, "backlog_log": high * 10}) == at_edge
+
+    orders_ship_score()
+    assert Order.objects.exclude(ship_risk={}).exists()
+    damaged = {**trained.parameters}
+    damaged.pop("range")
+    trained.parameters = damaged  # the digest no longer matches, and it cannot be read
+    trained.save()
+    scoring._loaded.clear()  # a worker loading it afresh (one already running keeps its copy)
+    done = orders_ship_score()
+    assert done["scored"] == 0 and "cannot be used" in done["why"]
+    assert not Order.objects.exclude(ship_risk={}).exists()  # the pages say nothing
