@@ -1,5 +1,5 @@
-"""The form every desk action shares (a reason, required and trimmed, for the history row) and a
-person's preferences."""
+"""The form every desk action shares (a reason, required and trimmed, for the history row), a
+person's preferences, and a saved view of a list."""
 
 from django import forms
 from timezone_field import TimeZoneFormField
@@ -31,3 +31,14 @@ class PreferencesForm(forms.Form):
                 "choose one from the list.",
             },
         )
+
+
+class SavedViewForm(forms.Form):
+    """A list's filters saved under a name (the form on each savable list page). The name and the
+    role are checked by ``core.saved_views.saved_view_save``, which says what is wrong."""
+
+    name = forms.CharField(max_length=60, required=False, label="Name")
+    path = forms.CharField(max_length=200, widget=forms.HiddenInput)
+    query = forms.CharField(max_length=2000, required=False, widget=forms.HiddenInput)
+    shared_role = forms.CharField(max_length=24, required=False, label="Share with")
+    is_default = forms.BooleanField(required=False, label="Open this list with it")

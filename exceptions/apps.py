@@ -10,6 +10,10 @@ class ExceptionsConfig(AppConfig):
     order_step_guards = ("exceptions.selectors.blocking_reasons",)
     order_panels = ("exceptions.order_page.holds_panel",)
     order_timelines = ("exceptions.order_page.hold_timeline",)
+    saved_view_lists = {
+        "exceptions:queue": ("Holds", "exceptions.saved_views.queue_count"),
+        "exceptions:mine": ("My work", "exceptions.saved_views.queue_count"),
+    }
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401 - connects the signal receivers

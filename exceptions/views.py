@@ -14,6 +14,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from core.forms import ActionForm
 from core.http import next_url, refused
 from core.pagination import render_paged_list
+from core.saved_views import default_view
 from orders.models import Customer
 from orders.selectors import order_timeline, ship_tos_for_customer
 
@@ -50,6 +51,7 @@ def _filters(data: dict) -> selectors.HoldFilters:
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
+@default_view
 def queue_page(request: HttpRequest, queue: str | None = None) -> HttpResponse:
     if queue is not None and queue not in QUEUE_PAGES:
         raise Http404("No such queue.")

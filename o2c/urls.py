@@ -11,7 +11,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
-from . import views
+from . import saved_views, views
 
 admin.site.site_header = "o2c administration"
 admin.site.site_title = "o2c admin"
@@ -25,6 +25,14 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/preferences/", views.preferences, name="preferences"),
+    path("views/", saved_views.saved_view_list, name="saved-views"),
+    path("views/menu/", saved_views.saved_view_menu, name="saved-views-menu"),
+    path("views/save/", saved_views.saved_view_save_submit, name="saved-view-save"),
+    path(
+        "views/<int:view_id>/delete/",
+        saved_views.saved_view_delete_submit,
+        name="saved-view-delete",
+    ),
     path("orders/", include("orders.urls")),
     path("queues/", include("exceptions.urls")),
     path("billing/", include("billing.urls")),

@@ -13,6 +13,7 @@ from core.exports import csv_response, zoned
 from core.http import refused, role_required
 from core.pagination import render_paged_list
 from core.roles import ORDER_VIEWER_ROLES, Role, has_role
+from core.saved_views import default_view
 
 from . import selectors, services
 from .forms import (
@@ -25,6 +26,7 @@ from .forms import (
     WatchSearchForm,
 )
 from .models import WATCHED_STATES, Order
+from .selectors import can_view_orders
 from .services import MANUAL_TRANSITIONS, LineInput
 
 #: The gate of every order page; which orders a user sees is ``selectors``' business.
@@ -33,28 +35,42 @@ order_viewer_required = role_required(
 )
 
 
+def order_filters(data: dict) -> selectors.OrderFilters:
+    """The list's filters from its form's cleaned data (the page, its saved views)."""
+    return selectors.OrderFilters(
+        state=data.get("state") or "",
+        channel=data.get("channel") or "",
+        customer_id=data.get("customer"),
+        received_from=data.get("received_from"),
+        received_to=data.get("received_to"),
+        search=data.get("q") or "",
+        segment=data.get("segment") or "",
+        territory=data.get("territory") or "",
+        held=data.get("held") or "",
+    )
+
+
+def saved_view_count(user, kwargs: dict, params) -> int | None:
+    """How many orders a saved view of the list shows this person; None for filters the list
+    refuses or a person who may not open it."""
+    form = OrderFilterForm(params)
+    if not form.is_valid() or not can_view_orders(user):
+        return None
+    return selectors.orders_filtered(user=user, filters=order_filters(form.cleaned_data)).count()
+
+
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
 @order_viewer_required
+@default_view
 def order_list(request: HttpRequest) -> HttpResponse:
     form = OrderFilterForm(request.GET or None)
     page, error = None, None
     if form.is_bound and not form.is_valid():
         error = "Fix the filters to see orders."
     else:
-        data = form.cleaned_data if form.is_bound else {}
-        filters = selectors.OrderFilters(
-            state=data.get("state") or "",
-            channel=data.get("channel") or "",
-            customer_id=data.get("customer"),
-            received_from=data.get("received_from"),
-            received_to=data.get("received_to"),
-            search=data.get("q") or "",
-            segment=data.get("segment") or "",
-            territory=data.get("territory") or "",
-            held=data.get("held") or "",
-        )
+        filters = order_filters(form.cleaned_data if form.is_bound else {})
         if request.GET.get("format") == "csv":
             return _orders_csv(selectors.orders_filtered(user=request.user, filters=filters))
         with refused() as refusal:  # a stale page link: the list says so

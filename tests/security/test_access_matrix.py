@@ -46,6 +46,13 @@ ACCESS = {
         "get": (AUTHENTICATED, None),
         "post": (AUTHENTICATED, {"time_zone": "Europe/Berlin"}),
     },
+    # saved views: anyone signed in keeps their own (each list still checks its own access)
+    "saved-views": {"get": (AUTHENTICATED, None)},
+    "saved-views-menu": {"get": (AUTHENTICATED, None)},
+    "saved-view-save": {
+        "post": (AUTHENTICATED, {"name": "access matrix", "path": "/orders/", "query": ""})
+    },
+    "saved-view-delete": {"post": (AUTHENTICATED, {})},
     "orders:list": {"get": (EVERY_ROLE, None)},
     "orders:detail": {"get": (EVERY_ROLE, None)},
     "orders:create": {"get": ({CS, MANAGER}, None), "post": ({CS, MANAGER}, {})},
@@ -267,6 +274,7 @@ def _url(pattern: str, world) -> str:
         "task_id": _task_id(world),
         "rma_id": _rma_id(world),
         "watch_id": _watch_id(world),
+        "view_id": _view_id(world),
         "attachment_id": _attachment_id(world),
         "dispute_id": _dispute_id(world),
         "interchange_id": _interchange_id(world),
@@ -478,6 +486,18 @@ def _attachment_id(world) -> int:
         attachment.file.save("access-matrix.pdf", ContentFile(b"%PDF-1.4\n"), save=True)
         world["attachment"] = attachment.pk
     return world["attachment"]
+
+
+def _view_id(world) -> int:
+    """A saved view nobody in the matrix owns: deleting it is refused for all (a 302 back with
+    the refusal), so every identity meets it."""
+    if "view" not in world:
+        from core.models import SavedView
+
+        world["view"] = SavedView.objects.create(
+            owner=world["order"].entered_by, name="sec", route="orders:list"
+        )
+    return world["view"].pk
 
 
 def _watch_id(world) -> int:
