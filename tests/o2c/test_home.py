@@ -324,3 +324,13 @@ def test_the_page_costs_the_same_queries_with_few_or_many_rows(
     many = _home_queries(client, manager_user)
     # then the page reads the same number of queries
     assert many == few
+
+
+def test_a_malformed_since_in_a_queue_link_is_refused_with_a_clear_message(
+    client, hold_policy, credit_user
+):
+    hold = _hold(due=H)
+    client.force_login(credit_user)
+    page = client.get("/queues/credit/?since=yesterday-ish").content.decode()
+    assert "Fix the filters to see holds." in page
+    assert hold.order.number not in page
