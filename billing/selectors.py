@@ -226,3 +226,16 @@ def own_receivables(balances: dict) -> dict[int, Decimal]:
         if change:
             adjustments[customer_id] = change
     return adjustments
+
+
+def invoices_approved_by(*, user: UserLike, since) -> int:
+    """Invoices the user approved (as first or second approver) since ``since``: the home page's
+    "what I did today". One query."""
+    return (
+        Invoice.objects.filter(
+            Q(first_approver=user, first_approved_at__gte=since)
+            | Q(second_approver=user, second_approved_at__gte=since)
+        )
+        .values("pk")
+        .count()
+    )

@@ -24,6 +24,10 @@ class CaseFilterForm(forms.Form):
         required=False,
     )
     mine = forms.BooleanField(required=False, label="Claimed by me")
+    overdue = forms.BooleanField(required=False)
+    due_soon = forms.BooleanField(required=False, label="Due within 4 h")
+    # "new since my last visit" from the home page: cases opened after this moment
+    since = forms.DateTimeField(required=False, widget=forms.HiddenInput)
 
 
 class NoteForm(forms.Form):

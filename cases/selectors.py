@@ -6,11 +6,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import F, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from billing.models import InvoiceLine, Shipment, ShipmentLine
 from core.errors import PermissionDenied
 from core.pagination import Page, keyset_page
 from core.roles import Role, UserLike, is_system_user, user_roles
+from exceptions.selectors import DUE_SOON
 from orders.models import PriceAgreement
 from orders.selectors import territories_for
 
@@ -104,6 +106,9 @@ class CaseFilters:
     queue: str = ""
     state: str = ""  # "" means every open state
     mine: bool = False
+    overdue: bool = False  # past its due date
+    due_soon: bool = False  # due within DUE_SOON, not yet overdue
+    since: datetime | None = None  # opened after this moment ("new since my last visit")
 
 
 @dataclass(frozen=True)
@@ -183,6 +188,14 @@ def case_queue(*, user: UserLike, filters: CaseFilters, cursor: str | None, size
     queryset = queryset.filter(state__in=states)
     if filters.mine:
         queryset = queryset.filter(claimed_by=user)
+    if filters.overdue or filters.due_soon:
+        now = timezone.now()
+        if filters.overdue:
+            queryset = queryset.filter(due_at__lt=now)
+        if filters.due_soon:
+            queryset = queryset.filter(due_at__gte=now, due_at__lt=now + DUE_SOON)
+    if filters.since is not None:
+        queryset = queryset.filter(opened_at__gt=filters.since)
     return keyset_page(
         queryset.values(*_ROW_COLUMNS, **_ROW_FIELDS),
         ordering=("due_at", "id"),

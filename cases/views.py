@@ -43,7 +43,12 @@ dispute_required = role_required(
 def _filters(form: CaseFilterForm) -> selectors.CaseFilters:
     data = form.cleaned_data if form.is_bound and form.is_valid() else {}
     return selectors.CaseFilters(
-        queue=data.get("queue") or "", state=data.get("state") or "", mine=bool(data.get("mine"))
+        queue=data.get("queue") or "",
+        state=data.get("state") or "",
+        mine=bool(data.get("mine")),
+        overdue=bool(data.get("overdue")),
+        due_soon=bool(data.get("due_soon")),
+        since=data.get("since"),
     )
 
 

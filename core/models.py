@@ -1,6 +1,6 @@
 """What a user prefers about how the desk reads to them: the time zone every page and CSV shows
-times in (a user without a row reads times in ``O2C_DEFAULT_TIME_ZONE``), and the list filters
-they saved under a name."""
+times in (a user without a row reads times in ``O2C_DEFAULT_TIME_ZONE``), the list filters they
+saved under a name, and when they last opened their home page."""
 
 from django.conf import settings
 from django.db import models
@@ -51,3 +51,20 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class HomeVisit(models.Model):
+    """When a person last opened their home page, and the visit before that: the home page counts
+    what is "new since my last visit" from ``previous_at``. Not audited: it records no decision,
+    only when someone looked."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="home_visit"
+    )
+    seen_at = models.DateTimeField(help_text="The latest time the home page was opened.")
+    previous_at = models.DateTimeField(
+        null=True, blank=True, help_text="The visit before: what is newer counts as new."
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.seen_at:%Y-%m-%d %H:%M}"

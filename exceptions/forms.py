@@ -17,6 +17,9 @@ class QueueFilterForm(forms.Form):
     mine = forms.BooleanField(required=False, label="Claimed by me")
     unclaimed = forms.BooleanField(required=False)
     overdue = forms.BooleanField(required=False)
+    due_soon = forms.BooleanField(required=False, label="Due within 4 h")
+    # "new since my last visit" from the home page: holds raised after this moment
+    since = forms.DateTimeField(required=False, widget=forms.HiddenInput)
     min_value = forms.DecimalField(required=False, min_value=0, label="Value from")
     max_value = forms.DecimalField(required=False, min_value=0, label="Value to")
     sort = forms.ChoiceField(

@@ -32,6 +32,10 @@ QUEUE_OF_ROLE = {
 #: queue's unmatched shipments and missed records too). Finance's billing holds are here as
 #: well; its invoice approvals have their own page in billing.
 WORK_QUEUES = list(Queue)
+#: "Due soon": due within this window and not yet overdue. Four hours is the shortest SLA any
+#: hold reason has (blocked credit, quantity anomalies): a hold due inside it must be started
+#: now to be decided in time, and it is the queue summary's first age bucket.
+DUE_SOON = timedelta(hours=4)
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,8 @@ class HoldFilters:
     mine: bool = False
     unclaimed: bool = False
     overdue: bool = False
+    due_soon: bool = False  # due within DUE_SOON, not yet overdue
+    since: datetime | None = None  # raised after this moment ("new since my last visit")
     min_value: Decimal | None = None
     max_value: Decimal | None = None
     sort: str = "priority"
@@ -136,6 +142,11 @@ def _queue_queryset(*, user: UserLike, queue: str | None, filters: HoldFilters) 
         queryset = queryset.filter(assignee__isnull=True)
     if filters.overdue:
         queryset = queryset.filter(due_at__lt=timezone.now())
+    if filters.due_soon:
+        now = timezone.now()
+        queryset = queryset.filter(due_at__gte=now, due_at__lt=now + DUE_SOON)
+    if filters.since is not None:
+        queryset = queryset.filter(raised_at__gt=filters.since)
     if filters.min_value is not None:
         queryset = queryset.filter(value_at_risk__gte=filters.min_value)
     if filters.max_value is not None:

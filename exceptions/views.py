@@ -42,6 +42,8 @@ def _filters(data: dict) -> selectors.HoldFilters:
         mine=bool(data.get("mine")),
         unclaimed=bool(data.get("unclaimed")),
         overdue=bool(data.get("overdue")),
+        due_soon=bool(data.get("due_soon")),
+        since=data.get("since"),
         min_value=data.get("min_value"),
         max_value=data.get("max_value"),
         sort=data.get("sort") or "priority",

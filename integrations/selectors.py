@@ -325,3 +325,11 @@ def _with_advices(documents: list[Document]) -> None:
 
 def trading_partners() -> list[TradingPartner]:
     return list(TradingPartner.objects.order_by("name"))
+
+
+def dead_letter_counts() -> dict[str, int]:
+    """Dead messages waiting for a replay, inbound and outbound, for the home page. Two counts."""
+    return {
+        "inbox": InboundMessage.objects.filter(state=InboundState.DEAD).count(),
+        "outbox": outbox_dead_count(),
+    }

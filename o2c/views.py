@@ -1,5 +1,5 @@
 """The home page, the one page that draws on every app, and a person's preferences: both live in
-the project package."""
+the project package. What the home page shows is read in ``o2c.home``."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -9,28 +9,24 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.forms import PreferencesForm
-from core.roles import Role, has_role
+from core.roles import user_roles
 from core.timezones import default_zone, user_time_zone_set
-from integrations.selectors import worker_status
-from orders import selectors
-from orders.models import Order
+from core.visits import home_visit_record
+
+from .home import home_for
 
 
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    counts = selectors.order_state_counts(user=request.user)
-    return render(
-        request,
-        "home.html",
-        {
-            "state_counts": [
-                (label, value, counts.get(value, 0))
-                for value, label in Order._meta.get_field("state").choices
-            ],
-            "worker": worker_status() if has_role(request.user, Role.INTEGRATION_ADMIN) else None,
-        },
-    )
+    """What needs the signed-in person now. A person with no role gets the page's message and
+    records no visit: they have no work to be new."""
+    context = {}
+    if user_roles(request.user):
+        now = timezone.now()
+        since = home_visit_record(user=request.user, now=now)
+        context = home_for(user=request.user, since=since, now=now)
+    return render(request, "home.html", context)
 
 
 @login_required

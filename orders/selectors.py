@@ -225,3 +225,14 @@ def ship_watch_page(*, user: UserLike, cursor: str | None, size: int, search: st
             Q(order__number__icontains=search) | Q(order__customer__name__icontains=search)
         )
     return keyset_page(queryset, ordering=("requested_date", "id"), cursor=cursor, size=size)
+
+
+def ship_watch_count(*, user: UserLike, since: datetime | None = None) -> dict[str, int]:
+    """The at-risk queue's size for the home page: its open entries, and those opened after
+    ``since`` (the person's last visit). One query."""
+    new = Q(opened_at__gt=since) if since is not None else Q(pk__in=[])
+    return ShipWatch.objects.filter(
+        state=WatchState.OPEN,
+        order__in=orders_for_user(user),
+        order__state__in=WATCHED_STATES,
+    ).aggregate(open=Count("pk"), new=Count("pk", filter=new))

@@ -504,3 +504,11 @@ def application_get(*, user: UserLike, application_id: int) -> Application:
     if application is None:
         raise PermissionDenied("No such application.", {"application_id": application_id})
     return application
+
+
+def applications_by(*, user: UserLike, since) -> int:
+    """Applications of cash to invoices the user made since ``since`` and that still stand (the
+    home page's "what I did today"). One query."""
+    return Application.objects.filter(
+        applied_by=user, applied_at__gte=since, reversed_at__isnull=True
+    ).count()

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0001_user_preference'),
+        ('core', '0002_home_visit'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
