@@ -104,7 +104,11 @@ def _trend_chart(filters: kpis.KpiFilters, rows: list[dict], by: str) -> dict:
                 **row,
             }
         )
-    return {"bars": bars, "width": max(len(bars) * (width + 4), width), "height": CHART_HEIGHT}
+    # the chart's y axis: the peak at the top, half of it at the middle, zero at the baseline
+    ticks = [{"y": CHART_HEIGHT - round(CHART_HEIGHT * f), "value": round(peak * f)}
+             for f in (0, 0.5, 1)]  # fmt: skip
+    return {"bars": bars, "width": max(len(bars) * (width + 4), width), "height": CHART_HEIGHT,
+            "ticks": ticks, "peak": peak}  # fmt: skip
 
 
 def _hold_bars(filters: kpis.KpiFilters, rows: list[dict]) -> list[dict]:

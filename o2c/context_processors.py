@@ -22,42 +22,57 @@ def navigation(request) -> dict:
             "is_finance": False,
         }
     roles = user_roles(user)
-    items = [("Home", reverse("home"))]
-    if can_view_orders(user):
-        items.append(("Orders", reverse("orders:list")))
-    if roles & {Role.CUSTOMER_SERVICE, Role.MANAGER}:
-        items.append(("New order", reverse("orders:create")))
-        items.append(("At risk", reverse("orders:at-risk")))
     has_queues = any(queue in WORK_QUEUES for queue in queues_for_user(user))
-    if has_queues:
-        items.append(("My work", reverse("exceptions:mine")))
     finance = is_finance(user)
+    # A few menus (<details>: no script needed, keyboard-operable) keep the bar on one line
+    # whatever the roles; a menu of one link is shown as the link.
+    orders, money, insight, admin = [], [], [], []
+    if can_view_orders(user):
+        orders.append(("Orders", reverse("orders:list")))
+    if roles & {Role.CUSTOMER_SERVICE, Role.MANAGER}:
+        orders.append(("New order", reverse("orders:create")))
+        orders.append(("At risk", reverse("orders:at-risk")))
     if finance:
-        items.append(("Invoices", reverse("billing:invoices")))
+        money.append(("Invoices", reverse("billing:invoices")))
     if roles & {Role.CASH_APPLICATION, Role.MANAGER}:
-        items.append(("Cash", reverse("receivables:queue")))
+        money.append(("Cash", reverse("receivables:queue")))
     elif Role.FINANCE in roles:  # finance approves write-offs
-        items.append(("Write-offs", reverse("receivables:write_offs")))
+        money.append(("Write-offs", reverse("receivables:write_offs")))
     if case_queues_for_user(user):
-        items.append(("Cases", reverse("cases:queue")))
+        money.append(("Cases", reverse("cases:queue")))
     if roles & set(RETURN_VIEWER_ROLES):
-        items.append(("Returns", reverse("returns:list")))
+        money.append(("Returns", reverse("returns:list")))
     if sees_collections(user):
-        items.append(("Collections", reverse("dunning:worklist")))
+        money.append(("Collections", reverse("dunning:worklist")))
     if Role.MANAGER in roles:
-        items.append(("Dashboard", reverse("insights:dashboard")))
-        items.append(("Triage", reverse("triage:models")))
+        insight.append(("Dashboard", reverse("insights:dashboard")))
+        insight.append(("Triage", reverse("triage:models")))
     if roles & {Role.INTEGRATION_ADMIN, Role.MANAGER}:
-        items.append(("Integrations", reverse("integrations:console")))
+        admin.append(("Integrations", reverse("integrations:console")))
+    if user.is_staff:
+        admin.append(("Admin", reverse("admin:index")))
+    items = [{"label": "Home", "url": reverse("home")}]
+    if has_queues:
+        items.append({"label": "My work", "url": reverse("exceptions:mine")})
+        # the queues with their live counts (exceptions:counts), loaded into the menu
+        items.append({"label": "Queues", "links": [], "slot": "queues"})
+    for label, links, slot in (
+        ("Orders", orders, ""),
+        ("Finance", money, "finance" if finance else ""),
+        ("Insight", insight, ""),
+        ("Admin", admin, ""),
+    ):
+        if len(links) == 1 and not slot:
+            items.append({"label": links[0][0], "url": links[0][1]})
+        elif links or slot:
+            items.append({"label": label, "links": links, "slot": slot})
     unread = unread_notifications(user=user)
     items.append(
-        (
-            f"Notifications ({unread})" if unread else "Notifications",
-            reverse("exceptions:notifications"),
-        )
+        {
+            "label": f"Notifications ({unread})" if unread else "Notifications",
+            "url": reverse("exceptions:notifications"),
+        }
     )
-    if user.is_staff:
-        items.append(("Admin", reverse("admin:index")))
     return {
         "nav_items": items,
         "user_roles": roles,

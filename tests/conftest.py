@@ -22,6 +22,7 @@ def pytest_runtest_makereport(item, call):
     """With O2C_REQUIRE_SERVICES=1 (CI), a test skipped for a missing service fails instead."""
     outcome = yield
     report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)  # fixtures read how the test itself went
     if REQUIRE_SERVICES and report.skipped and not hasattr(report, "wasxfail"):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"

@@ -65,3 +65,47 @@ def no_csp_violations(page):
     yield expected
     unexpected = [v for v in violations if not any(e in v for e in expected)]
     assert not unexpected, "\n".join(unexpected)
+
+
+#: axe-core impacts that fail a journey; moderate and minor ones are reported, not failed.
+AXE_FAILS = ("serious", "critical")
+
+
+@pytest.fixture(autouse=True)
+def axe_every_visited_page(request, page, live_server):
+    """Every journey doubles as an accessibility check: each page it visited (each distinct URL
+    of the app the main frame navigated to) is opened again after the test in the same signed-in
+    session and checked with axe-core (bundled with axe-playwright-python: nothing downloaded);
+    any serious or critical violation fails the test, naming the page, the rule and the
+    elements. Opened again, not checked in place: a page's GET changes nothing, and a check
+    inside the journey's own navigation handlers would race its clicks."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    visited: list[str] = []
+
+    def record(frame) -> None:
+        if frame == page.main_frame and frame.url.startswith(live_server.url):
+            visited.append(frame.url.split("#", 1)[0])
+
+    page.on("framenavigated", record)
+    yield
+    call = getattr(request.node, "rep_call", None)
+    if call is None or call.failed:
+        return  # the journey's own failure says more
+    axe, problems = Axe(), []
+    check = page.context.new_page()
+    try:
+        for url in dict.fromkeys(visited):
+            response = check.goto(url)
+            if response is None or "text/html" not in response.headers.get("content-type", ""):
+                continue  # a download or an API answer: no page to read
+            for violation in axe.run(check).response["violations"]:
+                if violation["impact"] in AXE_FAILS:
+                    targets = ", ".join(str(n["target"]) for n in violation["nodes"][:5])
+                    problems.append(
+                        f"{url.removeprefix(live_server.url)}: {violation['id']} "
+                        f"({violation['impact']}): {violation['help']} — {targets}"
+                    )
+    finally:
+        check.close()
+    assert not problems, "axe-core found:\n" + "\n".join(problems)

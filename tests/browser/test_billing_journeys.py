@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from billing.models import Invoice, InvoiceState
 from exceptions.models import Hold, HoldState
 from orders.models import OrderState
+from tests.browser.nav import nav
 from tests.fixtures.users import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -22,7 +23,7 @@ def test_warehouse_accepts_a_short_shipment_and_closes_the_line(
     hold = Hold.objects.get(reason__code="SHIPMENT_SHORT")
 
     login("warehouse")
-    page.get_by_role("link", name=re.compile(r"^Warehouse")).click()
+    nav(page, re.compile(r"^Warehouse"))
     row = page.locator(f"#hold-{hold.pk}")
     expect(row).to_contain_text("Shipped less than released")
     row.get_by_label(f"Reason for hold {hold.pk}").fill("Last two units damaged; customer agreed")
@@ -48,7 +49,7 @@ def test_tier_two_invoice_needs_two_finance_approvers(
     make_user("finance2", "finance", first_name="Second", last_name="Approver")
 
     login("finance")
-    page.get_by_role("link", name=re.compile(r"^Approvals")).click()
+    nav(page, re.compile(r"^Approvals"))
     row = page.locator(f"#invoice-{invoice.pk}")
     row.get_by_label(f"Reason for invoice {invoice.number}").fill("PO and receipt match")
     row.get_by_role("button", name="Approve (1 of 2)").click()

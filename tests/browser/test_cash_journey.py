@@ -17,6 +17,7 @@ from core.roles import Role, get_system_user
 from receivables.models import Application, CashPolicy, Payment, PaymentState
 from receivables.parsers import parse_lockbox
 from receivables.services import statement_store
+from tests.browser.nav import nav
 from tests.fixtures.users import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -72,7 +73,7 @@ def test_cash_analyst_accepts_a_suggestion_and_splits_a_bundled_payment(
 
     # when the analyst opens the queue
     login("cash")
-    page.get_by_role("link", name="Cash", exact=True).click()
+    nav(page, "Cash")
     expect(page.get_by_role("heading", name="Cash application")).to_be_visible()
     tabs = page.get_by_role("navigation", name="Payments by state")
     expect(tabs).to_contain_text("All waiting 2")

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from core.roles import Role
 from dunning.models import PromiseState, PromiseToPay
 from dunning.services import dunning_run
+from tests.browser.nav import nav
 from tests.fixtures.billing import past_due_invoice
 from tests.fixtures.factories import CustomerFactory
 from tests.fixtures.users import make_user
@@ -29,7 +30,7 @@ def test_a_collector_logs_a_promise_to_pay(page, live_server, login, dunning_def
 
     # when the collector opens the worklist, the pressing customer comes first
     login("collector")
-    page.get_by_role("link", name="Collections", exact=True).click()
+    nav(page, "Collections")
     expect(page.get_by_role("heading", name="Collections")).to_be_visible()
     rows = page.get_by_role("table", name="Customers with money past due").locator("tbody")
     expect(rows.first).to_contain_text("Granite Foods")

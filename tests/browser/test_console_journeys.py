@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 from integrations.models import InboundMessage, InboundState
 from integrations.services import connector_sync, inbox_process
 from orders.models import Order
+from tests.browser.nav import nav
 from tests.fixtures.processes import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -24,7 +25,7 @@ def test_admin_replays_dead_letters(
 
     # when the admin selects them on the dead-letter page and replays with a reason
     login("integration")
-    page.get_by_role("link", name="Integrations").click()
+    nav(page, "Integrations")
     page.get_by_role("link", name="Dead letters", exact=True).click()
     expect(page.get_by_role("table", name="Messages")).to_contain_text("lines.sku: unknown")
     for checkbox in page.get_by_role("checkbox").all():

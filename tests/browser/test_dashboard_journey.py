@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from orders.models import Order
+from tests.browser.nav import nav
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -16,7 +17,7 @@ def test_manager_drills_from_a_chart_bar_to_orders_and_exports_csv(
     page, live_server, login, dataset, manager_user
 ):
     login("manager")
-    page.get_by_role("link", name="Dashboard").click()
+    nav(page, "Dashboard")
     expect(page.get_by_role("heading", name=re.compile("Where orders wait"))).to_be_visible()
 
     page.get_by_label("Start").fill("2026-11-01")

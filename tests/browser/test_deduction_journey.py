@@ -15,6 +15,7 @@ from billing.models import CreditReason, InvoiceState
 from billing.services import invoice_approve
 from cases.models import Case, CaseState
 from core.roles import Role
+from tests.browser.nav import nav
 from tests.cases.test_deductions import _one_unit, _pay_short, cash_user
 from tests.fixtures.users import make_user
 
@@ -43,7 +44,7 @@ def test_a_pricing_analyst_resolves_a_pricing_deduction_with_a_credit_memo(
 
     # when the pricing analyst opens the case queue, the deduction is there
     login("pricer")
-    page.get_by_role("link", name="Cases", exact=True).click()
+    nav(page, "Cases")
     rows = page.get_by_role("table", name="Open cases")
     expect(rows).to_contain_text(invoice.number)
     expect(rows).to_contain_text("Price difference")

@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from core.roles import Role
 from orders.models import Order
+from tests.browser.nav import nav
 from tests.edi.samples import interchange, po_850
 from tests.edi.test_intake import _apply, _receive
 from tests.edi.test_intake import partner as partner  # noqa: F401 - the fixture
@@ -28,7 +29,7 @@ def test_an_integration_admin_follows_an_interchange_to_its_order(
     make_user("integrator", Role.INTEGRATION_ADMIN, first_name="Ira", last_name="Admin")
 
     login("integrator")
-    page.get_by_role("link", name="Integrations", exact=True).click()
+    nav(page, "Integrations")
     page.get_by_role("link", name="EDI interchanges").click()
     listing = page.get_by_role("table", name="Interchanges")
     expect(listing).to_contain_text("acme")

@@ -12,6 +12,7 @@ from integrations.models import OutboundMessage, OutboundState
 from integrations.services import connector_sync, inbox_process, outbox_relay
 from integrations.tasks import connector_sync_all
 from orders.models import OrderState
+from tests.browser.nav import nav
 from tests.fixtures.processes import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -68,7 +69,7 @@ def test_sandbox_shipment_to_invoice_approved_in_chromium_and_posted_to_the_erp(
 
     # finance approves it from the queue in the browser
     login("finance")
-    page.get_by_role("link", name=re.compile(r"^Approvals")).click()
+    nav(page, re.compile(r"^Approvals"))
     row = page.locator(f"#invoice-{invoice.pk}")
     expect(row).to_contain_text("The customer's first invoice")
     row.get_by_label(f"Reason for invoice {invoice.number}").fill("New account, PO verified")

@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from orders.services import LineInput, order_create, order_update_line
+from tests.browser.nav import nav
 from tests.fixtures.factories import CustomerFactory, ItemFactory, ShipToFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -40,7 +41,7 @@ def test_agent_filters_orders_and_opens_the_timeline(page, live_server, login, c
 
     # when the agent logs in and searches the order list for Acme
     login("cs")
-    page.get_by_role("link", name="Orders", exact=True).click()
+    nav(page, "Orders")
     rows = page.get_by_role("table", name="Orders").locator("tbody tr")
     expect(rows).to_have_count(2)
     page.get_by_label("Search").fill("acme")

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from exceptions.models import Hold, HoldState
 from orders.models import OrderState
+from tests.browser.nav import nav
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -25,7 +26,7 @@ def test_credit_analyst_claims_and_releases_and_the_count_drops(
 ):
     first, second = enter(quantity="60").holds.get(), enter(quantity="70").holds.get()
     login("credit")
-    page.get_by_role("link", name=re.compile(r"^Credit")).click()
+    nav(page, re.compile(r"^Credit"))
     expect(_count(page, "credit")).to_have_text("2")
     expect(page.get_by_label("Queue summary")).to_contain_text("2 open")
 

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from core.roles import Role
 from exceptions.models import ACTIVE_STATES, Hold
+from tests.browser.nav import nav
 from tests.fixtures.users import make_user
 from tests.triage.test_hold_outcome import _history
 from tests.triage.test_hold_outcome import model as model  # noqa: F401 - the fixture
@@ -35,7 +36,7 @@ def test_a_credit_analyst_reads_the_recommendation_and_a_manager_the_card(
     tip = hold.suggestion
 
     login("credit")
-    page.get_by_role("link", name="My work").click()
+    nav(page, "My work")
     page.goto(f"{live_server.url}/queues/credit/")
     row = page.locator(f"#hold-{hold.pk}")
     expect(row).to_contain_text(tip["text"])
@@ -50,7 +51,7 @@ def test_a_credit_analyst_reads_the_recommendation_and_a_manager_the_card(
 
     page.get_by_role("button", name="Log out").click()
     login("manager")
-    page.get_by_role("link", name="Triage").click()
+    nav(page, "Triage")
     page.get_by_role("link", name="Hold outcome: released or rejected").click()
     card = page.get_by_role("region", name="Active version")
     expect(card).to_contain_text(f"Version {version.number}")
