@@ -4,7 +4,7 @@ place), a case with its evidence, notes and history (add a note, resolve), and n
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,6 +14,7 @@ from django_htmx.http import trigger_client_event
 
 from core.http import refused, role_required
 from core.pagination import render_paged_list
+from core.uploads import download_response
 
 from . import selectors, services
 from .forms import (
@@ -207,18 +208,7 @@ def case_attachment(request: HttpRequest, case_id: int, attachment_id: int) -> H
     attachment = case.attachments.filter(pk=attachment_id).first()
     if attachment is None:
         raise Http404("No such attachment on this case.")
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("The file is missing from storage; tell an administrator.") from None
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=attachment.name,
-        content_type="application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return download_response(attachment.file, filename=attachment.name)
 
 
 @login_required

@@ -27,6 +27,7 @@ urlpatterns = [
     path("account/preferences/", views.preferences, name="preferences"),
     path("orders/", include("orders.urls")),
     path("queues/", include("exceptions.urls")),
+    path("notes/", include("exceptions.note_urls")),
     path("billing/", include("billing.urls")),
     path("cash/", include("receivables.urls")),
     path("cases/", include("cases.urls")),
