@@ -14,6 +14,7 @@ from billing.models import FINAL_STATES, CreditReason, Invoice, InvoiceLine
 from billing.services import credit_memo_create, credit_memo_tier
 from core.audit import save_audited
 from core.errors import ApplicationError, Conflict, PermissionDenied, require_reason
+from core.mentions import mentioned_colleagues
 from core.money import ZERO, round_money
 from core.roles import Role, get_system_user, has_role, is_model_user, is_system_user
 from core.uploads import check_upload
@@ -315,9 +316,24 @@ def case_auto_route(*, actor, case_id: int, reason_code: str, note: str) -> Case
 
 @transaction.atomic
 def case_note_add(*, actor, case_id: int, text: str) -> CaseNote:
+    """A note on a case; each colleague it @-mentions (who may open the case) is told, in the
+    app and by mail after commit. A mention of someone who could not read it saves nothing."""
+    from exceptions.notifications import notify_people
+
     text = require_reason(text)
     case = _lock(actor, case_id)
-    return _note(case, actor, text)
+    people = mentioned_colleagues(
+        text,
+        actor=actor,
+        can_see=lambda user: cases_for_user(user).filter(pk=case.pk).exists(),
+        where=f"case {case.pk}",
+    )
+    note = _note(case, actor, text)
+    if people:
+        excerpt = text if len(text) <= 160 else f"{text[:157]}..."
+        notify_people(people, f"{_who(actor)} mentioned you on case {case.pk}: {excerpt}")
+    note.told = people
+    return note
 
 
 #: What may be attached to a case: documents, images, spreadsheets and mail, by extension.

@@ -144,12 +144,15 @@ def case_note(request: HttpRequest, case_id: int) -> HttpResponse:
     if not form.is_valid():
         return _case_page(request, case, note_form=form, status=400, error=errors_of(form))
     with refused() as refusal:
-        services.case_note_add(actor=request.user, case_id=case_id, text=form.cleaned_data["text"])
+        note = services.case_note_add(
+            actor=request.user, case_id=case_id, text=form.cleaned_data["text"]
+        )
     if refusal:
         return _case_page(
             request, case, note_form=form, status=refusal.status, error=refusal.message
         )
-    messages.success(request, "Note added.")
+    told = ", ".join(f"@{user.get_username()}" for user in note.told)
+    messages.success(request, f"Note added{f'; told {told}' if told else ''}.")
     return redirect("cases:case", case_id=case_id)
 
 

@@ -4,14 +4,12 @@ file attached to either. Each checks the writer may see the hold or order, and r
 with a clear message, storing nothing."""
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from core.audit import save_audited
 from core.errors import ApplicationError
-from core.mentions import mentioned_usernames
+from core.mentions import mentioned_colleagues
 from core.uploads import NOTE_ATTACHMENT_TYPES, check_upload
 
 from ..models import Hold, OrderAttachment, OrderNote
@@ -21,8 +19,6 @@ from ..selectors import hold_get
 
 #: A note longer than this is a document: attach it instead.
 MAX_NOTE_CHARS = 4000
-#: More mentions than this is a broadcast, not a note to colleagues.
-MAX_MENTIONS = 10
 _CONFLICT = "Someone else changed this a moment ago; reload to see it."
 
 
@@ -43,44 +39,9 @@ def _text(text: str) -> str:
     return text
 
 
-def _mentioned(text: str, *, actor, can_see, where: str) -> list:
-    """The colleagues ``text`` mentions, the writer left out. A mention nobody would receive is
-    refused, not dropped: the writer believes they told someone, so they must learn they did not
-    (a misspelt name, or a colleague who may not see ``where`` and could not open the link)."""
-    names = mentioned_usernames(text)
-    if not names:
-        return []
-    if len(names) > MAX_MENTIONS:
-        raise ApplicationError(
-            f"Mention at most {MAX_MENTIONS} colleagues in one note.", {"field": "text"}
-        )
-    match = Q()
-    for name in names:
-        match |= Q(username__iexact=name)
-    people = {
-        user.username.lower(): user
-        for user in get_user_model().objects.filter(match, is_active=True)
-    }
-    unknown = [f"@{name}" for name in names if name.lower() not in people]
-    if unknown:
-        raise ApplicationError(
-            f"No colleague is called {', '.join(unknown)}; check the user name (the note was "
-            "not saved).",
-            {"field": "text"},
-        )
-    blind = [f"@{user.username}" for user in people.values() if not can_see(user)]
-    if blind:
-        raise ApplicationError(
-            f"{', '.join(blind)} may not see {where}, so they could not read the note; mention "
-            "someone who works it, or a manager (the note was not saved).",
-            {"field": "text"},
-        )
-    return [user for user in people.values() if user.pk != actor.pk]
-
-
 def _add(*, actor, order, hold: Hold | None, text: str, where: str, can_see) -> OrderNote:
     text = _text(text)
-    people = _mentioned(text, actor=actor, can_see=can_see, where=where)
+    people = mentioned_colleagues(text, actor=actor, can_see=can_see, where=where)
     # A note only adds a row: nothing of the order or hold changes, so neither is locked (two
     # people writing at once both get their note in).
     note = save_audited(
