@@ -112,7 +112,7 @@ def test_a_plain_post_returns_to_the_hold_page_with_the_note(client, credit_hold
 
 
 def test_notes_show_on_the_order_page_thread_timeline_and_history(
-    client, credit_hold, credit_user, cs_user, manager_user
+    client, credit_hold, credit_user, cs_user, manager_user, warehouse_user
 ):
     # given: a note on the credit hold, and one on the order itself
     order = credit_hold.order
@@ -120,19 +120,26 @@ def test_notes_show_on_the_order_page_thread_timeline_and_history(
     assert _note(client, credit_hold, "Exposure checked with finance.").status_code == 302
     client.force_login(cs_user)
     done = client.post(
-        reverse("notes:order", args=[order.pk]), {"text": "Customer wants it by Monday."}
+        reverse("notes:order", args=[order.pk]),
+        {"text": "Customer wants it by Monday, @warehouse."},
     )
     assert done.status_code == 302 and done["Location"] == reverse("orders:detail", args=[order.pk])
+    # the warehouse opens every order of its territory: told, with a link to the order
+    (notice,) = Notification.objects.all()
+    assert (notice.user, notice.order, notice.hold) == (warehouse_user, order, None)
     # when: the manager (who sees every hold) opens the order
     client.force_login(manager_user)
     page = client.get(reverse("orders:detail", args=[order.pk])).content.decode()
     # then: both notes in the thread, both in the timeline (who and where, not the words)
-    assert "Exposure checked with finance." in page and "Customer wants it by Monday." in page
+    assert (
+        "Exposure checked with finance." in page
+        and "Customer wants it by Monday, @warehouse." in page
+    )
     assert "Note on hold CREDIT_LIMIT" in page and "Note on the order" in page
     # customer service opens the order too, but may not see the credit hold: not its note
     client.force_login(cs_user)
     page = client.get(reverse("orders:detail", args=[order.pk])).content.decode()
-    assert "Customer wants it by Monday." in page
+    assert "Customer wants it by Monday, @warehouse." in page
     assert "Exposure checked with finance." not in page
     assert "Note on hold CREDIT_LIMIT" in page  # that a note exists is part of the order's story
     # and each note has its history row, with its author and why
