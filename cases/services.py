@@ -2,11 +2,8 @@
 by customer service, claims, notes, and resolutions (a credit memo, the amount left owed, or a
 write-off) with their root cause. Each locked, audited and checked against the user's queues."""
 
-import hashlib
-import uuid
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -17,8 +14,10 @@ from billing.models import FINAL_STATES, CreditReason, Invoice, InvoiceLine
 from billing.services import credit_memo_create, credit_memo_tier
 from core.audit import save_audited
 from core.errors import ApplicationError, Conflict, PermissionDenied, require_reason
+from core.mentions import mentioned_colleagues
 from core.money import ZERO, round_money
 from core.roles import Role, get_system_user, has_role, is_model_user, is_system_user
+from core.uploads import check_upload
 from receivables.models import Application, Payment
 from receivables.services import write_off_create
 
@@ -317,9 +316,24 @@ def case_auto_route(*, actor, case_id: int, reason_code: str, note: str) -> Case
 
 @transaction.atomic
 def case_note_add(*, actor, case_id: int, text: str) -> CaseNote:
+    """A note on a case; each colleague it @-mentions (who may open the case) is told, in the
+    app and by mail after commit. A mention of someone who could not read it saves nothing."""
+    from exceptions.notifications import notify_people
+
     text = require_reason(text)
     case = _lock(actor, case_id)
-    return _note(case, actor, text)
+    people = mentioned_colleagues(
+        text,
+        actor=actor,
+        can_see=lambda user: cases_for_user(user).filter(pk=case.pk).exists(),
+        where=f"case {case.pk}",
+    )
+    note = _note(case, actor, text)
+    if people:
+        excerpt = text if len(text) <= 160 else f"{text[:157]}..."
+        notify_people(people, f"{_who(actor)} mentioned you on case {case.pk}: {excerpt}")
+    note.told = people
+    return note
 
 
 #: What may be attached to a case: documents, images, spreadsheets and mail, by extension.
@@ -346,39 +360,21 @@ ATTACHMENT_TYPES = frozenset(
 @transaction.atomic
 def case_attach(*, actor, case_id: int, upload) -> CaseAttachment:
     """Add a file to a case (its queue's people, while it is active or closed alike). Refused,
-    storing nothing, when empty, too large or of a type not listed."""
+    storing nothing, when empty, too large, of a type not listed, or not what its name says."""
     case = _lock(actor, case_id)
-    name = Path(upload.name or "").name.strip()[:200]
-    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if not name or extension not in ATTACHMENT_TYPES:
-        raise ApplicationError(
-            f"“{name or 'That file'}” is not a type cases take; attach one of "
-            f"{', '.join(sorted(ATTACHMENT_TYPES))}.",
-            {"field": "file"},
-        )
-    limit = settings.O2C_ATTACHMENT_MAX_BYTES
-    if not upload.size:
-        raise ApplicationError(f"“{name}” is empty.", {"field": "file"})
-    if upload.size > limit:
-        raise ApplicationError(
-            f"“{name}” is {upload.size / 1_048_576:.1f} MB; the limit is "
-            f"{limit / 1_048_576:.0f} MB.",
-            {"field": "file"},
-        )
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
+    checked = check_upload(
+        upload, allowed=ATTACHMENT_TYPES, limit=settings.O2C_ATTACHMENT_MAX_BYTES, where="cases"
+    )
+    name = checked.name
     attachment = CaseAttachment(
         case=case,
         name=name,
-        size=upload.size,
-        sha256=digest.hexdigest(),
+        size=checked.size,
+        sha256=checked.sha256,
         uploaded_by=actor,
         uploaded_at=timezone.now(),
     )
-    # a generated name: the customer's file name never becomes a path on the server
-    attachment.file.save(f"{uuid.uuid4().hex}.{extension}", upload, save=False)
+    attachment.file.save(checked.stored_name(), upload, save=False)
     try:
         save_audited(attachment, actor=actor, reason=f"Attached {name}", conflict=_CONFLICT)
         _note(case, actor, f"Attached {name} ({upload.size:,} bytes).")

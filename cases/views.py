@@ -4,7 +4,7 @@ place), a case with its evidence, notes and history (add a note, resolve), and n
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,6 +14,7 @@ from django_htmx.http import trigger_client_event
 
 from core.http import refused, role_required
 from core.pagination import render_paged_list
+from core.uploads import download_response
 
 from . import selectors, services
 from .forms import (
@@ -148,12 +149,15 @@ def case_note(request: HttpRequest, case_id: int) -> HttpResponse:
     if not form.is_valid():
         return _case_page(request, case, note_form=form, status=400, error=errors_of(form))
     with refused() as refusal:
-        services.case_note_add(actor=request.user, case_id=case_id, text=form.cleaned_data["text"])
+        note = services.case_note_add(
+            actor=request.user, case_id=case_id, text=form.cleaned_data["text"]
+        )
     if refusal:
         return _case_page(
             request, case, note_form=form, status=refusal.status, error=refusal.message
         )
-    messages.success(request, "Note added.")
+    told = ", ".join(f"@{user.get_username()}" for user in note.told)
+    messages.success(request, f"Note added{f'; told {told}' if told else ''}.")
     return redirect("cases:case", case_id=case_id)
 
 
@@ -212,18 +216,7 @@ def case_attachment(request: HttpRequest, case_id: int, attachment_id: int) -> H
     attachment = case.attachments.filter(pk=attachment_id).first()
     if attachment is None:
         raise Http404("No such attachment on this case.")
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("The file is missing from storage; tell an administrator.") from None
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=attachment.name,
-        content_type="application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return download_response(attachment.file, filename=attachment.name)
 
 
 @login_required

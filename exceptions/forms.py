@@ -1,4 +1,4 @@
-"""Forms for the queues: filters, and the reason every action needs."""
+"""Forms for the queues: filters, the reason every action needs, and notes and files."""
 
 from django import forms
 
@@ -81,3 +81,12 @@ class SubstituteForm(ActionForm):
 
 class ReassignForm(ActionForm):
     to_user = forms.IntegerField(min_value=1)
+
+
+class NoteForm(forms.Form):
+    # emptiness and length are the service's to refuse, with its own words
+    text = forms.CharField(required=False, label="Note", widget=forms.Textarea)
+
+
+class AttachForm(forms.Form):
+    file = forms.FileField(label="File", error_messages={"required": "Choose a file to attach."})

@@ -1,5 +1,6 @@
 """In-app and email notices to a role's people (the managers, when a hold or a case escalates), or
-to chosen people (customer service, of an order likely to ship late)."""
+to chosen people (customer service, of an order likely to ship late; a colleague mentioned in a
+note)."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -18,11 +19,15 @@ def notify_users(role: str, message: str, *, hold: Hold | None = None) -> int:
     return notify_people(people, message, hold=hold)
 
 
-def notify_people(people: list, message: str, *, hold: Hold | None = None) -> int:
-    """Notify these people in the app, and by mail once the caller commits."""
+def notify_people(people: list, message: str, *, hold: Hold | None = None, order=None) -> int:
+    """Notify these people in the app (linked to ``hold`` or ``order``), and by mail once the
+    caller commits."""
     now = timezone.now()
     Notification.objects.bulk_create(
-        [Notification(user=p, hold=hold, message=message[:300], created_at=now) for p in people]
+        [
+            Notification(user=p, hold=hold, order=order, message=message[:300], created_at=now)
+            for p in people
+        ]
     )
     mails = [
         (f"[o2c] {message[:120]}", message, settings.DEFAULT_FROM_EMAIL, [p.email])

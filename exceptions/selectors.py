@@ -305,7 +305,9 @@ def blocking_reasons(order, step: str) -> list[str]:
 
 def notifications_for(*, user: UserLike):
     return (
-        Notification.objects.filter(user=user).select_related("hold__order").order_by("-created_at")
+        Notification.objects.filter(user=user)
+        .select_related("hold__order", "order")
+        .order_by("-created_at")
     )
 
 

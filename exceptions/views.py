@@ -29,6 +29,7 @@ from .forms import (
     SubstituteForm,
 )
 from .models import Queue
+from .notes import hold_thread
 from .templatetags.hold_rows import render_hold_rows
 
 QUEUE_PAGES = {queue: Queue(queue).label for queue in selectors.WORK_QUEUES}
@@ -98,7 +99,8 @@ def queue_summary(request: HttpRequest, queue: str | None = None) -> HttpRespons
 @login_required
 @require_GET
 def hold_detail(request: HttpRequest, hold_id: int) -> HttpResponse:
-    """The expanded row: the numbers behind the hold, the order's lines and its timeline."""
+    """The expanded row: the numbers behind the hold, the order's lines, the hold's notes and
+    files, and the order's timeline."""
     hold = selectors.hold_get(user=request.user, hold_id=hold_id)
     return render(
         request,
@@ -106,6 +108,7 @@ def hold_detail(request: HttpRequest, hold_id: int) -> HttpResponse:
         {
             "hold": hold,
             "lines": hold.order.lines.select_related("item"),
+            "notes": hold_thread(user=request.user, hold=hold),
             "timeline": order_timeline(order=hold.order)[:15],
             "ship_tos": ship_tos_for_customer(hold.order.customer)
             if hold.reason.code == "MASTER_DATA_MISSING"

@@ -35,6 +35,7 @@ urlpatterns = [
     ),
     path("orders/", include("orders.urls")),
     path("queues/", include("exceptions.urls")),
+    path("notes/", include("exceptions.note_urls")),
     path("billing/", include("billing.urls")),
     path("cash/", include("receivables.urls")),
     path("cases/", include("cases.urls")),

@@ -1,6 +1,8 @@
-"""Models of the exceptions app: governed thresholds, reasons, holds and notifications."""
+"""Models of the exceptions app: governed thresholds, reasons, holds, notifications, and
+the notes and files of orders and holds."""
 
 from .hold import ACTIVE_STATES, Hold, HoldState, Notification
+from .notes import OrderAttachment, OrderNote
 from .policy import HoldPolicy, HoldReason, Queue
 
 __all__ = [
@@ -10,5 +12,7 @@ __all__ = [
     "HoldReason",
     "HoldState",
     "Notification",
+    "OrderAttachment",
+    "OrderNote",
     "Queue",
 ]

@@ -274,13 +274,17 @@ class Hold(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
 
 
 class Notification(models.Model):
-    """An in-app message (escalations); shown in the navigation until read."""
+    """An in-app message (escalations, mentions in a note); shown in the navigation until read.
+    It links to its hold, else to its order, when it has one."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
     hold = models.ForeignKey(
         Hold, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
     )
     message = models.CharField(max_length=300)
     created_at = models.DateTimeField()

@@ -1,5 +1,6 @@
 """Every write to holds, by subdomain: evaluation (holds raised and cleared by rules and other
-apps), the queue actions, and the remedies for particular causes; each locked and audited."""
+apps), the queue actions, the remedies for particular causes (each locked and audited), and notes and
+files on holds and orders (audited inserts)."""
 
 from .actions import (
     hold_approve,
@@ -23,6 +24,7 @@ from .evaluation import (
     order_evaluate,
     orders_evaluate_imported,
 )
+from .notes import hold_attach, hold_note_add, order_attach, order_note_add
 from .remedies import (
     FULFILMENT_REASONS,
     hold_accept_backorder,
@@ -46,6 +48,10 @@ __all__ = [
     "hold_accept_backorder",
     "hold_approve",
     "hold_approve_partial",
+    "hold_attach",
+    "hold_note_add",
+    "order_attach",
+    "order_note_add",
     "hold_cancel_line",
     "hold_claim",
     "hold_close_short",

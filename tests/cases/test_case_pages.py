@@ -140,3 +140,31 @@ def test_a_file_above_the_limit_is_refused_with_the_sizes(
     assert refused.status_code == 400
     assert "“photos.png” is 2.1 MB; the limit is 1 MB." in refused.content.decode()
     assert not case.attachments.exists()
+
+
+def test_a_case_note_mentioning_a_colleague_tells_them_and_a_blind_mention_saves_nothing(
+    client, invoice, pricing_user, manager_user, warehouse_user
+):
+    from exceptions.models import Notification
+
+    # given
+    _cases(1, invoice)
+    case = Case.objects.get()
+    client.force_login(pricing_user)
+    url = reverse("cases:note", args=[case.pk])
+    # when: the warehouse may not open pricing's case
+    refused = client.post(url, {"text": "@warehouse was it damaged?"})
+    # then
+    assert refused.status_code == 400
+    assert f"@warehouse may not see case {case.pk}" in refused.content.decode()
+    assert not case.notes.exists() and not Notification.objects.exists()
+    # when: the manager may
+    done = client.post(url, {"text": "@manager price list was out of date"}, follow=True)
+    # then
+    assert "Note added; told @manager." in done.content.decode()
+    (notice,) = Notification.objects.all()
+    assert notice.user == manager_user
+    assert (
+        notice.message
+        == f"pricing mentioned you on case {case.pk}: @manager price list was out of date"
+    )

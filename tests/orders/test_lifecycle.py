@@ -201,7 +201,8 @@ def test_release_is_refused_while_a_step_guard_blocks(make_order, manager_user, 
 def test_the_apps_above_declare_their_extensions_in_installed_order():
     # given the installed apps  # when the registry reads their declarations
     declared = extensions.order_extensions()
-    # then holds guard the steps, each app adds its panel and timeline rows (cases: returns),
+    # then holds guard the steps, each app adds its panel and timeline rows (exceptions: holds
+    # and the notes thread; cases: returns),
     # billing and receivables what o2c knows of AR beyond the ERP's snapshot, in app order, and
     # collections a credit standing from past-due days
     names = {
@@ -210,9 +211,14 @@ def test_the_apps_above_declare_their_extensions_in_installed_order():
     }
     assert names == {
         "step_guards": ["exceptions.selectors.blocking_reasons"],
-        "panels": ["exceptions.order_page.holds_panel", "billing.order_page.billing_panel"],
+        "panels": [
+            "exceptions.order_page.holds_panel",
+            "exceptions.order_page.notes_panel",
+            "billing.order_page.billing_panel",
+        ],
         "timelines": [
             "exceptions.order_page.hold_timeline",
+            "exceptions.order_page.notes_timeline",
             "billing.order_page.billing_timeline",
             "cases.order_page.returns_timeline",
             "integrations.order_page.message_timeline",

@@ -78,6 +78,19 @@ ACCESS = {
     "exceptions:hold": {"get": ({CREDIT, MANAGER}, None)},
     "exceptions:action": {"post": ({CREDIT, MANAGER}, {"reason": "access matrix"})},
     "exceptions:bulk": {"post": ({CREDIT, MANAGER}, {"action": "claim", "holds": ["{hold}"]})},
+    # notes threads: a hold's for those who see the hold, an order's for those who open it
+    "notes:hold": {
+        "get": ({CREDIT, MANAGER}, None),
+        "post": ({CREDIT, MANAGER}, {"text": "access matrix"}),
+    },
+    "notes:hold-attach": {"post": ({CREDIT, MANAGER}, {})},
+    "notes:order": {
+        "get": (EVERY_ROLE, None),
+        "post": (EVERY_ROLE, {"text": "access matrix"}),
+    },
+    "notes:order-attach": {"post": (EVERY_ROLE, {})},
+    # the world's file is on its credit hold: only those who see the hold download it
+    "notes:file": {"get": ({CREDIT, MANAGER}, None)},
     "billing:queue": {"get": ({FINANCE, MANAGER}, None)},
     "billing:counts": {"get": (AUTHENTICATED, None)},  # a count of what the user may approve
     "billing:invoices": {"get": ({FINANCE, MANAGER}, None)},
@@ -276,6 +289,7 @@ def _url(pattern: str, world) -> str:
         "watch_id": _watch_id(world),
         "view_id": _view_id(world),
         "attachment_id": _attachment_id(world),
+        "file_id": _note_file_id(world),
         "dispute_id": _dispute_id(world),
         "interchange_id": _interchange_id(world),
         "unapplied_id": _cash_ids(world)["unapplied_id"],
@@ -498,6 +512,28 @@ def _view_id(world) -> int:
             owner=world["order"].entered_by, name="sec", route="orders:list"
         )
     return world["view"].pk
+
+
+def _note_file_id(world) -> int:
+    """A file attached to the world's credit hold."""
+    if "note_file" not in world:
+        from django.core.files.base import ContentFile
+        from django.utils import timezone
+
+        from exceptions.models import OrderAttachment
+
+        hold = world["hold"]
+        attachment = OrderAttachment(
+            order_id=hold.order_id,
+            hold=hold,
+            name="credit application.pdf",
+            size=9,
+            sha256="0" * 64,
+            uploaded_at=timezone.now(),
+        )
+        attachment.file.save("access-matrix.pdf", ContentFile(b"%PDF-1.4\n"), save=True)
+        world["note_file"] = attachment.pk
+    return world["note_file"]
 
 
 def _watch_id(world) -> int:
