@@ -236,18 +236,21 @@ document.addEventListener("keydown", (event) => {
 
 // After an action the row is a new element: focus goes back to it (by its id) when it was in
 // the row, so the keys carry on from there.
-let refocus = null;
+let refocus = null; // {id, old}: the row being replaced, while its replacement settles
 document.addEventListener("htmx:beforeSwap", (event) => {
   const target = event.detail.target;
   const active = document.activeElement;
-  refocus =
-    target.matches && target.matches("tbody.hold") && (!active || active === document.body || target.contains(active))
-      ? target.id
-      : null;
+  const inRow = !active || active === document.body || target.contains(active);
+  if (target.matches && target.matches("tbody.hold") && inRow) refocus = { id: target.id, old: target };
 });
-document.addEventListener("htmx:afterSettle", () => {
-  if (!refocus) return;
-  const row = document.getElementById(refocus);
+// On the swap itself, not on its settling ~20 ms later: a key pressed in between (r, then the
+// reason) has already put focus where the user wants it, and must keep it.
+document.addEventListener("htmx:afterSwap", () => {
+  // other swaps (the counters, the summary) come and go too: only the row's replacement counts
+  const row = refocus && document.getElementById(refocus.id);
+  if (!row || row === refocus.old) return;
+  const active = document.activeElement;
+  const lost = !active || active === document.body || refocus.old.contains(active);
   refocus = null;
-  focusRow(row);
+  if (lost) focusRow(row);
 });
