@@ -22,6 +22,7 @@ MEASUREMENTS = (
     "cases",
     "edi",
     "triage",
+    "browser",
 )
 
 
@@ -73,7 +74,7 @@ def main() -> int:
         return 2
     from django.core.management import call_command
 
-    from . import cases, cash, edi, measure, triage, workers
+    from . import browser, cases, cash, edi, measure, triage, workers
     from .cash_data import CASH_SCALES, cash_present, generate_cash
     from .generate import SCALES, generate, present
     from .scratch import ScratchCopyRefused, row_counts
@@ -153,6 +154,8 @@ def main() -> int:
                 + triage.late_shipment_quality(2000)
             ),
         ),
+        # the queue in chromium against a real server: the claim key and the hold drawer
+        ("browser", lambda: browser.queue_keys(30)),
     ]
     found = row_counts()
     figures: list[measure.Figure] = []

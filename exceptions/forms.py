@@ -48,6 +48,9 @@ class BulkForm(ActionForm):
     ACTIONS = [("claim", "Claim"), ("release", "Release")]
     action = forms.ChoiceField(choices=ACTIONS)
     holds = forms.TypedMultipleChoiceField(coerce=int, choices=[])
+    # A release is previewed first (which rows act, which are refused, the value): only the
+    # preview's "Confirm" sends this.
+    confirm = forms.BooleanField(required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -30,7 +30,7 @@ from .forms import (
 )
 from .models import Queue
 from .notes import hold_thread
-from .templatetags.hold_rows import render_hold_rows
+from .templatetags.hold_rows import render_hold_actions, render_hold_rows
 
 QUEUE_PAGES = {queue: Queue(queue).label for queue in selectors.WORK_QUEUES}
 
@@ -98,15 +98,28 @@ def queue_summary(request: HttpRequest, queue: str | None = None) -> HttpRespons
 
 @login_required
 @require_GET
+@vary_on_headers("HX-Request")
 def hold_detail(request: HttpRequest, hold_id: int) -> HttpResponse:
-    """The expanded row: the numbers behind the hold, the order's lines, the hold's notes and
-    files, and the order's timeline."""
+    """The hold's drawer on the queue page (htmx), or its page: the numbers behind the hold, the
+    order's lines, the hold's notes and files, the order's timeline, and its actions (as its row
+    has them)."""
     hold = selectors.hold_get(user=request.user, hold_id=hold_id)
+    actions = ""
+    if hold.is_active:
+        # from the drawer an action re-renders the hold's row in the list; on the page it posts
+        # and comes back here
+        actions = render_hold_actions(
+            request,
+            selectors.queue_row(user=request.user, hold_id=hold_id),
+            next_path=request.get_full_path(),
+            target=f"#hold-{hold_id}" if request.htmx else None,
+        )
     return render(
         request,
-        "exceptions/hold_detail.html",
+        "exceptions/hold_page.html",
         {
             "hold": hold,
+            "actions": actions,
             "lines": hold.order.lines.select_related("item"),
             "notes": hold_thread(user=request.user, hold=hold),
             "timeline": order_timeline(order=hold.order)[:15],
@@ -198,10 +211,22 @@ def hold_action(request: HttpRequest, hold_id: int, action: str) -> HttpResponse
 @login_required
 @require_POST
 def bulk_action(request: HttpRequest, queue: str) -> HttpResponse:
-    """Claim or release many rows at once; each row succeeds or fails on its own, with a reason."""
+    """Claim or release many rows at once; each row succeeds or fails on its own, with a reason.
+    A release is previewed first, changing nothing: the rows that would act, those refused and
+    why, and the value; the preview's "Confirm" posts again with ``confirm``."""
     if queue not in QUEUE_PAGES or queue not in selectors.queues_for_user(request.user):
         raise DjangoPermissionDenied("This queue belongs to another team.")
     form = BulkForm(request.POST)
+    if (
+        form.is_valid()
+        and form.cleaned_data["action"] == "release"
+        and not form.cleaned_data["confirm"]
+    ):
+        preview = services.holds_release_preview(
+            hold_ids=form.cleaned_data["holds"], actor=request.user
+        )
+        context = {"form": form, "preview": preview, "queue": queue}
+        return render(request, "exceptions/bulk_preview.html", context)
     results = []
     if form.is_valid():
         for hold_id in form.cleaned_data["holds"]:

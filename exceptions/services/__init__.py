@@ -11,6 +11,7 @@ from .actions import (
     hold_release,
     hold_unclaim,
     holds_escalate_overdue,
+    holds_release_preview,
     notifications_mark_read,
 )
 from .automatic import auto_release_refusal, hold_auto_release, hold_reinstate
@@ -70,6 +71,7 @@ __all__ = [
     "holds_clear",
     "holds_close_for_cancelled",
     "holds_escalate_overdue",
+    "holds_release_preview",
     "notifications_mark_read",
     "order_evaluate",
     "orders_evaluate_imported",

@@ -1,6 +1,7 @@
 """The queue actions on a hold: claim, unclaim, reassign, release (with maker-checker above the
 approval amount), approve, reject, escalate; each locked, permission-checked and audited."""
 
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -15,11 +16,13 @@ from orders.services import order_line_accept_price, order_line_close_short, ord
 
 from ..models import ACTIVE_STATES, Hold, HoldState, Notification
 from ..notifications import notify_managers
-from ..selectors import credit_now, policy_for, queues_for_user
+from ..selectors import credit_now, holds_for_user, policy_for, queues_for_user
 from ..signals import hold_released
 from .evaluation import order_follow_holds
 from .locking import (
+    NOT_IN_QUEUES,
     check_assignee,
+    check_transition,
     claim_if_open,
     lock_hold,
     refusal,
@@ -57,6 +60,132 @@ def hold_reassign(*, hold_id: int, actor, to_user_id: int, reason: str) -> Hold:
     return save_hold(hold, actor, f"Reassigned to {who(to)}: {reason}")
 
 
+@dataclass(frozen=True)
+class ReleaseCheck:
+    """What a release of one hold would do, found without changing it: released now, or waiting
+    for a second approver because ``approval_amount`` is above ``limit``."""
+
+    needs_second_approval: bool
+    approval_amount: Decimal
+    limit: Decimal
+    exposure_now: Decimal | None = None
+
+
+def release_check(
+    hold: Hold, actor, *, code: str = "OVERRIDE", confirm_exposure: bool = False
+) -> ReleaseCheck:
+    """Every check ``hold_release`` makes, in its order, raising its refusals, but changing
+    nothing: the release itself and the bulk preview (``holds_release_preview``) share it, so the
+    preview cannot promise what the release would refuse."""
+    if hold.state == HoldState.OPEN:
+        # the release claims an open hold first: the claim's own state and permission checks
+        check_transition(hold, "claim", actor)
+    else:
+        check_assignee(hold, actor)
+    if not hold.reason.overridable and code == "OVERRIDE":
+        raise Conflict(
+            f"“{hold.reason.description}” cannot be overridden; fix the cause and re-evaluate."
+        )
+    require_not_own_order(hold, actor, "release")
+    amount, exposure_now = hold.approval_amount, None
+    now = credit_now(hold=hold) if code == "OVERRIDE" and hold.is_active else None
+    if now is not None and now["overage"] > hold.approval_amount:
+        if not confirm_exposure:
+            raise ApplicationError(
+                f"Exposure is now {now['exposure']:,.2f} ({now['overage']:,.2f} over what is "
+                f"allowed); the hold was raised for an overage of {hold.approval_amount:,.2f}. "
+                "Confirm to release it for today's figures.",
+                {
+                    "field": "confirm_exposure",
+                    "exposure_now": str(now["exposure"]),
+                    "overage_now": str(now["overage"]),
+                },
+            )
+        amount, exposure_now = now["overage"], now["exposure"]
+    if hold.state != HoldState.OPEN:
+        # release and request_second_approval share their source state and permission
+        check_transition(hold, "release", actor)
+    limit = policy_for(hold.order.customer.segment).maker_checker_amount
+    return ReleaseCheck(amount > limit, amount, limit, exposure_now)
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    """One selected hold in a bulk release preview: ``outcome`` is "release", "second approval"
+    or "refused", with the refusal's ``message``."""
+
+    hold_id: int
+    order_number: str
+    customer: str
+    value_at_risk: Decimal
+    currency: str
+    outcome: str
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class BulkPreview:
+    """A bulk release's dry run: every selected row, and the value at risk of the rows that
+    would act, per currency (never summed across currencies)."""
+
+    rows: list[PreviewRow]
+
+    @property
+    def acting(self) -> list[PreviewRow]:
+        return [row for row in self.rows if row.outcome != "refused"]
+
+    @property
+    def refused(self) -> list[PreviewRow]:
+        return [row for row in self.rows if row.outcome == "refused"]
+
+    @property
+    def totals(self) -> list[tuple[str, Decimal]]:
+        totals: dict[str, Decimal] = {}
+        for row in self.acting:
+            totals[row.currency] = totals.get(row.currency, Decimal("0")) + row.value_at_risk
+        return sorted(totals.items())
+
+
+def holds_release_preview(
+    *, hold_ids: list[int], actor, confirm_exposure: bool = False
+) -> BulkPreview:
+    """What a bulk release of ``hold_ids`` would do, row by row, writing nothing and locking
+    nothing: the same checks as the release (``release_check``), each hold on its own as the
+    bulk release takes them. A hold the actor cannot see is refused like the release refuses it.
+    Read-only, though it sits with the writes: it is the release's dry run."""
+    holds = {
+        hold.pk: hold
+        for hold in holds_for_user(actor)
+        .select_related("order__customer", "reason", "assignee", "first_approver", "resolved_by")
+        .filter(pk__in=hold_ids)
+    }
+    rows = []
+    for hold_id in hold_ids:
+        hold = holds.get(hold_id)
+        if hold is None:
+            rows.append(PreviewRow(hold_id, "", "", Decimal("0"), "", "refused", NOT_IN_QUEUES))
+            continue
+        outcome, message = "refused", ""
+        try:
+            check = release_check(hold, actor, confirm_exposure=confirm_exposure)
+        except ApplicationError as error:
+            message = error.message
+        else:
+            outcome = "second approval" if check.needs_second_approval else "release"
+        rows.append(
+            PreviewRow(
+                hold.pk,
+                hold.order.number,
+                hold.order.customer.name,
+                hold.value_at_risk,
+                hold.order.currency,
+                outcome,
+                message,
+            )
+        )
+    return BulkPreview(rows)
+
+
 @transaction.atomic
 def hold_release(
     *,
@@ -71,37 +200,19 @@ def hold_release(
     since) needs ``confirm_exposure``: the release then covers today's overage."""
     reason = require_reason(reason)
     hold = lock_hold(hold_id=hold_id, actor=actor)
+    check = release_check(hold, actor, code=code, confirm_exposure=confirm_exposure)
     claim_if_open(hold, actor, "release")
-    check_assignee(hold, actor)
-    if not hold.reason.overridable and code == "OVERRIDE":
-        raise Conflict(
-            f"“{hold.reason.description}” cannot be overridden; fix the cause and re-evaluate."
-        )
-    require_not_own_order(hold, actor, "release")
-    now = credit_now(hold=hold) if code == "OVERRIDE" and hold.is_active else None
-    if now is not None and now["overage"] > hold.approval_amount:
-        if not confirm_exposure:
-            raise ApplicationError(
-                f"Exposure is now {now['exposure']:,.2f} ({now['overage']:,.2f} over what is "
-                f"allowed); the hold was raised for an overage of {hold.approval_amount:,.2f}. "
-                "Confirm to release it for today's figures.",
-                {
-                    "field": "confirm_exposure",
-                    "exposure_now": str(now["exposure"]),
-                    "overage_now": str(now["overage"]),
-                },
-            )
+    if check.exposure_now is not None:
         # the decision covers today's overage, and the maker-checker limit is read against it
-        hold.approval_amount = now["overage"]
-        hold.context = {**hold.context, "exposure_now": str(now["exposure"])}
-    limit = policy_for(hold.order.customer.segment).maker_checker_amount
-    if hold.approval_amount > limit:
+        hold.approval_amount = check.approval_amount
+        hold.context = {**hold.context, "exposure_now": str(check.exposure_now)}
+    if check.needs_second_approval:
         run_transition(hold, "request_second_approval", actor, by=actor, code=code, note=reason)
         return save_hold(
             hold,
             actor,
             f"Released by {who(actor)}, awaiting a second approver "
-            f"({hold.approval_amount} is above {limit}): {reason}",
+            f"({hold.approval_amount} is above {check.limit}): {reason}",
         )
     run_transition(hold, "release", actor, by=actor, code=code, note=reason, at=timezone.now())
     save_hold(hold, actor, reason)

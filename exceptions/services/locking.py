@@ -18,6 +18,10 @@ def who(user) -> str:
     return (user.get_full_name() or user.get_username()) if user else "someone"
 
 
+#: The refusal of a hold the actor cannot see (outside their queues or territory, or no such id).
+NOT_IN_QUEUES = "Hold not found or not in your queues; nothing was changed."
+
+
 def lock_hold(*, hold_id: int, actor) -> Hold:
     hold = (
         holds_for_user(actor)
@@ -27,9 +31,7 @@ def lock_hold(*, hold_id: int, actor) -> Hold:
         .first()
     )
     if hold is None:
-        raise PermissionDenied(
-            "Hold not found or not in your queues; nothing was changed.", {"hold_id": hold_id}
-        )
+        raise PermissionDenied(NOT_IN_QUEUES, {"hold_id": hold_id})
     return hold
 
 
@@ -57,13 +59,18 @@ def refusal(hold: Hold, action: str) -> ApplicationError:
     )
 
 
-def run_transition(hold: Hold, name: str, actor, **kwargs) -> None:
+def check_transition(hold: Hold, name: str, actor) -> None:
+    """Refuse, saying why, a transition the hold's state or the actor's role does not allow."""
     method = getattr(hold, name)
     if not can_proceed(method):
         raise refusal(hold, name)
     if not has_transition_perm(method, actor):
         raise PermissionDenied("Only the queue's team may act on this hold.")
-    method(**kwargs)
+
+
+def run_transition(hold: Hold, name: str, actor, **kwargs) -> None:
+    check_transition(hold, name, actor)
+    getattr(hold, name)(**kwargs)
 
 
 def order_state(order, lines=None) -> dict:

@@ -66,3 +66,191 @@ document.addEventListener("htmx:afterRequest", (event) => {
   const trigger = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
   clearFailures(trigger && trigger.isTrusted ? null : event.detail.elt);
 });
+
+// ---------------------------------------------------------------------------------------------
+// The queue page (templates/exceptions/queue.html): the hold drawer and the keyboard.
+//
+// The drawer: a hold's link (href and hx-get of the hold's page) loads into #drawer-body; here it
+// is shown, the hold's URL goes into the address bar, and Back, Escape or "Close" hide it again.
+// The URL is pushed here rather than by hx-push-url: htmx's history would, on Back, put back a
+// snapshot of the rows taken when the drawer opened, undoing on screen what was done since.
+const drawer = () => document.getElementById("drawer");
+let drawerPath = null; // the hold shown in the drawer, or null when it is closed
+let drawerQuiet = false; // the next drawer load is a refresh or a Forward: no new history entry
+
+function openDrawer(path, { push }) {
+  drawerQuiet = !push;
+  htmx.ajax("GET", path, { target: "#drawer-body", swap: "innerHTML" });
+}
+
+function closeDrawer({ fromHistory } = {}) {
+  const panel = drawer();
+  if (!panel || panel.hidden) return;
+  panel.hidden = true;
+  document.getElementById("drawer-body").replaceChildren();
+  drawerPath = null;
+  if (!fromHistory && history.state && history.state.o2cDrawer) history.back();
+  focusRow(currentRow());
+}
+
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (event.detail.target.id !== "drawer-body") return;
+  const path = event.detail.pathInfo.requestPath;
+  const fresh = !drawerQuiet;
+  drawerQuiet = false;
+  drawer().hidden = false;
+  drawerPath = path;
+  if (fresh) {
+    if (!(history.state && history.state.o2cDrawer)) {
+      // Back must land on this page as it is now, not on an htmx snapshot of it (see above)
+      history.replaceState({ o2cQueue: true }, "", location.href);
+      history.pushState({ o2cDrawer: path }, "", path);
+    } else {
+      history.replaceState({ o2cDrawer: path }, "", path); // another hold while one is open
+    }
+    const title = document.getElementById("hold-title");
+    if (title) {
+      title.tabIndex = -1;
+      title.focus();
+    }
+  }
+});
+
+window.addEventListener("popstate", (event) => {
+  if (!drawer()) return;
+  if (event.state && event.state.o2cDrawer) openDrawer(event.state.o2cDrawer, { push: false });
+  else closeDrawer({ fromHistory: true });
+});
+
+// What is done in the drawer (or in the row) changes the hold: the open drawer follows.
+document.addEventListener("holds-changed", () => {
+  if (drawerPath) openDrawer(drawerPath, { push: false });
+});
+
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-drawer-close]")) {
+    event.preventDefault();
+    closeDrawer();
+  } else if (event.target.closest("[data-keys-help]")) {
+    document.getElementById("keys-help").showModal();
+  }
+});
+
+// The rows and the keyboard: j/k move, o or Enter opens, c claims, r releases and e escalates
+// (both ask for the reason first), / searches, ? shows the help, Escape closes the drawer.
+const rows = () => Array.from(document.querySelectorAll("#results tbody.hold"));
+let currentId = null; // the row the keys act on, by id: a swapped row is a new element
+
+function currentRow() {
+  return (currentId && document.getElementById(currentId)) || null;
+}
+
+function focusRow(row) {
+  if (!row) return;
+  document.querySelectorAll("tbody.hold.current").forEach((r) => r.classList.remove("current"));
+  row.classList.add("current");
+  currentId = row.id;
+  row.focus({ preventScroll: true });
+  row.scrollIntoView({ block: "nearest" });
+}
+
+document.addEventListener("focusin", (event) => {
+  const row = event.target.closest && event.target.closest("#results tbody.hold");
+  if (row && row.id !== currentId) {
+    document.querySelectorAll("tbody.hold.current").forEach((r) => r.classList.remove("current"));
+    row.classList.add("current");
+    currentId = row.id;
+  }
+});
+
+function typing(element) {
+  return (
+    element &&
+    (element.isContentEditable || element.matches("input, textarea, select, [contenteditable]"))
+  );
+}
+
+function move(step) {
+  const all = rows();
+  if (!all.length) return;
+  const at = all.indexOf(currentRow());
+  const next = at === -1 ? (step > 0 ? 0 : all.length - 1) : at + step;
+  focusRow(all[Math.max(0, Math.min(all.length - 1, next))]);
+}
+
+// Ask for the reason: open the row's menu when the field is in it, focus the field, and let
+// Enter press the action's button (not the form's first one).
+function askReason(row, action) {
+  const button = row.querySelector(`[data-key="${action}"]`);
+  if (!button) return;
+  const menu = button.closest("details");
+  if (menu) menu.open = true;
+  const form = button.form;
+  form.dataset.enter = action;
+  const reason = form.querySelector("input[name=reason]:not([type=hidden])");
+  if (reason && reason.offsetParent === null && reason.closest("details")) {
+    reason.closest("details").open = true;
+  }
+  (reason || button).focus();
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" || !typing(event.target) || event.target.name !== "reason") return;
+  const form = event.target.form;
+  const button = form && form.dataset.enter && form.querySelector(`[data-key="${form.dataset.enter}"]`);
+  if (!button) return;
+  event.preventDefault();
+  button.click();
+});
+
+const KEYS = {
+  j: () => move(1),
+  k: () => move(-1),
+  o: (row) => row && row.querySelector('[data-key="open"]').click(),
+  c: (row) => {
+    const claim = row && row.querySelector('[data-key="claim"]');
+    if (claim) claim.click();
+  },
+  r: (row) => row && askReason(row, "release"),
+  e: (row) => row && askReason(row, "escalate"),
+  "/": () => {
+    const search = document.querySelector(".filters input[type=search]");
+    if (search) search.focus();
+  },
+  "?": () => document.getElementById("keys-help").showModal(),
+  Escape: () => closeDrawer(),
+};
+
+document.addEventListener("keydown", (event) => {
+  if (!document.getElementById("keys-help")) return; // not a queue page
+  if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (typing(event.target) || document.querySelector("dialog[open]")) return;
+  const row = currentRow();
+  // Enter opens the hold only from the row itself: on a link or a button it does their own thing
+  const handler =
+    event.key === "Enter" ? event.target === row && KEYS.o : KEYS[event.key];
+  if (!handler) return;
+  event.preventDefault();
+  handler(row);
+});
+
+// After an action the row is a new element: focus goes back to it (by its id) when it was in
+// the row, so the keys carry on from there.
+let refocus = null; // {id, old}: the row being replaced, while its replacement settles
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const target = event.detail.target;
+  const active = document.activeElement;
+  const inRow = !active || active === document.body || target.contains(active);
+  if (target.matches && target.matches("tbody.hold") && inRow) refocus = { id: target.id, old: target };
+});
+// On the swap itself, not on its settling ~20 ms later: a key pressed in between (r, then the
+// reason) has already put focus where the user wants it, and must keep it.
+document.addEventListener("htmx:afterSwap", () => {
+  // other swaps (the counters, the summary) come and go too: only the row's replacement counts
+  const row = refocus && document.getElementById(refocus.id);
+  if (!row || row === refocus.old) return;
+  const active = document.activeElement;
+  const lost = !active || active === document.body || refocus.old.contains(active);
+  refocus = null;
+  if (lost) focusRow(row);
+});

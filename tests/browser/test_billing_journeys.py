@@ -26,6 +26,7 @@ def test_warehouse_accepts_a_short_shipment_and_closes_the_line(
     nav(page, re.compile(r"^Warehouse"))
     row = page.locator(f"#hold-{hold.pk}")
     expect(row).to_contain_text("Shipped less than released")
+    row.get_by_label(f"More actions for hold {hold.pk}").click()  # an open hold: in its menu
     row.get_by_label(f"Reason for hold {hold.pk}").fill("Last two units damaged; customer agreed")
     page.once("dialog", lambda dialog: dialog.accept())  # closing the line asks first
     row.get_by_role("button", name="Accept + close line").click()

@@ -37,9 +37,9 @@ def test_a_credit_analyst_sees_the_re_raised_hold_with_the_earlier_decision(
     login("credit")
     page.goto(f"{live_server.url}/queues/credit/")
     row = page.locator(f"#hold-{again.pk}")
-    row.locator("summary").click()
-    # then the earlier decision is there, its figures beside today's
-    decision = row.get_by_label("Earlier decision")
+    row.locator(".hold-link").click()
+    # then the earlier decision is there, in the hold's drawer, its figures beside today's
+    decision = page.locator("#drawer").get_by_label("Earlier decision")
     expect(decision).to_contain_text("released by credit")
     expect(decision.locator("tr", has_text="Exposure")).to_contain_text("6,000.00 USD")
     expect(decision.locator("tr", has_text="Exposure")).to_contain_text("60,000.00 USD")

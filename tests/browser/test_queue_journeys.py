@@ -50,11 +50,16 @@ def test_pricing_analyst_corrects_a_price(page, live_server, login, enter, prici
     login("pricing")
     page.goto(f"{live_server.url}/queues/pricing/")
     row = _row(page, hold)
-    row.locator("summary").click()
-    expect(row.get_by_label("Numbers behind the hold")).to_contain_text("80")
-    row.get_by_label(f"Reason for hold {hold.pk}").fill("Contract price applies")
-    row.get_by_role("button", name="Correct to contract").click()
-    expect(row).to_contain_text("Released")
+    # the hold's link opens its drawer, at the hold's own URL, with the numbers and the actions
+    row.get_by_role("link", name="Price below contract").click()
+    drawer = page.get_by_role("complementary", name="Hold details")
+    expect(drawer.get_by_label("Numbers behind the hold")).to_contain_text("80")
+    expect(page).to_have_url(re.compile(rf"/queues/holds/{hold.pk}/$"))
+    drawer.get_by_label(f"More actions for hold {hold.pk}").click()
+    drawer.get_by_label(f"Reason for hold {hold.pk}").fill("Contract price applies")
+    drawer.get_by_role("button", name="Correct to contract").click()
+    expect(row).to_contain_text("Released")  # the row in the list follows the drawer's action
+    expect(drawer).to_contain_text("Released")
     hold.refresh_from_db()
     assert hold.resolution_code == "CLEARED"
     assert str(hold.order.lines.get().unit_price) == "100.0000"
@@ -67,6 +72,7 @@ def test_warehouse_user_approves_a_partial_shipment(
     login("warehouse")
     page.goto(f"{live_server.url}/queues/warehouse/")
     row = _row(page, hold)
+    row.get_by_label(f"More actions for hold {hold.pk}").click()  # the row's menu
     row.get_by_label(f"Reason for hold {hold.pk}").fill("Ship 1000 now, 50 on backorder")
     row.get_by_role("button", name="Approve partial + backorder").click()
     expect(row).to_contain_text("Released")
@@ -82,6 +88,12 @@ def test_bulk_release_runs(page, live_server, login, enter, credit_user):
         page.get_by_label(f"Select hold {hold.pk}").check()
     page.get_by_label("Reason for bulk release").fill("Month-end credit review")
     page.get_by_role("button", name="Release selected").click()
+    # first a preview, which changes nothing: the rows that will act and their value
+    preview = page.get_by_role("region", name="Bulk release preview")
+    expect(preview).to_contain_text("2 will act, 0 will be refused")
+    expect(preview.get_by_role("table", name="Will act")).to_contain_text(str(holds[1].pk))
+    assert Hold.objects.filter(state=HoldState.OPEN).count() == 3
+    preview.get_by_role("button", name="Confirm: release 2").click()
     expect(page.locator("#bulk-result")).to_contain_text("2 holds processed")
     expect(_count(page, "credit")).to_have_text("1")
     states = {h.pk: Hold.objects.get(pk=h.pk).state for h in holds}

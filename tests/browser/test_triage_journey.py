@@ -41,10 +41,13 @@ def test_a_credit_analyst_reads_the_recommendation_and_a_manager_the_card(
     row = page.locator(f"#hold-{hold.pk}")
     expect(row).to_contain_text(tip["text"])
     expect(row).to_contain_text(tip["factors"][0]["text"])
-    row.get_by_text("Context, lines and timeline").click()
-    advice = row.get_by_label("Recommendation")
+    row.locator(".hold-link").click()  # the hold's drawer
+    advice = page.locator("#drawer").get_by_label("Recommendation")
     expect(advice).to_contain_text(tip["text"])
     expect(advice).to_contain_text("you decide")
+    page.go_back()  # Back closes the drawer
+    expect(page.locator("#drawer")).to_be_hidden()
+    row.get_by_label(f"More actions for hold {hold.pk}").click()
     row.get_by_label(f"Reason for hold {hold.pk}").fill("customer paid the old invoice")
     row.get_by_role("button", name="Release").click()
     expect(page.locator(f"#hold-{hold.pk}")).to_contain_text("Released")

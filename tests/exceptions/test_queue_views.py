@@ -201,7 +201,12 @@ def test_bulk_release_reports_each_row(client, credit_user, enter, superuser):
     client.force_login(credit_user)
     response = client.post(
         reverse("exceptions:bulk", args=["credit"]),
-        {"action": "release", "reason": "Month-end review", "holds": [h.pk for h in [*held, big]]},
+        {
+            "action": "release",
+            "reason": "Month-end review",
+            "holds": [h.pk for h in [*held, big]],
+            "confirm": "on",  # after the preview (test_queue_drawer.py)
+        },
         HTTP_HX_REQUEST="true",
     )
     body = response.content.decode()
