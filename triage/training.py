@@ -225,10 +225,17 @@ def _train_payment_risk(*, model: TriageModel) -> ModelVersion:
     return train_payment_risk(model=model)
 
 
+def _train_order_anomaly(*, model: TriageModel) -> ModelVersion:
+    from .anomaly_training import train_order_anomaly
+
+    return train_order_anomaly(model=model)
+
+
 TRAINERS = {
     TriageModel.HOLD_OUTCOME: train_hold_outcome,
     TriageModel.CASE_REASON: _train_case_reason,
     TriageModel.PAYMENT_RISK: _train_payment_risk,
+    TriageModel.ORDER_ANOMALY: _train_order_anomaly,
 }
 
 

@@ -1,16 +1,18 @@
 """manage.py seed_triage_history: months of history with learnable structure for the triage models
 to train on in the demo (``make run`` runs it, then ``train_models``): decided holds, closed
-deductions with their root causes, and paid invoices."""
+deductions with their root causes, paid invoices, and orders with hidden unusual ones that customer
+service rejected (the order-anomaly model)."""
 
 from django.core.management.base import BaseCommand
 
 from demo.triage import (
     one_invoice_each,
+    seed_anomaly_history,
     seed_case_history,
     seed_payment_history,
     seed_triage_history,
 )
-from orders.models import Customer
+from orders.models import Customer, Item
 
 
 class Command(BaseCommand):
@@ -34,8 +36,14 @@ class Command(BaseCommand):
                               still_open=12)
             if cash else 0
         )  # fmt: skip
+        # customers of their own (past the ones above), so each history keeps its own story
+        orders = seed_anomaly_history(
+            orders=3000, seed=20261205, customers=Customer.objects.order_by("number")[60:90],
+            items=Item.objects.order_by("sku")[:40],
+        )  # fmt: skip
         self.stdout.write(
-            f"Seeded {made} decided holds, {cases} cases and {paid} invoices of history."
-            if made or cases or paid
+            f"Seeded {made} decided holds, {cases} cases, {paid} invoices and {orders} orders "
+            "of history."
+            if made or cases or paid or orders
             else "Triage history already present."
         )

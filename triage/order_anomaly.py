@@ -1,0 +1,262 @@
+"""The order-anomaly model's features: how unlike the customer's own recent orders an order is, as
+of its receipt (never later data). Each order is set against the customer's last ``HISTORY``
+orders received before it (cancelled ones left out, as the quantity rule leaves them out):
+
+- the amount, the number of lines and the total quantity, each as the log of its ratio to the
+  customer's median (0 is usual; +0.7 is twice, -0.7 half);
+- the share of lines whose item is in none of those orders;
+- a ship-to none of them used (1 or 0);
+- how rarely the customer orders at that hour: the share of those orders *not* received within
+  two hours of it (local time).
+
+An order with fewer than ``MIN_HISTORY`` earlier orders has nothing to be compared with and is not
+scored, as the quantity rule skips an item with no history. A batch is read set-wise (the
+customers' recent orders, their totals, their lines: three queries whatever its size), and each
+order of a batch sees the batch's earlier orders of its customer, as if judged one at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from statistics import median
+
+from django.utils import timezone
+
+from exceptions.facts import recent_orders
+from exceptions.models import Hold, HoldState
+from orders.models import Order, OrderLine, OrderState
+
+#: The customer's orders an order is compared with: its last this many.
+HISTORY = 10
+#: Fewer earlier orders than this: nothing to compare with, no score.
+MIN_HISTORY = 3
+#: Received within this many hours of a usual hour is usual.
+NEAR_HOURS = 2
+NUMERIC = (
+    "amount_log_ratio",
+    "lines_log_ratio",
+    "quantity_log_ratio",
+    "new_item_share",
+    "new_ship_to",
+    "hour_rarity",
+)
+#: Holds whose rejection by a person marks an order as truly anomalous (the held-out label).
+ANOMALY_REASONS = ("QUANTITY_ANOMALY", "ORDER_ANOMALY")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What the model reads of one order: its amount, lines, quantities, items, ship-to, hour."""
+
+    total: float
+    lines: int
+    quantity: float
+    items: tuple[int, ...]
+    item_quantities: dict = field(default_factory=dict)  # item id -> quantity ordered
+    ship_to: int | None = None
+    hour: int = 12
+
+
+def shape_of(total, received_at: datetime, ship_to_id, lines) -> Shape:
+    """``lines``: (item id, quantity) pairs."""
+    per_item: dict[int, float] = {}
+    for item, quantity in lines:
+        per_item[item] = per_item.get(item, 0.0) + float(quantity)
+    return Shape(
+        total=max(float(total or 0), 0.0),
+        lines=len(lines),
+        quantity=sum(per_item.values()),
+        items=tuple(item for item, _ in lines),
+        item_quantities=per_item,
+        ship_to=ship_to_id,
+        hour=timezone.localtime(received_at).hour if timezone.is_aware(received_at) else 12,
+    )
+
+
+@dataclass
+class Compared:
+    """One order against its customer's history: the features, and the figures behind them."""
+
+    features: dict[str, float]
+    shape: Shape
+    usual_total: float
+    usual_lines: float
+    usual_quantity: float
+    new_items: int
+    near_hour: int
+    history: int
+    #: the quantity rule's own view, for the baseline: the largest line quantity over the
+    #: customer's median quantity of that item (0 when no line's item has history)
+    quantity_ratio: float
+
+    def vector(self) -> list[float]:
+        return [self.features[name] for name in NUMERIC]
+
+
+def _log_ratio(value: float, usual: float) -> float:
+    return math.log((value + 1.0) / (usual + 1.0))
+
+
+def compare(shape: Shape, history: list[Shape]) -> Compared | None:
+    """``shape`` against ``history`` (the customer's earlier orders, any order), or None when
+    there are too few to compare with."""
+    history = history[-HISTORY:]
+    if len(history) < MIN_HISTORY:
+        return None
+    usual_total = median(h.total for h in history)
+    usual_lines = median(h.lines for h in history)
+    usual_quantity = median(h.quantity for h in history)
+    seen = {item for h in history for item in h.items}
+    new_items = sum(1 for item in shape.items if item not in seen)
+    ship_tos = {h.ship_to for h in history}
+    near = sum(
+        1
+        for h in history
+        if min(abs(h.hour - shape.hour), 24 - abs(h.hour - shape.hour)) <= NEAR_HOURS
+    )
+    ratio = 0.0
+    for item, quantity in shape.item_quantities.items():
+        earlier = [h.item_quantities[item] for h in history if item in h.item_quantities]
+        if earlier and median(earlier) > 0:
+            ratio = max(ratio, quantity / median(earlier))
+    features = {
+        "amount_log_ratio": _log_ratio(shape.total, usual_total),
+        "lines_log_ratio": _log_ratio(shape.lines, usual_lines),
+        "quantity_log_ratio": _log_ratio(shape.quantity, usual_quantity),
+        "new_item_share": new_items / shape.lines if shape.lines else 0.0,
+        "new_ship_to": 1.0 if shape.ship_to is not None and shape.ship_to not in ship_tos else 0.0,
+        "hour_rarity": 1.0 - near / len(history),
+    }
+    return Compared(features, shape, usual_total, usual_lines, usual_quantity, new_items, near,
+                    len(history), ratio)  # fmt: skip
+
+
+def words(compared: Compared, name: str, direction: str) -> str:
+    """A feature of ``compared`` in business words, as people would say it."""
+    c, s = compared, compared.shape
+    if name == "amount_log_ratio":
+        times = s.total / c.usual_total if c.usual_total else 0.0
+        return (
+            f"amount {s.total:,.2f} is {times:.1f}× this customer's usual {c.usual_total:,.2f}"
+            if times >= 1
+            else f"amount {s.total:,.2f} is well below this customer's usual {c.usual_total:,.2f}"
+        )
+    if name == "lines_log_ratio":
+        return f"{s.lines} lines where this customer usually orders {c.usual_lines:g}"
+    if name == "quantity_log_ratio":
+        return (
+            f"{s.quantity:,.0f} units in all where this customer usually orders "
+            f"{c.usual_quantity:,.0f}"
+        )
+    if name == "new_item_share":
+        if c.new_items:
+            return (
+                f"{c.new_items} of {s.lines} lines are items this customer has not ordered in "
+                f"its last {c.history} orders"
+            )
+        return "only items this customer orders"
+    if name == "new_ship_to":
+        if direction == "+":
+            return f"a ship-to this customer has not used in its last {c.history} orders"
+        return "one of this customer's usual ship-tos"
+    if name == "hour_rarity":
+        return (
+            f"received at {s.hour:02d}:00; {c.near_hour} of this customer's last {c.history} "
+            f"orders came within {NEAR_HOURS} hours of that"
+        )
+    raise KeyError(name)
+
+
+def batch_compared(orders: list[Order], lines_of: dict[int, list]) -> dict[int, Compared]:
+    """Each order of a batch against its customer's history as of its receipt: the customers'
+    recent orders before the batch's first (three reads), then the batch walked in its order,
+    each order joining its customer's history for the ones after it."""
+    customer_ids = {order.customer_id for order in orders}
+    before = min(order.received_at for order in orders)
+    recent = recent_orders(customer_ids, before, HISTORY)
+    ids = [pk for pks in recent.values() for pk in pks]
+    history: dict[int, list[Shape]] = {}
+    if ids:
+        lines: dict[int, list] = {}
+        for order_id, item, quantity in OrderLine.objects.filter(
+            order_id__any=ids, cancelled=False
+        ).values_list("order_id", "item_id", "ordered_qty"):
+            lines.setdefault(order_id, []).append((item, quantity))
+        # an order with no lines (a header only) says nothing of its shape: left out, as in
+        # training
+        shapes = {
+            pk: shape_of(total, received, ship_to, lines[pk])
+            for pk, total, received, ship_to in Order.objects.filter(
+                pk__any=[pk for pk in ids if pk in lines]
+            ).values_list("pk", "total", "received_at", "ship_to_id")
+        }
+        for customer, pks in recent.items():
+            # oldest first, as the walk appends
+            history[customer] = [shapes[pk] for pk in reversed(pks) if pk in shapes]
+    found = {}
+    for order in orders:
+        shape = shape_of(
+            order.total, order.received_at, order.ship_to_id,
+            [(line.item_id, line.ordered_qty) for line in lines_of.get(order.pk, ())],
+        )  # fmt: skip
+        mine = history.setdefault(order.customer_id, [])
+        compared = compare(shape, mine)
+        if compared is not None:
+            found[order.pk] = compared
+        mine.append(shape)
+    return found
+
+
+@dataclass
+class Example:
+    order_id: int
+    received_at: datetime
+    compared: Compared
+    #: a person rejected an anomaly hold on it (or cancelled it under one): truly unusual
+    anomalous: bool
+
+
+#: Training reads at most this many of the most recent orders (their customers' history among
+#: them): the weekly run stays bounded however long o2c has been in use.
+TRAINING_ORDERS = 40_000
+
+
+def training_examples(limit: int = TRAINING_ORDERS) -> list[Example]:
+    """The most recent ``limit`` orders in the order they were received, each compared with its
+    customer's orders before it within them. The label is what people decided on an anomaly hold
+    (rejected: anomalous); it is never a feature. A cancelled order stays out of the history of
+    the orders after it, as it does when scoring."""
+    rows = list(
+        Order.objects.order_by("-received_at", "-pk").values_list(
+            "pk", "customer_id", "total", "received_at", "ship_to_id", "state"
+        )[:limit]
+    )
+    rows.reverse()
+    lines: dict[int, list] = {}
+    ids = [row[0] for row in rows]
+    for n in range(0, len(ids), 10_000):
+        for order_id, item, quantity in OrderLine.objects.filter(
+            order_id__any=ids[n : n + 10_000], cancelled=False
+        ).values_list("order_id", "item_id", "ordered_qty"):
+            lines.setdefault(order_id, []).append((item, quantity))
+    rejected = set(
+        Hold.objects.filter(reason__code__in=ANOMALY_REASONS, state=HoldState.REJECTED).values_list(
+            "order_id", flat=True
+        )
+    )
+    history: dict[int, list[Shape]] = {}
+    examples = []
+    for pk, customer, total, received, ship_to, state in rows:
+        if pk not in lines:
+            continue  # an order with no lines (a header only) says nothing of its shape
+        shape = shape_of(total, received, ship_to, lines[pk])
+        mine = history.setdefault(customer, [])
+        compared = compare(shape, mine)
+        if compared is not None:
+            examples.append(Example(pk, received, compared, pk in rejected))
+        if state != OrderState.CANCELLED:
+            mine.append(shape)
+            del mine[:-HISTORY]
+    return examples
