@@ -119,10 +119,13 @@ def main() -> int:
             lambda: measure.ingestion(ingestion_orders, copy_rate=generated.get("copy orders/s")),
         ),
         # by a pool of real workers over a longer burst (five times the orders: a steady state,
-        # not the pool's start-up), against the naive rate measured just before
+        # not the pool's start-up), against the naive rate measured just before; then scoring
+        # each order with the order-anomaly model, against the plain rate of the same run
         (
             "ingestion",
-            lambda: workers.ingestion_pool(ingestion_orders * 5, naive_rate=naive_rate(figures)),
+            lambda: workers.ingestion_pool_scoring(
+                ingestion_orders * 5, naive_rate=naive_rate(figures)
+            ),
         ),
         (
             "latency",
@@ -151,6 +154,7 @@ def main() -> int:
                 triage.hold_outcome_quality(900)
                 + triage.case_reason_quality(1200)
                 + triage.payment_risk_quality(2000)
+                + triage.order_anomaly_quality(1500)
             ),
         ),
     ]

@@ -256,10 +256,17 @@ def anomaly_kind(n: int, rng: random.Random, share: float) -> str | None:
 
 
 def seed_anomaly_history(
-    *, orders: int, seed: int, customers, items, decider=None, share: float = 0.05
+    *,
+    orders: int,
+    seed: int,
+    customers,
+    items,
+    decider=None,
+    share: float = 0.05,
+    every: timedelta = timedelta(hours=2),
 ) -> int:
-    """Orders of ``customers`` (source ``demo-anomaly``, number prefix ``AH-``), one every two
-    hours up to now: each customer orders from a basket of its own (3-5 of ``items``), in about
+    """Orders of ``customers`` (source ``demo-anomaly``, number prefix ``AH-``), one ``every``
+    (two hours by default) up to a day ago: each customer orders from a basket of its own (3-5 of ``items``), in about
     the same quantities, to its usual ship-to, at its usual time of day. A hidden ``share`` is
     unusual in one or two ways (``ANOMALY_KINDS``): a quantity spike (the quantity rule's case),
     items the customer never orders, a ship-to it never used, the middle of the night, twice the
@@ -296,14 +303,14 @@ def seed_anomaly_history(
             "ship_to": usual,
             "other": other,
         }
-    start = timezone.now() - timedelta(hours=2 * orders + 24)
+    start = timezone.now() - every * orders - timedelta(hours=24)
     made, lines_of, truth = [], {}, []
     for n in range(orders):
         customer = rng.choice(customers)
         habit = habits[customer.pk]
         kind = anomaly_kind(n, rng, share)
         kinds = {kind, rng.choice(ANOMALY_KINDS)} if kind and rng.random() < 0.3 else {kind}
-        day = (start + timedelta(hours=2 * n)).date()
+        day = (start + every * n).date()
         hour = rng.choice([2, 3, 4]) if "odd_hour" in kinds else habit["hour"] + rng.randint(-1, 1)
         received = timezone.make_aware(datetime.combine(day, time(hour, rng.randint(0, 59))))
         picked = rng.sample(habit["basket"], rng.randint(2, len(habit["basket"])))
