@@ -317,10 +317,13 @@ def seed_anomaly_history(
         lines = [(item, habit["quantity"][item.pk] * rng.uniform(0.7, 1.3)) for item in picked]
         if "new_items" in kinds:
             strange = [i for i in items if i not in habit["basket"]]
-            lines = lines[:1] + [(i, rng.choice([5, 10, 20])) for i in rng.sample(strange, 3)]
+            lines = lines[:1] + [
+                (i, rng.choice([5, 10, 20])) for i in rng.sample(strange, min(3, len(strange)))
+            ]
         if "many_lines" in kinds:
             strange = [i for i in items if i not in habit["basket"]]
-            lines += [(i, rng.choice([5, 10])) for i in rng.sample(strange, len(lines) + 2)]
+            more = min(len(lines) + 2, len(strange))
+            lines += [(i, rng.choice([5, 10])) for i in rng.sample(strange, more)]
         if "spike" in kinds:
             lines = [(item, q * rng.uniform(6, 12)) for item, q in lines]
         lines = [(item, Decimal(max(round(q), 1))) for item, q in lines]

@@ -1,13 +1,18 @@
 """The order-anomaly model's features: how unlike the customer's own recent orders an order is, as
-of its receipt (never later data). Each order is set against the customer's last ``HISTORY``
-orders received before it (cancelled ones left out, as the quantity rule leaves them out):
+of its receipt (never later data), measured against how much those orders vary among themselves.
+Each order is set against the customer's last ``HISTORY`` orders received before it (cancelled
+ones, and header-only ones, left out):
 
-- the amount, the number of lines and the total quantity, each as the log of its ratio to the
-  customer's median (0 is usual; +0.7 is twice, -0.7 half);
-- the share of lines whose item is in none of those orders;
-- a ship-to none of them used (1 or 0);
-- how rarely the customer orders at that hour: the share of those orders *not* received within
-  two hours of it (local time).
+- the amount, the number of lines and the total quantity: the log of the ratio to the customer's
+  median, over how far the customer's own orders stray from it (their median absolute deviation
+  in logs, at least ``SPREAD_FLOOR``): a customer whose orders vary twofold is not unusual at
+  twice its median, a very regular one is;
+- the share of lines whose item is in none of those orders, less how often the customer's own
+  orders bring an item the others lack (a customer who orders something different each time is
+  not unusual for doing it again);
+- a ship-to none of them used (1 or 0), less the share of them sent to a ship-to used only once;
+- how rarely the customer orders at that hour (the share of those orders not received within
+  ``NEAR_HOURS`` of it, local time), less how scattered the customer's own hours are.
 
 An order with fewer than ``MIN_HISTORY`` earlier orders has nothing to be compared with and is not
 scored, as the quantity rule skips an item with no history. A batch is read set-wise (the
@@ -34,11 +39,14 @@ HISTORY = 10
 MIN_HISTORY = 3
 #: Received within this many hours of a usual hour is usual.
 NEAR_HOURS = 2
+#: The least spread (in logs) a customer's amounts, lines and quantities are judged against:
+#: 0.25 is about ±28 %, so a perfectly regular customer is not unusual for a small change.
+SPREAD_FLOOR = 0.25
 NUMERIC = (
-    "amount_log_ratio",
-    "lines_log_ratio",
-    "quantity_log_ratio",
-    "new_item_share",
+    "amount_deviation",
+    "lines_deviation",
+    "quantity_deviation",
+    "new_items",
     "new_ship_to",
     "hour_rarity",
 )
@@ -95,62 +103,96 @@ class Compared:
         return [self.features[name] for name in NUMERIC]
 
 
-def _log_ratio(value: float, usual: float) -> float:
-    return math.log((value + 1.0) / (usual + 1.0))
+def _log(value: float) -> float:
+    return math.log(value + 1.0)
+
+
+def _deviation(value: float, earlier: list[float]) -> tuple[float, float]:
+    """(how far ``value`` is from the median of ``earlier``, in the customer's own spreads; that
+    median)."""
+    usual = median(earlier)
+    logs = [_log(v) for v in earlier]
+    centre = _log(usual)
+    spread = max(median(abs(v - centre) for v in logs), SPREAD_FLOOR)
+    return (_log(value) - centre) / spread, usual
+
+
+def _near(a: int, b: int) -> bool:
+    return min(abs(a - b), 24 - abs(a - b)) <= NEAR_HOURS
 
 
 def compare(shape: Shape, history: list[Shape]) -> Compared | None:
     """``shape`` against ``history`` (the customer's earlier orders, any order), or None when
     there are too few to compare with."""
     history = history[-HISTORY:]
-    if len(history) < MIN_HISTORY:
+    n = len(history)
+    if n < MIN_HISTORY:
         return None
-    usual_total = median(h.total for h in history)
-    usual_lines = median(h.lines for h in history)
-    usual_quantity = median(h.quantity for h in history)
-    seen = {item for h in history for item in h.items}
-    new_items = sum(1 for item in shape.items if item not in seen)
-    ship_tos = {h.ship_to for h in history}
-    near = sum(
-        1
-        for h in history
-        if min(abs(h.hour - shape.hour), 24 - abs(h.hour - shape.hour)) <= NEAR_HOURS
+    amount, usual_total = _deviation(shape.total, [h.total for h in history])
+    lines, usual_lines = _deviation(shape.lines, [h.lines for h in history])
+    quantity, usual_quantity = _deviation(shape.quantity, [h.quantity for h in history])
+    # how novel the customer's own orders are, each against the others (leave one out): an item
+    # or ship-to found in one order only, an hour no other order came near
+    in_orders: dict[int, int] = {}
+    for h in history:
+        for item in set(h.items):
+            in_orders[item] = in_orders.get(item, 0) + 1
+    usual_new = (
+        sum(
+            sum(1 for item in h.items if in_orders[item] == 1) / len(h.items)
+            for h in history
+            if h.items
+        )
+        / n
     )
+    ship_tos: dict = {}
+    for h in history:
+        ship_tos[h.ship_to] = ship_tos.get(h.ship_to, 0) + 1
+    usual_new_ship_to = sum(1 for h in history if ship_tos[h.ship_to] == 1) / n
+    hours = [0] * 24
+    for h in history:
+        hours[h.hour] += 1
+    near_of = [sum(hours[(hour + d) % 24] for d in range(-NEAR_HOURS, NEAR_HOURS + 1))
+               for hour in range(24)]  # fmt: skip
+    usual_rarity = sum(1.0 - (near_of[h.hour] - 1) / (n - 1) for h in history) / n
+    new_items = sum(1 for item in shape.items if item not in in_orders)
+    near = near_of[shape.hour]
     ratio = 0.0
-    for item, quantity in shape.item_quantities.items():
+    for item, ordered in shape.item_quantities.items():
         earlier = [h.item_quantities[item] for h in history if item in h.item_quantities]
         if earlier and median(earlier) > 0:
-            ratio = max(ratio, quantity / median(earlier))
+            ratio = max(ratio, ordered / median(earlier))
+    new_ship_to = 1.0 if shape.ship_to is not None and shape.ship_to not in ship_tos else 0.0
     features = {
-        "amount_log_ratio": _log_ratio(shape.total, usual_total),
-        "lines_log_ratio": _log_ratio(shape.lines, usual_lines),
-        "quantity_log_ratio": _log_ratio(shape.quantity, usual_quantity),
-        "new_item_share": new_items / shape.lines if shape.lines else 0.0,
-        "new_ship_to": 1.0 if shape.ship_to is not None and shape.ship_to not in ship_tos else 0.0,
-        "hour_rarity": 1.0 - near / len(history),
+        "amount_deviation": amount,
+        "lines_deviation": lines,
+        "quantity_deviation": quantity,
+        "new_items": (new_items / shape.lines if shape.lines else 0.0) - usual_new,
+        "new_ship_to": new_ship_to - usual_new_ship_to,
+        "hour_rarity": (1.0 - near / n) - usual_rarity,
     }
     return Compared(features, shape, usual_total, usual_lines, usual_quantity, new_items, near,
-                    len(history), ratio)  # fmt: skip
+                    n, ratio)  # fmt: skip
 
 
 def words(compared: Compared, name: str, direction: str) -> str:
     """A feature of ``compared`` in business words, as people would say it."""
     c, s = compared, compared.shape
-    if name == "amount_log_ratio":
+    if name == "amount_deviation":
         times = s.total / c.usual_total if c.usual_total else 0.0
         return (
             f"amount {s.total:,.2f} is {times:.1f}× this customer's usual {c.usual_total:,.2f}"
             if times >= 1
-            else f"amount {s.total:,.2f} is well below this customer's usual {c.usual_total:,.2f}"
+            else f"amount {s.total:,.2f} is below this customer's usual {c.usual_total:,.2f}"
         )
-    if name == "lines_log_ratio":
+    if name == "lines_deviation":
         return f"{s.lines} lines where this customer usually orders {c.usual_lines:g}"
-    if name == "quantity_log_ratio":
+    if name == "quantity_deviation":
         return (
             f"{s.quantity:,.0f} units in all where this customer usually orders "
             f"{c.usual_quantity:,.0f}"
         )
-    if name == "new_item_share":
+    if name == "new_items":
         if c.new_items:
             return (
                 f"{c.new_items} of {s.lines} lines are items this customer has not ordered in "

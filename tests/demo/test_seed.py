@@ -65,8 +65,9 @@ def test_the_triage_history_teaches_the_hold_model_what_it_hides():
 
 
 def test_the_triage_history_seeds_every_model_something_to_learn():
-    """``seed_triage_history`` (what ``make run`` runs): holds, closed cases and paid invoices,
-    and the case-reason and payment-risk models each train on theirs and beat their baseline."""
+    """``seed_triage_history`` (what ``make run`` runs): holds, closed cases, paid invoices and
+    orders with hidden unusual ones, and the case-reason, payment-risk and order-anomaly models
+    each train on theirs and beat their baseline."""
     from io import StringIO
 
     from cases.models import Case
@@ -76,10 +77,12 @@ def test_the_triage_history_seeds_every_model_something_to_learn():
     call_command("seed_triage_history", holds=300)
     assert Case.objects.exclude(root_cause="").count() == 900
     out = StringIO()
-    call_command("train_models", "--model", "case_reason", "--model", "payment_risk", stdout=out)
+    call_command("train_models", "--model", "case_reason", "--model", "payment_risk",
+                 "--model", "order_anomaly", stdout=out)  # fmt: skip
     printed = out.getvalue()
     assert "case_reason v1: held-out top-1 accuracy" in printed and "payment_risk v1" in printed
-    assert printed.count("now active") == 2, printed
+    assert "order_anomaly v1: held-out ROC AUC" in printed
+    assert printed.count("now active") == 3, printed
     assert TriageModel.objects.get(name="payment_risk").versions.get().active
     call_command("seed_triage_history", holds=300)  # again: nothing more
     assert Case.objects.exclude(root_cause="").count() == 900

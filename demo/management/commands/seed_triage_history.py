@@ -36,9 +36,11 @@ class Command(BaseCommand):
                               still_open=12)
             if cash else 0
         )  # fmt: skip
-        # customers of their own (past the ones above), so each history keeps its own story
+        # customers of their own where the demo has enough (past the ones above), so each
+        # history keeps its own story; a small demo's last ten otherwise
+        everyone = list(Customer.objects.order_by("number"))
         orders = seed_anomaly_history(
-            orders=3000, seed=20261205, customers=Customer.objects.order_by("number")[60:90],
+            orders=3000, seed=20261205, customers=everyone[60:90] or everyone[-10:],
             items=Item.objects.order_by("sku")[:40],
         )  # fmt: skip
         self.stdout.write(
