@@ -125,14 +125,17 @@ class Forest:
     def factors(self, compared: Compared) -> list[dict]:
         """The features furthest from what usual orders show, in words: direction "+" is above
         the usual, the weight is the distance in standard deviations of the training orders."""
+        weights = [
+            (name, (compared.features[name] - mean) / scale)
+            for name, mean, scale in zip(self.names, self.mean, self.scale, strict=True)
+        ]
+        weights.sort(key=lambda pair: -abs(pair[1]))
         named = []
-        for name, mean, scale in zip(self.names, self.mean, self.scale, strict=True):
-            z = (compared.features[name] - mean) / scale
+        for name, z in weights[:FACTORS]:  # words for the ones named only
             direction = "+" if z > 0 else "-"
             named.append({"text": words(compared, name, direction), "direction": direction,
                           "weight": round(z, 2)})  # fmt: skip
-        named.sort(key=lambda f: -abs(f["weight"]))
-        return named[:FACTORS]
+        return named
 
 
 def forest_parameters(forest, x_train) -> dict:

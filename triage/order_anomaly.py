@@ -16,7 +16,7 @@ ones, and header-only ones, left out):
 
 An order with fewer than ``MIN_HISTORY`` earlier orders has nothing to be compared with and is not
 scored, as the quantity rule skips an item with no history. A batch is read set-wise (the
-customers' recent orders, their totals, their lines: three queries whatever its size), and each
+customers' recent orders, then their shapes: two queries whatever its size), and each
 order of a batch sees the batch's earlier orders of its customer, as if judged one at a time.
 """
 
@@ -25,8 +25,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from statistics import median
 
+from django.db import connection
 from django.utils import timezone
 
 from exceptions.facts import recent_orders
@@ -62,9 +64,21 @@ class Shape:
     lines: int
     quantity: float
     items: tuple[int, ...]
-    item_quantities: dict = field(default_factory=dict)  # item id -> quantity ordered
+    #: item id -> quantity ordered; only training reads it (for the quantity rule's baseline),
+    #: so the history read while scoring leaves it empty
+    item_quantities: dict = field(default_factory=dict)
     ship_to: int | None = None
     hour: int = 12
+
+    @cached_property
+    def logs(self) -> tuple[float, float, float]:
+        """Amount, lines and quantity in logs, worked out once: an order is history for the
+        customer's next ten."""
+        return _log(self.total), _log(self.lines), _log(self.quantity)
+
+
+def _hour(received_at: datetime) -> int:
+    return timezone.localtime(received_at).hour if timezone.is_aware(received_at) else 12
 
 
 def shape_of(total, received_at: datetime, ship_to_id, lines) -> Shape:
@@ -79,7 +93,7 @@ def shape_of(total, received_at: datetime, ship_to_id, lines) -> Shape:
         items=tuple(item for item, _ in lines),
         item_quantities=per_item,
         ship_to=ship_to_id,
-        hour=timezone.localtime(received_at).hour if timezone.is_aware(received_at) else 12,
+        hour=_hour(received_at),
     )
 
 
@@ -107,18 +121,13 @@ def _log(value: float) -> float:
     return math.log(value + 1.0)
 
 
-def _deviation(value: float, earlier: list[float]) -> tuple[float, float]:
+def _deviation(value: float, logs: list[float], earlier: list[float]) -> tuple[float, float]:
     """(how far ``value`` is from the median of ``earlier``, in the customer's own spreads; that
-    median)."""
+    median). ``logs``: ``earlier`` in logs."""
     usual = median(earlier)
-    logs = [_log(v) for v in earlier]
     centre = _log(usual)
-    spread = max(median(abs(v - centre) for v in logs), SPREAD_FLOOR)
+    spread = max(median([abs(v - centre) for v in logs]), SPREAD_FLOOR)
     return (_log(value) - centre) / spread, usual
-
-
-def _near(a: int, b: int) -> bool:
-    return min(abs(a - b), 24 - abs(a - b)) <= NEAR_HOURS
 
 
 def compare(shape: Shape, history: list[Shape]) -> Compared | None:
@@ -128,32 +137,30 @@ def compare(shape: Shape, history: list[Shape]) -> Compared | None:
     n = len(history)
     if n < MIN_HISTORY:
         return None
-    amount, usual_total = _deviation(shape.total, [h.total for h in history])
-    lines, usual_lines = _deviation(shape.lines, [h.lines for h in history])
-    quantity, usual_quantity = _deviation(shape.quantity, [h.quantity for h in history])
+    logs = [h.logs for h in history]
+    amount, usual_total = _deviation(shape.total, [x[0] for x in logs], [h.total for h in history])
+    lines, usual_lines = _deviation(shape.lines, [x[1] for x in logs], [h.lines for h in history])
+    quantity, usual_quantity = _deviation(
+        shape.quantity, [x[2] for x in logs], [h.quantity for h in history]
+    )
     # how novel the customer's own orders are, each against the others (leave one out): an item
     # or ship-to found in one order only, an hour no other order came near
     in_orders: dict[int, int] = {}
+    ship_tos: dict = {}
+    hours = [0] * 24
     for h in history:
         for item in set(h.items):
             in_orders[item] = in_orders.get(item, 0) + 1
-    usual_new = (
-        sum(
-            sum(1 for item in h.items if in_orders[item] == 1) / len(h.items)
-            for h in history
-            if h.items
-        )
-        / n
-    )
-    ship_tos: dict = {}
-    for h in history:
         ship_tos[h.ship_to] = ship_tos.get(h.ship_to, 0) + 1
-    usual_new_ship_to = sum(1 for h in history if ship_tos[h.ship_to] == 1) / n
-    hours = [0] * 24
-    for h in history:
         hours[h.hour] += 1
-    near_of = [sum(hours[(hour + d) % 24] for d in range(-NEAR_HOURS, NEAR_HOURS + 1))
-               for hour in range(24)]  # fmt: skip
+    usual_new = (
+        sum(sum(1 for item in h.items if in_orders[item] == 1) / len(h.items)
+            for h in history if h.items) / n
+    )  # fmt: skip
+    usual_new_ship_to = sum(1 for h in history if ship_tos[h.ship_to] == 1) / n
+    near_of: dict[int, int] = {}
+    for hour in {shape.hour, *(h.hour for h in history)}:
+        near_of[hour] = sum(hours[(hour + d) % 24] for d in range(-NEAR_HOURS, NEAR_HOURS + 1))
     usual_rarity = sum(1.0 - (near_of[h.hour] - 1) / (n - 1) for h in history) / n
     new_items = sum(1 for item in shape.items if item not in in_orders)
     near = near_of[shape.hour]
@@ -211,32 +218,64 @@ def words(compared: Compared, name: str, direction: str) -> str:
     raise KeyError(name)
 
 
+def _history_shapes(ids: list[int]) -> dict[int, Shape]:
+    """The shapes of these stored orders, those with lines (a header-only order says nothing of
+    its shape, and training leaves it out as well). On PostgreSQL one grouped read of the orders
+    with their lines counted, summed and their items gathered (a row an order, not a row a line:
+    ingestion reads ten orders of history for each customer of a batch)."""
+    if not ids:
+        return {}
+    if connection.vendor == "postgresql":
+        quote = connection.ops.quote_name
+        order, line = Order._meta, OrderLine._meta
+
+        def col(meta, name: str) -> str:
+            return quote(meta.get_field(name).column)
+
+        # identifiers from the models' metadata only; the ids are one array parameter
+        sql = (
+            f"SELECT o.{col(order, 'id')}, o.{col(order, 'total')}, "  # noqa: S608
+            f"o.{col(order, 'received_at')}, o.{col(order, 'ship_to')}, count(*), "
+            f"sum(l.{col(line, 'ordered_qty')}), array_agg(l.{col(line, 'item')}) "
+            f"FROM {quote(order.db_table)} o JOIN {quote(line.db_table)} l "
+            f"ON l.{col(line, 'order')} = o.{col(order, 'id')} "
+            f"WHERE o.{col(order, 'id')} = ANY(%s) AND NOT l.{col(line, 'cancelled')} "
+            f"GROUP BY o.{col(order, 'id')}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [ids])
+            rows = cursor.fetchall()
+        return {
+            pk: Shape(total=max(float(total or 0), 0.0), lines=count, quantity=float(quantity),
+                      items=tuple(items), ship_to=ship_to, hour=_hour(received))
+            for pk, total, received, ship_to, count, quantity, items in rows
+        }  # fmt: skip
+    lines: dict[int, list] = {}
+    for order_id, item, quantity in OrderLine.objects.filter(
+        order_id__in=ids, cancelled=False
+    ).values_list("order_id", "item_id", "ordered_qty"):
+        lines.setdefault(order_id, []).append((item, quantity))
+    return {
+        pk: shape_of(total, received, ship_to, lines[pk])
+        for pk, total, received, ship_to in Order.objects.filter(pk__in=list(lines)).values_list(
+            "pk", "total", "received_at", "ship_to_id"
+        )
+    }
+
+
 def batch_compared(orders: list[Order], lines_of: dict[int, list]) -> dict[int, Compared]:
     """Each order of a batch against its customer's history as of its receipt: the customers'
-    recent orders before the batch's first (three reads), then the batch walked in its order,
+    recent orders before the batch's first, and their shapes (two reads on PostgreSQL), then the batch walked in its order,
     each order joining its customer's history for the ones after it."""
     customer_ids = {order.customer_id for order in orders}
     before = min(order.received_at for order in orders)
     recent = recent_orders(customer_ids, before, HISTORY)
-    ids = [pk for pks in recent.values() for pk in pks]
-    history: dict[int, list[Shape]] = {}
-    if ids:
-        lines: dict[int, list] = {}
-        for order_id, item, quantity in OrderLine.objects.filter(
-            order_id__any=ids, cancelled=False
-        ).values_list("order_id", "item_id", "ordered_qty"):
-            lines.setdefault(order_id, []).append((item, quantity))
-        # an order with no lines (a header only) says nothing of its shape: left out, as in
-        # training
-        shapes = {
-            pk: shape_of(total, received, ship_to, lines[pk])
-            for pk, total, received, ship_to in Order.objects.filter(
-                pk__any=[pk for pk in ids if pk in lines]
-            ).values_list("pk", "total", "received_at", "ship_to_id")
-        }
-        for customer, pks in recent.items():
-            # oldest first, as the walk appends
-            history[customer] = [shapes[pk] for pk in reversed(pks) if pk in shapes]
+    shapes = _history_shapes([pk for pks in recent.values() for pk in pks])
+    history: dict[int, list[Shape]] = {
+        # oldest first, as the walk appends
+        customer: [shapes[pk] for pk in reversed(pks) if pk in shapes]
+        for customer, pks in recent.items()
+    }
     found = {}
     for order in orders:
         shape = shape_of(
