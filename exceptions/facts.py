@@ -162,7 +162,9 @@ class BatchFacts:
         # before it (the earlier orders' lines above all) were a third of the time two workers
         # took turns.
         # before the lock: the model reads the customers' own history, not their exposure
-        self.anomaly = anomaly_scores(orders, lines_of) if score else {}
+        self.anomaly = (
+            anomaly_scores(orders, lines_of, recent=self.recent, depth=depth) if score else {}
+        )
         if lock:
             lock_credit(customer_ids)
         self.exposure = defaultdict(lambda: ZERO, _exposure(customer_ids))

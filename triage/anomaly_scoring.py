@@ -26,8 +26,12 @@ from .scoring import active_scorer
 logger = logging.getLogger(__name__)
 
 
-def orders_anomaly(orders: list, lines_of: dict) -> dict[int, AnomalyFacts]:
-    """{order id: its anomaly score and factors} for the orders the rules may hold on it."""
+def orders_anomaly(
+    orders: list, lines_of: dict, *, recent: dict | None = None, depth: int = 0
+) -> dict[int, AnomalyFacts]:
+    """{order id: its anomaly score and factors} for the orders the rules may hold on it.
+    ``recent``: the customers' last ``depth`` orders as the rules read them, reused when deep
+    enough (``exceptions.extensions``)."""
     model = TriageModel.objects.filter(name=TriageModel.ORDER_ANOMALY).first()
     if model is None or model.mode == Mode.OFF or not orders:
         return {}
@@ -36,7 +40,9 @@ def orders_anomaly(orders: list, lines_of: dict) -> dict[int, AnomalyFacts]:
         # a damaged version is worth a warning; none trained yet is the normal start
         (logger.warning if version is not None else logger.debug)("Orders not scored: %s", why)
         return {}
-    compared = order_anomaly.batch_compared(orders, lines_of)
+    compared = order_anomaly.batch_compared(
+        orders, lines_of, recent=recent if depth >= order_anomaly.HISTORY else None
+    )
     if not compared:
         return {}
     scores = forest.scores([c.vector() for c in compared.values()])

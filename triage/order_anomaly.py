@@ -263,17 +263,22 @@ def _history_shapes(ids: list[int]) -> dict[int, Shape]:
     }
 
 
-def batch_compared(orders: list[Order], lines_of: dict[int, list]) -> dict[int, Compared]:
+def batch_compared(
+    orders: list[Order], lines_of: dict[int, list], *, recent: dict | None = None
+) -> dict[int, Compared]:
     """Each order of a batch against its customer's history as of its receipt: the customers'
-    recent orders before the batch's first, and their shapes (two reads on PostgreSQL), then the batch walked in its order,
-    each order joining its customer's history for the ones after it."""
-    customer_ids = {order.customer_id for order in orders}
-    before = min(order.received_at for order in orders)
-    recent = recent_orders(customer_ids, before, HISTORY)
-    shapes = _history_shapes([pk for pks in recent.values() for pk in pks])
+    recent orders before the batch's first, and their shapes (two reads on PostgreSQL; one when
+    the caller passes ``recent``, each customer's last orders before the batch, newest first),
+    then the batch walked in its order, each order joining its customer's history for the ones
+    after it."""
+    if recent is None:
+        customer_ids = {order.customer_id for order in orders}
+        before = min(order.received_at for order in orders)
+        recent = recent_orders(customer_ids, before, HISTORY)
+    shapes = _history_shapes([pk for pks in recent.values() for pk in pks[:HISTORY]])
     history: dict[int, list[Shape]] = {
-        # oldest first, as the walk appends
-        customer: [shapes[pk] for pk in reversed(pks) if pk in shapes]
+        # oldest first, as the walk appends (new lists: ``recent`` may be the rules' own)
+        customer: [shapes[pk] for pk in reversed(pks[:HISTORY]) if pk in shapes]
         for customer, pks in recent.items()
     }
     found = {}
