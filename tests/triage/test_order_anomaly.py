@@ -291,3 +291,29 @@ def test_features_use_only_what_came_before(model, history):
     after = {e.order_id: e.compared.features for e in training_examples()}
     assert late.pk in after
     assert all(after[pk] == features for pk, features in before.items() if pk in after)
+
+
+def test_a_failing_scorer_leaves_the_rules_to_judge(
+    trained, history, cs_user, django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    """A scorer that raises (a bug, a query that fails) is logged, inside a savepoint, and the
+    batch is judged by the other rules as if no model were there."""
+    from exceptions import extensions
+
+    def broken(orders, lines_of, **kwargs):
+        Prediction.objects.raw("SELECT no_such_column FROM triage_prediction")[0]  # fails in SQL
+        return {}
+
+    monkeypatch.setattr(extensions, "anomaly_scorers", lambda: (broken,))
+    customers, _ = history
+    customer = customers[5]
+    ship_to, _ = _usual(customer)
+    last = Order.objects.filter(customer=customer, state="closed").order_by("-received_at").first()
+    spike = [(line.item, line.ordered_qty * 20) for line in last.lines.all()]
+    _set_threshold(Decimal("0.00"))
+    order = _enter(customer, spike, ship_to=ship_to, cs_user=cs_user,
+                   capture=django_capture_on_commit_callbacks)  # fmt: skip
+    codes = set(Hold.objects.filter(order=order).values_list("reason__code", flat=True))
+    assert "QUANTITY_ANOMALY" in codes and "ORDER_ANOMALY" not in codes
+    assert order.state == "on_hold"
+    assert "Anomaly scorer" in caplog.text and "failed" in caplog.text
