@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.utils import timezone
+
 from core.roles import Role
 from demo.triage import (
     one_invoice_each,
@@ -30,7 +32,7 @@ from demo.triage import (
 )
 from orders.models import Customer, Item
 from triage.models import Mode, ModelVersion, TriageModel
-from triage.training import model_train
+from triage.training import NotEnoughHistory, model_train
 
 from .measure import Figure, _user
 
@@ -121,8 +123,10 @@ def payment_risk_quality(invoices: int) -> list[Figure]:
 
 
 def anomaly_history(orders: int) -> int:
-    """The order-anomaly history on 20 customers of the bench's own, one order every ten minutes
-    up to a day ago: inside the training window (the most recent 40,000 orders) at any scale."""
+    """The order-anomaly history on 20 customers of the bench's own, one order a minute up to an
+    hour ago: inside the training window (the most recent 40,000 orders) and its held-out part
+    at any scale (the data set puts its 10 % on hold in the last five days: at full scale the
+    window is the last ~2 days, its held-out fifth the last ~10 hours)."""
     customers = [
         Customer.objects.get_or_create(
             number=f"BA-{n:04d}", defaults={"name": f"Bench habits {n}", "territory": "EAST"}
@@ -130,7 +134,8 @@ def anomaly_history(orders: int) -> int:
         for n in range(20)
     ]
     return seed_anomaly_history(
-        orders=orders, seed=20261205, customers=customers, every=timedelta(minutes=10),
+        orders=orders, seed=20261205, customers=customers, every=timedelta(minutes=1),
+        end=timezone.now() - timedelta(hours=1),
         items=Item.objects.order_by("sku")[:40], decider=_user("bench-cs", Role.CUSTOMER_SERVICE),
     )  # fmt: skip
 
@@ -138,7 +143,11 @@ def anomaly_history(orders: int) -> int:
 def order_anomaly_quality(orders: int) -> list[Figure]:
     made = anomaly_history(orders)
     TriageModel.objects.get_or_create(name=TriageModel.ORDER_ANOMALY)
-    version = model_train(name=TriageModel.ORDER_ANOMALY)
+    try:
+        version = model_train(name=TriageModel.ORDER_ANOMALY)
+    except NotEnoughHistory as refused:  # the figure says why; the run goes on
+        return [Figure("order anomaly ROC AUC", float("nan"), "", "above the baseline",
+                       {"skipped": refused.message})]  # fmt: skip
     metrics = version.metrics
     own = _generated_only(version)
     # the figure: the generated customers' held-out orders, where the truth is known; the

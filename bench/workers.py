@@ -335,6 +335,7 @@ def ingestion_pool_scoring(
     same run: the scoring rate over the mean of the two plain ones it is measured between (each
     run a burst of new orders of the same customers; the second plain run shows the drift)."""
     from triage.models import Mode, Prediction, TriageModel
+    from triage.training import NotEnoughHistory
 
     from .triage import anomaly_model_ready
 
@@ -342,7 +343,12 @@ def ingestion_pool_scoring(
     skipped = _skipped(name, target)
     if skipped:
         return ingestion_pool(orders, naive_rate=naive_rate, processes=processes) + [skipped]
-    version = anomaly_model_ready()
+    try:
+        version = anomaly_model_ready()
+    except NotEnoughHistory as refused:  # the plain figure still stands; this one says why
+        return ingestion_pool(orders, naive_rate=naive_rate, processes=processes) + [
+            Figure(name, float("nan"), "", target, {"skipped": refused.message})
+        ]
     model = TriageModel.objects.get(name=TriageModel.ORDER_ANOMALY)
     [plain] = ingestion_pool(orders, naive_rate=naive_rate, processes=processes)
     model.mode = Mode.SUGGEST

@@ -264,9 +264,10 @@ def seed_anomaly_history(
     decider=None,
     share: float = 0.05,
     every: timedelta = timedelta(hours=2),
+    end=None,
 ) -> int:
     """Orders of ``customers`` (source ``demo-anomaly``, number prefix ``AH-``), one ``every``
-    (two hours by default) up to a day ago: each customer orders from a basket of its own (3-5 of ``items``), in about
+    (two hours by default) up to ``end`` (a day ago by default), never after it: each customer orders from a basket of its own (3-5 of ``items``), in about
     the same quantities, to its usual ship-to, at its usual time of day. A hidden ``share`` is
     unusual in one or two ways (``ANOMALY_KINDS``): a quantity spike (the quantity rule's case),
     items the customer never orders, a ship-to it never used, the middle of the night, twice the
@@ -303,7 +304,8 @@ def seed_anomaly_history(
             "ship_to": usual,
             "other": other,
         }
-    start = timezone.now() - every * orders - timedelta(hours=24)
+    end = end or timezone.now() - timedelta(hours=24)
+    start = end - every * orders
     made, lines_of, truth = [], {}, []
     for n in range(orders):
         customer = rng.choice(customers)
@@ -313,6 +315,8 @@ def seed_anomaly_history(
         day = (start + every * n).date()
         hour = rng.choice([2, 3, 4]) if "odd_hour" in kinds else habit["hour"] + rng.randint(-1, 1)
         received = timezone.make_aware(datetime.combine(day, time(hour, rng.randint(0, 59))))
+        if received > end:  # the customer's usual hour has not come yet that day
+            received -= timedelta(days=1)
         picked = rng.sample(habit["basket"], rng.randint(2, len(habit["basket"])))
         lines = [(item, habit["quantity"][item.pk] * rng.uniform(0.7, 1.3)) for item in picked]
         if "new_items" in kinds:
@@ -358,7 +362,8 @@ def seed_anomaly_history(
             order=order, reason=reason, category=reason.category, queue=reason.queue,
             blocks=reason.blocks, value_at_risk=order.total, priority_score=order.total,
             raised_at=raised, due_at=raised + timedelta(hours=reason.sla_hours),
-            resolved_by=decider, resolved_at=raised + timedelta(hours=rng.randint(1, 8)),
+            resolved_by=decider,
+            resolved_at=min(raised + timedelta(hours=rng.randint(1, 8)), timezone.now()),
             resolution_code="REJECTED", resolution_note="Not what the customer meant (demo history)",
         )  # fmt: skip
         set_state_for_insert(hold, HoldState.REJECTED)
