@@ -120,10 +120,13 @@ def main() -> int:
             lambda: measure.ingestion(ingestion_orders, copy_rate=generated.get("copy orders/s")),
         ),
         # by a pool of real workers over a longer burst (five times the orders: a steady state,
-        # not the pool's start-up), against the naive rate measured just before
+        # not the pool's start-up), against the naive rate measured just before; then scoring
+        # each order with the order-anomaly model, against the plain rate of the same run
         (
             "ingestion",
-            lambda: workers.ingestion_pool(ingestion_orders * 5, naive_rate=naive_rate(figures)),
+            lambda: workers.ingestion_pool_scoring(
+                ingestion_orders * 5, naive_rate=naive_rate(figures)
+            ),
         ),
         (
             "latency",
@@ -152,6 +155,7 @@ def main() -> int:
                 + triage.case_reason_quality(1200)
                 + triage.payment_risk_quality(2000)
                 + triage.late_shipment_quality(2000)
+                + triage.order_anomaly_quality(1500)
             ),
         ),
         # the queue in chromium against a real server: the claim key and the hold drawer

@@ -380,3 +380,134 @@ def seed_shipment_history(
         batch_size=1000,
     )  # fmt: skip
     return len(made_orders)
+
+
+ANOMALY_SOURCE = "demo-anomaly"
+ANOMALY_HISTORY = "History for the order-anomaly model"
+#: The kinds of unusual order the anomaly history hides, each a way the quantity rule alone
+#: misses most of (it sees one line's quantity against that item's median, nothing else).
+ANOMALY_KINDS = ("spike", "new_items", "new_ship_to", "odd_hour", "many_lines")
+
+
+def anomaly_kind(n: int, rng: random.Random, share: float) -> str | None:
+    """The hidden truth of order ``n``: None for a usual order, else what is unusual about it."""
+    return rng.choice(ANOMALY_KINDS) if rng.random() < share else None
+
+
+def seed_anomaly_history(
+    *,
+    orders: int,
+    seed: int,
+    customers,
+    items,
+    decider=None,
+    share: float = 0.05,
+    every: timedelta = timedelta(hours=2),
+    end=None,
+) -> int:
+    """Orders of ``customers`` (source ``demo-anomaly``, number prefix ``AH-``), one ``every``
+    (two hours by default) up to ``end`` (a day ago by default), never after it: each customer orders from a basket of its own (3-5 of ``items``), in about
+    the same quantities, to its usual ship-to, at its usual time of day. A hidden ``share`` is
+    unusual in one or two ways (``ANOMALY_KINDS``): a quantity spike (the quantity rule's case),
+    items the customer never orders, a ship-to it never used, the middle of the night, twice the
+    lines. Customer service (``decider``) rejected those on an anomaly hold, and cancelled them;
+    the usual ones closed. The truth is kept in no field the model reads: only the decisions
+    people recorded tell it. Idempotent."""
+    from orders.models import OrderLine, ShipTo
+
+    if Order.objects.filter(source_system=ANOMALY_SOURCE).exists():
+        return 0
+    customers, items = list(customers), list(items)
+    reasons = {r.code: r for r in HoldReason.objects.filter(
+        code__in=["QUANTITY_ANOMALY", "ORDER_ANOMALY"])}  # fmt: skip
+    if not customers or len(items) < 10 or len(reasons) < 2:
+        return 0
+    rng = random.Random(seed)
+    decider = decider or get_user_model().objects.filter(username="cs").first()
+    system = get_system_user()
+    habits = {}
+    for customer in customers:
+        usual, _ = ShipTo.objects.get_or_create(
+            customer=customer, code="AH-MAIN",
+            defaults={"name": f"{customer.name} main", "address": "1 Main St", "city": "Springfield"},
+        )  # fmt: skip
+        other, _ = ShipTo.objects.get_or_create(
+            customer=customer, code="AH-OTHER",
+            defaults={"name": f"{customer.name} other", "address": "9 Far Rd", "city": "Elsewhere"},
+        )  # fmt: skip
+        basket = rng.sample(items, rng.randint(3, 5))
+        habits[customer.pk] = {
+            "basket": basket,
+            "quantity": {item.pk: rng.choice([5, 10, 20, 40, 80]) for item in basket},
+            "hour": rng.choice([8, 9, 10, 11, 14, 15]),
+            "ship_to": usual,
+            "other": other,
+        }
+    end = end or timezone.now() - timedelta(hours=24)
+    start = end - every * orders
+    made, lines_of, truth = [], {}, []
+    for n in range(orders):
+        customer = rng.choice(customers)
+        habit = habits[customer.pk]
+        kind = anomaly_kind(n, rng, share)
+        kinds = {kind, rng.choice(ANOMALY_KINDS)} if kind and rng.random() < 0.3 else {kind}
+        day = (start + every * n).date()
+        hour = rng.choice([2, 3, 4]) if "odd_hour" in kinds else habit["hour"] + rng.randint(-1, 1)
+        received = timezone.make_aware(datetime.combine(day, time(hour, rng.randint(0, 59))))
+        if received > end:  # the customer's usual hour has not come yet that day
+            received -= timedelta(days=1)
+        picked = rng.sample(habit["basket"], rng.randint(2, len(habit["basket"])))
+        lines = [(item, habit["quantity"][item.pk] * rng.uniform(0.7, 1.3)) for item in picked]
+        if "new_items" in kinds:
+            strange = [i for i in items if i not in habit["basket"]]
+            lines = lines[:1] + [
+                (i, rng.choice([5, 10, 20])) for i in rng.sample(strange, min(3, len(strange)))
+            ]
+        if "many_lines" in kinds:
+            strange = [i for i in items if i not in habit["basket"]]
+            more = min(len(lines) + 2, len(strange))
+            lines += [(i, rng.choice([5, 10])) for i in rng.sample(strange, more)]
+        if "spike" in kinds:
+            lines = [(item, q * rng.uniform(6, 12)) for item, q in lines]
+        lines = [(item, Decimal(max(round(q), 1))) for item, q in lines]
+        total = sum((q * item.list_price).quantize(Decimal("0.01")) for item, q in lines)
+        order = Order(
+            source_system=ANOMALY_SOURCE, external_id=f"A{n:06d}", number=f"AH-{n:06d}",
+            channel="edi", customer=customer, received_at=received, subtotal=total, total=total,
+            ship_to=habit["other"] if "new_ship_to" in kinds else habit["ship_to"],
+        )  # fmt: skip
+        set_state_for_insert(order, OrderState.CANCELLED if kind else OrderState.CLOSED)
+        made.append(order)
+        lines_of[n] = lines
+        truth.append(kinds if kind else None)
+    bulk_create_with_history(
+        made, Order, batch_size=500, default_user=system, default_change_reason=ANOMALY_HISTORY
+    )  # fmt: skip
+    bulk_create_with_history(
+        [
+            OrderLine(order=order, line_number=k + 1, item=item, ordered_qty=q,
+                      unit_price=item.list_price)
+            for n, order in enumerate(made) for k, (item, q) in enumerate(lines_of[n])
+        ],
+        OrderLine, batch_size=2000, default_user=system, default_change_reason=ANOMALY_HISTORY,
+    )  # fmt: skip
+    holds = []
+    for order, kinds in zip(made, truth, strict=True):
+        if kinds is None:
+            continue
+        reason = reasons["QUANTITY_ANOMALY" if "spike" in kinds else "ORDER_ANOMALY"]
+        raised = order.received_at + timedelta(minutes=1)
+        hold = Hold(
+            order=order, reason=reason, category=reason.category, queue=reason.queue,
+            blocks=reason.blocks, value_at_risk=order.total, priority_score=order.total,
+            raised_at=raised, due_at=raised + timedelta(hours=reason.sla_hours),
+            resolved_by=decider,
+            resolved_at=min(raised + timedelta(hours=rng.randint(1, 8)), timezone.now()),
+            resolution_code="REJECTED", resolution_note="Not what the customer meant (demo history)",
+        )  # fmt: skip
+        set_state_for_insert(hold, HoldState.REJECTED)
+        holds.append(hold)
+    bulk_create_with_history(
+        holds, Hold, batch_size=500, default_user=system, default_change_reason=ANOMALY_HISTORY
+    )  # fmt: skip
+    return len(made)

@@ -18,6 +18,7 @@ class HoldPolicyAdmin(HistoryAdmin):
         "margin_floor",
         "stock_variance",
         "anomaly_factor",
+        "anomaly_score_threshold",
         "maker_checker_amount",
         "segment_weight",
     ]
@@ -34,7 +35,14 @@ class HoldPolicyAdmin(HistoryAdmin):
         ("Pricing", {"fields": ["price_tolerance", "margin_floor"]}),
         (
             "Inventory and anomalies",
-            {"fields": ["stock_variance", "anomaly_factor", "anomaly_history_orders"]},
+            {
+                "fields": [
+                    "stock_variance",
+                    "anomaly_factor",
+                    "anomaly_history_orders",
+                    "anomaly_score_threshold",
+                ]
+            },
         ),
         (
             "What makes a change material (a released hold is judged again)",

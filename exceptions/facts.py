@@ -31,6 +31,7 @@ from orders.models import (
 )
 from orders.services import lock_credit
 
+from .extensions import anomaly_scores
 from .rules import CustomerFacts, LineFacts, OrderFacts
 
 
@@ -126,7 +127,9 @@ class BatchFacts:
     ``lines_of`` maps each order's id to the lines the rules judge (``judged_lines``). Reading
     takes the batch's customers' credit locks (``orders.services.lock_credit``), held to the
     commit, so the caller must be inside the transaction that acts on the findings; only a read
-    that acts on nothing may pass ``lock=False``.
+    that acts on nothing may pass ``lock=False``. ``score``: ask the declared anomaly scorers
+    (``exceptions.extensions``) once for the whole batch; a read that acts on nothing passes
+    False, so no prediction is recorded for it.
     """
 
     def __init__(
@@ -136,6 +139,7 @@ class BatchFacts:
         *,
         depth: int,
         lock: bool = True,
+        score: bool = True,
     ):
         customer_ids = {order.customer_id for order in orders}
         item_ids = {line.item_id for lines in lines_of.values() for line in lines}
@@ -157,6 +161,10 @@ class BatchFacts:
         # for here, after every other read: the lock is held to the commit, and the reads
         # before it (the earlier orders' lines above all) were a third of the time two workers
         # took turns.
+        # before the lock: the model reads the customers' own history, not their exposure
+        self.anomaly = (
+            anomaly_scores(orders, lines_of, recent=self.recent, depth=depth) if score else {}
+        )
         if lock:
             lock_credit(customer_ids)
         self.exposure = defaultdict(lambda: ZERO, _exposure(customer_ids))
@@ -192,6 +200,7 @@ class BatchFacts:
                 tax_region=customer.tax_region,
             ),
             lines=tuple(_line_facts(line, self.stock, quantities) for line in lines),
+            anomaly=self.anomaly.get(order.pk),
         )
 
     def released_before(self, order: Order) -> Decimal:
@@ -220,7 +229,7 @@ def order_facts(order: Order, *, history_orders: int) -> OrderFacts:
     """One stored order's facts, a batch of one, without its customer's credit lock: for reads
     that act on nothing (the demo's seeded holds show what the rules would find)."""
     lines = judged_lines(order)
-    batch = BatchFacts([order], {order.pk: lines}, depth=history_orders, lock=False)
+    batch = BatchFacts([order], {order.pk: lines}, depth=history_orders, lock=False, score=False)
     return batch.facts(order, lines, history_orders=history_orders)
 
 

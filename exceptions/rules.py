@@ -31,6 +31,8 @@ class Thresholds:
     margin_floor: Decimal = Decimal("0.10")  # (price - cost) / price must be at least 10 %
     stock_variance: Decimal = Decimal("0.05")  # ERP and WMS on-hand may differ by 5 % of ERP
     anomaly_factor: Decimal = Decimal("5")  # a quantity up to 5 × the customer's median is normal
+    #: an order-anomaly score (0-1, from the triage model) above this holds the order; None: never
+    anomaly_score_threshold: Decimal | None = Decimal("0.65")
 
 
 @dataclass(frozen=True)
@@ -60,11 +62,23 @@ class LineFacts:
 
 
 @dataclass(frozen=True)
+class AnomalyFacts:
+    """How unlike the customer's usual orders this one is, as a model scored it (0-1; about 0.5
+    is ordinary), with its top factors in words: ``{"text", "direction", "weight"}`` each."""
+
+    score: Decimal
+    factors: tuple[dict, ...] = ()
+    model: str = ""  # the model and version that scored it, e.g. "order_anomaly v2"
+
+
+@dataclass(frozen=True)
 class OrderFacts:
     order_total: Decimal
     has_ship_to: bool
     customer: CustomerFacts
     lines: tuple[LineFacts, ...]
+    #: None when no model scored the order (off, shadow, no usable version, too little history)
+    anomaly: AnomalyFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -251,7 +265,37 @@ def anomaly_rule(facts: OrderFacts, t: Thresholds) -> list[Finding]:
     return findings
 
 
-RULES = (credit_rule, pricing_rule, inventory_rule, master_data_rule, anomaly_rule)
+def order_anomaly_rule(facts: OrderFacts, t: Thresholds) -> list[Finding]:
+    """The whole order against the customer's usual ones (amount, lines, quantities, items,
+    ship-to, time of day), as the order-anomaly model scored it. It complements the quantity
+    rule, which judges each line alone: both may fire on one order. No score, or no threshold in
+    the policy, finds nothing."""
+    anomaly, threshold = facts.anomaly, t.anomaly_score_threshold
+    if anomaly is None or threshold is None or anomaly.score <= threshold:
+        return []
+    return [
+        Finding(
+            Category.ANOMALY,
+            "ORDER_ANOMALY",
+            facts.order_total,
+            {
+                "score": _s(anomaly.score),
+                "threshold": _s(threshold),
+                "model": anomaly.model,
+                "factors": [dict(factor) for factor in anomaly.factors],
+            },
+        )
+    ]
+
+
+RULES = (
+    credit_rule,
+    pricing_rule,
+    inventory_rule,
+    master_data_rule,
+    anomaly_rule,
+    order_anomaly_rule,
+)
 
 
 def evaluate(facts: OrderFacts, thresholds: Thresholds) -> list[Finding]:

@@ -197,6 +197,9 @@ class HoldRow:
     assignee_id: int | None
     assignee: object | None  # the user, shown by name
     suggestion: dict  # triage's recommendation, when its model is in "suggest" mode
+    #: an order-anomaly hold's score and its factors in words (None for other holds)
+    anomaly_score: str | None
+    anomaly_factors: list | None
 
     @property
     def is_active(self) -> bool:
@@ -219,6 +222,9 @@ _ROW_RELATED = {
     "currency": F("order__currency"),
     "line_number": F("line__line_number"),
     "sku": F("line__item__sku"),
+    # two keys of the snapshot, not all of it: only an order-anomaly hold has them
+    "anomaly_score": F("context__score"),
+    "anomaly_factors": F("context__factors"),
 }
 
 

@@ -8,6 +8,8 @@ from django.apps import AppConfig
 class TriageConfig(AppConfig):
     name = "triage"
     verbose_name = "Triage models"
+    #: the order-anomaly score the hold rules read (``exceptions.extensions``)
+    exceptions_anomaly_scorers = ("triage.anomaly_scoring.orders_anomaly",)
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401 - outcomes recorded when holds are decided

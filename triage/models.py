@@ -35,11 +35,13 @@ class TriageModel(models.Model):
     CASE_REASON = "case_reason"
     PAYMENT_RISK = "payment_risk"
     LATE_SHIPMENT = "late_shipment"
+    ORDER_ANOMALY = "order_anomaly"
     NAMES = {
         HOLD_OUTCOME: "Hold outcome: released or rejected",
         CASE_REASON: "Case reason: what a deduction or dispute will turn out to be",
         PAYMENT_RISK: "Payment risk: will an invoice be paid late, and by how much",
         LATE_SHIPMENT: "Late shipment: will a released order miss its requested date",
+        ORDER_ANOMALY: "Order anomaly: how unlike the customer's usual orders an order is",
     }
 
     name = models.SlugField(max_length=40, unique=True)
@@ -127,7 +129,7 @@ class Prediction(models.Model):
     when a person decides: what they did, and whether that followed the recommendation."""
 
     version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
-    subject = models.CharField(max_length=16)  # "hold"
+    subject = models.CharField(max_length=16)  # "hold", "case", "invoice", "order"
     subject_id = models.BigIntegerField()
     probability = models.DecimalField(max_digits=5, decimal_places=4)
     #: "release" or "reject" when called (at the model's threshold), "uncertain" between

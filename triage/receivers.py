@@ -11,6 +11,7 @@ from exceptions.signals import hold_closed, hold_reinstated
 
 from .hold_outcome import CLEARED
 from .models import Prediction
+from .order_anomaly import ANOMALY_REASONS
 
 
 @receiver(hold_closed, dispatch_uid="triage_hold_outcome")
@@ -34,6 +35,28 @@ def record_outcome(sender, *, hold, **kwargs) -> None:
     Prediction.objects.filter(pk=latest.pk).update(
         outcome=outcome,
         followed=(latest.label == outcome) if called else None,
+        decided_by_id=hold.resolved_by_id,
+        decided_at=hold.resolved_at,
+    )
+
+
+@receiver(hold_closed, dispatch_uid="triage_order_anomaly_outcome")
+def record_anomaly_outcome(sender, *, hold, **kwargs) -> None:
+    """A person decided an anomaly hold: the order's latest anomaly prediction records whether
+    they found it truly unusual (rejected) or not (released)."""
+    if hold.resolution_code in (CLEARED, MODEL_RELEASE) or hold.reason.code not in ANOMALY_REASONS:
+        return
+    latest = (
+        Prediction.objects.filter(subject="order", subject_id=hold.order_id, outcome="")
+        .order_by("-made_at", "-pk")
+        .first()
+    )
+    if latest is None:
+        return
+    outcome = "anomaly" if hold.state == HoldState.REJECTED else "usual"
+    Prediction.objects.filter(pk=latest.pk).update(
+        outcome=outcome,
+        followed=(latest.label == outcome) if latest.shown else None,
         decided_by_id=hold.resolved_by_id,
         decided_at=hold.resolved_at,
     )

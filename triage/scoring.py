@@ -50,14 +50,17 @@ _loaded: dict[int, tuple] = {}
 def active_scorer(model: TriageModel) -> tuple[ModelVersion | None, Scorer | None, str]:
     """(the active version, its scorer, "") or why there is none. The parameters are checked
     against the digest taken when the version was trained before they are used."""
-    version = (
-        model.versions.filter(active=True).only("pk", "number", "digest", "parameters").first()
-    )
+    # the parameters only when the version changed: an order-anomaly forest is ~0.5 MB of
+    # JSON, read on every batch of orders ingested otherwise
+    version = model.versions.filter(active=True).only("pk", "number", "digest").first()
     if version is None:
         return None, None, "no version is active yet: train one (manage.py train_models)"
     key = (version.pk, version.digest)
     loaded = _loaded.get(model.pk)
     if loaded is None or loaded[0] != key:
+        version.parameters = (
+            ModelVersion.objects.filter(pk=version.pk).values_list("parameters", flat=True).get()
+        )
         try:
             if digest_of(version.parameters) != version.digest:
                 raise DamagedVersion("its parameters no longer match their digest")
@@ -82,6 +85,10 @@ def _scorer_class(model: TriageModel):
         from .shipment_training import ShipScorer
 
         return ShipScorer
+    if model.name == TriageModel.ORDER_ANOMALY:
+        from .anomaly_training import Forest
+
+        return Forest
     return Scorer
 
 
@@ -225,7 +232,9 @@ CALLS = {
     TriageModel.HOLD_OUTCOME: (Q(label="release"), Q(label="release", outcome="release")),
     TriageModel.PAYMENT_RISK: (Q(label="late"), Q(label="late", outcome="late")),
     TriageModel.LATE_SHIPMENT: (Q(label="late"), Q(label="late", outcome="late")),
+    TriageModel.ORDER_ANOMALY: (Q(label="anomaly"), Q(label="anomaly", outcome="anomaly")),
     TriageModel.CASE_REASON: (~Q(label="uncertain"), Q(label=F("outcome"))),
+    TriageModel.ORDER_ANOMALY: (Q(label="anomaly"), Q(label="anomaly", outcome="anomaly")),
 }
 
 
@@ -346,6 +355,9 @@ def shown_clear(model: TriageModel) -> int:
         from .shipment_scoring import ship_risk_clear
 
         return ship_risk_clear()
+    if model.name == TriageModel.ORDER_ANOMALY:
+        # what it showed became holds, which people decide; nothing else carries its score
+        return 0
     return suggestions_clear()
 
 

@@ -20,7 +20,8 @@ def models_list() -> list[TriageModel]:
 
 def model_card(*, name: str) -> dict:
     model = get_object_or_404(TriageModel, name=name)
-    versions = list(model.versions.order_by("-number")[:20])
+    # the parameters of the active version only (an order-anomaly forest is ~0.5 MB of JSON)
+    versions = list(model.versions.defer("parameters").order_by("-number")[:20])
     active = next((v for v in versions if v.active), None)
     if active is None:
         active = model.versions.filter(active=True).first()
@@ -40,7 +41,7 @@ def model_card(*, name: str) -> dict:
             decided=Count("pk"),
             called=Count("pk", filter=called),
             right=Count("pk", filter=right),
-            n_released=Count("pk", filter=Q(outcome__in=("release", "late"))),
+            n_released=Count("pk", filter=Q(outcome__in=("release", "late", "anomaly"))),
             n_shown=Count("pk", filter=Q(shown=True)),
             n_followed=Count("pk", filter=Q(followed=True)),
             n_overridden=Count("pk", filter=Q(followed=False)),

@@ -231,11 +231,18 @@ def _train_late_shipment(*, model: TriageModel) -> ModelVersion:
     return train_late_shipment(model=model)
 
 
+def _train_order_anomaly(*, model: TriageModel) -> ModelVersion:
+    from .anomaly_training import train_order_anomaly
+
+    return train_order_anomaly(model=model)
+
+
 TRAINERS = {
     TriageModel.HOLD_OUTCOME: train_hold_outcome,
     TriageModel.CASE_REASON: _train_case_reason,
     TriageModel.PAYMENT_RISK: _train_payment_risk,
     TriageModel.LATE_SHIPMENT: _train_late_shipment,
+    TriageModel.ORDER_ANOMALY: _train_order_anomaly,
 }
 
 

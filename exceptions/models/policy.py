@@ -39,6 +39,7 @@ class HoldPolicy(models.Model):
         "stock_variance",
         "anomaly_factor",
         "anomaly_history_orders",
+        "anomaly_score_threshold",
         "maker_checker_amount",
         "model_credit_amount",
         "segment_weight",
@@ -106,6 +107,15 @@ class HoldPolicy(models.Model):
     )
     anomaly_history_orders = models.PositiveIntegerField(
         null=True, blank=True, help_text="How many of the customer's recent orders form the median."
+    )
+    anomaly_score_threshold = models.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=FRACTION,
+        help_text="An order whose anomaly score (0-1, from the order-anomaly model when it is in "
+        "suggest or act mode) is above this is held for customer service.",
     )
     maker_checker_amount = models.DecimalField(
         max_digits=14,
@@ -202,6 +212,7 @@ class HoldPolicy(models.Model):
             margin_floor=values["margin_floor"],
             stock_variance=values["stock_variance"],
             anomaly_factor=values["anomaly_factor"],
+            anomaly_score_threshold=values["anomaly_score_threshold"],
         )
 
 

@@ -132,6 +132,8 @@ def test_the_harness_runs_at_tiny_scale_on_postgresql_and_leaves_the_data_set_as
         "KPI slice refresh",
         "ingestion",
         "ingestion, 2 workers",
+        "ingestion, 2 workers, scoring anomalies",
+        "order anomaly ROC AUC",
         "shipment-to-invoice p95",
         "ingestion worker peak RSS",
         "cash application, 2 workers",
@@ -161,6 +163,12 @@ def test_the_harness_runs_at_tiny_scale_on_postgresql_and_leaves_the_data_set_as
         # two real worker processes applied the whole burst between them, nothing dead or left
         assert pool["extra"]["orders"] == 1000 and pool["value"] > 0
         assert pool["extra"]["left waiting"] == pool["extra"]["dead"] == 0
+        # and again with the order-anomaly model scoring every order, in the same run
+        scoring = next(
+            f for f in report["figures"] if f["name"] == "ingestion, 2 workers, scoring anomalies"
+        )
+        assert scoring["extra"]["orders"] == 1000 and scoring["extra"]["dead"] == 0
+        assert 0 < scoring["extra"]["scored"] <= 1000 and scoring["value"] > 0
         # the long run worked on a scratch copy of the data set, dropped afterwards
         memory = next(f for f in report["figures"] if f["name"] == "ingestion worker peak RSS")
         assert memory["extra"]["orders"] == memory["extra"]["messages"] == 200

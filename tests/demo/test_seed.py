@@ -66,8 +66,8 @@ def test_the_triage_history_teaches_the_hold_model_what_it_hides():
 
 def test_the_triage_history_seeds_every_model_something_to_learn():
     """``seed_triage_history`` (what ``make run`` runs): holds, closed cases, paid invoices and
-    shipped orders, and the case-reason, payment-risk and late-shipment models each train on
-    theirs and beat their baseline."""
+    shipped orders and orders with hidden unusual ones, and the case-reason, payment-risk,
+    late-shipment and order-anomaly models each train on theirs and beat their baseline."""
     from io import StringIO
 
     from cases.models import Case
@@ -78,11 +78,12 @@ def test_the_triage_history_seeds_every_model_something_to_learn():
     assert Case.objects.exclude(root_cause="").count() == 900
     out = StringIO()
     call_command("train_models", "--model", "case_reason", "--model", "payment_risk",
-                 "--model", "late_shipment", stdout=out)  # fmt: skip
+                 "--model", "late_shipment", "--model", "order_anomaly", stdout=out)  # fmt: skip
     printed = out.getvalue()
     assert "case_reason v1: held-out top-1 accuracy" in printed and "payment_risk v1" in printed
     assert "late_shipment v1" in printed
-    assert printed.count("now active") == 3, printed
+    assert "order_anomaly v1: held-out ROC AUC" in printed
+    assert printed.count("now active") == 4, printed
     assert TriageModel.objects.get(name="payment_risk").versions.get().active
     assert TriageModel.objects.get(name="late_shipment").versions.get().active
     shipped = Order.objects.filter(number__startswith="SH-").count()

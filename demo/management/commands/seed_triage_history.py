@@ -1,11 +1,13 @@
 """manage.py seed_triage_history: months of history with learnable structure for the triage models
 to train on in the demo (``make run`` runs it, then ``train_models``): decided holds, closed
-deductions with their root causes, paid invoices, and orders shipped on time or late."""
+deductions with their root causes, paid invoices, orders shipped on time or late, and orders with
+hidden unusual ones that customer service rejected (the order-anomaly model)."""
 
 from django.core.management.base import BaseCommand
 
 from demo.triage import (
     one_invoice_each,
+    seed_anomaly_history,
     seed_case_history,
     seed_payment_history,
     seed_shipment_history,
@@ -40,9 +42,16 @@ class Command(BaseCommand):
                               still_open=12)
             if cash else 0
         )  # fmt: skip
+        # customers of their own where the demo has enough (past the ones above), so each
+        # history keeps its own story; a small demo's last ten otherwise
+        everyone = list(Customer.objects.order_by("number"))
+        orders = seed_anomaly_history(
+            orders=3000, seed=20261205, customers=everyone[60:90] or everyone[-10:],
+            items=Item.objects.order_by("sku")[:40],
+        )  # fmt: skip
         self.stdout.write(
-            f"Seeded {made} decided holds, {cases} cases, {paid} invoices and {shipped} shipped "
-            "orders of history."
-            if made or cases or paid or shipped
+            f"Seeded {made} decided holds, {cases} cases, {paid} invoices, {shipped} shipped "
+            f"orders and {orders} orders for the anomaly model of history."
+            if made or cases or paid or shipped or orders
             else "Triage history already present."
         )
