@@ -9,6 +9,8 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from .parsing import email_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = Path(os.environ.get("O2C_DATA_DIR", BASE_DIR / "data"))
 
@@ -114,7 +116,7 @@ TEMPLATES = [
 
 def database_config() -> dict:
     """DATABASE_URL, or a SQLite file in the data folder tuned so web, worker and beat can share it."""
-    url = os.environ.get("DATABASE_URL")
+    url = os.environ.get("DATABASE_URL", "").strip()
     if url:
         config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     else:
@@ -207,6 +209,10 @@ STORAGES = {
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# One URL names the mail server, its credentials and TLS: smtp://user:pass@host:587/?tls=1,
+# smtps://…, console:// or locmem:// (o2c.settings.parsing). Production requires it.
+if os.environ.get("EMAIL_URL"):
+    globals().update(email_config(os.environ["EMAIL_URL"]))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "o2c@localhost")
 
 # --- Celery -----------------------------------------------------------------------------------
@@ -355,9 +361,3 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
-
-
-def require_secret_key(key: str) -> str:
-    if not key:
-        raise ImproperlyConfigured("SECRET_KEY must be set in the environment.")
-    return key
