@@ -9,6 +9,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from ..queues import broker_queues
 from .parsing import email_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -240,7 +241,12 @@ else:
         "unacked_restore_interval": int(os.environ.get("CELERY_RESTORE_INTERVAL", "10")),
         "unacked_restore_throttle": 1,
     }
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "o2c")
+# Work goes to queues by what it does (o2c/queues.py): ingest, billing, outbox, receivables, kpis,
+# default. O2C_QUEUE_PREFIX gives a run its own set on a shared broker (the tests use one each).
+O2C_QUEUE_PREFIX = os.environ.get("O2C_QUEUE_PREFIX", "")
+CELERY_TASK_DEFAULT_QUEUE = f"{O2C_QUEUE_PREFIX}default"
+CELERY_TASK_QUEUES = broker_queues(O2C_QUEUE_PREFIX)
+CELERY_TASK_ROUTES = ("o2c.queues.route_task",)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
