@@ -266,6 +266,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # o2c.celery recycles a connection that is unusable, broken or older than CONN_MAX_AGE.
 CELERY_DB_REUSE_MAX = 1_000_000
 
+#: Readiness fails when beat has sent no scheduled task for this long (the heartbeat goes every
+#: 30 s): a desk without beat invoices, escalates and relays nothing.
+O2C_BEAT_MAX_AGE_SECONDS = int(os.environ.get("O2C_BEAT_MAX_AGE_SECONDS", "300"))
+
 # --- REST framework --------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
