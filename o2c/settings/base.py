@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "template_partials",
     "simple_history",
     "django_celery_beat",
+    "django_prometheus",
     "django_fsm",
     "axes",
     "core",
@@ -63,6 +64,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # request counts and latencies for /metrics: first and (but for axes) last, to time it all
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.logs.CorrelationMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -82,6 +85,7 @@ MIDDLEWARE = [
     "core.middleware.ApplicationErrorMiddleware",
     # Records request.user as the author of every history row written during a request.
     "simple_history.middleware.HistoryRequestMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -269,6 +273,11 @@ CELERY_DB_REUSE_MAX = 1_000_000
 #: Readiness fails when beat has sent no scheduled task for this long (the heartbeat goes every
 #: 30 s): a desk without beat invoices, escalates and relays nothing.
 O2C_BEAT_MAX_AGE_SECONDS = int(os.environ.get("O2C_BEAT_MAX_AGE_SECONDS", "300"))
+
+#: Who may read /metrics: these client addresses (REMOTE_ADDR), or anyone sending
+#: "Authorization: Bearer <O2C_METRICS_TOKEN>" when a token is set. Anyone else gets a 403.
+O2C_METRICS_ALLOWED_IPS = env_list("O2C_METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+O2C_METRICS_TOKEN = os.environ.get("O2C_METRICS_TOKEN", "")
 
 # --- REST framework --------------------------------------------------------------------------
 REST_FRAMEWORK = {
