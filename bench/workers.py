@@ -19,6 +19,7 @@ from integrations.models import Connector, InboundMessage, InboundState, WorkerH
 from integrations.services import inbox_store
 from integrations.services.attempts import WAITING
 from integrations.tasks import inbox_process_task, worker_heartbeat
+from o2c.queues import QUEUES, queue_name
 from orders.models import Order
 
 from .generate import SOURCE
@@ -44,10 +45,12 @@ def _worker(name: str, *, concurrency: int = 1, env: dict | None = None) -> subp
     """A real ``celery worker``: one process (solo) by default, so its memory is the figure's;
     ``concurrency`` > 1 runs it as deployed (``make run``: prefork, two processes)."""
     env = os.environ | {
+        # the bench's own settings module, named: o2c.celery alone would start production's
+        "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE,
         "DATABASE_URL": _database_url(),
         "LOG_LEVEL": "WARNING",
-        # the queue this process sends to (test settings name one per process)
-        "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        # the queues this process sends to (test settings prefix them per process)
+        "O2C_QUEUE_PREFIX": settings.O2C_QUEUE_PREFIX,
         **(env or {}),
     }
     (ROOT / "data").mkdir(exist_ok=True)
@@ -68,6 +71,8 @@ def _worker(name: str, *, concurrency: int = 1, env: dict | None = None) -> subp
             f"--hostname={name}@%h",
             "--without-gossip",
             "--without-mingle",
+            # every queue: the bench's figures are of one worker doing all of o2c's work
+            f"--queues={','.join(queue_name(queue) for queue in QUEUES)}",
             "--loglevel=WARNING",
         ],
         cwd=ROOT,

@@ -5,7 +5,10 @@ import os
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "o2c.settings.local")
+# As wsgi.py: a worker or beat started bare is a production one, and refuses to start without
+# its database and broker rather than quietly running on make run's SQLite and folder broker.
+# make run, the tests and the bench name their settings module explicitly.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "o2c.settings.production")
 
 app = Celery("o2c")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -11,7 +11,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
-from . import saved_views, views
+from . import health, metrics, saved_views, views
 
 admin.site.site_header = "o2c administration"
 admin.site.site_title = "o2c admin"
@@ -21,6 +21,11 @@ admin.site.site_title = "o2c admin"
 api_docs_csp = csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["blob:"]})
 
 urlpatterns = [
+    # probes: no login, no detail beyond each check's outcome (o2c/health.py)
+    path("health/live/", health.live, name="health-live"),
+    path("health/ready/", health.ready, name="health-ready"),
+    # Prometheus text, for addresses on O2C_METRICS_ALLOWED_IPS or a bearer token (o2c/metrics.py)
+    path("metrics", metrics.metrics, name="metrics"),
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -30,7 +30,13 @@ $BIN/python manage.py sync_connector sandbox-wms --stream inventory || true
 # The sandbox EDI buyer trades as a sandbox customer: set up once its master data is here.
 $BIN/python manage.py seed_edi_partner || true
 
-$BIN/celery -A o2c worker --loglevel=info --concurrency=2 --hostname="o2c-worker@%h" &
+# Two workers, so a long pull never waits in front of invoicing, the outbox or cash: one for
+# ingestion and the nightly KPI/model work, one for the desk's own queues (o2c/queues.py).
+$BIN/celery -A o2c worker --loglevel=info --concurrency=1 --queues=ingest,kpis \
+  --hostname="o2c-ingest@%h" &
+pids+=($!)
+$BIN/celery -A o2c worker --loglevel=info --concurrency=2 --queues=billing,outbox,receivables,default \
+  --hostname="o2c-worker@%h" &
 pids+=($!)
 $BIN/celery -A o2c beat --loglevel=info --schedule=data/celerybeat-schedule &
 pids+=($!)

@@ -9,6 +9,9 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from ..queues import broker_queues
+from .parsing import email_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = Path(os.environ.get("O2C_DATA_DIR", BASE_DIR / "data"))
 
@@ -45,6 +48,7 @@ INSTALLED_APPS = [
     "template_partials",
     "simple_history",
     "django_celery_beat",
+    "django_prometheus",
     "django_fsm",
     "axes",
     "core",
@@ -60,6 +64,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # request counts and latencies for /metrics: first and (but for axes) last, to time it all
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.logs.CorrelationMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -79,6 +85,7 @@ MIDDLEWARE = [
     "core.middleware.ApplicationErrorMiddleware",
     # Records request.user as the author of every history row written during a request.
     "simple_history.middleware.HistoryRequestMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -114,7 +121,7 @@ TEMPLATES = [
 
 def database_config() -> dict:
     """DATABASE_URL, or a SQLite file in the data folder tuned so web, worker and beat can share it."""
-    url = os.environ.get("DATABASE_URL")
+    url = os.environ.get("DATABASE_URL", "").strip()
     if url:
         config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     else:
@@ -207,6 +214,10 @@ STORAGES = {
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# One URL names the mail server, its credentials and TLS: smtp://user:pass@host:587/?tls=1,
+# smtps://…, console:// or locmem:// (o2c.settings.parsing). Production requires it.
+if os.environ.get("EMAIL_URL"):
+    globals().update(email_config(os.environ["EMAIL_URL"]))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "o2c@localhost")
 
 # --- Celery -----------------------------------------------------------------------------------
@@ -234,7 +245,12 @@ else:
         "unacked_restore_interval": int(os.environ.get("CELERY_RESTORE_INTERVAL", "10")),
         "unacked_restore_throttle": 1,
     }
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "o2c")
+# Work goes to queues by what it does (o2c/queues.py): ingest, billing, outbox, receivables, kpis,
+# default. O2C_QUEUE_PREFIX gives a run its own set on a shared broker (the tests use one each).
+O2C_QUEUE_PREFIX = os.environ.get("O2C_QUEUE_PREFIX", "")
+CELERY_TASK_DEFAULT_QUEUE = f"{O2C_QUEUE_PREFIX}default"
+CELERY_TASK_QUEUES = broker_queues(O2C_QUEUE_PREFIX)
+CELERY_TASK_ROUTES = ("o2c.queues.route_task",)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -253,6 +269,15 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # caches warmed again). Reuse is left to Django's own rule instead, as for a web request:
 # o2c.celery recycles a connection that is unusable, broken or older than CONN_MAX_AGE.
 CELERY_DB_REUSE_MAX = 1_000_000
+
+#: Readiness fails when beat has sent no scheduled task for this long (the heartbeat goes every
+#: 30 s): a desk without beat invoices, escalates and relays nothing.
+O2C_BEAT_MAX_AGE_SECONDS = int(os.environ.get("O2C_BEAT_MAX_AGE_SECONDS", "300"))
+
+#: Who may read /metrics: these client addresses (REMOTE_ADDR), or anyone sending
+#: "Authorization: Bearer <O2C_METRICS_TOKEN>" when a token is set. Anyone else gets a 403.
+O2C_METRICS_ALLOWED_IPS = env_list("O2C_METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+O2C_METRICS_TOKEN = os.environ.get("O2C_METRICS_TOKEN", "")
 
 # --- REST framework --------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -355,9 +380,3 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
-
-
-def require_secret_key(key: str) -> str:
-    if not key:
-        raise ImproperlyConfigured("SECRET_KEY must be set in the environment.")
-    return key

@@ -2,6 +2,7 @@
 
 import os
 
+from ..queues import broker_queues
 from .base import *  # noqa: F403
 from .base import DATA_DIR, DATABASES, INSTALLED_APPS
 
@@ -24,7 +25,10 @@ STORAGES = {
 
 # A queue of this run's own, so a shared Redis never hands this run's tasks to another run's
 # worker (or stale tasks to ours). Worker processes started by tests inherit it via the env.
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE") or f"o2c-test-{os.getpid()}"
+# (a prefix for all six: o2c/queues.py)
+O2C_QUEUE_PREFIX = os.environ.get("O2C_QUEUE_PREFIX") or f"o2c-test-{os.getpid()}-"
+CELERY_TASK_DEFAULT_QUEUE = f"{O2C_QUEUE_PREFIX}default"
+CELERY_TASK_QUEUES = broker_queues(O2C_QUEUE_PREFIX)
 
 # Serve static files from the app folders in tests; no collectstatic step needed.
 WHITENOISE_USE_FINDERS = True

@@ -12,9 +12,24 @@ def _check(env_extra: dict) -> subprocess.CompletedProcess:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        if k
+        not in {
+            "SECRET_KEY",
+            "ALLOWED_HOSTS",
+            "DEBUG",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+            "CACHE_URL",
+            "EMAIL_URL",
+        }
     }
-    env |= {"DJANGO_SETTINGS_MODULE": "o2c.settings.production", **env_extra}
+    # what production requires besides the secret and hosts each test chooses
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "o2c.settings.production",
+        "DATABASE_URL": "postgres://o2c@db.example.com:5432/o2c",
+        "CELERY_BROKER_URL": "redis://redis.example.com:6379/0",
+        "EMAIL_URL": "smtp://mailer:secret@smtp.example.com:587/?tls=1",
+        **env_extra,
+    }
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
