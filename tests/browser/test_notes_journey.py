@@ -19,9 +19,8 @@ def test_a_note_mentioning_the_manager_reaches_them(
     # given: the credit analyst opens the hold in their queue
     login("credit")
     page.goto(f"{live_server.url}/queues/credit/")
-    row = page.locator(f"#hold-{hold.pk}")
-    row.locator("summary").click()
-    thread = row.locator(f"#notes-hold-{hold.pk}")
+    page.locator(f"#hold-{hold.pk}").locator("a.hold-link").click()  # its drawer
+    thread = page.locator("#drawer-body").locator(f"#notes-hold-{hold.pk}")
     expect(thread).to_contain_text("No notes or files yet.")
 
     # when: a note for the manager, typed and sent from the keyboard
