@@ -45,8 +45,11 @@ def _worker(name: str, *, concurrency: int = 1, env: dict | None = None) -> subp
     """A real ``celery worker``: one process (solo) by default, so its memory is the figure's;
     ``concurrency`` > 1 runs it as deployed (``make run``: prefork, two processes)."""
     env = os.environ | {
-        # the bench's own settings module, named: o2c.celery alone would start production's
-        "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE,
+        # the bench's own settings module, named: o2c.celery alone would start production's (read
+        # from the environment: inside override_settings, as the EDI figure runs its worker,
+        # settings.SETTINGS_MODULE is None)
+        "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE")
+        or settings.SETTINGS_MODULE,
         "DATABASE_URL": _database_url(),
         "LOG_LEVEL": "WARNING",
         # the queues this process sends to (test settings prefix them per process)
