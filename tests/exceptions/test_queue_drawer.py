@@ -191,3 +191,26 @@ def test_bulk_release_preview_needs_a_reason_first(client, credit_user, selectio
     response = _post_bulk(client, [selection["plain"][0].pk], reason="")
     assert response.status_code == 400 and "A reason is required" in response.content.decode()
     assert _snapshot() == before
+
+
+def test_the_full_hold_page_forms_post_back_to_it(client, credit_user, enter):
+    """Opened as a page (no drawer, no row to swap), the hold's own forms are plain posts that
+    come back to the page; in the drawer they swap the hold's row in the list."""
+    hold = enter(quantity="60").holds.get()
+    colleague = make_user("credit2", "credit")
+    client.force_login(credit_user)
+    url = reverse("exceptions:hold", args=[hold.pk])
+    page = client.get(url).content.decode()
+    form = re.search(r"<form[^>]*'?reassign/?'?[^>]*>.*?</form>", page, re.S).group(0)
+    assert "hx-post" not in form and f'name="next" value="{url}"' in form
+    drawer = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    form = re.search(r"<form[^>]*reassign[^>]*>.*?</form>", drawer, re.S).group(0)
+    assert f'hx-target="#hold-{hold.pk}"' in form and 'name="next"' not in form
+
+    done = client.post(
+        reverse("exceptions:action", args=[hold.pk, "reassign"]),
+        {"to_user": colleague.pk, "reason": "She knows the customer", "next": url},
+    )
+    assert done.status_code == 302 and done["Location"] == url
+    hold.refresh_from_db()
+    assert hold.assignee == colleague
