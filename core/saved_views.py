@@ -22,8 +22,9 @@ from .errors import ApplicationError, PermissionDenied
 from .models import SavedView
 from .roles import Role, user_roles
 
-#: Query parameters that are a place in a list, not a filter.
-NOT_FILTERS = {"after", "format", "page"}
+#: Query parameters that are a place in a list, not a filter ("all": the list's Clear link, which
+#: opens it without the person's default view).
+NOT_FILTERS = {"after", "format", "page", "all"}
 #: Views a person sees in the navigation (their own and those shared with their roles) at most:
 #: each counts its list, so the counts request stays bounded.
 MAX_VIEWS = 12

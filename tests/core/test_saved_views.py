@@ -60,8 +60,13 @@ def test_a_default_view_opens_the_bare_list(client, credit_user):
     assert (
         opened.status_code == 302 and opened["Location"] == "/queues/credit/?overdue=on&sort=value"
     )
-    # a list opened with filters is left alone, and another list has no default
+    # a list opened with filters is left alone, and so is one cleared (its Clear link)
     assert client.get("/queues/credit/?sort=age").status_code == 200
+    cleared = client.get("/queues/credit/?all=1")
+    assert (
+        cleared.status_code == 200
+        and 'href="/queues/credit/?all=1">Clear' in cleared.content.decode()
+    )
     _save(client, "/queues/credit/", "sort=age", "By age", is_default="on")
     assert SavedView.objects.filter(is_default=True).get().name == "By age"  # one default
 
