@@ -116,12 +116,14 @@ def saved_view_delete(*, actor, view_id: int) -> None:
         view.delete()
 
 
-def views_for(user) -> list[SavedView]:
-    """The person's own views and those shared with one of their roles, by name."""
+def views_for(user, *, limit: int | None = MAX_VIEWS) -> list[SavedView]:
+    """The person's own views and those shared with one of their roles, by name: the first
+    ``limit`` for the menu (each is counted), every one for the page that manages them."""
     if not user.is_authenticated:
         return []
-    visible = Q(owner=user) | Q(shared_role__in=list(user_roles(user)))
-    return list(SavedView.objects.filter(visible).select_related("owner")[:MAX_VIEWS])
+    visible = SavedView.objects.filter(Q(owner=user) | Q(shared_role__in=list(user_roles(user))))
+    visible = visible.select_related("owner")
+    return list(visible[:limit] if limit is not None else visible)
 
 
 def view_counts(user, views: list[SavedView]) -> dict[int, int | None]:

@@ -36,10 +36,16 @@ def check_database() -> None:
 
 
 def check_cache() -> None:
-    key, token = "o2c:health:ready", get_random_string(12)
+    # a key per probe: two processes probing at once on the shared cache must not overwrite
+    # each other's token and report a healthy cache as failing
+    token = get_random_string(12)
+    key = f"o2c:health:ready:{token}"
     cache.set(key, token, 10)
-    if cache.get(key) != token:
-        raise RuntimeError("the cache did not return what was stored")
+    try:
+        if cache.get(key) != token:
+            raise RuntimeError("the cache did not return what was stored")
+    finally:
+        cache.delete(key)
 
 
 def check_broker() -> None:

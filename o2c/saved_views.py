@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.forms import SavedViewForm
 from core.http import refused
 from core.saved_views import (
+    MAX_VIEWS,
     saved_lists,
     saved_view_delete,
     saved_view_save,
@@ -21,15 +22,17 @@ from core.saved_views import (
 )
 
 
-def _rows(request: HttpRequest) -> list[dict]:
-    views = views_for(request.user)
-    counts = view_counts(request.user, views)
+def _rows(request: HttpRequest, *, every: bool = False) -> list[dict]:
+    """The views with their live counts: the menu's first ``MAX_VIEWS``, or every view (the page
+    that manages them), counted only as far as the menu's."""
+    views = views_for(request.user, limit=None if every else MAX_VIEWS)
+    counts = view_counts(request.user, views[:MAX_VIEWS])
     lists = saved_lists()
     return [
         {
             "view": view,
             "url": url_of(view),
-            "count": counts[view.pk],
+            "count": counts.get(view.pk),
             "list": lists[view.route][0] if view.route in lists else view.route,
             "mine": view.owner_id == request.user.pk,
         }
@@ -40,7 +43,7 @@ def _rows(request: HttpRequest) -> list[dict]:
 @login_required
 @require_GET
 def saved_view_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "account/saved_views.html", {"rows": _rows(request)})
+    return render(request, "account/saved_views.html", {"rows": _rows(request, every=True)})
 
 
 @login_required

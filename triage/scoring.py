@@ -234,7 +234,6 @@ CALLS = {
     TriageModel.LATE_SHIPMENT: (Q(label="late"), Q(label="late", outcome="late")),
     TriageModel.ORDER_ANOMALY: (Q(label="anomaly"), Q(label="anomaly", outcome="anomaly")),
     TriageModel.CASE_REASON: (~Q(label="uncertain"), Q(label=F("outcome"))),
-    TriageModel.ORDER_ANOMALY: (Q(label="anomaly"), Q(label="anomaly", outcome="anomaly")),
 }
 
 

@@ -131,18 +131,23 @@ def _notice(orders: list[tuple]) -> str:
 
 
 def _owners(territories: set[str]) -> dict[str | None, list]:
-    """territory -> the customer-service people assigned to it; None -> all of them."""
+    """territory -> the customer-service people assigned to it; None -> those limited to no
+    territory (they may open every order: the fallback for a territory nobody is assigned to,
+    never someone who would meet a 403 on the order named)."""
     people = list(
         get_user_model()
         .objects.filter(groups__name=Role.CUSTOMER_SERVICE, is_active=True)
         .prefetch_related("territories")
         .distinct()
     )
-    owners: dict[str | None, list] = {None: people}
+    owners: dict[str | None, list] = {None: []}
     for person in people:
-        for assignment in person.territories.all():
-            if assignment.territory in territories:
-                owners.setdefault(assignment.territory, []).append(person)
+        assigned = [a.territory for a in person.territories.all()]
+        if not assigned:
+            owners[None].append(person)
+        for territory in assigned:
+            if territory in territories:
+                owners.setdefault(territory, []).append(person)
     return owners
 
 

@@ -74,3 +74,9 @@ SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# /metrics: no address is trusted by default here. Behind a proxy on the same host every request
+# arrives from loopback, so the loopback default of the other settings would open the business
+# gauges to anyone: set O2C_METRICS_TOKEN (scrape with a bearer token) or name the scraper's
+# addresses in O2C_METRICS_ALLOWED_IPS.
+O2C_METRICS_ALLOWED_IPS = env_list("O2C_METRICS_ALLOWED_IPS")

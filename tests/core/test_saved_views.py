@@ -114,3 +114,11 @@ def test_only_the_owner_deletes_a_view(client, cs_user, cs_user_2):
     client.force_login(cs_user)
     client.post(reverse("saved-view-delete", args=[view.pk]))
     assert not SavedView.objects.exists()
+
+
+def test_the_save_form_carries_the_filters_shown(client, cs_user):
+    """Filters change by htmx without reloading the page: the form that saves them is swapped
+    with the results, so it saves the filters on screen, not those the page opened with."""
+    client.force_login(cs_user)
+    swapped = client.get("/orders/?state=received&channel=edi", HTTP_HX_REQUEST="true")
+    assert 'name="query" value="state=received&amp;channel=edi"' in swapped.content.decode()

@@ -108,3 +108,26 @@ def test_a_bare_celery_app_loads_production_settings():
     # then it is production's, which refuses to start rather than fall back to make run's
     assert result.returncode != 0
     assert "must be set in the environment for production settings" in result.stderr
+
+
+def test_production_trusts_no_address_for_metrics_unless_told():
+    """Behind a proxy on the same host every request comes from loopback: production trusts no
+    address for /metrics by default (a token or named addresses open it)."""
+    probe = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(repr(s.O2C_METRICS_ALLOWED_IPS))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in COMPLETE}
+    env = env | {"DJANGO_SETTINGS_MODULE": "o2c.settings.production", **COMPLETE}
+    env.pop("O2C_METRICS_ALLOWED_IPS", None)
+    run = subprocess.run(  # noqa: S603 - fixed argv
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+    named = subprocess.run(  # noqa: S603 - fixed argv
+        [sys.executable, "-c", probe], cwd=ROOT, text=True, capture_output=True, timeout=120,
+        env=env | {"O2C_METRICS_ALLOWED_IPS": "10.0.0.5"},
+    )  # fmt: skip
+    assert named.stdout.strip() == "['10.0.0.5']"
