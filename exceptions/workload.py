@@ -68,9 +68,12 @@ def hold_workload(*, user: UserLike, since: datetime | None, now: datetime) -> l
 
 
 @dataclass(frozen=True)
-class ClaimedHold:
+class ListedHold:
+    """A hold the home page names: claimed by the person, or past its SLA."""
+
     id: int
     queue: str
+    label: str
     order_id: int
     order_number: str
     customer_name: str
@@ -78,26 +81,23 @@ class ClaimedHold:
     due_at: datetime
 
 
-def holds_claimed(*, user: UserLike, limit: int) -> list[ClaimedHold]:
-    """The user's claimed active holds, the soonest due first, at most ``limit``. One query."""
-    rows = (
-        holds_for_user(user)
-        .filter(assignee=user, state__in=ACTIVE_STATES)
-        .order_by("due_at", "id")
-        .values(
-            "id",
-            "queue",
-            "order_id",
-            "due_at",
-            order_number=F("order__number"),
-            customer_name=F("order__customer__name"),
-            reason_text=F("reason__description"),
-        )[:limit]
-    )
+def _listed(queryset, limit: int) -> list[ListedHold]:
+    """The holds of ``queryset``, the soonest (or longest overdue) first, at most ``limit``; one
+    query."""
+    rows = queryset.order_by("due_at", "id").values(
+        "id",
+        "queue",
+        "order_id",
+        "due_at",
+        order_number=F("order__number"),
+        customer_name=F("order__customer__name"),
+        reason_text=F("reason__description"),
+    )[:limit]
     return [
-        ClaimedHold(
+        ListedHold(
             id=row["id"],
             queue=row["queue"],
+            label=_LABELS.get(row["queue"], row["queue"]),
             order_id=row["order_id"],
             order_number=row["order_number"],
             customer_name=row["customer_name"],
@@ -106,6 +106,11 @@ def holds_claimed(*, user: UserLike, limit: int) -> list[ClaimedHold]:
         )
         for row in rows
     ]
+
+
+def holds_claimed(*, user: UserLike, limit: int) -> list[ListedHold]:
+    """The user's claimed active holds, the soonest due first, at most ``limit``."""
+    return _listed(holds_for_user(user).filter(assignee=user, state__in=ACTIVE_STATES), limit)
 
 
 def holds_decided_by(*, user: UserLike, since: datetime) -> dict[str, int]:
@@ -126,45 +131,7 @@ def holds_decided_by(*, user: UserLike, since: datetime) -> dict[str, int]:
     return counts
 
 
-@dataclass(frozen=True)
-class Breach:
-    id: int
-    queue: str
-    label: str
-    order_id: int
-    order_number: str
-    customer_name: str
-    reason: str
-    due_at: datetime
-
-
-def hold_breaches(*, user: UserLike, now: datetime, limit: int) -> list[Breach]:
+def hold_breaches(*, user: UserLike, now: datetime, limit: int) -> list[ListedHold]:
     """The active holds past their SLA in the user's queues, the longest overdue first, at most
-    ``limit``. One query (the partial active indexes hold the candidates)."""
-    rows = (
-        holds_for_user(user)
-        .filter(state__in=ACTIVE_STATES, due_at__lt=now)
-        .order_by("due_at", "id")
-        .values(
-            "id",
-            "queue",
-            "order_id",
-            "due_at",
-            order_number=F("order__number"),
-            customer_name=F("order__customer__name"),
-            reason_text=F("reason__description"),
-        )[:limit]
-    )
-    return [
-        Breach(
-            id=row["id"],
-            queue=row["queue"],
-            label=_LABELS.get(row["queue"], row["queue"]),
-            order_id=row["order_id"],
-            order_number=row["order_number"],
-            customer_name=row["customer_name"],
-            reason=row["reason_text"],
-            due_at=row["due_at"],
-        )
-        for row in rows
-    ]
+    ``limit`` (the partial active indexes hold the candidates)."""
+    return _listed(holds_for_user(user).filter(state__in=ACTIVE_STATES, due_at__lt=now), limit)
