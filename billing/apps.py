@@ -11,6 +11,10 @@ class BillingConfig(AppConfig):
     order_panels = ("billing.order_page.billing_panel",)
     order_timelines = ("billing.order_page.billing_timeline",)
     order_ar_sources = ("billing.selectors.own_receivables",)
+    saved_view_lists = {
+        "billing:queue": ("Invoice approvals", "billing.views.finance_queue_count"),
+        "billing:invoices": ("Invoices", "billing.views.invoice_list_count"),
+    }
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401 - connects the signal receivers

@@ -86,14 +86,20 @@ def finance_queue(
     *, user: UserLike, filters: InvoiceFilters, cursor: str | None, size: int
 ) -> Page:
     """One page of invoices waiting for finance approval."""
-    if not is_finance(user):
-        raise PermissionDenied("The finance queue belongs to finance.")
-    queryset = _filtered(
-        invoices_for_user(user).filter(state=InvoiceState.PENDING_APPROVAL), filters
-    ).select_related("customer", "order", "first_approver", "created_by")
+    queryset = awaiting_approval(user=user, filters=filters).select_related(
+        "customer", "order", "first_approver", "created_by"
+    )
     return keyset_page(
         queryset, ordering=SORTS.get(filters.sort, SORTS["age"]), cursor=cursor, size=size
     )
+
+
+def awaiting_approval(*, user: UserLike, filters: InvoiceFilters) -> QuerySet[Invoice]:
+    """Invoices waiting for finance's approval that the filters keep (the queue, its saved views
+    and the bulk approval's preview)."""
+    if not is_finance(user):
+        raise PermissionDenied("The finance queue belongs to finance.")
+    return _filtered(invoices_for_user(user).filter(state=InvoiceState.PENDING_APPROVAL), filters)
 
 
 def invoices_filtered(*, user: UserLike, filters: InvoiceFilters) -> QuerySet[Invoice]:

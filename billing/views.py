@@ -16,6 +16,7 @@ from core.forms import ActionForm
 from core.http import next_url, refused, role_required
 from core.pagination import render_paged_list
 from core.roles import Role
+from core.saved_views import count_of, default_view
 
 from . import selectors, services
 from .forms import BulkApproveForm, CreditMemoForm, InvoiceFilterForm, VoidForm
@@ -65,10 +66,21 @@ def _list_page(request: HttpRequest, *, template: str, select, default_sort: str
     return render_paged_list(request, template, {"form": form, "page": page, "error": error})
 
 
+def _form_filters(form: InvoiceFilterForm) -> selectors.InvoiceFilters:
+    return _filters(form.cleaned_data)
+
+
+finance_queue_count = count_of(InvoiceFilterForm, _form_filters, selectors.awaiting_approval)
+invoice_list_count = count_of(
+    InvoiceFilterForm, _form_filters, selectors.invoices_filtered, may_open=selectors.is_finance
+)
+
+
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
 @finance_required("The finance queue belongs to finance.")
+@default_view
 def finance_queue(request: HttpRequest) -> HttpResponse:
     return _list_page(
         request,
@@ -82,6 +94,7 @@ def finance_queue(request: HttpRequest) -> HttpResponse:
 @require_GET
 @vary_on_headers("HX-Request")
 @finance_required("Invoices are finance's.")
+@default_view
 def invoice_list(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "csv":
         form = InvoiceFilterForm(request.GET)

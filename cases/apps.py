@@ -7,6 +7,7 @@ class CasesConfig(AppConfig):
     name = "cases"
     verbose_name = "Deductions, disputes and returns"
     order_timelines = ("cases.order_page.returns_timeline",)
+    saved_view_lists = {"cases:queue": ("Cases", "cases.views.saved_view_count")}
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401 - connects the signal receivers

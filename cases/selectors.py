@@ -179,8 +179,8 @@ def _case_rows(rows) -> list[CaseRow]:
     ]
 
 
-def case_queue(*, user: UserLike, filters: CaseFilters, cursor: str | None, size: int) -> Page:
-    """Open cases of the user's queues, the soonest due first (keyset on due date and id)."""
+def cases_filtered(*, user: UserLike, filters: CaseFilters) -> QuerySet[Case]:
+    """The open cases of the user's queues that the filters keep (the queue and its saved views)."""
     queryset = cases_for_user(user)
     if filters.queue:
         queryset = queryset.filter(queue=filters.queue)
@@ -196,8 +196,13 @@ def case_queue(*, user: UserLike, filters: CaseFilters, cursor: str | None, size
             queryset = queryset.filter(due_at__gte=now, due_at__lt=now + DUE_SOON)
     if filters.since is not None:
         queryset = queryset.filter(opened_at__gt=filters.since)
+    return queryset
+
+
+def case_queue(*, user: UserLike, filters: CaseFilters, cursor: str | None, size: int) -> Page:
+    """Open cases of the user's queues, the soonest due first (keyset on due date and id)."""
     return keyset_page(
-        queryset.values(*_ROW_COLUMNS, **_ROW_FIELDS),
+        cases_filtered(user=user, filters=filters).values(*_ROW_COLUMNS, **_ROW_FIELDS),
         ordering=("due_at", "id"),
         cursor=cursor,
         size=size,

@@ -14,6 +14,8 @@ from django_htmx.http import trigger_client_event
 
 from core.http import refused, role_required
 from core.pagination import render_paged_list
+from core.roles import has_role
+from core.saved_views import count_of, default_view
 from core.uploads import download_response
 
 from . import selectors, services
@@ -53,10 +55,19 @@ def _filters(form: CaseFilterForm) -> selectors.CaseFilters:
     )
 
 
+saved_view_count = count_of(
+    CaseFilterForm,
+    _filters,
+    selectors.cases_filtered,
+    may_open=lambda user: has_role(user, *selectors.CASE_ROLES),
+)
+
+
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
 @case_required
+@default_view
 def case_queue(request: HttpRequest) -> HttpResponse:
     form = CaseFilterForm(request.GET or None)
     with refused() as refusal:  # a stale page link: the list says so

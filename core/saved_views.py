@@ -159,3 +159,21 @@ def default_view(view_func):
         return view_func(request, *args, **kwargs)
 
     return wrapper
+
+
+def count_of(form_class, to_filters, select, *, may_open=None):
+    """A list's count function for the registry, built from the list's own parts: its filter
+    form, its reading of a valid form into filters, and its unpaged selector (``select(user=,
+    filters=)``), so a view counts exactly what the list would show. None for filters the list
+    refuses, or for a person the list turns away (``may_open``, or the selector's refusal)."""
+
+    def count(user, kwargs: dict, params) -> int | None:
+        form = form_class(params)
+        if not form.is_valid() or (may_open is not None and not may_open(user)):
+            return None
+        try:
+            return select(user=user, filters=to_filters(form)).count()
+        except PermissionDenied:
+            return None
+
+    return count

@@ -173,8 +173,8 @@ def _decorate(rows: list[dict]) -> list[AccountRow]:
     return accounts
 
 
-def worklist(*, user: UserLike, filters: WorklistFilters, cursor: str | None, size: int) -> Page:
-    """Accounts with money past due, the largest past due × days × risk first."""
+def accounts_filtered(*, user: UserLike, filters: WorklistFilters) -> QuerySet:
+    """Accounts with money past due that the filters keep (the worklist and its saved views)."""
     _require(user)
     queryset = CollectionAccount.objects.filter(past_due__gt=0)
     queryset = _scoped(queryset, user)
@@ -196,8 +196,15 @@ def worklist(*, user: UserLike, filters: WorklistFilters, cursor: str | None, si
                 "customer_id"
             )
         )
+    return queryset
+
+
+def worklist(*, user: UserLike, filters: WorklistFilters, cursor: str | None, size: int) -> Page:
+    """Accounts with money past due, the largest past due × days × risk first."""
     return keyset_page(
-        _with_counts(queryset).values(*_ACCOUNT_COLUMNS, **_ACCOUNT_FIELDS),
+        _with_counts(accounts_filtered(user=user, filters=filters)).values(
+            *_ACCOUNT_COLUMNS, **_ACCOUNT_FIELDS
+        ),
         ordering=("-score", "-id"),
         cursor=cursor,
         size=size,

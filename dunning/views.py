@@ -14,6 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from core.http import refused, role_required
 from core.pagination import render_paged_list
+from core.saved_views import count_of, default_view
 
 from . import selectors, services
 from .forms import ContactForm, PromiseForm, TaskDoneForm, WorklistFilterForm, errors_of
@@ -27,22 +28,29 @@ collector_required = role_required(
 )
 
 
-@login_required
-@require_GET
-@vary_on_headers("HX-Request")
-@viewer_required
-def worklist(request: HttpRequest) -> HttpResponse:
-    form = WorklistFilterForm(request.GET or None)
+def worklist_filters(form: WorklistFilterForm) -> selectors.WorklistFilters:
     data = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    filters = selectors.WorklistFilters(
+    return selectors.WorklistFilters(
         q=data.get("q") or "",
         standing=data.get("standing") or "",
         mine_tasks=bool(data.get("tasks")),
     )
+
+
+saved_view_count = count_of(WorklistFilterForm, worklist_filters, selectors.accounts_filtered)
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+@viewer_required
+@default_view
+def worklist(request: HttpRequest) -> HttpResponse:
+    form = WorklistFilterForm(request.GET or None)
     with refused() as refusal:  # a stale page link: the list says so
         page = selectors.worklist(
             user=request.user,
-            filters=filters,
+            filters=worklist_filters(form),
             cursor=request.GET.get("after"),
             size=settings.O2C_PAGE_SIZE,
         )

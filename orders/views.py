@@ -13,7 +13,7 @@ from core.exports import csv_response, zoned
 from core.http import refused, role_required
 from core.pagination import render_paged_list
 from core.roles import ORDER_VIEWER_ROLES, Role, has_role
-from core.saved_views import default_view
+from core.saved_views import count_of, default_view
 
 from . import selectors, services
 from .forms import (
@@ -50,13 +50,12 @@ def order_filters(data: dict) -> selectors.OrderFilters:
     )
 
 
-def saved_view_count(user, kwargs: dict, params) -> int | None:
-    """How many orders a saved view of the list shows this person; None for filters the list
-    refuses or a person who may not open it."""
-    form = OrderFilterForm(params)
-    if not form.is_valid() or not can_view_orders(user):
-        return None
-    return selectors.orders_filtered(user=user, filters=order_filters(form.cleaned_data)).count()
+saved_view_count = count_of(
+    OrderFilterForm,
+    lambda form: order_filters(form.cleaned_data),
+    selectors.orders_filtered,
+    may_open=can_view_orders,
+)
 
 
 @login_required

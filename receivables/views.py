@@ -23,6 +23,7 @@ from core.forms import ActionForm
 from core.http import next_url, refused, role_required
 from core.jinja import page_constants
 from core.pagination import render_paged_list
+from core.saved_views import count_of, default_view
 
 from . import queue as selectors
 from . import services
@@ -58,6 +59,9 @@ def _filters(form: PaymentFilterForm) -> selectors.PaymentFilters:
     return selectors.PaymentFilters(
         state=data.get("state") or "", q=data.get("q") or "", sort=data.get("sort") or "newest"
     )
+
+
+saved_view_count = count_of(PaymentFilterForm, _filters, selectors.payments_waiting)
 
 
 def _tabs(request: HttpRequest, filters: selectors.PaymentFilters) -> list[tuple]:
@@ -118,6 +122,7 @@ def _payment_blocks(request: HttpRequest, payment, *, next_path: str) -> dict[st
 @require_GET
 @vary_on_headers("HX-Request")
 @cash_required
+@default_view
 def payment_queue(request: HttpRequest) -> HttpResponse:
     form = PaymentFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():
