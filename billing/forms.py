@@ -46,6 +46,9 @@ class VoidForm(ActionForm):
 
 class BulkApproveForm(ActionForm):
     invoices = forms.TypedMultipleChoiceField(coerce=int, choices=[])
+    # The approval is previewed first (which invoices act, which are refused, the total): only
+    # the preview's "Confirm" sends this.
+    confirm = forms.BooleanField(required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

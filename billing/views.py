@@ -220,8 +220,16 @@ def invoice_action(request: HttpRequest, invoice_id: int, action: str) -> HttpRe
 @require_POST
 @finance_required("Only finance may approve invoices.")
 def bulk_approve(request: HttpRequest) -> HttpResponse:
-    """Approve many invoices at once; each succeeds or fails on its own, with a reason."""
+    """Approve many invoices at once; each succeeds or fails on its own, with a reason. The
+    approval is previewed first, changing nothing: the invoices that would be released or get
+    their first approval, those refused and why, and the total; the preview's "Confirm" posts
+    again with ``confirm``."""
     form = BulkApproveForm(request.POST)
+    if form.is_valid() and not form.cleaned_data["confirm"]:
+        preview = services.invoices_approve_preview(
+            invoice_ids=form.cleaned_data["invoices"], actor=request.user
+        )
+        return render(request, "billing/bulk_preview.html", {"form": form, "preview": preview})
     results = []
     if form.is_valid():
         for invoice_id in form.cleaned_data["invoices"]:

@@ -8,6 +8,7 @@ from .approvals import (
     invoice_record_posting_refusal,
     invoice_release,
     invoice_void,
+    invoices_approve_preview,
     makers,
 )
 from .credit_memos import credit_memo_create, credit_memo_tier
@@ -37,6 +38,7 @@ __all__ = [
     "invoice_mark_posted",
     "invoice_record_posting_refusal",
     "invoice_void",
+    "invoices_approve_preview",
     "invoices_consolidate",
     "invoices_settle",
     "makers",

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.audit import save_audited
+from core.bulk import REFUSED, BulkPreview, PreviewRow, unseen
 from core.errors import ApplicationError, Conflict, PermissionDenied, require_reason
 from core.money import ZERO, round_money
 from core.roles import Role, get_system_user, has_role, is_system_user
@@ -98,12 +99,11 @@ def makers(invoice: Invoice) -> dict[int, str]:
     return barred
 
 
-@transaction.atomic
-def invoice_approve(*, invoice_id: int, actor, reason: str) -> Invoice:
-    """Approve a pending invoice. Tier 1 releases it; tier 2 needs two different approvers, so the
-    first approval records itself and the second releases."""
-    reason = require_reason(reason)
-    invoice = _lock(invoice_id=invoice_id, actor=actor)
+def approve_check(invoice: Invoice, actor) -> bool:
+    """Every check ``invoice_approve`` makes, raising its refusals but changing nothing; True
+    when the approval releases the invoice, False when it is the first of two. The approval and
+    the bulk preview (``invoices_approve_preview``) share it, so the preview cannot promise what
+    the approval would refuse."""
     if invoice.state != InvoiceState.PENDING_APPROVAL:
         raise not_pending(invoice)
     why_not = makers(invoice).get(actor.pk)
@@ -115,9 +115,42 @@ def invoice_approve(*, invoice_id: int, actor, reason: str) -> Invoice:
         raise PermissionDenied(
             f"You gave the first approval of {invoice.number}; a different person must give the second."
         )
-    now = timezone.now()
-    if invoice.approval_tier >= Invoice.Tier.TWO and invoice.first_approver_id is None:
-        invoice.approve_first(by=actor, at=now)
+    return not (invoice.approval_tier >= Invoice.Tier.TWO and invoice.first_approver_id is None)
+
+
+def invoices_approve_preview(*, invoice_ids: list[int], actor) -> BulkPreview:
+    """What a bulk approval of ``invoice_ids`` would do, invoice by invoice, writing and locking
+    nothing: released, the first of two approvals, or refused and why (``approve_check``), with
+    the total of those that act per currency."""
+    require_finance(actor)
+    invoices = invoices_for_user(actor).select_related("customer").in_bulk(invoice_ids)
+    rows = []
+    for invoice_id in invoice_ids:
+        invoice = invoices.get(invoice_id)
+        if invoice is None:
+            rows.append(unseen(invoice_id, "Invoice not found or not yours to approve."))
+            continue
+        outcome, message = REFUSED, ""
+        try:
+            releases = approve_check(invoice, actor)
+        except ApplicationError as error:
+            message = error.message
+        else:
+            outcome = "released" if releases else "first of two approvals; waits for a second"
+        row = PreviewRow(invoice.pk, invoice.number, invoice.customer.name, invoice.total,
+                         invoice.currency, outcome, message)  # fmt: skip
+        rows.append(row)
+    return BulkPreview(rows)
+
+
+@transaction.atomic
+def invoice_approve(*, invoice_id: int, actor, reason: str) -> Invoice:
+    """Approve a pending invoice. Tier 1 releases it; tier 2 needs two different approvers, so the
+    first approval records itself and the second releases."""
+    reason = require_reason(reason)
+    invoice = _lock(invoice_id=invoice_id, actor=actor)
+    if not approve_check(invoice, actor):
+        invoice.approve_first(by=actor, at=timezone.now())
         return _save(invoice, actor, f"First of two approvals by {_who(actor)}: {reason}")
     return invoice_release(invoice, actor=actor, reason=f"Approved by {_who(actor)}: {reason}")
 

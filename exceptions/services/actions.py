@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from core.bulk import REFUSED, BulkPreview, PreviewRow, unseen
 from core.errors import ApplicationError, Conflict, PermissionDenied, require_reason
 from core.roles import get_system_user
 from orders.models import Order
@@ -109,43 +110,6 @@ def release_check(
     return ReleaseCheck(amount > limit, amount, limit, exposure_now)
 
 
-@dataclass(frozen=True)
-class PreviewRow:
-    """One selected hold in a bulk release preview: ``outcome`` is "release", "second approval"
-    or "refused", with the refusal's ``message``."""
-
-    hold_id: int
-    order_number: str
-    customer: str
-    value_at_risk: Decimal
-    currency: str
-    outcome: str
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class BulkPreview:
-    """A bulk release's dry run: every selected row, and the value at risk of the rows that
-    would act, per currency (never summed across currencies)."""
-
-    rows: list[PreviewRow]
-
-    @property
-    def acting(self) -> list[PreviewRow]:
-        return [row for row in self.rows if row.outcome != "refused"]
-
-    @property
-    def refused(self) -> list[PreviewRow]:
-        return [row for row in self.rows if row.outcome == "refused"]
-
-    @property
-    def totals(self) -> list[tuple[str, Decimal]]:
-        totals: dict[str, Decimal] = {}
-        for row in self.acting:
-            totals[row.currency] = totals.get(row.currency, Decimal("0")) + row.value_at_risk
-        return sorted(totals.items())
-
-
 def holds_release_preview(
     *, hold_ids: list[int], actor, confirm_exposure: bool = False
 ) -> BulkPreview:
@@ -163,19 +127,19 @@ def holds_release_preview(
     for hold_id in hold_ids:
         hold = holds.get(hold_id)
         if hold is None:
-            rows.append(PreviewRow(hold_id, "", "", Decimal("0"), "", "refused", NOT_IN_QUEUES))
+            rows.append(unseen(hold_id, NOT_IN_QUEUES))
             continue
-        outcome, message = "refused", ""
+        outcome, message = REFUSED, ""
         try:
             check = release_check(hold, actor, confirm_exposure=confirm_exposure)
         except ApplicationError as error:
             message = error.message
         else:
-            outcome = "second approval" if check.needs_second_approval else "release"
+            outcome = "waits for a second approver" if check.needs_second_approval else "released"
         rows.append(
             PreviewRow(
                 hold.pk,
-                hold.order.number,
+                f"Hold {hold.pk} · order {hold.order.number}",
                 hold.order.customer.name,
                 hold.value_at_risk,
                 hold.order.currency,

@@ -1,6 +1,7 @@
 """The finance desk in the browser's terms: who may see it, approving in place (and the second
 click's conflict), bulk approval with a result per row, the invoice page, credit memos, counts."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -101,32 +102,70 @@ def test_an_action_without_a_reason_is_refused_and_changes_nothing(client, pendi
     assert pending.state == InvoiceState.PENDING_APPROVAL
 
 
-def test_bulk_approve_reports_each_row(client, released_order, ship, finance_user):
+def _history() -> tuple:
+    return sorted(Invoice.objects.values_list("pk", "state", "first_approver_id")), (
+        Invoice.history.count()
+    )
+
+
+def test_bulk_approve_previews_then_reports_each_row(client, released_order, ship, finance_user):
     invoices = []
-    for _ in range(3):
+    for _ in range(4):
         order = released_order(lines=[("B", "1")])
         ship(order, {1: "1"})
         invoices.append(Invoice.objects.get(lines__order_line__order=order))
-    # one of them someone else already approved
+    # one of them someone else already approved, and one is large enough to need two approvers
     from billing.services import invoice_approve
 
     invoice_approve(
         invoice_id=invoices[0].pk, actor=make_user("fin_x", "finance"), reason="earlier"
     )
+    Invoice.objects.filter(pk=invoices[3].pk).update(approval_tier=Invoice.Tier.TWO)
+    chosen = {"invoices": [i.pk for i in invoices] + [999999], "reason": "Month end"}
     client.force_login(finance_user)
+    before = _history()
+    # when finance asks to approve the selection, it is previewed first and nothing changes
+    preview = client.post(reverse("billing:bulk_approve"), chosen, HTTP_HX_REQUEST="true")
+    body = preview.content.decode()
+    assert preview.status_code == 200 and "Nothing has changed yet" in body
+    assert _history() == before
+    acting = body.split('aria-label="Will act"')[1].split("</table>")[0]
+    refused = body.split('aria-label="Will be refused"')[1].split("</table>")[0]
+    assert f"<td>{invoices[1].number}</td>" in acting and f"<td>{invoices[2].number}</td>" in acting
+    assert f"<td>{invoices[3].number}</td>" in acting and "waits for a second" in acting
+    assert f"<td>{invoices[0].number}</td>" in refused and "already released by fin_x" in refused
+    assert "<td>999999</td>" in refused and "not yours to approve" in refused
+    total = sum(i.total for i in invoices[1:])
+    assert f"{total:,.2f} USD" in body.split('class="bulk-total"')[1].split("</p>")[0]
+    confirm = body.split("<form")[1]
+    assert sorted(int(v) for v in re.findall(r'name="invoices" value="(\d+)"', confirm)) == [
+        i.pk for i in invoices[1:]
+    ]
+    # when they confirm, the rows act as previewed
     response = client.post(
-        reverse("billing:bulk_approve"),
-        {"invoices": [i.pk for i in invoices], "reason": "Month end"},
-        HTTP_HX_REQUEST="true",
+        reverse("billing:bulk_approve"), {**chosen, "confirm": "on"}, HTTP_HX_REQUEST="true"
     )
     body = response.content.decode()
-    assert response.status_code == 200 and "3 invoices processed" in body
+    assert response.status_code == 200 and "5 invoices processed" in body
     assert f"{invoices[1].number}: released" in body and f"{invoices[2].number}: released" in body
     assert "already released by fin_x" in body
     assert Invoice.objects.filter(state=InvoiceState.RELEASED).count() == 3
+    invoices[3].refresh_from_db()
+    assert (invoices[3].state, invoices[3].first_approver) == ("pending_approval", finance_user)
 
     none = client.post(reverse("billing:bulk_approve"), {"reason": "x"}, HTTP_HX_REQUEST="true")
     assert none.status_code == 400 and "Select at least one invoice" in none.content.decode()
+
+
+def test_bulk_approve_preview_without_javascript_is_a_page(client, pending, finance_user):
+    client.force_login(finance_user)
+    response = client.post(
+        reverse("billing:bulk_approve"), {"invoices": [pending.pk], "reason": "Month end"}
+    )
+    body = response.content.decode()
+    assert response.status_code == 200 and "<html" in body and "Confirm: approve 1" in body
+    pending.refresh_from_db()
+    assert pending.state == InvoiceState.PENDING_APPROVAL
 
 
 def test_invoice_page_shows_lines_tax_shipment_approvals_and_history(client, pending, finance_user):

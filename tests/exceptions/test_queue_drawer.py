@@ -143,10 +143,10 @@ def test_bulk_release_preview_lists_what_would_happen_and_changes_nothing(
     acting = body.split('aria-label="Will act"')[1].split("</table>")[0]
     refused = body.split('aria-label="Will be refused"')[1].split("</table>")[0]
     for hold in plain:
-        assert f"<td>{hold.pk}</td>" in acting
-    assert f"<td>{big.pk}</td>" in acting and "waits for a second approver" in acting
-    assert f"<td>{theirs.pk}</td>" in refused and "Claimed by credit_2" in refused
-    assert f"<td>{own.pk}</td>" in refused and "someone else must release" in refused
+        assert f"<td>Hold {hold.pk} · order" in acting
+    assert f"<td>Hold {big.pk} · order" in acting and "waits for a second approver" in acting
+    assert f"<td>Hold {theirs.pk} · order" in refused and "Claimed by credit_2" in refused
+    assert f"<td>Hold {own.pk} · order" in refused and "someone else must release" in refused
     assert "<td>999999</td>" in refused and "not in your queues" in refused
     assert "<strong>3</strong> will act, <strong>3</strong> will be refused" in body
     total = sum(h.value_at_risk for h in [*plain, big])

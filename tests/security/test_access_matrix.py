@@ -102,7 +102,10 @@ ACCESS = {
     "billing:invoice": {"get": ({FINANCE, MANAGER}, None)},
     "billing:action": {"post": ({FINANCE, MANAGER}, {"reason": "access matrix"})},
     "billing:bulk_approve": {
-        "post": ({FINANCE, MANAGER}, {"invoices": ["{invoice}"], "reason": "access matrix"})
+        "post": (
+            {FINANCE, MANAGER},
+            {"invoices": ["{invoice}"], "reason": "access matrix", "confirm": "on"},
+        )
     },
     "billing:credit_memo": {"post": ({FINANCE, MANAGER}, {"reason": "access matrix"})},
     "receivables:queue": {"get": ({CASH, MANAGER}, None)},
