@@ -105,6 +105,20 @@ def case_breaches(*, user: UserLike, now: datetime, limit: int) -> list[CaseItem
 
 def cases_resolved_by(*, user: UserLike, since: datetime) -> int:
     """Cases the user closed since ``since`` (the start of their day). One query."""
-    return Case.objects.filter(
-        resolved_by=user, resolved_at__gte=since, state__in=CLOSED_STATES
-    ).count()
+    return _resolved_by(user, since).count()
+
+
+def _resolved_by(user: UserLike, since: datetime):
+    return Case.objects.filter(resolved_by=user, resolved_at__gte=since, state__in=CLOSED_STATES)
+
+
+def cases_resolved_list(*, user: UserLike, since: datetime, limit: int) -> list[dict]:
+    """The cases behind ``cases_resolved_by``, the latest first, at most ``limit``. One query."""
+    return list(
+        _resolved_by(user, since)
+        .order_by("-resolved_at", "-id")
+        .values(
+            "id", "kind", "state", "resolved_at", "amount", "currency",
+            customer_name=F("customer__name"),
+        )[:limit]
+    )  # fmt: skip

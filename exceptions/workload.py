@@ -113,19 +113,34 @@ def holds_claimed(*, user: UserLike, limit: int) -> list[ListedHold]:
     return _listed(holds_for_user(user).filter(assignee=user, state__in=ACTIVE_STATES), limit)
 
 
+def _decided_by(user: UserLike, since: datetime):
+    return Hold.objects.filter(
+        resolved_by=user, resolved_at__gte=since, state__in=[HoldState.RELEASED, HoldState.REJECTED]
+    )
+
+
+def holds_decided_list(*, user: UserLike, since: datetime, limit: int) -> list[dict]:
+    """The holds behind ``holds_decided_by``, the latest first, at most ``limit``: what the
+    person released or rejected, on which order, and when. One query."""
+    return list(
+        _decided_by(user, since)
+        .order_by("-resolved_at", "-id")
+        .values(
+            "id",
+            "state",
+            "resolved_at",
+            "order_id",
+            order_number=F("order__number"),
+            customer_name=F("order__customer__name"),
+            reason_text=F("reason__description"),
+        )[:limit]
+    )
+
+
 def holds_decided_by(*, user: UserLike, since: datetime) -> dict[str, int]:
     """Holds the user released or rejected since ``since`` (the start of their day), by state.
     One query on the resolver's index."""
-    rows = (
-        Hold.objects.filter(
-            resolved_by=user,
-            resolved_at__gte=since,
-            state__in=[HoldState.RELEASED, HoldState.REJECTED],
-        )
-        .values_list("state")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    rows = _decided_by(user, since).values_list("state").annotate(n=Count("id")).order_by()
     counts = {HoldState.RELEASED.value: 0, HoldState.REJECTED.value: 0}
     counts.update(dict(rows))
     return counts

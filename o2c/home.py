@@ -12,11 +12,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing import selectors as billing
+from billing.models import InvoiceState
 from cases import workload as cases
+from cases.models import CaseState
+from cases.selectors import case_queues_for_user
 from core.roles import Role, UserLike, has_role, user_roles
 from dunning import selectors as dunning
 from exceptions import workload as holds
-from exceptions.selectors import DUE_SOON
+from exceptions.selectors import DUE_SOON, queues_for_user
 from integrations import selectors as integrations
 from orders import selectors as orders
 from orders.models import Order
@@ -27,6 +30,8 @@ from receivables.models import PaymentState
 #: How many claimed items, and how many SLA breaches, the page lists by name; the counts beside
 #: them link to the whole list.
 LIST_SIZE = 10
+#: How many decisions of a kind the "today" page lists; its count says when there are more.
+TODAY_LIMIT = 200
 #: Roles whose work the company's orders by status are: customer service enters and fixes
 #: orders, managers watch the flow. For anyone else the tiles were somebody else's work.
 ORDER_TILE_ROLES = (Role.CUSTOMER_SERVICE, Role.MANAGER)
@@ -153,24 +158,115 @@ def _other_work(user: UserLike, roles: frozenset, since) -> list[Figure]:
 
 
 def _done_today(user: UserLike, roles: frozenset, start: datetime, has_holds, has_cases):
-    """What the person decided since the start of their day (in their time zone). No list
-    shows decisions by person, so these figures link nowhere."""
+    """What the person decided since the start of their day (in their time zone), each figure
+    linking to its section of the "today" page, which lists the decisions themselves."""
+    today = reverse("home-today")
     done = []
     if has_holds:
         decided = holds.holds_decided_by(user=user, since=start)
         done += [
-            Figure("holds released", decided["released"]),
-            Figure("holds rejected", decided["rejected"]),
+            Figure("holds released", decided["released"], f"{today}#holds-released"),
+            Figure("holds rejected", decided["rejected"], f"{today}#holds-rejected"),
         ]
     if has_cases:
-        done.append(Figure("cases resolved", cases.cases_resolved_by(user=user, since=start)))
+        resolved = cases.cases_resolved_by(user=user, since=start)
+        done.append(Figure("cases resolved", resolved, f"{today}#cases-resolved"))
     if roles & {Role.FINANCE, Role.MANAGER}:
-        done.append(
-            Figure("invoices approved", billing.invoices_approved_by(user=user, since=start))
-        )
+        approved = billing.invoices_approved_by(user=user, since=start)
+        done.append(Figure("invoices approved", approved, f"{today}#invoices-approved"))
     if roles & {Role.CASH_APPLICATION, Role.MANAGER}:
-        done.append(Figure("payments applied", cash.applications_by(user=user, since=start)))
+        applied = cash.applications_by(user=user, since=start)
+        done.append(Figure("payments applied", applied, f"{today}#payments-applied"))
     return done
+
+
+@dataclass(frozen=True)
+class Done:
+    """One decision on the "today" page: when, what it was about, and the item's page."""
+
+    at: datetime
+    what: str
+    detail: str
+    url: str
+
+
+@dataclass
+class DoneSection:
+    anchor: str
+    figure: Figure
+    items: list[Done] = field(default_factory=list)
+
+
+def _hold_done(row: dict) -> Done:
+    return Done(
+        row["resolved_at"],
+        f"Hold {row['id']} · order {row['order_number']}",
+        f"{row['customer_name']} · {row['reason_text']}",
+        reverse("exceptions:hold", args=[row["id"]]),
+    )
+
+
+def _listed_today(user: UserLike, start: datetime, kinds: set[str]) -> dict[str, list[Done]]:
+    """The decisions behind each figure, the latest first, at most ``TODAY_LIMIT`` of a kind."""
+    listed: dict[str, list[Done]] = {}
+    if kinds & {"holds-released", "holds-rejected"}:
+        rows = holds.holds_decided_list(user=user, since=start, limit=2 * TODAY_LIMIT)
+        for state in ("released", "rejected"):
+            mine = [_hold_done(row) for row in rows if row["state"] == state]
+            listed[f"holds-{state}"] = mine[:TODAY_LIMIT]
+    if "cases-resolved" in kinds:
+        listed["cases-resolved"] = [
+            Done(
+                row["resolved_at"],
+                f"Case {row['id']} · {row['kind']}",
+                f"{row['customer_name']} · {row['amount']:,.2f} {row['currency']} · "
+                f"{CaseState(row['state']).label.lower()}",
+                reverse("cases:case", args=[row["id"]]),
+            )
+            for row in cases.cases_resolved_list(user=user, since=start, limit=TODAY_LIMIT)
+        ]
+    if "invoices-approved" in kinds:
+        listed["invoices-approved"] = [
+            Done(
+                row["approved_at"],
+                f"Invoice {row['number']}",
+                f"{row['customer_name']} · {row['total']:,.2f} {row['currency']} · "
+                f"{InvoiceState(row['state']).label.lower()}",
+                reverse("billing:invoice", args=[row["id"]]),
+            )
+            for row in billing.invoices_approved_list(user=user, since=start, limit=TODAY_LIMIT)
+        ]
+    if "payments-applied" in kinds:
+        listed["payments-applied"] = [
+            Done(
+                row["applied_at"],
+                f"{row['amount']:,.2f} {row['currency']} to invoice {row['invoice_number']}",
+                row["customer_name"],
+                reverse("receivables:payment", args=[row["payment_id"]]),
+            )
+            for row in cash.applications_list(user=user, since=start, limit=TODAY_LIMIT)
+        ]
+    return listed
+
+
+def today_for(*, user: UserLike, now: datetime | None = None) -> list[DoneSection]:
+    """The "today" page: each kind of decision the person can make, with its count and the
+    decisions themselves since the start of their day. A fixed number of queries."""
+    now = now or timezone.now()
+    roles = user_roles(user)
+    start = _start_of_day(now)
+    has_holds, has_cases = bool(queues_for_user(user)), bool(case_queues_for_user(user))
+    figures = _done_today(user, roles, start, has_holds, has_cases)
+    anchors = [figure.url.rsplit("#", 1)[1] for figure in figures]
+    listed = _listed_today(user, start, set(anchors))
+    return [
+        DoneSection(anchor, figure, listed.get(anchor, []))
+        for anchor, figure in zip(anchors, figures, strict=True)
+    ]
+
+
+def _start_of_day(now: datetime) -> datetime:
+    return timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _breaches(user: UserLike, now: datetime, rows: list[QueueRow]) -> dict:
@@ -210,7 +306,7 @@ def home_for(*, user: UserLike, since: datetime | None, now: datetime | None = N
     roles = user_roles(user)
     if not roles:
         return {}
-    start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    start_of_day = _start_of_day(now)
     hold_loads = holds.hold_workload(user=user, since=since, now=now)
     case_loads = cases.case_workload(user=user, since=since, now=now)
     queue_rows = _hold_rows(hold_loads, since) + _case_rows(case_loads, since)

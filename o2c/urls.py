@@ -27,6 +27,7 @@ urlpatterns = [
     # Prometheus text, for addresses on O2C_METRICS_ALLOWED_IPS or a bearer token (o2c/metrics.py)
     path("metrics", metrics.metrics, name="metrics"),
     path("", views.home, name="home"),
+    path("today/", views.today, name="home-today"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/preferences/", views.preferences, name="preferences"),

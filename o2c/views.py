@@ -13,7 +13,7 @@ from core.roles import user_roles
 from core.timezones import default_zone, user_time_zone_set
 from core.visits import home_visit_record
 
-from .home import home_for
+from .home import home_for, today_for
 
 
 @login_required
@@ -27,6 +27,14 @@ def home(request: HttpRequest) -> HttpResponse:
         since = home_visit_record(user=request.user, now=now)
         context = home_for(user=request.user, since=since, now=now)
     return render(request, "home.html", context)
+
+
+@login_required
+@require_GET
+def today(request: HttpRequest) -> HttpResponse:
+    """What the signed-in person decided today, each decision linking to its item: the page
+    behind the home page's "What I did today" figures."""
+    return render(request, "today.html", {"sections": today_for(user=request.user)})
 
 
 @login_required

@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from itertools import chain
 from typing import NamedTuple
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from billing.models import Invoice
 from billing.selectors import invoices_for_user
@@ -509,6 +509,22 @@ def application_get(*, user: UserLike, application_id: int) -> Application:
 def applications_by(*, user: UserLike, since) -> int:
     """Applications of cash to invoices the user made since ``since`` and that still stand (the
     home page's "what I did today"). One query."""
+    return _applied_by(user, since).count()
+
+
+def _applied_by(user: UserLike, since):
     return Application.objects.filter(
         applied_by=user, applied_at__gte=since, reversed_at__isnull=True
-    ).count()
+    )
+
+
+def applications_list(*, user: UserLike, since, limit: int) -> list[dict]:
+    """The applications behind ``applications_by``, the latest first, at most ``limit``: which
+    payment went to which invoice, for how much. One query."""
+    return list(
+        _applied_by(user, since)
+        .order_by("-applied_at", "-id")
+        .values("id", "amount", "applied_at", "payment_id", "invoice_id",
+                invoice_number=F("invoice__number"), currency=F("invoice__currency"),
+                customer_name=F("invoice__customer__name"))[:limit]
+    )  # fmt: skip

@@ -334,3 +334,81 @@ def test_a_malformed_since_in_a_queue_link_is_refused_with_a_clear_message(
     page = client.get("/queues/credit/?since=yesterday-ish").content.decode()
     assert "Fix the filters to see holds." in page
     assert hold.order.number not in page
+
+
+def _today(client, user) -> str:
+    client.force_login(user)
+    response = client.get(reverse("home-today"))
+    assert response.status_code == 200
+    return unescape(response.content.decode())
+
+
+def _section(page: str, anchor: str) -> str:
+    return page.split(f'id="{anchor}"')[1].split("</section>")[0]
+
+
+def test_what_i_did_today_links_to_the_decisions_themselves(
+    client, hold_policy, credit_user, manager_user
+):
+    now = timezone.now()
+    mine = _hold(due=H, state="released", resolved_by=credit_user, resolved_at=now)
+    rejected = _hold(due=H, state="rejected", resolved_by=credit_user, resolved_at=now)
+    theirs = _hold(due=H, state="released", resolved_by=manager_user, resolved_at=now)
+    old = _hold(due=H, state="released", resolved_by=credit_user, resolved_at=now - 2 * 24 * H)
+    # the home page's figure links to its section of the "today" page
+    page = _home(client, credit_user)
+    done = page.split('id="done-heading"')[1].split("</section>")[0]
+    assert 'href="/today/#holds-released"><strong>1</strong> holds released' in done
+    today = _today(client, credit_user)
+    released = _section(today, "holds-released")
+    # which lists the person's own decision of today, linked to the hold, and nobody else's
+    assert f'href="/queues/holds/{mine.pk}/">Hold {mine.pk} · order {mine.order.number}' in released
+    for other in (theirs, old, rejected):
+        assert f"Hold {other.pk} ·" not in released
+    assert f"Hold {rejected.pk} · order" in _section(today, "holds-rejected")
+    assert "Cases resolved" not in today  # credit works no case queue
+
+
+def test_a_manager_sees_the_invoices_approved_and_cases_resolved_today(
+    client, hold_policy, invoice, manager_user, finance_user
+):
+    now = timezone.now()
+    Invoice.objects.filter(pk=invoice.pk).update(first_approver=manager_user, first_approved_at=now)
+    Invoice.objects.create(
+        number="INV-H2", customer=invoice.customer, billing_rule="immediate",
+        issued_on=date.today(), due_date=date.today(), created_at=now, state="released",
+        total=Decimal("7.00"), first_approver=finance_user, first_approved_at=now,
+    )  # fmt: skip
+    case = _case(invoice, due=H)
+    Case.objects.filter(pk=case.pk).update(
+        state="resolved_valid", resolved_by=manager_user, resolved_at=now
+    )
+    today = _today(client, manager_user)
+    approved = _section(today, "invoices-approved")
+    assert f'href="/billing/invoices/{invoice.pk}/">Invoice INV-H1' in approved
+    assert "INV-H2" not in approved and "100.00 USD" in approved
+    resolved = _section(today, "cases-resolved")
+    assert f'href="/cases/{case.pk}/">Case {case.pk}' in resolved and "5.00 USD · valid" in resolved
+    assert "None yet today." in _section(today, "payments-applied")
+
+
+def test_the_today_page_costs_the_same_queries_with_few_or_many_decisions(
+    client, hold_policy, manager_user
+):
+    def queries() -> int:
+        client.force_login(manager_user)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("home-today")).status_code == 200
+        return len(captured)
+
+    now = timezone.now()
+    _hold(due=H, state="released", resolved_by=manager_user, resolved_at=now)
+    few = queries()
+    for _ in range(12):
+        _hold(due=H, state="released", resolved_by=manager_user, resolved_at=now)
+        _hold(due=H, state="rejected", resolved_by=manager_user, resolved_at=now)
+    assert queries() == few
+
+
+def test_a_person_with_no_role_is_told_what_the_today_page_lists(client, roleless_user):
+    assert "Your roles decide nothing this page lists" in _today(client, roleless_user)

@@ -39,6 +39,7 @@ WHO = ["anonymous", "nobody", *ROLES, "superuser"]
 #: logged-in user with no role. A method not listed must answer 405 to everyone.
 ACCESS = {
     "home": {"get": (AUTHENTICATED, None)},
+    "home-today": {"get": (AUTHENTICATED, None)},  # each sees only their own decisions
     # probes for load balancers: anyone, and they reveal only each check's outcome
     "health-live": {"get": (PUBLIC, None)},
     "health-ready": {"get": (PUBLIC, None)},
