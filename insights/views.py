@@ -23,6 +23,9 @@ from . import cash_kpis, kpis, receivable_kpis, selectors
 from .forms import DashboardForm
 
 CHART_HEIGHT = 120
+#: The value-at-risk charts: bar length for the largest queue, and each bar's thickness.
+VALUE_CHART_WIDTH = 360
+BAR_HEIGHT = 14
 
 #: The gate of every insights page.
 manager_required = role_required(Role.MANAGER, message="The dashboard is for managers.")
@@ -111,6 +114,32 @@ def _trend_chart(filters: kpis.KpiFilters, rows: list[dict], by: str) -> dict:
             "ticks": ticks, "peak": peak}  # fmt: skip
 
 
+def _value_charts(aging: list[dict]) -> list[dict]:
+    """Value at risk by queue, one horizontal bar chart per currency (amounts are never summed
+    across currencies). Each chart's axis runs from zero to its largest queue, with ticks in
+    money of that currency; its bars link to the queue's open holds."""
+    by_currency: dict[str, list[dict]] = {}
+    for row in aging:
+        for currency, value in row["value_by_currency"].items():
+            if value:
+                by_currency.setdefault(currency, []).append(
+                    {"queue": row["queue"], "value": value, "url": row["url"]}
+                )
+    charts = []
+    for currency, bars in sorted(by_currency.items()):
+        bars.sort(key=lambda bar: (-bar["value"], bar["queue"]))
+        peak = bars[0]["value"]
+        for index, bar in enumerate(bars):
+            bar["y"] = index * (BAR_HEIGHT + 6)
+            bar["width"] = round(VALUE_CHART_WIDTH * bar["value"] / peak)
+        ticks = [{"x": round(VALUE_CHART_WIDTH * f), "value": peak * Decimal(str(f))}
+                 for f in (0, 0.5, 1)]  # fmt: skip
+        height = len(bars) * (BAR_HEIGHT + 6)
+        charts.append({"currency": currency, "bars": bars, "ticks": ticks, "height": height,
+                       "width": VALUE_CHART_WIDTH})  # fmt: skip
+    return charts
+
+
 def _hold_bars(filters: kpis.KpiFilters, rows: list[dict]) -> list[dict]:
     peak = max((row["holds"] for row in rows), default=0) or 1
     return [
@@ -144,6 +173,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "trend": _trend_chart(filters, board.trend, form.cleaned_data["by"]),
         "hold_bars": _hold_bars(filters, board.hold_rates),
         "aging": aging_links,
+        "value_charts": _value_charts(aging_links),
         "buckets": [label for label, _low, _high in kpis.AGING_BUCKETS],
         "days_zone": settings.TIME_ZONE,
         "links": {

@@ -123,3 +123,35 @@ def test_kpis_over_the_api(client, dataset, manager_user, cs_user):
     assert body["value_on_hold"] == "500.00"
     bad = api.get("/api/v1/kpis/", {"start": "2026-11-10", "end": "2026-11-01"})
     assert bad.status_code == 400 and "start date" in bad.json()["message"]
+
+
+def test_value_at_risk_charts_one_per_currency_with_a_money_axis():
+    from decimal import Decimal
+
+    from insights.views import VALUE_CHART_WIDTH, _value_charts
+
+    aging = [
+        {"queue": "credit", "url": "/c", "value_by_currency": {"USD": Decimal("800.00"),
+                                                                "EUR": Decimal("50.00")}},
+        {"queue": "pricing", "url": "/p", "value_by_currency": {"USD": Decimal("200.00")}},
+        {"queue": "warehouse", "url": "/w", "value_by_currency": {"USD": Decimal("0")}},
+    ]  # fmt: skip
+    eur, usd = _value_charts(aging)
+    # never summed across currencies; a queue with nothing at risk draws no bar
+    assert (eur["currency"], [b["queue"] for b in eur["bars"]]) == ("EUR", ["credit"])
+    assert [(b["queue"], b["width"]) for b in usd["bars"]] == [
+        ("credit", VALUE_CHART_WIDTH),
+        ("pricing", VALUE_CHART_WIDTH // 4),
+    ]
+    assert [t["value"] for t in usd["ticks"]] == [Decimal("0"), Decimal("400.0"), Decimal("800.00")]
+
+
+def test_the_dashboard_draws_value_at_risk_with_currency_and_a_table(client, dataset, manager_user):
+    client.force_login(manager_user)
+    body = client.get(reverse("insights:dashboard"), RANGE).content.decode()
+    chart = body.split('<figure class="value-chart"')[1].split("</figure>")[0]
+    assert "Value at risk by queue, USD" in chart and "in USD</p>" in chart  # caption, legend
+    axis = chart.split('<g class="axis">')[1].split("</g>")[0]
+    assert axis.count(" USD</text>") == 3  # zero, half and the peak, each in money
+    table = chart.split("<table")[1]
+    assert 'href="/insights/holds/?' in table and " USD</td>" in table
