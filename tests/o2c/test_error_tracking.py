@@ -33,6 +33,7 @@ from urllib.parse import urlencode
 django.setup()
 from django.core.wsgi import get_wsgi_application
 from django.test.utils import override_settings
+from django.http import JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from o2c.celery import app
@@ -41,7 +42,10 @@ from o2c.celery import app
 def broken(request):
     raise RuntimeError("payer account {IBAN} refused; password=hunter2")
 
-urlpatterns = [path("broken/", broken)]
+def not_ready(request):
+    return JsonResponse({{"status": "not ready"}}, status=503)
+
+urlpatterns = [path("broken/", broken), path("health/ready/", not_ready)]
 
 @app.task(name="tests.error_tracking.apply_cash")
 def apply_cash(payer_account):
@@ -56,10 +60,13 @@ environ = {{
     "wsgi.input": io.BytesIO(body), "wsgi.errors": io.StringIO(),
     "HTTP_AUTHORIZATION": "Token abcdefabcdef123456", "HTTP_COOKIE": "o2c_theme=s3cr3tsession",
 }}
+probe = {{**environ, "REQUEST_METHOD": "GET", "PATH_INFO": "/health/ready/", "QUERY_STRING": "",
+         "CONTENT_LENGTH": "0", "wsgi.input": io.BytesIO()}}
 statuses = []
 with override_settings(ROOT_URLCONF=__name__):
-    get_wsgi_application()(environ, lambda status, headers, *exc: statuses.append(status))
-assert statuses == ["500 Internal Server Error"], statuses
+    for request in (environ, probe):
+        get_wsgi_application()(request, lambda status, headers, *exc: statuses.append(status))
+assert statuses == ["500 Internal Server Error", "503 Service Unavailable"], statuses
 apply_cash.apply(args=["{ACCOUNT}"])
 sentry_sdk.flush(timeout=10)
 """
@@ -163,6 +170,8 @@ def test_a_views_and_a_tasks_errors_arrive_scrubbed(ingest):
     for leaked in [ACCOUNT, IBAN, IBAN.replace(" ", ""), "0532", *SECRETS]:
         assert leaked not in raw, leaked
     assert '"vars"' not in raw  # no frame's local variables
+    # and a readiness probe's 503 (logged by Django at ERROR) is no error to track
+    assert "Service Unavailable" not in raw
 
 
 def test_without_a_dsn_sentry_is_not_initialised(ingest):
