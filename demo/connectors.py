@@ -1,9 +1,12 @@
 """Demo connectors: the bundled sandbox ERP, WMS and bank on loopback, with their pull schedules."""
 
+import os
+
 from integrations.models import Connector
 from integrations.services.schedule import connector_schedule, outbox_schedule
 
-SANDBOX_URL = "http://127.0.0.1:8100"
+# O2C_SANDBOX_URL: where the workers reach the sandbox when it runs elsewhere (compose.yaml).
+SANDBOX_URL = os.environ.get("O2C_SANDBOX_URL", "http://127.0.0.1:8100")
 
 
 def seed_connectors() -> list[str]:

@@ -380,3 +380,12 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# --- Error tracking (sentry-sdk) ---------------------------------------------------------------
+# Off unless SENTRY_DSN is set, in any settings module: no event leaves the process otherwise.
+# SENTRY_ENVIRONMENT, SENTRY_RELEASE and SENTRY_TRACES_SAMPLE_RATE are read by o2c/error_tracking.py.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "").strip()
+if SENTRY_DSN:
+    from ..error_tracking import init as init_error_tracking
+
+    init_error_tracking(SENTRY_DSN)

@@ -80,3 +80,14 @@ X_FRAME_OPTIONS = "DENY"
 # gauges to anyone: set O2C_METRICS_TOKEN (scrape with a bearer token) or name the scraper's
 # addresses in O2C_METRICS_ALLOWED_IPS.
 O2C_METRICS_ALLOWED_IPS = env_list("O2C_METRICS_ALLOWED_IPS")
+
+# --- Static files ------------------------------------------------------------------------------
+# Collected once, when the image is built (Dockerfile), under content-hashed names listed in a
+# manifest: a browser may cache them for ever and a new release never serves yesterday's script.
+# A page naming a file missing from the manifest fails loudly instead of linking to nothing.
+# O2C_STATIC_ROOT keeps them out of the data volume, which would hide the image's copy.
+STATIC_ROOT = os.environ.get("O2C_STATIC_ROOT", "").strip() or DATA_DIR / "staticfiles"  # noqa: F405
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}

@@ -1,4 +1,4 @@
-"""manage.py sandbox: run the sandbox ERP/WMS/TMS alone on loopback."""
+"""manage.py sandbox: run the sandbox ERP/WMS/TMS alone, on loopback unless --host says otherwise."""
 
 import time
 from pathlib import Path
@@ -16,6 +16,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8100)
+        # 0.0.0.0 in a container (compose.yaml's sandbox profile), where workers reach it by name
+        parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--orders", type=int, default=30, help="Orders available at start.")
         parser.add_argument("--orders-per-minute", type=float, default=2.0)
         parser.add_argument(
@@ -37,6 +39,7 @@ class Command(BaseCommand):
     def handle(
         self,
         *args,
+        host: str,
         port: int,
         orders: int,
         orders_per_minute: float,
@@ -53,7 +56,7 @@ class Command(BaseCommand):
             pay_after_seconds=pay_after,
         )
         state.edi.drop = Path(settings.O2C_EDI_DIR) / PARTNER_NAME / "in"
-        sandbox = Sandbox(port=port, state=state).start()
+        sandbox = Sandbox(host=host, port=port, state=state).start()
         self.stdout.write(
             f"Sandbox ERP/WMS/TMS/bank at {sandbox.url} ({orders} orders, +{orders_per_minute}/min)"
         )

@@ -5,7 +5,7 @@ It lives in demo, above every app it seeds, so no product app imports demo code.
 from django.core.management.base import BaseCommand
 
 from demo.billing import seed_billing
-from demo.connectors import seed_connectors
+from demo.connectors import SANDBOX_URL, seed_connectors
 from demo.holds import seed_holds
 from demo.master_data import seed_demo
 from dunning.services import dunning_run
@@ -38,7 +38,7 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write("Demo data already present; left as it is.")
-        self.stdout.write(f"Connectors: {', '.join(connectors)} (sandbox at http://127.0.0.1:8100)")
+        self.stdout.write(f"Connectors: {', '.join(connectors)} (sandbox at {SANDBOX_URL})")
         self.stdout.write("\nLog in at http://127.0.0.1:8000/login/ with:")
         for username, password, role in result.logins:
             self.stdout.write(f"  {username:<12} {password:<16} {role}")
