@@ -31,6 +31,7 @@ COPY . .
 # these placeholders only get them to load: collectstatic connects to none of them, and they live
 # in this one RUN line, never in the image's environment. Real values come at run time.
 RUN SECRET_KEY=build-time-placeholder-not-a-secret \
+    O2C_ACCOUNT_FINGERPRINT_KEY=build-time-placeholder-not-a-secret \
     ALLOWED_HOSTS=build.invalid \
     DATABASE_URL=postgres://build@build.invalid:5432/build \
     CELERY_BROKER_URL=redis://build.invalid:6379/0 \

@@ -15,8 +15,11 @@ def mask_account(number: str) -> str:
 
 
 def account_fingerprint(number: str) -> str:
-    """HMAC-SHA256 under the secret key: equal for the same account, useless to recover it."""
+    """HMAC-SHA256 under its own key (``O2C_ACCOUNT_FINGERPRINT_KEY``, never rotated, unlike
+    SECRET_KEY): equal for the same account for good, useless to recover it."""
     digits = "".join(ch for ch in number if ch.isalnum()).upper()
     if not digits:
         return ""
-    return hmac.new(settings.SECRET_KEY.encode(), digits.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(
+        settings.O2C_ACCOUNT_FINGERPRINT_KEY.encode(), digits.encode(), hashlib.sha256
+    ).hexdigest()

@@ -28,6 +28,13 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+# The key of the bank-account fingerprints (receivables.accounts): apart from SECRET_KEY, because
+# a fingerprint must stay the same for years (a re-sent statement is recognised by it, and
+# the matcher learns which customer pays from which account), while SECRET_KEY is rotated when
+# sessions must die. Never rotate this one; production requires it.
+O2C_ACCOUNT_FINGERPRINT_KEY = os.environ.get("O2C_ACCOUNT_FINGERPRINT_KEY", "")
+# Earlier SECRET_KEYs still accepted for sessions and signed links during a rotation.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 

@@ -13,6 +13,8 @@ from .parsing import cache_config, email_config
 #: What production cannot run without, each with an example of its shape.
 REQUIRED = {
     "SECRET_KEY": "a long random string, e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))'",
+    "O2C_ACCOUNT_FINGERPRINT_KEY": "another long random string, set once and never rotated: it "
+    "keys the bank-account fingerprints",
     "ALLOWED_HOSTS": "the host names the desk is served under, comma-separated: o2c.example.com",
     "DATABASE_URL": "postgres://user:password@host:5432/o2c",
     "CELERY_BROKER_URL": "redis://host:6379/0",
@@ -36,6 +38,7 @@ _env = _required()
 
 DEBUG = False
 SECRET_KEY = _env["SECRET_KEY"]
+O2C_ACCOUNT_FINGERPRINT_KEY = _env["O2C_ACCOUNT_FINGERPRINT_KEY"]
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 

@@ -7,6 +7,7 @@ from .base import *  # noqa: F403
 from .base import DATA_DIR, DATABASES, INSTALLED_APPS
 
 SECRET_KEY = "test-only-not-a-secret"  # noqa: S105
+O2C_ACCOUNT_FINGERPRINT_KEY = "test-only-fingerprints"  # noqa: S105
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
 # The demo seeders and the sandbox that tests and fixtures use; production does not install them.

@@ -28,6 +28,7 @@ def _check(env_extra: dict) -> subprocess.CompletedProcess:
         "DATABASE_URL": "postgres://o2c@db.example.com:5432/o2c",
         "CELERY_BROKER_URL": "redis://redis.example.com:6379/0",
         "EMAIL_URL": "smtp://mailer:secret@smtp.example.com:587/?tls=1",
+        "O2C_ACCOUNT_FINGERPRINT_KEY": "f" * 20 + "-a-long-random-fingerprint-key-1a2b3c",
         **env_extra,
     }
     return subprocess.run(

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 COMPLETE = {
     "SECRET_KEY": "k" * 20 + "-a-long-random-production-secret-value-9f8e7d6c5b4a",
+    "O2C_ACCOUNT_FINGERPRINT_KEY": "f" * 20 + "-a-long-random-fingerprint-key-1a2b3c",
     "ALLOWED_HOSTS": "o2c.example.com",
     "DATABASE_URL": "postgres://o2c@db.example.com:5432/o2c",
     "CELERY_BROKER_URL": "redis://redis.example.com:6379/0",
