@@ -39,6 +39,7 @@ class SignInView(auth_views.LoginView):
             url = reverse("sso-login")
             target = self.get_redirect_url()
             context["sso_login_url"] = f"{url}?next={target}" if target else url
+            context["local_login_limited"] = bool(settings.O2C_LOCAL_LOGIN_USERS)
         return context
 
 

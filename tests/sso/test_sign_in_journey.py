@@ -10,6 +10,7 @@ import httpx
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.contrib.sessions.backends.db import SessionStore
 
 from core.roles import Role
 from o2c.settings.parsing import oidc_config
@@ -94,6 +95,9 @@ def test_groups_give_roles_and_territory_and_follow_the_provider(o2c, identity_p
             Role.COLLECTIONS,
         }
         assert list(alice.territories.values_list("territory", flat=True)) == ["WEST"]
+        # for a working day at most, so someone removed at the provider is out by tomorrow
+        session = SessionStore(session_key=browser.cookies["sessionid"])
+        assert 9 * 3600 < session.get_expiry_age() <= 10 * 3600
         # and sees her territory's orders only
         assert west.number in landed.text and east.number not in landed.text
         assert browser.get(f"{o2c}/collections/").status_code == 200
