@@ -135,3 +135,15 @@ def test_a_single_sign_on_session_ends_when_sso_is_switched_off(client, sso_on):
     # when an administrator turns single sign-on off, then that session no longer signs them in
     sso_on.O2C_OIDC = {}
     assert client.get("/")["Location"].startswith("/login/")
+
+
+@pytest.mark.django_db
+def test_the_break_glass_list_ends_other_password_sessions(client, sso_on):
+    # given an analyst signed in with their password
+    client.force_login(
+        make_user("cs", "customer_service"), backend="sso.backends.LocalPasswordBackend"
+    )
+    assert client.get("/").status_code == 200
+    # when the break-glass list is set without them, then their session no longer signs them in
+    sso_on.O2C_LOCAL_LOGIN_USERS = ["breakglass"]
+    assert client.get("/")["Location"].startswith("/login/")
