@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser, Group
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.roles import Role, get_system_user
@@ -104,11 +104,20 @@ def sso_sign_in(*, issuer: str, claims: Mapping, groups_claim: str = "groups") -
         if identity is None:
             if not access.roles:
                 return SignIn(None, Refusal.NO_ACCESS)  # nothing created for a stranger
-            user, refusal = _linked_or_new_user(claims)
-            if refusal:
-                return SignIn(None, refusal)
-            identity = Identity.objects.create(user=user, issuer=issuer, subject=subject)
-            logger.info("sso: %s linked to subject %s of %s", user.username, subject, issuer)
+            try:
+                with transaction.atomic():  # a savepoint: the first sign-in in two tabs at once
+                    user, refusal = _linked_or_new_user(claims)
+                    if refusal:
+                        return SignIn(None, refusal)
+                    identity = Identity.objects.create(user=user, issuer=issuer, subject=subject)
+                logger.info("sso: %s linked to subject %s of %s", user.username, subject, issuer)
+            except IntegrityError:
+                # the other tab linked it first: carry on with its account
+                identity = (
+                    Identity.objects.select_for_update()
+                    .select_related("user")
+                    .get(issuer=issuer, subject=subject)
+                )
         user = identity.user
         if user.is_staff or user.is_superuser:
             return SignIn(None, Refusal.ADMIN_ACCOUNT)

@@ -22,22 +22,29 @@ from tests.sso.conftest import CLIENT_ID, forms, links
 User = get_user_model()
 
 
-@pytest.fixture
-def o2c(live_server, settings, identity_provider):
-    """o2c's live server with single sign-on on, configured the way the environment would."""
+@pytest.fixture(params=["discovery"])
+def o2c(request, live_server, settings, identity_provider):
+    """o2c's live server with single sign-on on, configured the way the environment would: from
+    the issuer's discovery document, or (param "explicit") from endpoints given one by one."""
     secret = secrets.token_urlsafe(24)
     identity_provider.client(
         secret=secret,
         redirect_uri=f"{live_server.url}/sso/callback/",
         post_logout_redirect_uri=f"{live_server.url}/login/",
     )
-    settings.O2C_OIDC = oidc_config(
-        {
-            "O2C_OIDC_CLIENT_ID": CLIENT_ID,
-            "O2C_OIDC_CLIENT_SECRET": secret,
-            "O2C_OIDC_ISSUER": identity_provider.issuer,
+    env = {
+        "O2C_OIDC_CLIENT_ID": CLIENT_ID,
+        "O2C_OIDC_CLIENT_SECRET": secret,
+        "O2C_OIDC_ISSUER": identity_provider.issuer,
+    }
+    if request.param == "explicit":
+        env |= {
+            "O2C_OIDC_AUTHORIZATION_ENDPOINT": f"{identity_provider.issuer}/authorize",
+            "O2C_OIDC_TOKEN_ENDPOINT": f"{identity_provider.issuer}/token",
+            "O2C_OIDC_JWKS_URI": f"{identity_provider.issuer}/jwks",
+            "O2C_OIDC_USERINFO_ENDPOINT": f"{identity_provider.issuer}/userinfo",
         }
-    )
+    settings.O2C_OIDC = oidc_config(env)
     GroupMapping.objects.create(idp_group="o2c-customer-service", role=Role.CUSTOMER_SERVICE)
     GroupMapping.objects.create(idp_group="o2c-collections", role=Role.COLLECTIONS)
     GroupMapping.objects.create(idp_group="region-west", territory="WEST")
@@ -130,6 +137,7 @@ def test_groups_give_roles_and_territory_and_follow_the_provider(o2c, identity_p
         assert User.objects.filter(email="alice@example.com").count() == 1
 
 
+@pytest.mark.parametrize("o2c", ["discovery", "explicit"], indirect=True)
 def test_a_person_whose_groups_map_to_nothing_gets_the_no_access_page(o2c, identity_provider):
     # given bob, whose only group o2c does not map
     identity_provider.person("bob", groups=["all-staff"], email="bob@example.com")

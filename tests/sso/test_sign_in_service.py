@@ -79,7 +79,7 @@ def test_groups_the_provider_drops_take_back_only_what_sso_granted(mappings):
 def test_a_role_the_admin_gave_before_sso_is_not_taken_by_sso(mappings):
     # given a person whose customer-service role an admin gave by hand after their first sign-in
     user = sso_sign_in(issuer=ISSUER, claims=claims(groups=["o2c-credit", "region-west"])).user
-    user.groups.add(Group.objects.get(name=Role.CUSTOMER_SERVICE))
+    user.groups.add(Group.objects.get_or_create(name=Role.CUSTOMER_SERVICE)[0])
     # when the provider starts and then stops sending the customer-service group
     sso_sign_in(issuer=ISSUER, claims=claims(groups=["o2c-credit", "o2c-cs", "region-west"]))
     sso_sign_in(issuer=ISSUER, claims=claims(groups=["o2c-credit", "region-west"]))
@@ -175,3 +175,23 @@ def test_a_taken_username_gets_a_suffix_and_claims_without_sub_are_refused(mappi
     make_user("dana", Role.FINANCE, email="someone-else@example.com")
     assert sso_sign_in(issuer=ISSUER, claims=claims()).user.username == "dana-2"
     assert sso_sign_in(issuer=ISSUER, claims={"groups": ["o2c-cs"]}).refusal == Refusal.BAD_CLAIMS
+
+
+def test_a_first_sign_in_that_loses_the_race_uses_the_account_linked_first(mappings, monkeypatch):
+    # given another request links the same subject while this one is creating its account
+    from sso import services
+
+    first = sso_sign_in(issuer=ISSUER, claims=claims()).user
+    real_filter = services.Identity.objects.filter
+    calls = {"n": 0}
+
+    def not_found_once(*args, **kwargs):
+        calls["n"] += 1
+        queryset = real_filter(*args, **kwargs)
+        return queryset.none() if calls["n"] == 1 else queryset
+
+    monkeypatch.setattr(services.Identity.objects, "filter", not_found_once)
+    # when this one tries to create the identity too
+    result = sso_sign_in(issuer=ISSUER, claims=claims())
+    # then it signs in as the account linked first, and no second identity exists
+    assert result.user == first and Identity.objects.count() == 1
