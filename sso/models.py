@@ -37,14 +37,17 @@ class GroupMapping(models.Model):
             models.CheckConstraint(
                 condition=~Q(role="", territory="", every_territory=False),
                 name="sso_mapping_grants_something",
+                violation_error_message="Give the group a role, a territory or every territory.",
             ),
             models.CheckConstraint(
                 condition=Q(territory="") | Q(every_territory=False),
                 name="sso_mapping_territory_or_every",
+                violation_error_message="Choose a territory or every territory, not both.",
             ),
             models.UniqueConstraint(
                 fields=["idp_group", "role", "territory", "every_territory"],
                 name="sso_mapping_unique",
+                violation_error_message="This group already has this row.",
             ),
         ]
 

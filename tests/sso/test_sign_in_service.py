@@ -195,3 +195,16 @@ def test_a_first_sign_in_that_loses_the_race_uses_the_account_linked_first(mappi
     result = sso_sign_in(issuer=ISSUER, claims=claims())
     # then it signs in as the account linked first, and no second identity exists
     assert result.user == first and Identity.objects.count() == 1
+
+
+def test_the_admin_form_refuses_a_row_that_grants_nothing_or_both_territories(admin_client):
+    # when an administrator saves a row with nothing, or with a territory and every territory
+    empty = admin_client.post("/admin/sso/groupmapping/add/", {"idp_group": "o2c-x"})
+    both = admin_client.post(
+        "/admin/sso/groupmapping/add/",
+        {"idp_group": "o2c-x", "territory": "WEST", "every_territory": "on"},
+    )
+    # then each is refused, saying what to do, and nothing is saved
+    assert "Give the group a role, a territory or every territory." in empty.content.decode()
+    assert "Choose a territory or every territory, not both." in both.content.decode()
+    assert not GroupMapping.objects.exists()
