@@ -2,6 +2,7 @@
 and callback of the OpenID Connect flow; sign-out that ends the provider's session on request."""
 
 import logging
+from urllib.parse import urlencode
 
 import requests
 from authlib.common.errors import AuthlibBaseError
@@ -38,7 +39,7 @@ class SignInView(auth_views.LoginView):
         if enabled():
             url = reverse("sso-login")
             target = self.get_redirect_url()
-            context["sso_login_url"] = f"{url}?next={target}" if target else url
+            context["sso_login_url"] = f"{url}?{urlencode({'next': target})}" if target else url
             context["local_login_limited"] = bool(settings.O2C_LOCAL_LOGIN_USERS)
         return context
 

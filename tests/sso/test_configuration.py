@@ -105,9 +105,10 @@ def sso_on(settings):
 
 @pytest.mark.django_db
 def test_on_the_login_page_offers_the_company_account_beside_the_form(client, sso_on):
-    page = client.get("/login/?next=/orders/").content.decode()
+    page = client.get("/login/?next=/orders/%3Fstate%3Don_hold%26q%3Dacme").content.decode()
     assert "Sign in with your company account" in page
-    assert 'href="/sso/login/?next=/orders/"' in page
+    # the page asked for travels whole, its own query included
+    assert 'href="/sso/login/?next=%2Forders%2F%3Fstate%3Don_hold%26q%3Dacme"' in page
     assert 'name="password"' in page
 
 
