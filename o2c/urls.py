@@ -3,13 +3,14 @@
 from csp.constants import UNSAFE_INLINE
 from csp.decorators import csp_update
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
     SpectacularSwaggerSplitView,
 )
+
+from sso import views as sso_views
 
 from . import health, metrics, saved_views, views
 
@@ -28,8 +29,10 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("", views.home, name="home"),
     path("today/", views.today, name="home-today"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # the local form, and "Sign in with your company account" when single sign-on is on (sso/)
+    path("login/", sso_views.SignInView.as_view(), name="login"),
+    path("logout/", sso_views.SignOutView.as_view(), name="logout"),
+    path("sso/", include("sso.urls")),
     path("account/preferences/", views.preferences, name="preferences"),
     path("views/", saved_views.saved_view_list, name="saved-views"),
     path("views/menu/", saved_views.saved_view_menu, name="saved-views-menu"),

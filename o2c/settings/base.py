@@ -10,7 +10,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from ..queues import broker_queues
-from .parsing import email_config
+from .parsing import email_config, oidc_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = Path(os.environ.get("O2C_DATA_DIR", BASE_DIR / "data"))
@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "integrations",
     "triage",
     "insights",
+    "sso",
 ]
 
 MIDDLEWARE = [
@@ -160,7 +161,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # before the password is even checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, limited to O2C_LOCAL_LOGIN_USERS when that is set
+    "sso.backends.LocalPasswordBackend",
+    # keeps sessions opened by single sign-on; checks no password
+    "sso.backends.SingleSignOnBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
@@ -169,6 +173,19 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+
+# --- Single sign-on (OpenID Connect, sso/) ------------------------------------------------------
+# Off, with no network used, unless O2C_OIDC_CLIENT_ID is set; then O2C_OIDC_ISSUER and
+# O2C_OIDC_CLIENT_SECRET are required (o2c/settings/parsing.py, docs/operations.md).
+O2C_OIDC = oidc_config(os.environ)
+#: Break-glass: when set, only these usernames may sign in with a local password (the others sign
+#: in with their company account). Empty: every account with a usable password may.
+O2C_LOCAL_LOGIN_USERS = env_list("O2C_LOCAL_LOGIN_USERS")
+if O2C_LOCAL_LOGIN_USERS and not O2C_OIDC:
+    raise ImproperlyConfigured(
+        "O2C_LOCAL_LOGIN_USERS limits password sign-in while single sign-on is off: nobody else "
+        "could sign in. Turn single sign-on on (O2C_OIDC_CLIENT_ID) or unset it."
+    )
 
 # Content Security Policy: scripts and styles come from this app only, never inline, never
 # another host (the API docs views widen styles alone; see o2c/urls.py).

@@ -1,4 +1,4 @@
-"""Imports point one way: insights -> triage -> integrations -> dunning -> cases -> receivables -> billing -> exceptions -> orders -> core.
+"""Imports point one way: sso -> insights -> triage -> integrations -> dunning -> cases -> receivables -> billing -> exceptions -> orders -> core.
 
 A package may import from packages to its right, never to its left; ``core`` imports no app;
 no app imports the project wiring (``o2c``, settings aside) or the demo. Every import counts,
@@ -24,6 +24,7 @@ LAYERS = (
     "integrations",
     "triage",
     "insights",
+    "sso",
 )
 #: Packages above every app: they may import any app, and no app may import them.
 ABOVE = ("o2c", "demo", "bench")

@@ -47,6 +47,10 @@ ACCESS = {
     "metrics": {"get": (PUBLIC, None)},
     "login": {"get": (PUBLIC, None), "post": (PUBLIC, {"username": "x", "password": "y"})},
     "logout": {"post": (PUBLIC, {})},
+    # single sign-on's start and callback: anyone (the state, not a role, guards the callback);
+    # off in these settings, where both answer 404 to everyone (tests/sso signs in for real)
+    "sso-login": {"get": (PUBLIC, None)},
+    "sso-callback": {"get": (PUBLIC, None)},
     # a person's own time zone: anyone signed in, role or not
     "preferences": {
         "get": (AUTHENTICATED, None),
@@ -642,6 +646,8 @@ def _verdict(name: str, response) -> str:
         return "allowed"  # logging out ends on the login page
     if response.status_code == 302 and "/login/" in location:
         return "login"
+    if name.startswith("sso-") and response.status_code == 404:
+        return "allowed"  # single sign-on is off: the same 404 for everyone, signed in or not
     if response.status_code in (401, 403, 404):
         return "refused"
     if response.status_code == 405:
