@@ -120,6 +120,10 @@ def read_by_production() -> set[str]:
     names = set(required_by_production())
     for source in ENV_SOURCES:
         names |= set(_READS.findall((ROOT / source).read_text()))
+    # single sign-on reads its variables from the environment mapping it is given
+    names |= set(
+        re.findall(r'"(O2C_OIDC_[A-Z_]+)"', (ROOT / "o2c/settings/parsing.py").read_text())
+    )
     return names
 
 
