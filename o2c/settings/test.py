@@ -25,7 +25,7 @@ STORAGES = {
 
 # A queue of this run's own, so a shared Redis never hands this run's tasks to another run's
 # worker (or stale tasks to ours). Worker processes started by tests inherit it via the env.
-# (a prefix for all six: o2c/queues.py)
+# (a prefix for every queue: o2c/queues.py)
 O2C_QUEUE_PREFIX = os.environ.get("O2C_QUEUE_PREFIX") or f"o2c-test-{os.getpid()}-"
 CELERY_TASK_DEFAULT_QUEUE = f"{O2C_QUEUE_PREFIX}default"
 CELERY_TASK_QUEUES = broker_queues(O2C_QUEUE_PREFIX)

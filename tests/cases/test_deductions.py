@@ -186,8 +186,9 @@ def test_an_invalid_deduction_leaves_the_amount_owed_and_says_what_the_customer_
 
 
 def test_an_invalid_deduction_is_mailed_to_the_collections_contact(
-    invoice, cash_user, pricing_user, mailoutbox, django_capture_on_commit_callbacks
-):
+    invoice, cash_user, pricing_user, mailoutbox, django_capture_on_commit_callbacks,
+    send_deliveries,
+):  # fmt: skip
     CollectionContact.objects.create(customer=invoice.customer, email="ap@customer.example")
     _pay_short(invoice, Decimal("7.00"), "PRC", cash_user)
     case = Case.objects.get()
@@ -200,6 +201,7 @@ def test_an_invalid_deduction_is_mailed_to_the_collections_contact(
             root_cause=RootCause.CUSTOMER_ERROR,
             note="Promotion ended on 1 November",
         )
+    assert send_deliveries() == ["sent"]
     (mail,) = mailoutbox
     assert mail.to == ["ap@customer.example"]
     assert mail.subject == f"Deduction on {invoice.number} not accepted"
