@@ -30,6 +30,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/preferences/", views.preferences, name="preferences"),
+    path("account/notices/", views.notice_preferences, name="notice-preferences"),
     path("views/", saved_views.saved_view_list, name="saved-views"),
     path("views/menu/", saved_views.saved_view_menu, name="saved-views-menu"),
     path("views/save/", saved_views.saved_view_save_submit, name="saved-view-save"),

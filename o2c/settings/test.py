@@ -17,7 +17,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so a real celery worker process can open the same test database.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
 
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# locmem (mail.outbox); a worker started by a delivery test is given a failing one instead.
+EMAIL_BACKEND = os.environ.get(
+    "O2C_TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend"
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
