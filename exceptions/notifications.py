@@ -19,6 +19,9 @@ from core.timezones import default_zone, zone_named
 
 from .models import Hold, Notification
 
+#: How far back a digest looks for notices no digest listed yet (a person who just chose the
+#: digest gets the past week's, not years of them).
+DIGEST_REACH = timedelta(days=7)
 #: The subject of a notice's mail: the product's tag and the start of the message.
 SUBJECT = "[o2c] {}"
 
@@ -88,8 +91,9 @@ def _digest_body(notices: list[Notification], name: str, zone) -> str:
 def notices_digest(*, now=None) -> int:
     """Beat task body (hourly): each person who chose the digest for some kind, once it is
     O2C_DIGEST_HOUR or later in their own time zone, gets one mail listing their unread notices
-    of those kinds since their previous digest. Once a day: the digest's key is the person and
-    their local date, so another run that day writes and sends nothing. Returns mails written."""
+    of those kinds that no digest listed yet (of the last week). Once a day: the digest's key is
+    the person and their local date, so another run that day writes and sends nothing. Returns
+    mails written."""
     now = now or timezone.now()
     kinds: dict[int, list[str]] = defaultdict(list)
     for user_id, kind in NoticePreference.objects.filter(mode=NoticeMode.DIGEST).values_list(
@@ -106,22 +110,15 @@ def notices_digest(*, now=None) -> int:
         key = f"digest:{person.pk}:{local.date().isoformat()}"
         if Delivery.objects.filter(key=key).exists():
             continue
-        previous = (
-            Delivery.objects.filter(user=person, kind="digest")
-            .order_by("-created_at")
-            .values_list("created_at", flat=True)
-            .first()
+        unlisted = Notification.objects.filter(
+            user=person,
+            read_at=None,
+            digested_at=None,
+            kind__in=kinds[person.pk],
+            created_at__gt=now - DIGEST_REACH,
+            created_at__lte=now,
         )
-        since = previous or now - timedelta(days=1)
-        notices = list(
-            Notification.objects.filter(
-                user=person,
-                read_at=None,
-                kind__in=kinds[person.pk],
-                created_at__gt=since,
-                created_at__lte=now,
-            ).order_by("created_at")[:200]
-        )
+        notices = list(unlisted.order_by("created_at")[:200])
         if not notices:
             continue
         with transaction.atomic():
@@ -135,5 +132,8 @@ def notices_digest(*, now=None) -> int:
                 kind="digest",
                 user=person,
             )
-        written += delivery is not None
+            if delivery is not None:
+                # in the digest's transaction: listed once, even if a later run finds them unread
+                Notification.objects.filter(pk__in=[n.pk for n in notices]).update(digested_at=now)
+                written += 1
     return written

@@ -38,5 +38,10 @@ class Migration(migrations.Migration):
             name='kind',
             field=models.CharField(blank=True, max_length=20),
         ),
+        migrations.AddField(
+            model_name='notification',
+            name='digested_at',
+            field=models.DateTimeField(blank=True, null=True),
+        ),
         migrations.RunPython(schedule, unschedule),
     ]

@@ -292,6 +292,8 @@ class Notification(models.Model):
     message = models.CharField(max_length=300)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
+    #: when a daily digest listed it: a notice is in one digest at most
+    digested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
