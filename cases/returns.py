@@ -16,6 +16,7 @@ from billing.services import credit_memo_create, credit_memo_tier
 from billing.services.numbering import save_with_next_number
 from core.audit import save_audited
 from core.errors import ApplicationError, Conflict, PermissionDenied, require_reason
+from core.models import NoticeKind
 from core.money import ZERO, round_money
 from core.roles import Role, UserLike, get_system_user, has_role, is_system_user, user_roles
 from orders.selectors import territories_for
@@ -325,6 +326,7 @@ def return_approve(*, actor, rma_id: int, reason: str) -> ReturnAuthorisation:
         rma.first_approver = actor
         return _save(rma, actor, f"First approval by {actor.get_username()}: {reason}")
     rma._change_reason = reason
+    _tell_authoriser(rma, actor, "approved: its credit is issued", reason)
     return _issue_credit(rma, actor=actor, approved_by=actor)
 
 
@@ -336,7 +338,22 @@ def return_refuse(*, actor, rma_id: int, reason: str) -> ReturnAuthorisation:
     rma.refuse(by=actor, at=timezone.now(), why=reason)
     _save(rma, actor, f"Refused by {actor.get_username()}")
     _tell_refused(rma)
+    _tell_authoriser(rma, actor, "refused", reason)
     return rma
+
+
+def _tell_authoriser(rma: ReturnAuthorisation, actor, outcome: str, reason: str) -> None:
+    """Maker-checker: the person who authorised the return hears finance's decision on its
+    credit."""
+    from exceptions.notifications import notify_people
+
+    notify_people(
+        [rma.authorised_by],
+        f"The credit for return {rma.number} you authorised was {outcome} by "
+        f"{actor.get_username()}: {reason}",
+        kind=NoticeKind.APPROVAL,
+        actor=actor,
+    )
 
 
 def _tell_refused(rma: ReturnAuthorisation) -> None:

@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -15,6 +16,7 @@ from billing.services import credit_memo_create, credit_memo_tier
 from core.audit import save_audited
 from core.errors import ApplicationError, Conflict, PermissionDenied, require_reason
 from core.mentions import mentioned_colleagues
+from core.models import NoticeKind
 from core.money import ZERO, round_money
 from core.roles import Role, get_system_user, has_role, is_model_user, is_system_user
 from core.uploads import check_upload
@@ -277,7 +279,28 @@ def _route(case: Case, *, actor, reason_code: str, note: str) -> Case:
         conflict=_CONFLICT,
     )
     _note(case, actor, f"Routed from {was} to {reason.name}: {note}", now)
+    _tell(
+        _queue_people(case),
+        f"{case.get_kind_display()} {case.pk} ({case.amount:,.2f} {case.currency} on "
+        f"{case.invoice.number}) was routed to {case.get_queue_display().lower()} by "
+        f"{_who(actor)}: {note}",
+        kind=NoticeKind.ASSIGNMENT,
+        actor=actor,
+    )
     return case
+
+
+def _queue_people(case: Case) -> list:
+    """Who owns a case routed to its queue: the active people of the queue's role who may open
+    it (their territories)."""
+    people = get_user_model().objects.filter(groups__name=case.queue, is_active=True)
+    return [p for p in people if cases_for_user(p).filter(pk=case.pk).exists()]
+
+
+def _tell(people: list, message: str, *, kind: str, actor) -> None:
+    from exceptions.notifications import notify_people
+
+    notify_people(people, message, kind=kind, actor=actor)
 
 
 def _who(user) -> str:
@@ -331,7 +354,12 @@ def case_note_add(*, actor, case_id: int, text: str) -> CaseNote:
     note = _note(case, actor, text)
     if people:
         excerpt = text if len(text) <= 160 else f"{text[:157]}..."
-        notify_people(people, f"{_who(actor)} mentioned you on case {case.pk}: {excerpt}")
+        notify_people(
+            people,
+            f"{_who(actor)} mentioned you on case {case.pk}: {excerpt}",
+            kind=NoticeKind.MENTION,
+            actor=actor,
+        )
     note.told = people
     return note
 
@@ -622,8 +650,10 @@ def case_credit_approve(*, actor, case_id: int, reason: str) -> Case:
             f"{Decimal(proposal['credit']):,.2f} {case.currency} (tier 2) needs a second "
             "approver.",
         )
+        _tell_proposer(case, actor, "had its first of two approvals", reason)
         return case
     _note(case, actor, f"Credit approved by {actor.get_username()}: {reason}")
+    _tell_proposer(case, actor, "was approved", reason)
     return _credit(
         case,
         actor=actor,
@@ -649,7 +679,19 @@ def case_credit_reject(*, actor, case_id: int, reason: str) -> Case:
         case, actor=actor, reason=f"Credit rejected by {actor.get_username()}", conflict=_CONFLICT
     )
     _note(case, actor, f"Credit rejected by {actor.get_username()}: {reason}")
+    _tell_proposer(case, actor, "was rejected; the case is back with you", reason)
     return case
+
+
+def _tell_proposer(case: Case, actor, outcome: str, reason: str) -> None:
+    """Maker-checker: the person who agreed a credit hears what the approver decided."""
+    _tell(
+        [case.proposed_by],
+        f"The credit you agreed on {case.get_kind_display().lower()} {case.pk} ({case.invoice.number}) "
+        f"{outcome} by {_who(actor)}: {reason}",
+        kind=NoticeKind.APPROVAL,
+        actor=actor,
+    )
 
 
 def cases_escalate_overdue(*, now=None) -> int:
@@ -688,6 +730,13 @@ def cases_escalate_overdue(*, now=None) -> int:
                 case, actor=system, reason=f"Escalated to level {level}", conflict=_CONFLICT
             )
             _note(case, system, message, now)
-            notify_users(Role.MANAGER, message)
+            # the managers, and whoever has the case (an escalation concerns them first)
+            notify_users(
+                Role.MANAGER,
+                message,
+                kind=NoticeKind.ESCALATION,
+                actor=system,
+                also=[case.claimed_by] if case.claimed_by_id else [],
+            )
             escalated += 1
     return escalated

@@ -1,11 +1,12 @@
-"""Admin pieces every app shares (this module imports no app), and the admin of people's
-preferences."""
+"""Admin pieces every app shares (this module imports no app), the admin of people's
+preferences, and the deliveries of mail and chat (failed ones can be sent again)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import UserPreference
+from .deliveries import deliveries_retry
+from .models import Delivery, DeliveryStatus, NoticePreference, UserPreference
 
 
 class ReadOnlyAdminMixin:
@@ -43,3 +44,31 @@ class UserPreferenceAdmin(HistoryAdmin):
     list_display = ("user", "time_zone")
     search_fields = ("user__username", "user__first_name", "user__last_name")
     autocomplete_fields = ("user",)
+
+
+@admin.register(NoticePreference)
+class NoticePreferenceAdmin(HistoryAdmin):
+    list_display = ("user", "kind", "mode")
+    list_filter = ("kind", "mode")
+    search_fields = ("user__username", "user__first_name", "user__last_name")
+    autocomplete_fields = ("user",)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every mail and chat message and how its sending went; a failed one also raised an
+    integration alert. Read-only: a delivery changes only by being sent (or sent again)."""
+
+    list_display = (
+        "created_at", "channel", "address", "kind", "subject", "status", "attempts", "sent_at"
+    )  # fmt: skip
+    list_filter = ("status", "channel", "kind")
+    search_fields = ("address", "subject")
+    date_hierarchy = "created_at"
+    actions = ["send_again"]
+
+    @admin.action(description="Send the selected failed deliveries again")
+    def send_again(self, request, queryset) -> None:
+        failed = list(queryset.filter(status=DeliveryStatus.FAILED).values_list("pk", flat=True))
+        count = deliveries_retry(delivery_ids=failed)
+        self.message_user(request, f"{count} failed deliveries queued again.", messages.SUCCESS)

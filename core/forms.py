@@ -1,8 +1,11 @@
 """The form every desk action shares (a reason, required and trimmed, for the history row), a
-person's preferences, and a saved view of a list."""
+person's preferences (time zone, and how each kind of notice reaches them), and a saved view of a
+list."""
 
 from django import forms
 from timezone_field import TimeZoneFormField
+
+from .models import NoticeKind, NoticeMode
 
 
 class ActionForm(forms.Form):
@@ -42,3 +45,20 @@ class SavedViewForm(forms.Form):
     query = forms.CharField(max_length=2000, required=False, widget=forms.HiddenInput)
     shared_role = forms.CharField(max_length=24, required=False, label="Share with")
     is_default = forms.BooleanField(required=False, label="Open this list with it")
+
+
+class NoticePreferencesForm(forms.Form):
+    """One choice per kind of notice: email at once, a daily digest, in the app only, or off."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for kind in NoticeKind:
+            self.fields[kind.value] = forms.ChoiceField(
+                label=kind.label,
+                choices=NoticeMode.choices,
+                error_messages={
+                    "required": f"Choose how “{kind.label}” should reach you.",
+                    "invalid_choice": "“%(value)s” is not a way notices can reach you; choose "
+                    "one from the list.",
+                },
+            )

@@ -1,6 +1,7 @@
 """What a user prefers about how the desk reads to them: the time zone every page and CSV shows
 times in (a user without a row reads times in ``O2C_DEFAULT_TIME_ZONE``), the list filters they
-saved under a name, and when they last opened their home page."""
+saved under a name, when they last opened their home page and how each kind of notice reaches
+them; and the deliveries of mail and chat messages, kept until sent."""
 
 from django.conf import settings
 from django.db import models
@@ -68,3 +69,92 @@ class HomeVisit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.seen_at:%Y-%m-%d %H:%M}"
+
+
+class NoticeKind(models.TextChoices):
+    """What a notice is about: each person chooses, per kind, how it reaches them."""
+
+    ESCALATION = "escalation", "Escalations of work I hold or oversee"
+    ASSIGNMENT = "assignment", "Work routed or assigned to me"
+    APPROVAL = "approval", "Decisions on what I sent for approval"
+    MENTION = "mention", "Notes that mention me"
+    LATE_SHIPMENT = "late_shipment", "Orders likely to ship late"
+    MODEL = "model", "Models changing mode"
+
+
+class NoticeMode(models.TextChoices):
+    EMAIL = "email", "Email at once, and in the app"  # the default: nobody misses a notice
+    DIGEST = "digest", "In the app, and once a day in an email digest"
+    IN_APP = "in_app", "In the app only"
+    OFF = "off", "Off"
+
+
+class NoticePreference(models.Model):
+    """How one person wants one kind of notice; a kind without a row is ``NoticeMode.EMAIL``."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notice_preferences"
+    )
+    kind = models.CharField(max_length=20, choices=NoticeKind)
+    mode = models.CharField(max_length=10, choices=NoticeMode, default=NoticeMode.EMAIL)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="core_notice_preference_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.kind}: {self.mode}"
+
+
+class DeliveryChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    CHAT = "chat", "Chat"  # an apprise URL of O2C_CHAT_URLS (Slack, Teams, ...)
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"  # written; waiting for its task, or for a retry
+    SENT = "sent", "Sent"  # the mail server or chat service accepted it
+    FAILED = "failed", "Failed"  # every attempt failed: an integration alert says so
+
+
+class Delivery(models.Model):
+    """One message to one address over one channel, written in the transaction that caused it and
+    sent by a Celery task after commit (core/deliveries.py). Not audited: the row is its own
+    record (attempts, last error, when sent), and it changes only through the send task."""
+
+    channel = models.CharField(max_length=8, choices=DeliveryChannel)
+    #: an email address, or for chat the channel's id (never its URL, which carries a secret)
+    address = models.CharField(max_length=254)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+        help_text="The person it is for; empty for a customer's letter or a chat channel.",
+    )
+    kind = models.CharField(max_length=20, blank=True, help_text="The notice kind, or 'digest'.")
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    #: makes a delivery that must exist once (a user's digest of a day) idempotent to create
+    key = models.CharField(max_length=120, null=True, blank=True, unique=True)
+    status = models.CharField(max_length=8, choices=DeliveryStatus, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    #: when the next attempt is due; the sweep re-enqueues a pending row long past it
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="core_delivery_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} to {self.address}: {self.subject}"

@@ -6,14 +6,13 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Case, Count, F, Min, Q, Sum, When
 from django.utils import timezone
 
 from billing.models import Invoice
 from billing.models.invoice import RECEIVABLE_STATES
+from core.deliveries import deliveries_enqueue, mail_enqueue, mail_message
 from core.errors import ApplicationError, Conflict
 from core.money import ZERO
 from core.pgcopy import copy_history
@@ -279,7 +278,11 @@ def dunning_run(*, today: date | None = None) -> dict:
                     at=now,
                     reason=f"Dunning step {step.name}",
                 )
-                mails.append((f"{step.name}: {customer.name}", text, contact.email))
+                mails.append(
+                    mail_message(
+                        to=contact.email, subject=f"{step.name}: {customer.name}", body=text
+                    )
+                )
                 outcome = f"reminder sent to {contact.email}"
                 counts["reminders"] += 1
             else:
@@ -312,11 +315,8 @@ def dunning_run(*, today: date | None = None) -> dict:
                 )
         DunningEvent.objects.bulk_create(events, ignore_conflicts=True)
         counts["invoices"] += len(events)
-    if mails:
-        sender = settings.DEFAULT_FROM_EMAIL
-        transaction.on_commit(
-            lambda: [send_mail(s, body, sender, [to], fail_silently=True) for s, body, to in mails]
-        )
+    # Letters are deliveries written with the run: sent after commit, retried, never dropped.
+    deliveries_enqueue(mails)
     counts |= promises_review(today=today)
     counts |= accounts_refresh(today=today, actor=actor)
     return counts
@@ -446,9 +446,8 @@ def customer_notify(*, customer_id: int, subject: str, text: str, actor=None) ->
             at=now,
             reason=subject,
         )
-        sender, to = settings.DEFAULT_FROM_EMAIL, contact.email
-        transaction.on_commit(lambda: send_mail(subject, text, sender, [to], fail_silently=True))
-        return f"mailed to {to}"
+        mail_enqueue(to=contact.email, subject=subject, body=text)
+        return f"mailed to {contact.email}"
     task = CollectionTask(
         customer_id=customer_id,
         kind=CollectionTask.Kind.NOTICE,

@@ -8,6 +8,7 @@ from .models import (
     Connector,
     ControlNumber,
     InboundMessage,
+    IntegrationAlert,
     Interchange,
     MissedRecord,
     OutboundMessage,
@@ -89,6 +90,15 @@ class OutboundMessageAdmin(ReadOnlyAdminMixin, HistoryAdmin):
 class WorkerHeartbeatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["hostname", "beats", "last_seen"]
     search_fields = ["hostname"]
+
+
+@admin.register(IntegrationAlert)
+class IntegrationAlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Resolved from the integration console, which names who resolved it."""
+
+    list_display = ("kind", "count", "raised_at", "last_raised_at", "resolved_at", "resolved_by")
+    list_filter = ("kind", ("resolved_at", admin.EmptyFieldListFilter))
+    search_fields = ("message",)
 
 
 @admin.register(TradingPartner)

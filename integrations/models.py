@@ -1,7 +1,8 @@
-"""Integration state: connectors and their cursors, the inbox and outbox, and worker health."""
+"""Integration state: connectors and their cursors, the inbox and outbox, worker health and alerts."""
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 from simple_history.models import HistoricalRecords
@@ -309,8 +310,46 @@ class WorkerHeartbeat(models.Model):
         return f"{self.hostname} @ {self.last_seen:%Y-%m-%d %H:%M:%S}"
 
 
+class IntegrationAlert(models.Model):
+    """Something an integration admin must look at, raised by the desk itself (a notice that could
+    not be delivered after all its tries): one open alert per kind, counting repeats, until a
+    person resolves it. Shown on the integration console and in admin."""
+
+    class Kind(models.TextChoices):
+        DELIVERY_FAILED = "delivery_failed", "Notice not delivered"
+
+    kind = models.CharField(max_length=32, choices=Kind)
+    message = models.CharField(max_length=500, help_text="The latest occurrence, readable.")
+    count = models.PositiveIntegerField(default=1, help_text="Occurrences while open.")
+    raised_at = models.DateTimeField()
+    last_raised_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-last_raised_at"]
+        constraints = [
+            # at most one open alert of a kind: a second failure counts on it
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="integration_alert_open_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ×{self.count}: {self.message}"
+
+
 __all__ = [
     "Connector",
+    "IntegrationAlert",
     "InboundMessage",
     "InboundState",
     "MissedRecord",

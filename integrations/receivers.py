@@ -3,13 +3,15 @@ outbox, written in the very transaction that makes them; a release waits for any
 shipping, an order cancelled or held again after release is withdrawn from the WMS, a released
 ERP-rejection hold resends, and cash applied, reversed or written off is told to the ERP. An
 EDI partner's order gets its 855 when decided, each shipment its 856 and each invoice and credit
-memo its 810 (``edi.outbound``)."""
+memo its 810 (``edi.outbound``). A notice that could not be delivered raises an integration
+alert."""
 
 from django.contrib.auth import get_user_model
 from django.dispatch import receiver
 
 from billing.signals import credit_memo_issued, invoice_released, shipment_recorded
 from cases.signals import return_authorised
+from core.deliveries import delivery_failed
 from core.roles import get_system_user
 from exceptions.signals import hold_closed, hold_released
 from orders.extensions import blocking_reasons
@@ -24,12 +26,14 @@ from receivables.signals import (
 )
 
 from .edi import outbound as edi
+from .models import IntegrationAlert
 from .services import (
     outbox_enqueue_credit_memo,
     outbox_enqueue_invoice,
     outbox_enqueue_release,
     outbox_resend_invoices,
 )
+from .services.alerts import alert_raise
 from .services.outbox import (
     outbox_enqueue_cancel,
     outbox_enqueue_cash_application,
@@ -121,3 +125,15 @@ def cash_reversal_to_erp(sender, application, **kwargs) -> None:
 @receiver(write_off_applied, dispatch_uid="integrations.write_off_to_erp")
 def write_off_to_erp(sender, write_off, **kwargs) -> None:
     outbox_enqueue_write_off(write_off=write_off)
+
+
+@receiver(delivery_failed)
+def alert_on_failed_delivery(sender, delivery, **kwargs) -> None:
+    """In the transaction that marks it failed: the alert and the failure commit together."""
+    alert_raise(
+        kind=IntegrationAlert.Kind.DELIVERY_FAILED,
+        message=(
+            f"{delivery.get_channel_display()} to {delivery.address} (“{delivery.subject}”) not "
+            f"delivered after {delivery.attempts} tries: {delivery.last_error}"
+        ),
+    )

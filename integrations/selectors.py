@@ -21,6 +21,7 @@ from .models import (
     Document,
     InboundMessage,
     InboundState,
+    IntegrationAlert,
     Interchange,
     OutboundMessage,
     OutboundState,
@@ -207,6 +208,11 @@ def message_history(message: InboundMessage | OutboundMessage, *, limit: int = 2
             :limit
         ]
     )
+
+
+def open_alerts() -> list:
+    """The integration alerts nobody has resolved yet (at most one per kind)."""
+    return list(IntegrationAlert.objects.filter(resolved_at=None).order_by("-last_raised_at"))
 
 
 def outbox_dead_count() -> int:

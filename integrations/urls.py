@@ -8,6 +8,7 @@ app_name = "integrations"
 
 urlpatterns = [
     path("", views.console, name="console"),
+    path("alerts/<int:alert_id>/resolve/", views.alert_resolve_view, name="alert_resolve"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/replay/", views.replay, name="replay"),
     path("inbox/<int:message_id>/", views.inbox_message, name="inbox_message"),

@@ -1,5 +1,5 @@
 """The integration console (HTMX): stream health, the inbox and outbox browsers with a page per
-message, dead letters with replay, pause/resume and "sync now" with live progress, and the EDI
+message, dead letters with replay, open alerts to resolve, pause/resume and "sync now" with live progress, and the EDI
 interchanges with a readable view of each set. For integration admins and managers."""
 
 from django.conf import settings
@@ -18,6 +18,7 @@ from .edi import x12
 from .edi.dictionary import readable
 from .models import AckState, Connector, InboundState, Interchange, OutboundState
 from .services import inbox_replay
+from .services.alerts import alert_resolve
 from .services.outbox import TOPICS, outbox_replay
 from .services.schedule import connector_set_enabled, connector_sync_now
 
@@ -37,7 +38,17 @@ def console(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         return render(request, "integrations/console.html#health", context)
     context["outbox_dead"] = selectors.outbox_dead_count()
+    context["alerts"] = selectors.open_alerts()
     return render(request, "integrations/console.html", context)
+
+
+@login_required
+@require_POST
+@console_required
+def alert_resolve_view(request: HttpRequest, alert_id: int) -> HttpResponse:
+    alert = alert_resolve(alert_id=alert_id, actor=request.user)
+    messages.success(request, f"Alert resolved: {alert.get_kind_display()}.")
+    return redirect("integrations:console")
 
 
 @login_required

@@ -8,8 +8,10 @@ from kombu import Queue
 #: ingest: pulls, message processing and reconciliations with the sources (long, bursty);
 #: billing: invoices and the shipments that make them; outbox: postings to the ERP;
 #: receivables: cash, AR reconciliation and collections; kpis: slices and model training
-#: (nightly, read everything); default: short scans on the beat and the worker heartbeat.
-QUEUES = ("ingest", "billing", "outbox", "receivables", "kpis", "default")
+#: (nightly, read everything); notify: mail and chat messages (an SMTP or chat outage retries for
+#: an hour and must not hold up the ERP's postings, nor a posting backlog the escalation mail);
+#: default: short scans on the beat and the worker heartbeat.
+QUEUES = ("ingest", "billing", "outbox", "receivables", "kpis", "notify", "default")
 
 ROUTES = {
     "integrations.tasks.connector_sync_all": "ingest",
@@ -30,6 +32,9 @@ ROUTES = {
     "triage.tasks.triage_train_task": "kpis",
     # scoring reorders the open queues every two minutes: not behind a nightly rebuild
     "triage.tasks.triage_score_task": "default",
+    "core.tasks.delivery_send_task": "notify",
+    "core.tasks.deliveries_sweep_task": "notify",
+    "exceptions.tasks.notices_digest_task": "notify",
     "integrations.tasks.worker_heartbeat": "default",
     "exceptions.tasks.holds_escalate_overdue": "default",
     "cases.tasks.cases_escalate_overdue": "default",

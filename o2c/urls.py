@@ -34,6 +34,7 @@ urlpatterns = [
     path("logout/", sso_views.SignOutView.as_view(), name="logout"),
     path("sso/", include("sso.urls")),
     path("account/preferences/", views.preferences, name="preferences"),
+    path("account/notices/", views.notice_preferences, name="notice-preferences"),
     path("views/", saved_views.saved_view_list, name="saved-views"),
     path("views/menu/", saved_views.saved_view_menu, name="saved-views-menu"),
     path("views/save/", saved_views.saved_view_save_submit, name="saved-view-save"),

@@ -1,6 +1,7 @@
-"""The home page, the one page that draws on every app, and a person's preferences: both live in
-the project package. What the home page shows is read in ``o2c.home``."""
+"""The home page, the one page that draws on every app, and a person's preferences (time zone and
+notices): both live in the project package. What the home page shows is read in ``o2c.home``."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -8,7 +9,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from core.forms import PreferencesForm
+from core.forms import NoticePreferencesForm, PreferencesForm
+from core.notices import notice_preferences_for, notice_preferences_set
 from core.roles import user_roles
 from core.timezones import default_zone, user_time_zone_set
 from core.visits import home_visit_record
@@ -56,3 +58,24 @@ def preferences(request: HttpRequest) -> HttpResponse:
         {"form": form, "default_zone": default_zone().key},
         status=400 if form.is_bound else 200,
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notice_preferences(request: HttpRequest) -> HttpResponse:
+    """How each kind of notice reaches the signed-in person. Only their own preferences: no user
+    is named in the request. A refused choice changes nothing."""
+    if request.method == "POST":
+        form = NoticePreferencesForm(request.POST)
+        if form.is_valid():
+            changed = notice_preferences_set(actor=request.user, modes=form.cleaned_data)
+            messages.success(request, f"Notice preferences saved ({changed} changed).")
+            if not request.htmx:
+                return redirect("notice-preferences")
+            form = NoticePreferencesForm(initial=notice_preferences_for(user=request.user))
+    else:
+        form = NoticePreferencesForm(initial=notice_preferences_for(user=request.user))
+    refused = form.is_bound and not form.is_valid()
+    template = "account/notices.html#notice-form" if request.htmx else "account/notices.html"
+    context = {"form": form, "digest_hour": settings.O2C_DIGEST_HOUR}
+    return render(request, template, context, status=400 if refused else 200)

@@ -35,7 +35,7 @@ $BIN/python manage.py seed_edi_partner || true
 $BIN/celery -A o2c worker --loglevel=info --concurrency=1 --queues=ingest,kpis \
   --hostname="o2c-ingest@%h" &
 pids+=($!)
-$BIN/celery -A o2c worker --loglevel=info --concurrency=2 --queues=billing,outbox,receivables,default \
+$BIN/celery -A o2c worker --loglevel=info --concurrency=2 --queues=billing,outbox,receivables,notify,default \
   --hostname="o2c-worker@%h" &
 pids+=($!)
 $BIN/celery -A o2c beat --loglevel=info --schedule=data/celerybeat-schedule &

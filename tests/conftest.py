@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.fixtures.processes",
     "tests.fixtures.billing",
     "tests.fixtures.insights",
+    "tests.fixtures.deliveries",
 ]
 
 REQUIRE_SERVICES = os.environ.get("O2C_REQUIRE_SERVICES") == "1"

@@ -25,6 +25,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from core.errors import ApplicationError
+from core.models import NoticeKind
 from core.roles import Role, get_system_user, model_user
 from exceptions.models import ACTIVE_STATES, Hold, HoldState
 from exceptions.notifications import notify_users
@@ -273,7 +274,7 @@ def precision_watch(model: TriageModel) -> bool:
         locked._history_user = get_system_user()
         locked._change_reason = why
         locked.save(update_fields=["mode"])
-        notify_users(Role.MANAGER, why)
+        notify_users(Role.MANAGER, why, kind=NoticeKind.MODEL)
     model.mode = Mode.SUGGEST
     logger.warning(why)
     return True

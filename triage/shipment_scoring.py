@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.models import NoticeKind
 from core.roles import Role
 from exceptions.notifications import notify_people
 from orders.models import Order, OrderState
@@ -114,7 +115,7 @@ def _queue(late: list[tuple], by: str) -> int:
         for person in owners.get(territory) or owners[None]:
             told.setdefault(person.pk, (person, []))[1].append((requested, number, text))
     for person, orders in told.values():
-        notify_people([person], _notice(orders))
+        notify_people([person], _notice(orders), kind=NoticeKind.LATE_SHIPMENT)
     return opened
 
 

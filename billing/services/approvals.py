@@ -10,8 +10,10 @@ from django.utils import timezone
 from core.audit import save_audited
 from core.bulk import REFUSED, BulkPreview, PreviewRow, unseen
 from core.errors import ApplicationError, Conflict, PermissionDenied, require_reason
+from core.models import NoticeKind
 from core.money import ZERO, round_money
 from core.roles import Role, get_system_user, has_role, is_system_user
+from exceptions.notifications import notify_people
 from exceptions.services import hold_raise
 from orders.services import order_record_invoice
 
@@ -152,7 +154,15 @@ def invoice_approve(*, invoice_id: int, actor, reason: str) -> Invoice:
     if not approve_check(invoice, actor):
         invoice.approve_first(by=actor, at=timezone.now())
         return _save(invoice, actor, f"First of two approvals by {_who(actor)}: {reason}")
-    return invoice_release(invoice, actor=actor, reason=f"Approved by {_who(actor)}: {reason}")
+    invoice_release(invoice, actor=actor, reason=f"Approved by {_who(actor)}: {reason}")
+    # Maker-checker: whoever made or edited the invoice, and its first approver, hear it is out.
+    notify_people(
+        [invoice.created_by, invoice.last_edited_by, invoice.first_approver],
+        f"Invoice {invoice.number} was approved and released by {_who(actor)}: {reason}",
+        kind=NoticeKind.APPROVAL,
+        actor=actor,
+    )
+    return invoice
 
 
 def invoice_release(invoice: Invoice, *, actor, reason: str) -> Invoice:

@@ -274,8 +274,8 @@ class Hold(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
 
 
 class Notification(models.Model):
-    """An in-app message (escalations, mentions in a note); shown in the navigation until read.
-    It links to its hold, else to its order, when it has one."""
+    """An in-app notice (escalations, assignments, approvals, mentions in a note); shown in the
+    navigation until read. It links to its hold, else to its order, when it has one."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -286,9 +286,14 @@ class Notification(models.Model):
     order = models.ForeignKey(
         Order, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
     )
+    #: what it is about (core.models.NoticeKind): the person's preference for the kind decides
+    #: whether it is also mailed at once, or in their daily digest
+    kind = models.CharField(max_length=20, blank=True)
     message = models.CharField(max_length=300)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
+    #: when a daily digest listed it: a notice is in one digest at most
+    digested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

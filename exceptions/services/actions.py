@@ -11,12 +11,13 @@ from django.utils import timezone
 
 from core.bulk import REFUSED, BulkPreview, PreviewRow, unseen
 from core.errors import ApplicationError, Conflict, PermissionDenied, require_reason
+from core.models import NoticeKind
 from core.roles import get_system_user
 from orders.models import Order
 from orders.services import order_line_accept_price, order_line_close_short, order_transition
 
 from ..models import ACTIVE_STATES, Hold, HoldState, Notification
-from ..notifications import notify_managers
+from ..notifications import notify_managers, notify_people
 from ..selectors import credit_now, holds_for_user, policy_for, queues_for_user
 from ..signals import hold_released
 from .evaluation import order_follow_holds
@@ -58,7 +59,15 @@ def hold_reassign(*, hold_id: int, actor, to_user_id: int, reason: str) -> Hold:
     if to is None or hold.queue not in queues_for_user(to):
         raise ApplicationError("Reassign to an active member of this queue.", {"field": "to_user"})
     run_transition(hold, "reassign", actor, to=to)
-    return save_hold(hold, actor, f"Reassigned to {who(to)}: {reason}")
+    save_hold(hold, actor, f"Reassigned to {who(to)}: {reason}")
+    notify_people(
+        [to],
+        f"{who(actor)} assigned you {hold.reason.description} on {hold.order.number}: {reason}",
+        kind=NoticeKind.ASSIGNMENT,
+        hold=hold,
+        actor=actor,
+    )
+    return hold
 
 
 @dataclass(frozen=True)
@@ -215,6 +224,7 @@ def hold_approve(*, hold_id: int, actor, reason: str) -> Hold:
     require_not_own_order(hold, actor, "approve")
     run_transition(hold, "approve", actor, by=actor, note=reason, at=timezone.now())
     save_hold(hold, actor, f"Second approval by {who(actor)}: {reason}")
+    _tell_first_approver(hold, actor, "approved", reason)
     if hold.resolution_code == "CLOSED_SHORT":  # the first approver chose to close the line
         order_line_close_short(
             actor=actor, order_id=hold.order_id, line_id=hold.line_id, reason=reason
@@ -224,6 +234,18 @@ def hold_approve(*, hold_id: int, actor, reason: str) -> Hold:
     )
     _announce_release(hold, actor)
     return hold
+
+
+def _tell_first_approver(hold: Hold, actor, outcome: str, reason: str) -> None:
+    """Maker-checker: the person who released and asked for a second approval hears the end."""
+    notify_people(
+        [hold.first_approver],
+        f"Your release of {hold.reason.description} on {hold.order.number} was {outcome} by "
+        f"{who(actor)}: {reason}",
+        kind=NoticeKind.APPROVAL,
+        hold=hold,
+        actor=actor,
+    )
 
 
 @transaction.atomic
@@ -237,9 +259,12 @@ def hold_reject(*, hold_id: int, actor, reason: str, confirm_cancel: bool) -> Ho
     hold = lock_hold(hold_id=hold_id, actor=actor)
     check_assignee(hold, actor)
     claim_if_open(hold, actor, "reject")
+    awaited_approval = hold.state == HoldState.AWAITING_SECOND_APPROVAL
     now = timezone.now()
     run_transition(hold, "reject", actor, by=actor, code="REJECTED", note=reason, at=now)
     save_hold(hold, actor, reason)
+    if awaited_approval:
+        _tell_first_approver(hold, actor, "rejected (the order is cancelled)", reason)
     system = get_system_user()
     for other in Hold.objects.select_for_update(of=("self",)).filter(
         order_id=hold.order_id, state__in=ACTIVE_STATES
@@ -284,6 +309,7 @@ def _escalate(hold: Hold, *, actor, reason: str) -> Hold:
         hold,
         f"{hold.reason.description} on {hold.order.number} escalated to level "
         f"{hold.escalation_level}: {reason}",
+        actor=actor,
     )
     return hold
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from core.audit import save_audited
 from core.errors import ApplicationError
 from core.mentions import mentioned_colleagues
+from core.models import NoticeKind
 from core.uploads import NOTE_ATTACHMENT_TYPES, check_upload
 
 from ..models import Hold, OrderAttachment, OrderNote
@@ -56,8 +57,10 @@ def _add(*, actor, order, hold: Hold | None, text: str, where: str, can_see) -> 
         notify_people(
             people,
             f"{_who(actor)} mentioned you on {where}: {excerpt}",
+            kind=NoticeKind.MENTION,
             hold=hold,
             order=order,
+            actor=actor,
         )
     return note
 

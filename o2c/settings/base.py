@@ -244,6 +244,19 @@ if os.environ.get("EMAIL_URL"):
     globals().update(email_config(os.environ["EMAIL_URL"]))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "o2c@localhost")
 
+# --- Notifications (core/deliveries.py; docs/operations.md "Notifications") ----------------------
+# Chat channels as apprise URLs (slack://…, msteams://…, json://…), separated by spaces; none by
+# default, so nothing is posted and no network is used unless an operator names a channel.
+O2C_CHAT_URLS = os.environ.get("O2C_CHAT_URLS", "").split()
+# The notice kinds posted to the chat channels (core.models.NoticeKind): team-wide news only.
+O2C_CHAT_KINDS = [k for k in os.environ.get("O2C_CHAT_KINDS", "escalation,model").split(",") if k]
+# Tries of one message before it is marked failed (and an integration alert raised), and the first
+# retry's wait in seconds; each later wait doubles, up to 15 minutes.
+O2C_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("O2C_NOTIFY_MAX_ATTEMPTS", "6"))
+O2C_NOTIFY_RETRY_SECONDS = float(os.environ.get("O2C_NOTIFY_RETRY_SECONDS", "30"))
+# The hour (in each person's own time zone) from which their daily digest is sent.
+O2C_DIGEST_HOUR = int(os.environ.get("O2C_DIGEST_HOUR", "17"))
+
 # --- Celery -----------------------------------------------------------------------------------
 # The embedded default is kombu's filesystem transport: a real worker and beat, no server needed.
 BROKER_DIR = DATA_DIR / "broker"

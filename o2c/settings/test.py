@@ -18,7 +18,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so a real celery worker process can open the same test database.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
 
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# locmem (mail.outbox); a worker started by a delivery test is given a failing one instead.
+EMAIL_BACKEND = os.environ.get(
+    "O2C_TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend"
+)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -26,7 +29,7 @@ STORAGES = {
 
 # A queue of this run's own, so a shared Redis never hands this run's tasks to another run's
 # worker (or stale tasks to ours). Worker processes started by tests inherit it via the env.
-# (a prefix for all six: o2c/queues.py)
+# (a prefix for every queue: o2c/queues.py)
 O2C_QUEUE_PREFIX = os.environ.get("O2C_QUEUE_PREFIX") or f"o2c-test-{os.getpid()}-"
 CELERY_TASK_DEFAULT_QUEUE = f"{O2C_QUEUE_PREFIX}default"
 CELERY_TASK_QUEUES = broker_queues(O2C_QUEUE_PREFIX)

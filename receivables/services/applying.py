@@ -13,8 +13,10 @@ from billing.models import Invoice
 from billing.services import invoices_settle
 from core.audit import save_audited
 from core.errors import ApplicationError, Conflict, PermissionDenied, require_reason
+from core.models import NoticeKind
 from core.money import ZERO
 from core.roles import Role, has_role, is_system_user
+from exceptions.notifications import notify_people
 
 from ..models import (
     APPLICABLE_STATES,
@@ -470,7 +472,19 @@ def write_off_approve(*, actor, write_off_id: int, reason: str) -> WriteOff:
     if write_off.requested_by_id == actor.pk:
         raise PermissionDenied("You asked for this write-off; someone else must approve it.")
     _apply_write_off(write_off, actor, f"Write-off approved by {actor.get_username()}: {reason}")
+    _tell_requester(write_off, actor, "approved", reason)
     return write_off
+
+
+def _tell_requester(write_off: WriteOff, actor, outcome: str, reason: str) -> None:
+    """Maker-checker: the person who asked for the write-off hears the approver's decision."""
+    notify_people(
+        [write_off.requested_by],
+        f"Your write-off of {write_off.amount:,.2f} {write_off.invoice.currency} on invoice "
+        f"{write_off.invoice.number} was {outcome} by {actor.get_username()}: {reason}",
+        kind=NoticeKind.APPROVAL,
+        actor=actor,
+    )
 
 
 @transaction.atomic
@@ -480,12 +494,14 @@ def write_off_reject(*, actor, write_off_id: int, reason: str) -> WriteOff:
     write_off = _lock_pending(write_off_id)
     write_off.state = WriteOff.State.REJECTED
     write_off.decided_by, write_off.decided_at = actor, timezone.now()
-    return save_audited(
+    save_audited(
         write_off,
         actor=actor,
         reason=f"Write-off rejected by {actor.get_username()}: {reason}",
         conflict=_CONFLICT,
     )
+    _tell_requester(write_off, actor, "rejected", reason)
+    return write_off
 
 
 @transaction.atomic

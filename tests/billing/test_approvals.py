@@ -281,3 +281,22 @@ def test_releasing_an_under_price_hold_makes_the_analyst_the_price_owner(
     line = order.lines.get()
     assert line.price_overridden_by == pricing_user
     assert line.history.first().history_change_reason == "Promotion agreed with the customer"
+
+
+def test_the_editor_and_the_first_approver_hear_the_invoice_is_released(
+    released_order, ship, known_customer, finance_user, second_finance
+):
+    from exceptions.models import Notification
+
+    # given an over-shipped invoice finance_user edited (billed as ordered)
+    order = released_order(lines=[("B", "10")], customer=known_customer)
+    ship(order, {1: "12"})
+    invoice = Invoice.objects.filter(lines__order_line__order=order).distinct().get()
+    invoice_bill_ordered_only(invoice_id=invoice.pk, actor=finance_user, reason="Not agreed")
+    assert not Notification.objects.filter(kind="approval").exists()
+    # when another approver releases it
+    invoice_approve(invoice_id=invoice.pk, actor=second_finance, reason="ok")
+    # then the editor (the maker) is told; the approver is not told of their own approval
+    (notice,) = Notification.objects.filter(kind="approval")
+    assert notice.user == finance_user
+    assert notice.message == f"Invoice {invoice.number} was approved and released by Fin Two: ok"

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.apps import apps as django_apps
+from django.core import mail
 from django.utils import timezone
 
 from billing.models import CreditMemo, InvoiceState
@@ -186,8 +187,9 @@ def test_an_invalid_deduction_leaves_the_amount_owed_and_says_what_the_customer_
 
 
 def test_an_invalid_deduction_is_mailed_to_the_collections_contact(
-    invoice, cash_user, pricing_user, mailoutbox, django_capture_on_commit_callbacks
-):
+    invoice, cash_user, pricing_user, mailoutbox, django_capture_on_commit_callbacks,
+    send_deliveries,
+):  # fmt: skip
     CollectionContact.objects.create(customer=invoice.customer, email="ap@customer.example")
     _pay_short(invoice, Decimal("7.00"), "PRC", cash_user)
     case = Case.objects.get()
@@ -200,6 +202,7 @@ def test_an_invalid_deduction_is_mailed_to_the_collections_contact(
             root_cause=RootCause.CUSTOMER_ERROR,
             note="Promotion ended on 1 November",
         )
+    assert send_deliveries() == ["sent"]
     (mail,) = mailoutbox
     assert mail.to == ["ap@customer.example"]
     assert mail.subject == f"Deduction on {invoice.number} not accepted"
@@ -419,3 +422,48 @@ def test_finance_by_hand_issues_only_credits_below_tier_one(invoice, finance_use
         reason="goodwill",
     )
     assert memo.total == _one_unit(invoice) and memo.reason_code == "other"
+
+
+def test_a_routed_case_tells_the_people_of_its_new_queue_not_the_router(
+    invoice, cash_user, pricing_user, warehouse_user, send_deliveries
+):
+    from cases.services import case_route
+
+    # given a pricing deduction, and a warehouse analyst with an email address
+    warehouse_user.email = "wh@o2c.example"
+    warehouse_user.save()
+    _pay_short(invoice, Decimal("7.00"), "PRC", cash_user)
+    case = Case.objects.get()
+    # when pricing routes it to shortages (the warehouse's queue)
+    case_route(actor=pricing_user, case_id=case.pk, reason_code="SHORTAGE", note="short shipped")
+    # then the warehouse analyst now owning it is told, in the app and by mail; the router is not
+    (notice,) = Notification.objects.filter(kind="assignment")
+    assert notice.user == warehouse_user
+    assert f"Deduction {case.pk}" in notice.message and "routed to warehouse" in notice.message
+    send_deliveries()
+    assert [m.to for m in mail.outbox] == [["wh@o2c.example"]]
+
+
+def test_the_maker_of_a_credit_hears_the_checker_approve_it(invoice, cash_user, finance_user):
+    from billing.models import BillingPolicy
+    from cases.services import case_credit_approve
+
+    BillingPolicy.objects.update(credit_memo_approval_amount=Decimal("5.00"))
+    short = _one_unit(invoice)
+    _pay_short(invoice, short, "PRC", cash_user)
+    maker = make_user("pricer-maker", Role.PRICING)
+    case = case_resolve(
+        actor=maker,
+        case_id=Case.objects.get().pk,
+        outcome=Outcome.VALID,
+        amount=short,
+        root_cause=RootCause.PRICE_FILE,
+        note="contract missing",
+        quantities={invoice.lines.get().pk: Decimal("1")},
+    )
+    assert not Notification.objects.filter(user=maker).exists()
+    case_credit_approve(actor=finance_user, case_id=case.pk, reason="checked the file")
+    (notice,) = Notification.objects.filter(user=maker)
+    assert notice.kind == "approval" and "was approved by" in notice.message
+    assert "checked the file" in notice.message
+    assert not Notification.objects.filter(user=finance_user).exists()

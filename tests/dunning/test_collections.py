@@ -104,12 +104,14 @@ def test_the_dunning_ladder_is_taken_once_perpast_due_invoice():
     assert DunningEvent.objects.count() == 4 and CollectionTask.objects.count() == 3
 
 
-def test_a_reminder_is_mailed_after_commit(django_capture_on_commit_callbacks):
+def test_a_reminder_is_mailed_after_commit(django_capture_on_commit_callbacks, send_deliveries):
     customer = CustomerFactory(name="Granite Foods")
     CollectionContact.objects.create(customer=customer, email="ap@granite.example")
     past_due_invoice(customer, "120.00", days_past_due=2)
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True) as handed_off:
         dunning_run()
+    assert mail.outbox == [] and len(handed_off) == 1  # a delivery, handed to its task
+    send_deliveries()
     assert [m.to for m in mail.outbox] == [["ap@granite.example"]]
     assert "120.00 USD past due" in mail.outbox[0].body
 

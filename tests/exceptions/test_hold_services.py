@@ -279,7 +279,7 @@ def test_segment_override_applies(enter):
 
 
 def test_escalation_is_idempotent_and_notifies_managers(
-    enter, manager_user, credit_user, django_capture_on_commit_callbacks
+    enter, manager_user, credit_user, django_capture_on_commit_callbacks, send_deliveries
 ):
     from datetime import timedelta
 
@@ -292,6 +292,7 @@ def test_escalation_is_idempotent_and_notifies_managers(
     with django_capture_on_commit_callbacks(execute=True):
         assert holds_escalate_overdue(now=later) == 1
     assert holds_escalate_overdue(now=later) == 0
+    send_deliveries()
 
     # then the hold rose one level, its priority with it, and the managers heard of it once
     hold.refresh_from_db()

@@ -37,7 +37,7 @@ def _stored(media) -> list:
 
 def test_a_note_mentioning_a_colleague_notifies_that_colleague_only(
     client, credit_hold, credit_user, manager_user, cs_user, mailoutbox,
-    django_capture_on_commit_callbacks,
+    django_capture_on_commit_callbacks, send_deliveries,
 ):  # fmt: skip
     # given
     manager_user.email = "manager@example.com"
@@ -65,6 +65,7 @@ def test_a_note_mentioning_a_colleague_notifies_that_colleague_only(
     assert notice.message.startswith(
         f"credit mentioned you on the CREDIT_LIMIT hold of order {credit_hold.order.number}"
     )
+    send_deliveries()
     (mail,) = mailoutbox
     assert mail.to == ["manager@example.com"] and "promises a wire Friday" in mail.body
     # the manager finds it among their notifications, linked to the hold

@@ -90,3 +90,29 @@ def test_pause_needs_a_reason_and_stops_pulls(client, integration_user, erp):
     from django_celery_beat.models import PeriodicTask
 
     assert PeriodicTask.objects.get(name="Sync sandbox-erp").enabled is False
+
+
+def test_a_failed_notice_alert_shows_on_the_console_until_resolved(client, integration_user):
+    from integrations.models import IntegrationAlert
+    from integrations.services.alerts import alert_raise
+
+    # given two deliveries that failed (one alert, counting both)
+    for address in ("a@x.example", "b@x.example"):
+        alert_raise(
+            kind=IntegrationAlert.Kind.DELIVERY_FAILED,
+            message=f"Email to {address} not delivered after 6 tries: refused",
+        )
+    client.force_login(integration_user)
+    page = client.get(reverse("integrations:console")).content.decode()
+    assert "Notice not delivered</strong> ×2" in page and "b@x.example" in page
+    alert = IntegrationAlert.objects.get()
+
+    # when an integration admin resolves it, it leaves the console; resolving again changes nothing
+    after = client.post(reverse("integrations:alert_resolve", args=[alert.pk]), follow=True)
+    body = after.content.decode()
+    assert "Alert resolved: Notice not delivered." in body and 'aria-label="Alerts"' not in body
+    again = client.post(reverse("integrations:alert_resolve", args=[alert.pk]))
+    assert again.status_code == 409 and "Already resolved by integration" in again.content.decode()
+    # and the next failure opens a new alert
+    alert_raise(kind=IntegrationAlert.Kind.DELIVERY_FAILED, message="Email to c@x.example ...")
+    assert IntegrationAlert.objects.filter(resolved_at=None).count() == 1

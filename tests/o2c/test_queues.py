@@ -41,6 +41,7 @@ def test_every_registered_task_has_an_explicit_queue():
         ("receivables.tasks.ar_reconciliation_daily", "receivables"),
         ("dunning.tasks.dunning_daily", "receivables"),
         ("insights.tasks.kpis_rebuild", "kpis"),
+        ("core.tasks.delivery_send_task", "notify"),
         ("integrations.tasks.worker_heartbeat", "default"),
     ],
 )
@@ -65,6 +66,6 @@ def test_an_unknown_task_falls_to_the_default_queue():
     assert f"{settings.O2C_QUEUE_PREFIX}default" == settings.CELERY_TASK_DEFAULT_QUEUE
 
 
-def test_a_worker_without_queues_named_consumes_all_six():
+def test_a_worker_without_queues_named_consumes_every_queue():
     names = {queue.name for queue in app.amqp.queues.values()}
     assert {f"{settings.O2C_QUEUE_PREFIX}{queue}" for queue in QUEUES} <= names

@@ -29,6 +29,7 @@ from receivables.services import (
     statement_store,
     write_off_approve,
     write_off_create,
+    write_off_reject,
 )
 from tests.fixtures.users import make_user
 
@@ -315,3 +316,16 @@ def test_exposure_counts_o2c_cash_once_whether_or_not_the_erp_snapshot_has_seen_
     payment_mark_posted(payment_id=payment.pk)
     ARBalance.objects.filter(customer=customer).update(open_amount=owed, as_of=timezone.now())
     assert exposure_ar() == owed
+
+
+def test_whoever_asked_for_a_write_off_hears_it_was_rejected(invoices, cash_user, cash_user_2):
+    from exceptions.models import Notification
+
+    big = write_off_create(
+        actor=cash_user, invoice_id=invoices[2].pk, amount=Decimal("200"), reason="goodwill"
+    )
+    assert big.state == WriteOff.State.PENDING
+    write_off_reject(actor=cash_user_2, write_off_id=big.pk, reason="the customer can pay")
+    (notice,) = Notification.objects.all()
+    assert notice.user == cash_user and notice.kind == "approval"
+    assert "was rejected by cash2: the customer can pay" in notice.message

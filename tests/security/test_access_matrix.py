@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import get_resolver, reverse
 from django.urls.resolvers import URLResolver
 
+from core.models import NoticeKind
 from core.roles import Role
 from tests.security.conftest import ROLES
 from tests.summary import summary
@@ -34,6 +35,7 @@ EVERY_ROLE = frozenset(ROLES)
 AUTHENTICATED = EVERY_ROLE | {"nobody"}
 PUBLIC = AUTHENTICATED | {"anonymous"}
 WHO = ["anonymous", "nobody", *ROLES, "superuser"]
+NOTICE_KINDS = NoticeKind.values
 
 #: route name → {method: (who may, body)}. "superuser" may whatever any role may; "nobody" is a
 #: logged-in user with no role. A method not listed must answer 405 to everyone.
@@ -55,6 +57,11 @@ ACCESS = {
     "preferences": {
         "get": (AUTHENTICATED, None),
         "post": (AUTHENTICATED, {"time_zone": "Europe/Berlin"}),
+    },
+    # how notices reach a person: anyone signed in, their own only (no user in the request)
+    "notice-preferences": {
+        "get": (AUTHENTICATED, None),
+        "post": (AUTHENTICATED, {k: "in_app" for k in NOTICE_KINDS}),
     },
     # saved views: anyone signed in keeps their own (each list still checks its own access)
     "saved-views": {"get": (AUTHENTICATED, None)},
@@ -197,6 +204,7 @@ ACCESS = {
     "integrations:edi": {"get": ({INTEGRATION, MANAGER}, None)},
     "integrations:edi_interchange": {"get": ({INTEGRATION, MANAGER}, None)},
     "integrations:toggle": {"post": ({INTEGRATION, MANAGER}, {})},
+    "integrations:alert_resolve": {"post": ({INTEGRATION, MANAGER}, {})},
     "integrations:sync": {"post": ({INTEGRATION, MANAGER}, {})},
     "insights:dashboard": {"get": ({MANAGER}, None)},
     "insights:holds": {"get": ({MANAGER}, None)},
@@ -301,6 +309,7 @@ def _url(pattern: str, world) -> str:
         "rma_id": _rma_id(world),
         "watch_id": _watch_id(world),
         "view_id": _view_id(world),
+        "alert_id": _alert_id(),
         "attachment_id": _attachment_id(world),
         "file_id": _note_file_id(world),
         "dispute_id": _dispute_id(world),
@@ -331,6 +340,14 @@ def _action_url(name: str, pattern: str, world) -> str:
     if name in ("integrations:inbox_message", "integrations:outbox_message"):
         return reverse(name, args=[_message(name, world["connector"]).pk])
     return _url(pattern, world)
+
+
+def _alert_id() -> int:
+    """An open integration alert for the console's resolve button."""
+    from integrations.models import IntegrationAlert
+    from integrations.services.alerts import alert_raise
+
+    return alert_raise(kind=IntegrationAlert.Kind.DELIVERY_FAILED, message="access matrix").pk
 
 
 def _message(name: str, connector):
