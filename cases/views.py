@@ -70,17 +70,23 @@ saved_view_count = count_of(
 @default_view
 def case_queue(request: HttpRequest) -> HttpResponse:
     form = CaseFilterForm(request.GET or None)
-    with refused() as refusal:  # a stale page link: the list says so
-        page = selectors.case_queue(
-            user=request.user,
-            filters=_filters(form),
-            cursor=request.GET.get("after"),
-            size=settings.O2C_PAGE_SIZE,
-        )
+    page, error = None, None
+    if form.is_bound and not form.is_valid():
+        # a malformed filter (a hand-edited "since") is refused, never silently widened
+        error = "Fix the filters to see cases."
+    else:
+        with refused() as refusal:  # a stale page link: the list says so
+            page = selectors.case_queue(
+                user=request.user,
+                filters=_filters(form),
+                cursor=request.GET.get("after"),
+                size=settings.O2C_PAGE_SIZE,
+            )
+        page, error = (None, refusal.message) if refusal else (page, None)
     context = {
         "form": form,
-        "page": None if refusal else page,
-        "error": refusal.message or None,
+        "page": page,
+        "error": error,
         "now": timezone.now(),
         "next_path": request.get_full_path(),
     }

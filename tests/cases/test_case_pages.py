@@ -168,3 +168,12 @@ def test_a_case_note_mentioning_a_colleague_tells_them_and_a_blind_mention_saves
         notice.message
         == f"pricing mentioned you on case {case.pk}: @manager price list was out of date"
     )
+
+
+def test_a_malformed_since_is_refused_with_a_message_not_widened(client, invoice, pricing_user):
+    _cases(2, invoice)
+    client.force_login(pricing_user)
+    response = client.get(reverse("cases:queue"), {"since": "yesterday-ish"})
+    body = response.content.decode()
+    assert response.status_code == 200 and "Fix the filters to see cases." in body
+    assert 'class="case"' not in body  # no rows shown as if the filter were absent
