@@ -295,20 +295,6 @@ class OutboundMessage(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         self.attempts = 0
 
 
-class WorkerHeartbeat(models.Model):
-    """One row per worker host; beat asks a worker to touch it, so a stale row means no worker."""
-
-    hostname = models.CharField(max_length=200, unique=True)
-    beats = models.PositiveBigIntegerField(default=0)
-    last_seen = models.DateTimeField()
-
-    class Meta:
-        ordering = ["-last_seen"]
-
-    def __str__(self) -> str:
-        return f"{self.hostname} @ {self.last_seen:%Y-%m-%d %H:%M:%S}"
-
-
 __all__ = [
     "Connector",
     "InboundMessage",
@@ -321,7 +307,7 @@ __all__ = [
 ]
 
 
-# The EDI models live with the EDI code; imported here so Django finds them.
+# The EDI and worker-watch models live with their code; imported here so Django finds them.
 from .edi.models import (  # noqa: E402
     AckState,
     ControlNumber,
@@ -330,6 +316,7 @@ from .edi.models import (  # noqa: E402
     Interchange,
     TradingPartner,
 )
+from .workers.models import IntegrationAlert, IntegrationPolicy, WorkerHeartbeat  # noqa: E402
 
 __all__ = [
     "AckState",
@@ -339,6 +326,8 @@ __all__ = [
     "Document",
     "InboundMessage",
     "InboundState",
+    "IntegrationAlert",
+    "IntegrationPolicy",
     "Interchange",
     "MissedRecord",
     "OutboundMessage",

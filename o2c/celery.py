@@ -14,6 +14,8 @@ app = Celery("o2c")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+from . import workers  # noqa: E402, F401 - each worker reports itself to the worker list
+
 
 @task_prerun.connect
 @task_postrun.connect

@@ -1,6 +1,6 @@
 """GET /metrics: Prometheus text for scrapers on the allow-list (O2C_METRICS_ALLOWED_IPS) or with
 the bearer token (O2C_METRICS_TOKEN). Request metrics come from django-prometheus; the business
-gauges below are read at each scrape with four grouped queries, whatever the data's size."""
+gauges below are read at each scrape with five grouped queries, whatever the data's size."""
 
 import contextlib
 
@@ -26,6 +26,7 @@ class BusinessCollector:
         "o2c_holds_open",
         "o2c_holds_sla_breached",
         "o2c_unapplied_cash",
+        "o2c_workers",
     )
 
     def describe(self):
@@ -123,6 +124,20 @@ class BusinessCollector:
         for row in rows:
             unapplied.add_metric([row["payment__currency"]], float(row["total"]))
         yield unapplied
+        yield self._workers()
+
+    def _workers(self):
+        """Workers by state under the integration policy: a scrape sees silence even when no
+        worker is left to raise the alert."""
+        from integrations.workers.selectors import ALIVE, SILENT, STOPPED, worker_rows  # noqa: PLC0415
+
+        workers = GaugeMetricFamily(
+            "o2c_workers", "Celery workers in the worker list, by state", labels=["state"]
+        )
+        states = [row.state for row in worker_rows()]
+        for state in (ALIVE, SILENT, STOPPED):
+            workers.add_metric([state], states.count(state))
+        return workers
 
 
 _collector = BusinessCollector()
