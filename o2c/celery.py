@@ -14,7 +14,7 @@ app = Celery("o2c")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-from . import workers  # noqa: E402, F401 - each worker reports itself to the worker list
+from . import task_metrics, workers  # noqa: E402, F401 - task counters; the worker list
 
 
 @task_prerun.connect

@@ -15,6 +15,7 @@ from core.roles import get_system_user
 from exceptions.models import Hold
 from integrations.models import Connector, InboundMessage, OutboundMessage, WorkerHeartbeat
 from integrations.services import worker_report
+from o2c.task_metrics import task_record
 from receivables.models import Payment, UnappliedCash
 from tests.fixtures.factories import CustomerFactory
 
@@ -158,3 +159,22 @@ def test_a_bearer_token_lets_a_remote_scraper_in_and_a_wrong_one_does_not(client
 
     assert get("scrape-me-0123456789").status_code == 200
     assert get("scrape-me-wrong").status_code == 403
+
+
+def test_task_runs_counted_by_the_workers_are_served_by_outcome(client):
+    # given runs of the heartbeat task counted as a worker counts them (in the shared cache)
+    task = "integrations.tasks.worker_heartbeat"
+    before = _samples(client.get("/metrics"))
+    succeeded = ("o2c_tasks_total", (("state", "succeeded"), ("task", task)))
+    failed = ("o2c_tasks_total", (("state", "failed"), ("task", task)))
+    spent = ("o2c_task_seconds_total", (("task", task),))
+
+    task_record(task, "succeeded", 0.25)
+    task_record(task, "succeeded", 0.5)
+    task_record(task, "failed", 1.0)
+
+    # then a scrape shows them by outcome, with the time they took
+    after = _samples(client.get("/metrics"))
+    assert after[succeeded] - before[succeeded] == 2
+    assert after[failed] - before[failed] == 1
+    assert after[spent] - before[spent] == pytest.approx(1.75)
