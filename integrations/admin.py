@@ -9,6 +9,7 @@ from .models import (
     ControlNumber,
     InboundMessage,
     IntegrationAlert,
+    IntegrationPolicy,
     Interchange,
     MissedRecord,
     OutboundMessage,
@@ -88,17 +89,40 @@ class OutboundMessageAdmin(ReadOnlyAdminMixin, HistoryAdmin):
 
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["hostname", "beats", "last_seen"]
+    list_display = ["hostname", "queues", "pid", "started_at", "last_seen", "stopped_at", "beats"]
     search_fields = ["hostname"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # a worker retired without a clean stop stays silent (and alerted on) until removed here
+        return request.user.has_perm("integrations.delete_workerheartbeat")
+
+
+@admin.register(IntegrationPolicy)
+class IntegrationPolicyAdmin(HistoryAdmin):
+    list_display = ["__str__", "worker_silent_after_seconds"]
+
+    def has_add_permission(self, request) -> bool:
+        return not IntegrationPolicy.objects.exists()  # one row: edit it, don't add another
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(IntegrationAlert)
 class IntegrationAlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Resolved from the integration console, which names who resolved it."""
 
-    list_display = ("kind", "count", "raised_at", "last_raised_at", "resolved_at", "resolved_by")
+    list_display = (
+        "kind",
+        "subject",
+        "count",
+        "raised_at",
+        "last_raised_at",
+        "resolved_at",
+        "resolved_by",
+    )
     list_filter = ("kind", ("resolved_at", admin.EmptyFieldListFilter))
-    search_fields = ("message",)
+    search_fields = ("subject", "message")
 
 
 @admin.register(TradingPartner)

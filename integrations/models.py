@@ -296,29 +296,21 @@ class OutboundMessage(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         self.attempts = 0
 
 
-class WorkerHeartbeat(models.Model):
-    """One row per worker host; beat asks a worker to touch it, so a stale row means no worker."""
-
-    hostname = models.CharField(max_length=200, unique=True)
-    beats = models.PositiveBigIntegerField(default=0)
-    last_seen = models.DateTimeField()
-
-    class Meta:
-        ordering = ["-last_seen"]
-
-    def __str__(self) -> str:
-        return f"{self.hostname} @ {self.last_seen:%Y-%m-%d %H:%M:%S}"
-
-
 class IntegrationAlert(models.Model):
-    """Something an integration admin must look at, raised by the desk itself (a notice that could
-    not be delivered after all its tries): one open alert per kind, counting repeats, until a
-    person resolves it. Shown on the integration console and in admin."""
+    """Something an integration admin must look at, raised by the desk itself: a notice that could
+    not be delivered after all its tries, a worker gone silent, a queue no live worker consumes.
+    At most one open alert per kind and subject, counting repeats, until a person resolves it or
+    the worker watch sees its cause cured. Shown on the integration console and in admin."""
 
     class Kind(models.TextChoices):
         DELIVERY_FAILED = "delivery_failed", "Notice not delivered"
+        WORKER_SILENT = "worker_silent", "Worker silent"  # subject: the worker's node name
+        QUEUE_UNCONSUMED = "queue_unconsumed", "Queue without a live worker"  # subject: the queue
 
     kind = models.CharField(max_length=32, choices=Kind)
+    subject = models.CharField(
+        max_length=200, blank=True, default="", help_text="What it is about, within its kind."
+    )
     message = models.CharField(max_length=500, help_text="The latest occurrence, readable.")
     count = models.PositiveIntegerField(default=1, help_text="Occurrences while open.")
     raised_at = models.DateTimeField()
@@ -335,11 +327,11 @@ class IntegrationAlert(models.Model):
     class Meta:
         ordering = ["-last_raised_at"]
         constraints = [
-            # at most one open alert of a kind: a second failure counts on it
+            # at most one open alert of a kind and subject: a repeat counts on it
             models.UniqueConstraint(
-                fields=["kind"],
+                fields=["kind", "subject"],
                 condition=models.Q(resolved_at__isnull=True),
-                name="integration_alert_open_kind",
+                name="integration_alert_open_once",
             ),
         ]
 
@@ -347,20 +339,7 @@ class IntegrationAlert(models.Model):
         return f"{self.get_kind_display()} ×{self.count}: {self.message}"
 
 
-__all__ = [
-    "Connector",
-    "IntegrationAlert",
-    "InboundMessage",
-    "InboundState",
-    "MissedRecord",
-    "OutboundMessage",
-    "OutboundState",
-    "SyncCursor",
-    "WorkerHeartbeat",
-]
-
-
-# The EDI models live with the EDI code; imported here so Django finds them.
+# The EDI and worker-watch models live with their code; imported here so Django finds them.
 from .edi.models import (  # noqa: E402
     AckState,
     ControlNumber,
@@ -369,6 +348,7 @@ from .edi.models import (  # noqa: E402
     Interchange,
     TradingPartner,
 )
+from .workers.models import IntegrationPolicy, WorkerHeartbeat  # noqa: E402
 
 __all__ = [
     "AckState",
@@ -378,6 +358,8 @@ __all__ = [
     "Document",
     "InboundMessage",
     "InboundState",
+    "IntegrationAlert",
+    "IntegrationPolicy",
     "Interchange",
     "MissedRecord",
     "OutboundMessage",

@@ -27,26 +27,33 @@ from .models import (
     OutboundState,
     SyncCursor,
     TradingPartner,
-    WorkerHeartbeat,
+)
+from .workers.selectors import (
+    integration_policy,
+    queue_gaps,
+    worker_rows,
+    worker_status,  # noqa: F401 - the home page reads it from here
 )
 
 #: The inbox list's filter for messages waiting for their order or shipment (state "failed").
 WAITING_FILTER = "waiting"
 
-#: A worker not seen for this long is shown as down (beat runs the heartbeat every 30 s).
-STALE_AFTER = timedelta(minutes=2)
+
+def worker_watch() -> dict:
+    """The console's worker list: every worker with its state, the queues without a live
+    worker, the open alerts and the policy they are judged by."""
+    now, policy = timezone.now(), integration_policy()
+    workers = worker_rows(now=now, policy=policy)
+    return {
+        "workers": workers,
+        "queue_gaps": queue_gaps(workers, now=now, policy=policy),
+        "alerts": list(open_alerts()),
+        "policy": policy,
+    }
 
 
 def can_watch_integrations(user: UserLike) -> bool:
     return has_role(user, Role.INTEGRATION_ADMIN, Role.MANAGER)
-
-
-def worker_status() -> dict:
-    latest = WorkerHeartbeat.objects.order_by("-last_seen").first()
-    if latest is None:
-        return {"alive": False, "last_seen": None, "hostname": None}
-    alive = timezone.now() - latest.last_seen < STALE_AFTER
-    return {"alive": alive, "last_seen": latest.last_seen, "hostname": latest.hostname}
 
 
 @dataclass
@@ -211,7 +218,8 @@ def message_history(message: InboundMessage | OutboundMessage, *, limit: int = 2
 
 
 def open_alerts() -> list:
-    """The integration alerts nobody has resolved yet (at most one per kind)."""
+    """The integration alerts not resolved yet (at most one per kind and subject), the latest
+    first: resolved by a person, or by the worker watch when it sees the cause cured."""
     return list(IntegrationAlert.objects.filter(resolved_at=None).order_by("-last_raised_at"))
 
 

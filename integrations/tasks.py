@@ -9,10 +9,10 @@ from core.tasks import HEARTBEAT_TASK_OPTIONS, INTEGRATION_TASK_OPTIONS, TASK_OP
 from . import services
 
 
-@shared_task(**HEARTBEAT_TASK_OPTIONS)
-def worker_heartbeat() -> int:
-    """Record that a worker took a task from the broker; returns the beat count."""
-    return services.worker_heartbeat_record().beats
+@shared_task(bind=True, **HEARTBEAT_TASK_OPTIONS)
+def worker_heartbeat(self) -> int:
+    """Record that the worker which took this task gets tasks from the broker; returns its count."""
+    return services.worker_heartbeat_record(hostname=self.request.hostname).beats
 
 
 @shared_task(**INTEGRATION_TASK_OPTIONS)

@@ -34,11 +34,10 @@ console_required = role_required(
 @require_GET
 @console_required
 def console(request: HttpRequest) -> HttpResponse:
-    context = {"health": selectors.stream_health(), "worker": selectors.worker_status()}
+    context = {"health": selectors.stream_health(), **selectors.worker_watch()}
     if request.htmx:
         return render(request, "integrations/console.html#health", context)
     context["outbox_dead"] = selectors.outbox_dead_count()
-    context["alerts"] = selectors.open_alerts()
     return render(request, "integrations/console.html", context)
 
 

@@ -14,6 +14,8 @@ app = Celery("o2c")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+from . import task_metrics, workers  # noqa: E402, F401 - task counters; the worker list
+
 
 @task_prerun.connect
 @task_postrun.connect

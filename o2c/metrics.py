@@ -1,6 +1,6 @@
 """GET /metrics: Prometheus text for scrapers on the allow-list (O2C_METRICS_ALLOWED_IPS) or with
 the bearer token (O2C_METRICS_TOKEN). Request metrics come from django-prometheus; the business
-gauges below are read at each scrape with four grouped queries, whatever the data's size."""
+gauges below are read at each scrape with five grouped queries, whatever the data's size."""
 
 import contextlib
 
@@ -12,7 +12,7 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 
 class BusinessCollector:
@@ -26,6 +26,9 @@ class BusinessCollector:
         "o2c_holds_open",
         "o2c_holds_sla_breached",
         "o2c_unapplied_cash",
+        "o2c_workers",
+        "o2c_tasks",
+        "o2c_task_seconds",
     )
 
     def describe(self):
@@ -123,6 +126,41 @@ class BusinessCollector:
         for row in rows:
             unapplied.add_metric([row["payment__currency"]], float(row["total"]))
         yield unapplied
+        yield self._workers()
+        yield from self._tasks()
+
+    def _tasks(self):
+        """Task runs by outcome and their seconds, counted by the workers in the shared cache."""
+        from .queues import ROUTES  # noqa: PLC0415
+        from .task_metrics import task_counts  # noqa: PLC0415
+
+        runs = CounterMetricFamily(
+            "o2c_tasks", "Celery task runs by outcome, in every worker", labels=["task", "state"]
+        )
+        seconds = CounterMetricFamily(
+            "o2c_task_seconds", "Seconds spent running each Celery task", labels=["task"]
+        )
+        # every o2c task has a route (tests/o2c/test_queues.py); a web process never imports
+        # the task modules, so the Celery registry there would be empty
+        for task, counts in task_counts(sorted(ROUTES)).items():
+            for state in ("succeeded", "failed", "retried"):
+                runs.add_metric([task, state], counts[state])
+            seconds.add_metric([task], counts["ms"] / 1000)
+        yield runs
+        yield seconds
+
+    def _workers(self):
+        """Workers by state under the integration policy: a scrape sees silence even when no
+        worker is left to raise the alert."""
+        from integrations.workers.selectors import ALIVE, SILENT, STOPPED, worker_rows  # noqa: PLC0415
+
+        workers = GaugeMetricFamily(
+            "o2c_workers", "Celery workers in the worker list, by state", labels=["state"]
+        )
+        states = [row.state for row in worker_rows()]
+        for state in (ALIVE, SILENT, STOPPED):
+            workers.add_metric([state], states.count(state))
+        return workers
 
 
 _collector = BusinessCollector()

@@ -1,7 +1,13 @@
 """Every write of the integrations app: sync, reconciliation, inbox processing, replay, outbox
 relay, heartbeat."""
 
-from .heartbeat import worker_heartbeat_record
+# The worker watch's writes live with its models; the beat heartbeat task is one of them.
+from ..workers.services import (
+    worker_heartbeat_record,
+    worker_report,
+    worker_stopped,
+    workers_watch,
+)
 from .inbox import inbox_process, inbox_receive, inbox_replay, inbox_store
 from .outbox import (
     outbox_enqueue_credit_memo,
@@ -28,4 +34,7 @@ __all__ = [
     "outbox_resend_invoices",
     "stream_reconcile",
     "worker_heartbeat_record",
+    "worker_report",
+    "worker_stopped",
+    "workers_watch",
 ]

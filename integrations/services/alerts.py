@@ -1,5 +1,6 @@
 """Integration alerts: raised by the desk when something needs an integration admin (a notice not
-delivered after all its tries), one open alert per kind counting repeats, resolved by a person."""
+delivered after all its tries), one open alert per kind and subject counting repeats, resolved by
+a person (the worker watch raises and resolves its own: integrations.workers.services)."""
 
 from django.db import transaction
 from django.utils import timezone
@@ -10,16 +11,18 @@ from ..models import IntegrationAlert
 
 
 @transaction.atomic
-def alert_raise(*, kind: str, message: str) -> IntegrationAlert:
-    """Raise an alert of ``kind``, or count one more on the open one. Runs in the caller's
-    transaction, so the alert commits with what caused it."""
+def alert_raise(*, kind: str, message: str, subject: str = "") -> IntegrationAlert:
+    """Raise an alert of ``kind`` about ``subject``, or count one more on the open one. Runs in
+    the caller's transaction, so the alert commits with what caused it."""
     now = timezone.now()
-    alert = IntegrationAlert.objects.select_for_update().filter(kind=kind, resolved_at=None).first()
+    open_ = IntegrationAlert.objects.select_for_update().filter(resolved_at=None)
+    alert = open_.filter(kind=kind, subject=subject).first()
     if alert is None:
         # Two raisers at once: the partial unique index lets one insert; the other counts on it.
         with transaction.atomic():
             alert, created = IntegrationAlert.objects.get_or_create(
                 kind=kind,
+                subject=subject,
                 resolved_at=None,
                 defaults={"message": message[:500], "raised_at": now, "last_raised_at": now},
             )

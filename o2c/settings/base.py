@@ -307,6 +307,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # o2c.celery recycles a connection that is unusable, broken or older than CONN_MAX_AGE.
 CELERY_DB_REUSE_MAX = 1_000_000
 
+#: How often each worker reports itself to the worker list (o2c/workers.py); the silence after
+#: which it is alerted on is the integration policy's, in admin.
+O2C_WORKER_REPORT_SECONDS = float(os.environ.get("O2C_WORKER_REPORT_SECONDS", "15"))
+
 #: Readiness fails when beat has sent no scheduled task for this long (the heartbeat goes every
 #: 30 s): a desk without beat invoices, escalates and relays nothing.
 O2C_BEAT_MAX_AGE_SECONDS = int(os.environ.get("O2C_BEAT_MAX_AGE_SECONDS", "300"))

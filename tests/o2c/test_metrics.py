@@ -13,7 +13,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from core.roles import get_system_user
 from exceptions.models import Hold
-from integrations.models import Connector, InboundMessage, OutboundMessage
+from integrations.models import Connector, InboundMessage, OutboundMessage, WorkerHeartbeat
+from integrations.services import worker_report
+from o2c.task_metrics import task_record
 from receivables.models import Payment, UnappliedCash
 from tests.fixtures.factories import CustomerFactory
 
@@ -65,7 +67,7 @@ def _unapplied(customer, currency, amount, key):
 @pytest.fixture
 def desk(enter):
     """Two credit holds (one past due), an inbox backlog and dead letters, an outbox message ten
-    minutes old, and unapplied cash in two currencies (one released, so not counted)."""
+    minutes old, unapplied cash in two currencies (one released, so not counted), a live worker and a silent one."""
     first, second = enter(quantity="100"), enter(quantity="100")
     holds = Hold.objects.filter(order__in=[first, second])
     assert holds.count() == 2 and {h.queue for h in holds} == {"credit"}
@@ -92,6 +94,12 @@ def desk(enter):
     released = _unapplied(customer, "EUR", Decimal("999.00"), "M-P4")
     UnappliedCash.objects.filter(pk=released.pk).update(released_at=timezone.now())
 
+    for name in ("o2c-ingest@a", "o2c-worker@b"):
+        worker_report(hostname=name, queues=["ingest"], pid=1, started_at=timezone.now())
+    WorkerHeartbeat.objects.filter(hostname="o2c-ingest@a").update(
+        last_seen=timezone.now() - timedelta(hours=1)
+    )
+
 
 def test_loopback_reads_the_desk_gauges(client, desk):
     response = client.get("/metrics", REMOTE_ADDR="127.0.0.1")
@@ -110,6 +118,9 @@ def test_loopback_reads_the_desk_gauges(client, desk):
     assert got[("o2c_unapplied_cash", (("currency", "EUR"),))] == 40.0
     assert 590 <= got[("o2c_outbox_oldest_pending_age_seconds", ())] < 900
     assert got[("o2c_outbox_dead_letters", ())] == 0
+    assert got[("o2c_workers", (("state", "alive"),))] == 1
+    assert got[("o2c_workers", (("state", "silent"),))] == 1
+    assert got[("o2c_workers", (("state", "stopped"),))] == 0
     # and django-prometheus's request metrics are there too
     assert b"django_http_requests_total_by_method_total" in response.content
 
@@ -148,3 +159,22 @@ def test_a_bearer_token_lets_a_remote_scraper_in_and_a_wrong_one_does_not(client
 
     assert get("scrape-me-0123456789").status_code == 200
     assert get("scrape-me-wrong").status_code == 403
+
+
+def test_task_runs_counted_by_the_workers_are_served_by_outcome(client):
+    # given runs of the heartbeat task counted as a worker counts them (in the shared cache)
+    task = "integrations.tasks.worker_heartbeat"
+    before = _samples(client.get("/metrics"))
+    succeeded = ("o2c_tasks_total", (("state", "succeeded"), ("task", task)))
+    failed = ("o2c_tasks_total", (("state", "failed"), ("task", task)))
+    spent = ("o2c_task_seconds_total", (("task", task),))
+
+    task_record(task, "succeeded", 0.25)
+    task_record(task, "succeeded", 0.5)
+    task_record(task, "failed", 1.0)
+
+    # then a scrape shows them by outcome, with the time they took
+    after = _samples(client.get("/metrics"))
+    assert after[succeeded] - before[succeeded] == 2
+    assert after[failed] - before[failed] == 1
+    assert after[spent] - before[spent] == pytest.approx(1.75)

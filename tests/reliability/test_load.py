@@ -6,8 +6,6 @@ and zero lost messages; p95 and throughput are recorded. Every loop is bounded b
 import random
 import re
 import statistics
-import subprocess
-import sys
 import threading
 import time
 
@@ -21,15 +19,9 @@ from integrations.models import Connector, InboundMessage, InboundState
 from integrations.services import inbox_store
 from integrations.tasks import inbox_process_task
 from orders.models import Customer, Item, Order
-from tests.fixtures.factories import PASSWORD
-from tests.fixtures.processes import (
-    ROOT,
-    database_url_for_tests,
-    free_port,
-    start_worker,
-    stop_worker,
-)
+from tests.fixtures.processes import database_url_for_tests, free_port, start_worker, stop_worker
 from tests.fixtures.users import make_user
+from tests.reliability.harness import Stats, session, start_gunicorn
 from tests.summary import summary
 
 USERS, SECONDS, INGEST_PER_SECOND = 50, 60, 5
@@ -41,73 +33,23 @@ QUEUE_OF = {
 }
 
 
-def _gunicorn(port: int) -> subprocess.Popen:
-    env = {
-        "DJANGO_SETTINGS_MODULE": "o2c.settings.test",
-        "DATABASE_URL": database_url_for_tests(),
-        "PATH": "/usr/bin:/bin",
-    }
-    (ROOT / "data").mkdir(exist_ok=True)
-    log = open(ROOT / "data" / "load-gunicorn.log", "wb")  # noqa: SIM115 - closed with it
-    return subprocess.Popen(  # noqa: S603 - fixed argv
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "o2c.wsgi",
-            f"--bind=127.0.0.1:{port}",
+def _gunicorn(port: int):
+    return start_gunicorn(
+        port=port,
+        name="load-gunicorn",
+        env={
+            "DJANGO_SETTINGS_MODULE": "o2c.settings.test",
+            "DATABASE_URL": database_url_for_tests(),
+        },
+        args=(
             "--workers=2",
             "--threads=8",
             "--timeout=60",
             # longer than any idle gap in the run (as behind a proxy): an idle keep-alive connection
             # closed by the server as the client reuses it would reset that request
             "--keep-alive=75",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        ),
     )
-
-
-class Stats:
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.timings, self.errors, self.conflicts = [], [], 0
-
-    def call(self, client: httpx.Client, method: str, url: str, *, conflict_ok=False, **kw):
-        """One timed request; a transport failure (reset, timeout) is an error like a 5xx."""
-        started = time.perf_counter()
-        try:
-            response = client.request(method, url, **kw)
-        except httpx.HTTPError as exc:
-            with self.lock:
-                self.errors.append(f"{method} {url}: {type(exc).__name__}: {exc}")
-            return None
-        elapsed = (time.perf_counter() - started) * 1000
-        with self.lock:
-            self.timings.append(elapsed)
-            if conflict_ok and response.status_code == 409:
-                self.conflicts += 1  # two people, one hold: the expected answer
-            elif response.status_code >= 400:
-                self.errors.append(f"{method} {url}: {response.status_code}")
-        return response
-
-
-def _session(base: str, username: str) -> httpx.Client:
-    client = httpx.Client(base_url=base, timeout=60, follow_redirects=False)
-    client.get("/login/")
-    response = client.post(
-        "/login/",
-        data={
-            "username": username,
-            "password": PASSWORD,
-            "csrfmiddlewaretoken": client.cookies["csrftoken"],
-        },
-        headers={"Referer": f"{base}/login/"},
-    )
-    assert response.status_code == 302, (username, response.status_code)
-    return client
 
 
 def _work(
@@ -191,7 +133,7 @@ def test_fifty_users_for_a_minute_while_ingesting(billing_defaults):
                     break
             except httpx.HTTPError:
                 time.sleep(0.5)
-        clients = [(_session(base, user.username), queue) for user, queue in people]
+        clients = [(session(base, user.username), queue) for user, queue in people]
         start = time.perf_counter()
         until = start + SECONDS
         threads = [
