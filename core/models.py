@@ -80,6 +80,7 @@ class NoticeKind(models.TextChoices):
     MENTION = "mention", "Notes that mention me"
     LATE_SHIPMENT = "late_shipment", "Orders likely to ship late"
     MODEL = "model", "Models changing mode"
+    INTEGRATION = "integration", "Integration alerts: silent workers, queues nobody consumes"
 
 
 class NoticeMode(models.TextChoices):

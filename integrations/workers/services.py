@@ -9,6 +9,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from core.models import NoticeKind
 from core.roles import Role
 from exceptions.notifications import notify_users
 
@@ -101,12 +102,14 @@ def workers_watch(*, now: datetime | None = None) -> dict:
             raised_at=now,
             last_raised_at=now,
         )
-        notify_users(Role.INTEGRATION_ADMIN, due[(kind, subject)])
+        notify_users(Role.INTEGRATION_ADMIN, due[(kind, subject)], kind=NoticeKind.INTEGRATION)
         logger.warning("integration alert raised: %s", due[(kind, subject)])
     resolved = [alert for key, alert in open_.items() if key not in due]
     for alert in resolved:
         alert.resolved_at = now
         alert.save(update_fields=["resolved_at"])
-        notify_users(Role.INTEGRATION_ADMIN, f"Resolved: {alert.message}")
+        notify_users(
+            Role.INTEGRATION_ADMIN, f"Resolved: {alert.message}", kind=NoticeKind.INTEGRATION
+        )
         logger.info("integration alert resolved: %s", alert.message)
     return {"raised": len(raised), "resolved": len(resolved), "open": len(due)}

@@ -249,7 +249,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "o2c@localhost")
 # default, so nothing is posted and no network is used unless an operator names a channel.
 O2C_CHAT_URLS = os.environ.get("O2C_CHAT_URLS", "").split()
 # The notice kinds posted to the chat channels (core.models.NoticeKind): team-wide news only.
-O2C_CHAT_KINDS = [k for k in os.environ.get("O2C_CHAT_KINDS", "escalation,model").split(",") if k]
+O2C_CHAT_KINDS = [
+    k for k in os.environ.get("O2C_CHAT_KINDS", "escalation,model,integration").split(",") if k
+]
 # Tries of one message before it is marked failed (and an integration alert raised), and the first
 # retry's wait in seconds; each later wait doubles, up to 15 minutes.
 O2C_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("O2C_NOTIFY_MAX_ATTEMPTS", "6"))

@@ -13,7 +13,7 @@ from integrations.models import IntegrationAlert, IntegrationPolicy, WorkerHeart
 from integrations.services import worker_report, worker_stopped, workers_watch
 from integrations.workers.selectors import configured_queues
 
-OTHER_QUEUES = ["billing", "outbox", "receivables", "kpis", "default"]
+OTHER_QUEUES = ["billing", "outbox", "receivables", "notify", "kpis", "default"]
 
 
 def report(hostname, queues, *, pid=100, up_for=3600):
@@ -124,13 +124,21 @@ def test_a_clean_stop_is_not_a_silence_but_leaves_its_queue_unconsumed(fleet):
 
 def test_a_queue_no_worker_consumes_is_alerted_once_the_fleet_has_had_time_to_start(db):
     # given a single worker, just started, that does not take the kpis queue
-    report("o2c-worker@b", ["ingest", "billing", "outbox", "receivables", "default"], up_for=5)
+    report(
+        "o2c-worker@b",
+        ["ingest", "billing", "outbox", "receivables", "notify", "default"],
+        up_for=5,
+    )
 
     # then a fleet still starting up is not alerted on
     assert workers_watch()["raised"] == 0
 
     # but once it has run for the policy's time with nobody on kpis, the queue is alerted
-    report("o2c-worker@b", ["ingest", "billing", "outbox", "receivables", "default"], up_for=600)
+    report(
+        "o2c-worker@b",
+        ["ingest", "billing", "outbox", "receivables", "notify", "default"],
+        up_for=600,
+    )
     workers_watch()
     assert IntegrationAlert.objects.get().subject == "kpis"
 
@@ -160,7 +168,7 @@ def test_the_console_lists_every_worker_with_its_queues_and_state(client, integr
     # then every worker is listed with its queues and state, and the alert is shown
     for hostname, queues in [
         ("o2c-ingest@a", "ingest"),
-        ("o2c-worker@b", "billing, default, kpis, outbox, receivables"),
+        ("o2c-worker@b", "billing, default, kpis, notify, outbox, receivables"),
         ("o2c-kpis@c", "kpis"),
     ]:
         assert f"<td>{hostname}</td>\n        <td>{queues}</td>" in body

@@ -31,7 +31,7 @@ from tests.summary import summary
 WORKERS = {
     "smoke-ingest": ("ingest",),
     "smoke-billing": ("billing", "outbox"),
-    "smoke-desk": ("receivables", "default", "kpis"),
+    "smoke-desk": ("receivables", "notify", "default", "kpis"),
 }
 
 
