@@ -222,7 +222,15 @@ document.addEventListener("keydown", (event) => {
 const KEYS = {
   j: () => move(1),
   k: () => move(-1),
-  o: (row) => row && row.querySelector('[data-key="open"]').click(),
+  o: (row) => {
+    const link = row && row.querySelector('[data-key="open"]');
+    if (!link) return;
+    // straight to the drawer rather than by a click: htmx wires a re-rendered row only when it
+    // settles (~20 ms after the swap), and a click before that would leave the page
+    const path = link.getAttribute("hx-get");
+    if (path && drawer()) openDrawer(path, { push: true });
+    else link.click();
+  },
   c: (row) => {
     const claim = row && row.querySelector('[data-key="claim"]');
     if (claim) claim.click();
