@@ -80,9 +80,11 @@ const drawer = () => document.getElementById("drawer");
 let drawerPath = null; // the hold shown in the drawer, or null when it is closed
 let drawerQuiet = false; // the next drawer load is a refresh or a Forward: no new history entry
 
-function openDrawer(path, { push }) {
+// ``source``: the element a failed load is reported beside (the row's link), if not the drawer
+function openDrawer(path, { push, source }) {
   drawerQuiet = !push;
-  htmx.ajax("GET", path, { target: "#drawer-body", swap: "innerHTML" });
+  const where = source || "#drawer-body";
+  htmx.ajax("GET", path, { source: where, target: "#drawer-body", swap: "innerHTML" });
 }
 
 function closeDrawer({ fromHistory } = {}) {
@@ -228,7 +230,7 @@ const KEYS = {
     // straight to the drawer rather than by a click: htmx wires a re-rendered row only when it
     // settles (~20 ms after the swap), and a click before that would leave the page
     const path = link.getAttribute("hx-get");
-    if (path && drawer()) openDrawer(path, { push: true });
+    if (path && drawer()) openDrawer(path, { push: true, source: link });
     else link.click();
   },
   c: (row) => {
