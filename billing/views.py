@@ -145,9 +145,11 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@vary_on_headers("HX-Request")
 @finance_required("Invoices are finance's.")
 def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
-    """The invoice: lines, tax, shipments, approvals, credit memos and history; printable."""
+    """The invoice: lines, tax, shipments, approvals, credit memos and history; printable. An
+    htmx request gets it as the finance queue's drawer, through the same row access."""
     invoice = selectors.invoice_get(user=request.user, invoice_id=invoice_id)
     return _render_invoice(request, invoice, CreditMemoForm(lines=invoice.lines.all()))
 
@@ -210,7 +212,13 @@ def invoice_action(request: HttpRequest, invoice_id: int, action: str) -> HttpRe
     response = render(
         request,
         "billing/finance_queue.html#row",
-        {"invoice": invoice, "row_error": error, "row_done": None if error else done},
+        {
+            "invoice": invoice,
+            "row_error": error,
+            "row_done": None if error else done,
+            # the page the row came from, for its forms' no-JavaScript fallback
+            "next_path": request.POST.get("next", ""),
+        },
         status=status,
     )
     return trigger_client_event(response, INVOICES_CHANGED)

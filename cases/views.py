@@ -1,5 +1,6 @@
 """The case desk: the queue of open deductions and disputes of the user's queues (claim in
-place), a case with its evidence, notes and history (add a note, resolve), and new disputes."""
+place), a case with its evidence, notes and history (add a note, resolve) as a page or as the
+queue's drawer, and new disputes."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -10,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import trigger_client_event
+from django_htmx.http import reswap, retarget, trigger_client_event
 
 from core.http import refused, role_required
 from core.pagination import render_paged_list
@@ -101,8 +102,10 @@ def case_claim(request: HttpRequest, case_id: int) -> HttpResponse:
         services.case_claim(actor=request.user, case_id=case_id)
     if request.htmx:
         row = selectors.case_row(user=request.user, case_id=case_id)
+        done = None if refusal else "claim"
         response = HttpResponse(
-            render_case_rows(request, [row], row_error=refusal.message), status=refusal.status
+            render_case_rows(request, [row], row_error=refusal.message, row_done=done),
+            status=refusal.status,
         )
         return trigger_client_event(response, CASES_CHANGED)
     if refusal:
@@ -110,6 +113,29 @@ def case_claim(request: HttpRequest, case_id: int) -> HttpResponse:
     else:
         messages.success(request, f"Case {case_id} is yours.")
     return redirect("cases:case", case_id=case_id)
+
+
+def _case_acted(
+    request: HttpRequest, case_id: int, done: str, *, message: str = "", to: str = ""
+) -> HttpResponse:
+    """After an action on a case. From the drawer (htmx), its row in the list is re-rendered with
+    "Done: ``done``" (the form aimed at the drawer; this answer goes to the row instead) and
+    cases-changed reloads the drawer; a case that has left the user's queues (routed to another
+    team) loses its row and closes the drawer, whose page would now be refused. A plain post
+    goes to ``to`` (the case's page by default) with ``message`` (by default ``done``)."""
+    if not request.htmx:
+        messages.success(request, message or f"{done[:1].upper()}{done[1:]}.")
+        return redirect(to or reverse("cases:case", args=[case_id]))
+    with refused(forbidden_too=True) as gone:
+        row = selectors.case_row(user=request.user, case_id=case_id)
+    # not both events: the drawer would reload the refused page as it closed
+    if gone:
+        response, event = HttpResponse(""), "drawer-close"
+    else:
+        response = HttpResponse(render_case_rows(request, [row], row_done=done))
+        event = CASES_CHANGED
+    response = reswap(retarget(response, f"#case-{case_id}"), "outerHTML")
+    return trigger_client_event(response, event)
 
 
 def _case_page(
@@ -151,8 +177,10 @@ def _case_page(
 
 @login_required
 @require_GET
+@vary_on_headers("HX-Request")
 @case_required
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+    """The case's page, or (htmx) its drawer on the queue page: the same row access either way."""
     case = selectors.case_get(user=request.user, case_id=case_id)
     return _case_page(request, case)
 
@@ -174,8 +202,7 @@ def case_note(request: HttpRequest, case_id: int) -> HttpResponse:
             request, case, note_form=form, status=refusal.status, error=refusal.message
         )
     told = ", ".join(f"@{user.get_username()}" for user in note.told)
-    messages.success(request, f"Note added{f'; told {told}' if told else ''}.")
-    return redirect("cases:case", case_id=case_id)
+    return _case_acted(request, case_id, f"note added{f'; told {told}' if told else ''}")
 
 
 @login_required
@@ -198,9 +225,13 @@ def case_route(request: HttpRequest, case_id: int) -> HttpResponse:
         return _case_page(
             request, case, route_form=form, status=refusal.status, error=refusal.message
         )
-    messages.success(request, f"Routed to {routed.reason.name} ({routed.get_queue_display()}).")
     # it may have left the user's queues: back to the queue, not to a page they cannot open
-    return redirect("cases:queue")
+    return _case_acted(
+        request,
+        case_id,
+        f"routed to {routed.reason.name} ({routed.get_queue_display()})",
+        to=reverse("cases:queue"),
+    )
 
 
 @login_required
@@ -219,8 +250,7 @@ def case_attach(request: HttpRequest, case_id: int) -> HttpResponse:
         return _case_page(
             request, case, attach_form=form, status=refusal.status, error=refusal.message
         )
-    messages.success(request, f"Attached {attachment.name}.")
-    return redirect("cases:case", case_id=case_id)
+    return _case_acted(request, case_id, f"attached {attachment.name}")
 
 
 @login_required
@@ -268,8 +298,7 @@ def case_resolve(request: HttpRequest, case_id: int) -> HttpResponse:
         return _case_page(
             request, case, resolve_form=form, status=refusal.status, error=refusal.message
         )
-    messages.success(request, f"Case {case_id} resolved.")
-    return redirect("cases:case", case_id=case_id)
+    return _case_acted(request, case_id, "resolved", message=f"Case {case_id} resolved.")
 
 
 @login_required
@@ -287,8 +316,7 @@ def case_credit(request: HttpRequest, case_id: int) -> HttpResponse:
     if refusal:
         case.refresh_from_db()
         return _case_page(request, case, status=refusal.status, error=refusal.message)
-    messages.success(request, f"Credit {action}d.")
-    return redirect("cases:case", case_id=case_id)
+    return _case_acted(request, case_id, f"credit {action}d")
 
 
 @login_required

@@ -104,16 +104,17 @@ def render_payment_rows(request: HttpRequest, payments, *, next_path: str, **ext
 
 
 def _payment_blocks(request: HttpRequest, payment, *, next_path: str) -> dict[str, SafeString]:
-    """The candidates and the actions of the payment page, from the rows' own macros."""
+    """The candidates and the actions of the payment page, from the rows' own macros: in the
+    queue's drawer (htmx) they post over htmx and re-render the payment's row in the list."""
     module = engines["jinja2"].env.get_template(ROWS_TEMPLATE).module
     base = reverse("receivables:payment", args=[payment.pk])
-    token = csrf_input(request)
+    token, hx = csrf_input(request), bool(request.htmx)
     return {
         "candidates_html": mark_safe(  # noqa: S308 - escaped by the environment
-            module.candidates(payment, base, False, next_path, token)
+            module.candidates(payment, base, hx, next_path, token)
         ),
         "actions_html": mark_safe(  # noqa: S308 - escaped by the environment
-            module.actions(payment, base, False, next_path, token, _blank_split())
+            module.actions(payment, base, hx, next_path, token, _blank_split())
         ),
     }
 
@@ -312,9 +313,11 @@ def payment_form(request: HttpRequest, payment_id: int, action: str) -> HttpResp
 
 @login_required
 @require_GET
+@vary_on_headers("HX-Request")
 @cash_required
 def payment_detail(request: HttpRequest, payment_id: int) -> HttpResponse:
-    """A payment: its statement, remittance, candidates, where its money went, and its story."""
+    """A payment: its statement, remittance, candidates, where its money went, and its story; an
+    htmx request gets it as the queue's drawer, through the same row access."""
     payment = selectors.payment_get(user=request.user, payment_id=payment_id)
     next_path = request.get_full_path()
     return render(

@@ -68,19 +68,23 @@ document.addEventListener("htmx:afterRequest", (event) => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// The queue page (templates/exceptions/queue.html): the hold drawer and the keyboard.
+// The work queues (holds, cases, finance approvals, payments): the detail drawer and the keyboard.
+// A queue page has rows (<tbody class="work-row">), a drawer (templates/partials/drawer.html) and
+// the keys' help (templates/partials/keys_help.html); each queue's markup differs, this does not.
 //
-// The drawer: a hold's link (href and hx-get of the hold's page) loads into #drawer-body; here it
-// is shown, the hold's URL goes into the address bar, and Back, Escape or "Close" hide it again.
+// The drawer: an item's link (href and hx-get of the item's page) loads into #drawer-body; here it
+// is shown, the item's URL goes into the address bar, and Back, Escape or "Close" hide it again.
 // The URL is pushed here rather than by hx-push-url: htmx's history would, on Back, put back a
 // snapshot of the rows taken when the drawer opened, undoing on screen what was done since.
 const drawer = () => document.getElementById("drawer");
 let drawerPath = null; // the hold shown in the drawer, or null when it is closed
 let drawerQuiet = false; // the next drawer load is a refresh or a Forward: no new history entry
 
-function openDrawer(path, { push }) {
+// ``source``: the element a failed load is reported beside (the row's link), if not the drawer
+function openDrawer(path, { push, source }) {
   drawerQuiet = !push;
-  htmx.ajax("GET", path, { target: "#drawer-body", swap: "innerHTML" });
+  const where = source || "#drawer-body";
+  htmx.ajax("GET", path, { source: where, target: "#drawer-body", swap: "innerHTML" });
 }
 
 function closeDrawer({ fromHistory } = {}) {
@@ -95,6 +99,9 @@ function closeDrawer({ fromHistory } = {}) {
 
 document.addEventListener("htmx:afterSwap", (event) => {
   if (event.detail.target.id !== "drawer-body") return;
+  // a form posted in the drawer that answers with the drawer again (a refusal beside its
+  // inputs): the drawer stays at its item's URL
+  if (event.detail.requestConfig && event.detail.requestConfig.verb !== "get") return;
   const path = event.detail.pathInfo.requestPath;
   const fresh = !drawerQuiet;
   drawerQuiet = false;
@@ -106,9 +113,9 @@ document.addEventListener("htmx:afterSwap", (event) => {
       history.replaceState({ o2cQueue: true }, "", location.href);
       history.pushState({ o2cDrawer: path }, "", path);
     } else {
-      history.replaceState({ o2cDrawer: path }, "", path); // another hold while one is open
+      history.replaceState({ o2cDrawer: path }, "", path); // another item while one is open
     }
-    const title = document.getElementById("hold-title");
+    const title = document.querySelector("#drawer-body [data-drawer-title]");
     if (title) {
       title.tabIndex = -1;
       title.focus();
@@ -122,10 +129,19 @@ window.addEventListener("popstate", (event) => {
   else closeDrawer({ fromHistory: true });
 });
 
-// What is done in the drawer (or in the row) changes the hold: the open drawer follows.
-document.addEventListener("holds-changed", () => {
-  if (drawerPath) openDrawer(drawerPath, { push: false });
+// What is done in the drawer (or in the row) changes the item: the open drawer follows. Each
+// queue's actions fire their own event (holds-changed, cases-changed, ...), which the drawer names
+// in data-refresh-on. An item that has left the user's queues (a case routed to another team)
+// fires drawer-close instead: its page would now be refused.
+["holds-changed", "cases-changed", "invoices-changed", "payments-changed"].forEach((name) => {
+  document.addEventListener(name, () => {
+    const panel = drawer();
+    if (drawerPath && panel && panel.dataset.refreshOn === name) {
+      openDrawer(drawerPath, { push: false });
+    }
+  });
 });
+document.addEventListener("drawer-close", () => closeDrawer());
 
 document.addEventListener("click", (event) => {
   if (event.target.closest("[data-drawer-close]")) {
@@ -137,8 +153,10 @@ document.addEventListener("click", (event) => {
 });
 
 // The rows and the keyboard: j/k move, o or Enter opens, c claims, r releases and e escalates
-// (both ask for the reason first), / searches, ? shows the help, Escape closes the drawer.
-const rows = () => Array.from(document.querySelectorAll("#results tbody.hold"));
+// (both ask for the reason first), / searches, ? shows the help, Escape closes the drawer. A key
+// whose action a row lacks (no claim on a finance row) does nothing.
+const ROW = "#results tbody.work-row";
+const rows = () => Array.from(document.querySelectorAll(ROW));
 let currentId = null; // the row the keys act on, by id: a swapped row is a new element
 
 function currentRow() {
@@ -147,7 +165,7 @@ function currentRow() {
 
 function focusRow(row) {
   if (!row) return;
-  document.querySelectorAll("tbody.hold.current").forEach((r) => r.classList.remove("current"));
+  document.querySelectorAll(`${ROW}.current`).forEach((r) => r.classList.remove("current"));
   row.classList.add("current");
   currentId = row.id;
   row.focus({ preventScroll: true });
@@ -155,9 +173,9 @@ function focusRow(row) {
 }
 
 document.addEventListener("focusin", (event) => {
-  const row = event.target.closest && event.target.closest("#results tbody.hold");
+  const row = event.target.closest && event.target.closest(ROW);
   if (row && row.id !== currentId) {
-    document.querySelectorAll("tbody.hold.current").forEach((r) => r.classList.remove("current"));
+    document.querySelectorAll(`${ROW}.current`).forEach((r) => r.classList.remove("current"));
     row.classList.add("current");
     currentId = row.id;
   }
@@ -206,7 +224,15 @@ document.addEventListener("keydown", (event) => {
 const KEYS = {
   j: () => move(1),
   k: () => move(-1),
-  o: (row) => row && row.querySelector('[data-key="open"]').click(),
+  o: (row) => {
+    const link = row && row.querySelector('[data-key="open"]');
+    if (!link) return;
+    // straight to the drawer rather than by a click: htmx wires a re-rendered row only when it
+    // settles (~20 ms after the swap), and a click before that would leave the page
+    const path = link.getAttribute("hx-get");
+    if (path && drawer()) openDrawer(path, { push: true, source: link });
+    else link.click();
+  },
   c: (row) => {
     const claim = row && row.querySelector('[data-key="claim"]');
     if (claim) claim.click();
@@ -214,7 +240,10 @@ const KEYS = {
   r: (row) => row && askReason(row, "release"),
   e: (row) => row && askReason(row, "escalate"),
   "/": () => {
-    const search = document.querySelector(".filters input[type=search]");
+    // the queue's search field, or its first filter where it has none (cases)
+    const search =
+      document.querySelector(".filters input[type=search]") ||
+      document.querySelector(".filters input:not([type=hidden]), .filters select");
     if (search) search.focus();
   },
   "?": () => document.getElementById("keys-help").showModal(),
@@ -226,7 +255,7 @@ document.addEventListener("keydown", (event) => {
   if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
   if (typing(event.target) || document.querySelector("dialog[open]")) return;
   const row = currentRow();
-  // Enter opens the hold only from the row itself: on a link or a button it does their own thing
+  // Enter opens the item only from the row itself: on a link or a button it does their own thing
   const handler =
     event.key === "Enter" ? event.target === row && KEYS.o : KEYS[event.key];
   if (!handler) return;
@@ -241,7 +270,7 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   const target = event.detail.target;
   const active = document.activeElement;
   const inRow = !active || active === document.body || target.contains(active);
-  if (target.matches && target.matches("tbody.hold") && inRow) refocus = { id: target.id, old: target };
+  if (target.matches && target.matches("tbody.work-row") && inRow) refocus = { id: target.id, old: target };
 });
 // On the swap itself, not on its settling ~20 ms later: a key pressed in between (r, then the
 // reason) has already put focus where the user wants it, and must keep it.

@@ -240,7 +240,7 @@ def test_queue_queries_do_not_grow_with_rows(client, released_order, ship, finan
         add()
     with CaptureQueriesContext(connection) as many:
         body = client.get(url).content.decode()
-    assert body.count('class="invoice state-pending_approval"') == 7
+    assert body.count('class="invoice work-row state-pending_approval"') == 7
     assert len(many) == len(few)
 
 
@@ -255,13 +255,18 @@ def test_queue_pages_with_show_more_and_sorts_by_amount(
     url = reverse("billing:queue")
 
     first = client.get(url, {"sort": "amount"}).content.decode()
-    assert first.count('class="invoice state-pending_approval"') == 2 and "Show more" in first
+    assert (
+        first.count('class="invoice work-row state-pending_approval"') == 2 and "Show more" in first
+    )
     totals = [i.total for i in Invoice.objects.order_by("-total")]
     assert first.index(str(totals[0])) < first.index(str(totals[1]))
     cursor = first.split("after=")[1].split('"')[0]
     more = client.get(f"{url}?sort=amount&after={cursor}", HTTP_HX_REQUEST="true")
     body = more.content.decode()
-    assert body.count('class="invoice state-pending_approval"') == 1 and str(totals[2]) in body
+    assert (
+        body.count('class="invoice work-row state-pending_approval"') == 1
+        and str(totals[2]) in body
+    )
     assert "Show more" not in body
 
 

@@ -1,7 +1,7 @@
 """A pricing analyst in chromium: a customer paid short with a pricing code; the deduction waits
-in pricing's case queue; the analyst opens it, sees the invoice line and the price in force,
-claims it and resolves it valid with a credit memo for one unit; the invoice is settled by the
-credit and the case says by which memo."""
+in pricing's case queue; the analyst claims it, opens it in the drawer, sees the invoice line and
+the price in force, and resolves it valid with a credit memo for one unit; the invoice is settled
+by the credit and the case says by which memo."""
 
 import importlib
 import re
@@ -50,26 +50,31 @@ def test_a_pricing_analyst_resolves_a_pricing_deduction_with_a_credit_memo(
     expect(rows).to_contain_text("Price difference")
     expect(rows).to_contain_text(f"{short:,.2f} USD")
 
-    # and claims it in place, then opens it: the invoice line and the price in force are there
+    # and claims it in place, then opens it in the drawer: the invoice line and the price in force
     rows.get_by_role("button", name="Claim").click()
     expect(rows).to_contain_text("Claimed")
     rows.get_by_role("link", name=f"Deduction {case.pk}").click()
-    expect(page.get_by_role("heading", name=f"Deduction {case.pk}")).to_contain_text(invoice.number)
-    lines = page.get_by_role("table", name="Invoice lines")
+    drawer = page.get_by_role("complementary", name="Case details")
+    expect(drawer.get_by_role("heading", name=f"Deduction {case.pk}")).to_contain_text(
+        invoice.number
+    )
+    lines = drawer.get_by_role("table", name="Invoice lines")
     expect(lines).to_contain_text("BILL-A")
     expect(lines).to_contain_text("contract from")
 
     # the analyst finds the price was right on the customer's contract... and credits one unit
-    page.get_by_label("Outcome").select_option("valid")
-    page.get_by_label(re.compile(r"^Line 1 \(10(\.0+)? billed\)")).fill("1")
-    page.get_by_label("Root cause").select_option("price_file")
-    page.get_by_label("What was found").fill("Contract price loaded late in the ERP")
-    page.get_by_role("button", name="Resolve").click()
+    drawer.get_by_label("Outcome").select_option("valid")
+    drawer.get_by_label(re.compile(r"^Line 1 \(10(\.0+)? billed\)")).fill("1")
+    drawer.get_by_label("Root cause").select_option("price_file")
+    drawer.get_by_label("What was found").fill("Contract price loaded late in the ERP")
+    drawer.get_by_role("button", name="Resolve").click()
 
-    # then the case is valid, credited by a memo, and the invoice owes nothing more
-    expect(page.locator(".msg-success")).to_contain_text(f"Case {case.pk} resolved.")
-    expect(page.locator("dl.facts")).to_contain_text("Valid")
-    expect(page.locator("dl.facts")).to_contain_text("CM-")
+    # then the case's row says so, and the drawer shows it valid, credited by a memo
+    row = page.locator(f"#case-{case.pk}")
+    expect(row.get_by_role("status")).to_contain_text("Done: resolved.")
+    expect(row).to_contain_text("Valid")
+    expect(drawer.locator("dl.facts")).to_contain_text("Valid")
+    expect(drawer.locator("dl.facts")).to_contain_text("CM-")
     case.refresh_from_db()
     invoice.refresh_from_db()
     assert case.state == CaseState.VALID and case.credit_memo.total == short

@@ -53,11 +53,11 @@ def test_the_queue_shows_the_users_queues_at_a_constant_query_count(client, invo
     client.force_login(pricing_user)
     few, page = _queue_queries(client)
     # then the pricing analyst sees pricing's cases only
-    assert page.count('class="case"') == 2 and "Damaged goods" not in page
+    assert page.count('class="case work-row"') == 2 and "Damaged goods" not in page
     # and twenty more rows cost no more queries
     _cases(20, invoice)
     many, page = _queue_queries(client)
-    assert page.count('class="case"') == 22
+    assert page.count('class="case work-row"') == 22
     assert many == few
 
 

@@ -21,6 +21,11 @@ KNOWN_DUAL = {
     "exceptions:hold",
     "billing:queue",
     "billing:invoices",
+    "billing:invoice",
+    "cases:queue",
+    "cases:case",
+    "receivables:queue",
+    "receivables:payment",
 }
 
 

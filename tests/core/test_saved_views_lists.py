@@ -58,11 +58,11 @@ def test_a_case_view_counts_the_overdue_cases_its_queue_shows(client, invoice, p
     _save(client, "/cases/", "overdue=on", "Overdue pricing", is_default="on")
     assert _count_in_menu(client, "Overdue pricing") == "1"
     page = client.get("/cases/?overdue=on").content.decode()
-    assert page.count('class="case"') == 1  # the count is the page's own rows
+    assert page.count('class="case work-row"') == 1  # the count is the page's own rows
     opened = client.get("/cases/")  # the default opens the bare queue
     assert opened.status_code == 302 and opened["Location"] == "/cases/?overdue=on"
     cleared = client.get("/cases/?all=1").content.decode()
-    assert cleared.count('class="case"') == 3 and 'href="/cases/?all=1">Clear' in cleared
+    assert cleared.count('class="case work-row"') == 3 and 'href="/cases/?all=1">Clear' in cleared
 
 
 def test_invoice_views_count_for_finance_and_nothing_once_the_role_is_gone(client, finance_user):

@@ -285,7 +285,7 @@ def test_queue_page_queries_do_not_grow_with_rows(client, manager_user, enter):
         enter(quantity="70")
     with CaptureQueriesContext(connection) as many:
         body = client.get(url).content.decode()
-    assert body.count('class="hold state-open"') == 9
+    assert body.count('class="hold work-row state-open"') == 9
     assert len(many) == len(few)
 
 

@@ -558,8 +558,8 @@ def test_the_queue_costs_the_same_queries_for_5_and_25_payments(client, cash_use
     _payments(20, 5)
     with CaptureQueriesContext(connection) as many:
         large = client.get(url).content.decode()
-    assert small.count('class="payment state-unmatched"') == 5
-    assert large.count('class="payment state-unmatched"') == 25
+    assert small.count('class="payment work-row state-unmatched"') == 5
+    assert large.count('class="payment work-row state-unmatched"') == 25
     assert "PO-24" in large  # remittance references are on the rows
     assert len(many) == len(few), [q["sql"][:120] for q in many]
 
@@ -569,9 +569,11 @@ def test_search_tabs_sorts_and_pages(client, cash_user, settings):
     client.force_login(cash_user)
     url = reverse("receivables:queue")
     by_amount = client.get(url, {"q": "101.00"}).content.decode()
-    assert by_amount.count('class="payment ') == 1 and "Zqv Stranger 001" in by_amount
+    assert by_amount.count('class="payment work-row ') == 1 and "Zqv Stranger 001" in by_amount
     by_reference = client.get(url, {"q": "PO-2"}).content.decode()
-    assert by_reference.count('class="payment ') == 1 and "Zqv Stranger 002" in by_reference
+    assert (
+        by_reference.count('class="payment work-row ') == 1 and "Zqv Stranger 002" in by_reference
+    )
     # the tabs count what waits in each state under the search
     assert 'Unmatched <span class="badge">1</span>' in by_reference
     settings.O2C_PAGE_SIZE = 2
