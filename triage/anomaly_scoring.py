@@ -27,11 +27,16 @@ logger = logging.getLogger(__name__)
 
 
 def orders_anomaly(
-    orders: list, lines_of: dict, *, recent: dict | None = None, depth: int = 0
+    orders: list,
+    lines_of: dict,
+    *,
+    recent: dict | None = None,
+    depth: int = 0,
+    lines: list | None = None,
 ) -> dict[int, AnomalyFacts]:
     """{order id: its anomaly score and factors} for the orders the rules may hold on it.
-    ``recent``: the customers' last ``depth`` orders as the rules read them, reused when deep
-    enough (``exceptions.extensions``)."""
+    ``recent``: the customers' last ``depth`` orders as the rules read them, and ``lines``,
+    theirs, reused when deep enough (``exceptions.extensions``)."""
     model = TriageModel.objects.filter(name=TriageModel.ORDER_ANOMALY).first()
     if model is None or model.mode == Mode.OFF or not orders:
         return {}
@@ -40,17 +45,19 @@ def orders_anomaly(
         # a damaged version is worth a warning; none trained yet is the normal start
         (logger.warning if version is not None else logger.debug)("Orders not scored: %s", why)
         return {}
+    deep = depth >= order_anomaly.HISTORY and lines is not None
     compared = order_anomaly.batch_compared(
-        orders, lines_of, recent=recent if depth >= order_anomaly.HISTORY else None
+        orders, lines_of, recent=recent if deep else None, lines=lines if deep else None
     )
     if not compared:
         return {}
-    scores = forest.scores([c.vector() for c in compared.values()])
+    vectors = [c.vector() for c in compared.values()]
+    scores = forest.scores(vectors)
     shown = model.mode in SHOWN_MODES
     threshold, now = float(model.threshold), timezone.now()
     found, rows = {}, []
-    for (pk, c), score in zip(compared.items(), scores, strict=True):
-        factors = forest.factors(c)
+    named = forest.factors_many(list(compared.values()), vectors)
+    for pk, score, factors in zip(compared, scores, named, strict=True):
         rounded = Decimal(f"{score:.4f}")
         rows.append((pk, rounded, "anomaly" if score >= threshold else "usual", factors))
         if shown:
