@@ -4,7 +4,8 @@ only in what customer service rejected): it trains and beats the quantity rule's
 most recent orders; its plain scoring equals scikit-learn's; in suggest mode an order above the
 policy's threshold is held with the factors in words, and not at or below it; shadow records and
 holds nothing; a damaged version scores nothing and the rules judge as before; too little history
-refuses and keeps the active version; the quantity rule fires on its own."""
+refuses and keeps the active version; the quantity rule fires on its own; a batch scored at once
+(as ingestion does) gives each order the features, score and factors it gets alone."""
 
 from datetime import datetime, time, timedelta
 from decimal import Decimal
