@@ -16,8 +16,10 @@ ones, and header-only ones, left out):
 
 An order with fewer than ``MIN_HISTORY`` earlier orders has nothing to be compared with and is not
 scored, as the quantity rule skips an item with no history. A batch is read set-wise (the
-customers' recent orders, then their shapes: two queries whatever its size), and each
-order of a batch sees the batch's earlier orders of its customer, as if judged one at a time.
+customers' recent orders, their lines and their headers: three queries whatever its size, one
+when the hold rules pass the first two), each order of a batch sees the batch's earlier orders
+of its customer, as if judged one at a time, and the batch's features are worked out at once
+with numpy (``batch_compared``), equal to ``compare``'s for each order alone.
 """
 
 from __future__ import annotations
