@@ -8,7 +8,7 @@ refuses and keeps the active version; the quantity rule fires on its own; a batc
 (as ingestion does) gives each order the features, score and factors it gets alone."""
 
 from datetime import datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from html import unescape
 
 import pytest
@@ -152,8 +152,10 @@ def test_an_unusual_order_is_held_above_the_threshold_with_its_factors(
     assert "not ordered in its last 10 orders" in texts or "ship-to" in texts, texts
     assert not _held_for_anomaly(order).exists()  # 0.99 is above its score
 
-    # exactly at the threshold passes (as every rule: strictly beyond it fires)
-    _set_threshold(prediction.probability)
+    # at the threshold passes (as every rule: strictly beyond it fires). The policy keeps two
+    # decimals, the score four: the threshold is the score rounded up (the score itself when it
+    # has two), never rounded down below it by the policy's field
+    _set_threshold(prediction.probability.quantize(Decimal("0.01"), rounding=ROUND_CEILING))
     order_evaluate(order_id=order.pk)
     assert not _held_for_anomaly(order).exists()
 
