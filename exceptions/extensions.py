@@ -2,11 +2,13 @@
 may not import the apps above it, so an app declares its extensions on its AppConfig as dotted
 paths, read once, in INSTALLED_APPS order (as ``orders.extensions`` does):
 
-- ``exceptions_anomaly_scorers``: ``scorer(orders, lines_of, recent=..., depth=...) -> {order id:
-  AnomalyFacts}``, called once per batch of orders judged (triage: the order-anomaly model).
-  ``recent``: each customer's last ``depth`` orders before the batch, newest first, as the rules
-  read them (a scorer may reuse them rather than read them again; it must not change them). An
-  order it leaves out has no score, and the order-anomaly rule finds nothing on it.
+- ``exceptions_anomaly_scorers``: ``scorer(orders, lines_of, recent=..., depth=..., lines=...) ->
+  {order id: AnomalyFacts}``, called once per batch of orders judged (triage: the order-anomaly
+  model). ``recent``: each customer's last ``depth`` orders before the batch, newest first, as the
+  rules read them; ``lines``: every line of those orders as (order id, item id, ordered quantity,
+  cancelled), or None when the rules read none (a scorer may reuse both rather than read them
+  again; it must not change them). An order it leaves out has no score, and the order-anomaly
+  rule finds nothing on it.
 """
 
 import logging
@@ -33,7 +35,12 @@ def anomaly_scorers() -> tuple[Callable, ...]:
 
 
 def anomaly_scores(
-    orders: list, lines_of: dict, *, recent: dict | None = None, depth: int = 0
+    orders: list,
+    lines_of: dict,
+    *,
+    recent: dict | None = None,
+    depth: int = 0,
+    lines: list | None = None,
 ) -> dict[int, AnomalyFacts]:
     """Each order's anomaly score from every declared scorer (the last one to score it wins).
 
@@ -44,7 +51,7 @@ def anomaly_scores(
     for scorer in anomaly_scorers():
         try:
             with transaction.atomic():
-                found.update(scorer(orders, lines_of, recent=recent, depth=depth))
+                found.update(scorer(orders, lines_of, recent=recent, depth=depth, lines=lines))
         except Exception:  # noqa: BLE001 - any failure of a model: the rules go on without it
             logger.exception("Anomaly scorer %s failed; the batch is judged without it", scorer)
     return found

@@ -95,30 +95,31 @@ def recent_orders(customer_ids: set[int], before: datetime, depth: int) -> dict[
     return recent
 
 
-def _quantities(order_ids: set[int], item_ids: set[int]):
-    """(order id, item id, ordered quantity) of these orders' lines of these items."""
+def recent_lines(order_ids) -> list[tuple]:
+    """(order id, item id, ordered quantity, cancelled) of every line of these orders."""
     if connection.vendor != "postgresql":
-        rows = OrderLine.objects.filter(order_id__in=order_ids).values_list(
-            "order_id", "item_id", "ordered_qty"
-        )
-    else:
-        # Ten earlier orders of four lines for each order of a batch: thousands of rows, read as
-        # raw tuples with the ids as one array parameter (the ORM's IN list of thousands of
-        # parameters and its rows cost a third more). The items are picked here, not in SQL: the
-        # planner, not knowing the arrays, added the item index to the order one and walked
-        # every line ever ordered of the batch's items (60 ms of a 62 ms query at 1M orders).
-        meta, quote = OrderLine._meta, connection.ops.quote_name
-        order, item, quantity = (
-            quote(meta.get_field(name).column) for name in ("order", "item", "ordered_qty")
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT {order}, {item}, {quantity} FROM {quote(meta.db_table)} "  # noqa: S608
-                f"WHERE {order} = ANY(%s)",
-                [list(order_ids)],
+        return list(
+            OrderLine.objects.filter(order_id__in=order_ids).values_list(
+                "order_id", "item_id", "ordered_qty", "cancelled"
             )
-            rows = cursor.fetchall()
-    return [row for row in rows if row[1] in item_ids]
+        )
+    # Ten earlier orders of four lines for each order of a batch: thousands of rows, read as
+    # raw tuples with the ids as one array parameter (the ORM's IN list of thousands of
+    # parameters and its rows cost a third more). Every line, whatever its item: the planner,
+    # not knowing the arrays, added the item index to the order one and walked every line ever
+    # ordered of the batch's items (60 ms of a 62 ms query at 1M orders); and the anomaly
+    # scorers read the same rows for the orders' shapes.
+    meta, quote = OrderLine._meta, connection.ops.quote_name
+    columns = ", ".join(
+        quote(meta.get_field(name).column) for name in ("order", "item", "ordered_qty", "cancelled")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {quote(meta.db_table)} "  # noqa: S608
+            f"WHERE {quote(meta.get_field('order').column)} = ANY(%s)",
+            [list(order_ids)],
+        )
+        return cursor.fetchall()
 
 
 class BatchFacts:
@@ -153,17 +154,19 @@ class BatchFacts:
         self.stock = stock_of(item_ids)
         self.recent = recent_orders(customer_ids, min(order.received_at for order in orders), depth)
         self.earlier = defaultdict(list)  # (order id, item id) -> quantities of earlier orders
-        for order_id, item_id, quantity in _quantities(
-            {oid for ids in self.recent.values() for oid in ids}, item_ids
-        ):
-            self.earlier[(order_id, item_id)].append(quantity)
+        earlier_lines = recent_lines({oid for ids in self.recent.values() for oid in ids})
+        for order_id, item_id, quantity, _cancelled in earlier_lines:
+            if item_id in item_ids:
+                self.earlier[(order_id, item_id)].append(quantity)
         # Another worker's import, or a person's release, of these customers' orders is waited
         # for here, after every other read: the lock is held to the commit, and the reads
         # before it (the earlier orders' lines above all) were a third of the time two workers
         # took turns.
         # before the lock: the model reads the customers' own history, not their exposure
         self.anomaly = (
-            anomaly_scores(orders, lines_of, recent=self.recent, depth=depth) if score else {}
+            anomaly_scores(orders, lines_of, recent=self.recent, depth=depth, lines=earlier_lines)
+            if score
+            else {}
         )
         if lock:
             lock_credit(customer_ids)

@@ -125,17 +125,28 @@ class Forest:
     def factors(self, compared: Compared) -> list[dict]:
         """The features furthest from what usual orders show, in words: direction "+" is above
         the usual, the weight is the distance in standard deviations of the training orders."""
-        weights = [
-            (name, (compared.features[name] - mean) / scale)
-            for name, mean, scale in zip(self.names, self.mean, self.scale, strict=True)
-        ]
-        weights.sort(key=lambda pair: -abs(pair[1]))
-        named = []
-        for name, z in weights[:FACTORS]:  # words for the ones named only
-            direction = "+" if z > 0 else "-"
-            named.append({"text": words(compared, name, direction), "direction": direction,
-                          "weight": round(z, 2)})  # fmt: skip
-        return named
+        return self.factors_many([compared], [compared.vector()])[0]
+
+    def factors_many(self, compared: list[Compared], vectors: list[list[float]]) -> list[list]:
+        """``factors`` for each of ``compared`` (``vectors``: their features), the distances
+        and their ranking worked out for all at once."""
+        import numpy as np
+
+        if not compared:
+            return []
+        z = (np.asarray(vectors, dtype=np.float64) - np.asarray(self.mean)) / np.asarray(self.scale)
+        # furthest first; a tie keeps the features' order (a stable sort, as Python's)
+        ranked = np.argsort(-np.abs(z), axis=1, kind="stable")[:, :FACTORS]
+        found = []
+        for c, weights, order in zip(compared, z.tolist(), ranked.tolist(), strict=True):
+            named = []
+            for k in order:  # words for the ones named only
+                weight = weights[k]
+                direction = "+" if weight > 0 else "-"
+                named.append({"text": words(c, self.names[k], direction),
+                              "direction": direction, "weight": round(weight, 2)})  # fmt: skip
+            found.append(named)
+        return found
 
 
 def forest_parameters(forest, x_train) -> dict:

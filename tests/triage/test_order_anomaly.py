@@ -4,28 +4,39 @@ only in what customer service rejected): it trains and beats the quantity rule's
 most recent orders; its plain scoring equals scikit-learn's; in suggest mode an order above the
 policy's threshold is held with the factors in words, and not at or below it; shadow records and
 holds nothing; a damaged version scores nothing and the rules judge as before; too little history
-refuses and keeps the active version; the quantity rule fires on its own."""
+refuses and keeps the active version; the quantity rule fires on its own; a batch scored at once
+(as ingestion does) gives each order the features, score and factors it gets alone."""
 
 from datetime import datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from html import unescape
 
 import pytest
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from core.roles import Role
 from demo.triage import seed_anomaly_history
+from exceptions.facts import BatchFacts
 from exceptions.models import Hold, HoldPolicy
 from exceptions.services.evaluation import order_evaluate
-from orders.models import Customer, Order, ShipTo
+from orders.models import Customer, Order, OrderLine, ShipTo
 from orders.services import LineInput, order_create
 from tests.fixtures.factories import ItemFactory
 from tests.fixtures.users import make_user
 from triage import scoring
 from triage.anomaly_training import Forest, fit_forest
 from triage.models import Mode, Prediction, TriageModel
-from triage.order_anomaly import NUMERIC, training_examples
+from triage.order_anomaly import (
+    HISTORY,
+    NUMERIC,
+    batch_compared,
+    compare,
+    shape_of,
+    training_examples,
+    words,
+)
 from triage.scoring import active_scorer
 from triage.training import DamagedVersion, NotEnoughHistory, model_train
 
@@ -141,8 +152,10 @@ def test_an_unusual_order_is_held_above_the_threshold_with_its_factors(
     assert "not ordered in its last 10 orders" in texts or "ship-to" in texts, texts
     assert not _held_for_anomaly(order).exists()  # 0.99 is above its score
 
-    # exactly at the threshold passes (as every rule: strictly beyond it fires)
-    _set_threshold(prediction.probability)
+    # at the threshold passes (as every rule: strictly beyond it fires). The policy keeps two
+    # decimals, the score four: the threshold is the score rounded up (the score itself when it
+    # has two), never rounded down below it by the policy's field
+    _set_threshold(prediction.probability.quantize(Decimal("0.01"), rounding=ROUND_CEILING))
     order_evaluate(order_id=order.pk)
     assert not _held_for_anomaly(order).exists()
 
@@ -317,3 +330,149 @@ def test_a_failing_scorer_leaves_the_rules_to_judge(
     assert "QUANTITY_ANOMALY" in codes and "ORDER_ANOMALY" not in codes
     assert order.state == "on_hold"
     assert "Anomaly scorer" in caplog.text and "failed" in caplog.text
+
+
+def _as_before(orders, lines_of, forest):
+    """What scoring computed before a batch was worked out at once, kept here as the reference:
+    each order alone through ``compare``, against its customer's last ten orders received before
+    the batch (cancelled ones left out, then header-only ones), their shapes made by ``shape_of``
+    from the ORM, and the batch's earlier orders of the customer; the factors ranked one order
+    at a time in Python."""
+    before = min(order.received_at for order in orders)
+    history = {}
+    for order in orders:
+        if order.customer_id in history:
+            continue
+        last = (
+            Order.objects.filter(customer_id=order.customer_id, received_at__lt=before)
+            .exclude(state="cancelled")
+            .order_by("-received_at")[:HISTORY]
+        )
+        shapes = []
+        for earlier in reversed(last):
+            lines = [(line.item_id, line.ordered_qty) for line in earlier.lines.all()
+                     if not line.cancelled]  # fmt: skip
+            if lines:
+                shapes.append(
+                    shape_of(earlier.total, earlier.received_at, earlier.ship_to_id, lines)
+                )
+        history[order.customer_id] = shapes
+    found = {}
+    for order in orders:
+        shape = shape_of(order.total, order.received_at, order.ship_to_id,
+                         [(line.item_id, line.ordered_qty) for line in lines_of[order.pk]])  # fmt: skip
+        compared = compare(shape, history[order.customer_id])
+        if compared is not None:
+            weights = sorted(
+                ((name, (compared.features[name] - mean) / scale)
+                 for name, mean, scale in zip(forest.names, forest.mean, forest.scale, strict=True)),
+                key=lambda pair: -abs(pair[1]),
+            )[:3]  # fmt: skip
+            factors = [{"text": words(compared, name, "+" if z > 0 else "-"),
+                        "direction": "+" if z > 0 else "-", "weight": round(z, 2)}
+                       for name, z in weights]  # fmt: skip
+            found[order.pk] = (compared, factors)
+        history[order.customer_id].append(shape)
+    return found
+
+
+def _generated_batch(customers, items, *, size, seed):
+    """``size`` new orders, received in turn over the last hours, of the history's customers and
+    of two new ones with 1 and 4 orders before: any hour of the day, the usual items or others
+    (an item twice in an order, fractional quantities), the usual ship-to, another, a new one or
+    none, and some with no line at all. Before it, the history is disturbed as people would: a
+    recent order cancelled, a line of another cancelled, a header-only order."""
+    import random
+
+    rng = random.Random(seed)
+    newcomers = [
+        Customer.objects.create(number=f"AN-NEW-{n}", name=f"New {n}", territory="EAST",
+                                credit_limit=Decimal("10000000"))
+        for n in range(2)
+    ]  # fmt: skip
+    start = timezone.now() - timedelta(hours=20)
+
+    def order_of(customer, number, received, lines, ship_to):
+        total = sum((Decimal(q) * item.list_price).quantize(Decimal("0.01")) for item, q in lines)
+        order = Order.objects.create(
+            source_system="test", external_id=number, number=number, channel="edi",
+            customer=customer, ship_to=ship_to, received_at=received, total=total, subtotal=total,
+        )  # fmt: skip
+        made = OrderLine.objects.bulk_create(
+            OrderLine(order=order, line_number=n + 1, item=item, ordered_qty=Decimal(q))
+            for n, (item, q) in enumerate(lines)
+        )
+        return order, made
+
+    for n, customer in enumerate(newcomers):  # history before the batch: 1 and 4 orders
+        for k in range(1 + 3 * n):
+            order_of(customer, f"NEWH-{n}-{k}", start - timedelta(hours=k + 1),
+                     [(items[k], "5")], None)  # fmt: skip
+    recent = Order.objects.filter(customer__in=customers).order_by("-received_at")
+    cancelled, trimmed = recent[0], recent[1]
+    Order.objects.filter(pk=cancelled.pk).update(state="cancelled")
+    trimmed.lines.filter(line_number=1).update(cancelled=True)
+    order_of(customers[2], "HEADER-ONLY", start - timedelta(minutes=5), [], None)
+
+    everyone = [*customers, *newcomers]
+    batch, lines_of = [], {}
+    for n in range(size):
+        customer = rng.choice(everyone)
+        ship_tos = list(ShipTo.objects.filter(customer=customer)) + [None]
+        if rng.random() < 0.05:
+            ship_tos = [ShipTo.objects.create(customer=customer, code=f"B{n}", name="b",
+                                              address="a", city="c")]  # fmt: skip
+        kind = rng.random()
+        if kind < 0.05:
+            lines = []
+        else:
+            picked = rng.sample(items, rng.randint(1, 6))
+            if kind < 0.15:
+                picked.append(picked[0])  # the same item on two lines
+            lines = [(item, str(rng.choice([1, 5, 10, 20, 40, 2.5, 300]))) for item in picked]
+        received = start + timedelta(minutes=7 * n, seconds=rng.randint(0, 59))
+        received = received.replace(hour=rng.randint(0, 23)) if rng.random() < 0.3 else received
+        order, made = order_of(customer, f"BATCH-{n}", received, lines, rng.choice(ship_tos))
+        batch.append(order)
+        lines_of[order.pk] = made
+    batch.sort(key=lambda order: order.received_at)
+    return batch, lines_of
+
+
+def test_a_batch_scores_as_each_order_alone_did(trained, model, history):
+    """The batch worked out at once (the rules' own reads reused, the features and factors with
+    numpy) gives the features, scores and factors that ``compare`` and the forest give each
+    order alone, on a generated batch full of awkward cases."""
+    import numpy as np
+
+    customers, items = history
+    batch, lines_of = _generated_batch(customers, items, size=240, seed=11)
+    forest = Forest(trained.parameters)
+    expected = _as_before(batch, lines_of, forest)
+    assert 150 < len(expected) < len(batch)  # most are scored; a newcomer's first ones are not
+    assert any(not lines_of[pk] for pk in expected)  # an order with no lines is scored too
+
+    # as ingestion calls it: through the rules' facts, reusing what they read
+    with transaction.atomic():
+        facts = BatchFacts(batch, lines_of, depth=HISTORY, lock=False)
+    assert facts.anomaly.keys() == expected.keys()
+    vectors = [expected[pk][0].vector() for pk in expected]
+    scores = dict(zip(expected, forest.scores(vectors), strict=True))
+    for pk, (_, factors) in expected.items():
+        assert facts.anomaly[pk].score == Decimal(f"{scores[pk]:.4f}"), pk
+        assert list(facts.anomaly[pk].factors) == factors, pk
+
+    # and on its own, reading the history itself: the same features, to the last bit
+    compared = batch_compared(batch, lines_of)
+    assert compared.keys() == expected.keys()
+    ours = np.array([compared[pk].vector() for pk in expected])
+    theirs = np.array(vectors)
+    assert np.allclose(ours, theirs, rtol=1e-12, atol=1e-12), np.abs(ours - theirs).max()
+    assert np.allclose(forest.scores(ours.tolist()), list(scores.values()), rtol=0, atol=1e-12)
+    for pk, (before, _) in expected.items():
+        after = compared[pk]
+        assert (after.usual_total, after.usual_lines, after.usual_quantity) == pytest.approx(
+            (before.usual_total, before.usual_lines, before.usual_quantity), rel=1e-12
+        )
+        assert (after.new_items, after.near_hour, after.history) == (
+            before.new_items, before.near_hour, before.history)  # fmt: skip
