@@ -5,6 +5,7 @@ Every read is an app's selector scoped to the user; the page costs a fixed numbe
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from functools import partial
 from urllib.parse import urlencode
 
@@ -182,12 +183,16 @@ def _done_today(user: UserLike, roles: frozenset, start: datetime, has_holds, ha
 
 @dataclass(frozen=True)
 class Done:
-    """One decision on the "today" page: when, what it was about, and the item's page."""
+    """One decision on the "today" page: when, what it was about, the customer, the money and
+    where the item stands now (each optional), and the item's page."""
 
     at: datetime
     what: str
-    detail: str
     url: str
+    customer: str = ""
+    amount: Decimal | None = None
+    currency: str = ""
+    status: str = ""
 
 
 @dataclass
@@ -201,8 +206,9 @@ def _hold_done(row: dict) -> Done:
     return Done(
         row["resolved_at"],
         f"Hold {row['id']} · order {row['order_number']}",
-        f"{row['customer_name']} · {row['reason_text']}",
         reverse("exceptions:hold", args=[row["id"]]),
+        customer=row["customer_name"],
+        status=row["reason_text"],
     )
 
 
@@ -216,36 +222,25 @@ def _listed_today(user: UserLike, start: datetime, kinds: set[str]) -> dict[str,
             listed[f"holds-{state}"] = mine[:TODAY_LIMIT]
     if "cases-resolved" in kinds:
         listed["cases-resolved"] = [
-            Done(
-                row["resolved_at"],
-                f"Case {row['id']} · {row['kind']}",
-                f"{row['customer_name']} · {row['amount']:,.2f} {row['currency']} · "
-                f"{CaseState(row['state']).label.lower()}",
-                reverse("cases:case", args=[row["id"]]),
-            )
+            Done(row["resolved_at"], f"Case {row['id']} · {row['kind']}",
+                 reverse("cases:case", args=[row["id"]]), row["customer_name"], row["amount"],
+                 row["currency"], CaseState(row["state"]).label)
             for row in cases.cases_resolved_list(user=user, since=start, limit=TODAY_LIMIT)
-        ]
+        ]  # fmt: skip
     if "invoices-approved" in kinds:
         listed["invoices-approved"] = [
-            Done(
-                row["approved_at"],
-                f"Invoice {row['number']}",
-                f"{row['customer_name']} · {row['total']:,.2f} {row['currency']} · "
-                f"{InvoiceState(row['state']).label.lower()}",
-                reverse("billing:invoice", args=[row["id"]]),
-            )
+            Done(row["approved_at"], f"Invoice {row['number']}",
+                 reverse("billing:invoice", args=[row["id"]]), row["customer_name"],
+                 row["total"], row["currency"], InvoiceState(row["state"]).label)
             for row in billing.invoices_approved_list(user=user, since=start, limit=TODAY_LIMIT)
-        ]
+        ]  # fmt: skip
     if "payments-applied" in kinds:
         listed["payments-applied"] = [
-            Done(
-                row["applied_at"],
-                f"{row['amount']:,.2f} {row['currency']} to invoice {row['invoice_number']}",
-                row["customer_name"],
-                reverse("receivables:payment", args=[row["payment_id"]]),
-            )
+            Done(row["applied_at"], f"Payment to invoice {row['invoice_number']}",
+                 reverse("receivables:payment", args=[row["payment_id"]]), row["customer_name"],
+                 row["amount"], row["currency"])
             for row in cash.applications_list(user=user, since=start, limit=TODAY_LIMIT)
-        ]
+        ]  # fmt: skip
     return listed
 
 

@@ -388,7 +388,10 @@ def test_a_manager_sees_the_invoices_approved_and_cases_resolved_today(
     assert f'href="/billing/invoices/{invoice.pk}/">Invoice INV-H1' in approved
     assert "INV-H2" not in approved and "100.00 USD" in approved
     resolved = _section(today, "cases-resolved")
-    assert f'href="/cases/{case.pk}/">Case {case.pk}' in resolved and "5.00 USD · valid" in resolved
+    assert (
+        f'href="/cases/{case.pk}/">Case {case.pk}' in resolved
+        and "5.00 USD</td><td>Valid</td>" in resolved
+    )
     assert "None yet today." in _section(today, "payments-applied")
 
 

@@ -41,12 +41,20 @@ def quiet_sandbox():
 
 
 def deployment_schedules(*connectors) -> None:
-    """What the migrations and admin set up in production: the heartbeat every 30 s and each
-    connector's pull schedule (made again here after other tests' flushes)."""
+    """What the migrations and admin set up in production: the heartbeat every 30 s, the
+    invoicing catch-up and each connector's pull schedule (made again here after other tests'
+    flushes). The catch-up invoices a shipment whose worker was killed between its commit and the
+    invoicing that follows it: every 5 minutes in production, every 20 s here, as a killed
+    worker's task comes back in seconds here rather than the production hour."""
     every, _ = IntervalSchedule.objects.get_or_create(every=30, period="seconds")
     PeriodicTask.objects.get_or_create(
         name="Worker heartbeat",
         defaults={"task": "integrations.tasks.worker_heartbeat", "interval": every},
+    )
+    often, _ = IntervalSchedule.objects.get_or_create(every=20, period="seconds")
+    PeriodicTask.objects.update_or_create(
+        name="Invoice billable shipments (catch-up)",
+        defaults={"task": "billing.tasks.invoices_catch_up", "interval": often, "enabled": True},
     )
     for connector in connectors:
         connector_schedule(connector=connector)
