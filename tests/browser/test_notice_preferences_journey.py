@@ -26,6 +26,7 @@ def test_a_person_chooses_how_notices_reach_them_with_the_keyboard(
     page.keyboard.press("Tab")  # models changing mode
     expect(page.get_by_label("Models changing mode")).to_be_focused()
     page.get_by_label("Models changing mode").select_option("off")
+    page.keyboard.press("Tab")  # integration alerts, the last kind
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Save")).to_be_focused()
     page.keyboard.press("Enter")
