@@ -210,9 +210,11 @@ def _cash_figures_are_sane(report: dict) -> None:
     # memory was read each quarter, for both pool processes
     rss = cash["cash worker RSS growth"]["extra"]["RSS by quarter MB (each process)"]
     assert len(rss) == 4 and all(len(q) == 2 and all(0 < mb < 1000 for mb in q) for q in rss)
-    # the queue after the run: the page answers, and its later page costs the same queries
+    # the queue after the run: the page answers, and its later page costs no more queries (the
+    # bare first page also looks up the analyst's default saved view: one query, whatever the rows)
     page = cash["cash queue page p95"]
-    assert page["value"] > 0 and page["extra"]["queries"] == page["extra"]["later page queries"]
+    first, later = page["extra"]["queries"], page["extra"]["later page queries"]
+    assert page["value"] > 0 and later <= first <= later + 1
     assert (
         page["extra"]["waiting payments"]
         == auto["extra"]["payments"] - precision["extra"]["automatic"]
