@@ -16,6 +16,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from demo.sandbox import Sandbox, SandboxState
 from demo.sandbox.data import Catalog
+from integrations.services import connector_sync, inbox_process
 from integrations.services.schedule import connector_schedule
 from tests.fixtures.factories import PASSWORD
 from tests.fixtures.processes import ROOT, database_url_for_tests, start_beat, start_worker
@@ -38,6 +39,15 @@ def quiet_sandbox():
     server = Sandbox(state=SandboxState(catalog=Catalog(), orders=0)).start()
     yield server
     server.stop()
+
+
+def first_load(erp) -> None:
+    """The ERP's master data pulled and applied once before the schedules start, as a real first
+    load (and scripts/run.sh) takes them: stock and orders name items and customers, and the WMS's
+    stock pulled before the items would be dead letters for unknown items."""
+    for stream in ("customers", "items", "prices", "ar"):
+        connector_sync(connector_id=erp.pk, stream=stream)
+        inbox_process(connector_id=erp.pk, stream=stream)
 
 
 def deployment_schedules(*connectors) -> None:

@@ -16,6 +16,7 @@ from orders.models import Order
 from tests.fixtures.processes import free_port, stop_worker, wait_for
 from tests.reliability.harness import (
     deployment_schedules,
+    first_load,
     metrics,
     needs_services,
     production_env,
@@ -66,6 +67,7 @@ def test_a_production_deployment_takes_a_sandbox_order_to_an_invoice(
     wms = Connector.objects.create(
         name="sandbox-wms", kind="wms", base_url=sandbox.url, poll_interval_seconds=5
     )
+    first_load(erp)
     deployment_schedules(erp, wms)
     finance = production_user("smoke-finance", Role.FINANCE)
 

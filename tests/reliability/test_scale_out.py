@@ -26,6 +26,7 @@ from tests.fixtures.processes import free_port, start_beat, start_worker, stop_w
 from tests.reliability.harness import (
     Stats,
     deployment_schedules,
+    first_load,
     needs_services,
     production_env,
     production_user,
@@ -168,6 +169,7 @@ def test_scale_out_under_load_with_a_worker_of_each_queue_killed(billing_default
     wms = Connector.objects.create(
         name="sandbox-wms", kind="wms", base_url=sandbox.url, poll_interval_seconds=5
     )
+    first_load(erp)
     deployment_schedules(erp, wms)
     billing_defaults.approval_amount = billing_defaults.second_approval_amount = 10**9
     billing_defaults.save()
