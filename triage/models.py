@@ -128,7 +128,11 @@ class Prediction(models.Model):
     """One prediction for one subject (a hold), with its explanation; the outcome is filled in
     when a person decides: what they did, and whether that followed the recommendation."""
 
-    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="+")
+    #: no index of its own: the unique constraint's first column serves every look-up by version
+    #: (every prediction written pays for each index, and ingestion writes one an order)
+    version = models.ForeignKey(
+        ModelVersion, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     subject = models.CharField(max_length=16)  # "hold", "case", "invoice", "order"
     subject_id = models.BigIntegerField()
     probability = models.DecimalField(max_digits=5, decimal_places=4)
@@ -145,8 +149,14 @@ class Prediction(models.Model):
     outcome = models.CharField(max_length=24, blank=True)
     #: the person did what it recommended (only for a call that was shown; else unknown)
     followed = models.BooleanField(null=True)
+    #: indexed only where set (below): most predictions are never decided by anyone
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     #: what the model did itself in act mode: "released", "refused" (a limit stopped it; the
@@ -156,7 +166,14 @@ class Prediction(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["subject", "subject_id", "-made_at"], name="triage_subject")
+            models.Index(fields=["subject", "subject_id", "-made_at"], name="triage_subject"),
+            # deleting a user nulls their decisions: found here, without an entry for every
+            # undecided prediction
+            models.Index(
+                fields=["decided_by"],
+                name="triage_prediction_decider",
+                condition=models.Q(decided_by__isnull=False),
+            ),
         ]
         constraints = [
             # a version scores a subject once: two overlapping runs cannot record it twice

@@ -57,17 +57,24 @@ def format_amount(value, places: int, marks: tuple[str, str] | None) -> str:
     if value in (None, ""):
         return ""
     try:
-        value = Decimal(value).quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP)
+        places = int(places)
+        value = Decimal(value).quantize(_quantum(places), rounding=ROUND_HALF_UP)
     except (ArithmeticError, TypeError, ValueError):
         return ""
     if marks is None:
-        return formats.number_format(value, int(places), use_l10n=True, force_grouping=True)
+        return formats.number_format(value, places, use_l10n=True, force_grouping=True)
     # Python's own grouping, then the locale's marks: a tenth of number_format's time, which
     # looks the formats up again on every call
-    shown = f"{value:,.{int(places)}f}"
+    shown = f"{value:,.{places}f}"
     if marks != (".", ","):
         shown = shown.translate({ord(","): marks[1], ord("."): marks[0]})
     return shown
+
+
+@lru_cache(maxsize=8)
+def _quantum(places: int) -> Decimal:
+    """0.01 for 2 places: built once (a page formats hundreds of amounts)."""
+    return Decimal(1).scaleb(-places)
 
 
 @lru_cache(maxsize=32)

@@ -114,6 +114,19 @@ class Payment(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
             # the queue: waiting payments, largest first, keyset on id
             models.Index(fields=["state", "-amount", "-id"], name="payment_queue_amount"),
             models.Index(fields=["state", "received_at", "id"], name="payment_queue_age"),
+            # the queue's default tab, every waiting payment: with the state leading, PostgreSQL
+            # reads all of them (three states) and sorts them for each page; these hold only
+            # the waiting ones, in the page's order, so a page reads its rows and stops
+            models.Index(
+                fields=["received_at", "id"],
+                name="payment_waiting_age",
+                condition=models.Q(state__in=OPEN_STATES),
+            ),
+            models.Index(
+                fields=["-amount", "-id"],
+                name="payment_waiting_amount",
+                condition=models.Q(state__in=OPEN_STATES),
+            ),
             models.Index(fields=["customer", "state"], name="payment_customer"),
             # an 820 names its payment by the reference the bank reports it under
             models.Index(fields=["bank_reference"], name="payment_bank_reference"),
