@@ -48,7 +48,12 @@ def anomaly_scores(
     deterministic rules from judging orders. Each runs in a savepoint, so a failed query inside
     it does not break the caller's transaction."""
     found: dict[int, AnomalyFacts] = {}
-    for scorer in anomaly_scorers():
+    try:
+        scorers = anomaly_scorers()
+    except Exception:  # noqa: BLE001 - a scorer that cannot even be imported: judged without
+        logger.exception("Anomaly scorers could not be imported; the batch is judged without")
+        return found
+    for scorer in scorers:
         try:
             with transaction.atomic():
                 found.update(scorer(orders, lines_of, recent=recent, depth=depth, lines=lines))

@@ -14,6 +14,7 @@ import json
 import logging
 from decimal import Decimal
 
+import numpy  # noqa: F401 - every batch scored needs it; a worker imports it before forking
 from django.db import connection
 from django.utils import timezone
 

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+
+from core.pgcopy import copy_create
 
 from ..models import Connector, InboundMessage, InboundState, OutboundMessage
 from ..services.inbox import inbox_store
@@ -242,7 +244,8 @@ def _judge_and_store(
     for document, index in documents:
         if index is not None:
             document.message_id = messages.get(keys[index])
-    Document.objects.bulk_create([d for d, _ in documents])
+    # by COPY: fifty documents bound into one INSERT cost a tenth of reading the file
+    copy_create(Document, [d for d, _ in documents])
     for document, index in documents:
         if index is None:
             continue
@@ -354,11 +357,15 @@ def _store(row: Interchange, records, keys, errors, streams) -> dict[str, int]:
             keys=[keys[i] for i in indexes],
             errors=[errors[i] for i in indexes],
         )
-    ids = dict(
-        InboundMessage.objects.filter(connector=connector, external_id__in=keys).values_list(
-            "external_id", "pk"
+    # by stream as well: the inbox's key leads (connector, stream, id), and without the stream
+    # PostgreSQL walked every message the partner's connector ever stored, for each file
+    ids = {}
+    for stream, indexes in by_stream.items():
+        ids.update(
+            InboundMessage.objects.filter(
+                connector=connector, stream=stream, external_id__any=[keys[i] for i in indexes]
+            ).values_list("external_id", "pk")
         )
-    )
     for stream in ("orders", "remittances"):
         if stream in by_stream and any(errors[i] is None for i in by_stream[stream]):
             queue_stream(connector, stream)
@@ -402,12 +409,21 @@ def _send_997s(partner: TradingPartner, interchange: x12.Interchange, row: Inter
 def next_control_numbers(partner: TradingPartner, count: int) -> int:
     """Take ``count`` control numbers for ``partner`` and return the first. The row lock makes
     concurrent writers queue, so the numbers run without gaps or repeats."""
-    ControlNumber.objects.get_or_create(partner=partner)
-    counter = ControlNumber.objects.select_for_update().get(partner=partner)
-    first = counter.last + 1
-    counter.last += count
-    counter.save(update_fields=["last"])
-    return first
+    # One statement (three before: the row made if missing, locked, then written): the update
+    # takes the row lock, held to the commit, as select_for_update did. PostgreSQL and SQLite
+    # (3.35+) both take ON CONFLICT .. RETURNING.
+    meta, quote = ControlNumber._meta, connection.ops.quote_name
+    table = quote(meta.db_table)
+    partner_column = quote(meta.get_field("partner").column)
+    last = quote(meta.get_field("last").column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({partner_column}, {last}) VALUES (%s, %s) "  # noqa: S608
+            f"ON CONFLICT ({partner_column}) DO UPDATE SET {last} = {table}.{last} + excluded.{last} "
+            f"RETURNING {last}",
+            [partner.pk, count],
+        )
+        return cursor.fetchone()[0] - count + 1
 
 
 def edi_send(

@@ -143,6 +143,7 @@ REQUIRED = {"850": ("BEG", "PO1"), "860": ("BCH",), "820": ("BPR", "TRN"), "997"
 
 _NUMBER = re.compile(r"^-?\d+$")
 _DECIMAL = re.compile(r"^-?(\d+\.?\d*|\.\d+)$")
+_CONTROL = re.compile(r"[\x00-\x1f]")
 _TIME = re.compile(r"^([01]\d|2[0-3])[0-5]\d([0-5]\d\d*)?$")
 
 
@@ -217,7 +218,7 @@ def _problem(spec: Element, text: str) -> tuple[str, str] | None:
         return None
     else:
         size = len(text)
-        if any(ord(c) < 32 for c in text):
+        if _CONTROL.search(text):
             return "6", "a control character"
     if size < spec.low:
         return "4", f"“{text}” is shorter than {spec.low}"

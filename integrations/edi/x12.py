@@ -126,7 +126,10 @@ def value(segment: pyx12.segment.Segment, position: int, component: int | None =
         return ""
     element = elements[position - 1]
     if component is None:
-        return element.format()
+        # a simple element is a composite of one: its text as it came (format() walks and joins
+        # the components, ~a sixth of reading an interchange)
+        parts = element.elements
+        return parts[0].value if len(parts) == 1 else element.format()
     if component > len(element):
         return ""
     return element[component - 1].get_value() or ""

@@ -14,6 +14,8 @@ from html import unescape
 import numpy as np
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from exceptions.models import ACTIVE_STATES, Hold, HoldReason, HoldState
@@ -144,6 +146,25 @@ def test_it_trains_beats_its_baseline_and_explains_in_the_queue(model, credit, c
     assert tip["text"] in page and tip["factors"][0]["text"] in page and tip["eta"] in page
     # scoring again scores nothing new: each hold once per version
     assert holds_score()["scored"] == 0
+
+
+def test_predictions_cost_the_queue_page_no_query(model, credit, client):
+    """The recommendation rides on the hold's row: the page with one on every row reads what
+    the page without them reads."""
+    _history(credit)
+    model_train(name=model.name)
+    assert holds_score()["scored"] == 12
+    client.force_login(credit)
+    client.get("/queues/credit/")  # warm: the saved views, the session
+    with CaptureQueriesContext(connection) as shown:
+        page = unescape(client.get("/queues/credit/").content.decode())
+    open_holds = Hold.objects.filter(state__in=ACTIVE_STATES)
+    assert all(hold.suggestion["text"] in page for hold in open_holds)
+    open_holds.update(suggestion={})
+    with CaptureQueriesContext(connection) as bare:
+        page = unescape(client.get("/queues/credit/").content.decode())
+    assert "Likely release" not in page and "Likely rejection" not in page
+    assert len(shown) == len(bare)
 
 
 def test_shadow_records_and_shows_nothing(model, credit, client):

@@ -332,6 +332,29 @@ def test_a_failing_scorer_leaves_the_rules_to_judge(
     assert "Anomaly scorer" in caplog.text and "failed" in caplog.text
 
 
+def test_a_scorer_that_cannot_be_imported_leaves_the_rules_to_judge(
+    trained, history, cs_user, django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    """A declared scorer whose module fails to import (numpy missing from an image) is logged,
+    and orders are still judged and taken in."""
+    from exceptions import extensions
+
+    def unimportable():
+        raise ImportError("No module named 'numpy'")
+
+    monkeypatch.setattr(extensions, "anomaly_scorers", unimportable)
+    customers, _ = history
+    customer = customers[5]
+    ship_to, _ = _usual(customer)
+    last = Order.objects.filter(customer=customer, state="closed").order_by("-received_at").first()
+    spike = [(line.item, line.ordered_qty * 20) for line in last.lines.all()]
+    order = _enter(customer, spike, ship_to=ship_to, cs_user=cs_user,
+                   capture=django_capture_on_commit_callbacks)  # fmt: skip
+    codes = set(Hold.objects.filter(order=order).values_list("reason__code", flat=True))
+    assert "QUANTITY_ANOMALY" in codes and "ORDER_ANOMALY" not in codes
+    assert "could not be imported" in caplog.text
+
+
 def _as_before(orders, lines_of, forest):
     """What scoring computed before a batch was worked out at once, kept here as the reference:
     each order alone through ``compare``, against its customer's last ten orders received before

@@ -1,0 +1,31 @@
+"""A worker's main process imports the anomaly scorers (and numpy with them) before it forks its
+pool, so no pool process pays for them on its first scored batch; a scorer that cannot be
+imported there is logged and left to scoring time, and the worker still starts."""
+
+import logging
+
+from celery.signals import worker_init
+
+from exceptions import extensions
+from o2c.celery import import_before_forking
+from triage.anomaly_scoring import orders_anomaly
+
+
+def test_the_scorers_are_imported_when_the_worker_starts():
+    extensions.anomaly_scorers.cache_clear()
+    worker_init.send(sender=None)  # what a starting worker's main process sends
+    # the cached tuple the pool processes inherit, with the scorer in it
+    assert extensions.anomaly_scorers.cache_info().currsize == 1
+    assert orders_anomaly in extensions.anomaly_scorers()
+
+
+def test_a_scorer_that_cannot_load_does_not_stop_the_worker(caplog, monkeypatch):
+    extensions.anomaly_scorers.cache_clear()
+
+    def broken():
+        raise ImportError("no module named numpy")
+
+    monkeypatch.setattr(extensions, "anomaly_scorers", broken)
+    with caplog.at_level(logging.ERROR, logger="o2c.celery"):
+        import_before_forking()  # no exception
+    assert "Anomaly scorers not imported before forking" in caplog.text
