@@ -56,6 +56,7 @@ def _worker(name: str, *, concurrency: int = 1, env: dict | None = None) -> subp
         "O2C_QUEUE_PREFIX": settings.O2C_QUEUE_PREFIX,
         **(env or {}),
     }
+    _purge_queues()
     (ROOT / "data").mkdir(exist_ok=True)
     log = open(ROOT / "data" / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(  # noqa: S603 - fixed argv
@@ -93,6 +94,20 @@ def _worker(name: str, *, concurrency: int = 1, env: dict | None = None) -> subp
         time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"the bench worker did not start; see data/{name}.log")
+
+
+def _purge_queues() -> None:
+    """Empty the bench's queues before a worker starts. A run leaves tasks behind when its
+    figure is complete (a sync queued after each file that finds nothing left, the 997s'
+    relays retrying a partner nobody serves); the next run's worker took them on its clock
+    (1,100 of them before an EDI run, its CPU an order up by a fifth) and, were they not
+    dropped, would act on another run's scratch database. The bench's broker is its own."""
+    from o2c.celery import app  # noqa: PLC0415 - the worker figures only
+
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        for queue in QUEUES:
+            channel.queue_purge(queue_name(queue))
 
 
 def _stop(process: subprocess.Popen) -> None:
