@@ -17,7 +17,7 @@ from exceptions.notifications import notify_people
 from exceptions.services import hold_raise
 from orders.services import order_record_invoice
 
-from ..models import Invoice, InvoiceState
+from ..models import Invoice, InvoiceLine, InvoiceState
 from ..selectors import invoice_lines_with_orders, invoices_for_user
 from ..signals import invoice_released
 
@@ -87,28 +87,45 @@ def not_pending(invoice: Invoice) -> Conflict:
     )
 
 
-def makers(invoice: Invoice) -> dict[int, str]:
+def price_setters(invoice_ids) -> dict[int, list[tuple[int, int]]]:
+    """Each invoice's off-contract prices as (who set it, order line number), in line order: one
+    query for any number of invoices."""
+    found: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    rows = (
+        InvoiceLine.objects.filter(
+            invoice_id__in=list(invoice_ids), order_line__price_overridden_by__isnull=False
+        )
+        .order_by("invoice_id", "line_number")  # the invoice's own order, as its page lists them
+        .values_list("invoice_id", "order_line__price_overridden_by_id", "order_line__line_number")
+    )
+    for invoice_id, who, line_number in rows:
+        found[invoice_id].append((who, line_number))
+    return found
+
+
+def makers(invoice: Invoice, setters: list[tuple[int, int]] | None = None) -> dict[int, str]:
     """Who may not approve this invoice, and why: whoever created or edited it, and whoever set an
-    off-contract price on one of its orders' lines. Superusers are no exception."""
+    off-contract price on one of its orders' lines. Superusers are no exception. ``setters``:
+    the invoice's ``price_setters``, when the caller read them for many invoices at once."""
     barred: dict[int, str] = {}
-    for line in invoice.lines.select_related("order_line"):
-        who = line.order_line.price_overridden_by_id
-        if who:
-            barred.setdefault(who, f"you set the price of line {line.order_line.line_number}")
+    if setters is None:
+        setters = price_setters([invoice.pk]).get(invoice.pk, [])
+    for who, line_number in setters:
+        barred.setdefault(who, f"you set the price of line {line_number}")
     for who, why in ((invoice.created_by_id, "created"), (invoice.last_edited_by_id, "edited")):
         if who:
             barred.setdefault(who, f"you {why} this invoice")
     return barred
 
 
-def approve_check(invoice: Invoice, actor) -> bool:
+def approve_check(invoice: Invoice, actor, setters: list[tuple[int, int]] | None = None) -> bool:
     """Every check ``invoice_approve`` makes, raising its refusals but changing nothing; True
     when the approval releases the invoice, False when it is the first of two. The approval and
     the bulk preview (``invoices_approve_preview``) share it, so the preview cannot promise what
-    the approval would refuse."""
+    the approval would refuse. ``setters`` as for ``makers``."""
     if invoice.state != InvoiceState.PENDING_APPROVAL:
         raise not_pending(invoice)
-    why_not = makers(invoice).get(actor.pk)
+    why_not = makers(invoice, setters).get(actor.pk)
     if why_not and not is_system_user(actor):
         raise PermissionDenied(
             f"Maker-checker: {why_not}, so someone else must approve {invoice.number}."
@@ -126,6 +143,7 @@ def invoices_approve_preview(*, invoice_ids: list[int], actor) -> BulkPreview:
     the total of those that act per currency."""
     require_finance(actor)
     invoices = invoices_for_user(actor).select_related("customer").in_bulk(invoice_ids)
+    setters = price_setters(invoices)  # one query for the selection, not one an invoice
     rows = []
     for invoice_id in invoice_ids:
         invoice = invoices.get(invoice_id)
@@ -134,7 +152,7 @@ def invoices_approve_preview(*, invoice_ids: list[int], actor) -> BulkPreview:
             continue
         outcome, message = REFUSED, ""
         try:
-            releases = approve_check(invoice, actor)
+            releases = approve_check(invoice, actor, setters.get(invoice.pk, []))
         except ApplicationError as error:
             message = error.message
         else:

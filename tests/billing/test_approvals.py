@@ -300,3 +300,33 @@ def test_the_editor_and_the_first_approver_hear_the_invoice_is_released(
     (notice,) = Notification.objects.filter(kind="approval")
     assert notice.user == finance_user
     assert notice.message == f"Invoice {invoice.number} was approved and released by Fin Two: ok"
+
+
+def test_the_bulk_preview_bars_a_price_setter_in_the_same_queries_for_any_selection(
+    released_order, ship, known_customer, finance_user
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from billing.services import invoices_approve_preview
+
+    boss = make_user("boss", "finance", "customer_service", is_superuser=True, is_staff=True)
+    invoices = []
+    for _ in range(9):  # the boss prices each order's line by hand: each invoice waits
+        order = released_order(lines=[("B", "2", "8.5000")], customer=known_customer, actor=boss)
+        ship(order, {1: "2"})
+        invoices.append(Invoice.objects.filter(lines__order_line__order=order).distinct().get())
+    assert {i.state for i in invoices} == {InvoiceState.PENDING_APPROVAL}
+    ids = [i.pk for i in invoices]
+    with CaptureQueriesContext(connection) as few:
+        invoices_approve_preview(invoice_ids=ids[:2], actor=boss)
+    with CaptureQueriesContext(connection) as many:
+        preview = invoices_approve_preview(invoice_ids=ids, actor=boss)
+    assert len(many) == len(few)
+    assert len(preview.rows) == 9 and all(
+        f"you set the price of line 1, so someone else must approve {row.label}" in row.message
+        for row in preview.rows
+    )
+    # another analyst may approve every one
+    other = invoices_approve_preview(invoice_ids=ids, actor=finance_user).rows
+    assert [row.message for row in other] == [""] * 9
