@@ -12,8 +12,11 @@ from triage.anomaly_scoring import orders_anomaly
 
 
 def test_the_scorers_are_imported_when_the_worker_starts():
+    # connected to the signal a starting worker's main process sends (sending it here would run
+    # Celery's own Django fixup as well, which wants a real worker)
+    assert import_before_forking in worker_init._live_receivers(None)
     extensions.anomaly_scorers.cache_clear()
-    worker_init.send(sender=None)  # what a starting worker's main process sends
+    import_before_forking()
     # the cached tuple the pool processes inherit, with the scorer in it
     assert extensions.anomaly_scorers.cache_info().currsize == 1
     assert orders_anomaly in extensions.anomaly_scorers()
