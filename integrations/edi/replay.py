@@ -4,18 +4,16 @@ stream (or the remittances stream) as if it had just arrived; what still cannot 
 
 from __future__ import annotations
 
-import pyx12.segment
-
 from ..services.attempts import finish
 from .models import Document, TradingPartner
 from .services import STREAM_OF, edi_receive, judge_set, queue_stream
-from .x12 import TransactionSet
+from .x12 import Segment, TransactionSet
 
 
 def read_back(record: dict) -> TransactionSet:
     element, component, terminator = record["separators"]
     segments = [
-        pyx12.segment.Segment(text, terminator, element, component)
+        Segment(text, terminator, element, component)
         for text in (line.strip() for line in record["x12"].split(terminator + "\n"))
         if text
     ]

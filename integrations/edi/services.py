@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -372,10 +374,65 @@ def _store(row: Interchange, records, keys, errors, streams) -> dict[str, int]:
     return ids
 
 
+#: While a poll reads a folder: the stream runs and outbox relays its files ask for, to queue
+#: once each (``runs_gathered``) rather than a task per file.
+_GATHERED: ContextVar[set | None] = ContextVar("edi_runs_gathered", default=None)
+
+
+@contextmanager
+def runs_gathered():
+    """Within the block, the stream runs and the outbox relay that received files ask for are
+    gathered, and queued once each when it ends (or at ``runs_flush``). A poll of a dozen files
+    queued a dozen runs and relays before: the first run applied the lot, and the others each
+    cost a task, its queries and its log, finding nothing (about a tenth of an EDI order's
+    worker CPU)."""
+    wanted: set = set()
+    token = _GATHERED.set(wanted)
+    try:
+        yield
+    finally:
+        _GATHERED.reset(token)
+        _queue(wanted)
+
+
+def runs_flush() -> None:
+    """Queue what the enclosing ``runs_gathered`` has gathered so far (a long poll's files
+    start being applied before its last is read)."""
+    wanted = _GATHERED.get()
+    if wanted:
+        _queue(set(wanted))
+        wanted.clear()
+
+
+def _queue(wanted: set) -> None:
+    from ..tasks import inbox_process_task, outbox_relay_task
+
+    for connector_id, stream in sorted(wanted, key=lambda item: (item[0] or 0, item[1] or "")):
+        if stream is None:
+            outbox_relay_task.delay_on_commit()
+        else:
+            inbox_process_task.delay_on_commit(connector_id, stream)
+
+
 def queue_stream(connector: Connector, stream: str = "orders") -> None:
+    wanted = _GATHERED.get()
+    if wanted is not None:
+        wanted.add((connector.pk, stream))
+        return
     from ..tasks import inbox_process_task  # tasks import the inbox, which imports this
 
     inbox_process_task.delay_on_commit(connector.pk, stream)
+
+
+def queue_relay() -> None:
+    """The outbox relay, after the commit (gathered within ``runs_gathered``)."""
+    wanted = _GATHERED.get()
+    if wanted is not None:
+        wanted.add((None, None))
+        return
+    from ..tasks import outbox_relay_task
+
+    outbox_relay_task.delay_on_commit()
 
 
 def _set_text(transaction_set: x12.TransactionSet, interchange: x12.Interchange) -> str:
@@ -514,7 +571,5 @@ def edi_send(
     )
     row.outbound = message
     row.save(update_fields=["outbound"])
-    from ..tasks import outbox_relay_task
-
-    outbox_relay_task.delay_on_commit()
+    queue_relay()
     return row

@@ -15,7 +15,7 @@ from core.errors import TransientError
 
 from ..client import SIGNATURE_HEADER, PermanentError, send, signature
 from .models import Direction, Interchange, TradingPartner
-from .services import edi_receive, edi_refuse
+from .services import edi_receive, edi_refuse, runs_flush, runs_gathered
 
 logger = logging.getLogger(__name__)
 #: Files read from a partner's folder are moved here (inside it), whatever became of them: the
@@ -23,6 +23,10 @@ logger = logging.getLogger(__name__)
 DONE = "processed"
 #: Largest interchange taken from a folder or a post.
 MAX_BYTES = 20_000_000
+#: A poll queues the stream runs and the outbox relay its files ask for once every this many
+#: files (and at its end), not once a file: a run applies whatever is waiting, so one a file
+#: mostly found nothing, and a long poll still has its first files applied while it reads on.
+FILES_PER_RUN = 20
 
 
 def folder(name: str) -> Path:
@@ -44,38 +48,46 @@ def poll_folder(partner: TradingPartner) -> dict[str, int]:
     inbound = folder(partner.inbound_folder)
     done = inbound / DONE
     done.mkdir(parents=True, exist_ok=True)
-    for path in sorted(p for p in inbound.iterdir() if p.is_file() and not p.name.startswith(".")):
-        try:
-            size = path.stat().st_size
-            raw = path.read_bytes() if size <= MAX_BYTES else b""
-        except FileNotFoundError:
-            continue  # another poll of this folder took it (a manual sync beside the beat)
-        try:
-            with transaction.atomic():
-                if size > MAX_BYTES:
-                    received = edi_refuse(
-                        f"{size} bytes, more than the {MAX_BYTES} an interchange may have",
-                        raw=f"(not kept: {size} bytes)", via="folder", file_name=path.name,
-                        partner=partner,
-                    )  # fmt: skip
-                else:
-                    received = edi_receive(
-                        raw=raw, via="folder", file_name=path.name, partner=partner
-                    )
-        except Exception as exc:  # noqa: BLE001 - one bad file must not block the folder
-            logger.exception("EDI file %s could not be taken in", path.name)
-            with transaction.atomic():
+    with runs_gathered():
+        for path in sorted(
+            p for p in inbound.iterdir() if p.is_file() and not p.name.startswith(".")
+        ):
+            _take_file(partner, path, done, counts)
+            if counts["files"] % FILES_PER_RUN == 0:
+                runs_flush()
+    return counts
+
+
+def _take_file(partner: TradingPartner, path: Path, done: Path, counts: dict[str, int]) -> None:
+    """One file of the folder in its own transaction, then moved to ``done``."""
+    try:
+        size = path.stat().st_size
+        raw = path.read_bytes() if size <= MAX_BYTES else b""
+    except FileNotFoundError:
+        return  # another poll of this folder took it (a manual sync beside the beat)
+    try:
+        with transaction.atomic():
+            if size > MAX_BYTES:
                 received = edi_refuse(
-                    f"could not be taken in: {type(exc).__name__}: {exc}"[:1000],
-                    raw=raw.decode("ascii", "replace"), via="folder", file_name=path.name,
+                    f"{size} bytes, more than the {MAX_BYTES} an interchange may have",
+                    raw=f"(not kept: {size} bytes)", via="folder", file_name=path.name,
                     partner=partner,
                 )  # fmt: skip
-        counts["files"] += 1
-        counts["refused"] += 1 if received.error else 0
-        # the other poll may have moved it first; the repeat it read changed nothing
-        with contextlib.suppress(FileNotFoundError):
-            os.replace(path, _free_name(done, path.name))
-    return counts
+            else:
+                received = edi_receive(raw=raw, via="folder", file_name=path.name, partner=partner)
+    except Exception as exc:  # noqa: BLE001 - one bad file must not block the folder
+        logger.exception("EDI file %s could not be taken in", path.name)
+        with transaction.atomic():
+            received = edi_refuse(
+                f"could not be taken in: {type(exc).__name__}: {exc}"[:1000],
+                raw=raw.decode("ascii", "replace"), via="folder", file_name=path.name,
+                partner=partner,
+            )  # fmt: skip
+    counts["files"] += 1
+    counts["refused"] += 1 if received.error else 0
+    # the other poll may have moved it first; the repeat it read changed nothing
+    with contextlib.suppress(FileNotFoundError):
+        os.replace(path, _free_name(done, path.name))
 
 
 def _free_name(folder_path: Path, name: str) -> Path:

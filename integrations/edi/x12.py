@@ -2,7 +2,8 @@
 
 pyx12 takes the delimiters from the ISA, splits segments (with or without line breaks after the
 terminator), checks the envelopes (ISA/IEA, GS/GE, ST/SE control numbers and counts) and writes
-the trailers with their counts. Its findings come as one list for the whole file; ``read`` gives
+the trailers with their counts. Each line it reads becomes o2c's ``Segment``, which keeps the
+elements' text (pyx12's own makes an object of every element and component). Its findings come as one list for the whole file; ``read`` gives
 each to the group or transaction set it belongs to, because an interchange is judged set by set:
 a set with a wrong SE count is rejected in the 997 while its neighbours are applied.
 """
@@ -10,6 +11,7 @@ a set with a wrong SE count is rejected in the 997 while its neighbours are appl
 from __future__ import annotations
 
 import io
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -69,7 +71,7 @@ class SegmentError:
 class TransactionSet:
     code: str  # ST01: 850, 860, 820, 997...
     control: str  # ST02
-    segments: list[pyx12.segment.Segment]  # ST to SE, both included
+    segments: list[Segment]  # ST to SE, both included
     #: the set's first segment's position in the interchange (ISA being 1)
     offset: int
     envelope_codes: list[str] = field(default_factory=list)  # AK502 codes from the envelope
@@ -117,22 +119,128 @@ class Interchange:
         return [s for g in self.groups for s in g.sets]
 
 
-def value(segment: pyx12.segment.Segment, position: int, component: int | None = None) -> str:
-    """Element ``position`` (1-based) of ``segment``, or its ``component``; "" when absent. Read
-    straight from the parsed elements: pyx12's ``get_value`` parses a reference designator on
-    every call, several times this cost on a busy intake."""
+_SEG_ID = re.compile(r"^[A-Z][A-Z0-9]{1,2}$")
+_REFERENCE = re.compile(r"^(?:[A-Z][A-Z0-9]{1,2})?(\d{2})(?:-(\d+))?$")
+
+
+class Segment:
+    """A segment as read: its id and its elements' text, split once. pyx12's own segment makes an
+    object of every element and component (a fifth of receiving an 850); o2c reads a set a few
+    elements at a time, so the text is kept and a component split off only when asked. It
+    answers what pyx12's reader asks of a segment (``get_seg_id``, ``is_empty``,
+    ``is_seg_id_valid``, ``get_value``, ``format``), so pyx12 still checks the envelopes."""
+
+    __slots__ = ("seg_id", "elements", "seg_term", "ele_term", "subele_term")
+
+    def __init__(self, text: str, seg_term: str, ele_term: str, subele_term: str):
+        if text and text[-1] == seg_term:
+            text = text[:-1]
+        parts = text.split(ele_term) if text else []
+        self.seg_id: str | None = parts[0] if parts else None
+        self.elements: list[str] = parts[1:]  # each element's text, components unsplit
+        self.seg_term, self.ele_term, self.subele_term = seg_term, ele_term, subele_term
+
+    def get_seg_id(self) -> str | None:
+        return self.seg_id
+
+    def __len__(self) -> int:
+        return len(self.elements)
+
+    def _components(self, text: str) -> list[str]:
+        # the ISA's elements have no components (ISA16 is the component separator itself)
+        return [text] if self.seg_id == "ISA" else text.split(self.subele_term)
+
+    def _empty(self, text: str) -> bool:
+        return not any(self._components(text))
+
+    def is_empty(self) -> bool:
+        return all(self._empty(text) for text in self.elements)
+
+    def is_seg_id_valid(self) -> bool:
+        return bool(self.seg_id and _SEG_ID.match(self.seg_id))
+
+    def get_value(self, reference: str) -> str | None:
+        """The element or component a reference designator names ("ISA13", "GE01", "C04003-2"),
+        as pyx12 gives it: None when the segment is shorter."""
+        found = _REFERENCE.match(reference)
+        if found is None:
+            raise ValueError(f"{reference} is not a reference designator")
+        position, component = int(found[1]), found[2]
+        if position > len(self.elements) or position < 1:
+            return None
+        text = self.elements[position - 1]
+        if component is None:
+            return self._composite(text, self.subele_term)
+        parts = self._components(text)
+        return parts[int(component) - 1] if int(component) <= len(parts) else None
+
+    def _composite(self, text: str, subele_term: str) -> str:
+        parts = self._components(text)
+        while len(parts) > 1 and not parts[-1]:
+            parts.pop()
+        return subele_term.join(parts)
+
+    def format(
+        self,
+        seg_term: str | None = None,
+        ele_term: str | None = None,
+        subele_term: str | None = None,
+    ) -> str:
+        """The segment written with the given delimiters (its own by default), trailing empty
+        elements and components left off, as pyx12 writes one."""
+        seg_term = self.seg_term if seg_term is None else seg_term
+        ele_term = self.ele_term if ele_term is None else ele_term
+        subele_term = self.subele_term if subele_term is None else subele_term
+        last = 0
+        for index in range(len(self.elements) - 1, -1, -1):
+            if not self._empty(self.elements[index]):
+                last = index
+                break
+        texts = [self._composite(text, subele_term) for text in self.elements[: last + 1]]
+        return f"{self.seg_id}{ele_term}{ele_term.join(texts)}{seg_term}"
+
+    def __repr__(self) -> str:
+        return self.format()
+
+
+def value(segment: Segment, position: int, component: int | None = None) -> str:
+    """Element ``position`` (1-based) of ``segment``, or its ``component``; "" when absent."""
     elements = segment.elements
-    if position > len(elements):
+    if position > len(elements) or position < 1:
         return ""
-    element = elements[position - 1]
+    text = elements[position - 1]
     if component is None:
-        # a simple element is a composite of one: its text as it came (format() walks and joins
-        # the components, ~a sixth of reading an interchange)
-        parts = element.elements
-        return parts[0].value if len(parts) == 1 else element.format()
-    if component > len(element):
-        return ""
-    return element[component - 1].get_value() or ""
+        # a composite as pyx12 gave it: its trailing empty components left off
+        return (
+            segment._composite(text, segment.subele_term) if segment.subele_term in text else text
+        )
+    parts = segment._components(text)
+    return parts[component - 1] if component <= len(parts) else ""
+
+
+class _Reader(X12Reader):
+    """pyx12's reader, making o2c's ``Segment`` of each line instead of its own: pyx12 splits
+    the file and checks the envelopes (control numbers, counts, nesting) as before."""
+
+    def __iter__(self):
+        self.err_list = []
+        for line in self.raw:
+            # the two findings pyx12's own iteration makes before parsing a line
+            if line.startswith(" "):
+                self._seg_error(
+                    "1", "Segment contains a leading space", None, src_line=self.cur_line + 1
+                )
+                line = line.lstrip()
+            if line[-1] == self.ele_term:
+                self._seg_error(
+                    "SEG1",
+                    "Segment contains trailing element terminators",
+                    None,
+                    src_line=self.cur_line + 1,
+                )
+            seg_data = Segment(line, self.seg_term, self.ele_term, self.subele_term)
+            self._parse_segment(seg_data)
+            yield seg_data
 
 
 def read(raw: str | bytes) -> Interchange:
@@ -148,7 +256,7 @@ def read(raw: str | bytes) -> Interchange:
             ) from exc
     text = raw.lstrip("\r\n\t ")
     try:
-        reader = X12Reader(io.StringIO(text))
+        reader = _Reader(io.StringIO(text))
     except pyx12.errors.X12Error as exc:
         raise InterchangeError(f"ISA (segment 1): {exc}", position=1) from exc
     try:

@@ -3,6 +3,7 @@ any other, in the item's base unit and with its allowances; a repeat changes not
 is rejected in the 997 and kept as a dead letter while its neighbours apply; an 860 amends; a
 partner's drop folder is read once and the 997 lands in its outbound folder."""
 
+import functools
 import importlib
 import threading
 from decimal import Decimal
@@ -250,6 +251,49 @@ def test_a_drop_folder_is_read_once_and_the_997_goes_to_the_outbound_folder(
     assert written.name.startswith("acme-000000001-997")
     assert x12.read(written.read_text()).sets[0].code == "997"
     assert Interchange.objects.get(direction="out").state == "sent"
+
+
+def _queued(callbacks) -> list[tuple[str, tuple]]:
+    """The tasks the captured commit callbacks would queue: (task name, arguments)."""
+    return sorted(
+        (callback.func.__self__.name.rsplit(".", 1)[-1], callback.args)
+        for callback in callbacks
+        if isinstance(callback, functools.partial) and hasattr(callback.func.__self__, "name")
+    )
+
+
+def test_a_poll_queues_one_stream_run_and_one_relay_for_all_its_files(
+    partner, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    inbound = settings.O2C_EDI_DIR / "acme" / "in"
+    inbound.mkdir(parents=True)
+    for n in range(3):
+        text = interchange(
+            [("PO", 1, [("850", "0001", po_850(f"PO-Q{n}"))])], control=f"{n + 1:09d}"
+        )
+        (inbound / f"{n:04d}.x12").write_text(text)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert poll_folder(partner) == {"files": 3, "refused": 0}
+    # three files, three 997s: one run applies all their orders and one relay sends the 997s
+    assert _queued(callbacks) == [
+        ("inbox_process_task", (partner.connector_id, "orders")),
+        ("outbox_relay_task", ()),
+    ]
+    assert OutboundMessage.objects.filter(topic="edi").count() == 3
+    assert _apply(partner) == {"processed": 3}
+
+    # a long poll queues its runs as it goes, not only at its end
+    monkeypatch.setattr("integrations.edi.transport.FILES_PER_RUN", 2)
+    for n in range(3, 6):
+        text = interchange(
+            [("PO", 1, [("850", "0001", po_850(f"PO-Q{n}"))])], control=f"{n + 1:09d}"
+        )
+        (inbound / f"{n:04d}.x12").write_text(text)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert poll_folder(partner) == {"files": 3, "refused": 0}
+    assert [name for name, _ in _queued(callbacks)] == [
+        "inbox_process_task", "inbox_process_task", "outbox_relay_task", "outbox_relay_task",
+    ]  # fmt: skip
 
 
 def test_edi_import_reports_each_set(partner, tmp_path, capsys, django_capture_on_commit_callbacks):

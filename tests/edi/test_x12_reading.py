@@ -2,6 +2,7 @@
 envelope errors judged set by set, as the 997 reports them."""
 
 import pytest
+import pyx12.segment
 
 from integrations.edi import acks, syntax, x12
 from tests.edi.samples import interchange, po_850
@@ -125,3 +126,35 @@ def test_a_group_count_off_is_accepted_with_errors_and_says_what_was_declared():
     assert read.sets[0].accepted and read.groups[0].codes == ["5"]
     # AK902 repeats GE01 (3 declared), AK903 the one received, AK905 the group's error
     assert acks.ack_997(read.groups[0], "004010")[-1] == ["AK9", "E", "3", "1", "1", "5"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "PO1*1*2*CA*120.00**VP*SKU-A*BP*CUST-77~",
+        "N1*ST*Dock>1>>*92*DOCK1",  # a composite with trailing empty components
+        "REF*ZZ***~",  # trailing empty elements
+        "C30*A>B>C*>*X",
+        "ISA*00*          *00*          *ZZ*ACMEBUY        *ZZ*O2CDIST        *261205*1200*U*00401*000000101*0*T*>~",
+        "1X*A",  # not a segment id
+        "ZZ",  # no elements
+        "ST**~",  # every element empty
+        "PID*F****Widget, 10>pack",
+    ],
+)
+def test_a_segment_reads_as_pyx12s_own_does(line):
+    """o2c's segment keeps the text that pyx12's splits into objects: every answer pyx12's reader
+    and o2c's mapping ask of it is the same as pyx12's own segment gives."""
+    ours = x12.Segment(line, "~", "*", ">")
+    theirs = pyx12.segment.Segment(line, "~", "*", ">")
+    assert ours.get_seg_id() == theirs.get_seg_id()
+    assert len(ours) == len(theirs)
+    assert ours.is_empty() == theirs.is_empty()
+    assert ours.is_seg_id_valid() == theirs.is_seg_id_valid()
+    assert ours.format() == theirs.format()
+    assert ours.format("", "|", "^") == theirs.format("", "|", "^")
+    # a reference names the segment only when its id is one (pyx12's reader asks only of those)
+    seg_id = theirs.get_seg_id() if theirs.is_seg_id_valid() else ""
+    for n in range(1, len(theirs) + 2):
+        for reference in (f"{seg_id}{n:02d}", *(f"{seg_id}{n:02d}-{c}" for c in (1, 2, 4))):
+            assert ours.get_value(reference) == theirs.get_value(reference), reference
