@@ -153,15 +153,21 @@ def copy_create(model, objs: list) -> list:
 STAGED_FROM = 100
 
 
-def copy_create_ignoring_conflicts(model, objs: list, *, staged_from: int = STAGED_FROM) -> None:
+def copy_create_ignoring_conflicts(
+    model, objs: list, *, staged_from: int = STAGED_FROM, returning: tuple[str, ...] = ()
+) -> list[tuple] | None:
     """``bulk_create(objs, ignore_conflicts=True)`` by COPY: the rows go to a temporary table,
     then into the model's table by one ``INSERT .. ON CONFLICT DO NOTHING``, in the objects' order
     (of a key repeated among them, the first is kept, as with ``bulk_create``). Primary keys come
     from the table's default and are not set on ``objs``. ``staged_from``: rows of large text
-    values (an inbox payload) are worth staging sooner, their quoting in one INSERT being dear."""
+    values (an inbox payload) are worth staging sooner, their quoting in one INSERT being dear.
+
+    ``returning`` (column names): the rows this call inserted, those columns of each, so a caller
+    need not read back which keys were new; None when they are not known (``bulk_create`` was
+    used: SQLite, or fewer rows than ``staged_from``)."""
     if connection.vendor != "postgresql" or len(objs) < staged_from:
         model.objects.bulk_create(objs, ignore_conflicts=True, batch_size=500)
-        return
+        return None
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     for obj in objs:
         for field in fields:
@@ -182,10 +188,12 @@ def copy_create_ignoring_conflicts(model, objs: list, *, staged_from: int = STAG
         with cursor.cursor.copy(f"COPY {quote(stage)} (o2c_n, {names}) FROM STDIN") as copy:
             for n, obj in enumerate(objs):
                 copy.write_row([n, *row(obj)])
+        back = ", ".join(quote(model._meta.get_field(name).column) for name in returning)
         cursor.execute(
             f"INSERT INTO {quote(table)} ({names}) SELECT {names} FROM {quote(stage)} "  # noqa: S608
-            "ORDER BY o2c_n ON CONFLICT DO NOTHING"
+            "ORDER BY o2c_n ON CONFLICT DO NOTHING" + (f" RETURNING {back}" if back else "")
         )
+        return [tuple(row) for row in cursor.fetchall()] if back else None
 
 
 #: Rows of one ``update_rows`` statement at most.

@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from core.pgcopy import copy_create
 
-from ..models import Connector, InboundMessage, InboundState, OutboundMessage
-from ..services.inbox import inbox_store
+from ..models import Connector, InboundState, OutboundMessage
+from ..services.inbox import inbox_store, inbox_store_ids
 from . import acks, inbound, remittance, syntax, x12
 from .models import FUNCTIONAL_IDS, ControlNumber, Direction, Document, Interchange, TradingPartner
 
@@ -351,22 +351,16 @@ def _store(row: Interchange, records, keys, errors, streams) -> dict[str, int]:
     for index, stream in enumerate(streams):
         by_stream.setdefault(stream, []).append(index)
     connector = row.partner.connector
-    for stream, indexes in by_stream.items():
-        inbox_store(
-            connector=connector,
-            stream=stream,
-            records=[records[i] for i in indexes],
-            keys=[keys[i] for i in indexes],
-            errors=[errors[i] for i in indexes],
-        )
-    # by stream as well: the inbox's key leads (connector, stream, id), and without the stream
-    # PostgreSQL walked every message the partner's connector ever stored, for each file
     ids = {}
     for stream, indexes in by_stream.items():
         ids.update(
-            InboundMessage.objects.filter(
-                connector=connector, stream=stream, external_id__any=[keys[i] for i in indexes]
-            ).values_list("external_id", "pk")
+            inbox_store_ids(
+                connector=connector,
+                stream=stream,
+                records=[records[i] for i in indexes],
+                keys=[keys[i] for i in indexes],
+                errors=[errors[i] for i in indexes],
+            )
         )
     for stream in ("orders", "remittances"):
         if stream in by_stream and any(errors[i] is None for i in by_stream[stream]):
