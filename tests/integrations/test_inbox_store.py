@@ -2,6 +2,8 @@
 whatever repeats a call or a later call brings."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from core.roles import get_system_user
 from integrations.models import Connector, InboundMessage, InboundState
@@ -76,3 +78,38 @@ def test_a_record_is_mended_and_hashed_as_the_value_by_value_walk_does(record):
     walked = inbox._storable(record, problems)
     assert inbox._prepared(record) == (walked, inbox._digest(walked), problems)
     assert bool(problems) is (record["id"] in {"P-3", "P-4", "P-5"})
+
+
+def _reads_of_the_inbox(queries) -> int:
+    return sum(
+        1
+        for q in queries
+        if q["sql"].startswith("SELECT") and 'FROM "integrations_inboundmessage"' in q["sql"]
+    )
+
+
+def test_a_page_is_stored_once_and_read_back_only_for_its_repeats():
+    """A page large enough to be staged: the insert says which rows it made, so a page of new
+    records is not read back; repeats are, and keep the message stored first."""
+    erp = Connector.objects.create(name="page-erp", kind="erp", base_url="http://127.0.0.1:9")
+    page = [{"id": f"P-{n}", "version": 1, "number": f"P-{n}", "lines": []} for n in range(30)]
+
+    with CaptureQueriesContext(connection) as first:
+        ids = inbox_store(
+            connector=erp, stream="orders", records=[*page, {**page[0], "lines": [1]}, {"x": 1}]
+        )
+    stored = {m.external_id: m for m in InboundMessage.objects.filter(connector=erp)}
+    assert sorted(ids) == sorted(stored[f"P-{n}"].pk for n in range(30))
+    assert _reads_of_the_inbox(first.captured_queries) == 0
+    assert stored["P-0"].payload == page[0]  # the first of a key repeated in the call stands
+
+    later = [{"id": f"P-{n}", "version": 1, "number": f"P-{n}", "lines": []} for n in range(25, 50)]
+    with CaptureQueriesContext(connection) as second:
+        again = inbox_store(connector=erp, stream="orders", records=later)
+    stored = {m.external_id: m for m in InboundMessage.objects.filter(connector=erp)}
+    # the five stored before are still waiting, so they are given back with the twenty new
+    assert sorted(again) == sorted(stored[f"P-{n}"].pk for n in range(25, 50))
+    assert _reads_of_the_inbox(second.captured_queries) == 1
+    arrivals = InboundMessage.history.filter(history_type="+", connector=erp)
+    assert arrivals.count() == len(stored) == 50 + 1  # one arrival each, the dead letter too
+    assert sorted(arrivals.values_list("id", flat=True)) == sorted(m.pk for m in stored.values())
