@@ -111,6 +111,9 @@ def main() -> int:
     case_count = cases.CASE_SCALES[scale.name]
     if not cases.cases_present(case_count):
         generated |= cases.generate_cases(case_count)
+    # and the interchanges its EDI partners sent before
+    if not edi.edi_history_present():
+        generated |= edi.generate_edi_history(edi.HISTORY[scale.name])
     tiny = scale.name == "tiny"
     ingestion_orders = 200 if tiny else 2000
     # a tiny run (the test suite's) keeps its bursts short: it proves the harness, not rates

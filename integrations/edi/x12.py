@@ -435,8 +435,9 @@ def write(envelope: Envelope, groups: list[tuple[str, int, list[tuple[str, str, 
     return out.getvalue()
 
 
-def _segment(row: list[str]) -> pyx12.segment.Segment:
-    return pyx12.segment.Segment("*".join(_clean(str(v)) for v in row), "~", "*", ">")
+def _segment(row: list[str]) -> Segment:
+    # o2c's segment: pyx12's writer asks of it what its reader does (and writes the trailers)
+    return Segment("*".join(_clean(str(v)) for v in row), "~", "*", ">")
 
 
 def _clean(text: str) -> str:

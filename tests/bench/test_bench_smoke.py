@@ -110,6 +110,8 @@ def test_the_harness_runs_at_tiny_scale_on_postgresql_and_leaves_the_data_set_as
     assert found["orders_order"][0] == 1000 and found["exceptions_hold"][0] == 100
     # with the cash data set beside it: open invoices, none paid yet
     assert found["billing_invoice"][0] == 1000 and found["receivables_payment"][0] == 0
+    # and the interchanges its EDI partners sent before
+    assert found["integrations_interchange"][0] == 200
 
     # when every measurement runs on it
     result = run_bench("--scale", "tiny", "--requests", "3", env={"DATABASE_URL": url})
