@@ -87,11 +87,17 @@ def edi_receive(
     except x12.InterchangeError as exc:
         return edi_refuse(exc.message, raw=text, via=via, file_name=file_name, partner=partner)
     sender = f"{interchange.sender_qualifier}:{interchange.sender}"
-    known = (
-        TradingPartner.objects.select_related("customer", "connector")
-        .filter(isa_qualifier=interchange.sender_qualifier, isa_id=interchange.sender)
-        .first()
-    )
+    if partner is not None and (partner.isa_qualifier, partner.isa_id) == (
+        interchange.sender_qualifier,
+        interchange.sender,
+    ):
+        known = partner  # read by the poll a moment ago: the same row, not read again a file
+    else:
+        known = (
+            TradingPartner.objects.select_related("customer", "connector")
+            .filter(isa_qualifier=interchange.sender_qualifier, isa_id=interchange.sender)
+            .first()
+        )
     if known is None or (partner is not None and known.pk != partner.pk):
         return edi_refuse(
             f"ISA06: no trading partner is sender {sender}"
