@@ -6,8 +6,9 @@ import logging
 from collections import defaultdict
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import BooleanField, F, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from core.errors import ApplicationError, Conflict
@@ -64,6 +65,8 @@ def orders_apply_batches(*, connector_id: int, limit: int, counts) -> list[Inbou
                 .order_by("external_id", "version")
             )
             continue
+        finally:
+            _release(ids)
         for key, value in outcome.items():
             counts[key] += value
         if deferred:
@@ -97,7 +100,47 @@ def _take(connector_id: int, size: int) -> list[int]:
     InboundMessage.objects.filter(pk__any=mine).update(
         unfinished_attempts=F("unfinished_attempts") + 1
     )
+    _claim(mine)
     return mine
+
+
+#: The advisory lock key of an inbox message taken for a chunk (hashed, in the namespace
+#: "inbox:", as ``receivables.services.remittances`` hashes "remittance:").
+_CLAIM_KEY = "hashtextextended('inbox:' || {}, 0)"
+
+
+def _claim(ids: list[int]) -> None:
+    """Hold the taken messages for this connection from ``_take``'s commit until the chunk is
+    applied (``_release``): session advisory locks, which outlive a transaction and go with the
+    connection when a worker dies. Without them another worker's retry pass (``_unheld``) saw,
+    for the moment between the two transactions, a chunk just taken as one whose worker had
+    died, and applied it message by message (~10 s of a 30 s EDI run, one run in three)."""
+    if ids and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT pg_advisory_lock({_CLAIM_KEY.format('id')}) "  # noqa: S608 - constant
+                "FROM unnest(%s::bigint[]) AS id ORDER BY id",
+                [ids],
+            )
+
+
+def _release(ids: list[int]) -> None:
+    if ids and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT pg_advisory_unlock({_CLAIM_KEY.format('id')}) "  # noqa: S608 - constant
+                "FROM unnest(%s::bigint[]) AS id",
+                [ids],
+            )
+
+
+def _not_claimed():
+    """A filter on messages no live worker holds for a chunk (``_claim``): trying a shared lock
+    of the transaction is free when nobody holds it, and refused while a worker does."""
+    quote = connection.ops.quote_name
+    column = f"{quote(InboundMessage._meta.db_table)}.{quote('id')}"
+    sql = f"pg_try_advisory_xact_lock_shared({_CLAIM_KEY.format(column)})"
+    return RawSQL(sql, [], output_field=BooleanField())  # noqa: S611 - identifiers only
 
 
 @transaction.atomic
@@ -109,11 +152,12 @@ def _unheld(messages) -> list[InboundMessage]:
     messages = list(messages)
     if not messages:
         return []
-    free = set(
-        InboundMessage.objects.select_for_update(skip_locked=True)
-        .filter(pk__any=[m.pk for m in messages], state__in=WAITING)
-        .values_list("pk", flat=True)
+    held = InboundMessage.objects.select_for_update(skip_locked=True).filter(
+        pk__any=[m.pk for m in messages], state__in=WAITING
     )
+    if connection.vendor == "postgresql":  # and not taken a moment ago by a live worker
+        held = held.alias(unclaimed=_not_claimed()).filter(unclaimed=True)
+    free = set(held.values_list("pk", flat=True))
     return [m for m in messages if m.pk in free]
 
 

@@ -232,6 +232,43 @@ def test_a_run_leaves_alone_listed_retries_that_another_worker_holds_or_has_appl
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_chunk_just_taken_is_left_to_its_worker_until_its_connection_is_gone(
+    postgresql, erp, customer_of
+):
+    """Between taking a chunk (its attempts counted and committed) and locking it to apply, a
+    worker holds the chunk by its connection alone. Another worker's run leaves it be, where it
+    once took it for a dead worker's and applied it message by message; when the connection is
+    gone (the worker died), the next run retries it."""
+    customer_of("RACE-C7")
+    inbox_store(
+        connector=erp,
+        stream="orders",
+        records=[_order(f"RACE-T{n}", "RACE-C7", quantity="1") for n in range(3)],
+    )
+    took, die = threading.Event(), threading.Event()
+
+    def other_worker():
+        try:
+            assert len(_take(erp.pk, 10)) == 3  # committed; not yet locked to apply
+            took.set()
+            die.wait(timeout=30)
+        finally:
+            connections.close_all()  # it dies before applying them
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    assert took.wait(timeout=10)
+    assert InboundMessage.objects.filter(unfinished_attempts=1).count() == 3
+
+    assert orders_apply_batches(connector_id=erp.pk, limit=10, counts={}) == []
+
+    die.set()
+    thread.join(timeout=30)
+    retried = orders_apply_batches(connector_id=erp.pk, limit=10, counts={})
+    assert sorted(m.external_id for m in retried) == ["RACE-T0", "RACE-T1", "RACE-T2"]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_chunks_other_workers_have_taken_do_not_use_up_a_runs_limit(postgresql, erp, customer_of):
     customer_of("RACE-C6")
     inbox_store(
