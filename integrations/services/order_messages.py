@@ -175,8 +175,12 @@ def _apply_orders(ids: list[int], counts, source: str) -> list[int]:
 
     system = get_system_user()
     messages = list(
-        # another worker's are theirs (skipped); the connector is not joined: one name for all
-        InboundMessage.objects.select_for_update(skip_locked=True)
+        # ours (taken and claimed): waited for, not skipped. Another worker's _take can hold a
+        # row of them for a moment (a row its scan saw waiting, locked, then found taken and
+        # passed over keeps its lock to that transaction's end); skipped, such a message was
+        # left with its attempt counted and its claim released, and a later run applied it as
+        # a dead worker's, one at a time. The connector is not joined: one name for all.
+        InboundMessage.objects.select_for_update()
         .filter(pk__any=ids, state__in=WAITING)
         .order_by("external_id", "version")
     )

@@ -3,6 +3,7 @@
 released in another transaction still in flight; it waits for it and counts it."""
 
 import threading
+from collections import defaultdict
 from decimal import Decimal
 
 import pytest
@@ -13,7 +14,12 @@ from django.utils import timezone
 from core.roles import get_system_user
 from integrations.models import Connector, InboundMessage, InboundState
 from integrations.services import inbox_process, inbox_store
-from integrations.services.order_messages import _take, _unheld, orders_apply_batches
+from integrations.services.order_messages import (
+    _apply_orders,
+    _take,
+    _unheld,
+    orders_apply_batches,
+)
 from orders.models import ARBalance, Order, OrderState
 from orders.services import order_release
 from tests.fixtures.factories import (
@@ -266,6 +272,37 @@ def test_a_chunk_just_taken_is_left_to_its_worker_until_its_connection_is_gone(
     thread.join(timeout=30)
     retried = orders_apply_batches(connector_id=erp.pk, limit=10, counts={})
     assert sorted(m.external_id for m in retried) == ["RACE-T0", "RACE-T1", "RACE-T2"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_taken_chunk_waits_for_a_passing_row_lock_instead_of_leaving_the_row(
+    postgresql, erp, customer_of
+):
+    """Another worker's scan can hold a row of a chunk just taken for a moment (it locked the row
+    it saw waiting, then found it taken). The chunk waits for it and applies every message;
+    skipped, the row was left for a later run to apply alone, as a dead worker's."""
+    customer_of("RACE-C8")
+    inbox_store(
+        connector=erp,
+        stream="orders",
+        records=[_order(f"RACE-W{n}", "RACE-C8", quantity="1") for n in range(3)],
+    )
+    taken = _take(erp.pk, 10)
+    passing = taken[1]
+    counts = defaultdict(int)
+
+    def lock_one():
+        return InboundMessage.objects.select_for_update().get(pk=passing)
+
+    with Elsewhere(lock_one) as elsewhere:
+        _waits_for(
+            elsewhere,
+            lambda: _apply_orders(taken, counts, SOURCE),
+            "the chunk skipped its own row instead of waiting for it",
+        )
+    assert dict(counts) == {"processed": 3}
+    assert set(InboundMessage.objects.values_list("state", flat=True)) == {InboundState.PROCESSED}
+    assert Order.objects.filter(number__startswith="RACE-W").count() == 3
 
 
 @pytest.mark.django_db(transaction=True)
