@@ -404,35 +404,37 @@ def runs_flush() -> None:
         wanted.clear()
 
 
-def _queue(wanted: set) -> None:
-    from ..tasks import inbox_process_task, outbox_relay_task
+#: What a gathered poll asks for: (connector id, stream) for a stream run, RELAY for the relay.
+RELAY = (None, None)
 
-    for connector_id, stream in sorted(wanted, key=lambda item: (item[0] or 0, item[1] or "")):
-        if stream is None:
+
+def _queue(wanted: set) -> None:
+    """Queue, after the commit, each stream run and the relay ``wanted`` names."""
+    from ..tasks import inbox_process_task, outbox_relay_task  # tasks import the inbox
+
+    for item in wanted:
+        if item == RELAY:
             outbox_relay_task.delay_on_commit()
         else:
-            inbox_process_task.delay_on_commit(connector_id, stream)
+            inbox_process_task.delay_on_commit(*item)
+
+
+def _ask(item: tuple) -> None:
+    """A stream run or the relay: gathered within ``runs_gathered``, else queued at once."""
+    wanted = _GATHERED.get()
+    if wanted is None:
+        _queue({item})
+    else:
+        wanted.add(item)
 
 
 def queue_stream(connector: Connector, stream: str = "orders") -> None:
-    wanted = _GATHERED.get()
-    if wanted is not None:
-        wanted.add((connector.pk, stream))
-        return
-    from ..tasks import inbox_process_task  # tasks import the inbox, which imports this
-
-    inbox_process_task.delay_on_commit(connector.pk, stream)
+    _ask((connector.pk, stream))
 
 
 def queue_relay() -> None:
     """The outbox relay, after the commit (gathered within ``runs_gathered``)."""
-    wanted = _GATHERED.get()
-    if wanted is not None:
-        wanted.add((None, None))
-        return
-    from ..tasks import outbox_relay_task
-
-    outbox_relay_task.delay_on_commit()
+    _ask(RELAY)
 
 
 def _set_text(transaction_set: x12.TransactionSet, interchange: x12.Interchange) -> str:

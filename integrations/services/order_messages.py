@@ -115,21 +115,20 @@ def _claim(ids: list[int]) -> None:
     connection when a worker dies. Without them another worker's retry pass (``_unheld``) saw,
     for the moment between the two transactions, a chunk just taken as one whose worker had
     died, and applied it message by message (~10 s of a 30 s EDI run, one run in three)."""
-    if ids and connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT pg_advisory_lock({_CLAIM_KEY.format('id')}) "  # noqa: S608 - constant
-                "FROM unnest(%s::bigint[]) AS id ORDER BY id",
-                [ids],
-            )
+    _advisory("pg_advisory_lock", ids)
 
 
 def _release(ids: list[int]) -> None:
+    _advisory("pg_advisory_unlock", ids)
+
+
+def _advisory(function: str, ids: list[int]) -> None:
+    """``function`` (lock or unlock) of each message's claim key, in id order."""
     if ids and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT pg_advisory_unlock({_CLAIM_KEY.format('id')}) "  # noqa: S608 - constant
-                "FROM unnest(%s::bigint[]) AS id",
+                f"SELECT {function}({_CLAIM_KEY.format('id')}) "  # noqa: S608 - constants
+                "FROM unnest(%s::bigint[]) AS id ORDER BY id",
                 [ids],
             )
 
