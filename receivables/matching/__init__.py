@@ -9,6 +9,7 @@ from receivables.matching.engine import (
     match_payment,
     match_payments,
     payers_for,
+    reads_open_invoices,
 )
 from receivables.matching.names import NameHit, NameIndex, normalise_name
 from receivables.matching.references import (
@@ -59,6 +60,7 @@ __all__ = [
     "match_payments",
     "normalise_name",
     "payers_for",
+    "reads_open_invoices",
     "reference_key",
     "transposition_keys",
 ]

@@ -130,24 +130,14 @@ def _reference_drafts(
     return drafts
 
 
-def _drafts(
-    payment: PaymentIn,
-    resolutions: list[Resolution],
-    refs: dict[int, RefEvidence],
-    payers: tuple[Payer, ...],
-    context: Context,
-    t: Thresholds,
-    w: Weights,
-) -> list[Draft]:
-    budget = Budget(t.search_budget)
-    drafts = []
-    for named in _reference_drafts(payment, resolutions, payers, context, t, w):
-        filled = []
-        if named.unapplied > t.amount_tolerance and named.allocations:
-            family = _family(named.customer_id, context)
-            filled = fill_drafts(payment, named, family, context, t, w, budget)
-        drafts += filled or [named]
-    firmly_named = any(
+def _fill_wanted(named: Draft, t: Thresholds) -> bool:
+    """Whether what ``named`` leaves unapplied is looked for among its family's open invoices."""
+    return named.unapplied > t.amount_tolerance and bool(named.allocations)
+
+
+def _firmly_named(drafts: list[Draft], refs: dict[int, RefEvidence], t: Thresholds) -> bool:
+    """The remittance names what it pays and the amount bears it out: no amount-only drafts."""
+    return any(
         d.amount is not None
         and d.unapplied <= t.amount_tolerance
         and not d.guessed
@@ -159,7 +149,65 @@ def _drafts(
         )
         for d in drafts
     )
-    if firmly_named:  # the remittance names what it pays and the amount bears it out
+
+
+def _by_reference(
+    payment: PaymentIn, context: Context, t: Thresholds, w: Weights
+) -> tuple[tuple[Payer, ...], list[Resolution], dict[int, RefEvidence], list[Draft]]:
+    """The payers, the invoices the references resolve to, each invoice's best reference, and a
+    draft per customer family the references name: all read from the context's payers and
+    ``invoices_by_key``, never its ``open_by_customer``."""
+    payers = payers_for(payment, context, t)
+    payer_roots = {lineage(p.customer_id, context)[-1] for p in payers}
+    resolutions = resolve(
+        extract_references(payment),
+        payment,
+        context.invoices_by_key,
+        lambda inv: lineage(inv.customer_id, context)[-1] in payer_roots,
+        t.amount_tolerance,
+    )
+    refs = _reference_evidence(resolutions, w)
+    named = _reference_drafts(payment, resolutions, payers, context, t, w)
+    return payers, resolutions, refs, named
+
+
+def reads_open_invoices(
+    payment: PaymentIn,
+    context: Context,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    weights: Weights = DEFAULT_WEIGHTS,
+) -> bool:
+    """Whether matching ``payment`` reads any open invoice of ``Context.open_by_customer``: not
+    when its references name, firmly and in full, what it pays (about two payments in three),
+    so a caller need not fetch its payers' open invoices for it. Needs the context without
+    them: names, accounts and ``invoices_by_key``. Exact: the same payment matched with or
+    without those invoices gets the same result when this says False."""
+    if payment.amount <= 0:
+        return False
+    _, _, refs, named = _by_reference(payment, context, thresholds, weights)
+    if any(_fill_wanted(draft, thresholds) for draft in named):
+        return True
+    return not _firmly_named(named, refs, thresholds)
+
+
+def _drafts(
+    payment: PaymentIn,
+    named_drafts: list[Draft],
+    refs: dict[int, RefEvidence],
+    payers: tuple[Payer, ...],
+    context: Context,
+    t: Thresholds,
+    w: Weights,
+) -> list[Draft]:
+    budget = Budget(t.search_budget)
+    drafts = []
+    for named in named_drafts:
+        filled = []
+        if _fill_wanted(named, t):
+            family = _family(named.customer_id, context)
+            filled = fill_drafts(payment, named, family, context, t, w, budget)
+        drafts += filled or [named]
+    if _firmly_named(drafts, refs, t):
         return drafts
     # Amount-only drafts for the likely payers: single invoices for each; combinations, the
     # costly search, only for the first few payers known firmly (confirmed account or a name
@@ -258,17 +306,8 @@ def match_payment(
     t, w = thresholds, weights
     if payment.amount <= 0:
         return MatchResult(payment.key, Outcome.UNMATCHED, (), ("the amount is not positive",))
-    payers = payers_for(payment, context, t)
-    payer_roots = {lineage(p.customer_id, context)[-1] for p in payers}
-    resolutions = resolve(
-        extract_references(payment),
-        payment,
-        context.invoices_by_key,
-        lambda inv: lineage(inv.customer_id, context)[-1] in payer_roots,
-        t.amount_tolerance,
-    )
-    refs = _reference_evidence(resolutions, w)
-    drafts = _drafts(payment, resolutions, refs, payers, context, t, w)
+    payers, _, refs, named = _by_reference(payment, context, t, w)
+    drafts = _drafts(payment, named, refs, payers, context, t, w)
     scored = [(score(d, payment, refs, payers, context, t.name_cutoff, w), d) for d in drafts]
     scored.sort(
         key=lambda cd: (

@@ -140,3 +140,52 @@ def test_an_invoice_too_large_for_every_payment_is_not_read_but_a_discounted_one
     [result] = match_payments([payment], context, thresholds_of(cash_policy()))
     assert [a.invoice_id for a in result.best.allocations] == [made[1].pk]
     assert result.best.allocations[0].discount == Decimal("20.40")
+
+
+def test_a_payment_its_remittance_settles_in_full_reads_no_open_invoices_of_its_payer():
+    customer = CustomerFactory(name=NAMES[0])
+    today, now = timezone.localdate(), timezone.now()
+    made = []
+    for number, total in (("INV-0000001", "500.00"), ("INV-0000002", "300.00")):
+        invoice = Invoice(
+            number=number,
+            customer=customer,
+            billing_rule="immediate",
+            issued_on=today,
+            due_date=today + timedelta(days=30),
+            subtotal=Decimal(total),
+            total=Decimal(total),
+            created_at=now,
+            released_at=now,
+        )
+        set_state_for_insert(invoice, "released")
+        made.append(invoice)
+    Invoice.objects.bulk_create(made)
+    policy = cash_policy()
+
+    def paying(amount: str) -> PaymentIn:
+        return PaymentIn(
+            key="p",
+            amount=Decimal(amount),
+            currency="USD",
+            value_date=today,
+            payer_name=NAMES[0],
+            remittance=(RemittanceLine(reference="INV-0000001", paid=Decimal(amount)),),
+        )
+
+    # named and paid in full: matched from the named invoice alone
+    firm = paying("500.00")
+    context = matching_context([firm], policy)
+    assert context.open_by_customer == {}
+    [result] = match_payments([firm], context, thresholds_of(policy))
+    assert result.outcome == "auto"
+    assert [a.invoice_id for a in result.best.allocations] == [made[0].pk]
+    # 800.00 naming only INV-0000001: the rest is looked for among the payer's open invoices
+    more = paying("800.00")
+    context = matching_context([more], policy)
+    assert sorted(i.number for i in context.open_by_customer[customer.pk]) == [
+        "INV-0000001",
+        "INV-0000002",
+    ]
+    [result] = match_payments([more], context, thresholds_of(policy))
+    assert sorted(a.invoice_id for a in result.best.allocations) == sorted(i.pk for i in made)
