@@ -83,7 +83,9 @@ def parse_addenda(text: str) -> tuple[RemittanceLine, ...]:
     seen = {line.reference for line in structured}
     loose = []
     for position, raw, end in _loose_references(prose):
-        if raw in seen:
+        if raw in seen or raw != text[position:end]:
+            # (the second: a prefix before an RMR segment read across its blanked span, as
+            # "INV" and the "0" after "RMR*" in "INVRMR*\n0": not what the text says)
             continue
         seen.add(raw)
         loose.append((position, RemittanceLine(reference=raw, paid=_amount_after(text, end))))

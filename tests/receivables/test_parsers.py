@@ -708,6 +708,14 @@ def test_addenda_never_raises_and_only_returns_what_the_text_says(text):
         assert remittance.paid is None or remittance.paid.is_finite()
 
 
+def test_a_prefix_is_not_read_across_an_rmr_segment_into_the_text_after_it():
+    # found by the property above: "INV" and the "0" after the segment read as "INV    \n0"
+    assert parse_addenda("INVRMR*\n0") == ()
+    # a loose reference beside a segment, before or after it, is still read
+    for text in ("RMR*IV*INV-0000123**500.00~ INV 0000456", "INV 0000456 RMR*IV*INV-0000123~"):
+        assert [r.reference for r in parse_addenda(text)] == ["INV-0000123", "INV 0000456"]
+
+
 def test_every_parser_maps_to_the_known_methods():
     statements = (*parse_bai2(BAI2), *parse_camt053(CAMT_V08), *parse_lockbox(LOCKBOX))
     assert {entry.method for s in statements for entry in s.entries} <= METHODS
