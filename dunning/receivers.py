@@ -47,7 +47,7 @@ def _customers_of(applications) -> set[int]:
     """The invoices' customers, in one query (an application often carries only its invoice
     id: reading ``application.invoice`` would fetch each)."""
     ids = {application.invoice_id for application in applications}
-    return set(Invoice.objects.filter(pk__in=ids).values_list("customer_id", flat=True))
+    return set(Invoice.objects.filter(pk__any=list(ids)).values_list("customer_id", flat=True))
 
 
 @receiver(cash_applied, dispatch_uid="dunning_after_cash")

@@ -81,7 +81,7 @@ def accounts_refresh(*, customer_ids=None, today: date | None = None, actor=None
     open_ = _open_expression()
     invoices = Invoice.objects.filter(state__in=RECEIVABLE_STATES).annotate(open=open_)
     if customer_ids is not None:
-        invoices = invoices.filter(customer_id__in=list(customer_ids))
+        invoices = invoices.filter(customer_id__any=list(customer_ids))
     invoices = invoices.filter(open__gt=0)
 
     def due_between(newest: int, oldest: int | None):
@@ -125,7 +125,7 @@ def accounts_refresh(*, customer_ids=None, today: date | None = None, actor=None
     standings = {
         s.customer_id: s
         for s in CustomerStanding.objects.select_for_update()
-        .filter(**({"customer_id__in": scope} if scope is not None else {}))
+        .filter(**({"customer_id__any": sorted(scope)} if scope is not None else {}))
         .order_by("customer_id")
     }
     # customers whose standing is not OK but who no longer owe anything past due come back
@@ -159,7 +159,7 @@ def accounts_refresh(*, customer_ids=None, today: date | None = None, actor=None
     # the payment-risk model's share stays as triage last wrote it (it is not in the upsert)
     known = CollectionAccount.objects.all()
     if scope is not None:
-        known = known.filter(customer_id__in=scope)
+        known = known.filter(customer_id__any=list(scope))
     late_risks = {(c, cur): r for c, cur, r in known.values_list("customer_id", "currency",
                                                                  "late_risk")}  # fmt: skip
     accounts = []
@@ -196,7 +196,7 @@ def accounts_refresh(*, customer_ids=None, today: date | None = None, actor=None
     )
     stale = CollectionAccount.objects.filter(refreshed_at__lt=now)
     if scope is not None:
-        stale = stale.filter(customer_id__in=scope)
+        stale = stale.filter(customer_id__any=list(scope))
     stale.delete()
     return {"accounts": len(accounts), "standings_changed": len(moved)}
 
@@ -347,7 +347,7 @@ def promises_review(*, today: date | None = None, customer_ids=None) -> dict:
         .order_by("pk")  # locked in one order: concurrent reviews cannot deadlock
     )
     if customer_ids is not None:
-        promises = promises.filter(customer_id__in=list(customer_ids))
+        promises = promises.filter(customer_id__any=list(customer_ids))
     kept = broken = 0
     for promise in promises.select_related("customer"):
         paid = _paid_since(promise)

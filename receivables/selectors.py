@@ -157,7 +157,7 @@ def matching_context(payments: list[PaymentIn], policy: CashPolicy) -> Context:
     accounts: dict[str, set[int]] = defaultdict(set)
     for fingerprint, customer_id in (
         Payment.objects.filter(
-            payer_account_fingerprint__in=fingerprints,
+            payer_account_fingerprint__any=list(fingerprints),
             state__in=(PaymentState.APPLIED, PaymentState.POSTED),
             customer__isnull=False,
         )
@@ -171,7 +171,7 @@ def matching_context(payments: list[PaymentIn], policy: CashPolicy) -> Context:
     keys = set().union(*(keys_for_payment(p) for p in payments)) if payments else set()
     numbers = [INVOICE_PREFIX + key.zfill(INVOICE_DIGITS) for key in keys if key.isdigit()]
     by_key: dict[str, list[OpenInvoice]] = defaultdict(list)
-    for invoice in _open_invoices(Invoice.objects.filter(number__in=numbers)):
+    for invoice in _open_invoices(Invoice.objects.filter(number__any=numbers)):
         by_key[invoice.number[len(INVOICE_PREFIX) :].lstrip("0")].append(invoice)
     named = replace(partial, invoices_by_key=by_key)
     # each likely payer's (and subsidiary's, and named family's) largest payment here: no amount

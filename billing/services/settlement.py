@@ -22,7 +22,7 @@ def invoices_settle(*, changes: dict[int, Decimal], actor, reason: str) -> dict[
     invoices = {
         invoice.pk: invoice
         for invoice in Invoice.objects.select_for_update(of=("self",))
-        .filter(pk__in=sorted(changes))
+        .filter(pk__any=sorted(changes))
         .order_by("pk")
     }
     now = timezone.now()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import DecimalField
 
 from billing.models import Invoice
 from billing.models.invoice import RECEIVABLE_STATES
@@ -63,9 +64,25 @@ class AutoApplication:
     note: str
 
 
+def _as_stored(model, objs: list) -> None:
+    """Give ``objs``' decimals the places their columns keep (a parsed "100.5" is stored and read
+    back as 100.50), so matching them unread gives what matching them read back would."""
+    fields = [f for f in model._meta.concrete_fields if isinstance(f, DecimalField)]
+    for obj in objs:
+        for field in fields:
+            value = getattr(obj, field.attname)
+            if value is not None:
+                setattr(obj, field.attname, value.quantize(_PLACES[field.decimal_places]))
+
+
+_PLACES = {places: Decimal(1).scaleb(-places) for places in range(10)}
+
+
 def payments_create(*, payments: list[Payment], remittances: list[Remittance], actor, at) -> None:
     """Insert new payments, their remittance advices and lines, and the payments' and advices'
-    "+" history rows (each payment's ``_change_reason`` says where it came from)."""
+    "+" history rows (each payment's ``_change_reason`` says where it came from). The objects
+    are left with their values as stored, to be matched without a read back."""
+    _as_stored(Payment, payments)
     copy_create(Payment, payments)
     copy_history(Payment, payments, default_user=actor, default_date=at)
     for remittance in remittances:
@@ -85,6 +102,7 @@ def payments_create(*, payments: list[Payment], remittances: list[Remittance], a
             line.advice = remittance.advice
             lines.append(line)
     if lines:
+        _as_stored(RemittanceLine, lines)
         copy_create(RemittanceLine, lines)
 
 
@@ -157,7 +175,7 @@ def payments_apply_auto(
     invoices = {
         invoice.pk: invoice
         for invoice in Invoice.objects.select_for_update(of=("self",))
-        .filter(pk__in=ids)
+        .filter(pk__any=ids)
         .order_by("pk")
     }
     owed = {pk: invoice.open_amount for pk, invoice in invoices.items()}

@@ -5,10 +5,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..accounts import account_fingerprint, mask_account
-from ..models import BankStatement, Payment, RemittanceAdvice
+from ..models import BankStatement, Payment, RemittanceAdvice, RemittanceLine
 from ..parsers import Statement, entry_key
 from .batch import Remittance, payments_create
-from .matching import payments_match
+from .matching import payments_match_new
 from .remittances import lock_references, remittance_line, remittances_link
 
 #: Which remittance source an entry's lines came from, by the statement's format.
@@ -44,7 +44,7 @@ def statement_store(
         },
     )
     keys = {entry_key(statement, entry): entry for entry in statement.entries}
-    known = set(Payment.objects.filter(key__in=keys).values_list("key", flat=True))
+    known = set(Payment.objects.filter(key__any=list(keys)).values_list("key", flat=True))
     fresh = [(key, entry) for key, entry in keys.items() if key not in known]
     payments, remittances = [], []
     for key, entry in fresh:
@@ -82,12 +82,16 @@ def statement_store(
             )
     # set-wise: a few queries for the whole file, whatever its length
     payments_create(payments=payments, remittances=remittances, actor=actor, at=now)
-    bare = [p for p in payments if p.key not in {r.payment.key for r in remittances}]
+    lines = {r.payment.pk: r.lines for r in remittances}
+    bare = [p for p in payments if p.pk not in lines]
     if bare:  # 820s that came before their money now meet it, before it is matched
-        remittances_link(bare, actor=actor)
+        tied = remittances_link(bare, actor=actor)
+        payment_of = {advice.pk: advice.payment_id for advice in tied}
+        for line in RemittanceLine.objects.filter(advice__in=tied).order_by("pk"):
+            lines.setdefault(payment_of[line.advice_id], []).append(line)
     counts = {"new": len(payments), "repeated": len(statement.entries) - len(payments)}
     if payments:
-        counts |= payments_match(payment_ids=[p.pk for p in payments], actor=actor)
+        counts |= payments_match_new(payments=payments, lines=lines, actor=actor)
     return counts
 
 

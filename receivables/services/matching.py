@@ -57,25 +57,45 @@ def payments_match(*, payment_ids: list[int], actor) -> dict[str, int]:
     counts by outcome."""
     payments = list(
         Payment.objects.select_for_update(of=("self",))
-        .filter(pk__in=payment_ids, state__in=APPLICABLE_STATES)
+        .filter(pk__any=list(payment_ids), state__in=APPLICABLE_STATES)
         .prefetch_related("remittances__lines")
         .order_by("pk")
     )
+    lines = {
+        p.pk: [line for advice in p.remittances.all() for line in advice.lines.all()]
+        for p in payments
+    }
+    return _match(payments, lines, actor=actor)
+
+
+def payments_match_new(*, payments: list[Payment], lines: dict[int, list], actor) -> dict[str, int]:
+    """``payments_match`` for payments the caller's transaction has just stored, given as
+    ``payments_create`` left them (their values as stored) with their remittance lines by payment
+    id. They are not read back: no other transaction can see them yet, so they need no lock, and
+    they wait in the state they were made in. That read was 7 % of a bank file's time."""
+    return _match(sorted(payments, key=lambda p: p.pk), lines, actor=actor)
+
+
+def _match(payments: list[Payment], lines: dict[int, list], *, actor) -> dict[str, int]:
     if not payments:
         return {}
     policy = cash_policy()
-    inputs = [
-        payment_input(p, [line for advice in p.remittances.all() for line in advice.lines.all()])
-        for p in payments
-    ]
+    inputs = [payment_input(p, lines.get(p.pk, ())) for p in payments]
     context = matching_context(inputs, policy)
     results = match_payments(inputs, context, thresholds_of(policy))
+    # the candidates' invoices and customers only: the context holds every customer's name
+    named = {a.invoice_id for r in results for c in r.candidates for a in c.allocations}
     numbers = {
         invoice.id: invoice.number
         for invoices in (*context.invoices_by_key.values(), *context.open_by_customer.values())
         for invoice in invoices
+        if invoice.id in named
     }
-    names = {cid: info.name for cid, info in context.customers.items()}
+    names = {
+        cid: info.name
+        for cid in {c.customer_id for r in results for c in r.candidates}
+        if (info := context.customer(cid)) is not None
+    }
     now = timezone.now()
     counts: dict[str, int] = {}
     sure: list[AutoApplication] = []

@@ -173,20 +173,20 @@ def _note(payment: Payment | None, found: list[Payment], advice: AdviceIn) -> st
     return f"Waiting for the bank to report {advice.reference} for {advice.amount}"
 
 
-def remittances_link(payments: list[Payment], *, actor) -> int:
+def remittances_link(payments: list[Payment], *, actor) -> list[RemittanceAdvice]:
     """Tie the 820s waiting for these just-stored payments (those without a remittance of their
     own) to them, before they are matched, in the caller's transaction. The caller has locked
-    the payments' references (``lock_references``). Returns how many were tied."""
+    the payments' references (``lock_references``). Returns the advices tied."""
     by_reference: dict[str, list[Payment]] = {}
     for payment in payments:
         for reference in {payment.bank_reference, payment.entry_reference} - {""}:
             by_reference.setdefault(reference, []).append(payment)
     if not by_reference:
-        return 0
+        return []
     lock_references(set(by_reference))  # already held when the caller took them: a no-op
     waiting = list(
         RemittanceAdvice.objects.select_for_update()
-        .filter(source=EDI_820, payment__isnull=True, reference__in=list(by_reference))
+        .filter(source=EDI_820, payment__isnull=True, reference__any=list(by_reference))
         .order_by("pk")
     )
     taken: set[int] = set()
@@ -207,7 +207,7 @@ def remittances_link(payments: list[Payment], *, actor) -> int:
             default_user=actor,
             default_change_reason="Tied to its payment",
         )
-    return len(tied)
+    return tied
 
 
 @transaction.atomic
