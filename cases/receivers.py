@@ -5,7 +5,7 @@ from django.dispatch import receiver
 
 from receivables.signals import cash_application_reversed, cash_applied, cash_applied_together
 
-from .services import case_withdraw_for_application, cases_from_payment
+from .services import case_withdraw_for_application, cases_from_payment, deductions_open
 
 
 @receiver(cash_applied, dispatch_uid="cases_from_payment")
@@ -15,9 +15,7 @@ def open_deductions(sender, *, payment, applications, unapplied, **kwargs) -> No
 
 @receiver(cash_applied_together, dispatch_uid="cases_from_payments")
 def open_deductions_together(sender, *, applied, **kwargs) -> None:
-    for payment, applications, _ in applied:
-        if any(application.short_amount > 0 for application in applications):
-            cases_from_payment(payment, applications)
+    deductions_open([(payment, applications) for payment, applications, _ in applied])
 
 
 @receiver(cash_application_reversed, dispatch_uid="cases_withdraw_reversed")

@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from billing.models import InvoiceLine, Shipment, ShipmentLine
@@ -222,20 +223,29 @@ def case_policy() -> CasePolicy:
     return CasePolicy.objects.order_by("pk").first() or CasePolicy.objects.create()
 
 
-def reason_for_code(*, customer_id: int, code: str) -> CaseReason | None:
-    """The reason ``code`` means for this customer (their own mapping first, then one for every
-    customer), or None when nobody mapped it."""
-    code = code.strip()
-    if not code:
-        return None
-    mapping = (
-        ReasonCodeMapping.objects.filter(Q(customer_id=customer_id) | Q(customer__isnull=True))
-        .filter(code__iexact=code)
+def reasons_for_codes(wanted: set[tuple[int, str]]) -> dict[tuple[int, str], CaseReason]:
+    """``reason_for_code`` for many (customer, code) pairs in one query: the pairs somebody
+    mapped, each to its reason (the customer's own mapping first, then one for everyone)."""
+    codes = {code.strip().upper() for _, code in wanted} - {""}
+    if not codes:
+        return {}
+    customers = sorted({customer_id for customer_id, _ in wanted})
+    mapped: dict[tuple[int | None, str], CaseReason] = {}
+    for mapping in (
+        ReasonCodeMapping.objects.annotate(key=Upper("code"))
+        .filter(key__in=sorted(codes))
+        .filter(Q(customer_id__any=customers) | Q(customer__isnull=True))
         .select_related("reason")
-        .order_by("customer_id")  # the customer's own (not null) before the general one
-        .first()
-    )
-    return mapping.reason if mapping else None
+        .order_by("pk")
+    ):
+        mapped.setdefault((mapping.customer_id, mapping.key), mapping.reason)
+    found = {}
+    for customer_id, code in wanted:
+        key = code.strip().upper()
+        reason = mapped.get((customer_id, key)) or mapped.get((None, key))
+        if key and reason is not None:
+            found[(customer_id, code)] = reason
+    return found
 
 
 def other_reason() -> CaseReason:

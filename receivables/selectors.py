@@ -107,22 +107,43 @@ def _open_invoices_within(ceilings: dict[int, Decimal]) -> list[OpenInvoice]:
             for invoice in _open_invoices(Invoice.objects.filter(customer_id__in=ceilings))
             if invoice.open_amount - invoice.discount_amount <= ceilings[invoice.customer_id]
         ]
+    ids = list(ceilings)
+    return _read_open(
+        "FROM unnest(%s::bigint[], %s::numeric[]) AS b(customer_id, most) "
+        "JOIN {invoice} i ON i.customer_id = b.customer_id",
+        "AND i.total - i.settled_amount - i.credited_amount "
+        "<= b.most + i.total * c.discount_percent / 100 + %s",
+        [ids, [ceilings[pk] for pk in ids]],
+        [_ROUNDING],
+    )
+
+
+def _open_invoices_numbered(numbers: list[str]) -> list[OpenInvoice]:
+    """The open invoices with these numbers, with their discounts. One query; on PostgreSQL
+    read raw, as the payers' are (the ORM's row building was a third of this read)."""
+    if not numbers:
+        return []
+    if connection.vendor != "postgresql":
+        return _open_invoices(Invoice.objects.filter(number__in=numbers))
+    return _read_open("FROM {invoice} i", "AND i.number = ANY(%s::varchar[])", [], [numbers])
+
+
+def _read_open(source: str, condition: str, before: list, after: list) -> list[OpenInvoice]:
+    """Open invoices ``source`` (naming the invoice table ``i``) gives that meet ``condition``,
+    with their customers' terms: ``before`` and ``after`` are the parameters around the state's."""
     invoice, customer = Invoice._meta.db_table, Customer._meta.db_table
     sql = f"""
         SELECT i.id, i.number, i.customer_id, i.currency,
                i.total - i.settled_amount - i.credited_amount AS open, i.total, i.issued_on,
                i.due_date, c.discount_percent, c.discount_days
-        FROM unnest(%s::bigint[], %s::numeric[]) AS b(customer_id, most)
-        JOIN {invoice} i ON i.customer_id = b.customer_id
+        {source.format(invoice=invoice)}
         JOIN {customer} c ON c.id = i.customer_id
         WHERE i.state = ANY(%s)
           AND i.total - i.settled_amount - i.credited_amount > 0
-          AND i.total - i.settled_amount - i.credited_amount
-              <= b.most + i.total * c.discount_percent / 100 + %s
+          {condition}
     """  # noqa: S608 - table names from the models; every value is a parameter
-    ids = list(ceilings)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [ids, [ceilings[pk] for pk in ids], list(RECEIVABLE_STATES), _ROUNDING])
+        cursor.execute(sql, [*before, list(RECEIVABLE_STATES), *after])
         return [_open_invoice(row) for row in cursor.fetchall()]
 
 
@@ -171,7 +192,7 @@ def matching_context(payments: list[PaymentIn], policy: CashPolicy) -> Context:
     keys = set().union(*(keys_for_payment(p) for p in payments)) if payments else set()
     numbers = [INVOICE_PREFIX + key.zfill(INVOICE_DIGITS) for key in keys if key.isdigit()]
     by_key: dict[str, list[OpenInvoice]] = defaultdict(list)
-    for invoice in _open_invoices(Invoice.objects.filter(number__any=numbers)):
+    for invoice in _open_invoices_numbered(numbers):
         by_key[invoice.number[len(INVOICE_PREFIX) :].lstrip("0")].append(invoice)
     named = replace(partial, invoices_by_key=by_key)
     # each likely payer's (and subsidiary's, and named family's) largest payment here: no amount

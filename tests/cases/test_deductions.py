@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from billing.models import CreditMemo, InvoiceState
 from billing.services import invoice_approve
-from cases.models import Case, CaseQueue, CaseState, RootCause
-from cases.selectors import case_evidence, case_get
+from cases.models import Case, CaseQueue, CaseReason, CaseState, ReasonCodeMapping, RootCause
+from cases.selectors import case_evidence, case_get, reasons_for_codes
 from cases.services import (
     Outcome,
     case_claim,
@@ -31,6 +31,7 @@ from exceptions.models import Notification
 from receivables.models import Payment, PaymentState
 from receivables.parsers import parse_lockbox
 from receivables.services import payment_accept, statement_store
+from tests.fixtures.factories import CustomerFactory
 from tests.fixtures.users import make_user
 
 pytestmark = pytest.mark.django_db
@@ -129,6 +130,41 @@ def test_an_unmapped_code_opens_a_case_under_other_naming_the_code(invoice, cash
     assert case.reason.code == "OTHER" and case.queue == CaseQueue.CASH_APPLICATION
     assert case.remittance_code == "ZZ9"
     assert "code ZZ9 is not mapped" in case.notes.get().text
+
+
+def test_codes_map_to_the_customers_own_reason_first_whatever_their_case(invoice):
+    # given the customer maps "prc" to a duplicate billing of their own; others keep the general
+    customer = invoice.customer
+    stranger = CustomerFactory()
+    duplicate = CaseReason.objects.get(code="DUPLICATE")
+    ReasonCodeMapping.objects.create(customer=customer, code="prc", reason=duplicate)
+    # when many (customer, code) pairs are looked up at once
+    found = reasons_for_codes(
+        {(customer.pk, " PRC "), (customer.pk, "Prc"), (stranger.pk, "prc"), (customer.pk, ""),
+         (customer.pk, "ZZ9")}
+    )  # fmt: skip
+    # then the customer's own mapping wins, the stranger gets the general one, the rest nothing
+    assert {pair: reason.code for pair, reason in found.items()} == {
+        (customer.pk, " PRC "): "DUPLICATE",
+        (customer.pk, "Prc"): "DUPLICATE",
+        (stranger.pk, "prc"): "PRICING",
+    }
+
+
+def test_a_deduction_opened_with_a_bank_file_has_its_history_and_note(invoice, cash_user):
+    payment = _pay_short(invoice, Decimal("5.00"), "DMG", cash_user)
+    case = Case.objects.get()
+    [opened] = case.history.all()
+    assert (opened.history_type, opened.history_user, opened.state) == (
+        "+",
+        get_system_user(),
+        CaseState.OPEN,
+    )
+    assert opened.history_change_reason.startswith("Deduction of 5.00 USD on " + invoice.number)
+    note = case.notes.get()
+    assert note.text.endswith("code DMG: Damaged goods.") and note.author == get_system_user()
+    assert note.history.get().history_change_reason == "Note added"
+    assert (case.payment, case.application.payment) == (payment, payment)
 
 
 def test_a_valid_deduction_is_credited_by_a_memo_and_closed_with_its_root_cause(
