@@ -218,7 +218,7 @@ def matching_context(payments: list[PaymentIn], policy: CashPolicy) -> Context:
         customers=index.customers,
         name_index=index,
         customers_by_account=by_account,
-    )
+    ).remember(named)
 
 
 def payment_input(payment: Payment, lines) -> PaymentIn:

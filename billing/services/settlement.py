@@ -14,17 +14,28 @@ from ..models.invoice import RECEIVABLE_STATES
 
 
 @transaction.atomic
-def invoices_settle(*, changes: dict[int, Decimal], actor, reason: str) -> dict[int, Invoice]:
+def invoices_settle(
+    *,
+    changes: dict[int, Decimal],
+    actor,
+    reason: str,
+    locked: dict[int, Invoice] | None = None,
+) -> dict[int, Invoice]:
     """Add each amount (negative for a reversal) to its invoice's settled sum; returns the
     invoices, locked and saved. Locks in id order, so two batches touching the same invoices
     cannot deadlock. Refused whole (Conflict, nothing written) when an invoice is not owed on,
-    would be settled beyond its open amount, or below zero: no cash is ever over-applied."""
-    invoices = {
-        invoice.pk: invoice
-        for invoice in Invoice.objects.select_for_update(of=("self",))
-        .filter(pk__any=sorted(changes))
-        .order_by("pk")
-    }
+    would be settled beyond its open amount, or below zero: no cash is ever over-applied.
+    ``locked``: the invoices as the caller read them under ``select_for_update`` in this
+    transaction (those are used, not read again)."""
+    if locked is not None and locked.keys() >= changes.keys():
+        invoices = {pk: locked[pk] for pk in changes}
+    else:
+        invoices = {
+            invoice.pk: invoice
+            for invoice in Invoice.objects.select_for_update(of=("self",))
+            .filter(pk__any=sorted(changes))
+            .order_by("pk")
+        }
     now = timezone.now()
     for invoice_id in sorted(changes):
         invoice, delta = invoices.get(invoice_id), changes[invoice_id]

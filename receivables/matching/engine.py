@@ -156,7 +156,15 @@ def _by_reference(
 ) -> tuple[tuple[Payer, ...], list[Resolution], dict[int, RefEvidence], list[Draft]]:
     """The payers, the invoices the references resolve to, each invoice's best reference, and a
     draft per customer family the references name: all read from the context's payers and
-    ``invoices_by_key``, never its ``open_by_customer``."""
+    ``invoices_by_key``, never its ``open_by_customer``. Remembered in the context (nothing
+    changes the drafts once made)."""
+    known = context.by_reference.get((payment, t, w))
+    if known is None:
+        known = context.by_reference[(payment, t, w)] = _references_found(payment, context, t, w)
+    return known
+
+
+def _references_found(payment: PaymentIn, context: Context, t: Thresholds, w: Weights):
     payers = payers_for(payment, context, t)
     payer_roots = {lineage(p.customer_id, context)[-1] for p in payers}
     resolutions = resolve(

@@ -190,6 +190,16 @@ class Context:
     customers_by_account: Mapping[str, int] = field(default_factory=dict)
     #: customer -> its chain of parents, remembered for the batch (see ``scoring.lineage``)
     lineages: dict[int, tuple[int, ...]] = field(default_factory=dict, init=False, repr=False)
+    #: (payment, thresholds, weights) -> what its references found (``engine._by_reference``),
+    #: remembered for the batch: asked first whether a payment reads its payers' open invoices,
+    #: then again to match it
+    by_reference: dict = field(default_factory=dict, init=False, repr=False)
+
+    def remember(self, earlier: Context) -> Context:
+        """This context, knowing what ``earlier`` (the same batch, read so far) worked out."""
+        self.lineages.update(earlier.lineages)
+        self.by_reference.update(earlier.by_reference)
+        return self
 
     def customer(self, customer_id: int) -> CustomerInfo | None:
         found = self.customers.get(customer_id)

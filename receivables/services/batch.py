@@ -197,7 +197,9 @@ def payments_apply_auto(
                 changes.get(allocation.invoice_id, ZERO) + allocation.amount + allocation.discount
             )
     if changes:
-        invoices_settle(changes=changes, actor=actor, reason="Cash applied by matching")
+        invoices_settle(
+            changes=changes, actor=actor, reason="Cash applied by matching", locked=invoices
+        )
     owners = {
         item.customer_id or invoices[item.allocations[0].invoice_id].customer_id
         for item in fitting
