@@ -2,8 +2,10 @@
 and standings are refreshed and their open promises reviewed, before their held orders are
 judged again (on-commit callbacks run in the order they were registered, and the applying
 services register the judging after sending the signal). A customer blocked for lateness is
-unblocked by the payment at once. Outside the applying transaction, so a refresh can neither
-fail nor slow a bank file; one that fails is retried by a task, and the nightly run redoes all."""
+unblocked by the payment at once, or, in a worker's run of bank files, within ``MAX_WAIT`` of it
+(``core.gathered``: the run's customers are refreshed together, then judged). Outside the
+applying transaction, so a refresh can neither fail nor slow a bank file; one that fails is
+retried by a task, and the nightly run redoes all."""
 
 import logging
 
@@ -12,6 +14,7 @@ from django.dispatch import receiver
 
 from billing.models import Invoice
 from cases.signals import customer_to_be_told
+from core.gathered import on_commit_with
 from receivables.signals import cash_applied, cash_applied_together
 
 from .services import accounts_refresh, customer_notify, promises_review
@@ -26,21 +29,20 @@ def refresh_customers(customer_ids: set[int]) -> None:
         promises_review(customer_ids=customer_ids)
 
 
+def _refresh(customer_ids: set[int]) -> None:
+    try:
+        refresh_customers(customer_ids)
+    except DatabaseError:
+        log.warning("Collections refresh after cash failed; retrying in a task", exc_info=True)
+        from .tasks import refresh_customers_task
+
+        refresh_customers_task.delay(sorted(customer_ids))
+
+
 def _after_commit(customer_ids: set[int]) -> None:
     customer_ids = {cid for cid in customer_ids if cid is not None}
-    if not customer_ids:
-        return
-
-    def refresh() -> None:
-        try:
-            refresh_customers(customer_ids)
-        except DatabaseError:
-            log.warning("Collections refresh after cash failed; retrying in a task", exc_info=True)
-            from .tasks import refresh_customers_task
-
-            refresh_customers_task.delay(sorted(customer_ids))
-
-    transaction.on_commit(refresh)
+    if customer_ids:  # a worker's run of bank files refreshes them together (core.gathered)
+        on_commit_with(_refresh, customer_ids)
 
 
 def _customers_of(applications) -> set[int]:

@@ -13,6 +13,7 @@ from billing.models import Invoice
 from billing.services import invoices_settle
 from core.audit import save_audited
 from core.errors import ApplicationError, Conflict, PermissionDenied, require_reason
+from core.gathered import on_commit_with
 from core.models import NoticeKind
 from core.money import ZERO
 from core.roles import Role, has_role, is_system_user
@@ -168,7 +169,7 @@ def apply_locked(
     cash_applied.send(sender=Payment, payment=payment, applications=rows, unapplied=unapplied)
     customers = {invoices[a.invoice_id].customer_id for a in allocations}
     if customers:
-        transaction.on_commit(lambda: _judge_held_orders(customers))
+        on_commit_with(_judge_held_orders, customers)
     return payment
 
 
@@ -361,7 +362,7 @@ def on_account_apply(
     )
     cash_applied.send(sender=Payment, payment=payment, applications=rows, unapplied=None)
     customers = {invoices[a.invoice_id].customer_id for a in allocations}
-    transaction.on_commit(lambda: _judge_held_orders(customers))
+    on_commit_with(_judge_held_orders, customers)
     return rows
 
 

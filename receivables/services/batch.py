@@ -6,12 +6,12 @@ the whole batch under one lock of its invoices."""
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
 from django.db.models import DecimalField
 
 from billing.models import Invoice
 from billing.models.invoice import RECEIVABLE_STATES
 from billing.services import invoices_settle
+from core.gathered import on_commit_with
 from core.money import ZERO
 from core.pgcopy import copy_create, copy_history, update_rows
 from orders.models import Customer
@@ -258,5 +258,5 @@ def payments_apply_auto(
     cash_applied_together.send(sender=Payment, applied=made, actor=actor)
     judged = {invoice.customer_id for invoice in invoices.values() if invoice.pk in changes}
     if judged:
-        transaction.on_commit(lambda: _judge_held_orders(judged))
+        on_commit_with(_judge_held_orders, judged)
     return refused

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from billing.models import Invoice
 from core.roles import get_system_user
+from dunning import receivers as dunning_receivers
 from dunning.models import (
     CollectionAccount,
     CollectionContact,
@@ -78,6 +79,54 @@ def test_a_blocked_customers_order_is_held_and_cash_lifts_the_block_at_once(
     assert "nothing past due" in standing.history.first().history_change_reason
     assert not CollectionAccount.objects.filter(customer=customer).exists()
     assert not holds.filter(state__in=ACTIVE_STATES).exists()
+
+
+@pytest.mark.django_db(transaction=True)  # each bank file commits, as in a worker
+def test_a_run_of_bank_files_lifts_each_payers_block_once_for_the_run(enter, monkeypatch):
+    from integrations.models import Connector
+    from integrations.services import inbox_process, inbox_store
+
+    # given two blocked customers, each with an order held for it
+    held, files = [], []
+    for n, name in enumerate(("Beacon Hardware", "Granite Foods"), start=1):
+        customer = CustomerFactory(name=name, credit_limit=Decimal("5000"))
+        late = past_due_invoice(customer, "300.00", days_past_due=75)
+        accounts_refresh(customer_ids={customer.pk})
+        order = enter(customer=customer, quantity="1")
+        held.append(Hold.objects.filter(order=order, reason__code="CREDIT_BLOCKED"))
+        files.append(
+            {
+                "id": f"LBX-{n}",
+                "version": 1,
+                "format": "lockbox",
+                "bank_account": "021000021/99887766",
+                "content": LOCKBOX_HEADER
+                + f"LBX-{n},001,1,{5000 + n},300.00,USD,{name},021000021/4455{n},"
+                f"{timezone.localdate()},{late.number},300.00,,,\n",
+            }
+        )
+    assert all(holds.filter(state__in=ACTIVE_STATES).count() == 1 for holds in held)
+    refreshes = []
+    monkeypatch.setattr("core.gathered.MAX_WAIT", 600)  # however slow the machine
+    real = dunning_receivers.refresh_customers
+    monkeypatch.setattr(
+        dunning_receivers, "refresh_customers", lambda ids: (refreshes.append(ids), real(ids))
+    )
+    # when one worker run applies both bank files, each in a transaction of its own
+    bank = Connector.objects.create(name="bank", kind="bank", base_url="http://127.0.0.1:9")
+    inbox_store(connector=bank, stream="statements", records=files)
+    counts = inbox_process(connector_id=bank.pk, stream="statements")
+    assert counts["processed"] == 2 and counts["payments_auto"] == 2
+    # then both standings are OK and both orders released, by one refresh for the run
+    assert set(CustomerStanding.objects.values_list("status", flat=True)) == {Standing.OK}
+    assert not any(holds.filter(state__in=ACTIVE_STATES).exists() for holds in held)
+    assert len(refreshes) == 1 and len(refreshes[0]) == 2
+
+
+LOCKBOX_HEADER = (
+    "lockbox,batch,item,check_number,amount,currency,payer_name,payer_account,deposit_date,"
+    "invoice_reference,amount_paid,discount,adjustment,reason_code\n"
+)
 
 
 def test_the_dunning_ladder_is_taken_once_perpast_due_invoice():
