@@ -24,13 +24,15 @@ def finish(
 ) -> None:
     """Record the attempt's outcome and save it, with its history row. A parked message checked
     again with nothing new (same reason) is bookkeeping: saved without a history row, so four
-    hours of checks every run are one row in its history, not hundreds."""
+    hours of checks every run are one row in its history, not hundreds. Only the outcome's
+    columns are written: the payload never changes, and writing it back re-encoded a bank
+    file's whole content, and rewrote it in the table, at every attempt."""
     unchanged = parked and message.waiting and message.last_error == _parked_reason(error)
     mark(message, error=error, dead=dead, parked=parked, actor=actor)
     if unchanged:
-        message.save_without_historical_record()
+        message.save_without_historical_record(update_fields=MARKED_FIELDS)
     else:
-        message.save()
+        message.save(update_fields=MARKED_FIELDS)
 
 
 #: The columns mark() changes, for a batch's single bulk update.
@@ -109,14 +111,15 @@ def locked(message: InboundMessage) -> InboundMessage:
     return InboundMessage.objects.select_for_update().get(pk=message.pk)
 
 
-def claimed(message: InboundMessage) -> InboundMessage | None:
+def claimed(message: InboundMessage, *, payload: bool = True) -> InboundMessage | None:
     """The message locked for this transaction, or None while another worker holds it: workers
-    sharing a stream split its messages instead of queueing behind each other's locks."""
+    sharing a stream split its messages instead of queueing behind each other's locks.
+    ``payload=False``: without it (a bank file's content is read and decoded only to apply it)."""
     # of=self: without it the joined connector row is locked too, and SKIP LOCKED then skips
     # every message of the connector while one worker is applying any of them
-    return (
+    found = (
         InboundMessage.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(pk=message.pk)
         .select_related("connector")
-        .first()
     )
+    return (found if payload else found.defer("payload")).first()

@@ -437,7 +437,7 @@ def _start_attempt(message: InboundMessage, counts) -> bool:
     A message whose earlier attempts all died with their worker is poison: dead-lettered here,
     before it can take down another one."""
     with transaction.atomic():
-        fresh = claimed(message)
+        fresh = claimed(message, payload=False)
         if fresh is None or fresh.state not in WAITING:
             return False
         if fresh.unfinished_attempts >= POISON_ATTEMPTS:
