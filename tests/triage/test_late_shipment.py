@@ -94,7 +94,11 @@ def test_late_orders_are_queued_for_their_owners_with_why(trained, client):
             (w for w in watches if w.order.customer.territory == territory),
             key=lambda w: (w.requested_date, w.order_id),
         )
-        (notice,) = Notification.objects.filter(user=person)
+        notices = list(Notification.objects.filter(user=person))
+        if not mine:  # the model found none late in this territory: its owner hears nothing
+            assert notices == []
+            continue
+        (notice,) = notices
         if len(mine) == 1:
             assert notice.message.startswith(f"Order {mine[0].order.number} may miss")
         else:
