@@ -78,7 +78,7 @@ def _note(case: Case, author, text: str, at=None) -> CaseNote:
     )
 
 
-def _open(
+def _case(
     *,
     actor,
     kind: str,
@@ -86,12 +86,12 @@ def _open(
     amount: Decimal,
     reason: CaseReason,
     code: str,
-    note: str,
+    now,
     payment: Payment | None = None,
     application: Application | None = None,
 ) -> Case:
-    now = timezone.now()
-    case = Case(
+    """A new case about ``invoice``, unsaved: routed to its reason's queue, due by its SLA."""
+    return Case(
         kind=kind,
         customer_id=invoice.customer_id,
         invoice=invoice,
@@ -107,9 +107,15 @@ def _open(
         due_at=now + timedelta(hours=reason.sla_hours),
         correlation_id=invoice.correlation_id,
     )
-    save_audited(case, actor=actor, reason=note.splitlines()[0][:100], conflict=_CONFLICT)
-    _note(case, actor, note, now)
-    return case
+
+
+def _open(*, actor, note: str, **case) -> Case:
+    """A new case (``_case``'s arguments) saved with its history, and ``note`` as its first."""
+    now = timezone.now()
+    opened = _case(actor=actor, now=now, **case)
+    save_audited(opened, actor=actor, reason=note.splitlines()[0][:100], conflict=_CONFLICT)
+    _note(opened, actor, note, now)
+    return opened
 
 
 def cases_from_payment(payment: Payment, applications: list[Application] | None = None) -> list:
@@ -165,21 +171,16 @@ def deductions_open(applied: list[tuple[Payment, list[Application]]]) -> list[Ca
                 + (f"code {code} is not mapped" if code else "no reason code given")
                 + "; map it in admin (reason code mappings) to route such cases."
             )
-        case = Case(
+        case = _case(
+            actor=actor,
             kind=Case.Kind.DEDUCTION,
-            customer_id=invoice.customer_id,
             invoice=invoice,
+            amount=application.short_amount,
+            reason=reason,
+            code=code,
+            now=now,
             payment=payment,
             application=application,
-            amount=application.short_amount,
-            currency=invoice.currency,
-            reason=reason,
-            remittance_code=code[:32],
-            queue=reason.queue,
-            opened_at=now,
-            opened_by=actor,
-            due_at=now + timedelta(hours=reason.sla_hours),
-            correlation_id=invoice.correlation_id,
         )
         case._change_reason = note.splitlines()[0][:100]
         cases.append(case)

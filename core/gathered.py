@@ -50,7 +50,7 @@ def on_commit_with(work: Work, ids: Iterable) -> None:
             return
         if scope.since is None:
             scope.since = time.monotonic()
-        if work not in scope.work and work not in scope.order:
+        if work not in scope.order:
             scope.order.append(work)
         scope.work.setdefault(work, set()).update(ids)
         if time.monotonic() - scope.since >= MAX_WAIT:

@@ -153,9 +153,9 @@ def _firmly_named(drafts: list[Draft], refs: dict[int, RefEvidence], t: Threshol
 
 def _by_reference(
     payment: PaymentIn, context: Context, t: Thresholds, w: Weights
-) -> tuple[tuple[Payer, ...], list[Resolution], dict[int, RefEvidence], list[Draft]]:
-    """The payers, the invoices the references resolve to, each invoice's best reference, and a
-    draft per customer family the references name: all read from the context's payers and
+) -> tuple[tuple[Payer, ...], dict[int, RefEvidence], list[Draft]]:
+    """The payers, each invoice the references name with its best reference, and a draft per
+    customer family the references name: all read from the context's payers and
     ``invoices_by_key``, never its ``open_by_customer``. Remembered in the context (nothing
     changes the drafts once made)."""
     known = context.by_reference.get((payment, t, w))
@@ -176,7 +176,7 @@ def _references_found(payment: PaymentIn, context: Context, t: Thresholds, w: We
     )
     refs = _reference_evidence(resolutions, w)
     named = _reference_drafts(payment, resolutions, payers, context, t, w)
-    return payers, resolutions, refs, named
+    return payers, refs, named
 
 
 def reads_open_invoices(
@@ -192,7 +192,7 @@ def reads_open_invoices(
     without those invoices gets the same result when this says False."""
     if payment.amount <= 0:
         return False
-    _, _, refs, named = _by_reference(payment, context, thresholds, weights)
+    _, refs, named = _by_reference(payment, context, thresholds, weights)
     if any(_fill_wanted(draft, thresholds) for draft in named):
         return True
     return not _firmly_named(named, refs, thresholds)
@@ -314,7 +314,7 @@ def match_payment(
     t, w = thresholds, weights
     if payment.amount <= 0:
         return MatchResult(payment.key, Outcome.UNMATCHED, (), ("the amount is not positive",))
-    payers, _, refs, named = _by_reference(payment, context, t, w)
+    payers, refs, named = _by_reference(payment, context, t, w)
     drafts = _drafts(payment, named, refs, payers, context, t, w)
     scored = [(score(d, payment, refs, payers, context, t.name_cutoff, w), d) for d in drafts]
     scored.sort(

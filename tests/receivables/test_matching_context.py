@@ -107,17 +107,13 @@ def test_the_bounded_read_of_open_invoices_changes_no_match(data):
     )
 
 
-def test_an_invoice_too_large_for_every_payment_is_not_read_but_a_discounted_one_is():
-    customer = CustomerFactory(name=NAMES[0], discount_percent=Decimal("2.00"), discount_days=10)
+def _released(customer, *totals: str) -> list[Invoice]:
+    """Released invoices of ``customer`` issued today on 30 days, numbered INV-0000001 on."""
     today, now = timezone.localdate(), timezone.now()
     made = []
-    for number, total in (
-        ("INV-0000001", "500.00"),
-        ("INV-0000002", "1020.00"),
-        ("INV-0000003", "5000.00"),
-    ):
+    for n, total in enumerate(totals, start=1):
         invoice = Invoice(
-            number=number,
+            number=f"INV-{n:07d}",
             customer=customer,
             billing_rule="immediate",
             issued_on=today,
@@ -129,7 +125,13 @@ def test_an_invoice_too_large_for_every_payment_is_not_read_but_a_discounted_one
         )
         set_state_for_insert(invoice, "released")
         made.append(invoice)
-    Invoice.objects.bulk_create(made)
+    return Invoice.objects.bulk_create(made)
+
+
+def test_an_invoice_too_large_for_every_payment_is_not_read_but_a_discounted_one_is():
+    customer = CustomerFactory(name=NAMES[0], discount_percent=Decimal("2.00"), discount_days=10)
+    today = timezone.localdate()
+    made = _released(customer, "500.00", "1020.00", "5000.00")
     # 999.60 pays INV-0000002 less its 2 % discount (20.40); nothing here can pay 5,000.00
     payment = PaymentIn(
         key="p", amount=Decimal("999.60"), currency="USD", value_date=today, payer_name=NAMES[0]
@@ -144,23 +146,8 @@ def test_an_invoice_too_large_for_every_payment_is_not_read_but_a_discounted_one
 
 def test_a_payment_its_remittance_settles_in_full_reads_no_open_invoices_of_its_payer():
     customer = CustomerFactory(name=NAMES[0])
-    today, now = timezone.localdate(), timezone.now()
-    made = []
-    for number, total in (("INV-0000001", "500.00"), ("INV-0000002", "300.00")):
-        invoice = Invoice(
-            number=number,
-            customer=customer,
-            billing_rule="immediate",
-            issued_on=today,
-            due_date=today + timedelta(days=30),
-            subtotal=Decimal(total),
-            total=Decimal(total),
-            created_at=now,
-            released_at=now,
-        )
-        set_state_for_insert(invoice, "released")
-        made.append(invoice)
-    Invoice.objects.bulk_create(made)
+    today = timezone.localdate()
+    made = _released(customer, "500.00", "300.00")
     policy = cash_policy()
 
     def paying(amount: str) -> PaymentIn:
