@@ -202,9 +202,12 @@ UPDATE_CHUNK = 1_000
 
 def update_rows(model, objs: list, fields: list[str]) -> None:
     """Write ``fields`` of stored ``objs``, each row its own values: ``bulk_update``'s result, in
-    one ``UPDATE .. FROM (VALUES ..)`` on PostgreSQL. ``bulk_update`` builds a CASE expression per
-    field and row in Python: ~250 ms for 50 payments of a dozen fields on the 2-vCPU VM of
-    docs/performance.md, against a few ms here."""
+    one ``UPDATE .. FROM unnest(..)`` on PostgreSQL, each column bound as one array.
+    ``bulk_update`` builds a CASE expression per field and row in Python: ~250 ms for 50 payments
+    of a dozen fields on the 2-vCPU VM of docs/performance.md. A ``VALUES`` list of a placeholder
+    per value was a few ms, but its text grew with the rows, so psycopg parsed each statement
+    anew (10 % of a bank file's worker time) and PostgreSQL planned it anew; this text is the
+    same for every batch of the model and fields."""
     if not objs:
         return
     if connection.vendor != "postgresql":
@@ -215,18 +218,18 @@ def update_rows(model, objs: list, fields: list[str]) -> None:
     row = _Row(columns, [field.attname for field in columns])
     quote = connection.ops.quote_name
     # identifiers and types from the model's metadata only; every value is a parameter
-    casts = "(" + ", ".join(f"%s::{field.db_type(connection)}" for field in columns) + ")"
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in columns)
     names = [quote(field.column) for field in columns]
     assignments = ", ".join(f"{name} = v.{name}" for name in names[1:])
+    sql = (
+        f"UPDATE {quote(opts.db_table)} AS t SET {assignments} "  # noqa: S608
+        f"FROM unnest({arrays}) AS v ({', '.join(names)}) "
+        f"WHERE t.{names[0]} = v.{names[0]}"
+    )
     with connection.cursor() as cursor:
         for start in range(0, len(objs), UPDATE_CHUNK):
-            chunk = objs[start : start + UPDATE_CHUNK]
-            cursor.execute(
-                f"UPDATE {quote(opts.db_table)} AS t SET {assignments} "  # noqa: S608
-                f"FROM (VALUES {', '.join([casts] * len(chunk))}) AS v ({', '.join(names)}) "
-                f"WHERE t.{names[0]} = v.{names[0]}",
-                [value for obj in chunk for value in row(obj)],
-            )
+            values = [row(obj) for obj in objs[start : start + UPDATE_CHUNK]]
+            cursor.execute(sql, [list(column) for column in zip(*values, strict=True)])
 
 
 def copy_history(
