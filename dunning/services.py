@@ -3,7 +3,8 @@ invoices, the nightly dunning run (each step once per past-due invoice), promise
 broken, the contact log and collectors' tasks. Every change leaves history."""
 
 from collections import defaultdict
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -15,7 +16,7 @@ from billing.models.invoice import RECEIVABLE_STATES
 from core.deliveries import deliveries_enqueue, mail_enqueue, mail_message
 from core.errors import ApplicationError, Conflict
 from core.money import ZERO
-from core.pgcopy import copy_history
+from core.pgcopy import copy_history, update_rows
 from core.roles import get_system_user
 from orders.models import Customer
 from receivables.models import Application
@@ -75,9 +76,16 @@ def accounts_refresh(*, customer_ids=None, today: date | None = None, actor=None
     beyond its block days, OK again when paid up. ``customer_ids`` None: every customer. A
     standing that changes gets a history row saying why. Returns counts."""
     today = today or timezone.localdate()
-    now = timezone.now()
     actor = actor or get_system_user()
     policy = dunning_policy()
+    # The accounts first, locked in key order, then the invoices read: cash applied meanwhile
+    # adjusts an account in its own transaction (``accounts_settle``), and one that committed
+    # before this read is in it, one after waits for these rows and adjusts what is written.
+    locked = CollectionAccount.objects.select_for_update().order_by("customer_id", "currency")
+    if customer_ids is not None:
+        locked = locked.filter(customer_id__any=sorted(customer_ids))
+    list(locked.values_list("pk", flat=True))
+    now = timezone.now()  # after the lock: the rows this refresh did not write are older
     open_ = _open_expression()
     invoices = Invoice.objects.filter(state__in=RECEIVABLE_STATES).annotate(open=open_)
     if customer_ids is not None:
@@ -199,6 +207,109 @@ def accounts_refresh(*, customer_ids=None, today: date | None = None, actor=None
         stale = stale.filter(customer_id__any=list(scope))
     stale.delete()
     return {"accounts": len(accounts), "standings_changed": len(moved)}
+
+
+@dataclass(frozen=True)
+class Settled:
+    """Cash settled on one invoice by the transaction at hand, as its customer's account counts
+    it: ``amount`` (cash and discount) came off the invoice, which is ``still_open`` or not."""
+
+    customer_id: int
+    currency: str
+    due_date: date
+    amount: Decimal
+    still_open: bool
+    created_at: datetime
+
+
+def _age_bucket(due_date: date, today: date) -> str | None:
+    """The account's column an invoice due on ``due_date`` is aged in (as ``accounts_refresh``
+    sums them); None when it is not past due."""
+    days = (today - due_date).days
+    if days < 1:
+        return None
+    if days <= 30:
+        return "days_1_30"
+    if days <= 60:
+        return "days_31_60"
+    return "days_61_90" if days <= 90 else "days_over_90"
+
+
+_SETTLED_FIELDS = [
+    "open_amount",
+    "past_due",
+    "days_1_30",
+    "days_31_60",
+    "days_61_90",
+    "days_over_90",
+    "open_invoices",
+    "score",
+]
+
+
+def accounts_settle(settled: list[Settled], *, today: date | None = None) -> set[int]:
+    """Take cash just applied off its customers' accounts, in the applying transaction: each
+    amount off what is owed, off its age column, and the invoices it paid off out of the count.
+    Exact, and a few rows to write where ``accounts_refresh`` reads each customer's open
+    invoices again (~95 a payer at the bench's full scale: a fifth of PostgreSQL's time in a run
+    of bank files). Returns the customers this cannot settle exactly, for a refresh after the
+    commit: an account missing or not refreshed today (its ages are another day's), an invoice
+    newer than the account, and a standing that may move (the oldest past-due invoice paid off,
+    or past due falling below the policy's minimum). Accounts are locked in key order."""
+    if not settled:
+        return set()
+    today = today or timezone.localdate()
+    by_account: dict[tuple[int, str], list[Settled]] = defaultdict(list)
+    for item in settled:
+        by_account[(item.customer_id, item.currency)].append(item)
+    accounts = {
+        (account.customer_id, account.currency): account
+        for account in CollectionAccount.objects.select_for_update()
+        .filter(customer_id__any=sorted({customer for customer, _ in by_account}))
+        .order_by("customer_id", "currency")
+    }
+    minimum = dunning_policy().minimum_past_due
+    refresh: set[int] = set()
+    changed: dict[tuple[int, str], CollectionAccount] = {}
+    for key, items in by_account.items():
+        account = accounts.get(key)
+        if (
+            account is None
+            or timezone.localtime(account.refreshed_at).date() != today
+            or any(item.created_at > account.refreshed_at for item in items)
+        ):
+            refresh.add(key[0])
+            continue
+        values = {name: getattr(account, name) for name in _SETTLED_FIELDS}
+        oldest_paid = False
+        for item in items:
+            values["open_amount"] -= item.amount
+            column = _age_bucket(item.due_date, today)
+            if column is not None:
+                values[column] -= item.amount
+                values["past_due"] -= item.amount
+            if not item.still_open:
+                values["open_invoices"] -= 1
+                oldest_paid |= item.due_date == account.oldest_due_on
+        days = account.days_past_due if values["past_due"] >= minimum else 0
+        if (
+            oldest_paid
+            or days != account.days_past_due
+            or min(v for name, v in values.items() if name != "score") < 0
+        ):
+            refresh.add(key[0])
+            continue
+        values["score"] = account_score(values["past_due"], days, account.risk, account.late_risk)
+        for name, value in values.items():
+            setattr(account, name, value)
+        changed[key] = account
+    # a customer refreshed after the commit is refreshed whole: its other currencies too
+    kept = [a for key, a in sorted(changed.items()) if key[0] not in refresh]
+    update_rows(CollectionAccount, [a for a in kept if a.open_invoices], _SETTLED_FIELDS)
+    paid_up = [a.pk for a in kept if not a.open_invoices]  # as a refresh leaves them: no row
+    if paid_up:
+        CollectionAccount.objects.filter(pk__any=paid_up).delete()
+    return refresh
 
 
 _ACCOUNT_FIELDS = [
