@@ -81,7 +81,8 @@ def statement_store(
                 )
             )
     # set-wise: a few queries for the whole file, whatever its length
-    payments_create(payments=payments, remittances=remittances, actor=actor, at=now)
+    # the payments themselves are written once matched (``payments_match_new``)
+    payments_create(payments=payments, remittances=remittances, actor=actor, at=now, insert=False)
     lines = {r.payment.pk: r.lines for r in remittances}
     bare = [p for p in payments if p.pk not in lines]
     if bare:  # 820s that came before their money now meet it, before it is matched

@@ -109,6 +109,15 @@ def test_a_payment_naming_its_invoice_is_applied_automatically_with_its_reason(i
     assert invoice.state == InvoiceState.PAID and invoice.open_amount == 0
     # and the payer's account number is kept masked
     assert payment.payer_account == "••••6677"
+    # and its history tells it as it happened, although the row is written once, matched:
+    # received from the statement, then applied
+    rows = list(payment.history.order_by("history_date", "history_id"))
+    assert [(r.history_type, r.state) for r in rows] == [
+        ("+", PaymentState.RECEIVED),
+        ("~", PaymentState.APPLIED),
+    ]
+    assert rows[0].history_change_reason.startswith("Received in lockbox statement")
+    assert rows[1].history_change_reason.startswith("Applied automatically at confidence")
 
 
 def test_the_same_file_loaded_twice_applies_once(invoices):
