@@ -82,15 +82,22 @@ class Payment(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     payer_name = models.CharField(max_length=200, blank=True)
     #: Masked except its last four digits; the number itself is never stored nor logged.
     payer_account = models.CharField(max_length=40, blank=True)
-    payer_account_fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
+    payer_account_fingerprint = models.CharField(max_length=64, blank=True)
     bank_reference = models.CharField(max_length=100, blank=True)
     method = models.CharField(max_length=8, choices=Method)
     free_text = models.TextField(blank=True)
-    #: Who paid, once known (matched, or chosen by an analyst).
+    #: Who paid, once known (matched, or chosen by an analyst). Found by ``payment_customer``
+    #: (customer, state), as the state is by the queue's indexes that lead with it: an index of
+    #: either alone would be one more for every payment written to keep up.
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="payments"
+        Customer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payments",
+        db_index=False,
     )
-    state = FSMField(default=P.RECEIVED, choices=PaymentState, protected=True, db_index=True)
+    state = FSMField(default=P.RECEIVED, choices=PaymentState, protected=True)
     #: What matching concluded: auto, suggested, ambiguous or unmatched.
     outcome = models.CharField(max_length=12, blank=True)
     confidence = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
@@ -107,7 +114,20 @@ class Payment(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     posted_at = models.DateTimeField(null=True, blank=True)
     automatic = models.BooleanField(default=False)  # applied by matching, no person involved
     correlation_id = models.UUIDField(default=uuid.uuid4, db_index=True)
-    history = HistoricalRecords(excluded_fields=["candidates"])
+    #: History is read by payment (id) and by time: the payment's other indexes are not kept
+    #: on it (each is written for every history row, and a bank file writes two a payment).
+    history = HistoricalRecords(
+        excluded_fields=["candidates"],
+        no_db_index=[
+            "key",
+            "statement",
+            "payer_account_fingerprint",
+            "customer",
+            "state",
+            "applied_by",
+            "correlation_id",
+        ],
+    )
 
     class Meta:
         indexes = [
@@ -128,6 +148,8 @@ class Payment(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
                 condition=models.Q(state__in=OPEN_STATES),
             ),
             models.Index(fields=["customer", "state"], name="payment_customer"),
+            # accounts confirmed for a customer, looked up by fingerprint (no LIKE index)
+            models.Index(fields=["payer_account_fingerprint"], name="payment_account"),
             # an 820 names its payment by the reference the bank reports it under
             models.Index(fields=["bank_reference"], name="payment_bank_reference"),
             models.Index(fields=["entry_reference"], name="payment_entry_reference"),
@@ -213,7 +235,7 @@ class RemittanceAdvice(models.Model):
     message_id = models.BigIntegerField(null=True, blank=True)  # its inbox message
     #: Why it is tied to its payment, or why not yet.
     note = models.CharField(max_length=200, blank=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(no_db_index=["payment", "customer"])  # read by id and time
 
     class Meta:
         indexes = [
@@ -261,7 +283,7 @@ class RemittanceLine(models.Model):
     text = models.TextField(blank=True)
     #: What the payer believes the invoice was for (RMR05, camt DuePyblAmt), a cross-check.
     invoice_amount = models.DecimalField(**MONEY, null=True, blank=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(no_db_index=["advice"])  # read by id and time
 
     def __str__(self) -> str:
         return self.reference
@@ -285,7 +307,8 @@ class Application(models.Model):
     reversed_at = models.DateTimeField(null=True, blank=True)
     reversed_by = models.ForeignKey(settings.AUTH_USER_MODEL, **_USER)
     reversal_reason = models.TextField(blank=True)
-    history = HistoricalRecords()
+    #: read by id, time, and payment (the cash drawer's story of a payment)
+    history = HistoricalRecords(no_db_index=["invoice", "applied_by", "reversed_by"])
 
     class Meta:
         indexes = [
