@@ -434,6 +434,19 @@ def test_a_misspelt_payer_name_matches_fuzzily_with_its_score():
     assert 80 <= hits[0].score < 100
 
 
+def test_only_fuzzy_answers_are_remembered_and_they_do_not_change():
+    index = NameIndex(CUSTOMERS)
+    # exact names, however spelt, are the index's own: a worker's memory does not grow by them
+    for spelling in ("ACME CORP.", "Acme Corporation", "acme corp payables", "Globex Group"):
+        assert index.lookup(spelling)[0].score == 100
+    assert index._cache == {}
+    first = index.lookup("Initeck", cutoff=80)
+    assert list(index._cache) == ["initeck"]
+    # the remembered answer is the one searched; a spelling that normalises alike shares it
+    assert index.lookup("INITECK, INC.", cutoff=80) == first
+    assert list(index._cache) == ["initeck"]
+
+
 # --- currency, ambiguity, unknown payers, thresholds --------------------------------------
 
 
