@@ -36,6 +36,8 @@ def refresh_customers(customer_ids: set[int]) -> None:
 
 
 def _refresh(customer_ids: set[int]) -> None:
+    if not customer_ids:
+        return
     try:
         refresh_customers(customer_ids)
     except DatabaseError:
@@ -45,6 +47,8 @@ def _refresh(customer_ids: set[int]) -> None:
 
 def _review(customer_ids: set[int]) -> None:
     """The promises of customers whose accounts the cash settled in its own transaction."""
+    if not customer_ids:
+        return
     try:
         with transaction.atomic():
             promises_review(customer_ids=customer_ids)
@@ -102,11 +106,11 @@ def after_cash_together(sender, *, applied, **kwargs) -> None:
         for pk, invoice in invoices.items()
     ]
     refresh = accounts_settle(settled) | _customers_of(loose)
-    if refresh:
-        on_commit_with(_refresh, refresh)
-    reviewed = {item.customer_id for item in settled} - refresh
-    if reviewed:
-        on_commit_with(_review, reviewed)
+    # both asked for even when empty: within a worker's run (``core.gathered``) work runs in the
+    # order first asked, and a refresh first asked by a later file would otherwise come after
+    # the held orders' judging, which the applying service asks for after this signal
+    on_commit_with(_refresh, refresh)
+    on_commit_with(_review, {item.customer_id for item in settled} - refresh)
 
 
 @receiver(customer_to_be_told, dispatch_uid="dunning.tell_customer")

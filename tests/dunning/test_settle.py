@@ -151,3 +151,46 @@ def test_what_cannot_be_settled_exactly_is_left_to_a_refresh():
     assert accounts_settle([settled(customer, "40.00")]) == set()
     account.refresh_from_db()
     assert (account.open_amount, account.past_due, account.days_1_30) == (Decimal("60.00"),) * 3
+
+
+@pytest.mark.django_db(transaction=True)  # each bank file commits, as in a worker
+def test_a_block_lifted_by_a_later_file_of_the_run_releases_its_order(enter, monkeypatch):
+    from exceptions.models import ACTIVE_STATES, Hold
+    from integrations.models import Connector
+    from integrations.services import inbox_process, inbox_store
+
+    # given a customer the first file's cash settles exactly, and a blocked one with an order
+    # held for it, whom the second file's cash pays up (a refresh, after the commit)
+    settled = CustomerFactory(name="Harbor Supply")
+    past_due_invoice(settled, "300.00", days_past_due=20)
+    paid = past_due_invoice(settled, "100.00", days_past_due=10)
+    blocked = CustomerFactory(name="Beacon Hardware", credit_limit=Decimal("5000"))
+    late = past_due_invoice(blocked, "300.00", days_past_due=75)
+    accounts_refresh(customer_ids={settled.pk, blocked.pk})
+    order = enter(customer=blocked, quantity="1")
+    held = Hold.objects.filter(order=order, reason__code="CREDIT_BLOCKED")
+    assert held.filter(state__in=ACTIVE_STATES).count() == 1
+    monkeypatch.setattr("core.gathered.MAX_WAIT", 600)  # one gathered run at the end
+    bank = Connector.objects.create(name="bank", kind="bank", base_url="http://127.0.0.1:9")
+    inbox_store(
+        connector=bank,
+        stream="statements",
+        records=[
+            {
+                "id": f"LBX-{n}",
+                "version": 1,
+                "format": "lockbox",
+                "bank_account": "021000021/99887766",
+                "content": HEADER + _line(n, customer, invoice, amount),
+            }
+            for n, (customer, invoice, amount) in enumerate(
+                [(settled, paid, "100.00"), (blocked, late, "300.00")], start=1
+            )
+        ],
+    )
+    # when one worker run applies both files, each in a transaction of its own
+    counts = inbox_process(connector_id=bank.pk, stream="statements")
+    assert counts["processed"] == 2 and counts["payments_auto"] == 2
+    # then the block is lifted before the held order is judged again: it is released
+    assert CustomerStanding.objects.get(customer=blocked).status == Standing.OK
+    assert not held.filter(state__in=ACTIVE_STATES).exists()
