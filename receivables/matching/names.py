@@ -3,7 +3,8 @@
 Built once per worker from every customer (names, aliases, parents) and kept: an exact
 normalised name is a dict lookup; only an unseen spelling pays for a rapidfuzz search, and its
 answer is remembered (only those: a worker sees tens of thousands of exact names in a day's bank
-files, and remembering each of them too grew a worker by ~15 MB over 50,000 payments).
+files, and remembering each of them too grew the cache with every one, a few MB a worker over
+50,000 payments, for a lookup the index already holds).
 """
 
 from __future__ import annotations
