@@ -73,6 +73,8 @@ def _customers_of(applications) -> set[int]:
     """The invoices' customers, in one query (an application often carries only its invoice
     id: reading ``application.invoice`` would fetch each)."""
     ids = {application.invoice_id for application in applications}
+    if not ids:  # a bank file's batch carries its invoices: no query for it
+        return set()
     return set(Invoice.objects.filter(pk__any=list(ids)).values_list("customer_id", flat=True))
 
 

@@ -47,6 +47,16 @@ RISK_OF_STANDING = {
 PROMISE_HORIZON_DAYS = 90
 
 
+#: An account's age columns: days past due, newest and oldest (None: no end), as
+#: ``accounts_refresh`` sums open invoices into them and ``accounts_settle`` takes cash off.
+AGE_COLUMNS = (
+    ("days_1_30", 1, 30),
+    ("days_31_60", 31, 60),
+    ("days_61_90", 61, 90),
+    ("days_over_90", 91, None),
+)
+
+
 def dunning_policy() -> DunningPolicy:
     return DunningPolicy.objects.order_by("pk").first() or DunningPolicy()
 
@@ -103,10 +113,7 @@ def accounts_refresh(*, customer_ids=None, today: date | None = None, actor=None
         .annotate(
             open_amount=Sum("open"),
             past_due=Sum(Case(When(due_date__lt=today, then=F("open")), default=ZERO)),
-            days_1_30=due_between(1, 30),
-            days_31_60=due_between(31, 60),
-            days_61_90=due_between(61, 90),
-            days_over_90=due_between(91, None),
+            **{column: due_between(newest, oldest) for column, newest, oldest in AGE_COLUMNS},
             open_invoices=Count("pk"),
             oldest_due_on=Min("due_date", filter=Q(due_date__lt=today)),
         )
@@ -226,13 +233,10 @@ def _age_bucket(due_date: date, today: date) -> str | None:
     """The account's column an invoice due on ``due_date`` is aged in (as ``accounts_refresh``
     sums them); None when it is not past due."""
     days = (today - due_date).days
-    if days < 1:
-        return None
-    if days <= 30:
-        return "days_1_30"
-    if days <= 60:
-        return "days_31_60"
-    return "days_61_90" if days <= 90 else "days_over_90"
+    for column, newest, oldest in AGE_COLUMNS:
+        if days >= newest and (oldest is None or days <= oldest):
+            return column
+    return None
 
 
 _SETTLED_FIELDS = [
