@@ -441,10 +441,119 @@ def test_only_fuzzy_answers_are_remembered_and_they_do_not_change():
         assert index.lookup(spelling)[0].score == 100
     assert index._cache == {}
     first = index.lookup("Initeck", cutoff=80)
-    assert list(index._cache) == ["initeck"]
+    assert list(index._cache) == [("initeck", 80)]
     # the remembered answer is the one searched; a spelling that normalises alike shares it
     assert index.lookup("INITECK, INC.", cutoff=80) == first
-    assert list(index._cache) == ["initeck"]
+    assert list(index._cache) == [("initeck", 80)]
+    # a lower cutoff is a search of its own: the answer at 80 left out what scores below it
+    assert index.lookup("Initeck", cutoff=50) != ()
+    assert list(index._cache) == [("initeck", 80), ("initeck", 50)]
+
+
+WORDS = [
+    "acme",
+    "atlas",
+    "beacon",
+    "cascade",
+    "cedar",
+    "compass",
+    "copper",
+    "crescent",
+    "eagle",
+    "falcon",
+    "frontier",
+    "gateway",
+    "harbor",
+    "heritage",
+    "horizon",
+    "juniper",
+    "kestrel",
+    "landmark",
+    "liberty",
+    "oak",
+    "pioneer",
+    "quarry",
+    "ridge",
+    "summit",
+    "tide",
+    "union",
+    "valley",
+    "willow",
+    "supply",
+    "trading",
+    "logistics",
+    "foods",
+    "medical",
+    "parts",
+    "tools",
+    "labs",
+]
+
+
+def _every_name_scored(customers, payer: str, cutoff: int, limit: int = 5):
+    """What a look-up must answer, found the slow way: every customer name and alias scored,
+    equal scores in the order the index was built from, the best twenty kept, then each
+    customer's best."""
+    from rapidfuzz import fuzz
+
+    from receivables.matching.names import _token_sorted
+
+    norm = normalise_name(payer)
+    names = [
+        (customer.id, shown)
+        for customer in sorted(customers, key=lambda c: c.id)
+        for shown in (customer.name, *customer.aliases)
+    ]
+    exact = [(cid, shown) for cid, shown in names if normalise_name(shown) == norm]
+    if exact:
+        owners = dict(reversed(exact))  # a customer's first name that normalises alike
+        return [(cid, 100, shown) for cid, shown in sorted(owners.items())][:limit]
+    scored = [
+        (fuzz.ratio(_token_sorted(norm), _token_sorted(normalise_name(shown))), n, cid, shown)
+        for n, (cid, shown) in enumerate(names)
+    ]
+    kept = sorted((s for s in scored if s[0] >= cutoff), key=lambda s: (-s[0], s[1]))[:20]
+    best = {}
+    for score, _, cid, shown in kept:
+        score = min(int(score), 99)
+        if cid not in best or score > best[cid][1]:
+            best[cid] = (cid, score, shown)
+    found = sorted(best.values(), key=lambda hit: (-hit[1], hit[0]))
+    return [hit for hit in found if hit[1] >= cutoff][:limit]
+
+
+def test_a_look_up_reads_only_the_lengths_its_cutoff_allows_and_answers_the_same():
+    import random
+
+    rng = random.Random(7)
+    customers = []
+    for cid in range(1, 1201):
+        name = " ".join(rng.sample(WORDS, rng.randint(1, 4))).title()
+        aliases = (f"{name} Payables",) if cid % 7 == 0 else ()
+        customers.append(
+            CustomerInfo(cid, f"{name} {rng.choice(['Inc', 'LLC', 'Co'])}", aliases=aliases)
+        )
+    index = NameIndex(customers)
+    spellings = []
+    for customer in rng.sample(customers, 150):
+        name = customer.name
+        spellings += [
+            name.upper()[: rng.randint(8, 16)],  # cut short by the bank
+            name.replace("a", "e", 1),  # misspelt
+            name[1:],
+            name + " Holdings Group",
+            " ".join(reversed(name.split())),
+        ]
+    spellings += ["Zzyzx Unknown Partners", "A", "Supply"]
+    compared = 0
+    for spelling in spellings:
+        for cutoff in (60, 85, 95):
+            expected = _every_name_scored(customers, spelling, cutoff)
+            got = [(h.customer_id, h.score, h.matched) for h in index.lookup(spelling, cutoff)]
+            assert got == expected, (spelling, cutoff)
+            compared += bool(expected)
+    # the spellings found customers at every cutoff: the check compared answers, not emptiness
+    assert compared > len(spellings)
 
 
 # --- currency, ambiguity, unknown payers, thresholds --------------------------------------
