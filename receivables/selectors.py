@@ -111,8 +111,7 @@ def _open_invoices_within(ceilings: dict[int, Decimal]) -> list[OpenInvoice]:
     return _read_open(
         "FROM unnest(%s::bigint[], %s::numeric[]) AS b(customer_id, most) "
         "JOIN {invoice} i ON i.customer_id = b.customer_id",
-        "AND i.total - i.settled_amount - i.credited_amount "
-        "<= b.most + i.total * c.discount_percent / 100 + %s",
+        "AND o.open <= b.most + i.total * c.discount_percent / 100 + %s",
         [ids, [ceilings[pk] for pk in ids]],
         [_ROUNDING],
     )
@@ -130,21 +129,30 @@ def _open_invoices_numbered(numbers: list[str]) -> list[OpenInvoice]:
 
 def _read_open(source: str, condition: str, before: list, after: list) -> list[OpenInvoice]:
     """Open invoices ``source`` (naming the invoice table ``i``) gives that meet ``condition``,
-    with their customers' terms: ``before`` and ``after`` are the parameters around the state's."""
+    with the discount their customers' terms allow worked out by PostgreSQL as ``_open_invoice``
+    works it out (``ROUND`` takes halves away from zero, as ``ROUND_HALF_UP`` does): building
+    each row's discount in Python was a third of this read's time in a worker. ``before`` and
+    ``after`` are the parameters around the state's."""
     invoice, customer = Invoice._meta.db_table, Customer._meta.db_table
     sql = f"""
-        SELECT i.id, i.number, i.customer_id, i.currency,
-               i.total - i.settled_amount - i.credited_amount AS open, i.total, i.issued_on,
-               i.due_date, c.discount_percent, c.discount_days
+        SELECT i.id, i.number, i.customer_id, i.currency, o.open, i.issued_on, i.due_date,
+               d.discount,
+               CASE WHEN d.discount <> 0 THEN i.issued_on + c.discount_days END
         {source.format(invoice=invoice)}
         JOIN {customer} c ON c.id = i.customer_id
+        CROSS JOIN LATERAL (
+            SELECT i.total - i.settled_amount - i.credited_amount AS open) o
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN c.discount_percent <> 0
+                        THEN LEAST(ROUND(i.total * c.discount_percent / 100, 2), o.open)
+                        ELSE 0 END AS discount) d
         WHERE i.state = ANY(%s)
-          AND i.total - i.settled_amount - i.credited_amount > 0
+          AND o.open > 0
           {condition}
     """  # noqa: S608 - table names from the models; every value is a parameter
     with connection.cursor() as cursor:
         cursor.execute(sql, [*before, list(RECEIVABLE_STATES), *after])
-        return [_open_invoice(row) for row in cursor.fetchall()]
+        return [OpenInvoice(*row) for row in cursor.fetchall()]
 
 
 _INDEX: dict = {"version": None, "index": None}

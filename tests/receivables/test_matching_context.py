@@ -176,3 +176,33 @@ def test_a_payment_its_remittance_settles_in_full_reads_no_open_invoices_of_its_
     ]
     [result] = match_payments([more], context, thresholds_of(policy))
     assert sorted(a.invoice_id for a in result.best.allocations) == sorted(i.pk for i in made)
+
+
+def test_the_discount_postgresql_works_out_is_the_one_python_does():
+    from receivables.selectors import _open_invoices_numbered
+
+    # half a cent up (1.5 % of 0.70 is 0.0105), a discount that rounds to nothing (1.5 % of
+    # 0.20), a discount above what is left open, a customer with no terms
+    terms = CustomerFactory(
+        name="Granite Foods Inc.", discount_percent=Decimal("1.50"), discount_days=15
+    )
+    none = CustomerFactory(name="Beacon Hardware LLC", discount_percent=Decimal(0))
+    _released(terms, "0.70", "0.20", "1000.00", "333.33", "50.00")
+    Invoice.objects.filter(number="INV-0000003").update(settled_amount=Decimal("995.00"))
+    Invoice.objects.filter(number="INV-0000005").update(customer=none)
+    numbers = [f"INV-{n:07d}" for n in range(1, 6)]
+    expected = sorted(_open_invoices(Invoice.objects.filter(number__in=numbers)), key=str)
+    read = sorted(_open_invoices_numbered(numbers), key=str)
+    # equal, and written alike (an explanation shows the amounts as they are)
+    assert read == expected
+    assert [str(i) for i in read] == [str(i) for i in expected]
+    by_number = {i.number: i for i in read}
+    assert by_number["INV-0000001"].discount_amount == Decimal("0.01")
+    assert by_number["INV-0000001"].discount_until == timezone.localdate() + timedelta(days=15)
+    assert by_number["INV-0000002"].discount_until is None
+    assert by_number["INV-0000003"].discount_amount == Decimal("5.00")  # what is open
+    assert by_number["INV-0000004"].discount_amount == Decimal("5.00")  # 4.99995 rounded
+    assert (by_number["INV-0000005"].discount_amount, by_number["INV-0000005"].discount_until) == (
+        0,
+        None,
+    )
