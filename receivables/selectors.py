@@ -23,8 +23,9 @@ from .matching import (
     Thresholds,
     customers_for_payment,
     customers_named,
-    keys_for_payment,
     reads_open_invoices,
+    reference_keys,
+    swapped_keys_for_payment,
 )
 from .models import CashPolicy, Payment, PaymentState
 
@@ -197,17 +198,28 @@ def matching_context(payments: list[PaymentIn], policy: CashPolicy) -> Context:
     # an account seen paying for two customers identifies neither
     by_account = {fp: next(iter(ids)) for fp, ids in accounts.items() if len(ids) == 1}
     partial = Context(name_index=index, customers_by_account=by_account)
-    keys = set().union(*(keys_for_payment(p) for p in payments)) if payments else set()
-    numbers = [INVOICE_PREFIX + key.zfill(INVOICE_DIGITS) for key in keys if key.isdigit()]
+    thresholds = thresholds_of(policy)
     by_key: dict[str, list[OpenInvoice]] = defaultdict(list)
-    for invoice in _open_invoices_numbered(numbers):
-        by_key[invoice.number[len(INVOICE_PREFIX) :].lstrip("0")].append(invoice)
+
+    def fetch(keys: set[str]) -> None:
+        numbers = [INVOICE_PREFIX + key.zfill(INVOICE_DIGITS) for key in keys if key.isdigit()]
+        for invoice in _open_invoices_numbered(numbers):
+            by_key[invoice.number[len(INVOICE_PREFIX) :].lstrip("0")].append(invoice)
+
+    # the references as written first; then the swapped-digit readings of those nobody vouches
+    # for, the only ones matching reads (every reading up front was 1,700 numbers a full-scale
+    # file, and 580 strangers' invoices)
+    written = set().union(*(reference_keys(p) for p in payments)) if payments else set()
+    fetch(written)
+    first = replace(partial, invoices_by_key=by_key)
+    fetch(
+        set().union(*(swapped_keys_for_payment(p, first, thresholds) for p in payments)) - written
+    )
     named = replace(partial, invoices_by_key=by_key)
     # each likely payer's (and subsidiary's, and named family's) largest payment here: no amount
     # fit goes beyond it
     # a payment whose references name, firmly and in full, what it pays never reads its
     # payers' open invoices (about two in three): they were most of the rows a batch read
-    thresholds = thresholds_of(policy)
     ceilings: dict[int, Decimal] = {}
     for payment in payments:
         if not reads_open_invoices(payment, named, thresholds):

@@ -10,12 +10,14 @@ from receivables.matching.engine import (
     match_payments,
     payers_for,
     reads_open_invoices,
+    swapped_keys_for_payment,
 )
 from receivables.matching.names import NameHit, NameIndex, normalise_name
 from receivables.matching.references import (
     extract_references,
     keys_for_payment,
     reference_key,
+    reference_keys,
     transposition_keys,
 )
 from receivables.matching.types import (
@@ -62,5 +64,7 @@ __all__ = [
     "payers_for",
     "reads_open_invoices",
     "reference_key",
+    "reference_keys",
+    "swapped_keys_for_payment",
     "transposition_keys",
 ]

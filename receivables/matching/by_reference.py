@@ -41,13 +41,9 @@ def resolve(
     always hits somebody's invoice, so on its own it proves nothing."""
     found = []
     for ref in refs:
-        exact = [
-            Resolution(ref, inv, False)
-            for inv in invoices_by_key.get(ref.key, ())
-            if inv.open_amount > 0 and not contradicted(ref, inv, payment, tolerance)
-        ]
+        exact = _as_written(ref, payment, invoices_by_key, tolerance)
         found += exact
-        if any(vouched_for(r.invoice) or amount_agrees(r, payment, tolerance) for r in exact):
+        if not _swap_wanted(exact, payment, vouched_for, tolerance):
             continue
         for key in transposition_keys(ref.written):
             for inv in invoices_by_key.get(key, ()):
@@ -56,6 +52,35 @@ def resolve(
                     if vouched_for(inv) or amount_agrees(r, payment, tolerance):
                         found.append(r)
     return found
+
+
+def swapped_keys(
+    refs: Sequence[Reference],
+    payment: PaymentIn,
+    invoices_by_key: Mapping[str, Sequence[OpenInvoice]],
+    vouched_for: Callable[[OpenInvoice], bool],
+    tolerance: Decimal,
+) -> set[str]:
+    """The swapped-digit keys ``resolve`` will look up, given only the invoices the references
+    name as written: those of each reference whose reading as written nobody vouches for."""
+    keys: set[str] = set()
+    for ref in refs:
+        exact = _as_written(ref, payment, invoices_by_key, tolerance)
+        if _swap_wanted(exact, payment, vouched_for, tolerance):
+            keys.update(transposition_keys(ref.written))
+    return keys
+
+
+def _as_written(ref, payment, invoices_by_key, tolerance) -> list[Resolution]:
+    return [
+        Resolution(ref, inv, False)
+        for inv in invoices_by_key.get(ref.key, ())
+        if inv.open_amount > 0 and not contradicted(ref, inv, payment, tolerance)
+    ]
+
+
+def _swap_wanted(exact: list[Resolution], payment, vouched_for, tolerance) -> bool:
+    return not any(vouched_for(r.invoice) or amount_agrees(r, payment, tolerance) for r in exact)
 
 
 def contradicted(ref: Reference, invoice: OpenInvoice, payment: PaymentIn, tol: Decimal) -> bool:

@@ -7,10 +7,16 @@ invoice is left unmatched, never guessed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from receivables.matching.by_amount import Budget, amount_drafts, fill_drafts
-from receivables.matching.by_reference import Resolution, amount_agrees, reference_draft, resolve
+from receivables.matching.by_reference import (
+    Resolution,
+    amount_agrees,
+    reference_draft,
+    resolve,
+    swapped_keys,
+)
 from receivables.matching.drafts import Draft
 from receivables.matching.references import Reference, extract_references
 from receivables.matching.scoring import STRONG_NAME, Payer, RefEvidence, lineage, score
@@ -18,6 +24,7 @@ from receivables.matching.types import (
     Candidate,
     Context,
     MatchResult,
+    OpenInvoice,
     Outcome,
     PaymentIn,
     Reason,
@@ -164,19 +171,41 @@ def _by_reference(
     return known
 
 
+def _vouched_for(payers: tuple[Payer, ...], context: Context) -> Callable[[OpenInvoice], bool]:
+    """Whether an invoice belongs to the family of one of the payers."""
+    payer_roots = {lineage(p.customer_id, context)[-1] for p in payers}
+    return lambda inv: lineage(inv.customer_id, context)[-1] in payer_roots
+
+
 def _references_found(payment: PaymentIn, context: Context, t: Thresholds, w: Weights):
     payers = payers_for(payment, context, t)
-    payer_roots = {lineage(p.customer_id, context)[-1] for p in payers}
     resolutions = resolve(
         extract_references(payment),
         payment,
         context.invoices_by_key,
-        lambda inv: lineage(inv.customer_id, context)[-1] in payer_roots,
+        _vouched_for(payers, context),
         t.amount_tolerance,
     )
     refs = _reference_evidence(resolutions, w)
     named = _reference_drafts(payment, resolutions, payers, context, t, w)
     return payers, refs, named
+
+
+def swapped_keys_for_payment(
+    payment: PaymentIn, context: Context, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> set[str]:
+    """The swapped-digit keys matching will read for ``payment`` (in ``invoices_by_key``): those
+    of the references whose reading as written names no invoice the payer or the amount agrees
+    with. Needs the context's names, accounts and the invoices of ``reference_keys``; fetching
+    every reference's swapped keys up front read five times the rows, each a stranger's invoice
+    in a dense number range."""
+    return swapped_keys(
+        extract_references(payment),
+        payment,
+        context.invoices_by_key,
+        _vouched_for(payers_for(payment, context, thresholds), context),
+        thresholds.amount_tolerance,
+    )
 
 
 def reads_open_invoices(

@@ -151,6 +151,13 @@ def extract_references(payment: PaymentIn) -> tuple[Reference, ...]:
     return tuple(unique[:MAX_REFERENCES])
 
 
+def reference_keys(payment: PaymentIn) -> set[str]:
+    """The keys of the payment's references as written, which the caller prefetches into
+    ``Context.invoices_by_key`` first; then the swapped-digit keys matching will also read
+    (``swapped_keys_for_payment``), given those."""
+    return {ref.key for ref in extract_references(payment)}
+
+
 def keys_for_payment(payment: PaymentIn) -> set[str]:
     """Every invoice-reference key, transposition variants included, the caller should prefetch
     into ``Context.invoices_by_key`` for this payment."""

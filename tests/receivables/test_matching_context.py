@@ -1,6 +1,8 @@
 """What matching reads for a batch: the open invoices of the likely payers are fetched only where
 an amount of the batch could settle them (open less the discount at most the payment plus the
-tolerance). Shown over random invoices, terms and payments: the bounded read changes no match."""
+tolerance), and a reference's swapped-digit readings only where its reading as written is not
+vouched for. Shown over random invoices, terms and payments: the bounded read changes no
+match."""
 
 from dataclasses import replace
 from datetime import timedelta
@@ -13,7 +15,13 @@ from hypothesis import strategies as st
 
 from billing.models import Invoice
 from core.audit import set_state_for_insert
-from receivables.matching import PaymentIn, RemittanceLine, match_payments
+from receivables.matching import (
+    PaymentIn,
+    RemittanceLine,
+    keys_for_payment,
+    match_payments,
+    reference_key,
+)
 from receivables.selectors import (
     _open_invoices,
     cash_policy,
@@ -25,6 +33,8 @@ from tests.fixtures.factories import CustomerFactory
 pytestmark = pytest.mark.django_db
 
 NAMES = ["Granite Foods Inc.", "Beacon Hardware LLC"]
+#: Numbers that are each other's readings with two digits swapped, as in a dense number range.
+NUMBERS = [12, 21, 13, 31, 23, 32, 45, 54]
 cents = st.integers(min_value=1, max_value=300_000).map(lambda n: Decimal(n) / 100)
 
 
@@ -40,7 +50,7 @@ def _invoices(data) -> list[Invoice]:
         total = data.draw(cents, label="total")
         settled = data.draw(st.sampled_from([Decimal(0), Decimal(0), total / 4]), label="paid")
         invoice = Invoice(
-            number=f"INV-{n + 1:07d}",
+            number=f"INV-{NUMBERS[n]:07d}",
             customer=customers[data.draw(st.integers(0, 1), label="customer")],
             billing_rule="immediate",
             currency=data.draw(st.sampled_from(["USD", "USD", "EUR"]), label="currency"),
@@ -69,6 +79,9 @@ def _payments(data, invoices: list[Invoice]) -> list[PaymentIn]:
             label="amount",
         )
         named = data.draw(st.booleans(), label="names an invoice")
+        written = paid[0].number
+        if data.draw(st.booleans(), label="two digits swapped"):
+            written = written[:-2] + written[-1] + written[-2]
         payments.append(
             PaymentIn(
                 key=f"p{n}",
@@ -76,9 +89,7 @@ def _payments(data, invoices: list[Invoice]) -> list[PaymentIn]:
                 currency=data.draw(st.sampled_from(["USD", "USD", "EUR"]), label="currency"),
                 value_date=timezone.localdate(),
                 payer_name=data.draw(st.sampled_from([*NAMES, "Quimby Catering"]), label="payer"),
-                remittance=(
-                    (RemittanceLine(reference=paid[0].number, paid=amount),) if named else ()
-                ),
+                remittance=((RemittanceLine(reference=written, paid=amount),) if named else ()),
             )
         )
     return payments
@@ -101,7 +112,13 @@ def test_the_bounded_read_of_open_invoices_changes_no_match(data):
     everything: dict[int, list] = {}
     for invoice in _open_invoices(Invoice.objects.filter(customer_id__in=customers)):
         everything.setdefault(invoice.customer_id, []).append(invoice)
-    full = replace(bounded, open_by_customer=everything)
+    # every reading of every reference, swapped digits and all, as matching once fetched them
+    keys = set().union(*(keys_for_payment(p) for p in payments))
+    every_key: dict[str, list] = {}
+    for invoice in _open_invoices(Invoice.objects.all()):
+        if reference_key(invoice.number) in keys:
+            every_key.setdefault(reference_key(invoice.number), []).append(invoice)
+    full = replace(bounded, open_by_customer=everything, invoices_by_key=every_key)
     assert match_payments(payments, bounded, thresholds) == match_payments(
         payments, full, thresholds
     )
@@ -142,6 +159,38 @@ def test_an_invoice_too_large_for_every_payment_is_not_read_but_a_discounted_one
     [result] = match_payments([payment], context, thresholds_of(cash_policy()))
     assert [a.invoice_id for a in result.best.allocations] == [made[1].pk]
     assert result.best.allocations[0].discount == Decimal("20.40")
+
+
+def test_swapped_readings_are_read_only_for_a_reference_nobody_vouches_for():
+    payer = CustomerFactory(name=NAMES[0])
+    stranger = CustomerFactory(name=NAMES[1])
+    today = timezone.localdate()
+    # INV-0000012 is the payer's; INV-0000021, its digits swapped, a stranger's
+    [ours] = _released(payer, "100.00")
+    Invoice.objects.filter(pk=ours.pk).update(number="INV-0000012")
+    [theirs] = _released(stranger, "7.00")
+    Invoice.objects.filter(pk=theirs.pk).update(number="INV-0000021")
+
+    def paying(reference: str) -> PaymentIn:
+        return PaymentIn(
+            key=reference,
+            amount=Decimal("100.00"),
+            currency="USD",
+            value_date=today,
+            payer_name=NAMES[0],
+            remittance=(RemittanceLine(reference=reference, paid=Decimal("100.00")),),
+        )
+
+    # written right: the payer vouches for it, and no swapped reading is read
+    context = matching_context([paying("INV-0000012")], cash_policy())
+    assert sorted(context.invoices_by_key) == ["12"]
+    # written with two digits swapped: the stranger's invoice it names is no match, so the
+    # swapped readings are read, and the payer's own invoice is found among them
+    typo = paying("INV-0000021")
+    context = matching_context([typo], cash_policy())
+    assert {"12", "21"} <= set(context.invoices_by_key)
+    [result] = match_payments([typo], context, thresholds_of(cash_policy()))
+    assert [a.invoice_id for a in result.best.allocations] == [ours.pk]
 
 
 def test_a_payment_its_remittance_settles_in_full_reads_no_open_invoices_of_its_payer():
