@@ -148,7 +148,10 @@ def deductions_open(applied: list[tuple[Payment, list[Application]]]) -> list[Ca
     if not short:
         return []
     actor = get_system_user()
-    invoices = Invoice.objects.in_bulk([a.invoice_id for _, a in short])
+    # the invoices the applications were made with (cash applied them under lock just now);
+    # read only for an application given without its invoice
+    invoices = {a.invoice_id: a.invoice for _, a in short if Application.invoice.is_cached(a)}
+    invoices |= Invoice.objects.in_bulk({a.invoice_id for _, a in short} - set(invoices))
     reasons = reasons_for_codes(
         {(invoices[a.invoice_id].customer_id, a.short_reason) for _, a in short}
     )
