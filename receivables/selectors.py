@@ -207,8 +207,8 @@ def matching_context(payments: list[PaymentIn], policy: CashPolicy) -> Context:
             by_key[invoice.number[len(INVOICE_PREFIX) :].lstrip("0")].append(invoice)
 
     # the references as written first; then the swapped-digit readings of those nobody vouches
-    # for, the only ones matching reads (every reading up front was 1,700 numbers a full-scale
-    # file, and 580 strangers' invoices)
+    # for, the only ones matching reads (every reading up front read ~580 invoices a full-scale
+    # file, most of them strangers'; now ~125)
     written = set().union(*(reference_keys(p) for p in payments)) if payments else set()
     fetch(written)
     first = replace(partial, invoices_by_key=by_key)
