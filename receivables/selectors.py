@@ -177,11 +177,12 @@ def name_index() -> NameIndex:
 
 
 def matching_context(payments: list[PaymentIn], policy: CashPolicy) -> Context:
-    """Everything matching reads for ``payments``: invoices their references name (transposed
-    too); for the payments those do not settle firmly, the open invoices of their likely payers,
-    subsidiaries and the families their references name that an amount here could settle; the
-    customers, and the bank accounts confirmed for a customer by earlier applications. Four
-    queries per batch."""
+    """Everything matching reads for ``payments``: invoices their references name (as written,
+    then with two digits swapped where nobody vouches for that reading); for the payments those
+    do not settle firmly, the open invoices of their likely payers, subsidiaries and the families
+    their references name that an amount here could settle; the customers, and the bank
+    accounts confirmed for a customer by earlier applications. At most five queries per
+    batch."""
     index = name_index()
     fingerprints = {p.payer_account_fingerprint for p in payments if p.payer_account_fingerprint}
     accounts: dict[str, set[int]] = defaultdict(set)
