@@ -7,6 +7,8 @@ that remembers each element's source line, so a refusal names the line and the e
 from __future__ import annotations
 
 import re
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -37,15 +39,26 @@ _REFUSED = {
 _USTRD_PIECE = 140
 
 
+def _no_parent() -> None:
+    return None
+
+
 @dataclass(eq=False)
 class _Node:
     tag: str
     attrib: dict[str, str]
     line: int
-    parent: _Node | None
+    # A weak reference: a link back from every child would make the tree a cycle per element,
+    # freed only by the garbage collector's full sweeps (in a worker, most of the cyclic
+    # garbage of a run of bank files). Read while the tree is whole, to name a refused path.
+    parent_ref: Callable[[], _Node | None] = _no_parent
     index: int = 1
     children: list[_Node] = field(default_factory=list)
     parts: list[str] = field(default_factory=list)
+
+    @property
+    def parent(self) -> _Node | None:
+        return self.parent_ref()
 
     @property
     def text(self) -> str:
@@ -110,7 +123,13 @@ class _Builder:
         counts = self._counts[-1]
         counts[local] = counts.get(local, 0) + 1
         parent = self._stack[-1] if self._stack else None
-        node = _Node(local, attrib, self.expat.CurrentLineNumber, parent, counts[local])
+        node = _Node(
+            local,
+            attrib,
+            self.expat.CurrentLineNumber,
+            _no_parent if parent is None else weakref.ref(parent),
+            counts[local],
+        )
         if parent is None:
             self.root, self.namespace = node, namespace
         else:
@@ -164,6 +183,11 @@ def _parse_xml(data: bytes | str) -> _Node:
             line=parser.parser.CurrentLineNumber,
             field="XML",
         ) from exc
+    finally:
+        # the parser and its target refer to each other: let go of the tree and the parser
+        # here, so the tree is freed when the caller is done with it, not at the next full sweep
+        builder.expat = builder.root = None
+        builder._stack.clear()
     if root is None:
         raise ParseError("the document is empty", line=None, field="XML")
     if root.tag != "Document" or not _NAMESPACE.fullmatch(builder.namespace):
