@@ -126,6 +126,14 @@ class Order(ConcurrentTransitionMixin, FSMModelMixin, ExternalRef):
                 condition=Q(state__in=EXPOSED_STATES),
                 name="orders_order_exposure",
             ),
+            # A customer's held orders, judged again when its cash is applied: a bank file's
+            # payers (hundreds) have a few held orders each, where the state index read every
+            # held order (100,000 at full scale, ~100 ms a judging against ~25 ms).
+            models.Index(
+                fields=["customer"],
+                condition=Q(state=OrderState.ON_HOLD),
+                name="orders_order_held",
+            ),
         ]
 
     def __str__(self) -> str:
