@@ -20,6 +20,7 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
@@ -65,6 +66,9 @@ def _collapse_initials(tokens: list[str]) -> list[str]:
     return out
 
 
+# Remembered: matching asks for each payer's name several times (which references it vouches
+# for, whose invoices to read, then to match), and a day's files repeat their payers.
+@lru_cache(maxsize=CACHE_SIZE)
 def normalise_name(name: str) -> str:
     """Lower case, ASCII, '&' as 'and', no punctuation, no trailing legal form, no leading 'the'.
     A last word cut short by the bank ("ACME CORPORATI") counts as the legal form it begins."""

@@ -195,6 +195,24 @@ def test_a_list_after_one_prefix_names_every_invoice():
     assert [r.key for r in found] == ["123", "124", "125", "126"]
 
 
+def test_a_payments_references_are_read_once_and_the_same_for_its_equal():
+    # given a payment matching asks about several times in one batch
+    first = payment("1", text="INV 0000123 and 124", lines=[RemittanceLine("INV-0000125")])
+    found = extract_references(first)
+    # then every asking gets the same references, and an equal payment (the same file again)
+    # gets what a fresh reading would
+    assert extract_references(first) is found
+    again = payment("1", text="INV 0000123 and 124", lines=[RemittanceLine("INV-0000125")])
+    assert [(r.key, r.source) for r in extract_references(again)] == [
+        ("125", "remittance"),
+        ("123", "text"),
+        ("124", "text"),
+    ]
+    # and a payment whose lines cannot be remembered (a list, not a tuple) is read afresh
+    unhashable = replace(first, remittance=[RemittanceLine("INV-0000125")])
+    assert [r.key for r in extract_references(unhashable)] == ["125", "123", "124"]
+
+
 def test_keys_to_prefetch_include_the_transposed_readings():
     keys = keys_for_payment(payment("1", lines=[RemittanceLine("INV-0000132")]))
     assert {"132", "123", "312"} <= keys
