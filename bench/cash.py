@@ -268,15 +268,12 @@ def worker_run(run: BankRun, processes: int) -> dict:
             inbox_process_task.delay(bank.pk, "statements")
         quarter = max(1, run.payments // 4)
         deadline = start + 3600
-        asked = counted = time.monotonic()
+        asked = time.monotonic()
         while waiting.exists() and time.monotonic() < deadline:
-            # the payments counted once a second, and only until the third quarter: counting
-            # a table the workers are filling reads its new pages, PostgreSQL's time taken from
-            # the run it measures (four times a second through the run, before)
-            if len(rss) < 3 and time.monotonic() - counted >= 1:
-                counted = time.monotonic()
-                if Payment.objects.count() >= quarter * (len(rss) + 1):
-                    rss.append([_rss_mb(pid) for pid in pool])
+            # the payments counted only until the third quarter is read: counting a table the
+            # workers are filling reads its new pages, PostgreSQL's time taken from the run
+            if len(rss) < 3 and Payment.objects.count() >= quarter * (len(rss) + 1):
+                rss.append([_rss_mb(pid) for pid in pool])
             if time.monotonic() - asked > 15:
                 # as beat's next pull would: a run cut by the task's time limit leaves its file
                 # failed (retried), and the files after it waiting
