@@ -243,9 +243,8 @@ def copy_history(
 ) -> None:
     """The history rows of ``objs``, as ``model.history.bulk_history_create`` writes them: author
     and reason from each object's ``_history_user`` / ``_change_reason`` or the defaults."""
-    manager = model.history
     if connection.vendor != "postgresql":
-        manager.bulk_history_create(
+        model.history.bulk_history_create(
             objs,
             update=update,
             default_user=default_user,
@@ -255,20 +254,9 @@ def copy_history(
         return
     if not objs or not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
         return
-    history = manager.model
-    tracked = list(history.tracked_fields)
-    fields = [history._meta.get_field(field.name) for field in tracked]
-    # the history table's column types, read from the object's own attributes
-    values = _Row(fields, [field.attname for field in tracked])
+    history, values, columns, relation = _history_of(model)
     now = default_date or timezone.now()
     history_type = "~" if update else "+"
-    relation = hasattr(history, "history_relation")
-    columns = [field.column for field in fields] + [
-        history._meta.get_field(name).column
-        for name in ("history_date", "history_change_reason", "history_type", "history_user")
-    ]
-    if relation:
-        columns.append(history._meta.get_field("history_relation").column)
 
     def rows():
         for obj in objs:
@@ -287,6 +275,27 @@ def copy_history(
             yield row
 
     _copy(history, columns, rows())
+
+
+@cache
+def _history_of(model) -> tuple:
+    """What writing ``model``'s history rows takes, worked out once per model: its history model,
+    a reader of the tracked values, the columns, and whether rows name their record. Reaching
+    ``model.history`` makes a manager class each time (simple-history's descriptor, through
+    ``inspect``): a bank file writes history ten times, and that was a hundredth of its Python."""
+    history = model.history.model
+    tracked = list(history.tracked_fields)
+    fields = [history._meta.get_field(field.name) for field in tracked]
+    # the history table's column types, read from the object's own attributes
+    values = _Row(fields, [field.attname for field in tracked])
+    relation = hasattr(history, "history_relation")
+    columns = [field.column for field in fields] + [
+        history._meta.get_field(name).column
+        for name in ("history_date", "history_change_reason", "history_type", "history_user")
+    ]
+    if relation:
+        columns.append(history._meta.get_field("history_relation").column)
+    return history, values, columns, relation
 
 
 def copy_create_with_history(model, objs: list, *, default_user=None) -> list:
