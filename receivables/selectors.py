@@ -184,6 +184,9 @@ def matching_context(payments: list[PaymentIn], policy: CashPolicy) -> Context:
     accounts confirmed for a customer by earlier applications. At most five queries per
     batch."""
     index = name_index()
+    thresholds = thresholds_of(policy)
+    # the batch's unseen payer spellings searched together, before anything asks for one
+    index.look_ahead((p.payer_name for p in payments), thresholds.name_cutoff)
     fingerprints = {p.payer_account_fingerprint for p in payments if p.payer_account_fingerprint}
     accounts: dict[str, set[int]] = defaultdict(set)
     for fingerprint, customer_id in (
@@ -199,7 +202,6 @@ def matching_context(payments: list[PaymentIn], policy: CashPolicy) -> Context:
     # an account seen paying for two customers identifies neither
     by_account = {fp: next(iter(ids)) for fp, ids in accounts.items() if len(ids) == 1}
     partial = Context(name_index=index, customers_by_account=by_account)
-    thresholds = thresholds_of(policy)
     by_key: dict[str, list[OpenInvoice]] = defaultdict(list)
 
     def fetch(keys: set[str]) -> None:

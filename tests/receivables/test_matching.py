@@ -540,10 +540,11 @@ def _every_name_scored(customers, payer: str, cutoff: int, limit: int = 5):
     return [hit for hit in found if hit[1] >= cutoff][:limit]
 
 
-def test_a_look_up_reads_only_the_lengths_its_cutoff_allows_and_answers_the_same():
+def _spelt_customers(seed: int):
+    """1,200 customers of random words, and 753 ways their payers write them."""
     import random
 
-    rng = random.Random(7)
+    rng = random.Random(seed)
     customers = []
     for cid in range(1, 1201):
         name = " ".join(rng.sample(WORDS, rng.randint(1, 4))).title()
@@ -551,7 +552,6 @@ def test_a_look_up_reads_only_the_lengths_its_cutoff_allows_and_answers_the_same
         customers.append(
             CustomerInfo(cid, f"{name} {rng.choice(['Inc', 'LLC', 'Co'])}", aliases=aliases)
         )
-    index = NameIndex(customers)
     spellings = []
     for customer in rng.sample(customers, 150):
         name = customer.name
@@ -563,6 +563,12 @@ def test_a_look_up_reads_only_the_lengths_its_cutoff_allows_and_answers_the_same
             " ".join(reversed(name.split())),
         ]
     spellings += ["Zzyzx Unknown Partners", "A", "Supply"]
+    return customers, spellings
+
+
+def test_a_look_up_reads_only_the_lengths_its_cutoff_allows_and_answers_the_same():
+    customers, spellings = _spelt_customers(7)
+    index = NameIndex(customers)
     compared = 0
     for spelling in spellings:
         for cutoff in (60, 85, 95):
@@ -572,6 +578,29 @@ def test_a_look_up_reads_only_the_lengths_its_cutoff_allows_and_answers_the_same
             compared += bool(expected)
     # the spellings found customers at every cutoff: the check compared answers, not emptiness
     assert compared > len(spellings)
+
+
+def test_a_batchs_spellings_searched_together_answer_as_searched_one_by_one(monkeypatch):
+    # given an index, and a batch's payer names: repeated, exact, misspelt and unknown
+    customers, spellings = _spelt_customers(11)
+    index = NameIndex(customers)
+    batch = [*spellings, *spellings[:40], "", "Zzyzx Unknown Partners"]
+    # when the batch is looked ahead at the engine's cutoff
+    index.look_ahead(batch, 85)
+    # then every look-up of it is answered from what was found together, searching nothing
+    monkeypatch.setattr(index, "_search", lambda *a: pytest.fail(f"searched again: {a}"))
+    compared = 0
+    for spelling in batch:
+        expected = _every_name_scored(customers, spelling, 85)
+        got = [(h.customer_id, h.score, h.matched) for h in index.lookup(spelling, 85)]
+        assert got == expected, spelling
+        compared += any(score < 100 for _, score, _ in expected)
+    # fuzzy answers were among them (an exact name is the index's own, never searched)
+    assert compared > 100
+    # and a spelling searched together is remembered once, under its normalised name
+    assert len(index._cache) == len(
+        {normalise_name(s) for s in batch if normalise_name(s)} - set(index._exact_hits)
+    )
 
 
 # --- currency, ambiguity, unknown payers, thresholds --------------------------------------
