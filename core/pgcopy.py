@@ -277,6 +277,77 @@ def copy_history(
     _copy(history, columns, rows())
 
 
+def history_from_rows(
+    model,
+    objs: list,
+    *,
+    update: bool = False,
+    default_user=None,
+    default_change_reason="",
+    default_date=None,
+) -> None:
+    """``copy_history``'s rows for objects whose rows this transaction has just written as they
+    stand in memory: PostgreSQL copies the tracked columns from the stored rows (one ``INSERT ..
+    SELECT``), and only each row's id, time, author and reason are sent. Formatting every column
+    of every row in Python for COPY, and PostgreSQL parsing it back, was most of what writing a
+    bank file's history cost (a payment's candidates as JSON a second time, an invoice's thirty
+    columns). Rows keep the objects' order; the objects must be stored."""
+    if connection.vendor != "postgresql":
+        copy_history(
+            model,
+            objs,
+            update=update,
+            default_user=default_user,
+            default_change_reason=default_change_reason,
+            default_date=default_date,
+        )
+        return
+    if not objs or not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        return
+    history, sql = _history_select(model)
+    now = default_date or timezone.now()
+    ids, dates, reasons, users = [], [], [], []
+    for obj in objs:
+        user = getattr(obj, "_history_user", default_user or history.get_default_history_user(obj))
+        ids.append(obj.pk)
+        dates.append(getattr(obj, "_history_date", now))
+        reasons.append(get_change_reason_from_object(obj) or default_change_reason)
+        users.append(getattr(user, "pk", user))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ["~" if update else "+", ids, dates, reasons, users])
+
+
+@cache
+def _history_select(model) -> tuple:
+    """``model``'s history model and the ``INSERT .. SELECT`` that writes its rows from the
+    table (identifiers and types from the models' metadata only; every value a parameter)."""
+    history, _values, columns, relation = _history_of(model)
+    quote = connection.ops.quote_name
+    opts = model._meta
+    user = history._meta.get_field("history_user")
+    # copy_history's columns: the tracked ones from the row, then the row's time, reason, type
+    # and author sent beside it, then the record it names
+    selected = [
+        *(f"t.{quote(field.column)}" for field in history.tracked_fields),
+        "v.at",
+        "v.reason",
+        "%s",
+        "v.author",
+        *([f"t.{quote(opts.pk.column)}"] if relation else []),
+    ]
+    sql = (
+        f"INSERT INTO {quote(history._meta.db_table)} "  # noqa: S608
+        f"({', '.join(quote(column) for column in columns)}) "
+        f"SELECT {', '.join(selected)} "
+        f"FROM unnest(%s::{opts.pk.db_type(connection)}[], %s::timestamptz[], %s::text[], "
+        f"%s::{user.target_field.db_type(connection)}[]) WITH ORDINALITY "
+        "AS v (id, at, reason, author, n) "
+        f"JOIN {quote(opts.db_table)} AS t ON t.{quote(opts.pk.column)} = v.id "
+        "ORDER BY v.n"
+    )
+    return history, sql
+
+
 @cache
 def _history_of(model) -> tuple:
     """What writing ``model``'s history rows takes, worked out once per model: its history model,

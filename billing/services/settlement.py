@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import Conflict
-from core.pgcopy import copy_history, update_rows
+from core.pgcopy import history_from_rows, update_rows
 
 from ..models import Invoice
 from ..models.invoice import RECEIVABLE_STATES
@@ -67,7 +67,7 @@ def invoices_settle(
     update_rows(Invoice, settled, ["settled_amount", "state", "paid_at"])
     for invoice in settled:
         invoice._update_initial_state()
-    copy_history(
+    history_from_rows(
         Invoice,
         settled,
         update=True,

@@ -13,7 +13,7 @@ from billing.models.invoice import RECEIVABLE_STATES
 from billing.services import invoices_settle
 from core.gathered import on_commit_with
 from core.money import ZERO
-from core.pgcopy import allocate_ids, copy_create, copy_history, update_rows
+from core.pgcopy import allocate_ids, copy_create, copy_history, history_from_rows, update_rows
 from orders.models import Customer
 
 from ..models import (
@@ -98,7 +98,7 @@ def payments_create(
         remittance.advice.payment = remittance.payment
     advices = [remittance.advice for remittance in remittances]
     copy_create(RemittanceAdvice, advices)
-    copy_history(
+    history_from_rows(
         RemittanceAdvice,
         advices,
         default_user=actor,
@@ -129,7 +129,7 @@ def payments_save(payments: list[Payment], *, actor, at, insert: bool = False) -
         update_rows(Payment, payments, PAYMENT_FIELDS)
     for payment in payments:
         payment._update_initial_state()  # saved: a later save() checks from this state
-    copy_history(Payment, payments, update=True, default_user=actor, default_date=at)
+    history_from_rows(Payment, payments, update=True, default_user=actor, default_date=at)
 
 
 def _refusal(item: AutoApplication, invoices: dict[int, Invoice], owed: dict) -> str | None:
@@ -266,10 +266,10 @@ def payments_apply_auto(
         rows += mine
         made.append((payment, mine, unapplied))
     copy_create(Application, rows)
-    copy_history(Application, rows, default_user=actor, default_date=at)
+    history_from_rows(Application, rows, default_user=actor, default_date=at)
     if held:
         copy_create(UnappliedCash, held)
-        copy_history(UnappliedCash, held, default_user=actor, default_date=at)
+        history_from_rows(UnappliedCash, held, default_user=actor, default_date=at)
     if save:
         payments_save([payment for payment, _, _ in made], actor=actor, at=at)
     cash_applied_together.send(sender=Payment, applied=made, actor=actor)

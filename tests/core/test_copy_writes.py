@@ -9,7 +9,12 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from core import pgcopy
-from core.pgcopy import copy_create_ignoring_conflicts, copy_create_with_history, copy_history
+from core.pgcopy import (
+    copy_create_ignoring_conflicts,
+    copy_create_with_history,
+    copy_history,
+    history_from_rows,
+)
 from integrations.models import Connector, InboundMessage
 from orders.models import Order, OrderLine
 
@@ -112,6 +117,81 @@ def test_a_move_s_history_copied_matches_bulk_history_create(postgresql, make_or
             superuser.pk,
         )
         assert row.history_date == at and row.released_at == at
+
+
+def test_history_written_from_the_stored_rows_matches_the_copied(
+    postgresql, make_order, superuser, cs_user
+):
+    """``history_from_rows`` has PostgreSQL copy the tracked columns from the rows just written:
+    the same history rows as ``copy_history`` writes from the objects, each with its own author,
+    reason and time, in the objects' order."""
+    copied, selected = [make_order(), make_order()], [make_order(), make_order()]
+    at = timezone.now() - timedelta(minutes=5)
+    for n, order in enumerate([*copied, *selected]):
+        order.released_at = at
+        order.save(update_fields=["released_at"])  # stored as the objects stand
+        order._history_user = (superuser, cs_user)[n % 2]
+        order._change_reason = f"Released: no hold ({n % 2})"
+    copied[1]._history_date = selected[1]._history_date = at
+    # the second of each pair takes the defaults its object does not carry
+    del copied[1]._history_user, selected[1]._history_user
+
+    copy_history(Order, copied, update=True, default_user=superuser)
+    history_from_rows(Order, selected, update=True, default_user=superuser)
+
+    def written(orders):
+        """Each order's newest history row: its tracked columns against the order's stored row,
+        and what the history adds."""
+        rows = []
+        for order in orders:
+            row = Order.history.filter(id=order.pk).latest("history_id")
+            tracked = [f.attname for f in Order.history.model.tracked_fields]
+            stored = Order.objects.filter(pk=order.pk).values(*tracked).get()
+            assert {k: getattr(row, k) for k in tracked} == stored
+            rows.append(
+                (row.history_type, row.history_change_reason, row.history_user_id, row.history_date)
+            )
+        return rows
+
+    assert written(selected) == [
+        ("~", "Released: no hold (0)", superuser.pk, written(selected)[0][3]),
+        ("~", "Released: no hold (1)", superuser.pk, at),
+    ]
+    assert [row[:3] for row in written(selected)] == [row[:3] for row in written(copied)]
+    assert written(copied)[1][3] == at
+    # the default time is the call's own, shared by its rows, as copy_history's
+    assert written(selected)[0][3] > at
+    ids = [Order.history.filter(id=o.pk).latest("history_id").history_id for o in selected]
+    assert ids == sorted(ids)
+
+
+def test_json_history_from_the_stored_rows_matches_the_copied(postgresql, superuser):
+    from integrations.models import OutboundMessage
+
+    connector = Connector.objects.create(name="hist-erp", kind="erp", base_url="http://127.0.0.1:9")
+    payload = {"invoice": "INV-É-42", "amount": "120.50", "why": ["quote ' \\ \t"], "n": None}
+    messages = [
+        OutboundMessage.objects.create(
+            connector=connector,
+            topic="cash_application",
+            key=f"hist-{name}",
+            payload=payload,
+            created_at=timezone.now(),
+            last_error="line one\nline two",
+        )
+        for name in ("copied", "selected")
+    ]
+    copy_history(OutboundMessage, messages[:1], default_user=superuser, default_change_reason="r")
+    history_from_rows(
+        OutboundMessage, messages[1:], default_user=superuser, default_change_reason="r"
+    )
+    copied, selected = (
+        OutboundMessage.history.filter(id=m.pk, history_change_reason="r").get() for m in messages
+    )
+    same = ["payload", "last_error", "topic", "state", "attempts", "history_type"]
+    assert [getattr(selected, f) for f in same] == [getattr(copied, f) for f in same]
+    assert (selected.history_user_id, selected.key) == (superuser.pk, "hist-selected")
+    assert selected.payload == payload and selected.history_type == "+"
 
 
 def test_json_and_uuid_columns_copied_match_bulk_create(postgresql, superuser):
