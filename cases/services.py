@@ -18,7 +18,7 @@ from core.errors import ApplicationError, Conflict, PermissionDenied, require_re
 from core.mentions import mentioned_colleagues
 from core.models import NoticeKind
 from core.money import ZERO, round_money
-from core.pgcopy import copy_create, history_from_rows
+from core.pgcopy import copy_create, copy_history
 from core.roles import Role, get_system_user, has_role, is_model_user, is_system_user
 from core.uploads import check_upload
 from receivables.models import Application, Payment
@@ -189,15 +189,20 @@ def deductions_open(applied: list[tuple[Payment, list[Application]]]) -> list[Ca
         cases.append(case)
         notes.append(note)
     copy_create(Case, cases)
-    history_from_rows(Case, cases, default_user=actor, default_date=now)
+    copy_history(Case, cases, default_user=actor, default_date=now, stored=True)
     # made once the cases have their ids (a note made with an unsaved case keeps no case id)
     notes = [
         CaseNote(case=case, author=actor, text=text, created_at=now)
         for case, text in zip(cases, notes, strict=True)
     ]
     copy_create(CaseNote, notes)
-    history_from_rows(
-        CaseNote, notes, default_user=actor, default_date=now, default_change_reason="Note added"
+    copy_history(
+        CaseNote,
+        notes,
+        default_user=actor,
+        default_date=now,
+        default_change_reason="Note added",
+        stored=True,
     )
     return cases
 

@@ -240,9 +240,16 @@ def copy_history(
     default_user=None,
     default_change_reason="",
     default_date=None,
+    stored: bool = False,
 ) -> None:
     """The history rows of ``objs``, as ``model.history.bulk_history_create`` writes them: author
-    and reason from each object's ``_history_user`` / ``_change_reason`` or the defaults."""
+    and reason from each object's ``_history_user`` / ``_change_reason`` or the defaults.
+
+    ``stored``: this transaction has just written the objects' rows as they stand in memory, so
+    PostgreSQL copies the tracked columns from the stored rows (one ``INSERT .. SELECT``) and
+    only each row's id, time, author and reason are sent. Formatting every column of every row
+    in Python for COPY, and PostgreSQL parsing it back, was most of what writing a bank file's
+    history cost (a payment's candidates as JSON a second time, an invoice's thirty columns)."""
     if connection.vendor != "postgresql":
         model.history.bulk_history_create(
             objs,
@@ -258,18 +265,28 @@ def copy_history(
     now = default_date or timezone.now()
     history_type = "~" if update else "+"
 
+    def stamp(obj) -> list:
+        """The object's history time, reason and author (its own, or the defaults)."""
+        user = getattr(obj, "_history_user", default_user or history.get_default_history_user(obj))
+        return [
+            getattr(obj, "_history_date", now),
+            get_change_reason_from_object(obj) or default_change_reason,
+            getattr(user, "pk", user),
+        ]
+
+    if stored:
+        stamps = [[obj.pk, *stamp(obj)] for obj in objs]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _history_select(model), [history_type, *map(list, zip(*stamps, strict=True))]
+            )
+        return
+
     def rows():
         for obj in objs:
-            user = getattr(
-                obj, "_history_user", default_user or history.get_default_history_user(obj)
-            )
+            at, reason, user = stamp(obj)
             row = values(obj)
-            row += [
-                getattr(obj, "_history_date", now),
-                get_change_reason_from_object(obj) or default_change_reason,
-                history_type,
-                getattr(user, "pk", user),
-            ]
+            row += [at, reason, history_type, user]
             if relation:
                 row.append(obj.pk)
             yield row
@@ -277,50 +294,11 @@ def copy_history(
     _copy(history, columns, rows())
 
 
-def history_from_rows(
-    model,
-    objs: list,
-    *,
-    update: bool = False,
-    default_user=None,
-    default_change_reason="",
-    default_date=None,
-) -> None:
-    """``copy_history``'s rows for objects whose rows this transaction has just written as they
-    stand in memory: PostgreSQL copies the tracked columns from the stored rows (one ``INSERT ..
-    SELECT``), and only each row's id, time, author and reason are sent. Formatting every column
-    of every row in Python for COPY, and PostgreSQL parsing it back, was most of what writing a
-    bank file's history cost (a payment's candidates as JSON a second time, an invoice's thirty
-    columns). Rows keep the objects' order; the objects must be stored."""
-    if connection.vendor != "postgresql":
-        copy_history(
-            model,
-            objs,
-            update=update,
-            default_user=default_user,
-            default_change_reason=default_change_reason,
-            default_date=default_date,
-        )
-        return
-    if not objs or not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
-        return
-    history, sql = _history_select(model)
-    now = default_date or timezone.now()
-    ids, dates, reasons, users = [], [], [], []
-    for obj in objs:
-        user = getattr(obj, "_history_user", default_user or history.get_default_history_user(obj))
-        ids.append(obj.pk)
-        dates.append(getattr(obj, "_history_date", now))
-        reasons.append(get_change_reason_from_object(obj) or default_change_reason)
-        users.append(getattr(user, "pk", user))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, ["~" if update else "+", ids, dates, reasons, users])
-
-
 @cache
-def _history_select(model) -> tuple:
-    """``model``'s history model and the ``INSERT .. SELECT`` that writes its rows from the
-    table (identifiers and types from the models' metadata only; every value a parameter)."""
+def _history_select(model) -> str:
+    """The ``INSERT .. SELECT`` that writes ``model``'s history rows from its table, given the
+    history type, then arrays of ids, times, reasons and authors (identifiers and types from the
+    models' metadata only; every value a parameter)."""
     history, _values, columns, relation = _history_of(model)
     quote = connection.ops.quote_name
     opts = model._meta
@@ -345,7 +323,7 @@ def _history_select(model) -> tuple:
         f"JOIN {quote(opts.db_table)} AS t ON t.{quote(opts.pk.column)} = v.id "
         "ORDER BY v.n"
     )
-    return history, sql
+    return sql
 
 
 @cache

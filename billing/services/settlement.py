@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import Conflict
-from core.pgcopy import history_from_rows, update_rows
+from core.pgcopy import copy_history, update_rows
 
 from ..models import Invoice
 from ..models.invoice import RECEIVABLE_STATES
@@ -67,12 +67,13 @@ def invoices_settle(
     update_rows(Invoice, settled, ["settled_amount", "state", "paid_at"])
     for invoice in settled:
         invoice._update_initial_state()
-    history_from_rows(
+    copy_history(
         Invoice,
         settled,
         update=True,
         default_user=actor,
         default_change_reason=reason,
         default_date=now,
+        stored=True,
     )
     return invoices

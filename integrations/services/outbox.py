@@ -16,7 +16,7 @@ from simple_history.utils import bulk_create_with_history
 from billing.selectors import invoice_lines_with_orders
 from billing.services import invoice_mark_posted, invoice_record_posting_refusal
 from core.errors import TransientError, require_reason
-from core.pgcopy import copy_create, history_from_rows
+from core.pgcopy import copy_create, copy_history
 from core.roles import get_system_user
 from exceptions.models import ACTIVE_STATES, Hold
 from orders.extensions import blocking_reasons
@@ -348,7 +348,7 @@ def outbox_enqueue_cash_applications(applied: list[tuple], *, actor=None) -> int
     ]
     if rows:
         copy_create(OutboundMessage, rows)
-        history_from_rows(OutboundMessage, rows, default_user=actor, default_date=now)
+        copy_history(OutboundMessage, rows, default_user=actor, default_date=now, stored=True)
         from ..tasks import outbox_relay_task
 
         outbox_relay_task.delay_on_commit()

@@ -13,7 +13,7 @@ from billing.models.invoice import RECEIVABLE_STATES
 from billing.services import invoices_settle
 from core.gathered import on_commit_with
 from core.money import ZERO
-from core.pgcopy import allocate_ids, copy_create, copy_history, history_from_rows, update_rows
+from core.pgcopy import allocate_ids, copy_create, copy_history, update_rows
 from orders.models import Customer
 
 from ..models import (
@@ -98,12 +98,13 @@ def payments_create(
         remittance.advice.payment = remittance.payment
     advices = [remittance.advice for remittance in remittances]
     copy_create(RemittanceAdvice, advices)
-    history_from_rows(
+    copy_history(
         RemittanceAdvice,
         advices,
         default_user=actor,
         default_date=at,
         default_change_reason="Received with its payment",
+        stored=True,
     )
     lines = []
     for remittance in remittances:
@@ -129,7 +130,7 @@ def payments_save(payments: list[Payment], *, actor, at, insert: bool = False) -
         update_rows(Payment, payments, PAYMENT_FIELDS)
     for payment in payments:
         payment._update_initial_state()  # saved: a later save() checks from this state
-    history_from_rows(Payment, payments, update=True, default_user=actor, default_date=at)
+    copy_history(Payment, payments, update=True, default_user=actor, default_date=at, stored=True)
 
 
 def _refusal(item: AutoApplication, invoices: dict[int, Invoice], owed: dict) -> str | None:
@@ -266,10 +267,10 @@ def payments_apply_auto(
         rows += mine
         made.append((payment, mine, unapplied))
     copy_create(Application, rows)
-    history_from_rows(Application, rows, default_user=actor, default_date=at)
+    copy_history(Application, rows, default_user=actor, default_date=at, stored=True)
     if held:
         copy_create(UnappliedCash, held)
-        history_from_rows(UnappliedCash, held, default_user=actor, default_date=at)
+        copy_history(UnappliedCash, held, default_user=actor, default_date=at, stored=True)
     if save:
         payments_save([payment for payment, _, _ in made], actor=actor, at=at)
     cash_applied_together.send(sender=Payment, applied=made, actor=actor)

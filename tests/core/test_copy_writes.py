@@ -13,7 +13,6 @@ from core.pgcopy import (
     copy_create_ignoring_conflicts,
     copy_create_with_history,
     copy_history,
-    history_from_rows,
 )
 from integrations.models import Connector, InboundMessage
 from orders.models import Order, OrderLine
@@ -122,9 +121,9 @@ def test_a_move_s_history_copied_matches_bulk_history_create(postgresql, make_or
 def test_history_written_from_the_stored_rows_matches_the_copied(
     postgresql, make_order, superuser, cs_user
 ):
-    """``history_from_rows`` has PostgreSQL copy the tracked columns from the rows just written:
-    the same history rows as ``copy_history`` writes from the objects, each with its own author,
-    reason and time, in the objects' order."""
+    """``copy_history(..., stored=True)`` has PostgreSQL copy the tracked columns from the rows
+    just written: the same history rows as it writes from the objects by COPY, each with its own
+    author, reason and time, in the objects' order."""
     copied, selected = [make_order(), make_order()], [make_order(), make_order()]
     at = timezone.now() - timedelta(minutes=5)
     for n, order in enumerate([*copied, *selected]):
@@ -137,7 +136,7 @@ def test_history_written_from_the_stored_rows_matches_the_copied(
     del copied[1]._history_user, selected[1]._history_user
 
     copy_history(Order, copied, update=True, default_user=superuser)
-    history_from_rows(Order, selected, update=True, default_user=superuser)
+    copy_history(Order, selected, update=True, default_user=superuser, stored=True)
 
     def written(orders):
         """Each order's newest history row: its tracked columns against the order's stored row,
@@ -182,8 +181,12 @@ def test_json_history_from_the_stored_rows_matches_the_copied(postgresql, superu
         for name in ("copied", "selected")
     ]
     copy_history(OutboundMessage, messages[:1], default_user=superuser, default_change_reason="r")
-    history_from_rows(
-        OutboundMessage, messages[1:], default_user=superuser, default_change_reason="r"
+    copy_history(
+        OutboundMessage,
+        messages[1:],
+        default_user=superuser,
+        default_change_reason="r",
+        stored=True,
     )
     copied, selected = (
         OutboundMessage.history.filter(id=m.pk, history_change_reason="r").get() for m in messages
