@@ -5,6 +5,8 @@ payment, which is matched again with them."""
 
 import logging
 
+from django.db import transaction
+
 from receivables.parsers import PARSERS, ParseError
 from receivables.services import (
     lock_references,
@@ -31,14 +33,22 @@ def statement_message_apply(message: InboundMessage, record, counts, system) -> 
     # own: taken statement by statement, the second would wait on an 820 holding a payment
     # while holding the first's invoices
     lock_references(set().union(*(statement_references(s) for s in statements)))
-    for statement in statements:
-        for key, value in statement_store(
-            statement=statement,
-            source=message.connector.name,
-            actor=system,
-            message_id=message.pk,
-        ).items():
-            totals[key] = totals.get(key, 0) + value
+    try:
+        # a savepoint: a statement refused after others of the file were stored takes them
+        # back with it, so nothing of the file is applied
+        with transaction.atomic():
+            for statement in statements:
+                for key, value in statement_store(
+                    statement=statement,
+                    source=message.connector.name,
+                    actor=system,
+                    message_id=message.pk,
+                ).items():
+                    totals[key] = totals.get(key, 0) + value
+    except ParseError as exc:
+        finish(message, error=f"{record.format} {exc}"[:1000], dead=True, actor=system)
+        counts["dead"] += 1
+        return
     finish(message, error=None, actor=system)
     counts["processed"] += 1
     for key in ("auto", "suggested", "ambiguous", "unmatched"):

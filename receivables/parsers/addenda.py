@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from .currencies import MINOR_UNITS
-from .records import RemittanceLine
+from .records import MONEY_LIMIT, RemittanceLine
 
 _FLAGS = re.ASCII | re.IGNORECASE
 
@@ -146,9 +146,16 @@ def _x12(elements: list[str], index: int) -> Decimal | None:
     if index >= len(elements) or not _X12_AMOUNT.fullmatch(elements[index]):
         return None
     try:
-        return Decimal(elements[index])
+        return _storable(Decimal(elements[index]))
     except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
         return None
+
+
+def _storable(value: Decimal) -> Decimal | None:
+    """``value``, or None where no amount column holds it: addenda are the payer's free text,
+    and a date typed where an amount belongs ("PI*20260311093000") is no amount. Read as
+    absent, the line keeps its reference; the bank's file is not refused for the payer's typo."""
+    return value if abs(value) < MONEY_LIMIT else None
 
 
 def _blank(text: str, spans: list[tuple[int, int]]) -> str:
@@ -209,4 +216,4 @@ def _looks_like_date(digits: str) -> bool:
 def _amount_after(text: str, end: int) -> Decimal | None:
     """The amount written right after a reference ("INV 123 1,500.00"), if there is one."""
     match = _AMOUNT_AFTER.match(text, end)
-    return Decimal(match.group(1).replace(",", "")) if match else None
+    return _storable(Decimal(match.group(1).replace(",", ""))) if match else None

@@ -24,7 +24,7 @@ from bai2.utils import parse_date, parse_time, parse_type_code
 
 from .addenda import parse_addenda
 from .currencies import MINOR_UNITS, checked_currency
-from .records import Entry, ParseError, Statement, fallback_reference
+from .records import Entry, ParseError, Statement, checked, fallback_reference
 
 FORMAT = "bai2"
 
@@ -80,7 +80,7 @@ def parse_bai2(data: bytes | str) -> tuple[Statement, ...]:
     if cursor.index != len(records) - 1:
         code, line = records[cursor.index]
         raise ParseError("a record after the file trailer (99)", line=line, field="record code")
-    return _statements(parsed, records)
+    return checked(_statements(parsed, records))
 
 
 def _decode(data: bytes | str) -> str:

@@ -20,7 +20,14 @@ from defusedxml.ElementTree import ParseError as XMLSyntaxError
 from .addenda import parse_addenda
 from .bai2 import method_for_type_code
 from .currencies import checked_currency, decimal_amount
-from .records import Entry, ParseError, RemittanceLine, Statement, fallback_reference
+from .records import (
+    Entry,
+    ParseError,
+    RemittanceLine,
+    Statement,
+    checked,
+    fallback_reference,
+)
 
 FORMAT = "camt.053"
 
@@ -161,7 +168,7 @@ def parse_camt053(data: bytes | str) -> tuple[Statement, ...]:
     found = statements.findall("Stmt")
     if not found:
         statements.require("Stmt")
-    return tuple(_statement(stmt, created_at) for stmt in found)
+    return checked(tuple(_statement(stmt, created_at) for stmt in found))
 
 
 def _parse_xml(data: bytes | str) -> _Node:

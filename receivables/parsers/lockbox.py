@@ -31,7 +31,7 @@ from datetime import date
 from decimal import Decimal
 
 from .currencies import checked_currency, decimal_amount
-from .records import Entry, ParseError, RemittanceLine, Statement
+from .records import Entry, ParseError, RemittanceLine, Statement, checked
 
 FORMAT = "lockbox"
 
@@ -85,7 +85,7 @@ def parse_lockbox(data: bytes | str) -> tuple[Statement, ...]:
         if remittance:
             checks[key]["remittance"].append(remittance)
         last_key = key
-    return _statements(checks)
+    return checked(_statements(checks))
 
 
 def _rows(reader):
@@ -137,6 +137,12 @@ def _agree(check: dict, cells: dict[str, str], line: int) -> None:
     first = check["cells"]
     for name in _PER_CHECK:
         if cells[name] != first[name]:
+            if name == "payer_account":  # a dead letter's reason is shown and kept: no number
+                raise ParseError(
+                    f"differs from line {check['line']}, the same check",
+                    line=line,
+                    field=name,
+                )
             raise ParseError(
                 f"{cells[name]!r} differs from {first[name]!r} on line {check['line']}, "
                 "the same check",

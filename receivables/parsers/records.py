@@ -113,6 +113,95 @@ def entry_key(statement: Statement, entry: Entry) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
+#: The largest amount a money column holds (numeric(14, 2)): twelve digits before the point.
+MONEY_LIMIT = Decimal("1e12")
+#: The longest statement id the statement's column holds.
+STATEMENT_ID_LENGTH = 100
+
+
+def checked(statements: tuple[Statement, ...]) -> tuple[Statement, ...]:
+    """``statements`` if everything in them can be stored as read; else the ParseError naming
+    the entry and field. Every parser returns through it, so a value the database would refuse
+    (an amount of fourteen digits, a statement id of 200 characters) is a dead letter naming
+    its place, not a failure retried five times and dead-lettered with none. Two entries of a
+    statement under one idempotency key are one payment listed twice (counted as a repeat) only
+    when they say the same; if they differ, keeping either would drop the other's money
+    unseen, so the file is refused naming both."""
+    for statement in statements:
+        if len(statement.statement_id) > STATEMENT_ID_LENGTH:
+            raise ParseError(
+                f"a statement id of {len(statement.statement_id)} characters "
+                f"(at most {STATEMENT_ID_LENGTH})",
+                field="statement id",
+            )
+        first: dict[str, Entry] = {}
+        for entry in statement.entries:
+            _check_amounts(entry)
+            key = entry_key(statement, entry)
+            earlier = first.setdefault(key, entry)
+            if earlier is not entry and _content(earlier) != _content(entry):
+                raise ParseError(
+                    f"entries {earlier.position} and {entry.position} share the reference "
+                    f"{entry.entry_reference!r} but differ ({_difference(earlier, entry)})",
+                    field=entry.position,
+                )
+    return statements
+
+
+def _check_amounts(entry: Entry) -> None:
+    if entry.amount >= MONEY_LIMIT:
+        raise ParseError(
+            f"an amount of {entry.amount} is beyond what a payment holds", field=entry.position
+        )
+    for number, line in enumerate(entry.remittance, 1):
+        for name in ("paid", "discount", "adjustment", "invoice_amount"):
+            value = getattr(line, name)
+            if value is not None and abs(value) >= MONEY_LIMIT:
+                raise ParseError(
+                    f"a remittance {name.replace('_', ' ')} of {value} is beyond what an "
+                    "amount holds",
+                    field=f"{entry.position}, remittance line {number}",
+                )
+
+
+def _content(entry: Entry) -> tuple:
+    """What an entry says, its place in the file aside."""
+    return (
+        entry.amount,
+        entry.currency,
+        entry.value_date,
+        entry.payer_name,
+        entry.payer_account,
+        entry.bank_reference,
+        entry.free_text,
+        entry.remittance,
+    )
+
+
+def _difference(earlier: Entry, entry: Entry) -> str:
+    """Which of the entries' fields differ, named (no account number is repeated)."""
+    differ = [
+        name
+        for name, a, b in zip(_NAMES, _content(earlier), _content(entry), strict=True)
+        if a != b
+    ]
+    if earlier.amount != entry.amount:
+        differ[0] = f"amount {earlier.amount} against {entry.amount}"
+    return ", ".join(differ)
+
+
+_NAMES = (
+    "amount",
+    "currency",
+    "value date",
+    "payer name",
+    "payer account",
+    "bank reference",
+    "free text",
+    "remittance",
+)
+
+
 def fallback_reference(*parts: str, seen: dict[str, int]) -> str:
     """A reference for an entry the bank gave none: its content, numbered among equals.
 

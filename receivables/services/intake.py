@@ -4,9 +4,9 @@ reference), with its remittance, then matched; a statement is stored whole or no
 from django.db import transaction
 from django.utils import timezone
 
-from ..accounts import account_fingerprint, mask_account
+from ..accounts import account_fingerprint, mask_account, mask_accounts_in
 from ..models import BankStatement, Payment, RemittanceAdvice, RemittanceLine
-from ..parsers import Statement, entry_key
+from ..parsers import ParseError, Statement, entry_key
 from .batch import Remittance, payments_create
 from .matching import payments_match_new
 from .remittances import lock_references, remittance_line, remittances_link
@@ -25,7 +25,8 @@ def statement_store(
     *, statement: Statement, source: str, actor, message_id: int | None = None
 ) -> dict[str, int]:
     """Store the statement's money-in entries as payments and match them. An entry stored
-    before (the same file again, or a duplicate line in it) is counted, not stored again.
+    before (the same file again, or a duplicate line in it) is counted, not stored again; one
+    stored before with another amount or currency is refused (``ParseError``, naming it).
     Returns counts: new, repeated, and matching's outcomes."""
     now = timezone.now()
     # first, before any row lock: an 820 for one of these payments may be stored meanwhile
@@ -43,8 +44,23 @@ def statement_store(
             "entries": len(statement.entries),
         },
     )
+    # the parser refused a file whose entries share a key but differ (``parsers.checked``)
     keys = {entry_key(statement, entry): entry for entry in statement.entries}
-    known = set(Payment.objects.filter(key__any=list(keys)).values_list("key", flat=True))
+    known = set()
+    for key, amount, currency in Payment.objects.filter(key__any=list(keys)).values_list(
+        "key", "amount", "currency"
+    ):
+        entry = keys[key]
+        if (amount, currency) != (entry.amount, entry.currency):
+            # the same entry of the same statement, sent again with other money: counting it
+            # as a repeat would drop the difference unseen
+            raise ParseError(
+                f"entry {entry.entry_reference!r} of statement {statement.statement_id} was "
+                f"stored from an earlier file as {currency} {amount}; this file says "
+                f"{entry.currency} {entry.amount}",
+                field=entry.position,
+            )
+        known.add(key)
     fresh = [(key, entry) for key, entry in keys.items() if key not in known]
     payments, remittances = [], []
     for key, entry in fresh:
@@ -61,7 +77,8 @@ def statement_store(
             payer_account_fingerprint=account_fingerprint(entry.payer_account),
             bank_reference=entry.bank_reference[:100],
             method=entry.method,
-            free_text=entry.free_text,
+            # the bank's text may name the payer's account (BAI2's DACT): kept masked too
+            free_text=mask_accounts_in(entry.free_text),
             received_at=now,
         )
         payment._history_user = actor

@@ -116,3 +116,43 @@ def test_a_failed_notice_alert_shows_on_the_console_until_resolved(client, integ
     # and the next failure opens a new alert
     alert_raise(kind=IntegrationAlert.Kind.DELIVERY_FAILED, message="Email to c@x.example ...")
     assert IntegrationAlert.objects.filter(resolved_at=None).count() == 1
+
+
+def test_a_bank_file_is_shown_with_its_account_numbers_masked(client, integration_user):
+    from pathlib import Path
+
+    from integrations.services import inbox_store
+
+    fixture = Path(__file__).parents[1] / "receivables" / "fixtures" / "bai2_prior_day.txt"
+    bank = Connector.objects.create(name="test-bank", kind="bank", base_url="http://127.0.0.1:9")
+    # given a BAI2 file kept in the inbox, a dead letter for a bad amount
+    content = fixture.read_text().replace("16,195,500000,", "16,195,5000x0,")
+    inbox_store(
+        connector=bank,
+        stream="statements",
+        records=[
+            {
+                "id": "BAI2-1",
+                "version": 1,
+                "format": "bai2",
+                "bank_account": "4455667788",
+                "content": content,
+            }
+        ],
+    )
+    inbox_process(connector_id=bank.pk, stream="statements")
+    message = InboundMessage.objects.get(connector=bank)
+    assert message.state == InboundState.DEAD
+    assert "4455667788" in str(message.payload)  # kept as the bank sent it, for replay
+    client.force_login(integration_user)
+    # when an integration admin reads it, on its page and in the dead letters
+    for url, query in [
+        (reverse("integrations:inbox_message", args=[message.pk]), {}),
+        (reverse("integrations:inbox"), {"state": "dead"}),
+    ]:
+        page = client.get(url, query).content.decode()
+        # then no account number shows, only its last four digits; the bad line still does
+        for number in ("4455667788", "000123456789", "DE44500105175407324931"):
+            assert number not in page, url
+        assert "03,••••7788,USD" in page and "DACT: ••••6789" in page
+        assert "16,195,5000x0," in page

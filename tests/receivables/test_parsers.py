@@ -170,6 +170,48 @@ def test_bai2_credits_without_a_bank_reference_never_share_a_key():
     assert keys(first) == keys(again)
 
 
+def test_bai2_one_credit_listed_twice_is_one_key_and_two_that_differ_are_refused():
+    # given a credit the bank listed twice, word for word, under its reference
+    twice = bai2_file("16,195,147000,Z,BR-1,PO-1,ACME/", "16,195,147000,Z,BR-1,PO-1,ACME/")
+    # then both lines read as one payment's key (storing counts the second as a repeat)
+    assert len(set(keys(parse_bai2(twice)))) == 1
+    # given two different credits under the one bank reference
+    clash = bai2_file("16,195,147000,Z,BR-1,PO-1,ACME/", "16,195,99000,Z,BR-1,PO-2,NORTHWIND/")
+    # then the file is refused naming both lines and what differs, so neither is dropped unseen
+    error = refused(parse_bai2, clash)
+    assert str(error) == (
+        "field line 5: entries line 4 and line 5 share the reference 'BR-1' but differ "
+        "(amount 1470.00 against 990.00, free text)"
+    )
+
+
+def test_values_no_column_holds_are_refused_naming_their_place():
+    # a lockbox check of thirteen digits
+    huge = LOCKBOX.replace(",845.25,USD,", ",1000000000000.00,USD,")
+    error = refused(parse_lockbox, huge)
+    assert error.field == "line 4"
+    assert "an amount of 1000000000000.00 is beyond what a payment holds" in str(error)
+    # a camt.053 statement id longer than the statement's column
+    long_id = CAMT_V02.replace("<Id>DE44-2026-070<", "<Id>" + "X" * 120 + "<", 1)
+    assert long_id != CAMT_V02
+    error = refused(parse_camt053, long_id)
+    assert error.field == "statement id"
+    assert "at most 100" in str(error)
+
+
+def test_addenda_a_value_no_amount_column_holds_is_read_as_no_amount():
+    # given a payer who typed a timestamp where the amount belongs, and one beyond a trillion
+    lines = parse_addenda(
+        "RMR*IV*INV-0000151*PI*20260311093000\\ INV-0000152 1,000,000,000,000.00 INV-0000153 950.00"
+    )
+    # then each reference is kept, with no amount where none could be stored
+    assert [(r.reference, r.paid) for r in lines] == [
+        ("INV-0000151", None),
+        ("INV-0000152", None),
+        ("INV-0000153", Decimal("950.00")),
+    ]
+
+
 def test_bai2_latin1_payer_names_are_read():
     # given a file in Latin-1, as older bank systems send it
     data = BAI2.replace("DBNM: NORTHWIND TRADING LLC", "DBNM: CAFÉ NORTHWIND").encode("latin-1")
