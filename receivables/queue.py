@@ -94,10 +94,27 @@ def _searched(queryset: QuerySet[Payment], text: str) -> QuerySet[Payment]:
     return queryset.filter(condition)
 
 
+def _payments_seen(user: UserLike) -> QuerySet[Payment]:
+    """The payments the user may see: of customers in their territories, or of no known
+    customer yet (a stranger's money belongs to no territory until someone places it)."""
+    territories = territories_for(user)
+    if territories is None:
+        return Payment.objects.all()
+    return Payment.objects.filter(Q(customer__isnull=True) | Q(customer__territory__in=territories))
+
+
+def _in_territories(queryset: QuerySet, user: UserLike, customer: str) -> QuerySet:
+    """``queryset`` within the user's territories, its customer reached through ``customer``."""
+    territories = territories_for(user)
+    if territories is None:
+        return queryset
+    return queryset.filter(**{f"{customer}__territory__in": territories})
+
+
 def _waiting(user: UserLike, filters: PaymentFilters) -> QuerySet[Payment]:
     _require(user)
     states = [filters.state] if filters.state in OPEN_STATES else list(OPEN_STATES)
-    return _searched(Payment.objects.filter(state__in=states), filters.q)
+    return _searched(_payments_seen(user).filter(state__in=states), filters.q)
 
 
 def _with_remittances(queryset: QuerySet[Payment]) -> QuerySet[Payment]:
@@ -238,9 +255,9 @@ def payment_counts(*, user: UserLike, q: str = "") -> dict[str, int]:
 def payment_row(*, user: UserLike, payment_id: int) -> Payment:
     """One payment as its queue row shows it, in whatever state it is now."""
     _require(user)
-    payment = Payment.objects.select_related("customer").filter(pk=payment_id).first()
+    payment = _payments_seen(user).select_related("customer").filter(pk=payment_id).first()
     if payment is None:
-        raise PermissionDenied("No such payment.", {"payment_id": payment_id})
+        raise PermissionDenied("No such payment in your territories.", {"payment_id": payment_id})
     return _decorated([payment])[0]
 
 
@@ -248,7 +265,7 @@ def payment_get(*, user: UserLike, payment_id: int) -> Payment:
     """The payment page: its statement, remittances, applications, unapplied cash, write-offs."""
     _require(user)
     payment = (
-        _with_remittances(Payment.objects.filter(pk=payment_id))
+        _with_remittances(_payments_seen(user).filter(pk=payment_id))
         .select_related("applied_by")
         .prefetch_related(
             Prefetch(
@@ -414,30 +431,33 @@ def write_off_list(*, user: UserLike, state: str, cursor: str | None, size: int)
     """Write-offs in ``state`` (pending: those waiting for a second person), newest first."""
     _require(user, APPROVER_ROLES)
     state = state if state in WRITE_OFF_STATES else WriteOff.State.PENDING
-    queryset = WriteOff.objects.filter(state=state).select_related(
-        "invoice__customer", "payment", "requested_by", "decided_by"
-    )
+    queryset = _in_territories(
+        WriteOff.objects.filter(state=state), user, "invoice__customer"
+    ).select_related("invoice__customer", "payment", "requested_by", "decided_by")
     return keyset_page(queryset, ordering=("-requested_at", "-id"), cursor=cursor, size=size)
 
 
 def write_off_get(*, user: UserLike, write_off_id: int) -> WriteOff:
     _require(user, APPROVER_ROLES)
     write_off = (
-        WriteOff.objects.select_related(
-            "invoice__customer", "payment", "requested_by", "decided_by"
-        )
+        _in_territories(WriteOff.objects.all(), user, "invoice__customer")
+        .select_related("invoice__customer", "payment", "requested_by", "decided_by")
         .filter(pk=write_off_id)
         .first()
     )
     if write_off is None:
-        raise PermissionDenied("No such write-off.", {"write_off_id": write_off_id})
+        raise PermissionDenied(
+            "No such write-off in your territories.", {"write_off_id": write_off_id}
+        )
     return write_off
 
 
 def pending_write_offs(*, user: UserLike) -> int:
     if not approves_write_offs(user):
         return 0
-    return WriteOff.objects.filter(state=WriteOff.State.PENDING).count()
+    return _in_territories(
+        WriteOff.objects.filter(state=WriteOff.State.PENDING), user, "invoice__customer"
+    ).count()
 
 
 # -- invoices and customers as cash application names them -------------------------------------
@@ -499,10 +519,15 @@ def invoice_for_cash(*, user: UserLike, invoice_id: int) -> Invoice:
 def application_get(*, user: UserLike, application_id: int) -> Application:
     _require(user)
     application = (
-        Application.objects.select_related("invoice", "payment").filter(pk=application_id).first()
+        _in_territories(Application.objects.all(), user, "invoice__customer")
+        .select_related("invoice", "payment")
+        .filter(pk=application_id)
+        .first()
     )
     if application is None:
-        raise PermissionDenied("No such application.", {"application_id": application_id})
+        raise PermissionDenied(
+            "No such application in your territories.", {"application_id": application_id}
+        )
     return application
 
 

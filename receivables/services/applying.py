@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from billing.models import Invoice
@@ -262,13 +263,29 @@ def payment_mark_refund(*, actor, payment_id: int, reason: str) -> Payment:
     require_cash_role(actor)
     payment = lock_payment(payment_id)
     _still_open(payment)
+    refund = payment.open_amount
     payment.mark_refund()
+    # what goes back is what is open: money already on invoices or on the customer's account
+    # stays there (a reversal of it is refused once the payment is marked, ``_not_refunded``)
     return save_audited(
         payment,
         actor=actor,
-        reason=f"Marked for refund by {actor.get_username()}: {reason}",
+        reason=(
+            f"Marked for refund by {actor.get_username()} "
+            f"({refund:,.2f} {payment.currency} of {payment.amount:,.2f}): {reason}"
+        ),
         conflict=_CONFLICT,
     )
+
+
+def _not_refunded(payment: Payment) -> None:
+    """Money of a payment marked for refund stays as it stood when marked: the refund is its
+    open amount then, and a reversal would add to what goes back with nobody deciding it."""
+    if payment.state == PaymentState.REFUND:
+        raise Conflict(
+            "This payment is marked for refund: its applications and the money on account stay "
+            "as they are; nothing was changed."
+        )
 
 
 @transaction.atomic
@@ -286,6 +303,7 @@ def on_account_apply(
     if held is None:
         raise ApplicationError("No such money on account.")
     payment = lock_payment(held.payment_id)
+    _not_refunded(payment)
     held = UnappliedCash.objects.select_for_update().get(pk=unapplied_id)
     if held.released_at is not None or held.amount <= 0:
         raise Conflict(
@@ -377,6 +395,7 @@ def application_reverse(*, actor, application_id: int, reason: str) -> Applicati
         raise ApplicationError("No such application.")
     payment = lock_payment(application.payment_id)
     application = Application.objects.select_for_update().get(pk=application_id)
+    _not_refunded(payment)
     if application.reversed_at is not None:
         raise Conflict(
             f"This application was already reversed by {application.reversed_by}; "
@@ -409,21 +428,42 @@ def write_off_create(
     *, actor, invoice_id: int, amount: Decimal, reason: str, payment_id: int | None = None
 ) -> WriteOff:
     """Write a small balance off an invoice: applied at once up to the policy's limit; above it,
-    waiting for a second person."""
+    waiting for a second person. The limit is the invoice's: its write-offs applied and waiting
+    count with this one, so five of 50.00 under a limit of 100.00 are not 250.00 written off by
+    one person."""
     reason = require_reason(reason)
     require_cash_role(actor)
     if amount <= 0:
         raise ApplicationError("A write-off must be more than zero.", {"field": "amount"})
-    invoice = Invoice.objects.filter(pk=invoice_id).first()
+    # locked: two write-offs of one invoice at once are counted one after the other
+    invoice = Invoice.objects.select_for_update().filter(pk=invoice_id).first()
     if invoice is None:
         raise ApplicationError("No such invoice.", {"field": "invoice"})
-    if amount > invoice.open_amount:
+    earlier = invoice.write_offs.filter(
+        state__in=(WriteOff.State.APPLIED, WriteOff.State.PENDING)
+    ).aggregate(
+        applied=Sum("amount", filter=Q(state=WriteOff.State.APPLIED), default=ZERO),
+        waiting=Sum("amount", filter=Q(state=WriteOff.State.PENDING), default=ZERO),
+    )
+    if amount + earlier["waiting"] > invoice.open_amount:
+        waiting = (
+            f" ({earlier['waiting']:,.2f} of it in write-offs waiting for approval)"
+            if earlier["waiting"]
+            else ""
+        )
         raise ApplicationError(
             f"Invoice {invoice.number} has only {invoice.open_amount:,.2f} {invoice.currency} "
-            "open.",
+            f"open{waiting}.",
             {"field": "amount"},
         )
+    if payment_id is not None and not _pays_for(payment_id, invoice):
+        raise ApplicationError(
+            f"Payment {payment_id} is not one of {invoice.number}'s customer; nothing was "
+            "written off.",
+            {"field": "payment"},
+        )
     policy = cash_policy()
+    together = amount + earlier["applied"] + earlier["waiting"]
     write_off = WriteOff(
         invoice=invoice,
         payment_id=payment_id,
@@ -432,16 +472,29 @@ def write_off_create(
         requested_by=actor,
         requested_at=timezone.now(),
     )
-    if amount <= policy.write_off_limit:
+    if together <= policy.write_off_limit:
         _apply_write_off(write_off, actor, f"Written off by {actor.get_username()}: {reason}")
         return write_off
+    with_earlier = (
+        f" ({together:,.2f} with the invoice's other write-offs)" if together != amount else ""
+    )
     return save_audited(
         write_off,
         actor=actor,
-        reason=f"Write-off of {amount:,.2f} above {policy.write_off_limit:,.2f}: waits for a "
-        f"second person ({reason})",
+        reason=f"Write-off of {amount:,.2f}{with_earlier} above {policy.write_off_limit:,.2f}: "
+        f"waits for a second person ({reason})",
         conflict=_CONFLICT,
     )
+
+
+def _pays_for(payment_id: int, invoice: Invoice) -> bool:
+    """Whether the payment a write-off names came from the invoice's customer (or the parent
+    that pays for it), or is applied to the invoice: the write-off shows on its page."""
+    payment = Payment.objects.filter(pk=payment_id).first()
+    if payment is None:
+        return False
+    payers = {invoice.customer_id, invoice.customer.parent_id} - {None}
+    return payment.customer_id in payers or payment.applications.filter(invoice=invoice).exists()
 
 
 def _apply_write_off(write_off: WriteOff, actor, note: str) -> None:

@@ -131,6 +131,79 @@ def test_the_same_file_loaded_twice_applies_once(invoices):
     assert invoice.settled_amount == invoice.total
 
 
+def test_a_stored_entry_sent_again_with_other_money_is_a_dead_letter_and_applies_nothing(
+    invoices,
+):
+    from integrations.models import Connector, InboundMessage, InboundState
+    from integrations.services import inbox_process, inbox_store
+
+    first, second, _ = invoices
+    customer = first.customer
+    bank = Connector.objects.create(name="test-bank", kind="bank", base_url="http://127.0.0.1:9")
+
+    def send(external_id: str, text: str) -> InboundMessage:
+        inbox_store(
+            connector=bank,
+            stream="statements",
+            records=[
+                {"id": external_id, "version": 1, "format": "lockbox", "content": HEADER + text}
+            ],
+        )
+        inbox_process(connector_id=bank.pk, stream="statements")
+        return InboundMessage.objects.get(connector=bank, external_id=external_id)
+
+    check = _row(1003, first.total, customer.name, first.number, first.total)
+    assert send("file-1", check).state == InboundState.PROCESSED
+    # when a file carries a payment for the second invoice on another lockbox, and the first
+    # file's check again with another amount
+    other = _row(1004, second.total, customer.name, second.number, second.total).replace(
+        "LBX-1,", "LBX-2,"
+    )
+    changed = check.replace(f",{first.total},USD,", f",{first.total + 1},USD,")
+    assert changed != check
+    message = send("file-2", other + changed)
+    # then the file is a dead letter naming the entry and both amounts
+    assert message.state == InboundState.DEAD
+    assert "was stored from an earlier file as USD" in message.last_error
+    assert f"this file says USD {first.total + 1}" in message.last_error
+    # and nothing of it is applied, not even its other lockbox's payment
+    assert Payment.objects.count() == 1
+    second.refresh_from_db()
+    assert second.settled_amount == 0
+
+
+def test_a_payments_bank_text_is_stored_with_the_payers_account_masked(db):
+    from pathlib import Path
+
+    from receivables.parsers import parse_bai2
+
+    fixture = Path(__file__).parent / "fixtures" / "bai2_prior_day.txt"
+    # given a BAI2 file whose wire names the payer's account in its 88 records
+    usd = parse_bai2(fixture.read_text())[0]
+    assert any("000123456789" in entry.free_text for entry in usd.entries)
+    statement_store(statement=usd, source="test-bank", actor=get_system_user())
+    # then the payment and its history keep the text with the account masked
+    texts = [
+        *Payment.objects.values_list("free_text", flat=True),
+        *Payment.history.values_list("free_text", flat=True),
+    ]
+    assert not any("000123456789" in text for text in texts)
+    wire = Payment.objects.get(entry_reference="FED260311-77")
+    assert "DACT: ••••6789" in wire.free_text and "DBNM: NORTHWIND TRADING LLC" in wire.free_text
+    assert wire.payer_account == "••••6789"
+    # and a text stored whole before intake masked it is masked by the migration
+    import importlib
+
+    from django.apps import apps
+
+    raw = next(entry.free_text for entry in usd.entries if "000123456789" in entry.free_text)
+    Payment.objects.filter(pk=wire.pk).update(free_text=raw)
+    migration = importlib.import_module("receivables.migrations.0009_mask_accounts_in_payment_text")
+    migration.mask(apps, None)
+    wire.refresh_from_db()
+    assert "000123456789" not in wire.free_text and "DACT: ••••6789" in wire.free_text
+
+
 def test_a_bundled_payment_applies_to_each_named_invoice(invoices):
     first, second, third = invoices
     total = first.total + second.total + third.total
@@ -208,6 +281,63 @@ def test_a_split_by_hand_then_a_reversal_reopens_the_invoice_and_the_payment(inv
         application_reverse(actor=cash_user, application_id=application.pk, reason="again")
 
 
+def test_a_refund_sends_back_only_what_is_open_and_freezes_the_rest(invoices, cash_user, client):
+    from django.urls import reverse
+
+    from receivables.services import on_account_apply, payment_mark_refund
+
+    first, second, third = invoices
+    amount = first.total + second.total + Decimal("100.00")
+    _store(_row(1010, amount, "Unknown Payer", "", "", account="7/8"))
+    payment = Payment.objects.get()
+    # given a payment applied to two invoices, its 100.00 left on the customer's account
+    payment_apply(
+        actor=cash_user,
+        payment_id=payment.pk,
+        allocations=[
+            Allocation(invoice_id=first.pk, amount=first.total),
+            Allocation(invoice_id=second.pk, amount=second.total),
+        ],
+        customer_id=first.customer_id,
+    )
+    held = UnappliedCash.objects.get(payment=payment)
+    assert held.amount == Decimal("100.00")
+    # and the second application reversed: that much waits in the queue again
+    application_reverse(
+        actor=cash_user,
+        application_id=Application.objects.get(invoice=second).pk,
+        reason="not theirs",
+    )
+    # when the analyst opens the refund form, it offers what is open, not the whole payment
+    client.force_login(cash_user)
+    form = client.get(reverse("receivables:action_form", args=[payment.pk, "refund"]))
+    text = form.content.decode()
+    assert f"{second.total:,.2f}" in text and "the rest stays where it is applied" in text
+    payment_mark_refund(actor=cash_user, payment_id=payment.pk, reason="customer asked")
+    payment.refresh_from_db()
+    assert payment.state == PaymentState.REFUND and payment.open_amount == second.total
+    reason = payment.history.latest("history_date").history_change_reason
+    assert f"({second.total:,.2f} USD of {amount:,.2f})" in reason
+    # then the money still applied and on account can no longer move with nobody deciding it
+    with pytest.raises(Conflict, match="marked for refund"):
+        application_reverse(
+            actor=cash_user,
+            application_id=Application.objects.get(invoice=first).pk,
+            reason="oops",
+        )
+    with pytest.raises(Conflict, match="marked for refund"):
+        on_account_apply(
+            actor=cash_user,
+            unapplied_id=held.pk,
+            allocations=[Allocation(invoice_id=third.pk, amount=Decimal("100.00"))],
+        )
+    first.refresh_from_db()
+    third.refresh_from_db()
+    held.refresh_from_db()
+    assert first.open_amount == 0 and third.settled_amount == 0
+    assert held.amount == Decimal("100.00")
+
+
 def test_two_analysts_accepting_one_payment_get_one_success_and_one_conflict(
     invoices, cash_user, cash_user_2
 ):
@@ -242,6 +372,35 @@ def test_a_write_off_above_the_limit_needs_a_second_person_superusers_included(i
     invoice.refresh_from_db()
     assert invoice.settled_amount == Decimal("210.00")
     assert invoice.state == InvoiceState.PARTIALLY_PAID
+
+
+def test_write_offs_split_under_the_limit_add_up_to_it_and_wait_for_a_second_person(
+    invoices, cash_user, cash_user_2
+):
+    invoice = invoices[2]
+    limit = CashPolicy.objects.get_or_create(pk=1)[0].write_off_limit
+    part = (limit / 2).quantize(Decimal("0.01"))
+    # given one analyst writes off half the limit twice: together, the limit, applied at once
+    for _ in range(2):
+        done = write_off_create(actor=cash_user, invoice_id=invoice.pk, amount=part, reason="r")
+        assert done.state == WriteOff.State.APPLIED
+    # when they write off a cent more
+    more = write_off_create(
+        actor=cash_user, invoice_id=invoice.pk, amount=Decimal("0.01"), reason="one more"
+    )
+    # then it waits for a second person, saying why
+    assert more.state == WriteOff.State.PENDING
+    reason = more.history.latest("history_date").history_change_reason
+    assert f"({2 * part + Decimal('0.01'):,.2f} with the invoice's other write-offs)" in reason
+    # and what waits counts against what is open: no second write-off past the invoice's balance
+    invoice.refresh_from_db()
+    with pytest.raises(ApplicationError, match="waiting for approval"):
+        write_off_create(
+            actor=cash_user_2, invoice_id=invoice.pk, amount=invoice.open_amount, reason="all"
+        )
+    write_off_approve(actor=cash_user_2, write_off_id=more.pk, reason="checked")
+    invoice.refresh_from_db()
+    assert invoice.settled_amount == 2 * part + Decimal("0.01")
 
 
 def test_cash_applied_lowers_exposure_at_once_and_releases_a_credit_hold(

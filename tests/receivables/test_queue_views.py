@@ -621,3 +621,68 @@ def test_admin_shows_payments_masked_and_edits_the_cash_policy_with_history(
     assert form.status_code == 200 and "write_off_limit" in form.content.decode()
     history = client.get(reverse("admin:receivables_cashpolicy_history", args=[policy.pk]))
     assert history.status_code == 200
+
+
+def test_a_write_off_naming_a_payment_of_nobody_or_of_another_customer_is_refused(
+    client, invoices, cash_user
+):
+    invoice = invoices[0]
+    # a payment from someone no customer is, unmatched
+    _lockbox({"amount": "12.00", "payer": "Qwxz Holdings Intl"})
+    stranger = Payment.objects.get()
+    assert stranger.customer_id is None
+    client.force_login(cash_user)
+    for payment in ("999999", str(stranger.pk)):
+        page = client.post(
+            reverse("receivables:write_off_new"),
+            {"invoice": invoice.number, "amount": "5.00", "reason": "Rounding", "payment": payment},
+            follow=True,
+        )
+        assert page.status_code == 200
+        assert f"Payment {payment} is not one of {invoice.number}" in page.content.decode()
+    assert not WriteOff.objects.exists()
+    invoice.refresh_from_db()
+    assert invoice.settled_amount == 0
+
+
+def test_a_territory_limited_analyst_neither_sees_nor_moves_other_territories_cash(
+    client, invoices, cash_user, finance_user
+):
+    from orders.models import TerritoryAssignment
+    from receivables.services import write_off_create
+
+    invoice = invoices[0]
+    # given a payment applied to an invoice, a stranger's payment, and a write-off waiting
+    _lockbox({"amount": invoice.total, "payer": "Qwxz Holdings Intl"})
+    _lockbox({"amount": "12.00", "payer": "Zzyq Unknown Partners"})
+    placed, stranger = Payment.objects.order_by("pk")
+    payment_apply(
+        actor=cash_user,
+        payment_id=placed.pk,
+        allocations=[Allocation(invoice_id=invoice.pk, amount=invoice.total)],
+    )
+    application = Application.objects.get()
+    write_off = write_off_create(
+        actor=cash_user, invoice_id=invoices[1].pk, amount=invoices[1].total, reason="Goodwill"
+    )
+    assert write_off.state == WriteOff.State.PENDING
+    # when the analysts are limited to a territory none of these customers is in
+    for user in (cash_user, finance_user):
+        TerritoryAssignment.objects.create(user=user, territory="NOWHERE")
+    client.force_login(cash_user)
+    # then the placed payment's page and its reversal are refused, and nothing moves
+    assert client.get(reverse("receivables:payment", args=[placed.pk])).status_code == 403
+    reverse_url = reverse("receivables:reverse", args=[application.pk])
+    assert client.post(reverse_url, {"reason": "mine now"}).status_code == 403
+    application.refresh_from_db()
+    assert application.reversed_at is None
+    # while the stranger's money, in no territory yet, is theirs to place
+    assert client.get(reverse("receivables:payment", args=[stranger.pk])).status_code == 200
+    # and finance neither lists nor approves the write-off of another territory's invoice
+    client.force_login(finance_user)
+    listing = client.get(reverse("receivables:write_offs")).content.decode()
+    assert f'id="write-off-{write_off.pk}"' not in listing
+    approve = reverse("receivables:write_off_action", args=[write_off.pk, "approve"])
+    assert client.post(approve, {"reason": "ok"}).status_code == 403
+    write_off.refresh_from_db()
+    assert write_off.state == WriteOff.State.PENDING
