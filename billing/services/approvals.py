@@ -257,7 +257,13 @@ def invoice_bill_ordered_only(*, invoice_id: int, actor, reason: str) -> Invoice
         f"Edited by {_who(actor)}: over-shipment not billed"
     ]
     invoice.last_edited_by = actor
-    return _save(invoice, actor, f"Over-shipment not billed: {reason}")
+    note = f"Over-shipment not billed: {reason}"
+    if invoice.first_approver_id is not None:
+        # a first approval was of the invoice as it was: its total changed, so both approvals
+        # are given again, to the invoice as it is now
+        note += f" (the first approval, by {_who(invoice.first_approver)}, is withdrawn)"
+        invoice.first_approver, invoice.first_approved_at = None, None
+    return _save(invoice, actor, note)
 
 
 @transaction.atomic

@@ -218,6 +218,19 @@ class Hold(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
 
     @transition(
         state,
+        source=H.AWAITING_SECOND_APPROVAL,
+        target=H.CLAIMED,
+        permission=lambda instance, user: False,  # o2c's own step, offered to nobody
+        custom={"label": "Sent back: the order changed"},
+    )
+    def send_back(self) -> None:
+        """The order changed while the release waited for its second approver, and the hold
+        is now for more than its first approver released: theirs to decide again."""
+        self.first_approver = None
+        self.resolution_code = self.resolution_note = ""
+
+    @transition(
+        state,
         source=[H.CLAIMED, H.AWAITING_SECOND_APPROVAL],
         target=H.REJECTED,
         permission=queue_member,

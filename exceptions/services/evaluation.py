@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.audit import save_audited
+from core.models import NoticeKind
 from core.money import CENT
 from core.pgcopy import copy_create_with_history, maker
 from core.roles import get_system_user
@@ -23,7 +24,8 @@ from orders.services import order_place_on_hold, order_release
 
 from ..decisions import beyond_decision, material_changes, reraise_note
 from ..facts import BatchFacts, judged_lines
-from ..models import ACTIVE_STATES, Hold, HoldReason
+from ..models import ACTIVE_STATES, Hold, HoldReason, HoldState
+from ..notifications import notify_people
 from ..rules import Finding, evaluate
 from ..selectors import ResolvedPolicy, policies_for, policy_for
 from .locking import order_state, save_hold, who
@@ -124,6 +126,8 @@ def order_evaluate(*, order_id: int, actor=None, amended: bool = False) -> list[
         earlier = existing.get((reason.code, scope))
         note = None
         if earlier is not None and earlier.state in ACTIVE_STATES:
+            # still found: the hold waits with today's figures, which maker-checker reads
+            _refresh(earlier, finding, judged.policy, actor=actor, at=now)
             continue
         if earlier is not None:
             order_now = order_now or order_state(order, lines)
@@ -146,6 +150,36 @@ def order_evaluate(*, order_id: int, actor=None, amended: bool = False) -> list[
             save_hold(hold, actor, "Cleared: the cause is gone")
     order_follow_holds(order, actor=actor, amended=amended)
     return raised
+
+
+def _refresh(hold: Hold, finding: Finding, policy, *, actor, at) -> None:
+    """An open hold found again takes the finding's figures: the amount a release is checked
+    against (maker-checker's limit, the decision it records) is the order's as it is now, not
+    as it was when the hold was raised. A release waiting for its second approver whose amount
+    grew goes back to its first approver: they released less than it is now for."""
+    value = finding.value_at_risk.quantize(CENT)
+    amount = _approval_amount(finding).quantize(CENT)
+    if (value, amount) == (hold.value_at_risk, hold.approval_amount):
+        return
+    before = hold.approval_amount
+    hold.value_at_risk, hold.approval_amount = value, amount
+    hold.priority_score = (finding.value_at_risk * policy.segment_weight).quantize(CENT)
+    hold.context = finding.context
+    why = f"Figures updated on re-evaluation: amount {before:,.2f} → {amount:,.2f}"
+    first = hold.first_approver
+    if hold.state == HoldState.AWAITING_SECOND_APPROVAL and amount > before:
+        hold.send_back()  # whoever's edit it follows: o2c sends it back, not that person
+        why += f"; sent back to {who(first)}, who released {before:,.2f}, to decide again"
+    save_hold(hold, actor, why)
+    if first is not None and hold.state == HoldState.CLAIMED:
+        notify_people(
+            [first],
+            f"Hold {hold.pk} on order {hold.order.number} is now for {amount:,.2f}, more than "
+            f"the {before:,.2f} you released: it is back with you to decide again.",
+            kind=NoticeKind.ASSIGNMENT,
+            hold=hold,
+            actor=actor,
+        )
 
 
 def _decision_outcome(decided: Hold, finding: Finding, order_now: dict, policy, *, actor):

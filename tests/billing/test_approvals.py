@@ -330,3 +330,30 @@ def test_the_bulk_preview_bars_a_price_setter_in_the_same_queries_for_any_select
     # another analyst may approve every one
     other = invoices_approve_preview(invoice_ids=ids, actor=finance_user).rows
     assert [row.message for row in other] == [""] * 9
+
+
+def test_a_first_approval_is_withdrawn_when_the_invoice_is_cut_after_it(
+    released_order, ship, known_customer, finance_user, second_finance
+):
+    third = make_user("finance3", "finance")
+    # given a tier-2 invoice that bills 10 beyond the 4,000 ordered
+    order = released_order(lines=[("A", "4000")], customer=known_customer)
+    ship(order, {1: "4010"})
+    invoice = Invoice.objects.filter(lines__order_line__order=order).distinct().get()
+    assert invoice.approval_tier == 2
+    # when one person approves it, and another then cuts it back to what was ordered
+    invoice_approve(invoice_id=invoice.pk, actor=finance_user, reason="First look")
+    invoice_bill_ordered_only(invoice_id=invoice.pk, actor=second_finance, reason="Not agreed")
+    invoice.refresh_from_db()
+    # then the first approval is gone, the history saying whose it was
+    assert invoice.first_approver is None and invoice.first_approved_at is None
+    latest = invoice.history.latest("history_date").history_change_reason
+    assert latest.startswith("Over-shipment not billed: Not agreed (the first approval, by ")
+    assert latest.endswith(", is withdrawn)")
+    # and a third person's approval is the first of two again, not the release
+    invoice_approve(invoice_id=invoice.pk, actor=third, reason="Looks right")
+    invoice.refresh_from_db()
+    assert invoice.state == InvoiceState.PENDING_APPROVAL and invoice.first_approver == third
+    invoice_approve(invoice_id=invoice.pk, actor=finance_user, reason="Second look")
+    invoice.refresh_from_db()
+    assert invoice.state == InvoiceState.RELEASED

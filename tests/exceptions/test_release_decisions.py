@@ -153,3 +153,66 @@ def test_the_policy_governs_materiality_per_segment(
     _edit(order, "600", cs_user_2, django_capture_on_commit_callbacks)
     # then the decision stands
     assert order.holds.filter(reason__code="CREDIT_LIMIT").count() == 1
+
+
+@pytest.fixture
+def open_credit_hold(enter):
+    """An order held for credit (exposure 6,000 against 5,250 allowed: 750 over) and for its
+    master data, so it stays on hold and editable; maker-checker above 10,000."""
+    HoldPolicy.objects.filter(segment="").update(maker_checker_amount=Decimal("10000"))
+    order = enter(
+        customer=CustomerFactory(credit_limit=Decimal("5000"), tax_region=""), quantity="60"
+    )
+    hold = order.holds.get(reason__code="CREDIT_LIMIT")
+    assert hold.approval_amount == Decimal("750.00")
+    return order, hold
+
+
+@pytest.mark.django_db
+def test_an_open_hold_takes_the_edited_orders_figures_so_maker_checker_reads_them(
+    open_credit_hold, cs_user_2, credit_user, django_capture_on_commit_callbacks
+):
+    # given a credit hold raised for 750.00 over
+    order, hold = open_credit_hold
+    # when customer service multiplies the quantity by ten while it waits
+    _edit(order, "600", cs_user_2, django_capture_on_commit_callbacks)
+    # then the same hold is for the order as it is now, its history saying so
+    hold.refresh_from_db()
+    assert hold.state == HoldState.OPEN
+    assert hold.approval_amount == Decimal("54750.00")
+    assert hold.context["exposure"] == "60000.00"
+    latest = hold.history.latest("history_date").history_change_reason
+    assert latest == "Figures updated on re-evaluation: amount 750.00 → 54,750.00"
+    # and one person's release waits for a second approver, as 54,750.00 needs
+    hold_release(hold_id=hold.pk, actor=credit_user, reason="Customer prepaid")
+    hold.refresh_from_db()
+    assert hold.state == HoldState.AWAITING_SECOND_APPROVAL
+
+
+@pytest.mark.django_db
+def test_a_release_awaiting_its_second_approver_goes_back_when_the_order_grows(
+    open_credit_hold, cs_user_2, credit_user, django_capture_on_commit_callbacks
+):
+    from exceptions.models import Notification
+
+    order, hold = open_credit_hold
+    _edit(order, "200", cs_user_2, django_capture_on_commit_callbacks)  # 14,750.00 over
+    hold_release(hold_id=hold.pk, actor=credit_user, reason="Customer prepaid")
+    hold.refresh_from_db()
+    assert hold.state == HoldState.AWAITING_SECOND_APPROVAL
+    # when the order grows before a second person approves
+    _edit(order, "600", cs_user_2, django_capture_on_commit_callbacks)
+    # then the release goes back to the one who made it, who hears why
+    hold.refresh_from_db()
+    assert hold.state == HoldState.CLAIMED and hold.assignee == credit_user
+    assert hold.first_approver is None and hold.approval_amount == Decimal("54750.00")
+    latest = hold.history.latest("history_date").history_change_reason
+    assert "sent back to credit, who released 14,750.00, to decide again" in latest
+    notice = Notification.objects.get(user=credit_user, hold=hold)
+    assert "is now for 54,750.00, more than the 14,750.00 you released" in notice.message
+    # and when it shrinks instead, a waiting release stands, with the smaller figures
+    hold_release(hold_id=hold.pk, actor=credit_user, reason="Prepaid in full")
+    _edit(order, "550", cs_user_2, django_capture_on_commit_callbacks)
+    hold.refresh_from_db()
+    assert hold.state == HoldState.AWAITING_SECOND_APPROVAL
+    assert hold.approval_amount == Decimal("49750.00")
