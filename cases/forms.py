@@ -58,12 +58,17 @@ class ResolveForm(forms.Form):
     def quantities(self, data) -> dict[int, Decimal]:
         """The ``qty-<invoice line id>`` fields filled in, as line id -> quantity."""
         found = {}
+        # each quantity as a quantity column holds it: finite, not negative, three decimals at
+        # most ("NaN" and "1e400" parse as decimals, and failed later as a 500)
+        field = forms.DecimalField(max_digits=14, decimal_places=3, min_value=Decimal("0"))
         for key, value in data.items():
             if key.startswith("qty-") and key[4:].isdigit() and value.strip():
                 try:
-                    found[int(key[4:])] = Decimal(value.strip())
-                except ArithmeticError:
-                    raise forms.ValidationError(f"{value!r} is not a quantity.") from None
+                    found[int(key[4:])] = field.clean(value.strip())
+                except forms.ValidationError as error:
+                    raise forms.ValidationError(
+                        f"{value!r} is not a quantity: {' '.join(error.messages)}"
+                    ) from None
         if len(found) > MAX_LINES:
             raise forms.ValidationError("Too many lines.")
         return found

@@ -89,11 +89,15 @@ def _headers(connector: Connector) -> dict:
     return headers
 
 
-def _request(method: str, connector: Connector, path: str, **kwargs) -> dict:
+def _request(
+    method: str, connector: Connector, path: str, *, empty_ok: bool = False, **kwargs
+) -> dict:
     url = f"{connector.base_url.rstrip('/')}/{path.lstrip('/')}"
     response = send(
         method, url, who=connector.name, where=path, headers=_headers(connector), **kwargs
     )
+    if empty_ok and not response.content.strip():
+        return {}  # accepted with nothing to say (204 No Content)
     try:
         return loads_limited(response.content, max_bytes=MAX_PAGE_BYTES)
     except JSONLimitError as exc:
@@ -235,4 +239,14 @@ RECORDS_BY_ID = 100
 
 
 def post(connector: Connector, path: str, payload: dict) -> dict:
-    return _request("POST", connector, path, json=payload)
+    """What the system answered to ``payload``: a JSON object (an empty answer is an empty
+    one). Any other answer (a list, a bare string, null) is refused as permanent: the relay
+    reads fields of the answer, and one message's odd answer must not stop the messages
+    behind it."""
+    answer = _request("POST", connector, path, empty_ok=True, json=payload)
+    if not isinstance(answer, dict):
+        raise PermanentError(
+            f"{connector.name}: answer to {path} is not a JSON object "
+            f"(a {type(answer).__name__})"
+        )
+    return answer

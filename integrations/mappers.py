@@ -26,7 +26,10 @@ def _text(record: dict, name: str, *, required: bool = True, max_length: int = 2
         raise MappingError(f"{name}: expected text, got {type(value).__name__}")
     if len(value) > max_length:
         raise MappingError(f"{name}: longer than {max_length} characters")
-    return value.strip()
+    value = value.strip()
+    if required and not value:
+        raise MappingError(f"{name}: required (only spaces were sent)")
+    return value
 
 
 def _decimal(

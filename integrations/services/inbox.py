@@ -249,7 +249,7 @@ def inbox_receive(
     first result. A record that cannot map is refused naming the field (ApplicationError), and a
     key reused with another payload raises Conflict; neither stores anything."""
     key = key or record.get("id")
-    if not key:
+    if not str(key or "").strip():
         raise ApplicationError(
             "Send an Idempotency-Key header or an id in the record.", {"field": "id"}
         )

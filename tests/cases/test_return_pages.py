@@ -61,6 +61,21 @@ def test_customer_service_authorises_a_return_from_the_invoice_lines(client, cs_
     )
 
 
+@pytest.mark.parametrize("typed", ["NaN", "-1", "1e400", "0.0004", "Infinity"])
+def test_a_quantity_no_line_could_hold_is_refused_and_changes_nothing(
+    client, cs_user, invoice, typed
+):
+    client.force_login(cs_user)
+    line = invoice.lines.get()
+    page = client.post(
+        reverse("returns:new"),
+        {"invoice": invoice.number, f"qty-{line.pk}": typed, "reason": "damaged", "note": "x"},
+    )
+    assert page.status_code == 400
+    assert f"&#x27;{typed}&#x27; is not a quantity" in page.text
+    assert not ReturnAuthorisation.objects.exists()
+
+
 def test_an_unknown_invoice_says_so(client, cs_user, invoice):
     client.force_login(cs_user)
     page = client.get(reverse("returns:new"), {"invoice": "INV-NOPE"})

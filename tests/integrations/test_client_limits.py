@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from integrations.client import PermanentError, fetch_page
+from integrations.client import PermanentError, fetch_page, post
 from integrations.models import Connector
 
 pytestmark = pytest.mark.django_db
@@ -23,8 +23,29 @@ class _Upstream(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = ANSWERS[self.path]
+        self.send_response(204 if body is None else 200)
+        if body is not None:
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body is not None:
+            self.wfile.write(body)
+
     def log_message(self, *args):
         pass
+
+
+#: What the upstream answers a post to each path (None: 204 No Content).
+ANSWERS = {
+    "/erp/list": b"[]",
+    "/erp/null": b"null",
+    "/erp/text": b'"OK"',
+    "/erp/empty": None,
+    "/erp/ok": b'{"reference": "ERP-1"}',
+}
 
 
 @pytest.fixture
@@ -45,3 +66,17 @@ def test_a_page_nested_5000_levels_deep_is_refused_with_its_reason(upstream):
         fetch_page(connector, "deep", "")
     # and a normal page from the same upstream still reads
     assert fetch_page(connector, "orders", "").records == [{"id": "A-1"}]
+
+
+def test_an_answer_that_is_no_json_object_is_refused_and_an_empty_one_accepted(upstream):
+    connector = Connector.objects.create(name="odd-erp", kind="erp", base_url=upstream)
+    # an answer the relay could not read a field of is a permanent error naming it (the relay
+    # dead-letters that message and goes on), not an AttributeError stopping the relay
+    for path, kind in [("list", "list"), ("null", "NoneType"), ("text", "str")]:
+        with pytest.raises(
+            PermanentError, match=rf"answer to erp/{path} is not a JSON object \(a {kind}\)"
+        ):
+            post(connector, f"erp/{path}", {"number": "INV-1"})
+    # a 204 is accepted, with nothing to say; an object is read as sent
+    assert post(connector, "erp/empty", {"number": "INV-1"}) == {}
+    assert post(connector, "erp/ok", {"number": "INV-1"}) == {"reference": "ERP-1"}

@@ -81,6 +81,12 @@ def test_same_key_different_payload_is_409_and_changes_nothing(client, signed_er
             {"id": "WH-4", "number": 42, "name": "X", "territory": "W", "credit_limit": "5"},
             "number",
         ),
+        # an id of spaces once passed, then was stored under another key: a 500
+        ({"id": "   ", "number": "WH-5", "name": "X", "territory": "W", "credit_limit": "5"}, "id"),
+        (
+            {"id": "WH-6", "number": "  ", "name": "X", "territory": "W", "credit_limit": "5"},
+            "number",
+        ),
     ],
 )
 def test_bad_input_is_400_naming_the_field(client, signed_erp, body, field):
