@@ -15,8 +15,8 @@ from statistics import median
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
-from django.db.models import F, OuterRef, Sum, Window
-from django.db.models.functions import RowNumber
+from django.db.models import F, OuterRef, Sum, Value, Window
+from django.db.models.functions import Greatest, RowNumber
 
 from core.money import CENT, ZERO
 from orders.extensions import ar_adjustments, credit_standings, worst_credit_status
@@ -55,13 +55,20 @@ def _exposure(customer_ids: set[int]) -> dict[int, Decimal]:
     # Orders under evaluation are received or on hold, never exposed, so none of the batch's
     # own orders is in these sums (an imported batch's rows are not even stored yet); a released
     # or allocated one judged again after an amendment is, and ``for_order`` takes it out.
+    # What released invoices billed of an order is in receivables, and is not counted again.
     return {
         row["customer_id"]: row["total"] or ZERO
         for row in Order.objects.filter(customer_id__any=customer_ids, state__in=EXPOSED_STATES)
         .values("customer_id")
-        .annotate(total=Sum("total"))
+        .annotate(total=Sum(uninvoiced()))
         .order_by()
     }
+
+
+def uninvoiced():
+    """An order's value no released invoice has billed yet (never below zero: an over-shipment
+    billed can take an invoice past the order's total)."""
+    return Greatest(F("total") - F("invoiced_amount"), Value(ZERO))
 
 
 def recent_orders(customer_ids: set[int], before: datetime, depth: int) -> dict[int, list[int]]:
@@ -211,7 +218,9 @@ class BatchFacts:
         judged again (after an amendment, or to show a hold's figures today) is in the sum it
         was read with, and must not count twice."""
         exposure = self.exposure[order.customer_id]
-        return exposure - order.total if order.state in EXPOSED_STATES else exposure
+        if order.state not in EXPOSED_STATES:
+            return exposure
+        return exposure - max(order.total - order.invoiced_amount, ZERO)
 
     def record(self, order: Order, lines: Iterable[OrderLine], *, released: bool) -> None:
         """``order`` was judged: the batch's later orders see it as the customer's newest, and

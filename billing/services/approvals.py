@@ -189,14 +189,17 @@ def invoice_release(invoice: Invoice, *, actor, reason: str) -> Invoice:
     invoice.release(by=actor, at=timezone.now())
     _save(invoice, actor, reason)
     quantities: dict[int, dict[int, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    amounts: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for line in invoice_lines_with_orders(invoice):
         quantities[line.order_line.order_id][line.order_line_id] += line.quantity
+        amounts[line.order_line.order_id] += line.amount + line.tax_amount
     system = actor if is_system_user(actor) else get_system_user()
     for order_id, per_line in sorted(quantities.items()):
         order_record_invoice(
             actor=system,
             order_id=order_id,
             quantities=dict(per_line),
+            amount=amounts[order_id],
             reason=f"Invoice {invoice.number} released",
         )
     invoice_released.send(sender=Invoice, invoice=invoice)

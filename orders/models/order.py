@@ -30,7 +30,8 @@ class OrderState(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-#: Orders whose value counts toward the customer's credit exposure: released, not yet invoiced.
+#: Orders whose value counts toward the customer's credit exposure: released, not yet invoiced
+#: in full (what released invoices billed of them, ``invoiced_amount``, is in receivables).
 EXPOSED_STATES = [
     OrderState.RELEASED,
     OrderState.ALLOCATED,
@@ -78,6 +79,9 @@ class Order(ConcurrentTransitionMixin, FSMModelMixin, ExternalRef):
     subtotal = models.DecimalField(**MONEY, default=Decimal("0"))
     tax_total = models.DecimalField(**MONEY, default=Decimal("0"))
     total = models.DecimalField(**MONEY, default=Decimal("0"))
+    #: What released invoices have billed of it (lines and tax): that part is in receivables
+    #: (o2c's own, or the ERP's), so credit exposure counts only ``total`` less this.
+    invoiced_amount = models.DecimalField(**MONEY, default=Decimal("0"))
     state = FSMField(default=S.RECEIVED, choices=OrderState, protected=True)  # state_keyset
     correlation_id = models.UUIDField(default=uuid.uuid4, db_index=True)
     received_at = models.DateTimeField()
@@ -122,7 +126,7 @@ class Order(ConcurrentTransitionMixin, FSMModelMixin, ExternalRef):
             # off this index alone, instead of from every order the customer ever placed.
             models.Index(
                 fields=["customer"],
-                include=["total"],
+                include=["total", "invoiced_amount"],
                 condition=Q(state__in=EXPOSED_STATES),
                 name="orders_order_exposure",
             ),

@@ -217,9 +217,15 @@ def order_record_shipment(
 
 @transaction.atomic
 def order_record_invoice(
-    *, actor, order_id: int, quantities: dict[int, Decimal], reason: str
+    *,
+    actor,
+    order_id: int,
+    quantities: dict[int, Decimal],
+    amount: Decimal = Decimal("0"),
+    reason: str,
 ) -> Order:
-    """Add invoiced quantities per line, then move the order to invoiced or partially invoiced."""
+    """Add invoiced quantities per line, and ``amount`` (what the invoice bills of the order,
+    tax included) to what is invoiced, then move the order to invoiced or partially invoiced."""
     order = lock_order(order_id=order_id, actor=actor)
     if order.state not in {
         OrderState.SHIPPED,
@@ -230,6 +236,7 @@ def order_record_invoice(
             f"Order {order.number} is {order.get_state_display().lower()}; it cannot be invoiced."
         )
     _record_quantities(order, quantities, "invoiced_qty", actor, reason)
+    order.invoiced_amount += amount
     name = "invoice" if order.fully_invoiced() else "invoice_partially"
     return order_apply_transition(order, name, actor=actor, reason=require_reason(reason))
 

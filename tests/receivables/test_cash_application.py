@@ -486,6 +486,34 @@ def test_exposure_counts_o2c_cash_once_whether_or_not_the_erp_snapshot_has_seen_
     assert exposure_ar() == owed
 
 
+def test_a_partly_invoiced_order_counts_once_in_exposure(released_order, ship, finance_user):
+    from billing.models import Invoice
+    from billing.selectors import own_receivables
+    from exceptions.facts import _exposure
+    from orders.models import ARBalance, OrderState
+
+    # given an order of 20, half shipped and invoiced, the invoice released
+    order = released_order(lines=[("A", "20")])
+    customer = order.customer
+    ship(order, {1: "10"})
+    invoice = Invoice.objects.get(customer=customer)
+    if invoice.state == InvoiceState.PENDING_APPROVAL:
+        invoice_approve(invoice_id=invoice.pk, actor=finance_user, reason="checked")
+        invoice.refresh_from_db()
+    order.refresh_from_db()
+    assert order.state == OrderState.PARTIALLY_INVOICED
+    assert order.invoiced_amount == invoice.total
+    # when the credit rule reads the customer's exposure (a new order of theirs judged)
+    ar = ARBalance.objects.get(customer=customer)
+    receivable = ar.open_amount + own_receivables({customer.pk: ar}).get(customer.pk, 0)
+    released = _exposure({customer.pk})[customer.pk]
+    # then the invoiced half is in receivables and the other half in released orders: the
+    # order's value once, not one and a half times
+    assert receivable == invoice.total
+    assert released == order.total - invoice.total
+    assert receivable + released == order.total
+
+
 def test_whoever_asked_for_a_write_off_hears_it_was_rejected(invoices, cash_user, cash_user_2):
     from exceptions.models import Notification
 
