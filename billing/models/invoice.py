@@ -120,9 +120,9 @@ class Invoice(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
 
     class Meta:
         constraints = [
-            # One consolidated invoice per customer and window (voided ones aside).
+            # One consolidated invoice per customer, window and currency (voided ones aside).
             models.UniqueConstraint(
-                fields=["customer", "billing_rule", "window_end"],
+                fields=["customer", "billing_rule", "window_end", "currency"],
                 condition=Q(window_end__isnull=False) & ~Q(state="void"),
                 name="billing_one_invoice_per_window",
             ),

@@ -302,21 +302,34 @@ def _invoice_or_hold(customer, lines, *, now=None, window=None, actor=None) -> I
 
 
 def invoices_consolidate(*, rule: str, now: datetime | None = None) -> list[Invoice]:
-    """Beat task body: one invoice per customer on ``rule`` for every shipment shipped before the
-    end of the last complete window and not yet invoiced. A second run for the same window finds
-    its invoice and does nothing."""
+    """Beat task body: one invoice per customer and currency on ``rule`` for every shipment
+    shipped before the end of the last complete window and not yet invoiced, the lines of
+    orders a hold keeps from invoicing left out. A second run for the same window finds its
+    invoice and does nothing."""
     now = now or timezone.now()
     window = consolidation_window(rule, now)
-    by_customer: dict[int, list[ShipmentLine]] = defaultdict(list)
+    # one invoice per customer and currency: an invoice is in one currency, and a customer may
+    # order in two
+    by_customer: dict[tuple[int, str], list[ShipmentLine]] = defaultdict(list)
+    blocked: dict[int, bool] = {}
     for sl in _candidates().filter(
         shipment__shipped_at__lt=window.end, order_line__order__customer__billing_rule=rule
     ):
-        by_customer[sl.order_line.order.customer_id].append(sl)
+        order = sl.order_line.order
+        if order.pk not in blocked:
+            blocked[order.pk] = bool(blocking_reasons(order, Step.INVOICE))
+        if blocked[order.pk]:
+            # a hold stops this order's invoicing, not the customer's other orders': its lines
+            # wait for the next window after the hold is cleared (its hold says why)
+            continue
+        by_customer[(order.customer_id, order.currency)].append(sl)
     invoices = []
-    for lines in by_customer.values():
+    for (_, currency), lines in by_customer.items():
         customer = lines[0].order_line.order.customer
         if (
-            Invoice.objects.filter(customer=customer, billing_rule=rule, window_end=window.end)
+            Invoice.objects.filter(
+                customer=customer, billing_rule=rule, window_end=window.end, currency=currency
+            )
             .exclude(state="void")
             .exists()
         ):

@@ -117,6 +117,37 @@ def test_consolidated_daily_builds_one_invoice_per_customer_per_window(released_
     assert [line.order_line.order for line in later[0].lines.all()] == [today]
 
 
+def test_consolidation_bills_each_currency_apart_and_passes_over_a_held_order(released_order, ship):
+    from exceptions.services import hold_raise, holds_clear
+    from orders.models import Order
+
+    customer = CustomerFactory(credit_limit=Decimal("1e6"), billing_rule="consolidated_daily")
+    now = timezone.now()
+    window = consolidation_window("consolidated_daily", now)
+    dollars = released_order(lines=[("A", "2")], customer=customer)
+    euros = released_order(lines=[("B", "3")], customer=customer)
+    Order.objects.filter(pk=euros.pk).update(currency="EUR")
+    held = released_order(lines=[("C", "4")], customer=customer)
+    for order, quantity in ((dollars, "2"), (euros, "3"), (held, "4")):
+        ship(order, {1: quantity}, shipped_at=window.start + timedelta(hours=9))
+    # given one of the customer's orders held from invoicing
+    hold_raise(order_id=held.pk, reason_code="ERP_POSTING_REJECTED", context={"error": "x"})
+    # when the window is billed
+    invoices = invoices_consolidate(rule="consolidated_daily", now=now)
+    # then each currency has its invoice, its own lines alone, and the held order waits
+    by_currency = {invoice.currency: invoice for invoice in invoices}
+    assert sorted(by_currency) == ["EUR", "USD"]
+    for currency, order in (("USD", dollars), ("EUR", euros)):
+        lines = by_currency[currency].lines.values_list("order_line__order_id", flat=True)
+        assert list(lines) == [order.pk]
+    assert by_currency["USD"].total == Decimal("26.56")  # 2 × 12.50 + 6.25 % tax
+    assert not Invoice.objects.filter(lines__order_line__order=held).exists()
+    # and once its hold is cleared, the next window bills it
+    holds_clear(order_id=held.pk, reason_code="ERP_POSTING_REJECTED", note="fixed")
+    later = invoices_consolidate(rule="consolidated_daily", now=now + timedelta(days=1))
+    assert [line.order_line.order_id for line in later[0].lines.all()] == [held.pk]
+
+
 def test_consolidated_weekly_covers_the_last_complete_week(released_order, ship):
     customer = CustomerFactory(credit_limit=Decimal("1e6"), billing_rule="consolidated_weekly")
     now = timezone.now()
