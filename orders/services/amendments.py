@@ -251,11 +251,16 @@ def _apply_lines(order, all_lines, open_lines, wanted, items, *, actor, why) -> 
         order.customer, [item.pk for item in items.values()], timezone.now().date()
     )
     kept, missing, added = _pair_lines(open_lines, wanted)
+    # an allocated order's warehouse is told of the version and allocates what it now asks:
+    # a shipment is checked against that, not against the quantity before the amendment
+    allocated = order.state == OrderState.ALLOCATED
     for line, new in kept:
         price = _line_price(new, items[new.sku], contract)
         if new.quantity == line.ordered_qty and price == line.unit_price:
             continue
         line.ordered_qty, line.unit_price = new.quantity, price
+        if allocated:
+            line.allocated_qty = new.quantity
         note_price_override(line, actor)
         line._history_user, line._change_reason = actor, why
         line.save()
@@ -274,6 +279,7 @@ def _apply_lines(order, all_lines, open_lines, wanted, items, *, actor, why) -> 
             ordered_qty=new.quantity,
             unit_price=_line_price(new, item, contract),
             contract_price=contract.get(item.pk),
+            allocated_qty=new.quantity if allocated else Decimal("0"),
         )
         note_price_override(line, actor)
         line._history_user, line._change_reason = actor, why

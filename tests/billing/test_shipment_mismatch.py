@@ -98,3 +98,38 @@ def test_investigating_keeps_the_hold_open_with_a_note(released_order, ship, war
     assert [n["note"] for n in hold.context["investigation"]] == ["Counting the dock"]
     with pytest.raises(Exception, match="settles a shipment mismatch only|short"):
         hold_close_short(hold_id=hold.pk, actor=warehouse_user, reason="not for over")
+
+
+@pytest.mark.parametrize("amended", ["15", "6"])
+def test_an_allocated_order_amended_ships_its_new_quantity_with_no_mismatch(
+    released_order, ship, warehouse_user, django_capture_on_commit_callbacks, amended
+):
+    from core.roles import get_system_user
+    from orders.services import order_amend, order_transition
+    from orders.services.pricing import LineInput
+
+    # given an order of 10 the warehouse has allocated
+    order = released_order(lines=[("A", "10")])
+    with django_capture_on_commit_callbacks(execute=True):
+        order_transition(
+            actor=warehouse_user, order_id=order.pk, transition="allocate", reason="Picked"
+        )
+    line = order.lines.get()
+    # when the ERP amends the line, up or down, and the warehouse ships the new quantity
+    with django_capture_on_commit_callbacks(execute=True):
+        order_amend(
+            actor=get_system_user(),
+            order_id=order.pk,
+            version=2,
+            source="sandbox-erp",
+            lines=[LineInput(sku=line.item.sku, quantity=Decimal(amended))],
+        )
+    order.refresh_from_db()
+    assert order.state == OrderState.ALLOCATED
+    assert order.lines.get().allocated_qty == Decimal(amended)
+    ship(order, {1: amended})
+    # then it shipped in full: no short or over hold, and the invoice bills what shipped
+    assert not Hold.objects.filter(reason__code__in=["SHIPMENT_SHORT", "SHIPMENT_OVER"]).exists()
+    order.refresh_from_db()
+    assert order.state in (OrderState.SHIPPED, OrderState.INVOICED)
+    assert Invoice.objects.get().lines.get().quantity == Decimal(amended)
