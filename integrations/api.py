@@ -1,5 +1,6 @@
 """Webhook intake: signed upstream pushes land in the same inbox as pulled records."""
 
+from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -142,7 +143,15 @@ class EdiInterchangeUpload(APIView):
         target = TradingPartner.objects.select_related("connector").filter(name=partner).first()
         if target is None:
             return error("Unknown trading partner.", code="not_found", status_code=404)
-        body = request.body
+        length = request.META.get("CONTENT_LENGTH", "")
+        if length.isdigit() and int(length) > MAX_BYTES:
+            return error(f"More than {MAX_BYTES} bytes.", code="too_large", status_code=413)
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            # Django keeps bodies it buffers to 2.5 MB; an interchange may be 20 MB, read here
+            # from the stream (its length checked above and again below)
+            body = request._request.read(MAX_BYTES + 1)
         if not signature_ok(
             target.credentials_ref, body, request.headers.get(SIGNATURE_HEADER, "")
         ):

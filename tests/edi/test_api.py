@@ -62,3 +62,22 @@ def test_unsigned_or_unreadable_posts_change_nothing_or_are_kept(
         ).status_code
         == 404
     )
+
+
+def test_an_interchange_past_djangos_buffer_is_read_and_one_past_the_limit_is_413(
+    client, signed, django_capture_on_commit_callbacks
+):
+    from integrations.edi.transport import MAX_BYTES
+
+    # given a signed interchange of 3 MB (Django buffers 2.5 MB itself), padded after its end
+    body = interchange([("PO", 1, [("850", "0001", po_850("PO-52"))])]).encode()
+    padded = body + b"\n" * (3_000_000 - len(body))
+    with django_capture_on_commit_callbacks(execute=False):
+        response = _post(client, padded, signed(padded))
+    # then it is read and taken in, as a smaller one is
+    assert response.status_code == 202, response.content[:300]
+    assert response.json()["sets"][0]["code"] == "850"
+    # and one past the documented limit is a 413 naming it, before anything is read
+    huge = b"X" * (MAX_BYTES + 1)
+    too_big = _post(client, huge, signed(huge))
+    assert too_big.status_code == 413 and too_big.json()["code"] == "too_large"
