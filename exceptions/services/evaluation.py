@@ -164,7 +164,8 @@ def _refresh(hold: Hold, finding: Finding, policy, *, actor, at) -> None:
     before = hold.approval_amount
     hold.value_at_risk, hold.approval_amount = value, amount
     hold.priority_score = (finding.value_at_risk * policy.segment_weight).quantize(CENT)
-    hold.context = finding.context
+    kept = {key: hold.context[key] for key in ("earlier_decision",) if key in hold.context}
+    hold.context = {**finding.context, **kept}  # the decision it was raised again after stays
     why = f"Figures updated on re-evaluation: amount {before:,.2f} → {amount:,.2f}"
     first = hold.first_approver
     if hold.state == HoldState.AWAITING_SECOND_APPROVAL and amount > before:

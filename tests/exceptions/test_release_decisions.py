@@ -216,3 +216,19 @@ def test_a_release_awaiting_its_second_approver_goes_back_when_the_order_grows(
     hold.refresh_from_db()
     assert hold.state == HoldState.AWAITING_SECOND_APPROVAL
     assert hold.approval_amount == Decimal("49750.00")
+
+
+@pytest.mark.django_db
+def test_a_hold_raised_again_keeps_the_decision_it_follows_when_its_figures_move(
+    released_credit_override, cs_user_2, django_capture_on_commit_callbacks
+):
+    # given a hold raised again after a ×10 edit, naming the earlier decision
+    order, _ = released_credit_override
+    _edit(order, "600", cs_user_2, django_capture_on_commit_callbacks)
+    new = order.holds.get(reason__code="CREDIT_LIMIT", state=HoldState.OPEN)
+    # when the order moves again while that hold waits
+    _edit(order, "700", cs_user_2, django_capture_on_commit_callbacks)
+    # then the hold has today's figures and still names the decision it followed
+    new.refresh_from_db()
+    assert new.context["exposure"] == "70000.00"
+    assert new.context["earlier_decision"]["by"] == "credit"
