@@ -14,7 +14,7 @@ from core.jsonlimits import JSONLimitError, loads_limited
 
 from . import selectors
 from .client import SIGNATURE_HEADER, signature_ok
-from .models import InboundMessage
+from .models import Connector, InboundMessage
 from .services import inbox_receive
 
 
@@ -73,6 +73,15 @@ class InboundWebhook(APIView):
         target = selectors.connectors_by_name().filter(name=connector).first()
         if target is None or stream not in target.streams:
             return error("Unknown connector or stream.", code="not_found", status_code=404)
+        if target.kind == Connector.Kind.EDI:
+            # an EDI connector's streams hold what o2c made of interchanges (orders mapped from
+            # an 850, advices from an 820, refused files): only o2c writes them
+            return error(
+                f"A trading partner sends interchanges to /api/v1/edi/<partner>/, not to "
+                f"{connector}'s streams.",
+                code="not_found",
+                status_code=404,
+            )
         body = request.body
         if not signature_ok(
             target.credentials_ref, body, request.headers.get(SIGNATURE_HEADER, "")

@@ -58,7 +58,22 @@ def set_message_apply(message, record, counts, system) -> None:
 
 
 def interchange_message_apply(message, record, counts, system) -> None:
-    received = edi_receive(raw=record["x12"], via="replay", file_name=record.get("file", ""))
+    # judged as the partner who delivered it, as on arrival: a file another partner's folder or
+    # post carried is not taken in as its ISA06's once replayed
+    delivered_by = record.get("partner") or ""
+    partner = TradingPartner.objects.filter(name=delivered_by).first() if delivered_by else None
+    if delivered_by and partner is None:
+        finish(
+            message,
+            error=f"still refused: {delivered_by}, who delivered it, is no trading partner now",
+            dead=True,
+            actor=system,
+        )
+        counts["dead"] += 1
+        return
+    received = edi_receive(
+        raw=record["x12"], via="replay", file_name=record.get("file", ""), partner=partner
+    )
     if received.error:
         finish(message, error=f"still refused: {received.error}"[:1000], dead=True, actor=system)
         counts["dead"] += 1

@@ -58,6 +58,12 @@ def _edi_connector(partner: TradingPartner | None) -> Connector | None:
     return Connector.objects.filter(kind=Connector.Kind.EDI).order_by("pk").first()
 
 
+def _same_content(stored: str, text: str) -> bool:
+    """Whether ``text`` is the interchange stored, sent again: the same segments, whatever the
+    line breaks and padding between them."""
+    return "".join(stored.split()) == "".join(text.split())
+
+
 def edi_refuse(reason: str, *, raw: str, via: str, file_name: str, partner) -> Received:
     """Keep what could not be taken in as a dead letter with its reason (replayable once the
     partner is set up or the file mended); nothing else changes."""
@@ -67,7 +73,16 @@ def edi_refuse(reason: str, *, raw: str, via: str, file_name: str, partner) -> R
         inbox_store(
             connector=connector,
             stream=UNREAD,
-            records=[{"id": f"file:{digest[:40]}", "x12": raw, "via": via, "file": file_name}],
+            records=[
+                {
+                    "id": f"file:{digest[:40]}",
+                    "x12": raw,
+                    "via": via,
+                    "file": file_name,
+                    # who delivered it (their folder or signed post): a replay judges it as theirs
+                    "partner": partner.name if partner is not None else "",
+                }
+            ],
             errors=[reason[:1000]],
         )
     logger.warning("EDI file %s refused: %s", file_name or "(posted)", reason)
@@ -99,9 +114,14 @@ def edi_receive(
             .first()
         )
     if known is None or (partner is not None and known.pk != partner.pk):
+        if known is None:
+            why = f"ISA06: no trading partner is sender {sender}" + (
+                f" (expected {partner.name})" if partner is not None else ""
+            )
+        else:
+            why = f"ISA06: sender {sender} is {known.name}, but {partner.name} delivered it"
         return edi_refuse(
-            f"ISA06: no trading partner is sender {sender}"
-            + (f" (expected {partner.name})" if partner is not None and known is None else ""),
+            why,
             raw=text,
             via=via,
             file_name=file_name,
@@ -113,6 +133,18 @@ def edi_receive(
         direction=Direction.IN, sender=sender, receiver=receiver, control_number=interchange.control
     ).first()
     if existing is not None:
+        if not _same_content(existing.raw, text):
+            # a reused control number (a partner's counter reset): taken for a repeat, the new
+            # file's sets would be lost with no dead letter and no 997
+            return edi_refuse(
+                f"ISA13: control number {interchange.control} from {sender} was used by "
+                f"interchange {existing.pk} received {existing.at:%Y-%m-%d %H:%M}, with other "
+                "content; ask the partner to resend it under a new control number",
+                raw=text,
+                via=via,
+                file_name=file_name,
+                partner=partner,
+            )
         return Received(existing, False, _outcomes(existing))
     refusal = _refusal(partner, interchange)
     if refusal:  # nothing in it is read, and nothing kept but the dead letter: a replay after

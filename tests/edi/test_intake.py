@@ -23,6 +23,7 @@ from integrations.services import inbox_process, inbox_replay, outbox_relay
 from orders.models import CustomerItem, InventoryPosition, Item, ItemUnit, Order
 from tests.edi.samples import interchange, po_850
 from tests.fixtures.factories import CustomerFactory, ItemFactory, ShipToFactory, WarehouseFactory
+from tests.fixtures.users import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -115,6 +116,52 @@ def test_the_same_interchange_twice_changes_nothing(partner, django_capture_on_c
     assert Order.objects.filter(channel="edi").count() == 1
     assert OutboundMessage.objects.filter(topic="edi").count() == sent == 2
     assert InboundMessage.objects.filter(connector=partner.connector).count() == 1
+
+
+def test_a_new_file_under_a_used_control_number_is_a_dead_letter_not_a_repeat(
+    partner, django_capture_on_commit_callbacks
+):
+    first = _receive(
+        interchange([("PO", 1, [("850", "0001", po_850("PO-7"))])]),
+        django_capture_on_commit_callbacks,
+    )
+    _apply(partner)
+    # when the partner's counter resets and new orders come under the same ISA13
+    reused = interchange([("PO", 2, [("850", "0001", po_850("PO-8"))])])
+    again = _receive(reused, django_capture_on_commit_callbacks)
+    # then it is refused, kept as a dead letter saying why, and nothing of it is lost unseen
+    assert again.error.startswith("ISA13: control number 000000101 from ZZ:ACMEBUY was used by ")
+    assert f"interchange {first.interchange.pk} received " in again.error
+    dead = InboundMessage.objects.get(stream="interchanges", state=InboundState.DEAD)
+    assert dead.payload["x12"] == reused and "with other content" in dead.last_error
+    assert Interchange.objects.filter(direction="in").count() == 1
+    assert list(Order.objects.filter(channel="edi").values_list("number", flat=True)) == [
+        "ACME-PO-7"
+    ]
+
+
+def test_a_file_one_partner_delivers_in_anothers_name_stays_refused_when_replayed(
+    partner, django_capture_on_commit_callbacks
+):
+    # given a second partner, and the first's post carrying an interchange in the second's name
+    other = TradingPartner.objects.create(
+        name="globex", customer=CustomerFactory(), connector=partner.connector,
+        isa_qualifier="ZZ", isa_id="GLOBEXBUY", gs_id="GLOBEXBUY",
+        inbound_folder="globex/in", outbound_folder="globex/out",
+    )  # fmt: skip
+    text = interchange([("PO", 1, [("850", "0001", po_850("PO-9"))])], sender=("ZZ", other.isa_id))
+    with django_capture_on_commit_callbacks(execute=False):
+        received = edi_receive(raw=text, via="http", partner=partner)
+    # then it is refused saying whose name it bears and who delivered it
+    assert received.error == "ISA06: sender ZZ:GLOBEXBUY is globex, but acme delivered it"
+    dead = InboundMessage.objects.get(stream="interchanges", state=InboundState.DEAD)
+    assert dead.payload["partner"] == "acme"
+    # and an admin's replay judges it as acme's again: still refused, nothing taken in
+    inbox_replay(message_ids=[dead.pk], actor=make_user("admin", "integration_admin"), reason="r")
+    inbox_process(connector_id=partner.connector_id, stream="interchanges")
+    dead.refresh_from_db()
+    assert dead.state == InboundState.DEAD and "but acme delivered it" in dead.last_error
+    assert not Interchange.objects.exists()
 
 
 def test_a_bad_set_is_rejected_while_its_neighbour_applies(

@@ -8,7 +8,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from integrations.models import InboundMessage
+from integrations.models import Connector, InboundMessage
 from integrations.services import inbox_process
 from orders.models import Order
 
@@ -134,3 +134,25 @@ def test_pushed_order_is_applied_like_a_pulled_one(
 
 def signed_erp_customers():
     return [CUSTOMER]
+
+
+def test_an_edi_connectors_streams_take_no_pushed_records(client, monkeypatch):
+    # given an EDI connector with a secret, whose streams hold what o2c made of interchanges
+    monkeypatch.setenv("EDI_HOOK_SECRET", SECRET)
+    Connector.objects.create(
+        name="edi", kind="edi", base_url="http://127.0.0.1:9", credentials_ref="EDI_HOOK_SECRET"
+    )
+    advice = {"id": "820-1", "reference": "TRN-1", "amount": "100.00", "customer": 1}
+    raw = json.dumps(advice).encode()
+    signature = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    # when someone holding its secret pushes an "820" to it
+    response = client.post(
+        reverse("inbound-webhook", args=["edi", "remittances"]),
+        raw,
+        content_type="application/json",
+        HTTP_X_O2C_SIGNATURE=signature,
+    )
+    # then it is refused, pointing to the interchange endpoint, and nothing is stored
+    assert response.status_code == 404
+    assert "/api/v1/edi/<partner>/" in response.json()["message"]
+    assert not InboundMessage.objects.exists()
