@@ -27,6 +27,7 @@ from .locking import (
     check_transition,
     claim_if_open,
     lock_hold,
+    orders_edited_by,
     refusal,
     require_not_own_order,
     run_transition,
@@ -132,6 +133,7 @@ def holds_release_preview(
         .select_related("order__customer", "reason", "assignee", "first_approver", "resolved_by")
         .filter(pk__in=hold_ids)
     }
+    orders_edited_by(actor, {hold.order_id for hold in holds.values()})
     rows = []
     for hold_id in hold_ids:
         hold = holds.get(hold_id)

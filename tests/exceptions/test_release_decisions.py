@@ -232,3 +232,31 @@ def test_a_hold_raised_again_keeps_the_decision_it_follows_when_its_figures_move
     new.refresh_from_db()
     assert new.context["exposure"] == "70000.00"
     assert new.context["earlier_decision"]["by"] == "credit"
+
+
+@pytest.mark.django_db
+def test_whoever_edited_an_order_once_may_not_release_its_holds_after_a_later_edit(
+    open_credit_hold, cs_user_2, django_capture_on_commit_callbacks
+):
+    from core.errors import PermissionDenied
+    from core.roles import Role
+    from exceptions.services import holds_release_preview
+    from tests.fixtures.users import make_user
+
+    order, hold = open_credit_hold
+    both = make_user("twohats", Role.CUSTOMER_SERVICE, Role.CREDIT)
+    # given someone who works customer service and credit raises the order
+    _edit(order, "61", both, django_capture_on_commit_callbacks)
+    # and a colleague edits it after them, so they are no longer its last editor
+    _edit(order, "62", cs_user_2, django_capture_on_commit_callbacks)
+    order.refresh_from_db()
+    assert order.last_edited_by == cs_user_2
+    # then they may still neither release its credit hold nor see it offered in a bulk release
+    with pytest.raises(PermissionDenied, match="You entered or edited order"):
+        hold_release(hold_id=hold.pk, actor=both, reason="Fine by me")
+    preview = holds_release_preview(hold_ids=[hold.pk], actor=make_user("twohats2", Role.CREDIT))
+    assert preview.rows[0].outcome != "refused"
+    refused = holds_release_preview(hold_ids=[hold.pk], actor=both)
+    assert "You entered or edited order" in refused.rows[0].message
+    hold.refresh_from_db()
+    assert hold.state == HoldState.OPEN
