@@ -73,20 +73,21 @@ class InboundWebhook(APIView):
         target = selectors.connectors_by_name().filter(name=connector).first()
         if target is None or stream not in target.streams:
             return error("Unknown connector or stream.", code="not_found", status_code=404)
+        body = request.body
+        if not signature_ok(
+            target.credentials_ref, body, request.headers.get(SIGNATURE_HEADER, "")
+        ):
+            return error("Missing or bad signature.", code="bad_signature", status_code=401)
         if target.kind == Connector.Kind.EDI:
             # an EDI connector's streams hold what o2c made of interchanges (orders mapped from
-            # an 850, advices from an 820, refused files): only o2c writes them
+            # an 850, advices from an 820, refused files): only o2c writes them. Said after the
+            # signature, so a caller without the secret learns nothing of the connector
             return error(
                 f"A trading partner sends interchanges to /api/v1/edi/<partner>/, not to "
                 f"{connector}'s streams.",
                 code="not_found",
                 status_code=404,
             )
-        body = request.body
-        if not signature_ok(
-            target.credentials_ref, body, request.headers.get(SIGNATURE_HEADER, "")
-        ):
-            return error("Missing or bad signature.", code="bad_signature", status_code=401)
         if not target.enabled:
             return error(f"{target.name} is paused; retry later.", code="paused", status_code=503)
         try:  # limited: a body nested thousands deep would make the parser recurse to a 500

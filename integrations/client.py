@@ -96,8 +96,8 @@ def _request(
     response = send(
         method, url, who=connector.name, where=path, headers=_headers(connector), **kwargs
     )
-    if empty_ok and not response.content.strip():
-        return {}  # accepted with nothing to say (204 No Content)
+    if empty_ok and response.status_code == 204:
+        return {}  # accepted with nothing to say; any other empty answer is no answer
     try:
         return loads_limited(response.content, max_bytes=MAX_PAGE_BYTES)
     except JSONLimitError as exc:
@@ -239,14 +239,12 @@ RECORDS_BY_ID = 100
 
 
 def post(connector: Connector, path: str, payload: dict) -> dict:
-    """What the system answered to ``payload``: a JSON object (an empty answer is an empty
-    one). Any other answer (a list, a bare string, null) is refused as permanent: the relay
+    """What the system answered to ``payload``: a JSON object (a 204 is an empty one). Any other answer (a list, a bare string, null) is refused as permanent: the relay
     reads fields of the answer, and one message's odd answer must not stop the messages
     behind it."""
     answer = _request("POST", connector, path, empty_ok=True, json=payload)
     if not isinstance(answer, dict):
         raise PermanentError(
-            f"{connector.name}: answer to {path} is not a JSON object "
-            f"(a {type(answer).__name__})"
+            f"{connector.name}: answer to {path} is not a JSON object (a {type(answer).__name__})"
         )
     return answer

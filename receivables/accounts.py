@@ -30,7 +30,10 @@ def account_fingerprint(number: str) -> str:
 #: BAI2's account record (03) and its detail texts (DACT/DABA, ORG=/ and B/O=/), camt.053's IBAN
 #: and other account ids.
 _LABELLED_ACCOUNTS = (
-    r"(?m)(?:^03,|\b(?:DACT|DABA):[ \t]*|(?:^|(?<=\s))(?:ORG|B/O)[:=][ \t]*/)(?P<n>[^,/\s]+)"
+    r"(?m)^03,(?P<n>[^,/\s]+)"
+    # a label starts a text, or follows a space or a record's comma ("88,ORG=/…"); its value
+    # runs to the next space or comma, routing number and account alike ("/021000021/4455…")
+    r"|(?:\b(?:DACT|DABA):[ \t]*|(?:^|(?<=[\s,]))(?:ORG|B/O)[:=][ \t]*/)(?P<labelled>[^,\s]+)"
     r"|<IBAN>(?P<iban>[^<]+)</IBAN>"
     r"|<Othr>\s*<Id>(?P<id>[^<]+)</Id>"
 )

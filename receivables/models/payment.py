@@ -194,9 +194,10 @@ class Payment(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     def mark_refund(self) -> None:
         pass
 
-    @transition(state, source=[P.APPLIED, P.POSTED], target=P.SUGGESTED)
+    @transition(state, source=[P.APPLIED, P.POSTED, P.REFUND], target=P.SUGGESTED)
     def reopen(self) -> None:
-        """An application was reversed: the money waits in the queue again."""
+        """An application was reversed: the money waits in the queue again (a refund marked
+        before is taken back: it was for what was open then)."""
         self.applied_at, self.automatic = None, False
 
     @transition(state, source=P.APPLIED, target=P.POSTED)

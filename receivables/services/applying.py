@@ -266,7 +266,7 @@ def payment_mark_refund(*, actor, payment_id: int, reason: str) -> Payment:
     refund = payment.open_amount
     payment.mark_refund()
     # what goes back is what is open: money already on invoices or on the customer's account
-    # stays there (a reversal of it is refused once the payment is marked, ``_not_refunded``)
+    # stays there (a reversal later takes the refund back: the payment waits in the queue)
     return save_audited(
         payment,
         actor=actor,
@@ -276,16 +276,6 @@ def payment_mark_refund(*, actor, payment_id: int, reason: str) -> Payment:
         ),
         conflict=_CONFLICT,
     )
-
-
-def _not_refunded(payment: Payment) -> None:
-    """Money of a payment marked for refund stays as it stood when marked: the refund is its
-    open amount then, and a reversal would add to what goes back with nobody deciding it."""
-    if payment.state == PaymentState.REFUND:
-        raise Conflict(
-            "This payment is marked for refund: its applications and the money on account stay "
-            "as they are; nothing was changed."
-        )
 
 
 @transaction.atomic
@@ -303,7 +293,6 @@ def on_account_apply(
     if held is None:
         raise ApplicationError("No such money on account.")
     payment = lock_payment(held.payment_id)
-    _not_refunded(payment)
     held = UnappliedCash.objects.select_for_update().get(pk=unapplied_id)
     if held.released_at is not None or held.amount <= 0:
         raise Conflict(
@@ -395,7 +384,6 @@ def application_reverse(*, actor, application_id: int, reason: str) -> Applicati
         raise ApplicationError("No such application.")
     payment = lock_payment(application.payment_id)
     application = Application.objects.select_for_update().get(pk=application_id)
-    _not_refunded(payment)
     if application.reversed_at is not None:
         raise Conflict(
             f"This application was already reversed by {application.reversed_by}; "
@@ -412,12 +400,20 @@ def application_reverse(*, actor, application_id: int, reason: str) -> Applicati
     save_audited(application, actor=actor, reason=f"Reversed: {reason}", conflict=_CONFLICT)
     cash_application_reversed.send(sender=Application, application=application)
     payment.applied_amount -= application.amount
-    if payment.state in (PaymentState.APPLIED, PaymentState.POSTED):
+    refund_taken_back = payment.state == PaymentState.REFUND
+    if payment.state in (PaymentState.APPLIED, PaymentState.POSTED, PaymentState.REFUND):
+        # marked for refund, it was for what was open then: with more open now, an analyst
+        # decides again what goes back and what is applied
         payment.reopen()
     save_audited(
         payment,
         actor=actor,
-        reason=f"Application to invoice {application.invoice_id} reversed: {reason}",
+        reason=f"Application to invoice {application.invoice_id} reversed: {reason}"
+        + (
+            "; the refund is taken back, the payment waits in the queue"
+            if refund_taken_back
+            else ""
+        ),
         conflict=_CONFLICT,
     )
     return application

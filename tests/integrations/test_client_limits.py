@@ -44,6 +44,7 @@ ANSWERS = {
     "/erp/null": b"null",
     "/erp/text": b'"OK"',
     "/erp/empty": None,
+    "/erp/blank": b"",
     "/erp/ok": b'{"reference": "ERP-1"}',
 }
 
@@ -77,6 +78,8 @@ def test_an_answer_that_is_no_json_object_is_refused_and_an_empty_one_accepted(u
             PermanentError, match=rf"answer to erp/{path} is not a JSON object \(a {kind}\)"
         ):
             post(connector, f"erp/{path}", {"number": "INV-1"})
-    # a 204 is accepted, with nothing to say; an object is read as sent
+    # a 204 is accepted, with nothing to say; an empty 200 (a proxy's, say) is no answer
     assert post(connector, "erp/empty", {"number": "INV-1"}) == {}
+    with pytest.raises(PermanentError, match="is not JSON"):
+        post(connector, "erp/blank", {"number": "INV-1"})
     assert post(connector, "erp/ok", {"number": "INV-1"}) == {"reference": "ERP-1"}

@@ -145,6 +145,10 @@ def test_an_edi_connectors_streams_take_no_pushed_records(client, monkeypatch):
     advice = {"id": "820-1", "reference": "TRN-1", "amount": "100.00", "customer": 1}
     raw = json.dumps(advice).encode()
     signature = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    url = reverse("inbound-webhook", args=["edi", "remittances"])
+    # without its secret, a caller learns nothing of the connector
+    unsigned = client.post(url, raw, content_type="application/json", HTTP_X_O2C_SIGNATURE="")
+    assert unsigned.status_code == 401
     # when someone holding its secret pushes an "820" to it
     response = client.post(
         reverse("inbound-webhook", args=["edi", "remittances"]),

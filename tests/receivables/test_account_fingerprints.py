@@ -51,6 +51,12 @@ def test_a_bank_file_shown_to_people_keeps_no_account_number_and_every_figure(na
         assert figure in shown
 
 
+def test_an_account_labelled_after_a_records_comma_is_masked_whole():
+    text = "88,ORG=/4455667788 ACME\n16,195,1,Z,,1029,B/O=/021000021/5566778899 WIRE/\n"
+    shown = mask_accounts_in(text, micr=True)
+    assert shown == "88,ORG=/••••7788 ACME\n16,195,1,Z,,1029,B/O=/••••8899 WIRE/\n"
+
+
 def test_a_payments_text_masks_labelled_accounts_and_keeps_what_looks_like_a_reference():
     text = "WIRE ORG=/000111222333 DACT: 000123456789 PO 123456/7890 INV-0000151"
     assert mask_accounts_in(text) == (

@@ -281,7 +281,9 @@ def test_a_split_by_hand_then_a_reversal_reopens_the_invoice_and_the_payment(inv
         application_reverse(actor=cash_user, application_id=application.pk, reason="again")
 
 
-def test_a_refund_sends_back_only_what_is_open_and_freezes_the_rest(invoices, cash_user, client):
+def test_a_refund_sends_back_only_what_is_open_and_a_reversal_takes_it_back(
+    invoices, cash_user, client
+):
     from django.urls import reverse
 
     from receivables.services import on_account_apply, payment_mark_refund
@@ -318,24 +320,28 @@ def test_a_refund_sends_back_only_what_is_open_and_freezes_the_rest(invoices, ca
     assert payment.state == PaymentState.REFUND and payment.open_amount == second.total
     reason = payment.history.latest("history_date").history_change_reason
     assert f"({second.total:,.2f} USD of {amount:,.2f})" in reason
-    # then the money still applied and on account can no longer move with nobody deciding it
-    with pytest.raises(Conflict, match="marked for refund"):
-        application_reverse(
-            actor=cash_user,
-            application_id=Application.objects.get(invoice=first).pk,
-            reason="oops",
-        )
-    with pytest.raises(Conflict, match="marked for refund"):
-        on_account_apply(
-            actor=cash_user,
-            unapplied_id=held.pk,
-            allocations=[Allocation(invoice_id=third.pk, amount=Decimal("100.00"))],
-        )
-    first.refresh_from_db()
+    # then the money on the customer's account is still theirs to apply, the refund unchanged
+    on_account_apply(
+        actor=cash_user,
+        unapplied_id=held.pk,
+        allocations=[Allocation(invoice_id=third.pk, amount=Decimal("100.00"))],
+    )
+    payment.refresh_from_db()
+    assert payment.state == PaymentState.REFUND and payment.open_amount == second.total
     third.refresh_from_db()
-    held.refresh_from_db()
-    assert first.open_amount == 0 and third.settled_amount == 0
-    assert held.amount == Decimal("100.00")
+    assert third.settled_amount == Decimal("100.00")
+    # and a wrong application can still be reversed: the refund, for less, is taken back and
+    # the payment waits in the queue with all that is open
+    application_reverse(
+        actor=cash_user,
+        application_id=Application.objects.get(invoice=first).pk,
+        reason="wrong invoice",
+    )
+    payment.refresh_from_db()
+    assert payment.state == PaymentState.SUGGESTED
+    assert payment.open_amount == first.total + second.total
+    reason = payment.history.latest("history_date").history_change_reason
+    assert reason.endswith("the refund is taken back, the payment waits in the queue")
 
 
 def test_two_analysts_accepting_one_payment_get_one_success_and_one_conflict(
