@@ -146,9 +146,10 @@ def test_the_queue_page_reads_the_same_sql_for_more_rows(trained, client):
     manager = make_user("boss", Role.MANAGER)
     orders_ship_score()
     client.force_login(manager)
-    # the page's rows are the open entries, however many the model called late (its count
-    # varied between runs of the whole suite): entries of more open orders are added so there
-    # are six rows to compare with two
+    # the page's rows are the open entries, however many the model called late: which of the
+    # generated customers are remote, and which carriers they use, follow from the numbers the
+    # factories give them, so the count depends on the tests run before (nine alone, three in
+    # one whole-suite run). Entries of more open orders are added: six rows to compare with two
     watched = ShipWatch.objects.values("order_id")
     for order in Order.objects.filter(state__in=WATCHED_STATES, released_at__isnull=False).exclude(
         pk__in=watched
