@@ -66,8 +66,7 @@ def _exposure(customer_ids: set[int]) -> dict[int, Decimal]:
 
 
 def uninvoiced():
-    """An order's value no released invoice has billed yet (never below zero: an over-shipment
-    billed can take an invoice past the order's total)."""
+    """``Order.uninvoiced_amount`` in SQL, to sum over a customer's orders."""
     return Greatest(F("total") - F("invoiced_amount"), Value(ZERO))
 
 
@@ -220,7 +219,7 @@ class BatchFacts:
         exposure = self.exposure[order.customer_id]
         if order.state not in EXPOSED_STATES:
             return exposure
-        return exposure - max(order.total - order.invoiced_amount, ZERO)
+        return exposure - order.uninvoiced_amount
 
     def record(self, order: Order, lines: Iterable[OrderLine], *, released: bool) -> None:
         """``order`` was judged: the batch's later orders see it as the customer's newest, and

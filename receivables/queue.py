@@ -94,21 +94,22 @@ def _searched(queryset: QuerySet[Payment], text: str) -> QuerySet[Payment]:
     return queryset.filter(condition)
 
 
-def _payments_seen(user: UserLike) -> QuerySet[Payment]:
-    """The payments the user may see: of customers in their territories, or of no known
-    customer yet (a stranger's money belongs to no territory until someone places it)."""
-    territories = territories_for(user)
-    if territories is None:
-        return Payment.objects.all()
-    return Payment.objects.filter(Q(customer__isnull=True) | Q(customer__territory__in=territories))
-
-
-def _in_territories(queryset: QuerySet, user: UserLike, customer: str) -> QuerySet:
-    """``queryset`` within the user's territories, its customer reached through ``customer``."""
+def _in_territories(
+    queryset: QuerySet, user: UserLike, customer: str, *, unplaced: bool = False
+) -> QuerySet:
+    """``queryset`` within the user's territories, its customer reached through ``customer``;
+    with ``unplaced``, rows of no known customer too (a stranger's money, or an 820 nobody has
+    placed, belongs to no territory until someone places it)."""
     territories = territories_for(user)
     if territories is None:
         return queryset
-    return queryset.filter(**{f"{customer}__territory__in": territories})
+    within = Q(**{f"{customer}__territory__in": territories})
+    return queryset.filter(within | Q(**{f"{customer}__isnull": True}) if unplaced else within)
+
+
+def _payments_seen(user: UserLike) -> QuerySet[Payment]:
+    """The payments the user may see: of customers in their territories, or of none yet."""
+    return _in_territories(Payment.objects.all(), user, "customer", unplaced=True)
 
 
 def _waiting(user: UserLike, filters: PaymentFilters) -> QuerySet[Payment]:
@@ -364,12 +365,9 @@ def on_account_list(*, user: UserLike, q: str, cursor: str | None, size: int) ->
     """Money held on customers' accounts and not yet applied, the oldest first (it has waited
     longest), searched by customer name or number; within the user's territories."""
     _require(user)
-    queryset = UnappliedCash.objects.filter(released_at__isnull=True, amount__gt=0).select_related(
-        "customer", "payment", "created_by"
-    )
-    territories = territories_for(user)
-    if territories is not None:
-        queryset = queryset.filter(customer__territory__in=territories)
+    queryset = _in_territories(
+        UnappliedCash.objects.filter(released_at__isnull=True, amount__gt=0), user, "customer"
+    ).select_related("customer", "payment", "created_by")
     text = q.strip()
     if text:
         queryset = queryset.filter(
@@ -380,11 +378,12 @@ def on_account_list(*, user: UserLike, q: str, cursor: str | None, size: int) ->
 
 def on_account_get(*, user: UserLike, unapplied_id: int) -> UnappliedCash:
     _require(user)
-    queryset = UnappliedCash.objects.select_related("customer", "payment").filter(pk=unapplied_id)
-    territories = territories_for(user)
-    if territories is not None:
-        queryset = queryset.filter(customer__territory__in=territories)
-    held = queryset.first()
+    held = (
+        _in_territories(UnappliedCash.objects.all(), user, "customer")
+        .select_related("customer", "payment")
+        .filter(pk=unapplied_id)
+        .first()
+    )
     if held is None:
         raise PermissionDenied(
             "No such money on account in your territories.", {"unapplied_id": unapplied_id}
@@ -398,13 +397,12 @@ def on_account_get(*, user: UserLike, unapplied_id: int) -> UnappliedCash:
 def remittances_scoped(user: UserLike) -> QuerySet[RemittanceAdvice]:
     """The 820s the user may see: of customers in their territories, or of no known customer."""
     _require(user)
-    queryset = RemittanceAdvice.objects.filter(source=RemittanceAdvice.EDI_820)
-    territories = territories_for(user)
-    if territories is not None:
-        queryset = queryset.filter(
-            Q(customer__isnull=True) | Q(customer__territory__in=territories)
-        )
-    return queryset
+    return _in_territories(
+        RemittanceAdvice.objects.filter(source=RemittanceAdvice.EDI_820),
+        user,
+        "customer",
+        unplaced=True,
+    )
 
 
 def remittances_waiting_page(*, user: UserLike, q: str, cursor: str | None, size: int) -> Page:

@@ -168,11 +168,12 @@ def _refresh(hold: Hold, finding: Finding, policy, *, actor, at) -> None:
     hold.context = {**finding.context, **kept}  # the decision it was raised again after stays
     why = f"Figures updated on re-evaluation: amount {before:,.2f} → {amount:,.2f}"
     first = hold.first_approver
-    if hold.state == HoldState.AWAITING_SECOND_APPROVAL and amount > before:
+    sent_back = hold.state == HoldState.AWAITING_SECOND_APPROVAL and amount > before
+    if sent_back:
         hold.send_back()  # whoever's edit it follows: o2c sends it back, not that person
         why += f"; sent back to {who(first)}, who released {before:,.2f}, to decide again"
     save_hold(hold, actor, why)
-    if first is not None and hold.state == HoldState.CLAIMED:
+    if sent_back:
         notify_people(
             [first],
             f"Hold {hold.pk} on order {hold.order.number} is now for {amount:,.2f}, more than "

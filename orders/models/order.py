@@ -143,6 +143,13 @@ class Order(ConcurrentTransitionMixin, FSMModelMixin, ExternalRef):
     def __str__(self) -> str:
         return self.number
 
+    @property
+    def uninvoiced_amount(self) -> Decimal:
+        """Its value no released invoice has billed yet, the part credit exposure counts (never
+        below zero: a billed over-shipment can take invoices past the order's total);
+        ``exceptions.facts.uninvoiced`` is the same in SQL."""
+        return max(self.total - self.invoiced_amount, Decimal("0"))
+
     # -- conditions (read the lines; services prefetch them) --
 
     def _lines(self):
